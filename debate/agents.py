@@ -1,0 +1,123 @@
+"""Liars of the chain bisection debate, from weakest to strongest.
+
+A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) to its claim for x_mid.
+- `random`: agrees with probability 1/2, otherwise states a uniformly random false value.
+- `greedy`: one-step lookahead on the judge: each of its m possible claims is valued by one random
+  continuation of the game to the judge's verdict (exact for the last round), and it plays the best.
+- `mcts`: Monte-Carlo tree search with `mctx` (PUCT with c_puct = 1, uniform prior over Z_m, leaves valued
+  by one random rollout evaluated with the judge, move = most visited), `budget` simulations per move. Its
+  strength grows with the budget. The liar has full access to the judge, as in Irving et al. 2018.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import mctx
+
+from debate import bisection
+from debate.tasks.chain import ChainInstance
+from judges.chain_checkers import StepChecker
+
+LIAR_KINDS = ('random', 'greedy', 'mcts')
+
+
+@dataclasses.dataclass(frozen=True)
+class LiarSpec:
+  kind: str
+  budget: int = 0
+
+  def __post_init__(self):
+    if self.kind not in LIAR_KINDS:
+      raise ValueError(f'unknown liar {self.kind!r}; expected one of {", ".join(LIAR_KINDS)}')
+    if self.kind == 'mcts' and self.budget < 1:
+      raise ValueError(f'mcts liar needs a budget >= 1 simulations per move, got {self.budget}')
+
+  @property
+  def name(self) -> str:
+    return f'mcts:{self.budget}' if self.kind == 'mcts' else self.kind
+
+
+def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: ChainInstance,
+                 modulus: int) -> chex.Array:
+  """Agree with probability 1/2, else a uniformly random false value for x_mid: [] int32."""
+  agree_key, value_key = jax.random.split(key)
+  truth = bisection.honest_claim(state, instance)
+  false_value = (truth + jax.random.randint(value_key, (), 1, modulus)) % modulus
+  return jnp.where(jax.random.bernoulli(agree_key), truth, false_value)
+
+
+def random_rollout_value(key, state, instance, checker: StepChecker, judge_params, max_rounds: int):
+  """Plays the random liar from `state` to the end; 1.0 if the judge then sides with the liar, else 0.0."""
+  def body(i, state):
+    claim = random_claim(jax.random.fold_in(key, i), state, instance, checker.modulus)
+    return bisection.step(state, claim, instance)
+  final = jax.lax.fori_loop(0, max_rounds, body, state)
+  return bisection.liar_wins(final, instance, checker, judge_params).astype(jnp.float32)
+
+
+def _argmax_random_tiebreak(key, values):
+  """values: [n] -> index of a maximum, ties broken uniformly at random."""
+  noise = jax.random.uniform(key, values.shape, maxval=1e-3)
+  return jnp.argmax(values + noise * (values == values.max()))
+
+
+def greedy_claim(key, state, instance, checker: StepChecker, judge_params, max_rounds: int):
+  claims = jnp.arange(checker.modulus, dtype=jnp.int32)
+  def value(claim, k):
+    return random_rollout_value(k, bisection.step(state, claim, instance), instance, checker, judge_params,
+                                max_rounds)
+  keys = jax.random.split(key, checker.modulus + 1)
+  values = jax.vmap(value)(claims, keys[1:])
+  return claims[_argmax_random_tiebreak(keys[0], values)]
+
+
+def _recurrent_fn(checker: StepChecker, max_rounds: int):
+  """The mctx model of the bisection game: exact dynamics, terminal reward = liar wins, value = rollout."""
+  def recurrent_fn(params, key, action, embedding):
+    instance, judge_params = params  # Leading batch axis of size 1 on every array.
+    def one(key, action, state, instance):
+      new_state = bisection.step(state, action.astype(jnp.int32), instance)
+      just_finished = new_state.done & ~state.done
+      reward = jnp.where(just_finished,
+                         bisection.liar_wins(new_state, instance, checker, judge_params).astype(jnp.float32),
+                         0.0)
+      value = jnp.where(new_state.done, 0.0,
+                        random_rollout_value(key, new_state, instance, checker, judge_params, max_rounds))
+      return reward, jnp.where(new_state.done, 0.0, 1.0), value, new_state
+    keys = jax.random.split(key, action.shape[0])
+    reward, discount, value, new_embedding = jax.vmap(one)(keys, action, embedding, instance)
+    output = mctx.RecurrentFnOutput(
+        reward=reward, discount=discount, value=value,
+        prior_logits=jnp.zeros((action.shape[0], checker.modulus), jnp.float32))
+    return output, new_embedding
+  return recurrent_fn
+
+
+def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rounds: int, budget: int):
+  """Runs `budget` MCTS simulations from `state` for one game and plays the most visited claim."""
+  search_key, rollout_key, tie_key = jax.random.split(key, 3)
+  batched = jax.tree.map(lambda a: a[None], (state, instance))
+  root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params, max_rounds)
+  root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, checker.modulus), jnp.float32),
+                           value=root_value[None], embedding=batched[0])
+  output = mctx.muzero_policy(
+      params=(batched[1], judge_params), rng_key=search_key, root=root,
+      recurrent_fn=_recurrent_fn(checker, max_rounds), num_simulations=budget, max_depth=max_rounds,
+      dirichlet_fraction=0.0, pb_c_init=1.0)
+  visits = output.search_tree.summary().visit_counts[0].astype(jnp.float32)
+  return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
+
+
+def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params) -> chex.Array:
+  """The liar's statement of x_mid in `state`: [] int32. Unbatched; vmap over games."""
+  max_rounds = bisection.num_rounds(instance.length)
+  if liar.kind == 'random':
+    return random_claim(key, state, instance, checker.modulus)
+  if liar.kind == 'greedy':
+    return greedy_claim(key, state, instance, checker, judge_params, max_rounds)
+  return mcts_claim(key, state, instance, checker, judge_params, max_rounds, liar.budget)

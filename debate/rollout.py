@@ -1,0 +1,131 @@
+"""Batched, sharded rollouts: whole games under `jit`, `vmap` over games, `shard_map` over a ('data',) mesh.
+
+A game is identified by its global index. Its keys derive from (run seed, T, index) only, never from the
+batch or device layout, so a cell's results are bit-identical for any device count and batch size:
+
+  instance key = fold_in(fold_in(fold_in(key(seed), 0), T), index)   (shared by every protocol and judge:
+                                                                      paired comparisons across cells)
+  play key     = fold_in(fold_in(fold_in(key(seed), 1), T), index)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from debate import agents
+from debate.tasks import chain
+from judges.chain_checkers import StepChecker
+from protocols import consultancy, debate, direct
+
+PROTOCOLS = ('direct', 'consultancy', 'debate')
+
+
+@dataclasses.dataclass(frozen=True)
+class Arm:
+  """A protocol with its agents and budget: one row of a results table.
+
+  Spelled `direct`, `consultancy` or `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET.
+  `s` is the judge's step-check budget (direct and consultancy).
+  """
+  protocol: str
+  liar: agents.LiarSpec | None = None
+  s: int | None = None
+
+  @property
+  def name(self) -> str:
+    return f'debate/{self.liar.name}' if self.protocol == 'debate' else self.protocol
+
+  @property
+  def liar_name(self) -> str | None:
+    if self.protocol == 'consultancy':
+      return 'one_error'
+    return self.liar.kind if self.liar else None
+
+
+def parse_arm(spec: str, s: int) -> Arm:
+  """'direct' | 'consultancy' | 'debate/random' | 'debate/greedy' | 'debate/mcts:64' -> Arm."""
+  protocol, _, liar = spec.partition('/')
+  if protocol not in PROTOCOLS:
+    raise ValueError(f'unknown protocol {protocol!r} in {spec!r}; expected one of {", ".join(PROTOCOLS)}')
+  if protocol == 'debate':
+    kind, _, budget = liar.partition(':')
+    if not kind:
+      raise ValueError(f'debate needs a liar: debate/random, debate/greedy or debate/mcts:BUDGET, got {spec!r}')
+    try:
+      budget = int(budget) if budget else 0
+    except ValueError:
+      raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. debate/mcts:64') from None
+    return Arm('debate', liar=agents.LiarSpec(kind, budget))
+  if liar:
+    raise ValueError(f'{protocol} takes no liar, got {spec!r}')
+  if s < 0:
+    raise ValueError(f'step-check budget s must be >= 0, got {s}')
+  return Arm(protocol, s=s)
+
+
+def game_keys(seed: int, length: int, index: jax.Array):
+  """(instance_key, play_key) of the game with global `index`."""
+  base = jax.random.key(seed)
+  instance_key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, 0), length), index)
+  play_key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, 1), length), index)
+  return instance_key, play_key
+
+
+def play_one(index, judge_params, *, arm: Arm, checker: StepChecker, length: int, seed: int):
+  """Plays the game with global `index`: returns (outcome, transcript) for one game."""
+  instance_key, play_key = game_keys(seed, length, index)
+  instance = chain.sample_instance(instance_key, length, checker.modulus)
+  if arm.protocol == 'direct':
+    return direct.play(play_key, instance, checker, judge_params, s=arm.s)
+  if arm.protocol == 'consultancy':
+    return consultancy.play(play_key, instance, checker, judge_params, s=arm.s)
+  return debate.play(play_key, instance, checker, judge_params, liar=arm.liar)
+
+
+def data_mesh(devices=None) -> jax.sharding.Mesh:
+  """A 1-D ('data',) mesh over `devices` (default: every device)."""
+  devices = jax.devices() if devices is None else list(devices)
+  return jax.sharding.Mesh(np.array(devices), ('data',))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_games(arm: Arm, checker: StepChecker, length: int, seed: int, mesh, with_transcript: bool):
+  def local(indices, judge_params):
+    outcome, transcript = jax.vmap(
+        lambda i: play_one(i, judge_params, arm=arm, checker=checker, length=length, seed=seed))(indices)
+    return (outcome, transcript) if with_transcript else outcome
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P()), out_specs=P('data'),
+                          check_vma=False)
+  return jax.jit(sharded)
+
+
+def run_games(arm: Arm, checker: StepChecker, judge_params, *, length: int, seed: int, num_games: int,
+              batch_size: int, mesh=None, first_index: int = 0, with_transcript: bool = False,
+              on_batch: Callable[[int], Any] | None = None):
+  """Plays games first_index .. first_index + num_games - 1 in global batches of `batch_size`.
+
+  The batch is rounded up to a multiple of the mesh size; the last batch is padded with extra games whose
+  results are dropped. Returns outcomes (and transcripts) as numpy arrays with leading axis [num_games].
+  """
+  if length < 1:
+    raise ValueError(f'chain length T must be >= 1, got {length}')
+  mesh = mesh or data_mesh()
+  n_devices = mesh.devices.size
+  batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
+  fn = _compiled_games(arm, checker, length, seed, mesh, with_transcript)
+  replicated = jax.device_put(judge_params, NamedSharding(mesh, P()))
+  chunks = []
+  for start in range(first_index, first_index + num_games, batch):
+    indices = jax.device_put(jnp.arange(start, start + batch, dtype=jnp.uint32),
+                             NamedSharding(mesh, P('data')))
+    chunks.append(jax.device_get(fn(indices, replicated)))
+    if on_batch:
+      on_batch(min(start + batch, first_index + num_games) - first_index)
+  return jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

@@ -1,0 +1,36 @@
+"""Small statistics helpers for summarising judge accuracy (pure Python)."""
+
+from __future__ import annotations
+
+import math
+import operator
+
+# Two-sided 95% standard-normal quantile, Phi^{-1}(0.975).
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(correct: int, games: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion ``correct / games``.
+
+    Returns ``(low, high)`` within ``[0, 1]``; the default ``z`` gives a 95%
+    interval. With no games the proportion is unconstrained: ``(0.0, 1.0)``.
+    Raises ``ValueError`` on negative counts or ``correct > games``.
+    """
+    correct, games = operator.index(correct), operator.index(games)
+    if correct < 0 or games < 0:
+        raise ValueError(f"counts must be non-negative, got correct={correct}, games={games}")
+    if correct > games:
+        raise ValueError(f"correct ({correct}) exceeds games ({games})")
+    if not (math.isfinite(z) and z > 0):
+        raise ValueError(f"z must be a positive finite number, got {z}")
+    if games == 0:
+        return 0.0, 1.0
+
+    p = correct / games
+    z2_n = z * z / games
+    center = (p + z2_n / 2) / (1 + z2_n)
+    half = z / (1 + z2_n) * math.sqrt(p * (1 - p) / games + z2_n / (4 * games))
+    # At the boundaries the closed form is exactly 0 / 1; avoid rounding noise.
+    low = 0.0 if correct == 0 else max(0.0, center - half)
+    high = 1.0 if correct == games else min(1.0, center + half)
+    return low, high

@@ -1,0 +1,95 @@
+"""The data-free `chain` task: an affine-map computation over Z_m that a judge can check one step at a time.
+
+An instance is a start value `x0` in Z_m and `T` operations `a_t = (u_t, v_t)` with `u_t` invertible mod m;
+`x_t = f(x_{t-1}, a_t) = (u_t * x_{t-1} + v_t) mod m` and the hidden answer is `x_T`. Two candidate answers
+are on the table in every game: the true `x_T` and a wrong one.
+
+Indexing: `trace[t] = x_t` for t = 0..T, and step t (1-based) maps `trace[t-1]` to `trace[t]` with `ops[t-1]`.
+All functions act on ONE instance; batch them with `jax.vmap`.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+
+
+@chex.dataclass(frozen=True)
+class ChainInstance:
+  """One chain instance (unbatched; vmap adds a leading batch axis to every field).
+
+  Attributes:
+    ops: [T, 2] int32, step t uses ops[t-1] = (u, v) with 1 <= u < m, 0 <= v < m.
+    trace: [T + 1] int32, the true values x_0..x_T (agents see it; judges never do).
+    wrong: [] int32, the wrong candidate answer, != trace[T].
+  """
+  ops: chex.Array
+  trace: chex.Array
+  wrong: chex.Array
+
+  @property
+  def length(self) -> int:
+    return self.ops.shape[-2]
+
+  @property
+  def answer(self) -> chex.Array:
+    return self.trace[..., -1]
+
+
+def is_prime(m: int) -> bool:
+  return m >= 2 and all(m % d for d in range(2, int(m**0.5) + 1))
+
+
+def apply_step(x: chex.Array, op: chex.Array, modulus: int) -> chex.Array:
+  """x: [...] int32, op: [..., 2] int32 -> f(x, op): [...] int32."""
+  return (op[..., 0] * x + op[..., 1]) % modulus
+
+
+def invert_step(y: chex.Array, op: chex.Array, modulus: int) -> chex.Array:
+  """The unique x with f(x, op) = y (modulus prime): x = u^(m-2) * (y - v) mod m."""
+  u_inverse = _power_mod(op[..., 0], modulus - 2, modulus)
+  return (u_inverse * (y - op[..., 1])) % modulus
+
+
+def _power_mod(base: chex.Array, exponent: int, modulus: int) -> chex.Array:
+  result = jnp.ones_like(base)
+  base = base % modulus
+  while exponent:  # Python loop over the static exponent's bits.
+    if exponent & 1:
+      result = (result * base) % modulus
+    base = (base * base) % modulus
+    exponent >>= 1
+  return result
+
+
+def compute_trace(x0: chex.Array, ops: chex.Array, modulus: int) -> chex.Array:
+  """x0: [] int32, ops: [T, 2] -> trace: [T + 1] int32."""
+  def body(x, op):
+    y = apply_step(x, op, modulus)
+    return y, y
+  _, rest = jax.lax.scan(body, x0, ops)
+  return jnp.concatenate([x0[None], rest])
+
+
+def sample_instance(key: chex.PRNGKey, length: int, modulus: int) -> ChainInstance:
+  """Draws one instance of `length` steps over Z_modulus from `key`."""
+  if length < 1:
+    raise ValueError(f'chain length T must be >= 1, got {length}')
+  x0_key, u_key, v_key, wrong_key = jax.random.split(key, 4)
+  x0 = jax.random.randint(x0_key, (), 0, modulus, dtype=jnp.int32)
+  u = jax.random.randint(u_key, (length,), 1, modulus, dtype=jnp.int32)
+  v = jax.random.randint(v_key, (length,), 0, modulus, dtype=jnp.int32)
+  ops = jnp.stack([u, v], axis=-1)
+  trace = compute_trace(x0, ops, modulus)
+  offset = jax.random.randint(wrong_key, (), 1, modulus, dtype=jnp.int32)
+  return ChainInstance(ops=ops, trace=trace, wrong=(trace[-1] + offset) % modulus)
+
+
+def make_instance(x0: int, ops, modulus: int, wrong: int) -> ChainInstance:
+  """Builds a hand-made instance (for tests and examples); checks that `wrong` is wrong."""
+  ops = jnp.asarray(ops, dtype=jnp.int32).reshape(-1, 2)
+  trace = compute_trace(jnp.asarray(x0, jnp.int32), ops, modulus)
+  if int(trace[-1]) == int(wrong) % modulus:
+    raise ValueError(f'wrong={wrong} equals the true answer {int(trace[-1])}')
+  return ChainInstance(ops=ops, trace=trace, wrong=jnp.asarray(wrong % modulus, jnp.int32))
