@@ -51,12 +51,13 @@ def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: C
   return jnp.where(jax.random.bernoulli(agree_key), truth, false_value)
 
 
-def random_rollout_value(key, state, instance, checker: StepChecker, judge_params, max_rounds: int):
+def random_rollout_value(key, state, instance, checker: StepChecker, judge_params):
   """Plays the random liar from `state` to the end; 1.0 if the judge then sides with the liar, else 0.0."""
-  def body(i, state):
+  def body(carry):
+    i, state = carry
     claim = random_claim(jax.random.fold_in(key, i), state, instance, checker.modulus)
-    return bisection.step(state, claim, instance)
-  final = jax.lax.fori_loop(0, max_rounds, body, state)
+    return i + 1, bisection.step(state, claim, instance)
+  _, final = jax.lax.while_loop(lambda carry: ~carry[1].done, body, (0, state))
   return bisection.liar_wins(final, instance, checker, judge_params).astype(jnp.float32)
 
 
@@ -66,17 +67,16 @@ def _argmax_random_tiebreak(key, values):
   return jnp.argmax(values + noise * (values == values.max()))
 
 
-def greedy_claim(key, state, instance, checker: StepChecker, judge_params, max_rounds: int):
+def greedy_claim(key, state, instance, checker: StepChecker, judge_params):
   claims = jnp.arange(checker.modulus, dtype=jnp.int32)
   def value(claim, k):
-    return random_rollout_value(k, bisection.step(state, claim, instance), instance, checker, judge_params,
-                                max_rounds)
+    return random_rollout_value(k, bisection.step(state, claim, instance), instance, checker, judge_params)
   keys = jax.random.split(key, checker.modulus + 1)
   values = jax.vmap(value)(claims, keys[1:])
   return claims[_argmax_random_tiebreak(keys[0], values)]
 
 
-def _recurrent_fn(checker: StepChecker, max_rounds: int):
+def _recurrent_fn(checker: StepChecker):
   """The mctx model of the bisection game: exact dynamics, terminal reward = liar wins, value = rollout."""
   def recurrent_fn(params, key, action, embedding):
     instance, judge_params = params  # Leading batch axis of size 1 on every array.
@@ -87,7 +87,7 @@ def _recurrent_fn(checker: StepChecker, max_rounds: int):
                          bisection.liar_wins(new_state, instance, checker, judge_params).astype(jnp.float32),
                          0.0)
       value = jnp.where(new_state.done, 0.0,
-                        random_rollout_value(key, new_state, instance, checker, judge_params, max_rounds))
+                        random_rollout_value(key, new_state, instance, checker, judge_params))
       return reward, jnp.where(new_state.done, 0.0, 1.0), value, new_state
     keys = jax.random.split(key, action.shape[0])
     reward, discount, value, new_embedding = jax.vmap(one)(keys, action, embedding, instance)
@@ -102,12 +102,12 @@ def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rou
   """Runs `budget` MCTS simulations from `state` for one game and plays the most visited claim."""
   search_key, rollout_key, tie_key = jax.random.split(key, 3)
   batched = jax.tree.map(lambda a: a[None], (state, instance))
-  root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params, max_rounds)
+  root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params)
   root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, checker.modulus), jnp.float32),
                            value=root_value[None], embedding=batched[0])
   output = mctx.muzero_policy(
       params=(batched[1], judge_params), rng_key=search_key, root=root,
-      recurrent_fn=_recurrent_fn(checker, max_rounds), num_simulations=budget, max_depth=max_rounds,
+      recurrent_fn=_recurrent_fn(checker), num_simulations=budget, max_depth=max_rounds,
       dirichlet_fraction=0.0, pb_c_init=1.0)
   visits = output.search_tree.summary().visit_counts[0].astype(jnp.float32)
   return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
@@ -115,9 +115,9 @@ def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rou
 
 def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params) -> chex.Array:
   """The liar's statement of x_mid in `state`: [] int32. Unbatched; vmap over games."""
-  max_rounds = bisection.num_rounds(instance.length)
   if liar.kind == 'random':
     return random_claim(key, state, instance, checker.modulus)
   if liar.kind == 'greedy':
-    return greedy_claim(key, state, instance, checker, judge_params, max_rounds)
+    return greedy_claim(key, state, instance, checker, judge_params)
+  max_rounds = bisection.num_rounds(instance.max_length)
   return mcts_claim(key, state, instance, checker, judge_params, max_rounds, liar.budget)

@@ -9,6 +9,8 @@ single step (x_lo, a_hi) with the two claimed results and picks the one it score
 The honest debater is deterministic, so the game is a one-player search problem for the liar: its action
 space is Z_m (claiming the true value = agreeing), and a game lasts at most `num_rounds(T)` = ceil(log2 T)
 rounds. States are absorbing once the dispute is a single step. Everything acts on one game; vmap to batch.
+Loops over rounds are `while_loop`s that stop when the game is done, so a padded instance (see
+`debate.tasks.chain`) costs the rounds of its own length, not of the padding.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def num_rounds(length: int) -> int:
 
 
 def init(instance: ChainInstance) -> BisectionState:
-  return BisectionState(lo=jnp.int32(0), hi=jnp.int32(instance.length), liar_hi=instance.wrong)
+  return BisectionState(lo=jnp.int32(0), hi=instance.length, liar_hi=instance.wrong)
 
 
 def honest_claim(state: BisectionState, instance: ChainInstance) -> chex.Array:

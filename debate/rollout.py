@@ -78,10 +78,12 @@ def game_keys(seed: int, length: int, index: jax.Array):
   return instance_key, play_key
 
 
-def play_one(index, judge_params, *, arm: Arm, checker: StepChecker, length: int, seed: int):
-  """Plays the game with global `index`: returns (outcome, transcript) for one game."""
+def play_one(index, length, judge_params, *, arm: Arm, checker: StepChecker, max_length: int, seed: int):
+  """Plays the game with global `index` on a chain of `length` (traced) steps, padded to `max_length`.
+
+  Returns (outcome, transcript) for one game."""
   instance_key, play_key = game_keys(seed, length, index)
-  instance = chain.sample_instance(instance_key, length, checker.modulus)
+  instance = chain.sample_instance(instance_key, length, checker.modulus, max_length)
   if arm.protocol == 'direct':
     return direct.play(play_key, instance, checker, judge_params, s=arm.s)
   if arm.protocol == 'consultancy':
@@ -95,37 +97,51 @@ def data_mesh(devices=None) -> jax.sharding.Mesh:
   return jax.sharding.Mesh(np.array(devices), ('data',))
 
 
+def padded_length(length: int) -> int:
+  """The static array length games of `length` steps are compiled for: the next power of two.
+
+  One compilation then serves every T in (2^(k-1), 2^k]; a grid over T compiles once per power of two at
+  most, and results never depend on the padding (tested).
+  """
+  return 1 << max(0, (length - 1).bit_length())
+
+
 @functools.lru_cache(maxsize=64)
-def _compiled_games(arm: Arm, checker: StepChecker, length: int, seed: int, mesh, with_transcript: bool):
-  def local(indices, judge_params):
-    outcome, transcript = jax.vmap(
-        lambda i: play_one(i, judge_params, arm=arm, checker=checker, length=length, seed=seed))(indices)
-    return (outcome, transcript) if with_transcript else outcome
-  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P()), out_specs=P('data'),
+def _compiled_games(arm: Arm, checker: StepChecker, max_length: int, seed: int, mesh):
+  def local(indices, length, judge_params):
+    return jax.vmap(lambda i: play_one(i, length, judge_params, arm=arm, checker=checker,
+                                       max_length=max_length, seed=seed))(indices)
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P(), P()), out_specs=P('data'),
                           check_vma=False)
   return jax.jit(sharded)
 
 
 def run_games(arm: Arm, checker: StepChecker, judge_params, *, length: int, seed: int, num_games: int,
-              batch_size: int, mesh=None, first_index: int = 0, with_transcript: bool = False,
+              batch_size: int, mesh=None, max_length: int | None = None, first_index: int = 0,
               on_batch: Callable[[int], Any] | None = None):
   """Plays games first_index .. first_index + num_games - 1 in global batches of `batch_size`.
 
   The batch is rounded up to a multiple of the mesh size; the last batch is padded with extra games whose
-  results are dropped. Returns outcomes (and transcripts) as numpy arrays with leading axis [num_games].
+  results are dropped. Returns (outcome, transcript): dicts of numpy arrays with leading axis [num_games].
+  Transcripts are a few dozen integers per game, so they come with every game rather than from a second
+  compilation.
   """
   if length < 1:
     raise ValueError(f'chain length T must be >= 1, got {length}')
+  max_length = max_length or padded_length(length)
+  if length > max_length:
+    raise ValueError(f'chain length T={length} exceeds max_length={max_length}')
   mesh = mesh or data_mesh()
   n_devices = mesh.devices.size
   batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
-  fn = _compiled_games(arm, checker, length, seed, mesh, with_transcript)
+  fn = _compiled_games(arm, checker, max_length, seed, mesh)
+  length = jax.device_put(jnp.int32(length), NamedSharding(mesh, P()))
   replicated = jax.device_put(judge_params, NamedSharding(mesh, P()))
   chunks = []
   for start in range(first_index, first_index + num_games, batch):
     indices = jax.device_put(jnp.arange(start, start + batch, dtype=jnp.uint32),
                              NamedSharding(mesh, P('data')))
-    chunks.append(jax.device_get(fn(indices, replicated)))
+    chunks.append(jax.device_get(fn(indices, length, replicated)))
     if on_batch:
       on_batch(min(start + batch, first_index + num_games) - first_index)
   return jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

@@ -15,25 +15,24 @@ from judges import chain_checkers
 
 
 def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int):
-  length, modulus = instance.length, checker.modulus
+  modulus = checker.modulus
   candidates = jnp.stack([instance.answer, instance.wrong])
   coin = jax.random.bernoulli(key).astype(jnp.int32)
-  if length <= s:
-    all_values = jnp.arange(modulus, dtype=jnp.int32)
-    def judge_step(x, op):
-      scores = chain_checkers.step_score(checker, judge_params, jnp.full_like(all_values, x),
-                                         jnp.broadcast_to(op, (modulus, 2)), all_values)
-      y = jnp.argmax(scores).astype(jnp.int32)
-      return y, y
-    computed, _ = jax.lax.scan(judge_step, instance.trace[0], instance.ops)
-    matches = candidates == computed
-    choice = jnp.where(matches.any(), jnp.argmax(matches).astype(jnp.int32), coin)
-  else:
-    computed = jnp.int32(-1)
-    choice = coin
+  all_values = jnp.arange(modulus, dtype=jnp.int32)
+
+  def judge_step(x, t):
+    scores = chain_checkers.step_score(checker, judge_params, jnp.full_like(all_values, x),
+                                       jnp.broadcast_to(instance.ops[t], (modulus, 2)), all_values)
+    y = jnp.where(t < instance.length, jnp.argmax(scores).astype(jnp.int32), x)
+    return y, None
+
+  affordable = instance.length <= s
+  computed, _ = jax.lax.scan(judge_step, instance.trace[0], jnp.arange(min(s, instance.max_length)))
+  matches = affordable & (candidates == computed)
+  choice = jnp.where(matches.any(), jnp.argmax(matches).astype(jnp.int32), coin)
   verdict = candidates[choice]
   outcome = {'correct': verdict == instance.answer, 'verdict': verdict}
-  transcript = {'x0': instance.trace[0], 'answer': instance.answer, 'wrong': instance.wrong,
-                'judge_computed': computed, 'guessed': jnp.asarray(length > s) | ~(candidates == computed).any(),
-                'verdict': verdict}
+  transcript = {'T': instance.length, 'x0': instance.trace[0], 'answer': instance.answer,
+                'wrong': instance.wrong, 'judge_computed': jnp.where(affordable, computed, -1),
+                'guessed': ~matches.any(), 'verdict': verdict}
   return outcome, transcript

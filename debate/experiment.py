@@ -1,0 +1,239 @@
+"""The experiment runner: a grid of cells from a config, each recorded as soon as it finishes.
+
+A cell is (judge, T, arm). Cells run in a stable order; each appends one record to `results.jsonl` (and its
+sample transcripts to `transcripts.jsonl`) the moment it ends, so a killed run restarted with the same
+command and workdir skips the finished cells and ends with the same records as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any, Callable, Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from debate import report, rollout
+from debate.stats import wilson_interval
+from debate.tasks.chain import is_prime
+from judges import chain_checkers
+
+RESULTS = 'results.jsonl'
+TRANSCRIPTS = 'transcripts.jsonl'
+CONFIG = 'config.json'
+# Fields that change how a run executes but not its results: a resumed run may change them.
+EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts')
+
+
+class ConfigError(ValueError):
+  """A bad config value; `field` is the config field (the flag `--config.FIELD`) at fault."""
+
+  def __init__(self, field: str, message: str):
+    super().__init__(f'--config.{field}: {message}')
+    self.field = field
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+  arm: rollout.Arm
+  checker: chain_checkers.StepChecker
+  length: int
+
+  @property
+  def name(self) -> str:
+    return f'{self.arm.name}|{self.checker.name}|T={self.length}'
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  cells: tuple[Cell, ...]
+  max_length: int
+  train_config: chain_checkers.TrainConfig
+
+
+def _positive_int(config, field: str, minimum: int = 1) -> int:
+  value = config[field]
+  if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
+  return value
+
+
+def _as_tuple(config, field: str) -> tuple:
+  value = config[field]
+  if isinstance(value, (str, int)):
+    value = (value,)
+  if not value:
+    raise ConfigError(field, 'must not be empty')
+  return tuple(value)
+
+
+def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
+  """Validates `config` and lists its cells in run order (judge, then T, then arm). Raises ConfigError."""
+  if config.task != 'chain':
+    raise ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
+  modulus = _positive_int(config, 'modulus', 3)
+  if not is_prime(modulus) or modulus > 211:
+    raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
+  _positive_int(config, 'seed', 0)
+  _positive_int(config, 'num_games')
+  _positive_int(config, 'batch_size')
+  _positive_int(config, 'num_transcripts', 0)
+  s = config.s
+  if not isinstance(s, int) or s < 0:
+    raise ConfigError('s', f'the step-check budget s must be an integer >= 0, got {s!r}')
+  lengths = _as_tuple(config, 'T')
+  for length in lengths:
+    if not isinstance(length, int) or length < 1:
+      raise ConfigError('T', f'chain length T must be an integer >= 1, got {length!r}')
+  try:
+    arms = [rollout.parse_arm(spec, s) for spec in _as_tuple(config, 'protocols')]
+  except ValueError as e:
+    raise ConfigError('protocols', str(e)) from None
+  try:
+    checkers = [chain_checkers.parse_checker(spec, modulus) for spec in _as_tuple(config, 'judges')]
+  except ValueError as e:
+    raise ConfigError('judges', str(e)) from None
+  training = config.judge_training
+  for field in ('steps', 'batch_size'):
+    if not isinstance(training[field], int) or training[field] < 1:
+      raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
+  if not training.learning_rate > 0:
+    raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
+  cells = tuple(Cell(arm, checker, length) for checker in checkers for length in lengths for arm in arms)
+  names = [cell.name for cell in cells]
+  duplicates = sorted({n for n in names if names.count(n) > 1})
+  if duplicates:
+    raise ConfigError('protocols', f'the grid repeats cells {duplicates}; list each T, judge and arm once')
+  return Plan(cells=cells, max_length=rollout.padded_length(max(lengths)),
+              train_config=chain_checkers.TrainConfig(steps=training.steps, batch_size=training.batch_size,
+                                                      learning_rate=float(training.learning_rate)))
+
+
+def _jsonable(value):
+  if isinstance(value, dict):
+    return {k: _jsonable(v) for k, v in value.items()}
+  if isinstance(value, (np.ndarray, np.generic)):
+    return value.tolist()
+  return value
+
+
+def _append_lines(path: str, objects: Sequence[dict]) -> None:
+  with open(path, 'a') as f:
+    for obj in objects:
+      f.write(json.dumps(_jsonable(obj)) + '\n')
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+  """Checks a resumed workdir against the config, drops half-written output, returns finished records."""
+  os.makedirs(workdir, exist_ok=True)
+  config_path = os.path.join(workdir, CONFIG)
+  resolved = json.loads(config.to_json_best_effort())
+  if os.path.exists(config_path):
+    with open(config_path) as f:
+      saved = json.load(f)
+    changed = sorted(k for k in set(saved) | set(resolved)
+                     if k not in EXECUTION_ONLY_FIELDS and saved.get(k) != resolved.get(k))
+    if changed:
+      raise ValueError(f'workdir {workdir} holds a run with a different config (fields {changed} differ); '
+                       'rerun with the same config to resume, or use a new --workdir')
+  with open(config_path + '.tmp', 'w') as f:
+    json.dump(resolved, f, indent=2, sort_keys=True)
+  os.replace(config_path + '.tmp', config_path)
+
+  results_path = os.path.join(workdir, RESULTS)
+  records = report.load_records(results_path) if os.path.exists(results_path) else []
+  done = {r['cell'] for r in records}
+  # Rewrite both files with only whole lines of finished cells (a kill may leave a partial line or the
+  # transcripts of a cell whose record was never written).
+  _rewrite(results_path, records)
+  transcripts_path = os.path.join(workdir, TRANSCRIPTS)
+  if os.path.exists(transcripts_path):
+    kept = [t for t in report.load_records(transcripts_path) if t.get('cell') in done]
+    _rewrite(transcripts_path, kept)
+  return records
+
+
+def _rewrite(path: str, objects: Sequence[dict]) -> None:
+  with open(path + '.tmp', 'w') as f:
+    for obj in objects:
+      f.write(json.dumps(obj) + '\n')
+  os.replace(path + '.tmp', path)
+
+
+def make_record(cell: Cell, outcome: dict, *, seed: int, modulus: int, wall_s: float,
+                judge_metrics: dict) -> dict[str, Any]:
+  """The results.jsonl record of one finished cell (schema in the README)."""
+  games = int(outcome['correct'].shape[0])
+  correct = int(outcome['correct'].sum())
+  record = {
+      'cell': cell.name, 'task': 'chain', 'protocol': cell.arm.protocol, 'arm': cell.arm.name,
+      'liar': cell.arm.liar_name, 'budget': cell.arm.liar.budget if cell.arm.liar else None,
+      's': cell.arm.s, 'T': cell.length, 'judge': cell.checker.name, 'modulus': modulus,
+      'games': games, 'correct': correct, 'accuracy': correct / games,
+      'ci95': list(wilson_interval(correct, games)), 'seed': seed,
+      'judge_step_error': judge_metrics['step_error'],
+      'judge_pairwise_error': judge_metrics['pairwise_error'],
+      'judge_exploitable_error': judge_metrics['exploitable_error'],
+      'wall_s': round(wall_s, 3), 'games_per_s': round(games / max(wall_s, 1e-9), 1),
+  }
+  if 'consultant_honest' in outcome:
+    honest = outcome['consultant_honest']
+    for name, mask in (('honest_consultant', honest), ('lying_consultant', ~honest)):
+      n, k = int(mask.sum()), int(outcome['correct'][mask].sum())
+      record[f'games_{name}'] = n
+      record[f'accuracy_{name}'] = k / n if n else None
+  return record
+
+
+def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
+                   log: Callable[[str], None] = logging.info) -> list[dict]:
+  """Runs (or resumes) the grid of `config` in `workdir`; writes records, transcripts, tables and figure.
+
+  Returns the records of every cell, in run order.
+  """
+  plan = plan_experiment(config)  # Validate before touching the workdir.
+  records = _prepare_workdir(config, workdir)
+  done = {r['cell'] for r in records}
+  pending = [cell for cell in plan.cells if cell.name not in done]
+  log(f'{len(plan.cells)} cells, {len(done)} already done, {len(pending)} to run; '
+      f'{config.num_games} games each on {len(jax.devices())} device(s)')
+  mesh = mesh or rollout.data_mesh()
+  judges: dict[str, tuple] = {}
+  start = time.time()
+  for position, cell in enumerate(pending, 1):
+    if cell.checker.name not in judges:
+      judges[cell.checker.name] = chain_checkers.build_judge(
+          cell.checker, seed=config.seed, workdir=workdir, train_config=plan.train_config, log=log)
+    params, judge_metrics = judges[cell.checker.name]
+    cell_start = time.time()
+    outcome, transcripts = rollout.run_games(cell.arm, cell.checker, params, length=cell.length,
+                                             seed=config.seed, num_games=config.num_games,
+                                             batch_size=config.batch_size, mesh=mesh,
+                                             max_length=plan.max_length)
+    wall_s = time.time() - cell_start
+    rows = [{'cell': cell.name, 'game': i, 'protocol': cell.arm.protocol, 'arm': cell.arm.name,
+             'judge': cell.checker.name, 'T': cell.length, 'modulus': config.modulus, 's': cell.arm.s,
+             'correct': bool(outcome['correct'][i]), **jax.tree.map(lambda a: a[i], transcripts)}
+            for i in range(min(config.num_transcripts, config.num_games))]
+    _append_lines(os.path.join(workdir, TRANSCRIPTS), rows)
+    record = make_record(cell, outcome, seed=config.seed, modulus=config.modulus, wall_s=wall_s,
+                         judge_metrics=judge_metrics)
+    _append_lines(os.path.join(workdir, RESULTS), [record])
+    records.append(record)
+    elapsed = time.time() - start
+    eta = elapsed / position * (len(pending) - position)
+    lo, hi = record['ci95']
+    log(f'[{len(done) + position}/{len(plan.cells)}] {cell.name}: accuracy {record["accuracy"]:.3f} '
+        f'[{lo:.3f}, {hi:.3f}] over {record["games"]} games, {record["games_per_s"]:,.0f} games/s; '
+        f'elapsed {elapsed:.0f}s, about {eta:.0f}s left')
+  order = {cell.name: i for i, cell in enumerate(plan.cells)}
+  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
+  report.write_reports(records, workdir)
+  return records

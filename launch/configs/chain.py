@@ -1,0 +1,55 @@
+"""The main oversight-scaling experiment on the data-free `chain` task (the default of `launch.main`).
+
+Grid: chain length T x judge x protocol arm, `num_games` games per cell, one seed.
+
+  python -m launch.main --workdir=/tmp/chain                      # this config, default variant
+  python -m launch.run --config=launch/configs/chain.py --workdir=/tmp/chain
+  python -m launch.run --config=launch/configs/chain.py:smoke --workdir=/tmp/smoke
+  python -m launch.run --config=launch/configs/chain.py --workdir=W --config.num_games=10000 \
+      --config.T='(8, 32, 128)' --config.judges='("exact", "noisy:0.05", "learned:32")'
+
+Expected runtime: default about 3 minutes on a 2-core CPU (most of it compiling the MCTS liars and training
+the learned judge); smoke well under a minute.
+
+Fields:
+  task: 'chain' (the only task of this config).
+  seed: run seed; instances, play and the judges' own seeds derive from it.
+  modulus: m, a prime in [3, 211]: values live in Z_m, and a liar has m - 1 false claims per step.
+  T: chain lengths.
+  judges: step checkers: 'exact', 'noisy:EPS', 'learned:WIDTH' (an MLP of that width, trained at start).
+  protocols: arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', 'debate/mcts:BUDGET'.
+  s: the judge's step-check budget in direct and consultancy.
+  num_games: games per cell. batch_size: global games per compiled batch (results do not depend on it).
+  num_transcripts: transcripts kept per cell (the first games) in transcripts.jsonl.
+  judge_training: steps, batch_size, learning_rate of learned judges.
+"""
+
+import ml_collections
+
+
+def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.task = 'chain'
+  config.seed = 0
+  config.modulus = 17
+  config.T = (1, 4, 16, 64, 100, 256, 1024)
+  config.judges = ('exact', 'learned:64')
+  config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64')
+  config.s = 4
+  config.num_games = 2000
+  config.batch_size = 1000
+  config.num_transcripts = 3
+  config.judge_training = ml_collections.ConfigDict(
+      {'steps': 3000, 'batch_size': 512, 'learning_rate': 3e-3})
+
+  if variant == 'smoke':
+    config.T = (1, 3, 8)
+    config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:4')
+    config.judges = ('exact', 'learned:16')
+    config.num_games = 200
+    config.batch_size = 100
+    config.num_transcripts = 2
+    config.judge_training.steps = 300
+  elif variant != 'default':
+    raise ValueError(f'unknown variant {variant!r} of chain.py; expected default or smoke')
+  return config
