@@ -38,6 +38,10 @@ class ConfigError(ValueError):
     self.field = field
 
 
+class WorkdirError(ValueError):
+  """The workdir holds a run that this config cannot resume."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Cell:
   arm: rollout.Arm
@@ -141,7 +145,7 @@ def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[di
     changed = sorted(k for k in set(saved) | set(resolved)
                      if k not in EXECUTION_ONLY_FIELDS and saved.get(k) != resolved.get(k))
     if changed:
-      raise ValueError(f'workdir {workdir} holds a run with a different config (fields {changed} differ); '
+      raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ); '
                        'rerun with the same config to resume, or use a new --workdir')
   with open(config_path + '.tmp', 'w') as f:
     json.dump(resolved, f, indent=2, sort_keys=True)

@@ -152,7 +152,7 @@ def sample_steps(key: chex.PRNGKey, batch: int, modulus: int):
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-  steps: int = 3000
+  steps: int = 6000
   batch_size: int = 512
   learning_rate: float = 3e-3
   log_every: int = 1000

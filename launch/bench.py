@@ -1,0 +1,331 @@
+"""Throughput benchmark of the batched, sharded rollouts (`debate.rollout.run_games`).
+
+  python -m launch.bench --task=chain --out=/tmp/bench_chain
+
+is, with every default spelled out,
+
+  python -m launch.bench --task=chain --protocols=debate/mcts:16,debate/random,consultancy \
+      --judge=learned:64 --T=64 --batch_sizes=256,1024,4096 --devices=1,4 --repeats=5 --modulus=17 \
+      --out=/tmp/bench_chain
+
+For each device count N the benchmark runs a child process of itself (`--worker`) with
+`XLA_FLAGS=--xla_force_host_platform_device_count=N`, set before JAX initialises. For each protocol and
+batch size the child plays `batch` games per call of `run_games` (`num_games = batch_size`, so one call is
+one compiled batch) and measures:
+  first_s:   the first call: compilation plus one run (it also serves as the warm-up);
+  median_s:  the median of `--repeats` further calls (each blocks on its result), with min_s and max_s;
+  compile_s: first_s - median_s;  games_per_s: batch / median_s.
+Repeat r plays games r * batch .. (r + 1) * batch - 1, so no call sees the inputs of another. The table also
+gives games/s on N devices divided by games/s on 1 device at the same batch size ("speedup vs 1 device").
+The judge is untrained (`init_params`): its speed does not depend on its weights.
+
+On a CPU the N 'devices' are simulated and share the same physical cores, so the speedup there measures
+the overhead of sharding, not the gain of N devices; real speedups need real devices (e.g. several GPUs,
+where --devices picks the first N). One caveat: XLA:CPU runs much of one device's program (the games'
+while loops) on a single thread, so N simulated devices can also occupy up to min(N, CPU count) cores, and
+a speedup up to the CPU count (2x on a 2-core machine) is spare cores being used, not scaling.
+
+Bad flags exit with status 2 and one line, `error: ...`, naming the flag, before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Iterable, Sequence
+
+from absl import app, flags
+
+TASKS = ('chain',)
+FORCE_DEVICES = '--xla_force_host_platform_device_count'
+
+_TASK = flags.DEFINE_string('task', None, f'Task to benchmark; available: {", ".join(TASKS)}.')
+_PROTOCOLS = flags.DEFINE_list('protocols', ['debate/mcts:16', 'debate/random', 'consultancy'],
+                               "Protocol arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', "
+                               "'debate/mcts:BUDGET'.")
+_JUDGE = flags.DEFINE_string('judge', 'learned:64', "Judge: 'exact', 'noisy:EPS' or 'learned:WIDTH'.")
+_T = flags.DEFINE_integer('T', 64, 'Chain length.')
+_BATCH_SIZES = flags.DEFINE_list('batch_sizes', ['256', '1024', '4096'], 'Global batch sizes (games per call).')
+_DEVICES = flags.DEFINE_list('devices', ['1', '4'], 'Device counts; one child process each.')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed calls per measurement after the first (compiling) one.')
+_MODULUS = flags.DEFINE_integer('modulus', 17, 'Modulus m of the chain task: a prime in [3, 211].')
+_S = flags.DEFINE_integer('s', 4, "The judge's step-check budget in direct and consultancy.")
+_SEED = flags.DEFINE_integer('seed', 0, 'Run seed.')
+_OUT = flags.DEFINE_string('out', None, 'If set, write bench_chain.json and bench_chain.md to this directory.')
+_WORKER = flags.DEFINE_bool('worker', False, 'Internal: measure on this process\'s devices (exactly one '
+                            '--devices value) and print one JSON line per measurement.')
+
+
+class UsageError(ValueError):
+  """A bad flag value; the message names the flag."""
+
+
+def fail(message: str) -> None:
+  """Prints `error: message` to stderr and exits with status 2 (bad usage)."""
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Measurement (in the worker process, or called directly by tests).
+
+
+def environment() -> dict:
+  """JAX version, backend, device kind and count, CPU count of this process."""
+  import jax
+  devices = jax.devices()
+  return {'jax': jax.__version__, 'backend': jax.default_backend(), 'device_kind': devices[0].device_kind,
+          'device_count': len(devices), 'cpu_count': os.cpu_count(), 'python': platform.python_version(),
+          'platform': platform.platform()}
+
+
+def measure_chain(protocols: Sequence[str], judge: str, T: int, batch_sizes: Sequence[int], *,
+                  repeats: int = 5, modulus: int = 17, devices: int | None = None, s: int = 4, seed: int = 0,
+                  on_row: Callable[[dict], None] | None = None,
+                  log: Callable[[str], None] | None = None) -> list[dict]:
+  """Times `rollout.run_games` on the chain task for each protocol x batch size on `devices` devices.
+
+  `devices`: the first that many of `jax.devices()` (default: all). A batch size is rounded up to a multiple
+  of the device count. Returns one dict per measurement (see the module docstring for the fields); each is
+  also passed to `on_row` as soon as it is measured.
+  """
+  import jax
+  from debate import rollout
+  from judges import chain_checkers
+
+  if repeats < 1:
+    raise ValueError(f'repeats must be >= 1, got {repeats}')
+  available = jax.devices()
+  n = len(available) if devices is None else devices
+  if not 1 <= n <= len(available):
+    raise ValueError(f'asked for {n} devices, this process has {len(available)} '
+                     f'({jax.default_backend()})')
+  mesh = rollout.data_mesh(available[:n])
+  checker = chain_checkers.parse_checker(judge, modulus=modulus)
+  params = chain_checkers.init_params(checker, jax.random.key(seed))
+  rows = []
+  for spec in protocols:
+    arm = rollout.parse_arm(spec, s)
+    for requested in batch_sizes:
+      batch = -(-requested // n) * n
+
+      def call(first_index, arm=arm, batch=batch):
+        start = time.perf_counter()
+        rollout.run_games(arm, checker, params, length=T, seed=seed, num_games=batch, batch_size=batch,
+                          mesh=mesh, first_index=first_index)  # device_get inside: blocks on the result.
+        return time.perf_counter() - start
+
+      first_s = call(0)
+      times = [call((r + 1) * batch) for r in range(repeats)]
+      median_s = statistics.median(times)
+      row = {'task': 'chain', 'protocol': arm.name, 'judge': checker.name, 'T': T, 'modulus': modulus,
+             'devices': n, 'batch': batch, 'batch_requested': requested, 'repeats': repeats,
+             'first_s': first_s, 'compile_s': first_s - median_s, 'median_s': median_s,
+             'min_s': min(times), 'max_s': max(times), 'games_per_s': batch / median_s, 'times_s': times}
+      rows.append(row)
+      if log:
+        log(f'{arm.name} judge={checker.name} T={T} devices={n} batch={batch}: first {first_s:.2f} s, '
+            f'median {median_s:.4f} s, {row["games_per_s"]:,.0f} games/s')
+      if on_row:
+        on_row(row)
+  return rows
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reporting.
+
+
+def _key(row: dict) -> tuple:
+  return row['protocol'], row['judge'], row['T'], row['batch_requested']
+
+
+def add_speedups(rows: Iterable[dict]) -> list[dict]:
+  """Copies of `rows` with 'speedup_vs_1': games/s over games/s on 1 device at the same cell and batch size
+  (None where no 1-device row exists)."""
+  rows = list(rows)
+  single = {_key(r): r['games_per_s'] for r in rows if r['devices'] == 1}
+  out = []
+  for r in rows:
+    base = single.get(_key(r))
+    out.append({**r, 'speedup_vs_1': r['games_per_s'] / base if base else None})
+  return out
+
+
+def environment_line(env: dict) -> str:
+  return (f"JAX {env['jax']} · backend {env['backend']} · device kind {env['device_kind']} · "
+          f"{env['cpu_count']} CPUs")
+
+
+def render_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
+  """A Markdown table with one line per row; preceded by an environment line when `env` is given."""
+  header = ['protocol', 'judge', 'T', 'devices', 'batch', 'compile_s', 'median_s', 'games/s',
+            'speedup vs 1 device']
+  lines = [environment_line(env), ''] if env else []
+  lines.append('| ' + ' | '.join(header) + ' |')
+  lines.append('|' + '|'.join(['---'] * 3 + ['---:'] * (len(header) - 3)) + '|')
+  for r in add_speedups(rows):
+    speedup = f"{r['speedup_vs_1']:.2f}x" if r['speedup_vs_1'] is not None else '—'
+    cells = [r['protocol'], r['judge'], str(r['T']), str(r['devices']), str(r['batch']),
+             f"{r['compile_s']:.2f}", f"{r['median_s']:.4f}", f"{r['games_per_s']:,.0f}", speedup]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Command line.
+
+
+def _is_prime(n: int) -> bool:
+  return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+
+
+def _int_list(flag: str, values: Sequence[str]) -> list[int]:
+  if not values:
+    raise UsageError(f'--{flag} needs at least one value')
+  try:
+    ints = [int(v) for v in values]
+  except ValueError:
+    raise UsageError(f'--{flag} must be a comma-separated list of integers, got {",".join(values)!r}') from None
+  bad = [i for i in ints if i < 1]
+  if bad:
+    raise UsageError(f'--{flag} values must be >= 1, got {bad[0]}')
+  return ints
+
+
+def validate() -> dict:
+  """Checks every flag; returns the parsed settings. Raises UsageError naming the flag at fault."""
+  from debate import rollout
+  from judges import chain_checkers
+
+  if _TASK.value is None:
+    raise UsageError(f'--task is required; available: {", ".join(TASKS)}')
+  if _TASK.value not in TASKS:
+    raise UsageError(f'--task={_TASK.value} is not implemented yet; available: {", ".join(TASKS)}')
+  if _T.value < 1:
+    raise UsageError(f'--T must be >= 1, got {_T.value}')
+  if _REPEATS.value < 1:
+    raise UsageError(f'--repeats must be >= 1, got {_REPEATS.value}')
+  if _S.value < 0:
+    raise UsageError(f'--s must be >= 0, got {_S.value}')
+  if not _is_prime(_MODULUS.value) or not 3 <= _MODULUS.value <= 211:
+    raise UsageError(f'--modulus must be a prime in [3, 211], got {_MODULUS.value}')
+  batch_sizes = _int_list('batch_sizes', _BATCH_SIZES.value)
+  devices = _int_list('devices', _DEVICES.value)
+  if len(set(devices)) != len(devices):
+    raise UsageError(f'--devices has repeated values: {",".join(_DEVICES.value)}')
+  if _WORKER.value and len(devices) != 1:
+    raise UsageError('--worker takes exactly one --devices value')
+  if not _PROTOCOLS.value:
+    raise UsageError('--protocols needs at least one protocol')
+  for spec in _PROTOCOLS.value:
+    try:
+      rollout.parse_arm(spec, _S.value)
+    except ValueError as e:
+      raise UsageError(f'--protocols: {e}') from None
+  try:
+    chain_checkers.parse_checker(_JUDGE.value, modulus=_MODULUS.value)
+  except ValueError as e:
+    raise UsageError(f'--judge: {e}') from None
+  return {'task': _TASK.value, 'protocols': list(_PROTOCOLS.value), 'judge': _JUDGE.value, 'T': _T.value,
+          'batch_sizes': batch_sizes, 'devices': devices, 'repeats': _REPEATS.value,
+          'modulus': _MODULUS.value, 's': _S.value, 'seed': _SEED.value}
+
+
+def child_env(n_devices: int, base: dict | None = None) -> dict:
+  """`base` (default os.environ) with XLA_FLAGS forcing `n_devices` host devices, other XLA flags kept."""
+  env = dict(os.environ if base is None else base)
+  kept = [f for f in env.get('XLA_FLAGS', '').split() if not f.startswith(FORCE_DEVICES)]
+  env['XLA_FLAGS'] = ' '.join(kept + [f'{FORCE_DEVICES}={n_devices}'])
+  return env
+
+
+def _worker(settings: dict) -> None:
+  """Prints an 'env' JSON line, then one 'row' JSON line per measurement, to stdout; progress to stderr."""
+  def emit(kind, payload):
+    print(json.dumps({'kind': kind, **payload}), flush=True)
+  emit('env', environment())
+  try:
+    measure_chain(settings['protocols'], settings['judge'], settings['T'], settings['batch_sizes'],
+                  repeats=settings['repeats'], modulus=settings['modulus'], devices=settings['devices'][0],
+                  s=settings['s'], seed=settings['seed'], on_row=lambda row: emit('row', row),
+                  log=lambda m: print(m, file=sys.stderr, flush=True))
+  except ValueError as e:  # E.g. fewer real devices than asked for.
+    fail(f'--devices: {e}')
+
+
+def _run_children(settings: dict) -> tuple[list[dict], dict[int, dict]]:
+  rows, envs = [], {}
+  for n in settings['devices']:
+    argv = [sys.executable, '-m', 'launch.bench', f'--task={settings["task"]}',
+            f'--protocols={",".join(settings["protocols"])}', f'--judge={settings["judge"]}',
+            f'--T={settings["T"]}', f'--batch_sizes={",".join(map(str, settings["batch_sizes"]))}',
+            f'--devices={n}', f'--repeats={settings["repeats"]}', f'--modulus={settings["modulus"]}',
+            f'--s={settings["s"]}', f'--seed={settings["seed"]}', '--worker']
+    print(f'[bench] {n} device(s): {" ".join(argv[1:])}', file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=child_env(n), stdout=subprocess.PIPE, text=True)  # stderr streams through.
+    for line in proc.stdout.splitlines():
+      if not line.startswith('{'):
+        continue
+      record = json.loads(line)
+      kind = record.pop('kind', None)
+      if kind == 'env':
+        envs[n] = record
+      elif kind == 'row':
+        rows.append(record)
+    if proc.returncode != 0:
+      print(f'error: the worker for --devices={n} exited with status {proc.returncode}', file=sys.stderr)
+      sys.exit(proc.returncode if proc.returncode > 0 else 1)
+    print(f'[bench] {n} device(s) done in {time.perf_counter() - start:.0f} s', file=sys.stderr, flush=True)
+  return rows, envs
+
+
+def _write(out: str, settings: dict, rows: list[dict], envs: dict[int, dict], table: str, argv) -> None:
+  os.makedirs(out, exist_ok=True)
+  command = ' '.join(['python -m launch.bench'] + list(argv[1:]))
+  env = next(iter(envs.values()), {})
+  with open(os.path.join(out, 'bench_chain.json'), 'w') as f:
+    json.dump({'command': command, 'settings': settings, 'environment': env,
+               'environment_by_devices': {str(k): v for k, v in envs.items()}, 'rows': add_speedups(rows)},
+              f, indent=1)
+  note = ('On a CPU the devices are simulated and share the same physical cores: the speedup measures the '
+          'overhead of sharding, not the gain of N devices; a speedup up to the CPU count only means that '
+          'one simulated device left cores idle. Real speedups need real devices.')
+  with open(os.path.join(out, 'bench_chain.md'), 'w') as f:
+    f.write(f'# Rollout throughput, task chain\n\n`{command}`\n\n{table}\n\n{note}\n')
+
+
+def main(argv):
+  if len(argv) > 1:
+    fail(f'unexpected arguments {argv[1:]}')
+  try:
+    settings = validate()
+  except UsageError as e:
+    fail(str(e))
+  if _WORKER.value:
+    _worker(settings)
+    return
+  rows, envs = _run_children(settings)
+  env = next(iter(envs.values()), None)
+  table = render_markdown(rows, env)
+  print(table, flush=True)
+  if _OUT.value:
+    _write(_OUT.value, settings, rows, envs, table, sys.argv)
+    print(f'[bench] wrote {os.path.join(_OUT.value, "bench_chain.json")} and bench_chain.md', file=sys.stderr)
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  """absl's parser, with flag errors turned into one `error: ...` line and exit status 2."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(str(e))
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=_parse_flags)

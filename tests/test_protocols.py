@@ -1,0 +1,162 @@
+"""Protocol outcomes on hand-built instances, and the theory each protocol must meet with an exact checker."""
+
+import functools
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from debate import agents, bisection, rollout
+from debate.stats import wilson_interval
+from debate.tasks import chain
+from judges import chain_checkers as cc
+from protocols import consultancy, debate, direct
+
+M = 7
+# x: 3 -> 0 -> 0 -> 5 -> 0 (ops: 2x+1, 3x, x+5, 2x+4; all mod 7); true answer 0, wrong answer 6.
+INSTANCE = chain.make_instance(3, [(2, 1), (3, 0), (1, 5), (2, 4)], modulus=M, wrong=6)
+EXACT = cc.parse_checker('exact', M)
+ALWAYS_WRONG = cc.parse_checker('noisy:1.0', M)  # inverts every verdict: a judge we can predict exactly
+
+
+def _play_many(play, n=64, instance=INSTANCE):
+  keys = jax.random.split(jax.random.key(0), n)
+  return jax.jit(jax.vmap(lambda k: play(k, instance)))(keys)
+
+
+def test_bisection_follows_the_claims_to_the_first_disputed_step():
+  state = bisection.init(INSTANCE)
+  assert (int(state.lo), int(state.hi), int(state.liar_hi)) == (0, 4, 6)
+  state = bisection.step(state, jnp.int32(2), INSTANCE)  # x_2? truth 0, liar 2: disagree
+  assert (int(state.lo), int(state.hi), int(state.liar_hi)) == (0, 2, 2)
+  state = bisection.step(state, jnp.int32(0), INSTANCE)  # x_1? truth 0, liar 0: agree
+  assert (int(state.lo), int(state.hi), int(state.liar_hi)) == (1, 2, 2) and bool(state.done)
+  x, op, honest_y, liar_y = bisection.disputed_step(state, INSTANCE)
+  assert (int(x), tuple(op.tolist()), int(honest_y), int(liar_y)) == (0, (3, 0), 0, 2)
+  assert not bool(bisection.liar_wins(state, INSTANCE, EXACT, None))
+  key = jax.random.key(0)
+  assert bool(bisection.liar_wins(state, INSTANCE, ALWAYS_WRONG, key))
+  assert bisection.step(state, jnp.int32(5), INSTANCE) == state  # finished games are absorbing
+
+
+def test_bisection_on_a_length_that_is_not_a_power_of_two():
+  instance = chain.make_instance(1, [(2, 0)] * 5, modulus=M, wrong=0)  # x = 1, 2, 4, 1, 2, 4
+  state = bisection.init(instance)
+  state = bisection.step(state, jnp.int32(4), instance)  # mid 2: agree
+  assert (int(state.lo), int(state.hi)) == (2, 5)
+  state = bisection.step(state, jnp.int32(6), instance)  # mid 3: disagree
+  assert (int(state.lo), int(state.hi), int(state.liar_hi)) == (2, 3, 6) and bool(state.done)
+  assert bisection.num_rounds(5) == 3 and bisection.num_rounds(1) == 0 and bisection.num_rounds(8) == 3
+
+
+@pytest.mark.parametrize('liar', ['random', 'greedy', 'mcts'])
+def test_debate_on_the_hand_built_instance(liar):
+  spec = agents.LiarSpec(liar, 8 if liar == 'mcts' else 0)
+  exact, _ = _play_many(functools.partial(debate.play, checker=EXACT, judge_params=None, liar=spec))
+  assert bool(exact['correct'].all())  # the honest debater always wins against an exact checker
+  flipped, transcript = _play_many(functools.partial(debate.play, checker=ALWAYS_WRONG,
+                                                     judge_params=jax.random.key(0), liar=spec))
+  assert not bool(flipped['correct'].any())  # ... and always loses against a judge that inverts verdicts
+  np.testing.assert_array_equal(transcript['num_rounds'], 2)
+  np.testing.assert_array_equal(transcript['step_input'], INSTANCE.trace[transcript['disputed_step'] - 1])
+
+
+def test_lying_consultant_trace_has_exactly_one_wrong_step():
+  for wrong_step in range(1, 5):
+    claimed = consultancy.lying_trace(INSTANCE, jnp.int32(wrong_step), M)
+    assert int(claimed[-1]) == 6 and int(claimed[0]) == 3
+    checks = chain.apply_step(claimed[:-1], INSTANCE.ops, M) == claimed[1:]
+    np.testing.assert_array_equal(~checks, np.arange(1, 5) == wrong_step)
+    np.testing.assert_array_equal(claimed[:wrong_step], INSTANCE.trace[:wrong_step])
+
+
+def test_consultancy_outcomes_on_the_hand_built_instance():
+  full, transcript = _play_many(functools.partial(consultancy.play, checker=EXACT, judge_params=None, s=4))
+  assert bool(full['correct'].all())  # checking every step always catches the lie
+  assert 10 < int(full['consultant_honest'].sum()) < 54
+  # A judge that inverts every verdict rejects every honest trace and, with two or more checks, catches
+  # every one-error trace through a correct step that it wrongly rejects: right exactly when the consultant lies.
+  flipped, _ = _play_many(functools.partial(consultancy.play, checker=ALWAYS_WRONG,
+                                            judge_params=jax.random.key(0), s=2))
+  np.testing.assert_array_equal(flipped['correct'], ~flipped['consultant_honest'])
+  none, _ = _play_many(functools.partial(consultancy.play, checker=EXACT, judge_params=None, s=0))
+  np.testing.assert_array_equal(none['correct'], none['consultant_honest'])  # no checks: accept every claim
+
+
+def test_direct_outcomes_on_the_hand_built_instance():
+  affordable, transcript = _play_many(functools.partial(direct.play, checker=EXACT, judge_params=None, s=4))
+  assert bool(affordable['correct'].all())
+  np.testing.assert_array_equal(transcript["judge_computed"], 0)
+  blind, transcript = _play_many(functools.partial(direct.play, checker=EXACT, judge_params=None, s=3))
+  assert bool(transcript['guessed'].all())
+  assert 10 < int(blind['correct'].sum()) < 54
+
+
+def _accuracy_on_grid(arm_spec, lengths, s=2, games=2000):
+  arm = rollout.parse_arm(arm_spec, s)
+  results = {}
+  for length in lengths:
+    outcome, _ = rollout.run_games(arm, cc.parse_checker('exact', 17), None, length=length, seed=1,
+                                   num_games=games, batch_size=games, max_length=16)
+    results[length] = int(outcome['correct'].sum())
+  return results
+
+
+def _consistent(correct, games, p):
+  low, high = wilson_interval(correct, games, z=3.29)  # 99.9%: a fixed-seed check, not a flaky one
+  return low <= p <= high
+
+
+@pytest.mark.parametrize('liar', ['debate/random', 'debate/greedy', 'debate/mcts:4'])
+def test_theory_debate_with_an_exact_checker_is_always_right(liar):
+  for length, correct in _accuracy_on_grid(liar, [1, 2, 3, 5, 8, 13], games=500).items():
+    assert correct == 500, (liar, length)
+
+
+def test_theory_consultancy_matches_one_half_plus_half_s_over_T():
+  for length, correct in _accuracy_on_grid('consultancy', [1, 2, 3, 6, 16]).items():
+    expected = 0.5 + 0.5 * min(1.0, 2 / length)
+    assert _consistent(correct, 2000, expected), (length, correct / 2000, expected)
+
+
+def test_theory_direct_is_exact_within_budget_and_chance_beyond():
+  results = _accuracy_on_grid('direct', [1, 2, 3, 9])
+  assert results[1] == results[2] == 2000
+  assert _consistent(results[3], 2000, 0.5) and _consistent(results[9], 2000, 0.5)
+
+
+def _liar_win_table(instance, checker, params):
+  """Every (disputed step, liar claim) a liar can reach in the bisection, and whether the judge errs."""
+  reachable = {}
+  rounds = bisection.num_rounds(int(instance.length))
+  for claims in itertools.product(range(checker.modulus), repeat=rounds):
+    state = bisection.init(instance)
+    for claim in claims:
+      state = bisection.step(state, jnp.int32(claim), instance)
+    reachable[(int(state.hi), int(state.liar_hi))] = bool(
+        bisection.liar_wins(state, instance, checker, params))
+  return reachable
+
+
+def test_mcts_liar_finds_the_single_step_the_judge_gets_wrong():
+  m = 5
+  instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2)], modulus=m, wrong=0)
+  checker = cc.parse_checker('noisy:0.05', m)
+  for seed in range(200):  # a judge seed whose only exploitable error is one reachable (step, claim)
+    params = jax.random.key(seed)
+    table = _liar_win_table(instance, checker, params)
+    if sum(table.values()) == 1:
+      break
+  else:
+    pytest.fail('no judge seed with exactly one exploitable step')
+  assert len(table) == 13  # steps 1..3 with any of 4 false claims, plus step 4 with the wrong answer
+
+  def win_rate(spec):
+    outcome, _ = _play_many(functools.partial(debate.play, checker=checker, judge_params=params, liar=spec),
+                            n=100, instance=instance)
+    return 1.0 - float(outcome['correct'].mean())
+
+  assert win_rate(agents.LiarSpec('mcts', 64)) >= 0.95
+  assert win_rate(agents.LiarSpec('random')) <= 0.3
