@@ -7,6 +7,13 @@ A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) 
 - `mcts`: Monte-Carlo tree search with `mctx` (PUCT with c_puct = 1, uniform prior over Z_m, leaves valued
   by one random rollout evaluated with the judge, move = most visited), `budget` simulations per move. Its
   strength grows with the budget. The liar has full access to the judge, as in Irving et al. 2018.
+- `oracle`: the exact best response, the limit of search: it scores every (disputed step, claim) the
+  bisection can reach with the judge (T x m judge calls per game, made once, before the first round) and
+  steers the dispute to the one the judge gets most wrong. It wins whenever any reachable step is
+  exploitable, so it measures what the judge's errors allow, and how far a budgeted search is from it.
+
+A liar may have a per-game `plan`, computed once from the instance before the first round (`liar_plan`);
+only the oracle uses one.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import mctx
 from debate import bisection
 from debate.tasks.chain import ChainInstance
 from judges.chain_checkers import StepChecker
+from judges.chain_checkers import step_score as chain_step_score
 
-LIAR_KINDS = ('random', 'greedy', 'mcts')
+LIAR_KINDS = ('random', 'greedy', 'mcts', 'oracle')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,8 +121,46 @@ def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rou
   return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
 
 
-def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params) -> chex.Array:
+def oracle_target(instance, checker: StepChecker, judge_params):
+  """The reachable (step, claim) with the largest judge margin for the liar: ([] int32, [] int32).
+
+  Every step t < T can end a bisection with any claim for x_t (t is the midpoint of some dispute); step T
+  only with the liar's answer, which it stated at the start.
+  """
+  modulus, max_length = checker.modulus, instance.max_length
+  steps = jnp.arange(1, max_length + 1)
+  x_in, ops, truth = instance.trace[steps - 1], instance.ops[steps - 1], instance.trace[steps]
+  claims = jnp.arange(modulus, dtype=jnp.int32)
+  score = lambda y: chain_step_score(checker, judge_params, x_in, ops, y)
+  claim_scores = jax.vmap(lambda c: score(jnp.full_like(truth, c)), out_axes=-1)(claims)  # [L, m]
+  margins = claim_scores - score(truth)[:, None]
+  allowed = jnp.where((steps == instance.length)[:, None], claims[None, :] == instance.wrong,
+                      (claims[None, :] != truth[:, None]) & (steps < instance.length)[:, None])
+  best = jnp.argmax(jnp.where(allowed, margins, -jnp.inf).reshape(-1))
+  return (steps[best // modulus]).astype(jnp.int32), (best % modulus).astype(jnp.int32)
+
+
+def liar_plan(liar: LiarSpec, instance, checker: StepChecker, judge_params):
+  """What the liar works out once per game before the first round (a pytree; None if nothing)."""
+  if liar.kind == 'oracle':
+    return oracle_target(instance, checker, judge_params)
+  return None
+
+
+def oracle_claim(plan, state, instance, modulus: int):
+  """Steer the dispute to the planned step: disagree while it lies at or left of mid, else agree."""
+  target_step, target_claim = plan
+  mid = state.mid
+  truth = instance.trace[mid]
+  some_false_value = (truth + 1) % modulus
+  return jnp.where(mid == target_step, target_claim, jnp.where(target_step < mid, some_false_value, truth))
+
+
+def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params,
+               plan=None) -> chex.Array:
   """The liar's statement of x_mid in `state`: [] int32. Unbatched; vmap over games."""
+  if liar.kind == 'oracle':
+    return oracle_claim(plan, state, instance, checker.modulus)
   if liar.kind == 'random':
     return random_claim(key, state, instance, checker.modulus)
   if liar.kind == 'greedy':

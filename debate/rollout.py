@@ -31,7 +31,7 @@ PROTOCOLS = ('direct', 'consultancy', 'debate')
 class Arm:
   """A protocol with its agents and budget: one row of a results table.
 
-  Spelled `direct`, `consultancy` or `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET.
+  Spelled `direct`, `consultancy` or `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET, oracle.
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
@@ -57,7 +57,8 @@ def parse_arm(spec: str, s: int) -> Arm:
   if protocol == 'debate':
     kind, _, budget = liar.partition(':')
     if not kind:
-      raise ValueError(f'debate needs a liar: debate/random, debate/greedy or debate/mcts:BUDGET, got {spec!r}')
+      raise ValueError('debate needs a liar: debate/random, debate/greedy, debate/mcts:BUDGET or '
+                       f'debate/oracle, got {spec!r}')
     try:
       budget = int(budget) if budget else 0
     except ValueError:

@@ -22,9 +22,11 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
   empty = jnp.full((max(max_rounds, 1),), -1, jnp.int32)  # Traced even when no round is played.
   rounds_record = {name: empty for name in ('lo', 'hi', 'mid', 'honest_claim', 'liar_claim')}
 
+  plan = agents.liar_plan(liar, instance, checker, judge_params)
+
   def one_round(carry):
     i, state, record = carry
-    claim = agents.liar_claim(liar, jax.random.fold_in(key, i), state, instance, checker, judge_params)
+    claim = agents.liar_claim(liar, jax.random.fold_in(key, i), state, instance, checker, judge_params, plan)
     values = {'lo': state.lo, 'hi': state.hi, 'mid': state.mid,
               'honest_claim': bisection.honest_claim(state, instance), 'liar_claim': claim}
     record = {name: record[name].at[i].set(values[name]) for name in record}

@@ -51,7 +51,7 @@ def test_bisection_on_a_length_that_is_not_a_power_of_two():
   assert bisection.num_rounds(5) == 3 and bisection.num_rounds(1) == 0 and bisection.num_rounds(8) == 3
 
 
-@pytest.mark.parametrize('liar', ['random', 'greedy', 'mcts'])
+@pytest.mark.parametrize('liar', ['random', 'greedy', 'mcts', 'oracle'])
 def test_debate_on_the_hand_built_instance(liar):
   spec = agents.LiarSpec(liar, 8 if liar == 'mcts' else 0)
   exact, _ = _play_many(functools.partial(debate.play, checker=EXACT, judge_params=None, liar=spec))
@@ -109,7 +109,7 @@ def _consistent(correct, games, p):
   return low <= p <= high
 
 
-@pytest.mark.parametrize('liar', ['debate/random', 'debate/greedy', 'debate/mcts:4'])
+@pytest.mark.parametrize('liar', ['debate/random', 'debate/greedy', 'debate/mcts:4', 'debate/oracle'])
 def test_theory_debate_with_an_exact_checker_is_always_right(liar):
   for length, correct in _accuracy_on_grid(liar, [1, 2, 3, 5, 8, 13], games=500).items():
     assert correct == 500, (liar, length)
@@ -159,4 +159,23 @@ def test_mcts_liar_finds_the_single_step_the_judge_gets_wrong():
     return 1.0 - float(outcome['correct'].mean())
 
   assert win_rate(agents.LiarSpec('mcts', 64)) >= 0.95
-  assert win_rate(agents.LiarSpec('random')) <= 0.3
+  assert win_rate(agents.LiarSpec("random")) <= 0.3
+  assert win_rate(agents.LiarSpec("oracle")) == 1.0
+
+
+def test_oracle_liar_wins_exactly_when_some_reachable_step_is_exploitable():
+  m = 5
+  instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2), (2, 2)], modulus=m, wrong=1)
+  checker = cc.parse_checker('noisy:0.04', m)
+  oracle = agents.LiarSpec('oracle')
+  play = jax.jit(lambda params: debate.play(jax.random.key(0), instance, checker, params, liar=oracle))
+  outcomes = []
+  for seed in range(24):
+    params = jax.random.key(seed)
+    table = _liar_win_table(instance, checker, params)
+    outcome, transcript = play(params)
+    assert bool(outcome['correct']) == (not any(table.values())), seed
+    if not outcome['correct']:  # it reached the step it planned, with the claim it planned
+      assert table[(int(transcript['disputed_step']), int(transcript['liar_output']))]
+    outcomes.append(bool(outcome['correct']))
+  assert 0 < sum(outcomes) < len(outcomes)  # the seeds cover both cases

@@ -8,7 +8,7 @@ Grid: chain length T x judge x protocol arm, `num_games` games per cell, one see
   python -m launch.run --config=launch/configs/chain.py --workdir=W --config.num_games=10000 \
       --config.T='(8, 32, 128)' --config.judges='("exact", "noisy:0.05", "learned:32")'
 
-Expected runtime: default about 3 minutes on a 2-core CPU (most of it compiling the MCTS liars and training
+Expected runtime: default about 2.5 minutes on a 2-core CPU (most of it compiling the MCTS liars and training
 the learned judge); smoke well under a minute.
 
 Fields:
@@ -17,7 +17,8 @@ Fields:
   modulus: m, a prime in [3, 211]: values live in Z_m, and a liar has m - 1 false claims per step.
   T: chain lengths.
   judges: step checkers: 'exact', 'noisy:EPS', 'learned:WIDTH' (an MLP of that width, trained at start).
-  protocols: arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', 'debate/mcts:BUDGET'.
+  protocols: arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', 'debate/mcts:BUDGET',
+    'debate/oracle' (the exact best-response liar: the limit of search).
   s: the judge's step-check budget in direct and consultancy.
   num_games: games per cell. batch_size: global games per compiled batch (results do not depend on it).
   num_transcripts: transcripts kept per cell (the first games) in transcripts.jsonl.
@@ -33,8 +34,9 @@ def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
   config.seed = 0
   config.modulus = 17
   config.T = (1, 4, 16, 64, 100, 256, 1024)
-  config.judges = ('exact', 'learned:128')
-  config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64')
+  config.judges = ('exact', 'learned:96')
+  config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64',
+                      'debate/oracle')
   config.s = 4
   config.num_games = 2000
   config.batch_size = 1000
