@@ -121,23 +121,38 @@ def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rou
   return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
 
 
-def oracle_target(instance, checker: StepChecker, judge_params):
+def oracle_target(instance, checker: StepChecker, judge_params, chunk: int = 64):
   """The reachable (step, claim) with the largest judge margin for the liar: ([] int32, [] int32).
 
   Every step t < T can end a bisection with any claim for x_t (t is the midpoint of some dispute); step T
-  only with the liar's answer, which it stated at the start.
+  only with the liar's answer, which it stated at the start. Steps are scored `chunk` at a time in a
+  `while_loop` that stops at T, so the cost grows with T, not with the padding.
   """
   modulus, max_length = checker.modulus, instance.max_length
-  steps = jnp.arange(1, max_length + 1)
-  x_in, ops, truth = instance.trace[steps - 1], instance.ops[steps - 1], instance.trace[steps]
+  chunk = min(chunk, max_length)
   claims = jnp.arange(modulus, dtype=jnp.int32)
-  score = lambda y: chain_step_score(checker, judge_params, x_in, ops, y)
-  claim_scores = jax.vmap(lambda c: score(jnp.full_like(truth, c)), out_axes=-1)(claims)  # [L, m]
-  margins = claim_scores - score(truth)[:, None]
-  allowed = jnp.where((steps == instance.length)[:, None], claims[None, :] == instance.wrong,
-                      (claims[None, :] != truth[:, None]) & (steps < instance.length)[:, None])
-  best = jnp.argmax(jnp.where(allowed, margins, -jnp.inf).reshape(-1))
-  return (steps[best // modulus]).astype(jnp.int32), (best % modulus).astype(jnp.int32)
+
+  def best_in_chunk(start):
+    steps = start + jnp.arange(1, chunk + 1)
+    index = jnp.minimum(steps, max_length)
+    x_in, ops, truth = instance.trace[index - 1], instance.ops[index - 1], instance.trace[index]
+    score = lambda y: chain_step_score(checker, judge_params, x_in, ops, y)
+    margins = jax.vmap(lambda c: score(jnp.full_like(truth, c)), out_axes=-1)(claims) - score(truth)[:, None]
+    allowed = jnp.where((steps == instance.length)[:, None], claims[None, :] == instance.wrong,
+                        (claims[None, :] != truth[:, None]) & (steps < instance.length)[:, None])
+    flat = jnp.where(allowed, margins, -jnp.inf).reshape(-1)
+    best = jnp.argmax(flat)
+    return flat[best], steps[best // modulus].astype(jnp.int32), (best % modulus).astype(jnp.int32)
+
+  def body(carry):
+    start, best = carry
+    candidate = best_in_chunk(start)
+    better = candidate[0] > best[0]
+    return start + chunk, jax.tree.map(lambda new, old: jnp.where(better, new, old), candidate, best)
+
+  initial = (jnp.float32(-jnp.inf), jnp.int32(1), jnp.int32(0))
+  _, (_, step, claim) = jax.lax.while_loop(lambda carry: carry[0] < instance.length, body, (0, initial))
+  return step, claim
 
 
 def liar_plan(liar: LiarSpec, instance, checker: StepChecker, judge_params):
