@@ -5,7 +5,7 @@
 is, with every default spelled out,
 
   python -m launch.bench --task=chain --protocols=debate/mcts:16,debate/random,consultancy \
-      --judge=learned:64 --T=64 --batch_sizes=256,1024,4096 --devices=1,4 --repeats=5 --modulus=17 \
+      --judge=learned:96 --T=64 --batch_sizes=256,1024,4096 --devices=1,4 --repeats=5 --modulus=17 \
       --out=/tmp/bench_chain
 
 For each device count N the benchmark runs a child process of itself (`--worker`) with
@@ -48,7 +48,7 @@ _TASK = flags.DEFINE_string('task', None, f'Task to benchmark; available: {", ".
 _PROTOCOLS = flags.DEFINE_list('protocols', ['debate/mcts:16', 'debate/random', 'consultancy'],
                                "Protocol arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', "
                                "'debate/mcts:BUDGET'.")
-_JUDGE = flags.DEFINE_string('judge', 'learned:64', "Judge: 'exact', 'noisy:EPS' or 'learned:WIDTH'.")
+_JUDGE = flags.DEFINE_string('judge', 'learned:96', "Judge: 'exact', 'noisy:EPS' or 'learned:WIDTH'.")
 _T = flags.DEFINE_integer('T', 64, 'Chain length.')
 _BATCH_SIZES = flags.DEFINE_list('batch_sizes', ['256', '1024', '4096'], 'Global batch sizes (games per call).')
 _DEVICES = flags.DEFINE_list('devices', ['1', '4'], 'Device counts; one child process each.')
