@@ -60,7 +60,8 @@ class Plan:
   train_config: chain_checkers.TrainConfig
 
 
-def _positive_int(config, field: str, minimum: int = 1) -> int:
+def _int_at_least(config, field: str, minimum: int = 1) -> int:
+  """config[field], checked to be an integer >= minimum."""
   value = config[field]
   if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
     raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
@@ -80,13 +81,13 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
   """Validates `config` and lists its cells in run order (judge, then T, then arm). Raises ConfigError."""
   if config.task != 'chain':
     raise ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
-  modulus = _positive_int(config, 'modulus', 3)
+  modulus = _int_at_least(config, 'modulus', 3)
   if not is_prime(modulus) or modulus > 211:
     raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
-  _positive_int(config, 'seed', 0)
-  _positive_int(config, 'num_games')
-  _positive_int(config, 'batch_size')
-  _positive_int(config, 'num_transcripts', 0)
+  _int_at_least(config, 'seed', 0)
+  _int_at_least(config, 'num_games')
+  _int_at_least(config, 'batch_size')
+  _int_at_least(config, 'num_transcripts', 0)
   s = config.s
   if not isinstance(s, int) or s < 0:
     raise ConfigError('s', f'the step-check budget s must be an integer >= 0, got {s!r}')

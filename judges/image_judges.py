@@ -1,0 +1,126 @@
+"""Judges of the `images` task: Flax classifiers of sparse-pixel views, a ladder of strengths.
+
+Every judge has one interface: `model.apply(params, planes, train=...)` with `planes: [B, H, W, 2]` (the
+revealed mask and revealed values, `debate.tasks.images.judge_planes`) -> `logits: [B, num_classes]`.
+Training mode (`train=True`) enables dropout where a model has it and then needs a 'dropout' rng:
+`model.apply(params, planes, train=True, rngs={'dropout': key})`.
+
+The ladder, strongest first (parameter counts for 28x28 inputs and 10 classes):
+- `irving_cnn` (3,275,434): the TensorFlow layers-tutorial MNIST CNN used by Irving et al. 2018.
+- `small_cnn` (101,474): one 5x5x8 convolution, a 2x2 max-pool and a 64-unit hidden layer.
+- `mlp` (202,122): one 128-unit hidden layer on the flattened planes; no spatial prior, so it is the weakest
+  judge for a given amount of training even though it has more parameters than `small_cnn`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+Params = Any
+
+
+def _check_planes(planes: chex.Array) -> chex.Array:
+  if planes.ndim != 4 or planes.shape[-1] != 2:
+    raise ValueError(f'a judge takes planes of shape [B, H, W, 2] (mask, values), got {planes.shape}')
+  return jnp.asarray(planes, jnp.float32)
+
+
+class IrvingCNN(nn.Module):
+  """The TensorFlow layers-tutorial MNIST CNN: planes [B, H, W, 2] -> logits [B, num_classes].
+
+  conv 5x5x32 SAME + relu, max-pool 2x2 stride 2, conv 5x5x64 SAME + relu, max-pool 2x2 stride 2,
+  flatten, dense 1024 + relu, dropout 0.4 (train only), dense num_classes.
+  """
+  num_classes: int = 10
+  dropout_rate: float = 0.4
+
+  @nn.compact
+  def __call__(self, planes, *, train: bool = False):
+    x = _check_planes(planes)
+    x = nn.relu(nn.Conv(32, (5, 5), padding='SAME')(x))
+    x = nn.max_pool(x, (2, 2), strides=(2, 2))
+    x = nn.relu(nn.Conv(64, (5, 5), padding='SAME')(x))
+    x = nn.max_pool(x, (2, 2), strides=(2, 2))
+    x = x.reshape(x.shape[0], -1)
+    x = nn.relu(nn.Dense(1024)(x))
+    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    return nn.Dense(self.num_classes)(x)
+
+
+class SmallCNN(nn.Module):
+  """A weaker CNN: conv 5x5xfeatures SAME + relu, max-pool 2, flatten, dense hidden + relu, dense classes.
+
+  planes [B, H, W, 2] -> logits [B, num_classes]. No dropout (`train` is accepted and ignored).
+  """
+  num_classes: int = 10
+  features: int = 8
+  hidden: int = 64
+
+  @nn.compact
+  def __call__(self, planes, *, train: bool = False):
+    del train
+    x = _check_planes(planes)
+    x = nn.relu(nn.Conv(self.features, (5, 5), padding='SAME')(x))
+    x = nn.max_pool(x, (2, 2), strides=(2, 2))
+    x = x.reshape(x.shape[0], -1)
+    x = nn.relu(nn.Dense(self.hidden)(x))
+    return nn.Dense(self.num_classes)(x)
+
+
+class MLPJudge(nn.Module):
+  """The weakest judge: flatten, dense hidden + relu, dense num_classes.
+
+  planes [B, H, W, 2] -> logits [B, num_classes]. No dropout (`train` is accepted and ignored).
+  """
+  num_classes: int = 10
+  hidden: int = 128
+
+  @nn.compact
+  def __call__(self, planes, *, train: bool = False):
+    del train
+    x = _check_planes(planes)
+    x = x.reshape(x.shape[0], -1)
+    x = nn.relu(nn.Dense(self.hidden)(x))
+    return nn.Dense(self.num_classes)(x)
+
+
+JUDGE_MODELS = {
+    'irving_cnn': IrvingCNN,
+    'small_cnn': SmallCNN,
+    'mlp': MLPJudge,
+}
+
+
+def make_judge(name: str, num_classes: int = 10) -> nn.Module:
+  """The judge model called `name` (a key of JUDGE_MODELS) with `num_classes` output logits."""
+  if name not in JUDGE_MODELS:
+    raise ValueError(f'unknown image judge {name!r}; expected one of {", ".join(JUDGE_MODELS)}')
+  if num_classes < 2:
+    raise ValueError(f'an image judge needs num_classes >= 2, got {num_classes}')
+  return JUDGE_MODELS[name](num_classes=num_classes)
+
+
+def init_judge(model: nn.Module, key: chex.PRNGKey, image_shape: tuple[int, int] = (28, 28)) -> Params:
+  """Initial params of `model` for [H, W] = image_shape images (a batch of one zero-planes input)."""
+  return model.init(key, jnp.zeros((1, *image_shape, 2), jnp.float32))
+
+
+def count_params(params: Params) -> int:
+  """The number of scalar parameters in a params pytree."""
+  return sum(int(leaf.size) for leaf in jax.tree.leaves(params))
+
+
+def cross_entropy_loss(logits: chex.Array, labels: chex.Array) -> chex.Array:
+  """logits: [B, C] float, labels: [B] int -> [] float32, the mean softmax cross-entropy."""
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels))
+
+
+def accuracy(logits: chex.Array, labels: chex.Array) -> chex.Array:
+  """logits: [B, C], labels: [B] int -> [] float32, the fraction of argmax predictions equal to labels."""
+  return jnp.mean((jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32))
