@@ -1,0 +1,454 @@
+"""Scaling fits: double-ReLU domain Elo, accuracy-vs-Elo curves, nested scalable oversight.
+
+Follows Engels, Baek, Kantamneni & Tegmark 2025, "Scaling Laws for Scalable Oversight"
+(arXiv 2504.18530): a player's *domain* Elo is a piecewise-linear ("double ReLU") function of its
+*general* Elo, flat below a floor and above a ceiling; a Guard beats a Houdini with the Elo
+probability of their domain-Elo difference; nested scalable oversight (NSO) bridges a general-Elo
+gap in ``n`` equal Guard-vs-Houdini steps and succeeds if every step does.
+
+Information criteria use the Gaussian log-likelihood with the noise variance profiled out:
+``AIC = n log(SSE / n) + 2 k`` and ``BIC = n log(SSE / n) + k log n``, where ``k`` counts the
+intercept, the slope, each *finite* breakpoint and the noise variance. With weights, SSE is the
+weighted sum of squares (weights are relative inverse variances, e.g. games per point).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+ELO_SCALE = np.log(10.0) / 400.0
+
+ArrayFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearFit:
+    """Least-squares line y = intercept + slope * x."""
+
+    slope: float
+    intercept: float
+    sse: float
+    aic: float
+    bic: float
+    n: int
+
+    def predict(self, x) -> np.ndarray:
+        """Fitted values for x [...]."""
+        return self.intercept + self.slope * np.asarray(x, dtype=float)
+
+
+@dataclasses.dataclass(frozen=True)
+class DoubleReluFit:
+    """Least-squares double ReLU; ``floor_x = -inf`` / ``ceiling_x = inf`` mean no floor / ceiling."""
+
+    floor_x: float
+    ceiling_x: float
+    slope: float
+    intercept: float
+    sse: float
+    aic: float
+    bic: float
+    n: int
+
+    @property
+    def num_params(self) -> int:
+        """Intercept, slope, finite breakpoints and the noise variance."""
+        return 3 + int(np.isfinite(self.floor_x)) + int(np.isfinite(self.ceiling_x))
+
+    def predict(self, x) -> np.ndarray:
+        """Domain Elo for general Elo x [...] (usable as ``guard_fn`` / ``houdini_fn``)."""
+        return double_relu(x, floor_x=self.floor_x, ceiling_x=self.ceiling_x, slope=self.slope,
+                           intercept=self.intercept)
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyCurve:
+    """Logistic accuracy-vs-Elo fit with a bootstrap band.
+
+    Attributes:
+      a, b: maximum-likelihood parameters of accuracy = sigmoid(a + b * elo / 400).
+      elo_grid: [m] Elo values at which the curve is evaluated.
+      accuracy: [m] fitted accuracy on ``elo_grid``.
+      ci_low, ci_high: [m] percentile bounds of the bootstrap curves.
+      samples: [num_samples, 2] bootstrap (a, b).
+      level: confidence level of the band.
+    """
+
+    a: float
+    b: float
+    elo_grid: np.ndarray
+    accuracy: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    samples: np.ndarray
+    level: float
+
+
+# ----------------------------------------------------------------------------------------------
+# Double ReLU and linear fits.
+
+
+def double_relu(general_elo, *, floor_x: float, ceiling_x: float, slope: float,
+                intercept: float) -> np.ndarray:
+    """Domain Elo [...] = intercept + slope * clip(general_elo, floor_x, ceiling_x).
+
+    Flat below ``floor_x``, linear in between, flat above ``ceiling_x``; pass ``-inf`` / ``inf``
+    for no floor / no ceiling.
+    """
+    if not floor_x <= ceiling_x:
+        raise ValueError(f"floor_x ({floor_x}) must not exceed ceiling_x ({ceiling_x})")
+    x = np.asarray(general_elo, dtype=float)
+    return intercept + slope * np.clip(x, floor_x, ceiling_x)
+
+
+def fit_linear(x, y, weights=None) -> LinearFit:
+    """Weighted least-squares line through points x [n], y [n] (weights [n], default ones)."""
+    x, y, w = _check_xy(x, y, weights, min_points=2)
+    slope, intercept, sse = _wls_line(x, y, w)
+    aic, bic = _information_criteria(sse, x.size, 3)
+    return LinearFit(slope=slope, intercept=intercept, sse=sse, aic=aic, bic=bic, n=x.size)
+
+
+def fit_double_relu(x, y, weights=None, *, grid_size: int = 101,
+                    refine_rounds: int = 3) -> DoubleReluFit:
+    """Least-squares double ReLU through x [n], y [n] (weights [n], default ones).
+
+    Breakpoint candidates: 'none' (-inf floor / +inf ceiling), the distinct x values strictly
+    inside the data range (or ``grid_size`` quantiles of x when there are more), and a uniform
+    grid of ``grid_size`` points over the range. For every (floor, ceiling) pair the intercept and
+    slope are solved in closed form; the best pair is then refined on successively finer local
+    grids (``refine_rounds`` rounds, each 10x finer). Ties in SSE go to fewer breakpoints.
+    """
+    x, y, w = _check_xy(x, y, weights, min_points=3)
+    lo, hi = float(x.min()), float(x.max())
+    distinct = np.unique(x)
+    if distinct.size > grid_size:
+        distinct = np.quantile(x, np.linspace(0.0, 1.0, grid_size))
+    cands = np.unique(np.concatenate([distinct, np.linspace(lo, hi, grid_size)]))
+    cands = cands[(cands > lo) & (cands < hi)]
+    floors = np.concatenate([[-np.inf], cands])
+    ceilings = np.concatenate([[np.inf], cands])
+
+    best = _search_breakpoints(x, y, w, floors, ceilings)
+    spacing = (hi - lo) / max(grid_size - 1, 1)
+    for _ in range(refine_rounds):
+        f0, c0 = best[1], best[2]
+        local = np.linspace(-spacing, spacing, 21)
+        fl = np.array([f0]) if not np.isfinite(f0) else _inside(f0 + local, lo, hi, f0)
+        ce = np.array([c0]) if not np.isfinite(c0) else _inside(c0 + local, lo, hi, c0)
+        best = min(best, _search_breakpoints(x, y, w, fl, ce), key=lambda r: r[0])
+        spacing /= 10.0
+
+    _, floor_x, ceiling_x = best
+    z = np.clip(x, floor_x, ceiling_x)
+    slope, intercept, sse = _wls_line(z, y, w)
+    k = 3 + int(np.isfinite(floor_x)) + int(np.isfinite(ceiling_x))
+    aic, bic = _information_criteria(sse, x.size, k)
+    return DoubleReluFit(floor_x=float(floor_x), ceiling_x=float(ceiling_x), slope=slope,
+                         intercept=intercept, sse=sse, aic=aic, bic=bic, n=x.size)
+
+
+def select_model(x, y, weights=None) -> dict:
+    """Compares a line and a double ReLU on x [n], y [n] by BIC (and AIC).
+
+    Returns a dict with ``linear`` (LinearFit), ``double_relu`` (DoubleReluFit), ``chosen``
+    ('linear' or 'double_relu', by BIC), ``chosen_fit``, ``delta_bic`` = BIC(linear) -
+    BIC(double ReLU) (positive favours the double ReLU), and the same for AIC as
+    ``chosen_by_aic`` and ``delta_aic``.
+    """
+    linear = fit_linear(x, y, weights)
+    drelu = fit_double_relu(x, y, weights)
+    delta_bic = linear.bic - drelu.bic
+    delta_aic = linear.aic - drelu.aic
+    chosen = 'double_relu' if delta_bic > 0 else 'linear'
+    return {
+        'linear': linear,
+        'double_relu': drelu,
+        'chosen': chosen,
+        'chosen_fit': drelu if chosen == 'double_relu' else linear,
+        'delta_bic': float(delta_bic),
+        'chosen_by_aic': 'double_relu' if delta_aic > 0 else 'linear',
+        'delta_aic': float(delta_aic),
+    }
+
+
+def _check_xy(x, y, weights, *, min_points: int):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and {y.shape}")
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != x.shape:
+        raise ValueError(f"weights must match x, got {w.shape} and {x.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(w))):
+        raise ValueError("x, y and weights must be finite")
+    if np.any(w < 0):
+        raise ValueError("weights must be non-negative")
+    used = w > 0
+    if np.unique(x[used]).size < min_points:
+        raise ValueError(
+            f"need at least {min_points} distinct x values with positive weight, got "
+            f"{np.unique(x[used]).size}")
+    return x, y, w
+
+
+def _inside(values, lo, hi, keep):
+    """Distinct values strictly inside (lo, hi), plus ``keep``."""
+    values = values[(values > lo) & (values < hi)]
+    return np.unique(np.concatenate([values, [keep]]))
+
+
+def _wls_line(z, y, w):
+    """Weighted least-squares line of y [n] on z [n]: (slope, intercept, sse)."""
+    sw = w.sum()
+    zm, ym = (w * z).sum() / sw, (w * y).sum() / sw
+    szz = (w * (z - zm) ** 2).sum()
+    slope = (w * (z - zm) * (y - ym)).sum() / szz if szz > 0 else 0.0
+    intercept = ym - slope * zm
+    sse = float((w * (y - intercept - slope * z) ** 2).sum())
+    return float(slope), float(intercept), sse
+
+
+def _search_breakpoints(x, y, w, floors, ceilings):
+    """Best (score, floor, ceiling) over pairs floor < ceiling, each line solved in closed form.
+
+    score = SSE plus a negligible 1e-9 * SST per finite breakpoint, so that numerically tied
+    fits prefer fewer breakpoints (e.g. no floor rather than a floor below every point).
+    """
+    sw = w.sum()
+    ym = (w * y).sum() / sw
+    syy = (w * (y - ym) ** 2).sum()
+    tie = 1e-9 * max(syy, 1e-300)
+    best = (np.inf, -np.inf, np.inf)
+    for f in floors:
+        c = ceilings[ceilings > f]
+        if c.size == 0:
+            continue
+        z = np.clip(x[None, :], f, c[:, None])                            # [C, n]
+        zm = (z * w).sum(axis=1, keepdims=True) / sw
+        dz = z - zm
+        szz = (w * dz * dz).sum(axis=1)
+        szy = (w * dz * (y - ym)).sum(axis=1)
+        ok = szz > 1e-12 * max(1.0, float(np.abs(x).max())) ** 2 * sw
+        sse = np.where(ok, syy - szy ** 2 / np.where(ok, szz, 1.0), np.inf)
+        score = np.maximum(sse, 0.0) + tie * (np.isfinite(f) + np.isfinite(c))
+        i = int(np.argmin(score))
+        if score[i] < best[0]:
+            best = (float(score[i]), float(f), float(c[i]))
+    return best
+
+
+def _information_criteria(sse: float, n: int, k: int) -> tuple[float, float]:
+    loglik_term = n * np.log(max(sse / n, 1e-300))
+    return float(loglik_term + 2 * k), float(loglik_term + k * np.log(n))
+
+
+# ----------------------------------------------------------------------------------------------
+# Accuracy against Elo.
+
+
+def fit_logistic_accuracy(elo, correct, games) -> tuple[float, float]:
+    """Maximum-likelihood (a, b) of accuracy = sigmoid(a + b * elo / 400).
+
+    Args:
+      elo: [n] Elo of each point (e.g. of the debaters in that cell).
+      correct: [n] correct verdicts in that cell; games: [n] games in that cell.
+
+    Binomial likelihood maximised by Newton's method with step halving. Raises ``ValueError``
+    when the maximum likelihood estimate does not exist (fewer than two distinct Elo values with
+    games, or successes and failures separated by an Elo threshold, including all-correct and
+    all-wrong data).
+    """
+    elo, correct, games = _check_accuracy_data(elo, correct, games)
+    if _separated(elo, correct, games):
+        raise ValueError(
+            "correct and incorrect games are separated by an Elo threshold (or all games are "
+            "correct, or all wrong), so the logistic maximum likelihood estimate is infinite; "
+            "add games or cells that overlap")
+    params, converged = _newton_logistic(elo / 400.0, correct[None], games)
+    if not converged[0]:
+        raise ValueError("logistic fit did not converge")
+    return float(params[0, 0]), float(params[0, 1])
+
+
+def bootstrap_logistic_accuracy(elo, correct, games, *, elo_grid=None, num_samples: int = 1000,
+                                seed: int = 0, level: float = 0.95) -> AccuracyCurve:
+    """Logistic accuracy curve with a parametric-bootstrap percentile band.
+
+    Each sample redraws ``correct*[k] ~ Binomial(games[k], correct[k] / games[k])`` and refits;
+    the band is the pointwise percentile interval of the resampled curves on ``elo_grid`` [m]
+    (default: 101 points spanning the data). A resample that happens to be separated has no
+    finite MLE; its Newton iterations stop at a capped count, giving a near-step curve, which
+    is the limit of its likelihood maximisers.
+    """
+    elo, correct, games = _check_accuracy_data(elo, correct, games)
+    if not np.array_equal(games, np.round(games)):
+        raise ValueError("bootstrap resamples binomial counts, so games must be integers")
+    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    a, b = fit_logistic_accuracy(elo, correct, games)
+    if elo_grid is None:
+        elo_grid = np.linspace(elo.min(), elo.max(), 101)
+    elo_grid = np.asarray(elo_grid, dtype=float)
+
+    rng = np.random.default_rng(seed)
+    p = np.divide(correct, games, out=np.zeros_like(correct), where=games > 0)
+    boot = rng.binomial(games.astype(np.int64), p, size=(num_samples, elo.size)).astype(float)
+    samples, _ = _newton_logistic(elo / 400.0, boot, games, max_steps=50)
+    curves = _sigmoid(samples[:, :1] + samples[:, 1:] * elo_grid[None, :] / 400.0)
+    alpha = (1.0 - level) / 2.0
+    ci_low, ci_high = np.quantile(curves, [alpha, 1.0 - alpha], axis=0)
+    return AccuracyCurve(a=a, b=b, elo_grid=elo_grid,
+                         accuracy=_sigmoid(a + b * elo_grid / 400.0), ci_low=ci_low,
+                         ci_high=ci_high, samples=samples, level=float(level))
+
+
+def _check_accuracy_data(elo, correct, games):
+    elo, correct, games = (np.asarray(v, dtype=float) for v in (elo, correct, games))
+    if elo.ndim != 1 or correct.shape != elo.shape or games.shape != elo.shape:
+        raise ValueError(
+            f"elo, correct and games must be 1-D of equal length, got {elo.shape}, "
+            f"{correct.shape} and {games.shape}")
+    if not all(np.all(np.isfinite(v)) for v in (elo, correct, games)):
+        raise ValueError("elo, correct and games must be finite")
+    if np.any(correct < 0) or np.any(games < 0):
+        raise ValueError("correct and games must be non-negative counts")
+    if np.any(correct > games):
+        raise ValueError("correct exceeds games for some point")
+    if np.unique(elo[games > 0]).size < 2:
+        raise ValueError("need games at two or more distinct Elo values to fit a slope")
+    return elo, correct, games
+
+
+def _separated(elo, correct, games) -> bool:
+    """True when no finite logistic MLE exists (a threshold splits successes from failures)."""
+    succ = elo[correct > 0]
+    fail = elo[games - correct > 0]
+    if succ.size == 0 or fail.size == 0:
+        return True
+    return bool(fail.max() <= succ.min() or succ.max() <= fail.min())
+
+
+def _newton_logistic(x, correct, games, max_steps: int = 100):
+    """Batched logistic Newton: x [n], correct [B, n], games [n] -> (params [B, 2], converged [B])."""
+    batch = correct.shape[0]
+    design = np.stack([np.ones_like(x), x], axis=1)                         # [n, 2]
+
+    def objective(theta, c):
+        eta = theta @ design.T                                              # [B, n]
+        return np.sum(c * _log_sigmoid(eta) + (games - c) * _log_sigmoid(-eta), axis=1)
+
+    theta = np.zeros((batch, 2))
+    value = objective(theta, correct)
+    converged = np.zeros(batch, dtype=bool)
+    for _ in range(max_steps):
+        active = np.flatnonzero(~converged)
+        if active.size == 0:
+            break
+        th, c = theta[active], correct[active]
+        p = _sigmoid(th @ design.T)
+        grad = (c - games * p) @ design                                     # [B, 2]
+        wgt = games * p * (1.0 - p)
+        info = np.einsum('bn,ni,nj->bij', wgt, design, design)
+        info += 1e-12 * np.eye(2)
+        step = np.linalg.solve(info, grad[..., None])[..., 0]
+        t = np.ones(active.size)
+        pending = np.ones(active.size, dtype=bool)
+        new_th, new_val = th.copy(), value[active].copy()
+        for _ in range(40):
+            idx = np.flatnonzero(pending)
+            cand = th[idx] + t[idx, None] * step[idx]
+            cand_val = objective(cand, c[idx])
+            ok = cand_val >= value[active][idx]
+            new_th[idx[ok]], new_val[idx[ok]] = cand[ok], cand_val[ok]
+            pending[idx[ok]] = False
+            if not pending.any():
+                break
+            t[pending] *= 0.5
+        theta[active], value[active] = new_th, new_val
+        converged[active] = (np.max(np.abs(step), axis=1) < 1e-10) | pending
+    return theta, converged
+
+
+# ----------------------------------------------------------------------------------------------
+# Nested scalable oversight.
+
+
+def guard_win_probability(guard_domain_elo, houdini_domain_elo):
+    """P(Guard wins) = 1 / (1 + 10^((houdini - guard) / 400)); broadcasts over arrays."""
+    diff = np.asarray(guard_domain_elo, dtype=float) - np.asarray(houdini_domain_elo, dtype=float)
+    return _sigmoid(diff * ELO_SCALE)
+
+
+def nso_step_probabilities(total_gap: float, n_steps: int, guard_fn: ArrayFn,
+                           houdini_fn: ArrayFn, start_elo: float = 0.0) -> np.ndarray:
+    """Per-step Guard win probabilities [n_steps] of nested scalable oversight.
+
+    At step k = 0..n-1 the Guard has general Elo ``start + k * gap / n`` and the Houdini
+    ``start + (k + 1) * gap / n``; their domain Elos are ``guard_fn`` / ``houdini_fn`` of those
+    (callables mapping an array of general Elos [m] to domain Elos [m], e.g.
+    ``DoubleReluFit.predict``; scalar-only callables are applied elementwise).
+    """
+    guard, houdini = _nso_domain_elos(total_gap, n_steps, guard_fn, houdini_fn, start_elo)
+    return guard_win_probability(guard, houdini)
+
+
+def nso_success_probability(total_gap: float, n_steps: int, guard_fn: ArrayFn,
+                            houdini_fn: ArrayFn, start_elo: float = 0.0) -> float:
+    """Probability that the Guard wins all ``n_steps`` nested games (product over steps)."""
+    guard, houdini = _nso_domain_elos(total_gap, n_steps, guard_fn, houdini_fn, start_elo)
+    # Sum of log-probabilities: no underflow warnings for hopeless (p ~ 0) settings.
+    return float(np.exp(np.sum(_log_sigmoid((guard - houdini) * ELO_SCALE))))
+
+
+def _nso_domain_elos(total_gap, n_steps, guard_fn, houdini_fn, start_elo):
+    if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    if not (np.isfinite(total_gap) and np.isfinite(start_elo)):
+        raise ValueError("total_gap and start_elo must be finite")
+    k = np.arange(n_steps, dtype=float)
+    step = total_gap / n_steps
+    guard = _apply(guard_fn, start_elo + k * step)
+    houdini = _apply(houdini_fn, start_elo + (k + 1.0) * step)
+    return guard, houdini
+
+
+def optimal_nso(total_gap: float, guard_fn: ArrayFn, houdini_fn: ArrayFn,
+                max_steps: int = 50, start_elo: float = 0.0) -> tuple[int, float, np.ndarray]:
+    """Best number of nested steps in 1..max_steps.
+
+    Returns ``(best_n, best_probability, probabilities [max_steps])`` with
+    ``probabilities[n - 1]`` the success probability with ``n`` steps; ties go to the smallest n.
+    """
+    if not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    probs = np.array([
+        nso_success_probability(total_gap, n, guard_fn, houdini_fn, start_elo)
+        for n in range(1, max_steps + 1)
+    ])
+    best = int(np.argmax(probs))
+    return best + 1, float(probs[best]), probs
+
+
+def _apply(fn: ArrayFn, x: np.ndarray) -> np.ndarray:
+    """fn applied to x [m]; falls back to elementwise calls for scalar-only callables."""
+    try:
+        out = np.asarray(fn(x), dtype=float)
+    except (TypeError, ValueError):
+        out = None
+    if out is None or out.shape != x.shape:
+        out = np.array([float(fn(float(v))) for v in x])
+    return out
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+
+
+def _log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)

@@ -1,0 +1,196 @@
+"""Scaling fits: double ReLU recovery, model selection, logistic accuracy, nested oversight."""
+
+import math
+
+import numpy as np
+import pytest
+
+from debate import scaling
+
+
+def _planted_double_relu(rng, n=200, noise=25.0):
+    x = rng.uniform(-400.0, 1400.0, size=n)
+    y = scaling.double_relu(x, floor_x=200.0, ceiling_x=800.0, slope=0.8, intercept=100.0)
+    return x, y + rng.normal(0.0, noise, size=n)
+
+
+def test_double_relu_shape():
+    x = np.array([-1000.0, 200.0, 500.0, 800.0, 5000.0])
+    y = scaling.double_relu(x, floor_x=200.0, ceiling_x=800.0, slope=0.5, intercept=10.0)
+    np.testing.assert_allclose(y, [110.0, 110.0, 260.0, 410.0, 410.0])
+    no_caps = scaling.double_relu(x, floor_x=-np.inf, ceiling_x=np.inf, slope=2.0, intercept=0.0)
+    np.testing.assert_allclose(no_caps, 2.0 * x)
+    with pytest.raises(ValueError, match='floor_x'):
+        scaling.double_relu(x, floor_x=5.0, ceiling_x=1.0, slope=1.0, intercept=0.0)
+
+
+def test_fit_double_relu_recovers_planted_breakpoints():
+    x, y = _planted_double_relu(np.random.default_rng(1))
+    fit = scaling.fit_double_relu(x, y)
+    assert fit.floor_x == pytest.approx(200.0, abs=40.0)
+    assert fit.ceiling_x == pytest.approx(800.0, abs=40.0)
+    assert fit.slope == pytest.approx(0.8, abs=0.06)
+    assert fit.n == 200 and fit.num_params == 5
+    # The fitted curve is as good as the truth on the data (least squares).
+    truth_sse = np.sum((y - scaling.double_relu(x, floor_x=200.0, ceiling_x=800.0, slope=0.8,
+                                                intercept=100.0)) ** 2)
+    assert fit.sse <= truth_sse
+    np.testing.assert_allclose(fit.sse, np.sum((y - fit.predict(x)) ** 2))
+
+
+def test_fit_double_relu_exact_on_noiseless_data():
+    x = np.arange(12) * 100.0
+    y = scaling.double_relu(x, floor_x=250.0, ceiling_x=720.0, slope=1.5, intercept=-30.0)
+    fit = scaling.fit_double_relu(x, y)
+    np.testing.assert_allclose(fit.predict(x), y, atol=0.05)
+    assert fit.floor_x == pytest.approx(250.0, abs=1.0)
+    assert fit.ceiling_x == pytest.approx(720.0, abs=1.0)
+
+
+def test_fit_double_relu_reports_missing_floor_and_ceiling():
+    x = np.linspace(0.0, 1000.0, 30)
+    y = scaling.double_relu(x, floor_x=-np.inf, ceiling_x=600.0, slope=1.0, intercept=0.0)
+    fit = scaling.fit_double_relu(x, y)
+    assert fit.floor_x == -np.inf and fit.ceiling_x == pytest.approx(600.0, abs=1.0)
+    line = scaling.fit_double_relu(x, 3.0 * x + 7.0)
+    assert line.floor_x == -np.inf and line.ceiling_x == np.inf
+    assert line.slope == pytest.approx(3.0) and line.intercept == pytest.approx(7.0)
+
+
+def test_fit_linear_matches_polyfit_and_uses_weights():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.0, 10.0, 50)
+    y = 2.0 * x - 1.0 + rng.normal(0.0, 0.5, 50)
+    fit = scaling.fit_linear(x, y)
+    np.testing.assert_allclose([fit.slope, fit.intercept], np.polyfit(x, y, 1))
+    # Zero-weight outliers are ignored.
+    y_out = y.copy()
+    y_out[:5] += 100.0
+    w = np.ones(50)
+    w[:5] = 0.0
+    weighted = scaling.fit_linear(x, y_out, weights=w)
+    np.testing.assert_allclose([weighted.slope, weighted.intercept],
+                               np.polyfit(x[5:], y[5:], 1))
+
+
+def test_select_model_prefers_the_true_shape():
+    x, y = _planted_double_relu(np.random.default_rng(3))
+    result = scaling.select_model(x, y)
+    assert result['chosen'] == 'double_relu' and result['delta_bic'] > 10.0
+    assert result['chosen_by_aic'] == 'double_relu'
+    assert result['chosen_fit'] is result['double_relu']
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-400.0, 1400.0, 200)
+    y = 0.5 * x + 30.0 + rng.normal(0.0, 25.0, 200)
+    result = scaling.select_model(x, y)
+    assert result['chosen'] == 'linear' and result['delta_bic'] < 0.0
+    assert result['chosen_fit'] is result['linear']
+
+
+def test_fit_errors():
+    with pytest.raises(ValueError, match='same length'):
+        scaling.fit_linear(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match='distinct'):
+        scaling.fit_double_relu(np.array([1.0, 1.0, 2.0]), np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match='non-negative'):
+        scaling.fit_linear(np.arange(3.0), np.arange(3.0), weights=-np.ones(3))
+
+
+def test_logistic_accuracy_recovers_parameters():
+    rng = np.random.default_rng(5)
+    elo = np.linspace(-400.0, 400.0, 9)
+    games = np.full(9, 4000)
+    a, b = 0.3, 0.8
+    correct = rng.binomial(games, 1.0 / (1.0 + np.exp(-(a + b * elo / 400.0))))
+    a_hat, b_hat = scaling.fit_logistic_accuracy(elo, correct, games)
+    assert a_hat == pytest.approx(a, abs=0.05) and b_hat == pytest.approx(b, abs=0.08)
+    # Score equations hold at the MLE: observed == expected totals (and Elo-weighted totals).
+    p = 1.0 / (1.0 + np.exp(-(a_hat + b_hat * elo / 400.0)))
+    np.testing.assert_allclose(np.sum(games * p), np.sum(correct), rtol=1e-8)
+    np.testing.assert_allclose(np.sum(games * p * elo), np.sum(correct * elo), atol=1e-3)
+
+    curve = scaling.bootstrap_logistic_accuracy(elo, correct, games, num_samples=300, seed=0)
+    true_curve = 1.0 / (1.0 + np.exp(-(a + b * curve.elo_grid / 400.0)))
+    assert np.all(curve.ci_low <= curve.accuracy) and np.all(curve.accuracy <= curve.ci_high)
+    assert np.mean((curve.ci_low <= true_curve) & (true_curve <= curve.ci_high)) > 0.9
+    assert np.all(curve.ci_high - curve.ci_low < 0.05)
+
+
+def test_logistic_accuracy_separated_data_raises():
+    with pytest.raises(ValueError, match='separated'):
+        scaling.fit_logistic_accuracy([0.0, 100.0, 200.0], [0, 5, 10], [10, 10, 10])
+    with pytest.raises(ValueError, match='separated'):
+        scaling.fit_logistic_accuracy([0.0, 100.0], [10, 10], [10, 10])
+
+
+def test_guard_win_probability():
+    assert scaling.guard_win_probability(500.0, 500.0) == pytest.approx(0.5)
+    assert scaling.guard_win_probability(400.0, 0.0) == pytest.approx(10.0 / 11.0)
+    np.testing.assert_allclose(scaling.guard_win_probability(np.array([0.0, 400.0]), 0.0),
+                               [0.5, 10.0 / 11.0])
+
+
+def _identity(x):
+    return x
+
+
+@pytest.mark.parametrize('gap', [-300.0, 0.0, 400.0, 1000.0])
+def test_nso_identity_maps_closed_form(gap):
+    # Each step is a guard-vs-houdini game gap / n apart: p(n) = (1 / (1 + 10^(gap / (400 n))))^n.
+    for n in (1, 2, 3, 7, 20):
+        want = (1.0 / (1.0 + 10.0 ** (gap / (400.0 * n)))) ** n
+        got = scaling.nso_success_probability(gap, n, _identity, _identity, start_elo=123.0)
+        assert got == pytest.approx(want, rel=1e-12)
+    # d/dn log p(n) = t sigmoid(t) - log(1 + e^t) < 0 for every t = gap ln10 / (400 n), so with
+    # identity maps each extra step strictly lowers success: one step is always optimal.
+    best_n, best_p, probs = scaling.optimal_nso(gap, _identity, _identity, max_steps=30)
+    assert best_n == 1
+    assert best_p == pytest.approx(1.0 / (1.0 + 10.0 ** (gap / 400.0)))
+    assert np.all(np.diff(probs) < 0.0)
+
+
+def test_nso_saturating_houdini_optimum_matches_brute_force():
+    # Houdini's domain Elo grows twice as fast as the Guard's but saturates (ceiling at general
+    # Elo 500); the Guard keeps improving. Total gap 2000.
+    def guard(x):
+        return x
+
+    def houdini(x):
+        return scaling.double_relu(x, floor_x=-np.inf, ceiling_x=500.0, slope=2.0,
+                                   intercept=-800.0)
+
+    gap, max_steps = 2000.0, 40
+
+    def brute(n):
+        p = 1.0
+        for k in range(n):
+            g = k * gap / n
+            h = min((k + 1) * gap / n, 500.0) * 2.0 - 800.0
+            p *= 1.0 / (1.0 + 10.0 ** ((h - g) / 400.0))
+        return p
+
+    brute_probs = np.array([brute(n) for n in range(1, max_steps + 1)])
+    best_n, best_p, probs = scaling.optimal_nso(gap, guard, houdini, max_steps=max_steps)
+    np.testing.assert_allclose(probs, brute_probs, rtol=1e-12)
+    assert best_n == int(np.argmax(brute_probs)) + 1
+    assert best_p == pytest.approx(brute_probs.max())
+    # More steps help, up to a point.
+    assert 1 < best_n < max_steps
+    assert best_p > probs[0] + 0.1 and best_p > probs[-1]
+    # The saturation is what makes nesting pay: without the ceiling, one step is best.
+    def unsaturated(x):
+        return 2.0 * x - 800.0
+
+    assert scaling.optimal_nso(gap, guard, unsaturated, max_steps=max_steps)[0] == 1
+
+
+def test_nso_accepts_scalar_callables_and_fits():
+    fit = scaling.DoubleReluFit(floor_x=-np.inf, ceiling_x=500.0, slope=1.0, intercept=0.0,
+                                sse=0.0, aic=0.0, bic=0.0, n=0)
+    vector = scaling.nso_success_probability(1000.0, 4, _identity, fit.predict)
+    scalar = scaling.nso_success_probability(1000.0, 4, lambda v: math.fabs(v) * 1.0,
+                                             lambda v: min(v, 500.0))
+    assert vector == pytest.approx(scalar)
+    with pytest.raises(ValueError, match='n_steps'):
+        scaling.nso_success_probability(1000.0, 0, _identity, _identity)
