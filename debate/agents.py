@@ -12,6 +12,11 @@ A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) 
   steers the dispute to the one the judge gets most wrong. It wins whenever any reachable step is
   exploitable, so it measures what the judge's errors allow, and how far a budgeted search is from it.
 
+The lying consultant (protocols/consultancy.py) is specified with the same `LiarSpec`: `random` puts its one
+wrong step at a uniformly random position, `search:B` tries B positions and keeps the one whose wrong step
+the judge scores highest, `oracle` tries them all. `LiarSpec.agent` names a liar's strength across protocols
+(`search:B` for both mcts:B and search:B), so ratings measured in debate can place consultancy results.
+
 A liar may have a per-game `plan`, computed once from the instance before the first round (`liar_plan`);
 only the oracle uses one.
 """
@@ -31,7 +36,8 @@ from debate.tasks.chain import ChainInstance
 from judges.chain_checkers import StepChecker
 from judges.chain_checkers import step_score as chain_step_score
 
-LIAR_KINDS = ('random', 'greedy', 'mcts', 'oracle')
+LIAR_KINDS = ('random', 'greedy', 'mcts', 'search', 'oracle')
+BUDGETED_KINDS = ('mcts', 'search')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,12 +48,17 @@ class LiarSpec:
   def __post_init__(self):
     if self.kind not in LIAR_KINDS:
       raise ValueError(f'unknown liar {self.kind!r}; expected one of {", ".join(LIAR_KINDS)}')
-    if self.kind == 'mcts' and self.budget < 1:
-      raise ValueError(f'mcts liar needs a budget >= 1 simulations per move, got {self.budget}')
+    if self.kind in BUDGETED_KINDS and self.budget < 1:
+      raise ValueError(f'{self.kind} liar needs a budget >= 1, e.g. {self.kind}:64, got {self.budget}')
 
   @property
   def name(self) -> str:
-    return f'mcts:{self.budget}' if self.kind == 'mcts' else self.kind
+    return f'{self.kind}:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
+
+  @property
+  def agent(self) -> str:
+    """The liar's strength, named alike in every protocol: random, greedy, search:B or oracle."""
+    return f'search:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
 
 
 def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: ChainInstance,

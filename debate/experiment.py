@@ -1,6 +1,6 @@
 """The experiment runner: a grid of cells from a config, each recorded as soon as it finishes.
 
-A cell is (judge, T, arm). Cells run in a stable order; each appends one record to `results.jsonl` (and its
+A cell is (seed, judge, T, arm). Cells run in a stable order; each appends one record to `results.jsonl` (and its
 sample transcripts to `transcripts.jsonl`) the moment it ends, so a killed run restarted with the same
 command and workdir skips the finished cells and ends with the same records as an uninterrupted one.
 """
@@ -47,10 +47,11 @@ class Cell:
   arm: rollout.Arm
   checker: chain_checkers.StepChecker
   length: int
+  seed: int
 
   @property
   def name(self) -> str:
-    return f'{self.arm.name}|{self.checker.name}|T={self.length}'
+    return f'{self.arm.name}|{self.checker.name}|T={self.length}|seed={self.seed}'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,13 +79,16 @@ def _as_tuple(config, field: str) -> tuple:
 
 
 def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
-  """Validates `config` and lists its cells in run order (judge, then T, then arm). Raises ConfigError."""
+  """Validates `config` and lists its cells in run order (seed, judge, T, arm). Raises ConfigError."""
   if config.task != 'chain':
     raise ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
   modulus = _int_at_least(config, 'modulus', 3)
   if not is_prime(modulus) or modulus > 211:
     raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
-  _int_at_least(config, 'seed', 0)
+  seeds = _as_tuple(config, 'seeds')
+  for seed in seeds:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+      raise ConfigError('seeds', f'each seed must be an integer >= 0, got {seed!r}')
   _int_at_least(config, 'num_games')
   _int_at_least(config, 'batch_size')
   _int_at_least(config, 'num_transcripts', 0)
@@ -109,11 +113,13 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
       raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
   if not training.learning_rate > 0:
     raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
-  cells = tuple(Cell(arm, checker, length) for checker in checkers for length in lengths for arm in arms)
+  cells = tuple(Cell(arm, checker, length, seed) for seed in seeds for checker in checkers
+                for length in lengths for arm in arms)
   names = [cell.name for cell in cells]
   duplicates = sorted({n for n in names if names.count(n) > 1})
   if duplicates:
-    raise ConfigError('protocols', f'the grid repeats cells {duplicates}; list each T, judge and arm once')
+    raise ConfigError('protocols', f'the grid repeats cells {duplicates}; list each seed, T, judge and arm '
+                      'once')
   return Plan(cells=cells, max_length=rollout.padded_length(max(lengths)),
               train_config=chain_checkers.TrainConfig(steps=training.steps, batch_size=training.batch_size,
                                                       learning_rate=float(training.learning_rate)))
@@ -172,17 +178,19 @@ def _rewrite(path: str, objects: Sequence[dict]) -> None:
   os.replace(path + '.tmp', path)
 
 
-def make_record(cell: Cell, outcome: dict, *, seed: int, modulus: int, wall_s: float,
+def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
                 judge_metrics: dict) -> dict[str, Any]:
   """The results.jsonl record of one finished cell (schema in the README)."""
   games = int(outcome['correct'].shape[0])
   correct = int(outcome['correct'].sum())
   record = {
       'cell': cell.name, 'task': 'chain', 'protocol': cell.arm.protocol, 'arm': cell.arm.name,
-      'liar': cell.arm.liar_name, 'budget': cell.arm.liar.budget if cell.arm.liar else None,
+      'liar': cell.arm.liar.kind if cell.arm.liar else None,
+      'budget': cell.arm.liar.budget if cell.arm.liar and cell.arm.liar.budget else None,
+      'agent': cell.arm.liar.agent if cell.arm.liar else None,
       's': cell.arm.s, 'T': cell.length, 'judge': cell.checker.name, 'modulus': modulus,
       'games': games, 'correct': correct, 'accuracy': correct / games,
-      'ci95': list(wilson_interval(correct, games)), 'seed': seed,
+      'ci95': list(wilson_interval(correct, games)), 'seed': cell.seed,
       'judge_step_error': judge_metrics['step_error'],
       'judge_pairwise_error': judge_metrics['pairwise_error'],
       'judge_exploitable_error': judge_metrics['exploitable_error'],
@@ -210,25 +218,27 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
   log(f'{len(plan.cells)} cells, {len(done)} already done, {len(pending)} to run; '
       f'{config.num_games} games each on {len(jax.devices())} device(s)')
   mesh = mesh or rollout.data_mesh()
-  judges: dict[str, tuple] = {}
+  judges: dict[tuple[str, int], tuple] = {}
   start = time.time()
   for position, cell in enumerate(pending, 1):
-    if cell.checker.name not in judges:
-      judges[cell.checker.name] = chain_checkers.build_judge(
-          cell.checker, seed=config.seed, workdir=workdir, train_config=plan.train_config, log=log)
-    params, judge_metrics = judges[cell.checker.name]
+    judge_key = (cell.checker.name, cell.seed)
+    if judge_key not in judges:
+      judges[judge_key] = chain_checkers.build_judge(
+          cell.checker, seed=cell.seed, workdir=workdir, train_config=plan.train_config, log=log)
+    params, judge_metrics = judges[judge_key]
     cell_start = time.time()
     outcome, transcripts = rollout.run_games(cell.arm, cell.checker, params, length=cell.length,
-                                             seed=config.seed, num_games=config.num_games,
+                                             seed=cell.seed, num_games=config.num_games,
                                              batch_size=config.batch_size, mesh=mesh,
                                              max_length=plan.max_length)
     wall_s = time.time() - cell_start
     rows = [{'cell': cell.name, 'game': i, 'protocol': cell.arm.protocol, 'arm': cell.arm.name,
-             'judge': cell.checker.name, 'T': cell.length, 'modulus': config.modulus, 's': cell.arm.s,
+             'judge': cell.checker.name, 'T': cell.length, 'seed': cell.seed, 'modulus': config.modulus,
+             's': cell.arm.s,
              'correct': bool(outcome['correct'][i]), **jax.tree.map(lambda a: a[i], transcripts)}
             for i in range(min(config.num_transcripts, config.num_games))]
     _append_lines(os.path.join(workdir, TRANSCRIPTS), rows)
-    record = make_record(cell, outcome, seed=config.seed, modulus=config.modulus, wall_s=wall_s,
+    record = make_record(cell, outcome, modulus=config.modulus, wall_s=wall_s,
                          judge_metrics=judge_metrics)
     _append_lines(os.path.join(workdir, RESULTS), [record])
     records.append(record)

@@ -31,7 +31,8 @@ PROTOCOLS = ('direct', 'consultancy', 'debate')
 class Arm:
   """A protocol with its agents and budget: one row of a results table.
 
-  Spelled `direct`, `consultancy` or `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET, oracle.
+  Spelled `direct`, `consultancy[/LIAR]` with LIAR one of random (the default), search:BUDGET, oracle, or
+  `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET, oracle.
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
@@ -40,35 +41,44 @@ class Arm:
 
   @property
   def name(self) -> str:
-    return f'debate/{self.liar.name}' if self.protocol == 'debate' else self.protocol
+    if self.liar is None or (self.protocol == 'consultancy' and self.liar.kind == 'random'):
+      return self.protocol
+    return f'{self.protocol}/{self.liar.name}'
 
-  @property
-  def liar_name(self) -> str | None:
-    if self.protocol == 'consultancy':
-      return 'one_error'
-    return self.liar.kind if self.liar else None
+
+LIARS_OF = {'debate': ('random', 'greedy', 'mcts', 'oracle'), 'consultancy': consultancy.CONSULTANT_KINDS}
 
 
 def parse_arm(spec: str, s: int) -> Arm:
-  """'direct' | 'consultancy' | 'debate/random' | 'debate/greedy' | 'debate/mcts:64' -> Arm."""
+  """'direct' | 'consultancy[/random|/search:B|/oracle]' | 'debate/(random|greedy|mcts:B|oracle)' -> Arm."""
   protocol, _, liar = spec.partition('/')
   if protocol not in PROTOCOLS:
     raise ValueError(f'unknown protocol {protocol!r} in {spec!r}; expected one of {", ".join(PROTOCOLS)}')
+  if protocol == 'direct':
+    if liar:
+      raise ValueError(f'direct takes no liar, got {spec!r}')
+    return Arm(protocol, s=_check_s(s))
+  if protocol == 'debate' and not liar:
+    raise ValueError('debate needs a liar: debate/random, debate/greedy, debate/mcts:BUDGET or '
+                     f'debate/oracle, got {spec!r}')
+  kind, _, budget = (liar or 'random').partition(':')
+  if kind not in LIARS_OF[protocol]:
+    raise ValueError(f'unknown liar {kind!r} for {protocol} in {spec!r}; expected one of '
+                     f'{", ".join(LIARS_OF[protocol])}')
+  try:
+    budget = int(budget) if budget else 0
+  except ValueError:
+    raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64') from None
+  liar_spec = agents.LiarSpec(kind, budget)
   if protocol == 'debate':
-    kind, _, budget = liar.partition(':')
-    if not kind:
-      raise ValueError('debate needs a liar: debate/random, debate/greedy, debate/mcts:BUDGET or '
-                       f'debate/oracle, got {spec!r}')
-    try:
-      budget = int(budget) if budget else 0
-    except ValueError:
-      raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. debate/mcts:64') from None
-    return Arm('debate', liar=agents.LiarSpec(kind, budget))
-  if liar:
-    raise ValueError(f'{protocol} takes no liar, got {spec!r}')
+    return Arm('debate', liar=liar_spec)
+  return Arm('consultancy', liar=liar_spec, s=_check_s(s))
+
+
+def _check_s(s: int) -> int:
   if s < 0:
     raise ValueError(f'step-check budget s must be >= 0, got {s}')
-  return Arm(protocol, s=s)
+  return s
 
 
 def game_keys(seed: int, length: int, index: jax.Array):
@@ -88,7 +98,7 @@ def play_one(index, length, judge_params, *, arm: Arm, checker: StepChecker, max
   if arm.protocol == 'direct':
     return direct.play(play_key, instance, checker, judge_params, s=arm.s)
   if arm.protocol == 'consultancy':
-    return consultancy.play(play_key, instance, checker, judge_params, s=arm.s)
+    return consultancy.play(play_key, instance, checker, judge_params, s=arm.s, liar=arm.liar)
   return debate.play(play_key, instance, checker, judge_params, liar=arm.liar)
 
 

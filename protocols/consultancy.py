@@ -2,9 +2,14 @@
 spot-checks `s` steps chosen at random and rejects the claim if any check fails.
 
 The lying consultant plays its best strategy against random spot checks: a trace with exactly one wrong step
-at a uniformly random position t*. It follows the truth up to x_{t*-1} and, from t* on, the unique values
-that lead to its wrong answer (each step is invertible), so every step but t* checks out. Against an exact
-checker the judge is right with probability 1/2 + 1/2 * min(1, s/T).
+at position t*. It follows the truth up to x_{t*-1} and, from t* on, the unique values that lead to its
+wrong answer (each step is invertible), so every step but t* checks out. Against an exact checker the judge
+is right with probability 1/2 + 1/2 * min(1, s/T) wherever t* is.
+
+Against an imperfect checker the position matters, and the consultant's strength is how it picks t*
+(`liar`, a `debate.agents.LiarSpec`): `random` uniformly; `search:B` the best, by the judge's score of the
+wrong step, of B distinct random positions; `oracle` the best of all T positions. A wrong step the judge
+accepts is never caught, so a strong consultant wins every lying game where such a step exists.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from debate import agents
 from debate.tasks import chain
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
@@ -40,10 +46,33 @@ def spot_check_steps(key, length, max_length: int, s: int):
   return (order + 1).astype(jnp.int32), order < length
 
 
-def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int):
+CONSULTANT_KINDS = ('random', 'search', 'oracle')
+
+
+def choose_wrong_step(key, instance: ChainInstance, back_trace, checker: chain_checkers.StepChecker,
+                      judge_params, liar: agents.LiarSpec) -> jax.Array:
+  """Where the lying consultant puts its one wrong step: [] int32 in 1..T.
+
+  back_trace: [max_length + 1] the values led back from the wrong answer; at position t the wrong step is
+  (x_{t-1}, a_t) -> back_trace[t].
+  """
+  if liar.kind == 'random':
+    return jax.random.randint(key, (), 1, instance.length + 1)
+  tries = instance.max_length if liar.kind == 'oracle' else liar.budget
+  candidates, valid = spot_check_steps(key, instance.length, instance.max_length, tries)
+  scores = chain_checkers.step_score(checker, judge_params, instance.trace[candidates - 1],
+                                     instance.ops[candidates - 1], back_trace[candidates])
+  return candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
+
+
+def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int,
+         liar: agents.LiarSpec = agents.LiarSpec('random')):
+  if liar.kind not in CONSULTANT_KINDS:
+    raise ValueError(f'a consultant liar is one of {", ".join(CONSULTANT_KINDS)}, not {liar.kind!r}')
   honest_key, lie_key, check_key = jax.random.split(key, 3)
   consultant_honest = jax.random.bernoulli(honest_key)
-  wrong_step = jax.random.randint(lie_key, (), 1, instance.length + 1)
+  back_trace = lying_trace(instance, jnp.int32(0), checker.modulus)  # led back from the lie everywhere
+  wrong_step = choose_wrong_step(lie_key, instance, back_trace, checker, judge_params, liar)
   claimed = jnp.where(consultant_honest, instance.trace, lying_trace(instance, wrong_step, checker.modulus))
   checked_steps, valid = spot_check_steps(check_key, instance.length, instance.max_length, s)
   scores = chain_checkers.step_score(checker, judge_params, claimed[checked_steps - 1],

@@ -179,3 +179,32 @@ def test_oracle_liar_wins_exactly_when_some_reachable_step_is_exploitable():
       assert table[(int(transcript['disputed_step']), int(transcript['liar_output']))]
     outcomes.append(bool(outcome['correct']))
   assert 0 < sum(outcomes) < len(outcomes)  # the seeds cover both cases
+
+
+@pytest.mark.parametrize('consultant', ['consultancy/search:3', 'consultancy/oracle'])
+def test_theory_consultancy_with_an_exact_checker_does_not_depend_on_where_the_lie_is(consultant):
+  for length, correct in _accuracy_on_grid(consultant, [1, 3, 6, 16]).items():
+    expected = 0.5 + 0.5 * min(1.0, 2 / length)
+    assert _consistent(correct, 2000, expected), (consultant, length, correct / 2000, expected)
+
+
+def test_searching_consultants_put_the_wrong_step_where_the_judge_scores_it_highest():
+  m = 5
+  instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2), (2, 2)], modulus=m, wrong=1)
+  checker = cc.parse_checker('noisy:0.3', m)
+  back = consultancy.lying_trace(instance, jnp.int32(0), m)
+  for seed in range(6):
+    params = jax.random.key(seed)
+    scores = [float(cc.step_score(checker, params, instance.trace[t - 1], instance.ops[t - 1], back[t]))
+              for t in range(1, 6)]
+    def wrong_steps(spec):
+      outcome, transcript = _play_many(functools.partial(
+          consultancy.play, checker=checker, judge_params=params, s=1, liar=agents.LiarSpec(*spec)), n=40,
+          instance=instance)
+      return np.asarray(transcript['wrong_step'])[~np.asarray(outcome['consultant_honest'])]
+    best = int(np.argmax(scores)) + 1
+    np.testing.assert_array_equal(wrong_steps(('oracle',)), best)
+    np.testing.assert_array_equal(wrong_steps(('search', 5)), best)  # trying every step = the oracle
+    assert len(set(wrong_steps(('random',)).tolist())) > 1
+    chosen = wrong_steps(('search', 2))  # the better of two distinct random steps: never the worst one
+    assert all(scores[t - 1] > min(scores) for t in chosen)

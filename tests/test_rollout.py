@@ -52,7 +52,8 @@ def test_results_do_not_depend_on_padding_or_on_which_games_run_together():
 
 @pytest.mark.parametrize('spec, message', [
     ('oracle', 'unknown protocol'), ('debate', 'needs a liar'), ('debate/wizard', 'unknown liar'),
-    ('debate/mcts', 'budget >= 1'), ('debate/mcts:x', 'bad liar budget'), ('direct/random', 'takes no liar')])
+    ('debate/mcts', 'budget >= 1'), ('debate/mcts:x', 'bad liar budget'), ('direct/random', 'takes no liar'),
+    ('consultancy/greedy', 'unknown liar'), ('consultancy/search', 'budget >= 1'), ('debate/search:4', 'unknown liar')])
 def test_bad_arm_specs_are_refused(spec, message):
   with pytest.raises(ValueError, match=message):
     rollout.parse_arm(spec, 4)

@@ -1,6 +1,6 @@
 """The main oversight-scaling experiment on the data-free `chain` task (the default of `launch.main`).
 
-Grid: chain length T x judge x protocol arm, `num_games` games per cell, one seed.
+Grid: seed x judge x chain length T x protocol arm, `num_games` games per cell.
 
   python -m launch.main --workdir=/tmp/chain                      # this config, default variant
   python -m launch.run --config=launch/configs/chain.py --workdir=/tmp/chain
@@ -13,12 +13,13 @@ the learned judge); smoke well under a minute.
 
 Fields:
   task: 'chain' (the only task of this config).
-  seed: run seed; instances, play and the judges' own seeds derive from it.
+  seeds: run seeds; each is a full replicate: instances, play and the judges (trained anew) derive from it.
   modulus: m, a prime in [3, 211]: values live in Z_m, and a liar has m - 1 false claims per step.
   T: chain lengths.
   judges: step checkers: 'exact', 'noisy:EPS', 'learned:WIDTH' (an MLP of that width, trained at start).
-  protocols: arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', 'debate/mcts:BUDGET',
-    'debate/oracle' (the exact best-response liar: the limit of search).
+  protocols: arms: 'direct'; 'consultancy' (one-error liar at a random step), 'consultancy/search:BUDGET'
+    (it tries BUDGET steps for the one the judge is likeliest to accept), 'consultancy/oracle' (all steps);
+    'debate/random', 'debate/greedy', 'debate/mcts:BUDGET', 'debate/oracle' (the exact best-response liar).
   s: the judge's step-check budget in direct and consultancy.
   num_games: games per cell. batch_size: global games per compiled batch (results do not depend on it).
   num_transcripts: transcripts kept per cell (the first games) in transcripts.jsonl.
@@ -31,7 +32,7 @@ import ml_collections
 def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.task = 'chain'
-  config.seed = 0
+  config.seeds = (0,)
   config.modulus = 17
   config.T = (1, 4, 16, 64, 100, 256, 1024)
   config.judges = ('exact', 'learned:96')
