@@ -37,6 +37,7 @@ CSV_COLUMNS = (
     "games", "correct", "accuracy", "ci95_low", "ci95_high", "seed",
 )
 FIGURE_TITLE = "Judge accuracy vs chain length"
+_MAX_PANELS_PER_ROW = 3  # more judges wrap onto further rows
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 
 
@@ -233,10 +234,15 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
     markers = {arm: _MARKERS[i % len(_MARKERS)] for i, arm in enumerate(arms)}
 
     one_panel = len(judges) == 1
-    fig = Figure(figsize=(6.4 if one_panel else 0.6 + 4.4 * len(judges), 4.6),
+    ncols = min(len(judges), _MAX_PANELS_PER_ROW)
+    nrows = -(-len(judges) // ncols)
+    fig = Figure(figsize=(6.4 if one_panel else 0.6 + 4.4 * ncols, 0.8 + 3.8 * nrows),
                  layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(judges), sharey=True, squeeze=False)[0]
+    panels = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    axes = panels.reshape(-1)
+    for unused in axes[len(judges):]:
+        unused.set_visible(False)
     x_lo, x_hi = grid.ts[0] / 2**0.4, grid.ts[-1] * 2**0.4
     crowded = any(b / a < 2**0.8 for a, b in zip(grid.ts, grid.ts[1:]))
     arm_handles: dict[str, Any] = {}
@@ -272,7 +278,8 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
         ax.grid(True, alpha=0.3)
         if not one_panel:
             ax.set_title(f"judge: {judge}")
-    axes[0].set_ylabel("Judge accuracy")
+    for row in panels:
+        row[0].set_ylabel("Judge accuracy")
     fig.suptitle(FIGURE_TITLE)
     labels, handles = [*arm_handles, "chance"], [*arm_handles.values(), chance]
     if one_panel:
@@ -280,7 +287,7 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
         fig.legend(handles, labels, loc="outside right center", frameon=False)
     else:
         fig.legend(handles, labels, loc="outside lower center",
-                   ncols=min(len(handles), 2 * len(judges)), frameon=False)
+                   ncols=min(len(handles), 2 * ncols), frameon=False)
     fig.savefig(path, dpi=150, format="pdf" if path.lower().endswith(".pdf") else "png")
 
 

@@ -371,7 +371,10 @@ def _newton_logistic(x, correct, games, max_steps: int = 100):
                 break
             t[pending] *= 0.5
         theta[active], value[active] = new_th, new_val
-        converged[active] = (np.max(np.abs(step), axis=1) < 1e-10) | pending
+        # Newton decrement grad . step (twice the predicted gain): below float noise of the
+        # log-likelihood, no step can improve it, so the fit has converged.
+        decrement = np.sum(grad * step, axis=1)
+        converged[active] = (decrement < 1e-12 * (1.0 + np.abs(new_val))) | pending
     return theta, converged
 
 

@@ -194,3 +194,13 @@ def test_nso_accepts_scalar_callables_and_fits():
     assert vector == pytest.approx(scalar)
     with pytest.raises(ValueError, match='n_steps'):
         scaling.nso_success_probability(1000.0, 0, _identity, _identity)
+
+
+def test_logistic_fit_converges_on_well_behaved_data_near_float_precision():
+    # A case whose last Newton steps are below what the line search can resolve in float64.
+    elo = np.array([-344.77198399, -154.85745346, -46.959108, 86.15878039, 252.49546416])
+    correct = np.array([3509, 2816, 2283, 1522, 764])
+    a, b = scaling.fit_logistic_accuracy(elo, correct, np.full(5, 4000))
+    p = 1.0 / (1.0 + np.exp(-(a + b * elo / 400.0)))
+    gradient = np.array([np.sum(correct - 4000 * p), np.sum((correct - 4000 * p) * elo / 400.0)])
+    assert np.all(np.abs(gradient) < 1e-6)  # the score equations hold: it is the maximum

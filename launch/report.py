@@ -1,0 +1,221 @@
+"""Tables, figures and Elo/scaling fits from the records of one or more finished runs (no games are played).
+
+  python -m launch.report --workdirs=DIR1[,DIR2...] --out=DIR [--T=64] [--num_samples=1000] [--seed=0]
+
+Reads DIR/results.jsonl of every workdir and writes into --out:
+
+  accuracy.md, accuracy.tex, accuracy.csv     judge accuracy per arm x judge x T (Wilson 95% CI, games)
+  accuracy_vs_T.png, accuracy_vs_T.pdf        the same against chain length T
+
+and, when debate cells with at least 2 judges and 2 liars exist at the chosen T (default: the largest such T):
+
+  elo.md, elo.tex, elo.csv                    guard (judge + honest side) and houdini (liar) Elo per protocol,
+                                              95% bootstrap CI, games
+  accuracy_vs_elo.png, accuracy_vs_elo.pdf    judge accuracy per protocol against the liar's debate Elo
+  houdini_elo_fit.png, houdini_elo_fit.pdf    liar Elo against log2 search budget, linear and double-ReLU fits
+                                              (written when liars at 3 or more budgets are rated)
+  scaling.json                                every fitted number (ratings, accuracy points, logistic slopes, fits)
+
+Seeds of the same cell are pooled (games and correct summed). Records of different workdirs that share a cell id
+and hold the same counts are one measurement and are counted once; if any shared cell differs, every judge is
+prefixed with its workdir's basename (`run2/learned:64`) so the workdirs' results stay apart.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import warnings
+
+from absl import app, flags
+
+from debate import report, tournament
+from launch.cli import fail, parse_flags
+
+_WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
+_OUT = flags.DEFINE_string('out', None, 'Directory for the tables, figures and scaling.json.')
+_T = flags.DEFINE_integer('T', None, 'Chain length of the Elo tournament (default: the largest T at which '
+                          'debate has at least 2 judges and 2 liars).')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Bootstrap samples for Elo and logistic-slope CIs.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the bootstrap.')
+
+
+def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
+  sources = []
+  for workdir in workdirs:
+    if not os.path.isdir(workdir):
+      fail(f'--workdirs: {workdir} is not a directory')
+    path = os.path.join(workdir, 'results.jsonl')
+    if not os.path.isfile(path):
+      fail(f'--workdirs: {workdir} has no results.jsonl (run an experiment there first)')
+    try:
+      records = report.load_records(path)
+    except (OSError, ValueError) as e:
+      fail(f'--workdirs: cannot read {path}: {e}')
+    if not records:
+      fail(f'--workdirs: {path} holds no records')
+    for number, record in enumerate(records, start=1):
+      missing = [k for k in ('cell', 'protocol', 'arm', 'judge', 'T', 'games', 'correct') if k not in record]
+      if missing:
+        fail(f'--workdirs: {path}: record {number} lacks {", ".join(missing)}; is this a results.jsonl?')
+    sources.append((os.path.basename(os.path.normpath(workdir)), records))
+  return sources
+
+
+def _atomic_write(path: str, write) -> None:
+  """Calls `write(tmp)` on a temporary file next to `path`, then renames it into place."""
+  directory, name = os.path.split(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'.{name}.', suffix=os.path.splitext(name)[1])
+  os.close(fd)
+  os.chmod(tmp, 0o644)
+  try:
+    write(tmp)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def _text(text: str):
+  def write(tmp: str) -> None:
+    with open(tmp, 'w', encoding='utf-8', newline='') as f:
+      f.write(text)
+  return write
+
+
+def _choose_T(records: list[dict]) -> int | None:
+  ready = tournament.elo_ready_Ts(records)
+  if _T.value is None:
+    return ready[-1] if ready else None
+  if _T.value not in ready:
+    at_t = [r for r in records if r.get('protocol') == 'debate' and int(r['T']) == _T.value
+            and tournament.agent_of(r) is not None]
+    judges = len({r['judge'] for r in at_t})
+    agents = len({tournament.agent_of(r) for r in at_t})
+    fail(f'--T={_T.value}: debate has {judges} judge(s) and {agents} liar(s) there; an Elo tournament needs at '
+         f'least 2 of each; T values that have them: {", ".join(map(str, ready)) or "none"}')
+  return _T.value
+
+
+def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
+  """Ratings per protocol, accuracy vs debate Elo, fits; everything computed before anything is written."""
+  protocols = list(dict.fromkeys(
+      ['debate'] + [r['protocol'] for r in records
+                    if int(r['T']) == T and tournament.agent_of(r) is not None]))
+  all_ratings = []
+  for protocol in protocols:
+    try:
+      matchups = tournament.guard_houdini_matrix(records, protocol=protocol, T=T)
+      all_ratings.append(tournament.rate(matchups, num_samples=_NUM_SAMPLES.value, seed=_SEED.value,
+                                         anchor=tournament.default_anchor(matchups)))
+    except ValueError as e:
+      if protocol == 'debate':
+        raise
+      notes.append(f'{protocol} at T={T} not rated: {e}')
+  debate = all_ratings[0]
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter('always')
+    rows = tournament.accuracy_vs_elo(records, debate, T=T, protocols=protocols)
+  notes.extend(str(w.message) for w in caught)
+  slopes = tournament.accuracy_slopes(rows, num_samples=_NUM_SAMPLES.value, seed=_SEED.value)
+  try:
+    fit = tournament.houdini_scaling_fit(debate)
+  except ValueError as e:
+    fit = None
+    notes.append(f'no houdini Elo-vs-budget fit: {e}')
+  else:
+    if not fit['conclusive']:
+      notes.append(f'houdini Elo-vs-budget fit: {fit["note"]}')
+  return {'ratings': all_ratings, 'rows': rows, 'slopes': slopes, 'fit': fit}
+
+
+def _fit_json(fit: dict | None) -> dict:
+  if fit is None:
+    return {'skipped': 'fewer than three liars with a search budget are rated'}
+  return {k: v for k, v in fit.items() if k != 'chosen_fit'}
+
+
+def main(argv):
+  if len(argv) > 1:
+    fail(f'unexpected arguments {argv[1:]}')
+  workdirs = [w for w in (_WORKDIRS.value or []) if w.strip()]
+  if not workdirs:
+    fail('--workdirs is required: one or more run directories, comma-separated')
+  if not _OUT.value:
+    fail('--out is required: the directory for tables and figures')
+  if _NUM_SAMPLES.value < 1:
+    fail(f'--num_samples must be a positive integer, got {_NUM_SAMPLES.value}')
+
+  sources = _load_sources(workdirs)
+  try:
+    merged, notes = tournament.merge_sources(sources)
+    pooled = tournament.pool_records(merged)
+  except ValueError as e:
+    fail(f'--workdirs: {e}')
+  T = _choose_T(merged)
+  result = None
+  if T is None:
+    notes.append('no Elo tournament: no T at which debate has at least 2 judges and 2 liars')
+  else:
+    try:
+      result = _tournament(merged, T, notes)
+    except ValueError as e:
+      notes.append(f'no Elo tournament at T={T}: {e}')
+
+  out = _OUT.value
+  try:
+    os.makedirs(out, exist_ok=True)
+  except OSError as e:
+    fail(f'--out={out}: cannot create it: {e}')
+  files = {
+      'accuracy.md': _text(report.accuracy_table(pooled, fmt='markdown')),
+      'accuracy.tex': _text(report.accuracy_table(pooled, fmt='latex')),
+      'accuracy.csv': _text(report.accuracy_table(pooled, fmt='csv')),
+      'accuracy_vs_T.png': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
+      'accuracy_vs_T.pdf': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
+  }
+  elo_markdown = None
+  if result is not None:
+    elo_markdown = tournament.elo_table(result['ratings'], fmt='markdown')
+    files.update({
+        'elo.md': _text(elo_markdown),
+        'elo.tex': _text(tournament.elo_table(result['ratings'], fmt='latex')),
+        'elo.csv': _text(tournament.elo_table(result['ratings'], fmt='csv')),
+        'accuracy_vs_elo.png': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
+        'accuracy_vs_elo.pdf': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
+    })
+    if result['fit'] is not None:
+      files['houdini_elo_fit.png'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
+      files['houdini_elo_fit.pdf'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
+    files['scaling.json'] = _text(tournament.dumps({
+        'T': T,
+        'workdirs': [os.path.abspath(w) for w in workdirs],
+        'notes': notes,
+        'num_samples': _NUM_SAMPLES.value,
+        'seed': _SEED.value,
+        'ratings': [tournament.ratings_json(r) for r in result['ratings']],
+        'accuracy_vs_elo': result['rows'],
+        'accuracy_vs_elo_logistic': result['slopes'],
+        'houdini_elo_fit': _fit_json(result['fit']),
+    }))
+  for name, write in files.items():
+    _atomic_write(os.path.join(out, name), write)
+
+  print(f'read {len(merged)} records from {len(workdirs)} workdir(s); wrote to {out}: {", ".join(files)}')
+  for note in notes:
+    print(f'note: {note}')
+  if elo_markdown is not None:
+    print(f'\nElo at T={T}:\n')
+    print(elo_markdown)
+    fit = result['fit']
+    if fit is not None:
+      print(f'houdini Elo vs log2 budget: {fit["chosen"]} by BIC (delta BIC linear - double ReLU = '
+            f'{fit["delta_bic"]:.1f}{"" if fit["conclusive"] else ", inconclusive"}); linear slope '
+            f'{fit["linear"].slope:.1f} Elo per doubling')
+  sys.stdout.flush()
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=parse_flags)
