@@ -22,17 +22,17 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from debate import agents
 from debate.tasks import chain
 from judges.chain_checkers import StepChecker
-from protocols import consultancy, debate, direct
+from protocols import consultancy, debate, direct, open_consultancy
 
-PROTOCOLS = ('direct', 'consultancy', 'debate')
+PROTOCOLS = ('direct', 'consultancy', 'open_consultancy', 'debate')
 
 
 @dataclasses.dataclass(frozen=True)
 class Arm:
   """A protocol with its agents and budget: one row of a results table.
 
-  Spelled `direct`, `consultancy[/LIAR]` with LIAR one of random (the default), search:BUDGET, oracle, or
-  `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET, oracle.
+  Spelled `direct`, `consultancy[/LIAR]` or `open_consultancy[/LIAR]` with LIAR one of random (the
+  default), search:BUDGET, oracle, or `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET, oracle.
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
@@ -41,16 +41,18 @@ class Arm:
 
   @property
   def name(self) -> str:
-    if self.liar is None or (self.protocol == 'consultancy' and self.liar.kind == 'random'):
+    if self.liar is None or (self.protocol != 'debate' and self.liar.kind == 'random'):
       return self.protocol
     return f'{self.protocol}/{self.liar.name}'
 
 
-LIARS_OF = {'debate': ('random', 'greedy', 'mcts', 'oracle'), 'consultancy': consultancy.CONSULTANT_KINDS}
+LIARS_OF = {'debate': ('random', 'greedy', 'mcts', 'oracle'), 'consultancy': consultancy.CONSULTANT_KINDS,
+            'open_consultancy': consultancy.CONSULTANT_KINDS}
 
 
 def parse_arm(spec: str, s: int) -> Arm:
-  """'direct' | 'consultancy[/random|/search:B|/oracle]' | 'debate/(random|greedy|mcts:B|oracle)' -> Arm."""
+  """'direct' | '[open_]consultancy[/random|/search:B|/oracle]' | 'debate/(random|greedy|mcts:B|oracle)'
+  -> Arm."""
   protocol, _, liar = spec.partition('/')
   if protocol not in PROTOCOLS:
     raise ValueError(f'unknown protocol {protocol!r} in {spec!r}; expected one of {", ".join(PROTOCOLS)}')
@@ -72,7 +74,7 @@ def parse_arm(spec: str, s: int) -> Arm:
   liar_spec = agents.LiarSpec(kind, budget)
   if protocol == 'debate':
     return Arm('debate', liar=liar_spec)
-  return Arm('consultancy', liar=liar_spec, s=_check_s(s))
+  return Arm(protocol, liar=liar_spec, s=_check_s(s))
 
 
 def _check_s(s: int) -> int:
@@ -97,8 +99,9 @@ def play_one(index, length, judge_params, *, arm: Arm, checker: StepChecker, max
   instance = chain.sample_instance(instance_key, length, checker.modulus, max_length)
   if arm.protocol == 'direct':
     return direct.play(play_key, instance, checker, judge_params, s=arm.s)
-  if arm.protocol == 'consultancy':
-    return consultancy.play(play_key, instance, checker, judge_params, s=arm.s, liar=arm.liar)
+  if arm.protocol in ('consultancy', 'open_consultancy'):
+    play = consultancy.play if arm.protocol == 'consultancy' else open_consultancy.play
+    return play(play_key, instance, checker, judge_params, s=arm.s, liar=arm.liar)
   return debate.play(play_key, instance, checker, judge_params, liar=arm.liar)
 
 

@@ -43,6 +43,14 @@ def format_consultancy(t: dict) -> list[str]:
   return lines
 
 
+def format_open_consultancy(t: dict) -> list[str]:
+  side = 'the TRUE answer' if t['consultant_honest'] else f'the WRONG answer (one wrong step, at step {t["wrong_step"]})'
+  lines = [f'open consultancy: the consultant may argue either answer. It reckons the judge would accept its '
+           f'truthful trace with probability {t["p_accept_truth"]:.3f} and its best lie with '
+           f'{t["p_accept_lie"]:.3f}, so it argues for {side}.']
+  return lines + format_consultancy(t)[1:]
+
+
 def format_debate(t: dict) -> list[str]:
   lines = [f'debate ({t["arm"]}): the honest debater claims x_T = {t["answer"]}, the liar x_T = {t["wrong"]}.',
            f'bisection, {t["num_rounds"]} round(s):']
@@ -62,7 +70,8 @@ def format_debate(t: dict) -> list[str]:
   return lines
 
 
-FORMATTERS = {'direct': format_direct, 'consultancy': format_consultancy, 'debate': format_debate}
+FORMATTERS = {'direct': format_direct, 'consultancy': format_consultancy,
+              'open_consultancy': format_open_consultancy, 'debate': format_debate}
 
 
 def format_transcript(t: dict) -> str:

@@ -65,16 +65,20 @@ def choose_wrong_step(key, instance: ChainInstance, back_trace, checker: chain_c
   return candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
 
 
-def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int,
-         liar: agents.LiarSpec = agents.LiarSpec('random')):
+def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params,
+             liar: agents.LiarSpec):
+  """The lying consultant's trace: ([max_length + 1] int32 claimed values, [] int32 its wrong step)."""
   if liar.kind not in CONSULTANT_KINDS:
     raise ValueError(f'a consultant liar is one of {", ".join(CONSULTANT_KINDS)}, not {liar.kind!r}')
-  honest_key, lie_key, check_key = jax.random.split(key, 3)
-  consultant_honest = jax.random.bernoulli(honest_key)
   back_trace = lying_trace(instance, jnp.int32(0), checker.modulus)  # led back from the lie everywhere
-  wrong_step = choose_wrong_step(lie_key, instance, back_trace, checker, judge_params, liar)
-  claimed = jnp.where(consultant_honest, instance.trace, lying_trace(instance, wrong_step, checker.modulus))
-  checked_steps, valid = spot_check_steps(check_key, instance.length, instance.max_length, s)
+  wrong_step = choose_wrong_step(key, instance, back_trace, checker, judge_params, liar)
+  return lying_trace(instance, wrong_step, checker.modulus), wrong_step
+
+
+def spot_check(key, claimed, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params,
+               s: int, consultant_honest, wrong_step):
+  """The judge checks s random steps of the `claimed` trace and rules: (outcome, transcript)."""
+  checked_steps, valid = spot_check_steps(key, instance.length, instance.max_length, s)
   scores = chain_checkers.step_score(checker, judge_params, claimed[checked_steps - 1],
                                      instance.ops[checked_steps - 1], claimed[checked_steps])
   accepted = jnp.all((scores > 0) | ~valid)
@@ -90,3 +94,12 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
                 'checked_outputs': claimed[checked_steps], 'check_scores': scores, 'accepted': accepted,
                 'verdict': verdict}
   return outcome, transcript
+
+
+def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int,
+         liar: agents.LiarSpec = agents.LiarSpec('random')):
+  honest_key, lie_key, check_key = jax.random.split(key, 3)
+  consultant_honest = jax.random.bernoulli(honest_key)
+  lie, wrong_step = best_lie(lie_key, instance, checker, judge_params, liar)
+  claimed = jnp.where(consultant_honest, instance.trace, lie)
+  return spot_check(check_key, claimed, instance, checker, judge_params, s, consultant_honest, wrong_step)

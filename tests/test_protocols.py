@@ -12,7 +12,7 @@ from debate import agents, bisection, rollout
 from debate.stats import wilson_interval
 from debate.tasks import chain
 from judges import chain_checkers as cc
-from protocols import consultancy, debate, direct
+from protocols import consultancy, debate, direct, open_consultancy
 
 M = 7
 # x: 3 -> 0 -> 0 -> 5 -> 0 (ops: 2x+1, 3x, x+5, 2x+4; all mod 7); true answer 0, wrong answer 6.
@@ -208,3 +208,30 @@ def test_searching_consultants_put_the_wrong_step_where_the_judge_scores_it_high
     assert len(set(wrong_steps(('random',)).tolist())) > 1
     chosen = wrong_steps(('search', 2))  # the better of two distinct random steps: never the worst one
     assert all(scores[t - 1] > min(scores) for t in chosen)
+
+
+def test_open_consultancy_acceptance_probabilities_by_hand():
+  lie = consultancy.lying_trace(INSTANCE, jnp.int32(3), M)  # one wrong step of T = 4
+  # Exact judge: the lie survives 2 of 4 checks iff both miss step 3: C(3, 2) / C(4, 2) = 1/2.
+  assert float(open_consultancy.acceptance_probability(lie, INSTANCE, EXACT, None, 2)) == pytest.approx(0.5)
+  assert float(open_consultancy.acceptance_probability(INSTANCE.trace, INSTANCE, EXACT, None, 2)) == 1.0
+  assert float(open_consultancy.acceptance_probability(lie, INSTANCE, EXACT, None, 9)) == 0.0  # s > T
+  # A judge that inverts every verdict rejects the 3 correct steps: only 1 check on step 3 passes, 1/4.
+  assert float(open_consultancy.acceptance_probability(lie, INSTANCE, ALWAYS_WRONG, jax.random.key(0), 1)) == \
+      pytest.approx(0.25)
+
+
+def test_theory_open_consultancy():
+  # Exact checker: truth is always more persuasive, so the consultant never lies and the judge is never wrong.
+  for consultant in ('open_consultancy', 'open_consultancy/oracle'):
+    for length, correct in _accuracy_on_grid(consultant, [1, 3, 6, 16], games=500).items():
+      assert correct == 500, (consultant, length)
+  # A judge that inverts every verdict, s = 1: the lie (one step it accepts) beats the truth (none), and the
+  # judge is fooled only when its one check lands on that step: accuracy 1 - 1/T.
+  arm = rollout.parse_arm('open_consultancy', 1)
+  checker = cc.parse_checker('noisy:1.0', 17)
+  for length in (1, 4, 16):
+    outcome, _ = rollout.run_games(arm, checker, jax.random.key(0), length=length, seed=2, num_games=2000,
+                                   batch_size=2000, max_length=16)
+    assert not outcome['consultant_honest'].any()
+    assert _consistent(int(outcome['correct'].sum()), 2000, 1 - 1 / length), length
