@@ -1,0 +1,539 @@
+"""Training and evaluation of `images` judges (Irving et al. 2018): classifiers of k random nonzero pixels.
+
+The judge of Irving, Christiano & Amodei (2018, section 3.1) is trained in advance on random masks of
+exactly k nonzero pixels of training images (Adam, learning rate 1e-4, batches of 128, 30k batches for
+k = 6 and 50k for k = 4) and then judges debates. This module is the library (no flags) behind
+`python -m launch.train_judge`.
+
+Data, fully determined by (seed, step) so that a resumed run sees exactly the batches of an uninterrupted
+one and resume needs only the step (the "data position"):
+- data position p = step * B_local + r (r the row in this process's part of the batch) is example
+  `perm_e[p mod N_local]` of this process's shard, e = p div N_local its epoch, and
+  `perm_e = jax.random.permutation(fold_in(data_key, e), N_local)`; a batch may straddle two epochs.
+- example row r of the global batch of step s gets the mask `random_nonzero_mask(fold_in(fold_in(mask_key,
+  s), r), image, k)`, drawn inside the jitted step;
+- dropout (irving_cnn) uses `rng`, a key in the train state split once per step.
+With one process (the usual case) the shard is the whole training split. With several processes each
+process draws its B / P rows from its own shard, so the data order depends on the process count.
+
+Parallelism: `jax.jit` with `NamedSharding`s over a 1-D ('data',) mesh of all devices: the batch is sharded
+over 'data', params and optimizer state are replicated, and the loss is the mean over the global batch, so
+results do not depend on the device count (up to float reduction order). Masks and dropout are drawn with
+`jax_threefry_partitionable` keys, so they do not depend on the sharding either.
+
+Workdir layout (only process 0 writes the JSON files; all processes take part in checkpointing):
+  config.json        the resolved config, plus `train_data` (split size, image shape, process count)
+  metrics.jsonl      one JSON object per logged step: step, loss, accuracy (of that step's batch),
+                     examples_per_s, elapsed_s; a final {"step": S, "test": {...}} line when a test split
+                     is given
+  checkpoints/<step>/state/   Orbax checkpoints of the train state {step, params, opt_state, rng (raw key
+                     data)} every `checkpoint_every` steps and at the end; the last 3 are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import chex
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from debate.stats import wilson_interval
+from debate.tasks import images as image_task
+from debate.tasks.idx import ImageDataset
+from judges import image_judges
+
+CONFIG = 'config.json'
+METRICS = 'metrics.jsonl'
+CHECKPOINTS = 'checkpoints'
+MAX_CHECKPOINTS = 3
+# Config fields a resumed run may change: they change how a run executes or how long, not its results for
+# the steps both runs share (the learning rate is constant, so `steps` only says where to stop).
+EXECUTION_ONLY_FIELDS = ('steps', 'checkpoint_every', 'log_every', 'eval_batch_size')
+# Tags of the key streams derived from the seed (far above any example index).
+_INIT_TAG, _DATA_TAG, _MASK_TAG, _DROPOUT_TAG = 0x7F000001, 0x7F000002, 0x7F000003, 0x7F000004
+
+Params = Any
+
+
+class ConfigError(ValueError):
+  """A bad config value; `field` is the config field (the flag `--config.FIELD`) at fault."""
+
+  def __init__(self, field: str, message: str):
+    super().__init__(f'--config.{field}: {message}')
+    self.field = field
+
+
+class WorkdirError(ValueError):
+  """The workdir holds a run that this config cannot resume."""
+
+
+@flax.struct.dataclass
+class TrainState:
+  """The whole state of a training run (a frozen pytree); `step` is also the data position.
+
+  Attributes:
+    step: [] int32, the number of optimizer steps taken (the next batch is batch `step`).
+    params: the judge's params.
+    opt_state: the optax (Adam) state.
+    rng: a typed PRNG key for dropout, split once per step.
+  """
+  step: chex.Array
+  params: Params
+  opt_state: optax.OptState
+  rng: chex.PRNGKey
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Config.
+
+
+def _int_at_least(config, field: str, minimum: int) -> int:
+  value = config[field]
+  if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
+  return value
+
+
+def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | None = None,
+                    image_shape: tuple[int, int] | None = None) -> None:
+  """Raises ConfigError (naming the field) for a config `train_judge` cannot run.
+
+  `num_devices` (default: all devices) must divide batch_size; with `image_shape` given, k must not exceed
+  its number of pixels.
+  """
+  for field in ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'steps', 'checkpoint_every',
+                'log_every', 'eval_batch_size', 'seed', 'num_classes'):
+    if field not in config:
+      raise ConfigError(field, 'missing from the config; the judge trainer needs it')
+  if config.task != 'images':
+    raise ConfigError('task', f"the judge trainer trains judges of the 'images' task, got {config.task!r}")
+  k = _int_at_least(config, 'k', 1)
+  if image_shape is not None and k > math.prod(image_shape):
+    raise ConfigError('k', f'{k} pixels is more than a {image_shape[0]}x{image_shape[1]} image has '
+                           f'({math.prod(image_shape)})')
+  if config.judge not in image_judges.JUDGE_MODELS:
+    raise ConfigError('judge', f'unknown image judge {config.judge!r}; expected one of '
+                               f'{", ".join(image_judges.JUDGE_MODELS)}')
+  learning_rate = config.learning_rate
+  if (not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool)
+      or not math.isfinite(learning_rate) or learning_rate <= 0):
+    raise ConfigError('learning_rate', f'must be a number > 0, got {learning_rate!r}')
+  batch_size = _int_at_least(config, 'batch_size', 1)
+  num_devices = jax.device_count() if num_devices is None else num_devices
+  if batch_size % num_devices:
+    raise ConfigError('batch_size', f'{batch_size} is not divisible by the device count {num_devices}: the '
+                                    'batch is split evenly over the devices; pass a multiple of '
+                                    f'{num_devices}')
+  for field in ('steps', 'checkpoint_every', 'log_every', 'eval_batch_size'):
+    _int_at_least(config, field, 1)
+  _int_at_least(config, 'seed', 0)
+  _int_at_least(config, 'num_classes', 2)
+
+
+def _train_data_info(dataset: ImageDataset) -> dict:
+  return {'examples': int(dataset.total), 'image_shape': list(dataset.image_shape),
+          'process_count': jax.process_count()}
+
+
+def _resolved_config(config: ml_collections.ConfigDict, dataset: ImageDataset) -> dict:
+  resolved = json.loads(config.to_json_best_effort())
+  resolved['train_data'] = _train_data_info(dataset)
+  return resolved
+
+
+def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset) -> None:
+  """Raises WorkdirError if `workdir` holds a run whose config differs in a field that changes results."""
+  path = os.path.join(workdir, CONFIG)
+  if not os.path.exists(path):
+    return
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise WorkdirError(f'--workdir={workdir}: cannot read {path} ({e}); use a new --workdir') from None
+  resolved = _resolved_config(config, dataset_train)
+  changed = sorted(k for k in set(saved) | set(resolved)
+                   if k not in EXECUTION_ONLY_FIELDS and saved.get(k) != resolved.get(k))
+  if changed:
+    details = '; '.join(f'{k}: {saved.get(k)!r} there, {resolved.get(k)!r} now' for k in changed)
+    raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ: '
+                       f'{details}); rerun with the same config to resume, or use a new --workdir')
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Data.
+
+
+def _keys(seed: int) -> dict[str, chex.PRNGKey]:
+  root = jax.random.key(seed)
+  return {name: jax.random.fold_in(root, tag) for name, tag in
+          (('init', _INIT_TAG), ('data', _DATA_TAG), ('mask', _MASK_TAG), ('dropout', _DROPOUT_TAG))}
+
+
+class BatchIndices:
+  """Which examples of this process's shard make up each step's batch: a pure function of (seed, step).
+
+  `indices(step)` -> [local_batch] int, into the shard; epoch permutations are computed once and cached.
+  """
+
+  def __init__(self, data_key: chex.PRNGKey, num_examples: int, local_batch: int):
+    if num_examples < 1:
+      raise ValueError('the training split (or this process\'s shard of it) is empty')
+    self._key = data_key
+    self._n = num_examples
+    self._b = local_batch
+    self._cache: dict[int, np.ndarray] = {}
+
+  def permutation(self, epoch: int) -> np.ndarray:
+    if epoch not in self._cache:
+      if len(self._cache) >= 2:
+        self._cache.pop(min(self._cache))
+      self._cache[epoch] = np.asarray(jax.random.permutation(jax.random.fold_in(self._key, epoch), self._n))
+    return self._cache[epoch]
+
+  def indices(self, step: int) -> np.ndarray:
+    positions = step * self._b + np.arange(self._b, dtype=np.int64)
+    epochs = positions // self._n
+    out = np.empty(self._b, np.int64)
+    for epoch in np.unique(epochs):
+      where = epochs == epoch
+      out[where] = self.permutation(int(epoch))[positions[where] % self._n]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Model, state and the train step.
+
+
+def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
+  """A 1-D ('data',) mesh of `devices` (default: all devices)."""
+  devices = jax.devices() if devices is None else list(devices)
+  return Mesh(np.asarray(devices), ('data',))
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  return optax.adam(config.learning_rate)
+
+
+def init_state(model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int,
+               image_shape: tuple[int, int], mesh: Mesh) -> TrainState:
+  """The step-0 train state, replicated over `mesh`."""
+  keys = _keys(seed)
+
+  def init():
+    params = image_judges.init_judge(model, keys['init'], image_shape)
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params),
+                      rng=keys['dropout'])
+
+  return jax.jit(init, out_shardings=NamedSharding(mesh, P()))()
+
+
+def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *, k: int,
+                    mesh: Mesh) -> Callable:
+  """jit(train_step)(state, images [B, H, W] uint8, labels [B] int32, mask_key) -> (state, metrics).
+
+  The batch is sharded over the mesh's 'data' axis, the state replicated; metrics are the loss (mean over
+  the global batch) and the batch accuracy, replicated scalars.
+  """
+  replicated = NamedSharding(mesh, P())
+  sharded = NamedSharding(mesh, P('data'))
+
+  def train_step(state: TrainState, images, labels, mask_key):
+    batch = images.shape[0]
+    step_key = jax.random.fold_in(mask_key, state.step)
+    rows = jax.lax.with_sharding_constraint(jnp.arange(batch, dtype=jnp.uint32), sharded)
+    keys = jax.vmap(lambda row: jax.random.fold_in(step_key, row))(rows)
+    masks = jax.vmap(lambda key, image: image_task.random_nonzero_mask(key, image, k))(keys, images)
+    planes = jax.vmap(image_task.judge_planes)(image_task.to_unit_interval(images), masks)
+    rng, dropout_key = jax.random.split(state.rng)
+
+    def loss_fn(params):
+      logits = model.apply(params, planes, train=True, rngs={'dropout': dropout_key})
+      return image_judges.cross_entropy_loss(logits, labels), logits
+
+    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state, rng=rng)
+    return new_state, {'loss': loss, 'accuracy': image_judges.accuracy(logits, labels)}
+
+  return jax.jit(train_step, in_shardings=(replicated, sharded, sharded, replicated),
+                 out_shardings=(replicated, replicated))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Checkpoints.
+
+
+def _checkpoint_tree(state: TrainState) -> dict:
+  """The state as a checkpointable tree (the typed key as its raw uint32 data)."""
+  return {'step': state.step, 'params': state.params, 'opt_state': state.opt_state,
+          'rng': jax.random.key_data(state.rng)}
+
+
+def _state_from_tree(tree: Mapping, like: TrainState) -> TrainState:
+  rng = jax.random.wrap_key_data(tree['rng'], impl=jax.random.key_impl(like.rng))
+  return TrainState(step=tree['step'], params=tree['params'], opt_state=tree['opt_state'], rng=rng)
+
+
+def checkpoint_manager(workdir: str):
+  """The Orbax CheckpointManager of `workdir/checkpoints` (keeps the last 3)."""
+  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
+  options = ocp.CheckpointManagerOptions(max_to_keep=MAX_CHECKPOINTS, create=True,
+                                         cleanup_tmp_directories=True)
+  return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), CHECKPOINTS), options=options,
+                               item_names=('state',))
+
+
+def _save(manager, state: TrainState, step: int) -> None:
+  import orbax.checkpoint as ocp
+  manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_checkpoint_tree(state))))
+
+
+def _restore(manager, step: int, like: TrainState) -> TrainState:
+  import orbax.checkpoint as ocp
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
+                          _checkpoint_tree(like))
+  restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
+  return _state_from_tree(restored['state'], like)
+
+
+def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None = None) -> tuple[Params, int]:
+  """(params, step) of the checkpoint of `workdir` at `step` (default: the latest), for using a judge.
+
+  Reads the model, seed and image shape from workdir/config.json.
+  """
+  with open(os.path.join(workdir, CONFIG)) as f:
+    saved = json.load(f)
+  config = ml_collections.ConfigDict(saved)
+  mesh = make_mesh() if mesh is None else mesh
+  model = image_judges.make_judge(config.judge, config.num_classes)
+  like = jax.eval_shape(lambda: init_state(model, make_optimizer(config), seed=config.seed,
+                                           image_shape=tuple(saved['train_data']['image_shape']), mesh=mesh))
+  like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=NamedSharding(mesh, P())),
+                      like)
+  manager = checkpoint_manager(workdir)
+  try:
+    step = manager.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f'{workdir} has no checkpoints')
+    return _restore(manager, step, like).params, step
+  finally:
+    manager.close()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Metrics.
+
+
+def _read_metrics(path: str) -> list[dict]:
+  rows = []
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        try:
+          rows.append(json.loads(line))
+        except ValueError:
+          break  # A half-written last line of a killed run.
+  return rows
+
+
+def _write_lines(path: str, rows: Sequence[dict], mode: str) -> None:
+  with open(path, mode) as f:
+    for row in rows:
+      f.write(json.dumps(row) + '\n')
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _truncate_metrics(path: str, step: int) -> None:
+  """Keeps only the training lines of steps <= `step` (what a resumed run has not redone)."""
+  if os.path.exists(path):
+    kept = [row for row in _read_metrics(path) if row.get('step', 0) <= step and 'test' not in row]
+    _write_lines(path + '.tmp', kept, 'w')
+    os.replace(path + '.tmp', path)
+
+
+def _format_duration(seconds: float) -> str:
+  seconds = int(round(seconds))
+  return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Training.
+
+
+def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset,
+                dataset_test: ImageDataset | None = None, *, log: Callable[[str], None] = print,
+                devices: Sequence[jax.Device] | None = None) -> tuple[TrainState, dict]:
+  """Trains (or resumes training of) the judge of `config` on random k-pixel masks of `dataset_train`.
+
+  Args:
+    config: the fields of launch/configs/irving_mnist.py (k, judge, learning_rate, batch_size, steps,
+      checkpoint_every, log_every, eval_batch_size, seed, num_classes).
+    workdir: where config.json, metrics.jsonl and checkpoints/ live; a run there is resumed from its latest
+      checkpoint and ends with exactly the params of an uninterrupted run.
+    dataset_train: this process's shard of the training split.
+    dataset_test: if given, the judge's random-pixel accuracy on it (`evaluate`) is measured at the end.
+    log: progress messages.
+    devices: the devices of the ('data',) mesh (default: all); batch_size must be divisible by their number.
+
+  Returns:
+    (state, metrics): the final train state (params replicated over the mesh) and {'step', 'train': the last
+    logged training metrics, 'test': the evaluation (only with dataset_test)}.
+
+  Raises:
+    ConfigError: a bad config field. WorkdirError: the workdir holds a run of a different config.
+  """
+  mesh = make_mesh(devices)
+  validate_config(config, num_devices=mesh.size, image_shape=dataset_train.image_shape)
+  if dataset_train.num_classes != config.num_classes:
+    raise ConfigError('num_classes', f'{config.num_classes} but the training data was loaded with '
+                                     f'{dataset_train.num_classes} classes')
+  check_workdir(config, workdir, dataset_train)
+  is_writer = jax.process_index() == 0
+  metrics_path = os.path.join(workdir, METRICS)
+  if is_writer:
+    os.makedirs(workdir, exist_ok=True)
+    config_path = os.path.join(workdir, CONFIG)
+    with open(config_path + '.tmp', 'w') as f:
+      json.dump(_resolved_config(config, dataset_train), f, indent=2, sort_keys=True)
+    os.replace(config_path + '.tmp', config_path)
+
+  model = image_judges.make_judge(config.judge, config.num_classes)
+  optimizer = make_optimizer(config)
+  state = init_state(model, optimizer, seed=config.seed, image_shape=dataset_train.image_shape, mesh=mesh)
+  manager = checkpoint_manager(workdir)
+  try:
+    latest = manager.latest_step()
+    if latest is not None:
+      if latest > config.steps:
+        raise WorkdirError(f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
+                           f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir')
+      state = _restore(manager, latest, state)
+      log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
+    step = int(jax.device_get(state.step))
+    if is_writer:
+      _truncate_metrics(metrics_path, step)
+    train_metrics = next((row for row in reversed(_read_metrics(metrics_path)) if 'loss' in row), None)
+
+    local_batch = config.batch_size // jax.process_count()
+    batches = BatchIndices(_keys(config.seed)['data'], len(dataset_train), local_batch)
+    mask_key = jax.device_put(_keys(config.seed)['mask'], NamedSharding(mesh, P()))
+    sharded = NamedSharding(mesh, P('data'))
+    train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh)
+    log(f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
+        f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
+        f'device(s), {len(dataset_train)} training images')
+
+    start_time = window_time = time.perf_counter()
+    window_start = step
+    while step < config.steps:
+      rows = batches.indices(step)
+      images = jax.make_array_from_process_local_data(sharded, dataset_train.images[rows])
+      labels = jax.make_array_from_process_local_data(sharded, dataset_train.labels[rows])
+      state, step_metrics = train_step(state, images, labels, mask_key)
+      step += 1
+      if step % config.log_every == 0 or step == config.steps:
+        step_metrics = jax.device_get(step_metrics)
+        now = time.perf_counter()
+        rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
+        window_time, window_start = now, step
+        train_metrics = {'step': step, 'loss': float(step_metrics['loss']),
+                         'accuracy': float(step_metrics['accuracy']), 'examples_per_s': round(rate, 1),
+                         'elapsed_s': round(now - start_time, 3)}
+        if is_writer:
+          _write_lines(metrics_path, [train_metrics], 'a')
+        left = (config.steps - step) * config.batch_size / rate
+        log(f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
+            f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}')
+      if step % config.checkpoint_every == 0 or step == config.steps:
+        _save(manager, state, step)
+    manager.wait_until_finished()
+  finally:
+    manager.close()
+
+  metrics = {'step': step, 'train': train_metrics}
+  if dataset_test is not None:
+    metrics['test'] = evaluate(model, state.params, dataset_test, k=config.k, seed=config.seed,
+                               batch_size=config.eval_batch_size)
+    log(f'test random-pixel accuracy (k={config.k}): {metrics["test"]["accuracy"]:.4f} '
+        f'(95% CI {metrics["test"]["ci95"][0]:.4f}-{metrics["test"]["ci95"][1]:.4f}, '
+        f'{metrics["test"]["games"]} images)')
+    if is_writer:
+      _write_lines(metrics_path, [{'step': step, 'test': metrics['test']}], 'a')
+  return state, metrics
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Evaluation.
+
+
+def _local_copy(x):
+  """A host copy of a (fully replicated) array, also when it spans devices of other processes."""
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    x = x.addressable_data(0)
+  return np.asarray(x)
+
+
+def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int, seed: int,
+             batch_size: int) -> dict:
+  """The judge's random-pixel accuracy on the whole split `dataset` (summed over processes' shards).
+
+  Image i (global index `dataset.start + i`) is judged once, with a mask of k random nonzero pixels drawn
+  by `random_nonzero_mask(fold_in(key(seed), dataset.start + i), image, k)`, so the result does not depend
+  on `batch_size`, the device count or the sharding of the split over processes.
+
+  Returns:
+    {'correct', 'games', 'accuracy', 'ci95': [low, high] (Wilson), 'k', 'seed'}.
+  """
+  if not isinstance(k, int) or k < 1:
+    raise ValueError(f'k must be an integer >= 1, got {k!r}')
+  if batch_size < 1:
+    raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+  mesh = make_mesh(jax.local_devices())
+  n = len(dataset)
+  # At most the split's size, rounded up to a multiple of the local device count (the batch is sharded).
+  batch_size = -(-max(1, min(batch_size, n)) // mesh.size) * mesh.size
+  replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P('data'))
+  params = jax.device_put(jax.tree.map(_local_copy, params), replicated)
+
+  @jax.jit
+  def count_batch(params, images, labels, indices, valid):
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(indices)
+    masks = jax.vmap(lambda key, image: image_task.random_nonzero_mask(key, image, k))(keys, images)
+    planes = jax.vmap(image_task.judge_planes)(image_task.to_unit_interval(images), masks)
+    logits = model.apply(params, planes, train=False)
+    return jnp.sum(((jnp.argmax(logits, axis=-1) == labels) & valid).astype(jnp.int32))
+
+  counts = []  # Device scalars, fetched once at the end so batches are dispatched without waiting.
+  for begin in range(0, n, batch_size):
+    stop = min(begin + batch_size, n)
+    pad = batch_size - (stop - begin)
+    images = np.concatenate([dataset.images[begin:stop],
+                             np.zeros((pad, *dataset.image_shape), dataset.images.dtype)])
+    labels = np.concatenate([dataset.labels[begin:stop], np.zeros(pad, np.int32)]).astype(np.int32)
+    indices = (dataset.start + np.arange(begin, begin + batch_size)).astype(np.uint32)
+    valid = np.arange(batch_size) < stop - begin
+    args = [jax.device_put(a, sharded) for a in (images, labels, indices, valid)]
+    counts.append(count_batch(params, *args))
+  correct, games = int(np.sum(jax.device_get(counts))), n
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    totals = np.asarray(multihost_utils.process_allgather(np.array([correct, games], np.int64)))
+    correct, games = (int(v) for v in totals.reshape(-1, 2).sum(axis=0))
+  low, high = wilson_interval(correct, games)
+  return {'correct': correct, 'games': games, 'accuracy': correct / games if games else float('nan'),
+          'ci95': [low, high], 'k': k, 'seed': seed}
