@@ -296,7 +296,7 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
 # ----------------------------------------------------------------------------
 
 
-def _atomic_write(path: str, write: Callable[[str], None]) -> None:
+def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Calls ``write(tmp_path)`` on a temp file next to ``path``, then renames it."""
     directory, name = os.path.split(os.path.abspath(path))
     suffix = os.path.splitext(name)[1]
@@ -312,7 +312,7 @@ def _atomic_write(path: str, write: Callable[[str], None]) -> None:
         raise
 
 
-def _write_text(text: str) -> Callable[[str], None]:
+def text_writer(text: str) -> Callable[[str], None]:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)
@@ -326,15 +326,15 @@ def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
     """
     os.makedirs(workdir, exist_ok=True)
     writers: dict[str, Callable[[str], None]] = {
-        "table.md": _write_text(accuracy_table(records, fmt="markdown")),
-        "table.tex": _write_text(accuracy_table(records, fmt="latex")),
-        "table.csv": _write_text(accuracy_table(records, fmt="csv")),
+        "table.md": text_writer(accuracy_table(records, fmt="markdown")),
+        "table.tex": text_writer(accuracy_table(records, fmt="latex")),
+        "table.csv": text_writer(accuracy_table(records, fmt="csv")),
         "accuracy_vs_T.png": lambda tmp: accuracy_vs_T_figure(records, tmp),
     }
     paths = {}
     for name, write in writers.items():
         paths[name] = os.path.join(workdir, name)
-        _atomic_write(paths[name], write)
+        atomic_write(paths[name], write)
     return paths
 
 

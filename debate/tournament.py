@@ -292,6 +292,23 @@ class Matchups:
     T: int | None = None
 
 
+def pooled_counts(records: Iterable[Mapping[str, Any]], *, protocol: str, T: int
+                  ) -> dict[tuple[str, str], tuple[int, int]]:
+    """(judge, agent) -> (correct, games) summed over seeds, for the records of `protocol` at `T` that
+    have a liar; keys in first-appearance order."""
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
+    for record in records:
+        if record.get('protocol') != protocol or int(record['T']) != int(T):
+            continue
+        agent = agent_of(record)
+        if agent is None:
+            continue
+        key = (str(record['judge']), agent)
+        correct, games = counts.get(key, (0, 0))
+        counts[key] = (correct + int(record['correct']), games + int(record['games']))
+    return counts
+
+
 def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) -> Matchups:
     """Guard wins and games [G, H] of ``protocol`` at chain length ``T``, seeds pooled.
 
@@ -299,22 +316,8 @@ def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) ->
     cell of that protocol with a liar at that T.
     """
     records = list(records)
-    guards: dict[str, None] = {}
-    agents: dict[str, None] = {}
-    wins: dict[tuple[str, str], int] = {}
-    games: dict[tuple[str, str], int] = {}
-    for record in records:
-        if record.get('protocol') != protocol or int(record['T']) != int(T):
-            continue
-        agent = agent_of(record)
-        if agent is None:
-            continue
-        judge = str(record['judge'])
-        guards.setdefault(judge)
-        agents.setdefault(agent)
-        key = (judge, agent)
-        wins[key] = wins.get(key, 0) + int(record['correct'])
-        games[key] = games.get(key, 0) + int(record['games'])
+    counts = pooled_counts(records, protocol=protocol, T=T)
+    guards = dict.fromkeys(judge for judge, _ in counts)
     if not guards:
         available = sorted({(str(r.get('protocol')), int(r['T'])) for r in records
                             if agent_of(r) is not None})
@@ -322,12 +325,12 @@ def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) ->
         raise ValueError(
             f"no {protocol} records with a liar at T={T}; protocols and T with liars: {listed}")
     guard_names = list(guards)
-    houdini_names = order_agents(agents)
+    houdini_names = order_agents(dict.fromkeys(agent for _, agent in counts))
     guard_wins = np.zeros((len(guard_names), len(houdini_names)), dtype=np.int64)
     game_counts = np.zeros_like(guard_wins)
-    for (judge, agent), n in games.items():
+    for (judge, agent), (correct, n) in counts.items():
         i, j = guard_names.index(judge), houdini_names.index(agent)
-        guard_wins[i, j] = wins[judge, agent]
+        guard_wins[i, j] = correct
         game_counts[i, j] = n
     return Matchups(guards=guard_names, houdinis=houdini_names, guard_wins=guard_wins,
                     games=game_counts, protocol=protocol, T=int(T))
@@ -470,16 +473,7 @@ def accuracy_vs_elo(records: Iterable[Record], ratings: Ratings, *, T: int,
     records = list(records)
     rows = []
     for protocol in protocols:
-        counts: dict[tuple[str, str], list[int]] = {}
-        for record in records:
-            if record.get('protocol') != protocol or int(record['T']) != int(T):
-                continue
-            agent = agent_of(record)
-            if agent is None:
-                continue
-            c = counts.setdefault((str(record['judge']), agent), [0, 0])
-            c[0] += int(record['correct'])
-            c[1] += int(record['games'])
+        counts = pooled_counts(records, protocol=protocol, T=T)
         judges = list(dict.fromkeys(judge for judge, _ in counts))
         agents = order_agents(agent for _, agent in counts)
         unrated = [a for a in agents if a not in ratings.houdinis]

@@ -63,28 +63,6 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
   return sources
 
 
-def _atomic_write(path: str, write) -> None:
-  """Calls `write(tmp)` on a temporary file next to `path`, then renames it into place."""
-  directory, name = os.path.split(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'.{name}.', suffix=os.path.splitext(name)[1])
-  os.close(fd)
-  os.chmod(tmp, 0o644)
-  try:
-    write(tmp)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-
-
-def _text(text: str):
-  def write(tmp: str) -> None:
-    with open(tmp, 'w', encoding='utf-8', newline='') as f:
-      f.write(text)
-  return write
-
-
 def _choose_T(records: list[dict]) -> int | None:
   ready = tournament.elo_ready_Ts(records)
   if _T.value is None:
@@ -170,9 +148,9 @@ def main(argv):
   except OSError as e:
     fail(f'--out={out}: cannot create it: {e}')
   files = {
-      'accuracy.md': _text(report.accuracy_table(pooled, fmt='markdown')),
-      'accuracy.tex': _text(report.accuracy_table(pooled, fmt='latex')),
-      'accuracy.csv': _text(report.accuracy_table(pooled, fmt='csv')),
+      'accuracy.md': report.text_writer(report.accuracy_table(pooled, fmt='markdown')),
+      'accuracy.tex': report.text_writer(report.accuracy_table(pooled, fmt='latex')),
+      'accuracy.csv': report.text_writer(report.accuracy_table(pooled, fmt='csv')),
       'accuracy_vs_T.png': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
       'accuracy_vs_T.pdf': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
   }
@@ -180,16 +158,16 @@ def main(argv):
   if result is not None:
     elo_markdown = tournament.elo_table(result['ratings'], fmt='markdown')
     files.update({
-        'elo.md': _text(elo_markdown),
-        'elo.tex': _text(tournament.elo_table(result['ratings'], fmt='latex')),
-        'elo.csv': _text(tournament.elo_table(result['ratings'], fmt='csv')),
+        'elo.md': report.text_writer(elo_markdown),
+        'elo.tex': report.text_writer(tournament.elo_table(result['ratings'], fmt='latex')),
+        'elo.csv': report.text_writer(tournament.elo_table(result['ratings'], fmt='csv')),
         'accuracy_vs_elo.png': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
         'accuracy_vs_elo.pdf': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
     })
     if result['fit'] is not None:
       files['houdini_elo_fit.png'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
       files['houdini_elo_fit.pdf'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
-    files['scaling.json'] = _text(tournament.dumps({
+    files['scaling.json'] = report.text_writer(tournament.dumps({
         'T': T,
         'workdirs': [os.path.abspath(w) for w in workdirs],
         'notes': notes,
@@ -201,7 +179,7 @@ def main(argv):
         'houdini_elo_fit': _fit_json(result['fit']),
     }))
   for name, write in files.items():
-    _atomic_write(os.path.join(out, name), write)
+    report.atomic_write(os.path.join(out, name), write)
 
   print(f'read {len(merged)} records from {len(workdirs)} workdir(s); wrote to {out}: {", ".join(files)}')
   for note in notes:
