@@ -86,13 +86,18 @@ def _argmax_random_tiebreak(key, values):
   return jnp.argmax(values + noise * (values == values.max()))
 
 
-def greedy_claim(key, state, instance, checker: StepChecker, judge_params):
+def _greedy_values(key, state, instance, checker: StepChecker, judge_params):
+  """One random continuation's verdict after each of the m possible claims: [m] float32."""
   claims = jnp.arange(checker.modulus, dtype=jnp.int32)
   def value(claim, k):
     return random_rollout_value(k, bisection.step(state, claim, instance), instance, checker, judge_params)
-  keys = jax.random.split(key, checker.modulus + 1)
-  values = jax.vmap(value)(claims, keys[1:])
-  return claims[_argmax_random_tiebreak(keys[0], values)]
+  return jax.vmap(value)(claims, jax.random.split(key, checker.modulus))
+
+
+def greedy_claim(key, state, instance, checker: StepChecker, judge_params):
+  value_key, tie_key = jax.random.split(key)
+  values = _greedy_values(value_key, state, instance, checker, judge_params)
+  return _argmax_random_tiebreak(tie_key, values).astype(jnp.int32)
 
 
 def _recurrent_fn(checker: StepChecker):
@@ -117,9 +122,9 @@ def _recurrent_fn(checker: StepChecker):
   return recurrent_fn
 
 
-def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rounds: int, budget: int):
-  """Runs `budget` MCTS simulations from `state` for one game and plays the most visited claim."""
-  search_key, rollout_key, tie_key = jax.random.split(key, 3)
+def _mcts_search(key, state, instance, checker: StepChecker, judge_params, max_rounds: int, budget: int):
+  """`budget` MCTS simulations from `state` for one game: (root visit counts [m], root value [])."""
+  search_key, rollout_key = jax.random.split(key)
   batched = jax.tree.map(lambda a: a[None], (state, instance))
   root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params)
   root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, checker.modulus), jnp.float32),
@@ -128,12 +133,21 @@ def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rou
       params=(batched[1], judge_params), rng_key=search_key, root=root,
       recurrent_fn=_recurrent_fn(checker), num_simulations=budget, max_depth=max_rounds,
       dirichlet_fraction=0.0, pb_c_init=1.0)
-  visits = output.search_tree.summary().visit_counts[0].astype(jnp.float32)
+  summary = output.search_tree.summary()
+  return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
+
+
+def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rounds: int, budget: int):
+  """Runs `budget` MCTS simulations from `state` for one game and plays the most visited claim."""
+  search_key, tie_key = jax.random.split(key)
+  visits, _ = _mcts_search(search_key, state, instance, checker, judge_params, max_rounds, budget)
   return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
 
 
 def oracle_target(instance, checker: StepChecker, judge_params, chunk: int = 64):
-  """The reachable (step, claim) with the largest judge margin for the liar: ([] int32, [] int32).
+  """The reachable (step, claim) with the largest judge margin for the liar: ([] int32, [] int32, margin []).
+
+  The liar wins the debate for sure when margin > 0 and cannot win it at all otherwise.
 
   Every step t < T can end a bisection with any claim for x_t (t is the midpoint of some dispute); step T
   only with the liar's answer, which it stated at the start. Steps are scored `chunk` at a time in a
@@ -162,8 +176,9 @@ def oracle_target(instance, checker: StepChecker, judge_params, chunk: int = 64)
     return start + chunk, jax.tree.map(lambda new, old: jnp.where(better, new, old), candidate, best)
 
   initial = (jnp.float32(-jnp.inf), jnp.int32(1), jnp.int32(0))
-  _, (_, step, claim) = jax.lax.while_loop(lambda carry: carry[0] < instance.length, body, (0, initial))
-  return step, claim
+  _, (margin, step, claim) = jax.lax.while_loop(lambda carry: carry[0] < instance.length, body,
+                                                (0, initial))
+  return step, claim, margin
 
 
 def liar_plan(liar: LiarSpec, instance, checker: StepChecker, judge_params):
@@ -175,11 +190,28 @@ def liar_plan(liar: LiarSpec, instance, checker: StepChecker, judge_params):
 
 def oracle_claim(plan, state, instance, modulus: int):
   """Steer the dispute to the planned step: disagree while it lies at or left of mid, else agree."""
-  target_step, target_claim = plan
+  target_step, target_claim, _ = plan
   mid = state.mid
   truth = instance.trace[mid]
   some_false_value = (truth + 1) % modulus
   return jnp.where(mid == target_step, target_claim, jnp.where(target_step < mid, some_false_value, truth))
+
+
+def liar_win_estimate(liar: LiarSpec, key, instance, checker: StepChecker, judge_params) -> chex.Array:
+  """The liar's own estimate, before the first round, of its chance to win this debate: [] float32.
+
+  oracle: exact (1 if some reachable step is exploitable, else 0); mcts:B: the root value of a B-simulation
+  search; greedy: the best of its one-rollout values of the first claims; random: 1/2 (it has no model).
+  """
+  state = bisection.init(instance)
+  if liar.kind == 'oracle':
+    return (oracle_target(instance, checker, judge_params)[2] > 0).astype(jnp.float32)
+  if liar.kind == 'mcts':
+    max_rounds = bisection.num_rounds(instance.max_length)
+    return _mcts_search(key, state, instance, checker, judge_params, max_rounds, liar.budget)[1]
+  if liar.kind == 'greedy':
+    return jnp.max(_greedy_values(key, state, instance, checker, judge_params))
+  return jnp.float32(0.5)
 
 
 def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params,

@@ -196,12 +196,13 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
       'judge_exploitable_error': judge_metrics['exploitable_error'],
       'wall_s': round(wall_s, 3), 'games_per_s': round(games / max(wall_s, 1e-9), 1),
   }
-  if 'consultant_honest' in outcome:
-    honest = outcome['consultant_honest']
-    for name, mask in (('honest_consultant', honest), ('lying_consultant', ~honest)):
-      n, k = int(mask.sum()), int(outcome['correct'][mask].sum())
-      record[f'games_{name}'] = n
-      record[f'accuracy_{name}'] = k / n if n else None
+  for role in ('consultant', 'protagonist'):  # consultancy and the open protocols: split by the agent's side
+    if f'{role}_honest' in outcome:
+      honest = outcome[f'{role}_honest']
+      for name, mask in ((f'honest_{role}', honest), (f'lying_{role}', ~honest)):
+        n, k = int(mask.sum()), int(outcome['correct'][mask].sum())
+        record[f'games_{name}'] = n
+        record[f'accuracy_{name}'] = k / n if n else None
   return record
 
 

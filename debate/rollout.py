@@ -22,9 +22,9 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from debate import agents
 from debate.tasks import chain
 from judges.chain_checkers import StepChecker
-from protocols import consultancy, debate, direct, open_consultancy
+from protocols import consultancy, debate, direct, open_consultancy, open_debate
 
-PROTOCOLS = ('direct', 'consultancy', 'open_consultancy', 'debate')
+PROTOCOLS = ('direct', 'consultancy', 'open_consultancy', 'debate', 'open_debate')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Arm:
   """A protocol with its agents and budget: one row of a results table.
 
   Spelled `direct`, `consultancy[/LIAR]` or `open_consultancy[/LIAR]` with LIAR one of random (the
-  default), search:BUDGET, oracle, or `debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET, oracle.
+  default), search:BUDGET, oracle, or `[open_]debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET,
+  oracle.
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
@@ -41,12 +42,13 @@ class Arm:
 
   @property
   def name(self) -> str:
-    if self.liar is None or (self.protocol != 'debate' and self.liar.kind == 'random'):
+    if self.liar is None or (self.protocol.endswith('consultancy') and self.liar.kind == 'random'):
       return self.protocol
     return f'{self.protocol}/{self.liar.name}'
 
 
-LIARS_OF = {'debate': ('random', 'greedy', 'mcts', 'oracle'), 'consultancy': consultancy.CONSULTANT_KINDS,
+DEBATE_LIARS = ('random', 'greedy', 'mcts', 'oracle')
+LIARS_OF = {'debate': DEBATE_LIARS, 'open_debate': DEBATE_LIARS, 'consultancy': consultancy.CONSULTANT_KINDS,
             'open_consultancy': consultancy.CONSULTANT_KINDS}
 
 
@@ -60,9 +62,9 @@ def parse_arm(spec: str, s: int) -> Arm:
     if liar:
       raise ValueError(f'direct takes no liar, got {spec!r}')
     return Arm(protocol, s=_check_s(s))
-  if protocol == 'debate' and not liar:
-    raise ValueError('debate needs a liar: debate/random, debate/greedy, debate/mcts:BUDGET or '
-                     f'debate/oracle, got {spec!r}')
+  if protocol.endswith('debate') and not liar:
+    raise ValueError(f'{protocol} needs a liar: {protocol}/random, {protocol}/greedy, {protocol}/mcts:BUDGET '
+                     f'or {protocol}/oracle, got {spec!r}')
   kind, _, budget = (liar or 'random').partition(':')
   if kind not in LIARS_OF[protocol]:
     raise ValueError(f'unknown liar {kind!r} for {protocol} in {spec!r}; expected one of '
@@ -72,8 +74,8 @@ def parse_arm(spec: str, s: int) -> Arm:
   except ValueError:
     raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64') from None
   liar_spec = agents.LiarSpec(kind, budget)
-  if protocol == 'debate':
-    return Arm('debate', liar=liar_spec)
+  if protocol.endswith('debate'):
+    return Arm(protocol, liar=liar_spec)
   return Arm(protocol, liar=liar_spec, s=_check_s(s))
 
 
@@ -102,7 +104,8 @@ def play_one(index, length, judge_params, *, arm: Arm, checker: StepChecker, max
   if arm.protocol in ('consultancy', 'open_consultancy'):
     play = consultancy.play if arm.protocol == 'consultancy' else open_consultancy.play
     return play(play_key, instance, checker, judge_params, s=arm.s, liar=arm.liar)
-  return debate.play(play_key, instance, checker, judge_params, liar=arm.liar)
+  play = debate.play if arm.protocol == 'debate' else open_debate.play
+  return play(play_key, instance, checker, judge_params, liar=arm.liar)
 
 
 def data_mesh(devices=None) -> jax.sharding.Mesh:

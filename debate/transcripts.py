@@ -70,8 +70,16 @@ def format_debate(t: dict) -> list[str]:
   return lines
 
 
+def format_open_debate(t: dict) -> list[str]:
+  side = 'the TRUE answer' if t['protagonist_honest'] else 'the WRONG answer'
+  lines = [f'open debate: the protagonist reckons a liar wins with probability {t["protagonist_estimate"]:.3f}, '
+           f'so it argues for {side}; the antagonist argues the other.']
+  return lines + format_debate(t)
+
+
 FORMATTERS = {'direct': format_direct, 'consultancy': format_consultancy,
-              'open_consultancy': format_open_consultancy, 'debate': format_debate}
+              'open_consultancy': format_open_consultancy, 'debate': format_debate,
+              'open_debate': format_open_debate}
 
 
 def format_transcript(t: dict) -> str:

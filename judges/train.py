@@ -153,8 +153,26 @@ def _resolved_config(config: ml_collections.ConfigDict, dataset: ImageDataset) -
   return resolved
 
 
+def latest_checkpoint_step(workdir: str) -> int | None:
+  """The step of the latest finished checkpoint in `workdir/checkpoints` (None if none); writes nothing."""
+  directory = os.path.join(workdir, CHECKPOINTS)
+  if not os.path.isdir(directory):
+    return None
+  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
+  steps = ocp.utils.checkpoint_steps(directory)
+  return max(steps) if steps else None
+
+
 def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset) -> None:
-  """Raises WorkdirError if `workdir` holds a run whose config differs in a field that changes results."""
+  """Raises WorkdirError if `workdir` holds a run that `config` cannot resume.
+
+  That is a run whose config differs in a field that changes results (all but EXECUTION_ONLY_FIELDS), or
+  whose latest checkpoint is past `config.steps`.
+  """
+  latest = latest_checkpoint_step(workdir)
+  if latest is not None and latest > config.steps:
+    raise WorkdirError(f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
+                       f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir')
   path = os.path.join(workdir, CONFIG)
   if not os.path.exists(path):
     return
@@ -283,9 +301,9 @@ def _checkpoint_tree(state: TrainState) -> dict:
           'rng': jax.random.key_data(state.rng)}
 
 
-def _state_from_tree(tree: Mapping, like: TrainState) -> TrainState:
-  rng = jax.random.wrap_key_data(tree['rng'], impl=jax.random.key_impl(like.rng))
-  return TrainState(step=tree['step'], params=tree['params'], opt_state=tree['opt_state'], rng=rng)
+def _state_from_tree(tree: Mapping) -> TrainState:
+  return TrainState(step=tree['step'], params=tree['params'], opt_state=tree['opt_state'],
+                    rng=jax.random.wrap_key_data(tree['rng']))  # The default impl, as jax.random.key's.
 
 
 def checkpoint_manager(workdir: str):
@@ -302,18 +320,21 @@ def _save(manager, state: TrainState, step: int) -> None:
   manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_checkpoint_tree(state))))
 
 
-def _restore(manager, step: int, like: TrainState) -> TrainState:
+def _restore(manager, step: int, like: TrainState, mesh: Mesh) -> TrainState:
+  """The checkpoint at `step`, replicated over `mesh`; `like` (arrays or ShapeDtypeStructs) gives shapes."""
   import orbax.checkpoint as ocp
-  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-                          _checkpoint_tree(like))
+  replicated = NamedSharding(mesh, P())
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+                          jax.eval_shape(_checkpoint_tree, like))
   restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
-  return _state_from_tree(restored['state'], like)
+  return _state_from_tree(restored['state'])
 
 
 def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None = None) -> tuple[Params, int]:
   """(params, step) of the checkpoint of `workdir` at `step` (default: the latest), for using a judge.
 
-  Reads the model, seed and image shape from workdir/config.json.
+  Reads the model, seed and image shape from workdir/config.json; params come back replicated over `mesh`
+  (default: all devices).
   """
   with open(os.path.join(workdir, CONFIG)) as f:
     saved = json.load(f)
@@ -322,14 +343,12 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
   model = image_judges.make_judge(config.judge, config.num_classes)
   like = jax.eval_shape(lambda: init_state(model, make_optimizer(config), seed=config.seed,
                                            image_shape=tuple(saved['train_data']['image_shape']), mesh=mesh))
-  like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=NamedSharding(mesh, P())),
-                      like)
   manager = checkpoint_manager(workdir)
   try:
     step = manager.latest_step() if step is None else step
     if step is None:
-      raise FileNotFoundError(f'{workdir} has no checkpoints')
-    return _restore(manager, step, like).params, step
+      raise FileNotFoundError(f'{workdir} has no checkpoints ({os.path.join(workdir, CHECKPOINTS)})')
+    return _restore(manager, step, like, mesh).params, step
   finally:
     manager.close()
 
@@ -419,10 +438,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
   try:
     latest = manager.latest_step()
     if latest is not None:
-      if latest > config.steps:
-        raise WorkdirError(f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
-                           f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir')
-      state = _restore(manager, latest, state)
+      state = _restore(manager, latest, state, mesh)
       log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
     step = int(jax.device_get(state.step))
     if is_writer:

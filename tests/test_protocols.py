@@ -235,3 +235,21 @@ def test_theory_open_consultancy():
                                    batch_size=2000, max_length=16)
     assert not outcome['consultant_honest'].any()
     assert _consistent(int(outcome['correct'].sum()), 2000, 1 - 1 / length), length
+
+
+def test_theory_open_debate():
+  # Exact checker: no lie can win, so the protagonist argues the truth and the judge is always right.
+  for protagonist in ('open_debate/oracle', 'open_debate/mcts:4'):
+    arm = rollout.parse_arm(protagonist, 0)
+    outcome, _ = rollout.run_games(arm, EXACT, None, length=6, seed=0, num_games=200, batch_size=200)
+    assert outcome['correct'].all() and outcome['protagonist_honest'].all(), protagonist
+  # The oracle knows whether a lie wins: it lies in exactly the games that the lie wins, and since both
+  # sides are equally strong the judge is right exactly as often as in assigned debate, game by game.
+  checker = cc.parse_checker('noisy:0.05', 17)
+  params = jax.random.key(3)
+  run = lambda spec: rollout.run_games(rollout.parse_arm(spec, 0), checker, params, length=6, seed=0,
+                                       num_games=400, batch_size=400)[0]
+  open_outcome, assigned = run('open_debate/oracle'), run('debate/oracle')
+  np.testing.assert_array_equal(open_outcome['correct'], assigned['correct'])
+  np.testing.assert_array_equal(open_outcome['protagonist_honest'], open_outcome['correct'])
+  assert 0 < open_outcome['correct'].mean() < 1
