@@ -32,7 +32,6 @@ Workdir layout (only process 0 writes the JSON files; all processes take part in
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -58,9 +57,11 @@ CONFIG = 'config.json'
 METRICS = 'metrics.jsonl'
 CHECKPOINTS = 'checkpoints'
 MAX_CHECKPOINTS = 3
-# Config fields a resumed run may change: they change how a run executes or how long, not its results for
-# the steps both runs share (the learning rate is constant, so `steps` only says where to stop).
-EXECUTION_ONLY_FIELDS = ('steps', 'checkpoint_every', 'log_every', 'eval_batch_size')
+# The config fields (and the training data's description) that change a judge's training: a resumed run
+# must keep them. The others may change: `checkpoint_every`, `log_every` and `eval_batch_size` change how a
+# run executes, `steps` only where it stops (the learning rate is constant), and fields this trainer does
+# not read (say, of the debates a config also describes) do not touch the judge.
+RESULT_FIELDS = ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'seed', 'num_classes', 'train_data')
 # Tags of the key streams derived from the seed (far above any example index).
 _INIT_TAG, _DATA_TAG, _MASK_TAG, _DROPOUT_TAG = 0x7F000001, 0x7F000002, 0x7F000003, 0x7F000004
 
@@ -166,8 +167,8 @@ def latest_checkpoint_step(workdir: str) -> int | None:
 def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset) -> None:
   """Raises WorkdirError if `workdir` holds a run that `config` cannot resume.
 
-  That is a run whose config differs in a field that changes results (all but EXECUTION_ONLY_FIELDS), or
-  whose latest checkpoint is past `config.steps`.
+  That is a run whose config differs in a field that changes results (RESULT_FIELDS), or whose latest
+  checkpoint is past `config.steps`. Writes nothing.
   """
   latest = latest_checkpoint_step(workdir)
   if latest is not None and latest > config.steps:
@@ -182,8 +183,7 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train
   except (OSError, ValueError) as e:
     raise WorkdirError(f'--workdir={workdir}: cannot read {path} ({e}); use a new --workdir') from None
   resolved = _resolved_config(config, dataset_train)
-  changed = sorted(k for k in set(saved) | set(resolved)
-                   if k not in EXECUTION_ONLY_FIELDS and saved.get(k) != resolved.get(k))
+  changed = [k for k in RESULT_FIELDS if saved.get(k) != resolved.get(k)]
   if changed:
     details = '; '.join(f'{k}: {saved.get(k)!r} there, {resolved.get(k)!r} now' for k in changed)
     raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ: '
@@ -443,7 +443,8 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
     step = int(jax.device_get(state.step))
     if is_writer:
       _truncate_metrics(metrics_path, step)
-    train_metrics = next((row for row in reversed(_read_metrics(metrics_path)) if 'loss' in row), None)
+    train_metrics = (next((row for row in reversed(_read_metrics(metrics_path)) if 'loss' in row), None)
+                     if is_writer else None)
 
     local_batch = config.batch_size // jax.process_count()
     batches = BatchIndices(_keys(config.seed)['data'], len(dataset_train), local_batch)

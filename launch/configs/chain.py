@@ -20,7 +20,8 @@ Fields:
   protocols: arms: 'direct'; 'consultancy' (one-error liar at a random step), 'consultancy/search:BUDGET'
     (it tries BUDGET steps for the one the judge is likeliest to accept), 'consultancy/oracle' (all steps);
     'open_consultancy[/LIAR]' (the consultant picks the answer the judge is likelier to accept);
-    'debate/random', 'debate/greedy', 'debate/mcts:BUDGET', 'debate/oracle' (the exact best-response liar).
+    'debate/random', 'debate/greedy', 'debate/mcts:BUDGET', 'debate/oracle' (the exact best-response liar);
+    'open_debate/LIAR' (a protagonist of that strength argues the side it expects to win).
   s: the judge's step-check budget in direct and consultancy.
   num_games: games per cell. batch_size: global games per compiled batch (results do not depend on it).
   num_transcripts: transcripts kept per cell (the first games) in transcripts.jsonl.
