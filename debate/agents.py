@@ -122,8 +122,12 @@ def _recurrent_fn(checker: StepChecker):
   return recurrent_fn
 
 
-def _mcts_search(key, state, instance, checker: StepChecker, judge_params, max_rounds: int, budget: int):
-  """`budget` MCTS simulations from `state` for one game: (root visit counts [m], root value [])."""
+def _mcts_search(key, state, instance, checker: StepChecker, judge_params, budget: int):
+  """`budget` MCTS simulations from `state` for one game: (root visit counts [m], root value []).
+
+  The tree is cut at the rounds this dispute can still take (a traced depth), so the search never depends on
+  how the instance is padded and spends no simulations below finished games.
+  """
   search_key, rollout_key = jax.random.split(key)
   batched = jax.tree.map(lambda a: a[None], (state, instance))
   root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params)
@@ -131,16 +135,17 @@ def _mcts_search(key, state, instance, checker: StepChecker, judge_params, max_r
                            value=root_value[None], embedding=batched[0])
   output = mctx.muzero_policy(
       params=(batched[1], judge_params), rng_key=search_key, root=root,
-      recurrent_fn=_recurrent_fn(checker), num_simulations=budget, max_depth=max_rounds,
+      recurrent_fn=_recurrent_fn(checker), num_simulations=budget,
+      max_depth=jnp.maximum(bisection.rounds_left(state), 1),
       dirichlet_fraction=0.0, pb_c_init=1.0)
   summary = output.search_tree.summary()
   return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
 
 
-def mcts_claim(key, state, instance, checker: StepChecker, judge_params, max_rounds: int, budget: int):
+def mcts_claim(key, state, instance, checker: StepChecker, judge_params, budget: int):
   """Runs `budget` MCTS simulations from `state` for one game and plays the most visited claim."""
   search_key, tie_key = jax.random.split(key)
-  visits, _ = _mcts_search(search_key, state, instance, checker, judge_params, max_rounds, budget)
+  visits, _ = _mcts_search(search_key, state, instance, checker, judge_params, budget)
   return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
 
 
@@ -207,8 +212,7 @@ def liar_win_estimate(liar: LiarSpec, key, instance, checker: StepChecker, judge
   if liar.kind == 'oracle':
     return (oracle_target(instance, checker, judge_params)[2] > 0).astype(jnp.float32)
   if liar.kind == 'mcts':
-    max_rounds = bisection.num_rounds(instance.max_length)
-    return _mcts_search(key, state, instance, checker, judge_params, max_rounds, liar.budget)[1]
+    return _mcts_search(key, state, instance, checker, judge_params, liar.budget)[1]
   if liar.kind == 'greedy':
     return jnp.max(_greedy_values(key, state, instance, checker, judge_params))
   return jnp.float32(0.5)
@@ -223,5 +227,4 @@ def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge
     return random_claim(key, state, instance, checker.modulus)
   if liar.kind == 'greedy':
     return greedy_claim(key, state, instance, checker, judge_params)
-  max_rounds = bisection.num_rounds(instance.max_length)
-  return mcts_claim(key, state, instance, checker, judge_params, max_rounds, liar.budget)
+  return mcts_claim(key, state, instance, checker, judge_params, liar.budget)

@@ -45,6 +45,12 @@ def num_rounds(length: int) -> int:
   return math.ceil(math.log2(length)) if length > 1 else 0
 
 
+def rounds_left(state: BisectionState) -> chex.Array:
+  """The most rounds the dispute [lo, hi] can still take: ceil(log2(hi - lo)), exact in integers: [] int32."""
+  span = jnp.maximum(state.hi - state.lo, 1)
+  return jnp.sum(((span - 1) >> jnp.arange(31, dtype=jnp.int32)) > 0).astype(jnp.int32)
+
+
 def init(instance: ChainInstance) -> BisectionState:
   return BisectionState(lo=jnp.int32(0), hi=instance.length, liar_hi=instance.wrong)
 

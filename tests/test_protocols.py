@@ -49,6 +49,9 @@ def test_bisection_on_a_length_that_is_not_a_power_of_two():
   state = bisection.step(state, jnp.int32(6), instance)  # mid 3: disagree
   assert (int(state.lo), int(state.hi), int(state.liar_hi)) == (2, 3, 6) and bool(state.done)
   assert bisection.num_rounds(5) == 3 and bisection.num_rounds(1) == 0 and bisection.num_rounds(8) == 3
+  for span in range(1, 70):  # the traced count agrees with the static one for every dispute length
+    state = bisection.BisectionState(lo=jnp.int32(3), hi=jnp.int32(3 + span), liar_hi=jnp.int32(0))
+    assert int(bisection.rounds_left(state)) == bisection.num_rounds(span), span
 
 
 @pytest.mark.parametrize('liar', ['random', 'greedy', 'mcts', 'oracle'])

@@ -36,14 +36,22 @@ def test_results_are_identical_for_1_and_4_devices_and_any_batch_size(arm_spec, 
     _assert_same(run(1, 7), reference)
 
 
-def test_results_do_not_depend_on_padding_or_on_which_games_run_together():
-  arm = rollout.parse_arm('debate/random', 0)
+@pytest.mark.parametrize('arm_spec', ['debate/random', 'debate/mcts:4'])
+def test_results_do_not_depend_on_padding(arm_spec):
+  arm = rollout.parse_arm(arm_spec, 0)
   checker = cc.parse_checker('noisy:0.2', 17)
   params = cc.init_params(checker, jax.random.key(0))
   whole = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=30, batch_size=30)
   padded = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=30, batch_size=30,
                              max_length=64)
   _assert_same(padded[0], whole[0])
+
+
+def test_results_do_not_depend_on_which_games_run_together():
+  arm = rollout.parse_arm('debate/random', 0)
+  checker = cc.parse_checker('noisy:0.2', 17)
+  params = cc.init_params(checker, jax.random.key(0))
+  whole = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=30, batch_size=30)
   tail = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=10, batch_size=10, first_index=20)
   _assert_same(tail, jax.tree.map(lambda a: a[20:], whole))
   other_seed = rollout.run_games(arm, checker, params, length=5, seed=1, num_games=30, batch_size=30)
