@@ -206,6 +206,20 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
   return record
 
 
+def _progress_reporter(cell: Cell, num_games: int, log: Callable[[str], None], every_s: float = 15.0):
+  """An `on_batch` callback that logs a long cell's progress at most every `every_s` seconds."""
+  start = last = time.time()
+  def report(games_done: int) -> None:
+    nonlocal last
+    now = time.time()
+    if now - last >= every_s and games_done < num_games:
+      rate = games_done / (now - start)
+      log(f'  {cell.name}: {games_done}/{num_games} games, {rate:,.0f} games/s, about '
+          f'{(num_games - games_done) / rate:.0f}s left in this cell')
+      last = now
+  return report
+
+
 def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
                    log: Callable[[str], None] = logging.info) -> list[dict]:
   """Runs (or resumes) the grid of `config` in `workdir`; writes records, transcripts, tables and figure.
@@ -231,7 +245,8 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
     outcome, transcripts = rollout.run_games(cell.arm, cell.checker, params, length=cell.length,
                                              seed=cell.seed, num_games=config.num_games,
                                              batch_size=config.batch_size, mesh=mesh,
-                                             max_length=plan.max_length)
+                                             max_length=plan.max_length,
+                                             on_batch=_progress_reporter(cell, config.num_games, log))
     wall_s = time.time() - cell_start
     rows = [{'cell': cell.name, 'game': i, 'protocol': cell.arm.protocol, 'arm': cell.arm.name,
              'judge': cell.checker.name, 'T': cell.length, 'seed': cell.seed, 'modulus': config.modulus,

@@ -1,7 +1,9 @@
 """Batched, sharded rollouts: whole games under `jit`, `vmap` over games, `shard_map` over a ('data',) mesh.
 
 A game is identified by its global index. Its keys derive from (run seed, T, index) only, never from the
-batch or device layout, so a cell's results are bit-identical for any device count and batch size:
+batch, device layout or padding, so every discrete result of a cell (moves, verdicts, counts) is
+bit-identical for any device count, batch size and padding (a learned judge's float scores may differ in
+the last bits, as XLA picks kernels per shape):
 
   instance key = fold_in(fold_in(fold_in(key(seed), 0), T), index)   (shared by every protocol and judge:
                                                                       paired comparisons across cells)
@@ -139,7 +141,8 @@ def run_games(arm: Arm, checker: StepChecker, judge_params, *, length: int, seed
   """Plays games first_index .. first_index + num_games - 1 in global batches of `batch_size`.
 
   The batch is rounded up to a multiple of the mesh size; the last batch is padded with extra games whose
-  results are dropped. Returns (outcome, transcript): dicts of numpy arrays with leading axis [num_games].
+  results are dropped. `on_batch(games_done)` is called after each batch (progress reports). Returns
+  (outcome, transcript): dicts of numpy arrays with leading axis [num_games].
   Transcripts are a few dozen integers per game, so they come with every game rather than from a second
   compilation.
   """
