@@ -24,7 +24,6 @@ only the oracle uses one.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import chex
 import jax

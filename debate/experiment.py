@@ -12,13 +12,13 @@ import json
 import logging
 import os
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import jax
 import ml_collections
-import numpy as np
 
-from debate import report, rollout
+from debate import report, rollout, runfiles
+from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
 from judges import chain_checkers
@@ -28,18 +28,6 @@ TRANSCRIPTS = 'transcripts.jsonl'
 CONFIG = 'config.json'
 # Fields that change how a run executes but not its results: a resumed run may change them.
 EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts')
-
-
-class ConfigError(ValueError):
-  """A bad config value; `field` is the config field (the flag `--config.FIELD`) at fault."""
-
-  def __init__(self, field: str, message: str):
-    super().__init__(f'--config.{field}: {message}')
-    self.field = field
-
-
-class WorkdirError(ValueError):
-  """The workdir holds a run that this config cannot resume."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,57 +113,25 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
                                                       learning_rate=float(training.learning_rate)))
 
 
-def _jsonable(value):
-  if isinstance(value, dict):
-    return {k: _jsonable(v) for k, v in value.items()}
-  if isinstance(value, (np.ndarray, np.generic)):
-    return value.tolist()
-  return value
-
-
-def _append_lines(path: str, objects: Sequence[dict]) -> None:
-  with open(path, 'a') as f:
-    for obj in objects:
-      f.write(json.dumps(_jsonable(obj)) + '\n')
-    f.flush()
-    os.fsync(f.fileno())
-
-
 def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Checks a resumed workdir against the config, drops half-written output, returns finished records."""
   os.makedirs(workdir, exist_ok=True)
   config_path = os.path.join(workdir, CONFIG)
   resolved = json.loads(config.to_json_best_effort())
-  if os.path.exists(config_path):
-    with open(config_path) as f:
-      saved = json.load(f)
-    changed = sorted(k for k in set(saved) | set(resolved)
-                     if k not in EXECUTION_ONLY_FIELDS and saved.get(k) != resolved.get(k))
-    if changed:
-      raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ); '
-                       'rerun with the same config to resume, or use a new --workdir')
-  with open(config_path + '.tmp', 'w') as f:
-    json.dump(resolved, f, indent=2, sort_keys=True)
-  os.replace(config_path + '.tmp', config_path)
+  runfiles.check_resumable(workdir, config_path, resolved, ignore=EXECUTION_ONLY_FIELDS)
+  runfiles.write_json(config_path, resolved)
 
   results_path = os.path.join(workdir, RESULTS)
-  records = report.load_records(results_path) if os.path.exists(results_path) else []
+  records = runfiles.read_jsonl(results_path) if os.path.exists(results_path) else []
   done = {r['cell'] for r in records}
   # Rewrite both files with only whole lines of finished cells (a kill may leave a partial line or the
   # transcripts of a cell whose record was never written).
-  _rewrite(results_path, records)
+  runfiles.write_jsonl(results_path, records)
   transcripts_path = os.path.join(workdir, TRANSCRIPTS)
   if os.path.exists(transcripts_path):
-    kept = [t for t in report.load_records(transcripts_path) if t.get('cell') in done]
-    _rewrite(transcripts_path, kept)
+    kept = [t for t in runfiles.read_jsonl(transcripts_path) if t.get('cell') in done]
+    runfiles.write_jsonl(transcripts_path, kept)
   return records
-
-
-def _rewrite(path: str, objects: Sequence[dict]) -> None:
-  with open(path + '.tmp', 'w') as f:
-    for obj in objects:
-      f.write(json.dumps(obj) + '\n')
-  os.replace(path + '.tmp', path)
 
 
 def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
@@ -253,10 +209,10 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
              's': cell.arm.s,
              'correct': bool(outcome['correct'][i]), **jax.tree.map(lambda a: a[i], transcripts)}
             for i in range(min(config.num_transcripts, config.num_games))]
-    _append_lines(os.path.join(workdir, TRANSCRIPTS), rows)
+    runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS), rows)
     record = make_record(cell, outcome, modulus=config.modulus, wall_s=wall_s,
                          judge_metrics=judge_metrics)
-    _append_lines(os.path.join(workdir, RESULTS), [record])
+    runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
     records.append(record)
     elapsed = time.time() - start
     eta = elapsed / position * (len(pending) - position)

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-import tempfile
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from debate.runfiles import atomic_write, text_writer
 from debate.stats import wilson_interval
 
 Record = Mapping[str, Any]
@@ -296,29 +294,6 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
 # ----------------------------------------------------------------------------
 
 
-def atomic_write(path: str, write: Callable[[str], None]) -> None:
-    """Calls ``write(tmp_path)`` on a temp file next to ``path``, then renames it."""
-    directory, name = os.path.split(os.path.abspath(path))
-    suffix = os.path.splitext(name)[1]
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; make reports readable like normal files
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def text_writer(text: str) -> Callable[[str], None]:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-    return write
-
-
 def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
     """Writes table.{md,tex,csv} and accuracy_vs_T.png into ``workdir``.
 
@@ -336,28 +311,3 @@ def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
         paths[name] = os.path.join(workdir, name)
         atomic_write(paths[name], write)
     return paths
-
-
-def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Reads JSON-lines result records, skipping blank lines.
-
-    An invalid final line (a run killed mid-write) is ignored with a warning;
-    an invalid earlier line raises ValueError naming the file and line number.
-    """
-    with open(path, "rb") as f:
-        lines = [(number, raw) for number, raw in enumerate(f.read().split(b"\n"), start=1)
-                 if raw.strip()]
-    records = []
-    for index, (number, raw) in enumerate(lines):
-        try:
-            record = json.loads(raw.decode("utf-8"))
-            if not isinstance(record, dict):
-                raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-        except ValueError as error:  # includes JSONDecodeError and UnicodeDecodeError
-            if index == len(lines) - 1:
-                warnings.warn(f"{os.fspath(path)}:{number}: ignoring incomplete final line "
-                              f"({error})", stacklevel=2)
-                break
-            raise ValueError(f"{os.fspath(path)}:{number}: invalid record: {error}") from error
-        records.append(record)
-    return records

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from debate import ratings as ratings_lib
-from debate import scaling
+from debate import runfiles, scaling
 from debate.report import latex_escape
 from debate.stats import wilson_interval
 
@@ -841,29 +841,6 @@ def _level(fit: Mapping[str, Any]) -> float:
 # JSON.
 
 
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, numpy values and containers as plain JSON; non-finite floats become None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, scaling.DoubleReluFit):
-            out['num_params'] = value.num_params
-        return out
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
-
-
 def ratings_json(r: Ratings) -> dict[str, Any]:
     """Ratings without the bootstrap samples, for scaling.json."""
     return {'protocol': r.protocol, 'T': r.T, 'level': r.level,
@@ -871,13 +848,13 @@ def ratings_json(r: Ratings) -> dict[str, Any]:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), indent=2, allow_nan=False) + '\n'
+    return json.dumps(runfiles.to_jsonable(value), indent=2, allow_nan=False) + '\n'
 
 
 __all__ = [
     'Matchups', 'Ratings', 'accuracy_slopes', 'accuracy_vs_elo', 'accuracy_vs_elo_figure',
     'agent_of', 'default_budget', 'elo_ready_Ts', 'elo_table', 'guard_houdini_matrix',
     'houdini_elo_fit_figure', 'houdini_scaling_fit', 'merge_sources', 'nso_curve',
-    'order_agents', 'pool_records', 'default_anchor', 'rate', 'ratings_json', 'search_budget',
-    'to_jsonable',
+    'order_agents', 'pool_records', 'pooled_counts', 'default_anchor', 'rate', 'ratings_json',
+    'search_budget',
 ]

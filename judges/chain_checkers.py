@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from debate import runfiles
 from debate.tasks import chain
 
 Params = Any
@@ -275,8 +276,5 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
     with _quiet(absl_logging), ocp.StandardCheckpointer() as ckptr:
       ckptr.save(os.path.join(os.path.abspath(directory), 'params'), params, force=True)
       ckptr.wait_until_finished()
-    tmp = metrics_path + '.tmp'
-    with open(tmp, 'w') as f:
-      json.dump({'eval': metrics, 'train': dataclasses.asdict(train_config), 'history': history}, f)
-    os.replace(tmp, metrics_path)
+    runfiles.write_json(metrics_path, {'eval': metrics, 'train': train_config, 'history': history})
   return params, metrics

@@ -48,6 +48,8 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from debate import runfiles
+from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import wilson_interval
 from debate.tasks import images as image_task
 from debate.tasks.idx import ImageDataset
@@ -66,18 +68,6 @@ RESULT_FIELDS = ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'seed', 'n
 _INIT_TAG, _DATA_TAG, _MASK_TAG, _DROPOUT_TAG = 0x7F000001, 0x7F000002, 0x7F000003, 0x7F000004
 
 Params = Any
-
-
-class ConfigError(ValueError):
-  """A bad config value; `field` is the config field (the flag `--config.FIELD`) at fault."""
-
-  def __init__(self, field: str, message: str):
-    super().__init__(f'--config.{field}: {message}')
-    self.field = field
-
-
-class WorkdirError(ValueError):
-  """The workdir holds a run that this config cannot resume."""
 
 
 @flax.struct.dataclass
@@ -174,20 +164,8 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train
   if latest is not None and latest > config.steps:
     raise WorkdirError(f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
                        f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir')
-  path = os.path.join(workdir, CONFIG)
-  if not os.path.exists(path):
-    return
-  try:
-    with open(path) as f:
-      saved = json.load(f)
-  except (OSError, ValueError) as e:
-    raise WorkdirError(f'--workdir={workdir}: cannot read {path} ({e}); use a new --workdir') from None
-  resolved = _resolved_config(config, dataset_train)
-  changed = [k for k in RESULT_FIELDS if saved.get(k) != resolved.get(k)]
-  if changed:
-    details = '; '.join(f'{k}: {saved.get(k)!r} there, {resolved.get(k)!r} now' for k in changed)
-    raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ: '
-                       f'{details}); rerun with the same config to resume, or use a new --workdir')
+  runfiles.check_resumable(workdir, os.path.join(workdir, CONFIG), _resolved_config(config, dataset_train),
+                           fields=RESULT_FIELDS)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -357,32 +335,11 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
 # Metrics.
 
 
-def _read_metrics(path: str) -> list[dict]:
-  rows = []
-  if os.path.exists(path):
-    with open(path) as f:
-      for line in f:
-        try:
-          rows.append(json.loads(line))
-        except ValueError:
-          break  # A half-written last line of a killed run.
-  return rows
-
-
-def _write_lines(path: str, rows: Sequence[dict], mode: str) -> None:
-  with open(path, mode) as f:
-    for row in rows:
-      f.write(json.dumps(row) + '\n')
-    f.flush()
-    os.fsync(f.fileno())
-
-
 def _truncate_metrics(path: str, step: int) -> None:
   """Keeps only the training lines of steps <= `step` (what a resumed run has not redone)."""
   if os.path.exists(path):
-    kept = [row for row in _read_metrics(path) if row.get('step', 0) <= step and 'test' not in row]
-    _write_lines(path + '.tmp', kept, 'w')
-    os.replace(path + '.tmp', path)
+    kept = [row for row in runfiles.read_jsonl(path) if row.get('step', 0) <= step and 'test' not in row]
+    runfiles.write_jsonl(path, kept)
 
 
 def _format_duration(seconds: float) -> str:
@@ -426,10 +383,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
   metrics_path = os.path.join(workdir, METRICS)
   if is_writer:
     os.makedirs(workdir, exist_ok=True)
-    config_path = os.path.join(workdir, CONFIG)
-    with open(config_path + '.tmp', 'w') as f:
-      json.dump(_resolved_config(config, dataset_train), f, indent=2, sort_keys=True)
-    os.replace(config_path + '.tmp', config_path)
+    runfiles.write_json(os.path.join(workdir, CONFIG), _resolved_config(config, dataset_train))
 
   model = image_judges.make_judge(config.judge, config.num_classes)
   optimizer = make_optimizer(config)
@@ -443,8 +397,8 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
     step = int(jax.device_get(state.step))
     if is_writer:
       _truncate_metrics(metrics_path, step)
-    train_metrics = (next((row for row in reversed(_read_metrics(metrics_path)) if 'loss' in row), None)
-                     if is_writer else None)
+    logged = runfiles.read_jsonl(metrics_path) if is_writer and os.path.exists(metrics_path) else []
+    train_metrics = next((row for row in reversed(logged) if 'loss' in row), None)
 
     local_batch = config.batch_size // jax.process_count()
     batches = BatchIndices(_keys(config.seed)['data'], len(dataset_train), local_batch)
@@ -472,7 +426,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
                          'accuracy': float(step_metrics['accuracy']), 'examples_per_s': round(rate, 1),
                          'elapsed_s': round(now - start_time, 3)}
         if is_writer:
-          _write_lines(metrics_path, [train_metrics], 'a')
+          runfiles.append_jsonl(metrics_path, [train_metrics])
         left = (config.steps - step) * config.batch_size / rate
         log(f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
             f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}')
@@ -490,7 +444,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
         f'(95% CI {metrics["test"]["ci95"][0]:.4f}-{metrics["test"]["ci95"][1]:.4f}, '
         f'{metrics["test"]["games"]} images)')
     if is_writer:
-      _write_lines(metrics_path, [{'step': step, 'test': metrics['test']}], 'a')
+      runfiles.append_jsonl(metrics_path, [{'step': step, 'test': metrics['test']}])
   return state, metrics
 
 

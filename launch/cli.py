@@ -9,7 +9,7 @@ import re
 import sys
 from typing import Callable
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
 

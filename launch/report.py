@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import warnings
 
 from absl import app, flags
 
-from debate import report, tournament
+from debate import report, runfiles, tournament
 from launch.cli import fail, parse_flags
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
@@ -50,7 +49,7 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
     if not os.path.isfile(path):
       fail(f'--workdirs: {workdir} has no results.jsonl (run an experiment there first)')
     try:
-      records = report.load_records(path)
+      records = runfiles.read_jsonl(path)
     except (OSError, ValueError) as e:
       fail(f'--workdirs: cannot read {path}: {e}')
     if not records:
@@ -148,9 +147,9 @@ def main(argv):
   except OSError as e:
     fail(f'--out={out}: cannot create it: {e}')
   files = {
-      'accuracy.md': report.text_writer(report.accuracy_table(pooled, fmt='markdown')),
-      'accuracy.tex': report.text_writer(report.accuracy_table(pooled, fmt='latex')),
-      'accuracy.csv': report.text_writer(report.accuracy_table(pooled, fmt='csv')),
+      'accuracy.md': runfiles.text_writer(report.accuracy_table(pooled, fmt='markdown')),
+      'accuracy.tex': runfiles.text_writer(report.accuracy_table(pooled, fmt='latex')),
+      'accuracy.csv': runfiles.text_writer(report.accuracy_table(pooled, fmt='csv')),
       'accuracy_vs_T.png': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
       'accuracy_vs_T.pdf': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
   }
@@ -158,16 +157,16 @@ def main(argv):
   if result is not None:
     elo_markdown = tournament.elo_table(result['ratings'], fmt='markdown')
     files.update({
-        'elo.md': report.text_writer(elo_markdown),
-        'elo.tex': report.text_writer(tournament.elo_table(result['ratings'], fmt='latex')),
-        'elo.csv': report.text_writer(tournament.elo_table(result['ratings'], fmt='csv')),
+        'elo.md': runfiles.text_writer(elo_markdown),
+        'elo.tex': runfiles.text_writer(tournament.elo_table(result['ratings'], fmt='latex')),
+        'elo.csv': runfiles.text_writer(tournament.elo_table(result['ratings'], fmt='csv')),
         'accuracy_vs_elo.png': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
         'accuracy_vs_elo.pdf': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
     })
     if result['fit'] is not None:
       files['houdini_elo_fit.png'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
       files['houdini_elo_fit.pdf'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
-    files['scaling.json'] = report.text_writer(tournament.dumps({
+    files['scaling.json'] = runfiles.text_writer(tournament.dumps({
         'T': T,
         'workdirs': [os.path.abspath(w) for w in workdirs],
         'notes': notes,
@@ -179,7 +178,7 @@ def main(argv):
         'houdini_elo_fit': _fit_json(result['fit']),
     }))
   for name, write in files.items():
-    report.atomic_write(os.path.join(out, name), write)
+    runfiles.atomic_write(os.path.join(out, name), write)
 
   print(f'read {len(merged)} records from {len(workdirs)} workdir(s); wrote to {out}: {", ".join(files)}')
   for note in notes:

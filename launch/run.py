@@ -8,7 +8,7 @@ accuracy_vs_T.png, and prints the Markdown table. Rerunning the same command res
 
 from absl import logging
 
-from debate import experiment, report
+from debate import experiment, report, runfiles
 from launch import cli
 
 
@@ -16,7 +16,7 @@ def run(config, workdir: str) -> None:
   """Runs (or resumes) the experiment of `config` in `workdir` and prints its Markdown table."""
   try:
     records = experiment.run_experiment(config, workdir, log=logging.info)
-  except (experiment.ConfigError, experiment.WorkdirError) as e:
+  except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
   print(report.accuracy_table(records, fmt='markdown'))
   logging.info('wrote tables and figure to %s', workdir)

@@ -5,11 +5,10 @@
 """
 
 import os
-import sys
 
 from absl import app, flags
 
-from debate import report, transcripts
+from debate import runfiles, transcripts
 from launch.cli import fail, parse_flags
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of a run (holds transcripts.jsonl).')
@@ -24,7 +23,7 @@ def main(argv):
   path = os.path.join(_WORKDIR.value, 'transcripts.jsonl')
   if not os.path.exists(path):
     fail(f'--workdir={_WORKDIR.value} has no transcripts.jsonl (run an experiment there first)')
-  rows = report.load_records(path)
+  rows = runfiles.read_jsonl(path)
   if _LIST.value:
     for i, row in enumerate(rows):
       print(f'{i:5d}  {row["cell"]}  game {row["game"]}  {"correct" if row["correct"] else "WRONG"}')

@@ -17,6 +17,7 @@ import os
 import jax
 from absl import flags, logging
 
+from debate import runfiles
 from debate.tasks import idx
 from judges import train
 from launch import cli
@@ -35,7 +36,7 @@ def run(config, workdir: str) -> None:
   logging.get_absl_handler().addFilter(_not_orbax)
   try:
     train.validate_config(config)
-  except train.ConfigError as e:
+  except runfiles.ConfigError as e:
     cli.fail(str(e))
   if not _DATA_DIR.value:
     cli.fail('--data_dir is required: the folder with the MNIST-family IDX files, e.g. '
@@ -53,7 +54,7 @@ def run(config, workdir: str) -> None:
       cli.fail(f'--data_dir={_DATA_DIR.value}: test images are {dataset_test.image_shape} but training '
                f'images {dataset_train.image_shape}; the two splits must come from the same data set')
     train.check_workdir(config, workdir, dataset_train)
-  except (train.ConfigError, train.WorkdirError) as e:
+  except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
   logging.info('data: %d training and %d test images of %s from %s (process %d of %d)', dataset_train.total,
                dataset_test.total, 'x'.join(map(str, dataset_train.image_shape)), _DATA_DIR.value,
@@ -61,15 +62,12 @@ def run(config, workdir: str) -> None:
 
   try:
     _, metrics = train.train_judge(config, workdir, dataset_train, dataset_test, log=logging.info)
-  except (train.ConfigError, train.WorkdirError) as e:
+  except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
   result = {'split': 'test', 'judge': config.judge, 'step': metrics['step'], **metrics['test'],
             'data_dir': os.path.abspath(_DATA_DIR.value)}
   if jax.process_index() == 0:
-    path = os.path.join(workdir, EVAL)
-    with open(path + '.tmp', 'w') as f:
-      json.dump(result, f, indent=2)
-    os.replace(path + '.tmp', path)
+    runfiles.write_json(os.path.join(workdir, EVAL), result)
   print(json.dumps(result))
 
 

@@ -8,7 +8,7 @@ import sys
 import ml_collections
 import pytest
 
-from debate import experiment, report
+from debate import experiment, runfiles
 from launch.configs import chain as chain_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,7 +40,7 @@ def test_main_job_end_to_end(tmp_path):
   for name in ('config.json', 'results.jsonl', 'transcripts.jsonl', 'table.md', 'table.tex', 'table.csv',
                'accuracy_vs_T.png'):
     assert (workdir / name).exists(), name
-  records = report.load_records(workdir / 'results.jsonl')
+  records = runfiles.read_jsonl(workdir / 'results.jsonl')
   assert len(records) == 2 * 2 * 4
   for record in records:
     for key in ('task', 'protocol', 'arm', 'judge', 'liar', 'budget', 's', 'T', 'games', 'correct', 'accuracy',
@@ -58,7 +58,7 @@ def test_main_job_end_to_end(tmp_path):
   shown = _launch('launch.show', f'--workdir={workdir}', '--game=0')
   assert shown.returncode == 0, shown.stderr[-2000:]
   assert 'direct|exact|T=1' in shown.stdout and 'verdict: x_T =' in shown.stdout
-  rows = report.load_records(workdir / 'transcripts.jsonl')
+  rows = runfiles.read_jsonl(workdir / 'transcripts.jsonl')
   debate_game = next(i for i, t in enumerate(rows) if t['protocol'] == 'debate' and t['T'] == 5)
   shown = _launch('launch.show', f'--workdir={workdir}', f'--game={debate_game}')
   assert 'round 1: dispute [0, 5], x_2?' in shown.stdout and 'the judge checks step' in shown.stdout
@@ -92,9 +92,9 @@ def test_resume_after_a_kill_ends_with_the_records_of_an_uninterrupted_run(tmp_p
   resumed = experiment.run_experiment(config, str(killed), log=lambda _: None)
   strip = lambda records: [{k: v for k, v in r.items() if k not in ('wall_s', 'games_per_s')} for r in records]
   assert strip(resumed) == strip(whole)
-  assert strip(report.load_records(killed / 'results.jsonl')) == strip(whole)
-  transcripts = report.load_records(killed / 'transcripts.jsonl')
-  assert len(transcripts) == len(report.load_records(tmp_path / 'whole' / 'transcripts.jsonl'))
+  assert strip(runfiles.read_jsonl(killed / 'results.jsonl')) == strip(whole)
+  transcripts = runfiles.read_jsonl(killed / 'transcripts.jsonl')
+  assert len(transcripts) == len(runfiles.read_jsonl(tmp_path / 'whole' / 'transcripts.jsonl'))
   assert (killed / 'table.md').read_text() == (tmp_path / 'whole' / 'table.md').read_text()
 
 
@@ -104,5 +104,5 @@ def test_resume_refuses_a_different_config_but_accepts_another_batch_size(tmp_pa
   config.batch_size = 8
   experiment.run_experiment(config, str(tmp_path), log=lambda _: None)
   config.num_games = 31
-  with pytest.raises(experiment.WorkdirError, match='num_games'):
+  with pytest.raises(runfiles.WorkdirError, match='num_games'):
     experiment.run_experiment(config, str(tmp_path), log=lambda _: None)

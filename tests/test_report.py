@@ -8,11 +8,11 @@ import os
 
 import pytest
 
+from debate.runfiles import read_jsonl
 from debate.report import (
     CSV_COLUMNS,
     accuracy_table,
     accuracy_vs_T_figure,
-    load_records,
     write_reports,
 )
 
@@ -182,21 +182,21 @@ def write_lines(path, lines):
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def test_load_records_round_trip_and_blank_lines(tmp_path):
+def test_read_jsonl_round_trip_and_blank_lines(tmp_path):
     path = tmp_path / "results.jsonl"
     write_lines(path, [json.dumps(RECORDS[0]), "", "   ", json.dumps(RECORDS[1]), ""])
-    assert load_records(path) == RECORDS[:2]
+    assert read_jsonl(path) == RECORDS[:2]
 
 
-def test_load_records_ignores_truncated_final_line(tmp_path):
+def test_read_jsonl_ignores_truncated_final_line(tmp_path):
     path = tmp_path / "results.jsonl"
     write_lines(path, [json.dumps(r) for r in RECORDS[:3]] + [json.dumps(RECORDS[3])[:40]])
     with pytest.warns(UserWarning, match="results.jsonl:4"):
-        assert load_records(path) == RECORDS[:3]
+        assert read_jsonl(path) == RECORDS[:3]
 
 
-def test_load_records_rejects_corrupt_middle_line(tmp_path):
+def test_read_jsonl_rejects_corrupt_middle_line(tmp_path):
     path = tmp_path / "results.jsonl"
     write_lines(path, [json.dumps(RECORDS[0]), "", '{"arm": "direct", oops', json.dumps(RECORDS[1])])
     with pytest.raises(ValueError, match=r"results\.jsonl:3"):
-        load_records(path)
+        read_jsonl(path)

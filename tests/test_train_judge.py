@@ -13,6 +13,7 @@ import jax
 import numpy as np
 import pytest
 
+from debate import runfiles
 from debate.tasks import idx
 from judges import image_judges, train
 from launch.configs import irving_mnist
@@ -135,9 +136,9 @@ def test_resume_equals_uninterrupted(tmp_path, datasets):
   assert step == 40
   _assert_trees_equal(params, straight.params)
   # A resumed run must not change a field that changes results.
-  with pytest.raises(train.WorkdirError, match=r"\['k', 'learning_rate'\]"):
+  with pytest.raises(runfiles.WorkdirError, match=r"\['k', 'learning_rate'\]"):
     train.train_judge(tiny_config(k=4, learning_rate=1e-3), workdir, dataset_train, log=quiet)
-  with pytest.raises(train.WorkdirError, match='past --config.steps=30'):
+  with pytest.raises(runfiles.WorkdirError, match='past --config.steps=30'):
     train.train_judge(tiny_config(steps=30), workdir, dataset_train, log=quiet)
   saved = json.loads(open(os.path.join(workdir, train.CONFIG)).read())
   assert (saved['k'], saved['learning_rate'], saved['steps']) == (3, 3e-3, 40)  # Refused runs write nothing.
@@ -158,7 +159,7 @@ def test_one_and_four_devices_give_the_same_losses(tmp_path, datasets):
   np.testing.assert_allclose(losses_four, losses_one, rtol=1e-5)
   for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
     np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5)
-  with pytest.raises(train.ConfigError, match='--config.batch_size: 30 is not divisible by the device count'):
+  with pytest.raises(runfiles.ConfigError, match='--config.batch_size: 30 is not divisible by the device count'):
     train.train_judge(tiny_config(batch_size=30), str(tmp_path / 'bad'), dataset_train, log=lambda _: None)
   assert not (tmp_path / 'bad').exists()
 

@@ -25,6 +25,8 @@ import zlib
 
 import numpy as np
 
+from debate import runfiles
+
 # IDX dtype code -> big-endian numpy dtype.
 IDX_DTYPES = {
     0x08: np.dtype('>u1'),
@@ -130,14 +132,10 @@ def write_idx(path: str | os.PathLike, array) -> None:
              + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes())
   if path.endswith('.gz'):
     payload = gzip.compress(payload, mtime=0)
-  tmp = f'{path}.tmp{os.getpid()}'
-  try:
+  def write(tmp: str) -> None:
     with open(tmp, 'wb') as f:
       f.write(payload)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+  runfiles.atomic_write(path, write)
 
 
 # ------------------------------------------------------------------------------------------------------------

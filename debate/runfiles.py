@@ -1,0 +1,137 @@
+"""The files of a run's workdir: atomic writes, JSON lines, and the check that a workdir can be resumed.
+
+Every entry point and trainer writes through these, so a kill at any moment leaves either the old file or
+the new one, never half of one (appended JSON lines are fsynced; a half-written last line is dropped on
+read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+
+class ConfigError(ValueError):
+  """A bad config value; `field` is the config field (the flag `--config.FIELD`) at fault."""
+
+  def __init__(self, field: str, message: str):
+    super().__init__(f'--config.{field}: {message}')
+    self.field = field
+
+
+class WorkdirError(ValueError):
+  """The workdir holds a run that this config cannot resume."""
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
+  """Calls `write(tmp_path)` on a temporary file next to `path`, then renames it into place."""
+  directory, name = os.path.split(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'.{name}.', suffix=os.path.splitext(name)[1])
+  os.close(fd)
+  os.chmod(tmp, 0o644)  # mkstemp creates 0600; make outputs readable like normal files
+  try:
+    write(tmp)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def text_writer(text: str) -> Callable[[str], None]:
+  """A `write` for `atomic_write` that writes `text`."""
+  def write(tmp: str) -> None:
+    with open(tmp, 'w', encoding='utf-8', newline='') as f:
+      f.write(text)
+  return write
+
+
+def write_json(path: str | os.PathLike[str], value: Any) -> None:
+  """Writes `value` (see `to_jsonable`) as indented JSON, atomically."""
+  atomic_write(path, text_writer(json.dumps(to_jsonable(value), indent=2, sort_keys=True) + '\n'))
+
+
+def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]]) -> None:
+  """Replaces `path` with one JSON object per line, atomically."""
+  atomic_write(path, text_writer(''.join(json.dumps(to_jsonable(row)) + '\n' for row in rows)))
+
+
+def append_jsonl(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> None:
+  """Appends one JSON object per line and fsyncs, so a finished append survives a kill."""
+  with open(path, 'a') as f:
+    for row in rows:
+      f.write(json.dumps(to_jsonable(row)) + '\n')
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+  """Reads JSON lines, skipping blank lines.
+
+  An invalid final line (a run killed mid-write) is ignored with a warning; an invalid earlier line raises
+  ValueError naming the file and line number.
+  """
+  with open(path, 'rb') as f:
+    lines = [(number, raw) for number, raw in enumerate(f.read().split(b'\n'), start=1) if raw.strip()]
+  rows = []
+  for index, (number, raw) in enumerate(lines):
+    try:
+      row = json.loads(raw.decode('utf-8'))
+      if not isinstance(row, dict):
+        raise ValueError(f'expected a JSON object, got {type(row).__name__}')
+    except ValueError as error:  # includes JSONDecodeError and UnicodeDecodeError
+      if index == len(lines) - 1:
+        warnings.warn(f'{os.fspath(path)}:{number}: ignoring incomplete final line ({error})', stacklevel=2)
+        break
+      raise ValueError(f'{os.fspath(path)}:{number}: invalid record: {error}') from error
+    rows.append(row)
+  return rows
+
+
+def to_jsonable(value: Any) -> Any:
+  """Dataclasses, numpy values and containers as plain JSON values; non-finite floats become None."""
+  if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+  if isinstance(value, Mapping):
+    return {str(k): to_jsonable(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [to_jsonable(v) for v in value]
+  if isinstance(value, np.ndarray):
+    return to_jsonable(value.tolist())
+  if isinstance(value, (bool, np.bool_)):
+    return bool(value)
+  if isinstance(value, (int, np.integer)):
+    return int(value)
+  if isinstance(value, (float, np.floating)):
+    value = float(value)
+    return value if math.isfinite(value) else None
+  return value
+
+
+def check_resumable(workdir: str, config_path: str, resolved: Mapping[str, Any], *,
+                    fields: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> None:
+  """Raises WorkdirError if `config_path` (a previous run's resolved config) differs from `resolved` in a
+  field that changes results: one of `fields`, or (fields=None) any field of either config not in
+  `ignore`. Does nothing if there is no previous config."""
+  if not os.path.exists(config_path):
+    return
+  try:
+    with open(config_path) as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise WorkdirError(f'--workdir={workdir}: cannot read {config_path} ({e}); use a new --workdir') from None
+  if fields is None:
+    fields = sorted((set(saved) | set(resolved)) - set(ignore))
+  changed = [k for k in fields if saved.get(k) != resolved.get(k)]
+  if changed:
+    details = '; '.join(f'{k}: {saved.get(k)!r} there, {resolved.get(k)!r} now' for k in changed)
+    raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ: '
+                       f'{details}); rerun with the same config to resume, or use a new --workdir')
