@@ -23,15 +23,22 @@ from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 
 
-def lying_trace(instance: ChainInstance, wrong_step: jax.Array, modulus: int) -> jax.Array:
-  """The one-error trace: [max_length + 1] int32, true before `wrong_step` (in 1..T), then led back from
-  the wrong answer so that every later step checks out."""
+def back_trace(instance: ChainInstance, modulus: int) -> jax.Array:
+  """The values led back from the wrong answer: [max_length + 1] int32, b_T = wrong and
+  b_{t-1} = f^-1(b_t, a_t), so that every step from t on checks out (b_0 is set to x_0)."""
   def back(y, op):
     return chain.invert_step(y, op, modulus), y
   _, backward = jax.lax.scan(back, instance.wrong, instance.ops, reverse=True)  # backward[t-1] = b_t
-  back_trace = jnp.concatenate([instance.trace[:1], backward])
+  return jnp.concatenate([instance.trace[:1], backward])
+
+
+def lying_trace(instance: ChainInstance, wrong_step: jax.Array, modulus: int,
+                backward: jax.Array | None = None) -> jax.Array:
+  """The one-error trace: [max_length + 1] int32, true before `wrong_step` (in 1..T), then led back from
+  the wrong answer so that every later step checks out. `backward`: a precomputed `back_trace`."""
+  backward = back_trace(instance, modulus) if backward is None else backward
   t = jnp.arange(instance.max_length + 1)
-  return jnp.where(t < wrong_step, instance.trace, back_trace)
+  return jnp.where(t < wrong_step, instance.trace, backward)
 
 
 def spot_check_steps(key, length, max_length: int, s: int):
@@ -49,19 +56,18 @@ def spot_check_steps(key, length, max_length: int, s: int):
 CONSULTANT_KINDS = ('random', 'search', 'oracle')
 
 
-def choose_wrong_step(key, instance: ChainInstance, back_trace, checker: chain_checkers.StepChecker,
+def choose_wrong_step(key, instance: ChainInstance, backward, checker: chain_checkers.StepChecker,
                       judge_params, liar: agents.LiarSpec) -> jax.Array:
   """Where the lying consultant puts its one wrong step: [] int32 in 1..T.
 
-  back_trace: [max_length + 1] the values led back from the wrong answer; at position t the wrong step is
-  (x_{t-1}, a_t) -> back_trace[t].
+  backward: [max_length + 1] the `back_trace`; at position t the wrong step is (x_{t-1}, a_t) -> backward[t].
   """
   if liar.kind == 'random':
     return jax.random.randint(key, (), 1, instance.length + 1)
   tries = instance.max_length if liar.kind == 'oracle' else liar.budget
   candidates, valid = spot_check_steps(key, instance.length, instance.max_length, tries)
   scores = chain_checkers.step_score(checker, judge_params, instance.trace[candidates - 1],
-                                     instance.ops[candidates - 1], back_trace[candidates])
+                                     instance.ops[candidates - 1], backward[candidates])
   return candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
 
 
@@ -70,9 +76,9 @@ def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, 
   """The lying consultant's trace: ([max_length + 1] int32 claimed values, [] int32 its wrong step)."""
   if liar.kind not in CONSULTANT_KINDS:
     raise ValueError(f'a consultant liar is one of {", ".join(CONSULTANT_KINDS)}, not {liar.kind!r}')
-  back_trace = lying_trace(instance, jnp.int32(0), checker.modulus)  # led back from the lie everywhere
-  wrong_step = choose_wrong_step(key, instance, back_trace, checker, judge_params, liar)
-  return lying_trace(instance, wrong_step, checker.modulus), wrong_step
+  backward = back_trace(instance, checker.modulus)
+  wrong_step = choose_wrong_step(key, instance, backward, checker, judge_params, liar)
+  return lying_trace(instance, wrong_step, checker.modulus, backward), wrong_step
 
 
 def spot_check(key, claimed, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params,

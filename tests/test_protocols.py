@@ -195,7 +195,7 @@ def test_searching_consultants_put_the_wrong_step_where_the_judge_scores_it_high
   m = 5
   instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2), (2, 2)], modulus=m, wrong=1)
   checker = cc.parse_checker('noisy:0.3', m)
-  back = consultancy.lying_trace(instance, jnp.int32(0), m)
+  back = consultancy.back_trace(instance, m)
   for seed in range(6):
     params = jax.random.key(seed)
     scores = [float(cc.step_score(checker, params, instance.trace[t - 1], instance.ops[t - 1], back[t]))
