@@ -17,7 +17,6 @@ a separate pytree, so every function here is pure.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -232,17 +231,6 @@ def evaluate_checker(checker: StepChecker, params: Params, key: chex.PRNGKey, nu
 # very same judge.
 
 
-@contextlib.contextmanager
-def _quiet(absl_logging):
-  """Silences Orbax's per-file INFO logging around a checkpoint read or write."""
-  verbosity = absl_logging.get_verbosity()
-  absl_logging.set_verbosity(absl_logging.WARNING)
-  try:
-    yield
-  finally:
-    absl_logging.set_verbosity(verbosity)
-
-
 def checker_dir(workdir: str, checker: StepChecker, seed: int) -> str:
   return os.path.join(workdir, 'judges', f'{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
 
@@ -259,12 +247,11 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
     params = init_params(checker, key)
     return params, evaluate_checker(checker, params, eval_key)
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import and only learned judges need it.
-  from absl import logging as absl_logging
   directory = checker_dir(workdir, checker, seed) if workdir else None
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   if directory and os.path.exists(metrics_path):
     abstract = jax.eval_shape(lambda: init_params(checker, key))
-    with _quiet(absl_logging), ocp.StandardCheckpointer() as ckptr:
+    with ocp.StandardCheckpointer() as ckptr:
       params = ckptr.restore(os.path.join(os.path.abspath(directory), 'params'), abstract)
     with open(metrics_path) as f:
       return params, json.load(f)['eval']
@@ -273,7 +260,7 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
   log(f'judge {checker.name}: measured errors {metrics}')
   if directory:
     os.makedirs(directory, exist_ok=True)
-    with _quiet(absl_logging), ocp.StandardCheckpointer() as ckptr:
+    with ocp.StandardCheckpointer() as ckptr:
       ckptr.save(os.path.join(os.path.abspath(directory), 'params'), params, force=True)
       ckptr.wait_until_finished()
     runfiles.write_json(metrics_path, {'eval': metrics, 'train': train_config, 'history': history})

@@ -5,11 +5,14 @@ Bad input exits non-zero with one line that names the flag at fault, before anyt
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sys
 from typing import Callable
 
 from absl import app, flags
+from absl import logging as absl_logging
 from ml_collections import config_flags
 
 
@@ -37,8 +40,14 @@ def fail(message: str) -> None:
   sys.exit(2)
 
 
+def _not_orbax_info(record) -> bool:
+  """Drops Orbax's chatty INFO records (a dozen lines per checkpoint); its warnings and errors stay."""
+  return record.levelno >= logging.WARNING or f'{os.sep}orbax{os.sep}' not in record.pathname
+
+
 def run_main(body: Callable[..., None], *, default_config: str | None = None) -> None:
   """Defines --config and --workdir, parses flags and calls `body(config, workdir)`."""
+  absl_logging.get_absl_handler().addFilter(_not_orbax_info)
   config_flag = config_flags.DEFINE_config_file('config', default_config, 'Experiment config file[:variant].')
   workdir_flag = flags.DEFINE_string('workdir', None, 'Directory for the config, records, tables, figures.')
 

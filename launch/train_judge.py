@@ -11,7 +11,6 @@ process 0 writes the JSON files.
 """
 
 import json
-import logging as pylogging
 import os
 
 import jax
@@ -26,14 +25,8 @@ _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder with the MNIST-family 
 EVAL = 'eval.json'
 
 
-def _not_orbax(record) -> bool:
-  """Drops Orbax's chatty INFO records (a dozen lines per checkpoint); its warnings and errors stay."""
-  return record.levelno >= pylogging.WARNING or f'{os.sep}orbax{os.sep}' not in record.pathname
-
-
 def run(config, workdir: str) -> None:
   """Validates everything, then trains (or resumes), evaluates on the test split and writes eval.json."""
-  logging.get_absl_handler().addFilter(_not_orbax)
   try:
     train.validate_config(config)
   except runfiles.ConfigError as e:
