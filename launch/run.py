@@ -1,25 +1,46 @@
-"""Runs an experiment grid from a config file: the one entry point for every experiment.
+"""Runs an experiment from a config file: the one entry point for every experiment.
 
   python -m launch.run --config=launch/configs/chain.py[:smoke] --workdir=DIR [--config.FIELD=VALUE ...]
 
-Writes to DIR: config.json, results.jsonl, transcripts.jsonl, table.md, table.tex, table.csv and
-accuracy_vs_T.png, and prints the Markdown table. Rerunning the same command resumes.
+The config's `experiment` field picks the runner (a missing field means 'grid'):
+  grid    the chain grid (debate/experiment.py): config.json, results.jsonl, transcripts.jsonl, table.md,
+          table.tex, table.csv and accuracy_vs_T.png in DIR; prints the Markdown table.
+Rerunning the same command on the same DIR resumes.
 """
 
-from absl import logging
+from absl import flags, logging
 
 from debate import experiment, report, runfiles
 from launch import cli
 
+DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder of the IDX image files (image experiments).')
+JUDGE_WORKDIR = flags.DEFINE_string('judge_workdir', None,
+                                    'Workdir of a trained image judge (launch.train_judge), for image '
+                                    'experiments.')
+
+
+def _run_grid(config, workdir: str) -> str:
+  records = experiment.run_experiment(config, workdir, log=logging.info)
+  return report.accuracy_table(records, fmt='markdown')
+
+
+# experiment name -> function(config, workdir) -> Markdown summary printed at the end.
+RUNNERS = {
+    'grid': _run_grid,
+}
+
 
 def run(config, workdir: str) -> None:
-  """Runs (or resumes) the experiment of `config` in `workdir` and prints its Markdown table."""
+  """Runs (or resumes) the experiment of `config` in `workdir` and prints its Markdown summary."""
+  name = config.get('experiment', 'grid')
+  if name not in RUNNERS:
+    cli.fail(f'--config: unknown experiment {name!r}; expected one of {", ".join(RUNNERS)}')
   try:
-    records = experiment.run_experiment(config, workdir, log=logging.info)
+    summary = RUNNERS[name](config, workdir)
   except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
-  print(report.accuracy_table(records, fmt='markdown'))
-  logging.info('wrote tables and figure to %s', workdir)
+  print(summary)
+  logging.info('wrote records, tables and figures to %s', workdir)
 
 
 if __name__ == '__main__':
