@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from debate import bisection
+from debate import bisection, mcts
 from debate.tasks.chain import ChainInstance
 from judges.chain_checkers import StepChecker
 from judges.chain_checkers import step_score as chain_step_score
@@ -79,12 +79,6 @@ def random_rollout_value(key, state, instance, checker: StepChecker, judge_param
   return bisection.liar_wins(final, instance, checker, judge_params).astype(jnp.float32)
 
 
-def _argmax_random_tiebreak(key, values):
-  """values: [n] -> index of a maximum, ties broken uniformly at random."""
-  noise = jax.random.uniform(key, values.shape, maxval=1e-3)
-  return jnp.argmax(values + noise * (values == values.max()))
-
-
 def _greedy_values(key, state, instance, checker: StepChecker, judge_params):
   """One random continuation's verdict after each of the m possible claims: [m] float32."""
   claims = jnp.arange(checker.modulus, dtype=jnp.int32)
@@ -96,7 +90,7 @@ def _greedy_values(key, state, instance, checker: StepChecker, judge_params):
 def greedy_claim(key, state, instance, checker: StepChecker, judge_params):
   value_key, tie_key = jax.random.split(key)
   values = _greedy_values(value_key, state, instance, checker, judge_params)
-  return _argmax_random_tiebreak(tie_key, values).astype(jnp.int32)
+  return mcts.argmax_random_tiebreak(tie_key, values).astype(jnp.int32)
 
 
 def _recurrent_fn(checker: StepChecker):
@@ -132,11 +126,12 @@ def _mcts_search(key, state, instance, checker: StepChecker, judge_params, budge
   root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params)
   root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, checker.modulus), jnp.float32),
                            value=root_value[None], embedding=batched[0])
-  output = mctx.muzero_policy(
-      params=(batched[1], judge_params), rng_key=search_key, root=root,
-      recurrent_fn=_recurrent_fn(checker), num_simulations=budget,
-      max_depth=jnp.maximum(bisection.rounds_left(state), 1),
-      dirichlet_fraction=0.0, pb_c_init=1.0)
+  with mcts.fixed_depth_backward(bisection.num_rounds(instance.max_length) + 2):
+    output = mctx.muzero_policy(
+        params=(batched[1], judge_params), rng_key=search_key, root=root,
+        recurrent_fn=_recurrent_fn(checker), num_simulations=budget,
+        max_depth=jnp.maximum(bisection.rounds_left(state), 1),
+        dirichlet_fraction=0.0, pb_c_init=1.0)
   summary = output.search_tree.summary()
   return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
 
@@ -145,7 +140,7 @@ def mcts_claim(key, state, instance, checker: StepChecker, judge_params, budget:
   """Runs `budget` MCTS simulations from `state` for one game and plays the most visited claim."""
   search_key, tie_key = jax.random.split(key)
   visits, _ = _mcts_search(search_key, state, instance, checker, judge_params, budget)
-  return _argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
+  return mcts.argmax_random_tiebreak(tie_key, visits).astype(jnp.int32)
 
 
 def oracle_target(instance, checker: StepChecker, judge_params, chunk: int = 64):

@@ -34,3 +34,23 @@ def wilson_interval(correct: int, games: int, z: float = Z_95) -> tuple[float, f
     low = 0.0 if correct == 0 else max(0.0, center - half)
     high = 1.0 if correct == games else min(1.0, center + half)
     return low, high
+
+
+def bootstrap_mean_interval(values, num_samples: int = 2000, seed: int = 0,
+                            level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (a 1-D sequence of numbers).
+
+    Resamples the values with replacement ``num_samples`` times (numpy generator seeded by ``seed``, so the
+    interval is reproducible). For per-image scores in [0, 1] that are not all 0/1 (a mean over seeds), where
+    the Wilson interval does not apply. Raises ``ValueError`` on an empty sequence.
+    """
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        raise ValueError("bootstrap_mean_interval needs at least one value")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(num_samples, values.size))].mean(axis=1)
+    alpha = (1.0 - level) / 2
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(low), float(high)

@@ -14,6 +14,7 @@ The ladder, strongest first (parameter counts for 28x28 inputs and 10 classes):
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import chex
@@ -104,6 +105,20 @@ def make_judge(name: str, num_classes: int = 10) -> nn.Module:
   if num_classes < 2:
     raise ValueError(f'an image judge needs num_classes >= 2, got {num_classes}')
   return JUDGE_MODELS[name](num_classes=num_classes)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageJudge:
+  """A judge model by name, hashable, so games compiled for it can be cached: `logits(params, planes)`."""
+  model: str
+  num_classes: int = 10
+
+  def __post_init__(self):
+    make_judge(self.model, self.num_classes)  # Validates the name and the class count.
+
+  def logits(self, params: Params, planes: chex.Array) -> chex.Array:
+    """planes: [B, H, W, 2] -> logits [B, num_classes] (inference mode: no dropout)."""
+    return make_judge(self.model, self.num_classes).apply(params, planes)
 
 
 def init_judge(model: nn.Module, key: chex.PRNGKey, image_shape: tuple[int, int] = (28, 28)) -> Params:

@@ -5,6 +5,9 @@
 The config's `experiment` field picks the runner (a missing field means 'grid'):
   grid    the chain grid (debate/experiment.py): config.json, results.jsonl, transcripts.jsonl, table.md,
           table.tex, table.csv and accuracy_vs_T.png in DIR; prints the Markdown table.
+  irving  Irving et al. 2018 on MNIST (debate/image_experiment.py; needs --data_dir and --judge_workdir):
+          results.jsonl, transcripts.jsonl, table2.md/.tex/.csv, precommit_vs_simulations.png/.pdf,
+          confusion.png/.pdf and sample_games.png/.pdf in DIR; prints Table 2.
 Rerunning the same command on the same DIR resumes.
 """
 
@@ -24,9 +27,17 @@ def _run_grid(config, workdir: str) -> str:
   return report.accuracy_table(records, fmt='markdown')
 
 
+def _run_irving(config, workdir: str) -> str:
+  from debate import image_experiment, image_report  # Image experiments only: keeps chain runs light.
+  records = image_experiment.run_image_experiment(config, workdir, data_dir=DATA_DIR.value,
+                                                  judge_workdir=JUDGE_WORKDIR.value, log=logging.info)
+  return image_report.table2(records, fmt='markdown')
+
+
 # experiment name -> function(config, workdir) -> Markdown summary printed at the end.
 RUNNERS = {
     'grid': _run_grid,
+    'irving': _run_irving,
 }
 
 

@@ -26,18 +26,31 @@ Fields:
   k: pixels the judge sees (random nonzero pixels while training and in the random-pixel evaluation).
   judge: the judge model, a name of judges.image_judges.JUDGE_MODELS: irving_cnn, small_cnn or mlp.
   learning_rate: Adam's (constant) learning rate.
-  batch_size: global batch; must be divisible by the device count.
+  batch_size: global batch (over all processes); must be divisible by the device count.
   steps: optimizer steps (batches) in all.
   checkpoint_every: steps between Orbax checkpoints (one is also written at the end; the last 3 are kept).
   log_every: steps between metrics lines (loss, batch accuracy, examples/s) in metrics.jsonl.
   eval_batch_size: images per batch of the test evaluation (results do not depend on it).
   seed: everything random (init, batch order, masks, dropout, evaluation masks) derives from it.
   num_classes: the data set's number of classes (10 for MNIST).
+  model_parallelism: M, the size of the 'model' axis of the device mesh ('data', 'model') = (devices / M, M);
+    it must divide the device count. 1 (the default) is plain data parallelism: every device holds all
+    parameters. With M > 1 each parameter and its Adam moments are split FSDP-style over M devices along
+    their largest axis that M divides (replicated where none does), so a device holds about 1/M of the
+    state; the batch is still split over all devices. Results do not depend on M (up to float rounding),
+    so a run may resume with another M or device count. Example, 4 GPUs as 2 x 2:
+    --config.model_parallelism=2.
+
+Several hosts (a TPU pod, a SLURM job): add --distributed=auto (or --coordinator_address, --num_processes
+and --process_id) to the same command on every host (launch/tpu_pod.sh, launch/slurm_gpu.sbatch); each
+host loads only its shard of the training split, batches and results are those of a single process, and
+the workdir must be storage every host sees. SIGTERM (preemption) saves a checkpoint at the current step
+and exits with status 143; rerunning the command resumes.
 """
 
 import ml_collections
 
-VARIANTS = ('k4', 'k6', 'smoke')
+VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'smoke')
 
 
 def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
@@ -55,14 +68,45 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
   config.eval_batch_size = 1_000
   config.seed = 0
   config.num_classes = 10
+  config.model_parallelism = 1
 
-  if variant == 'k4':
+  # The debate games (python -m launch.run; see the "Games" part of the docstring).
+  config.experiment = 'irving'
+  config.game = ml_collections.ConfigDict()
+  config.game.num_images = 10_000
+  config.game.protocols = ('direct', 'debate/mcts:10000', 'debate/mcts:10000/no_precommit')
+  config.game.first = ('honest', 'liar')
+  config.game.seeds_per_lie = 3
+  config.game.curve_budgets = (10, 100, 1_000, 10_000)
+  config.game.curve_images = 100
+  config.game.seed = 0
+  config.game_batch_size = 256
+  config.game_memory_gb = 16.0
+  config.num_transcripts = 8
+
+  if variant in ('k4', 'k4_cpu'):
     config.k = 4
     config.steps = 50_000
+  if variant in ('k4_cpu', 'k6_cpu'):  # What finishes in about an hour on a 2-core CPU.
+    config.game.num_images = 100
+    config.game.protocols = ('direct', 'debate/mcts:100', 'debate/mcts:100/no_precommit')
+    config.game.seeds_per_lie = 1
+    config.game.curve_budgets = (10, 30, 100, 300)
+    config.game.curve_images = 20
+    config.game_memory_gb = 4.0
   elif variant == 'smoke':
     config.judge = 'small_cnn'
     config.learning_rate = 1e-3
     config.steps = 400
     config.checkpoint_every = 200
     config.log_every = 50
+    config.game.num_images = 6
+    config.game.protocols = ('direct', 'consultancy/greedy', 'debate/greedy', 'debate/mcts:16',
+                             'debate/mcts:16/no_precommit', 'debate/mcts:16/liar=random')
+    config.game.seeds_per_lie = 1
+    config.game.curve_budgets = (4, 16)
+    config.game.curve_images = 3
+    config.game_batch_size = 64
+    config.game_memory_gb = 1.0
+    config.num_transcripts = 4
   return config

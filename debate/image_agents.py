@@ -1,0 +1,156 @@
+"""Agents of the sparse-pixel game: which nonzero pixel to reveal next.
+
+An agent is an `agents.AgentSpec` (kind and budget), as on `chain`:
+- `random`: a uniformly random unrevealed nonzero pixel.
+- `greedy`: one-step lookahead on the judge: the pixel after which the judge's logits favour the mover most
+  (its margin, see `Roles.margin`), over what is revealed so far plus that pixel (A judge calls per move).
+- `mcts:B`: B PUCT simulations per move with `mctx` (Irving et al. 2018): c_puct = 1, a uniform prior over the
+  image's unrevealed nonzero pixels (every other action invalid, at the root and below), each leaf valued by
+  one uniformly random completion of the game scored by the judge (win +1, loss -1 for the player to move),
+  the move = the most visited pixel, ties broken at random. The agents have full access to the judge.
+  Debate is zero-sum with alternating turns (mctx discount -1); consultancy has one player (discount +1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import chex
+import jax
+import jax.numpy as jnp
+import mctx
+
+from debate import image_game, mcts
+from debate.agents import LiarSpec as AgentSpec
+from debate.image_game import ImageGame, ImageState
+
+IMAGE_AGENT_KINDS = ('random', 'greedy', 'mcts')
+
+
+@dataclasses.dataclass(frozen=True)
+class Roles:
+  """Who moves and what each side wants: static for a compiled game.
+
+  mode: 'debate' (honest and liar alternate, `honest_first` says who starts) or 'consultancy' (one player).
+  """
+  mode: str
+  honest_first: bool = True
+
+  def __post_init__(self):
+    if self.mode not in ('debate', 'consultancy'):
+      raise ValueError(f"mode must be 'debate' or 'consultancy', got {self.mode!r}")
+
+  def honest_to_move(self, num_revealed) -> chex.Array:
+    """[] bool: in debate, whether the honest side makes move number `num_revealed` (0-based)."""
+    return (num_revealed % 2 == 0) == self.honest_first
+
+  def margin(self, game: ImageGame, logits: chex.Array, num_revealed) -> chex.Array:
+    """The judge's margin in favour of the player making move `num_revealed` (> 0: it is winning): []."""
+    if self.mode == 'consultancy':
+      return image_game.consultant_margin(game, logits)
+    honest = image_game.honest_margin(game, logits)
+    return jnp.where(self.honest_to_move(num_revealed), honest, -honest)
+
+  def outcome(self, game: ImageGame, logits: chex.Array, num_revealed) -> chex.Array:
+    """+1 if the player making move `num_revealed` wins with these final logits, else -1: [] float32.
+
+    Debate: the honest side wins iff its margin is > 0 (a tie goes to the liar), so the two sides' outcomes
+    are exact opposites. Consultancy: +1 iff the judge accepts the claim.
+    """
+    if self.mode == 'consultancy':
+      return jnp.where(image_game.consultant_margin(game, logits) > 0, 1.0, -1.0)
+    honest_wins = image_game.honest_margin(game, logits) > 0
+    return jnp.where(honest_wins == self.honest_to_move(num_revealed), 1.0, -1.0)
+
+  @property
+  def discount(self) -> float:
+    return -1.0 if self.mode == 'debate' else 1.0
+
+
+def _prior_logits(game: ImageGame, state: ImageState) -> chex.Array:
+  """[A]: uniform over the valid actions, INVALID_LOGIT elsewhere."""
+  return jnp.where(image_game.valid_actions(game, state), 0.0, mcts.INVALID_LOGIT)
+
+
+def rollout_outcome(key, game: ImageGame, state: ImageState, judge, judge_params, roles: Roles):
+  """One random completion of the game from `state`, judged: the outcome for the player to move, [] (+/-1)."""
+  final = image_game.random_completion(key, game, state)
+  logits = image_game.judge_logits(judge, judge_params, game, final)
+  return roles.outcome(game, logits, state.num_revealed)
+
+
+def _recurrent_fn(judge, roles: Roles, k: int):
+  """The mctx model of the game: exact dynamics, terminal reward from the judge, leaves valued by a rollout."""
+  def recurrent_fn(params, key, action, state):
+    game, judge_params = params  # Leading axis of size 1 (one game per search).
+
+    def one(key, action, state, game):
+      new_state = image_game.step(state, game.candidates[action])
+      done = new_state.num_revealed >= k
+      final = image_game.random_completion(key, game, new_state)  # = new_state when done.
+      logits = image_game.judge_logits(judge, judge_params, game, final)
+      reward = jnp.where(done, roles.outcome(game, logits, state.num_revealed), 0.0)
+      value = jnp.where(done, 0.0, roles.outcome(game, logits, new_state.num_revealed))
+      discount = jnp.where(done, 0.0, roles.discount)
+      return reward, discount, value, _prior_logits(game, new_state), new_state
+
+    keys = jax.random.split(key, action.shape[0])
+    reward, discount, value, prior_logits, new_state = jax.vmap(one)(keys, action, state, game)
+    return mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=prior_logits,
+                                  value=value), new_state
+  return recurrent_fn
+
+
+def mcts_search(key, game: ImageGame, state: ImageState, judge, judge_params, roles: Roles, budget: int):
+  """`budget` simulations from `state` for one game: (root visit counts [A] float32, root value [])."""
+  k = state.revealed.shape[0]
+  search_key, rollout_key = jax.random.split(key)
+  batched = jax.tree.map(lambda a: a[None], (game, state))
+  root = mctx.RootFnOutput(
+      prior_logits=_prior_logits(game, state)[None],
+      value=rollout_outcome(rollout_key, game, state, judge, judge_params, roles)[None],
+      embedding=batched[1])
+  output = mcts.puct_search(
+      (batched[0], judge_params), search_key, root, _recurrent_fn(judge, roles, k), num_simulations=budget,
+      max_depth=k - state.num_revealed, depth_bound=k + 1,
+      invalid_actions=~image_game.valid_actions(game, state)[None])
+  summary = output.search_tree.summary()
+  return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
+
+
+def greedy_values(game: ImageGame, state: ImageState, judge, judge_params, roles: Roles) -> chex.Array:
+  """[A]: the mover's judge margin after revealing each candidate pixel (-inf for invalid ones)."""
+  def value(pixel):
+    logits = image_game.judge_logits(judge, judge_params, game, image_game.step(state, pixel))
+    return roles.margin(game, logits, state.num_revealed)
+  values = jax.vmap(value)(game.candidates)
+  return jnp.where(image_game.valid_actions(game, state), values, -jnp.inf)
+
+
+def choose_pixel(agent: AgentSpec, key, game: ImageGame, state: ImageState, judge, judge_params,
+                 roles: Roles) -> chex.Array:
+  """The pixel (flat index) `agent` reveals next in `state`: [] int32. Unbatched; vmap over games."""
+  if agent.kind == 'random':
+    return image_game.random_pixel(key, game, state)
+  search_key, tie_key = jax.random.split(key)
+  if agent.kind == 'greedy':
+    scores = greedy_values(game, state, judge, judge_params, roles)
+  elif agent.kind == 'mcts':
+    visits, _ = mcts_search(search_key, game, state, judge, judge_params, roles, agent.budget)
+    scores = jnp.where(image_game.valid_actions(game, state), visits, -1.0)
+  else:
+    raise ValueError(f'unknown image agent {agent.kind!r}; expected one of {", ".join(IMAGE_AGENT_KINDS)}')
+  return game.candidates[mcts.argmax_random_tiebreak(tie_key, scores)]
+
+
+def parse_agent(spec: str) -> AgentSpec:
+  """'random' | 'greedy' | 'mcts:B' -> AgentSpec; ValueError naming the problem otherwise."""
+  kind, _, budget = spec.partition(':')
+  if kind not in IMAGE_AGENT_KINDS:
+    raise ValueError(f'unknown image agent {spec!r}; expected random, greedy or mcts:SIMULATIONS')
+  if kind != 'mcts' and budget:
+    raise ValueError(f'{kind} takes no budget, got {spec!r}')
+  try:
+    return AgentSpec(kind, int(budget) if budget else 0)
+  except ValueError as e:
+    raise ValueError(f'bad image agent {spec!r}: {e}') from None

@@ -1,0 +1,314 @@
+"""The Irving et al. 2018 experiment on images: Table 2, the search-budget curve, and the paper's figures.
+
+  python -m launch.run --config=launch/configs/irving_mnist.py:k6 --data_dir=DIR --judge_workdir=J --workdir=W
+
+A cell is (arm, first player, number of test images); `config.game` lists them:
+- the main cells, on the first `num_images` test images: every arm of `protocols` (direct once; debate and
+  consultancy once per first player in `first`);
+- the budget curve, on the first `curve_images` test images: precommit debate with `curve_agent` at each
+  budget of `curve_budgets`, for each first player.
+
+Each cell's record is appended to results.jsonl (after its sample games in transcripts.jsonl) as soon as it
+ends; a rerun skips finished cells and ends with the same records. An image's score is the honest side's
+win rate over its games: with precommit, the liar is credited with its best lie, so the score is the
+minimum over the C - 1 lies of the mean over `seeds_per_lie` repeats (Irving et al.'s protocol); otherwise
+the mean over repeats. Accuracy is the mean score over images, with a Wilson 95% interval when scores are
+0/1 and a bootstrap interval over images otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any, Callable
+
+import ml_collections
+import numpy as np
+
+from debate import image_game, image_report, image_rollout, rollout, runfiles
+from debate.runfiles import ConfigError, WorkdirError
+from debate.stats import bootstrap_mean_interval, wilson_interval
+from debate.tasks import idx
+from judges import image_judges
+
+RESULTS = 'results.jsonl'
+TRANSCRIPTS = 'transcripts.jsonl'
+CONFIG = 'config.json'
+# The fields whose values change a run's results; the others (the judge's training fields, and
+# game_batch_size, game_memory_gb, num_transcripts, which change only how a run executes) may differ on resume.
+RESULT_FIELDS = ('task', 'k', 'num_classes', 'game', 'judge_checkpoint')
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageCell:
+  arm: image_rollout.ImageArm
+  first: str | None
+  num_images: int
+
+  @property
+  def name(self) -> str:
+    first = f'|first={self.first}' if self.first else ''
+    return f'{self.arm.name}{first}|images={self.num_images}'
+
+
+def _positive_int(game, field: str, minimum: int = 1) -> int:
+  value = game[field]
+  if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    raise ConfigError(f'game.{field}', f'must be an integer >= {minimum}, got {value!r}')
+  return value
+
+
+def _tuple(game, field: str, allow_empty: bool = False) -> tuple:
+  value = game[field]
+  value = (value,) if isinstance(value, (str, int)) else tuple(value)
+  if not value and not allow_empty:
+    raise ConfigError(f'game.{field}', 'must not be empty')
+  return value
+
+
+def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
+  """Validates config.game and lists the cells in run order. Raises ConfigError naming the field."""
+  game = config.game
+  for field in ('num_images', 'seeds_per_lie', 'seed', 'curve_images'):
+    _positive_int(game, field, 1 if field in ('num_images', 'seeds_per_lie') else 0)
+  for field, minimum in (('game_batch_size', 1), ('num_transcripts', 0)):
+    value = config[field]
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+      raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
+  if not config.game_memory_gb > 0:
+    raise ConfigError('game_memory_gb', f'must be > 0, got {config.game_memory_gb!r}')
+  firsts = _tuple(game, 'first')
+  for first in firsts:
+    if first not in image_rollout.FIRST_PLAYERS:
+      raise ConfigError('game.first', f'each first player must be honest or liar, got {first!r}')
+  try:
+    arms = [image_rollout.parse_image_arm(spec) for spec in _tuple(game, 'protocols')]
+  except ValueError as e:
+    raise ConfigError('game.protocols', str(e)) from None
+  cells = []
+  for arm in arms:
+    for first in ((None,) if arm.protocol != 'debate' else firsts):
+      cells.append(ImageCell(arm, first, game.num_images))
+  budgets = _tuple(game, 'curve_budgets', allow_empty=True)
+  if budgets and game.curve_images:
+    for budget in budgets:
+      if not isinstance(budget, int) or budget < 1:
+        raise ConfigError('game.curve_budgets', f'each budget must be an integer >= 1, got {budget!r}')
+    for budget in budgets:
+      arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')
+      for first in firsts:
+        cells.append(ImageCell(arm, first, game.curve_images))
+  seen, unique = set(), []
+  for cell in cells:
+    if cell.name not in seen:
+      seen.add(cell.name)
+      unique.append(cell)
+  return tuple(unique)
+
+
+def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
+  """(judge, params, info) of the judge trained in `judge_workdir` (latest checkpoint).
+
+  info: model, k, step, and the test random-pixel accuracy from eval.json when training finished.
+  """
+  from judges import train  # Imported here: it pulls in Orbax, which the rest of this module does not need.
+  config_path = os.path.join(judge_workdir, train.CONFIG)
+  if not os.path.isfile(config_path):
+    raise WorkdirError(f'--judge_workdir={judge_workdir} holds no trained judge (no {train.CONFIG}); train '
+                       'one with python -m launch.train_judge')
+  with open(config_path) as f:
+    saved = json.load(f)
+  try:
+    params, step = train.restore_params(judge_workdir)
+  except FileNotFoundError as e:
+    raise WorkdirError(f'--judge_workdir={judge_workdir}: {e}') from None
+  info = {'model': saved['judge'], 'k': saved['k'], 'step': int(step), 'steps': saved['steps']}
+  eval_path = os.path.join(judge_workdir, 'eval.json')
+  if os.path.isfile(eval_path):
+    with open(eval_path) as f:
+      evaluation = json.load(f)
+    if evaluation.get('step') == step:
+      info['random_pixel_accuracy'] = evaluation.get('accuracy')
+      info['random_pixel_ci95'] = evaluation.get('ci95')
+      info['random_pixel_images'] = evaluation.get('examples')
+  return image_judges.ImageJudge(saved['judge'], saved['num_classes']), params, info
+
+
+def image_scores(correct: np.ndarray) -> np.ndarray:
+  """correct: [N, L, R] bool -> [N] float: per image, the min over lies of the mean over repeats."""
+  return correct.mean(axis=2).min(axis=1)
+
+
+def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.ndarray, *, k: int,
+                num_classes: int, judge_info: dict, wall_s: float, seed: int) -> dict:
+  """The results.jsonl record of one finished image cell."""
+  correct = np.asarray(outcome['correct'], bool)  # [N, L, R]
+  scores = image_scores(correct)
+  binary = bool(np.all((scores == 0) | (scores == 1)))
+  if binary:
+    ci, ci_method = wilson_interval(int(scores.sum()), len(scores)), 'wilson'
+  else:
+    ci, ci_method = bootstrap_mean_interval(scores, seed=seed), 'bootstrap'
+  arm = cell.arm
+  record = {
+      'cell': cell.name, 'task': 'images', 'protocol': arm.protocol, 'arm': arm.name,
+      'precommit': arm.precommit if arm.protocol == 'debate' else None, 'first': cell.first,
+      'agent': arm.honest.name if arm.honest else None, 'liar': arm.liar.name if arm.liar else None,
+      'budget': arm.budget, 'k': k, 'judge': judge_info['model'], 'judge_k': judge_info['k'],
+      'judge_step': judge_info['step'],
+      'judge_random_pixel_accuracy': judge_info.get('random_pixel_accuracy'),
+      'judge_random_pixel_ci95': judge_info.get('random_pixel_ci95'),
+      'images': int(correct.shape[0]), 'lies': int(correct.shape[1]), 'repeats': int(correct.shape[2]),
+      'games': int(correct.size), 'honest_wins': int(correct.sum()),
+      'accuracy': float(scores.mean()), 'ci95': [float(ci[0]), float(ci[1])], 'ci_method': ci_method,
+      'image_scores': np.round(scores, 4).tolist(),
+      'seed': seed, 'wall_s': round(wall_s, 3), 'games_per_s': round(correct.size / max(wall_s, 1e-9), 2),
+  }
+  if arm.protocol == 'debate' and arm.precommit and correct.shape[2] > 1:
+    single = correct[:, :, 0].min(axis=1)  # The paper's "without the mean over seeds": repeat 0 only.
+    record['accuracy_first_repeat'] = float(single.mean())
+    record['ci95_first_repeat'] = list(wilson_interval(int(single.sum()), len(single)))
+  verdicts = np.asarray(outcome['verdict'])
+  if arm.protocol == 'direct':
+    confusion = np.zeros((num_classes, num_classes), int)
+    np.add.at(confusion, (np.repeat(labels, correct[0].size), verdicts.reshape(-1)), 1)
+    record['confusion'] = confusion.tolist()  # [true label][judge's class], games.
+  if arm.protocol == 'debate' and arm.precommit:
+    claims = np.asarray(transcript['claim'])  # [N, L, R]
+    liar_won = (~correct).mean(axis=2) > 0.5  # [N, L]: the lie wins on most repeats.
+    lies = np.zeros((num_classes, num_classes), int)
+    np.add.at(lies, (np.repeat(labels, claims.shape[1]), claims[:, :, 0].reshape(-1)),
+              liar_won.reshape(-1).astype(int))
+    record['successful_lies'] = lies.tolist()  # [true label][lie], (image, lie) pairs the liar won.
+  if arm.protocol == 'consultancy':
+    honest = np.asarray(outcome['consultant_honest'], bool)
+    for name, mask in (('honest_consultant', honest), ('lying_consultant', ~honest)):
+      record[f'games_{name}'] = int(mask.sum())
+      record[f'accuracy_{name}'] = float(correct[mask].mean()) if mask.any() else None
+  return record
+
+
+def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, image_indices,
+                     count: int) -> list[dict]:
+  """The sample games of a cell: one per image for the first `count` images, the liar's best lie (the lie
+  with the lowest honest win rate over repeats; repeat 0) where there are several."""
+  correct = np.asarray(outcome['correct'])  # [N, L, R]
+  rows = []
+  for n in range(min(count, correct.shape[0])):
+    lie, repeat = int(np.argmin(correct[n].mean(axis=1))), 0
+    rows.append({'cell': cell.name, 'arm': cell.arm.name, 'first': cell.first,
+                 'image_index': int(image_indices[n]), 'label': int(labels[n]), 'lie': lie,
+                 'repeat': repeat, 'claim': int(transcript['claim'][n, lie, repeat]),
+                 'revealed': np.asarray(transcript['revealed'][n, lie, repeat]).tolist(),
+                 'logits': np.round(np.asarray(transcript['logits'][n, lie, repeat], float), 4).tolist(),
+                 'correct': bool(correct[n, lie, repeat]),
+                 'verdict': int(outcome['verdict'][n, lie, repeat]),
+                 'image': images_u8[n].tolist()})
+  return rows
+
+
+def _prepare_workdir(config, workdir: str, judge_info: dict) -> list[dict]:
+  os.makedirs(workdir, exist_ok=True)
+  config_path = os.path.join(workdir, CONFIG)
+  resolved = json.loads(config.to_json_best_effort())
+  resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
+  runfiles.check_resumable(workdir, config_path, resolved, fields=RESULT_FIELDS)
+  runfiles.write_json(config_path, resolved)
+  results_path = os.path.join(workdir, RESULTS)
+  records = runfiles.read_jsonl(results_path) if os.path.exists(results_path) else []
+  done = {r['cell'] for r in records}
+  runfiles.write_jsonl(results_path, records)
+  transcripts_path = os.path.join(workdir, TRANSCRIPTS)
+  if os.path.exists(transcripts_path):
+    runfiles.write_jsonl(transcripts_path,
+                         [t for t in runfiles.read_jsonl(transcripts_path) if t.get('cell') in done])
+  return records
+
+
+def _progress(cell: ImageCell, total: int, log, every_s: float = 30.0):
+  start = last = time.time()
+  def report(done: int) -> None:
+    nonlocal last
+    now = time.time()
+    if now - last >= every_s and done < total:
+      rate = done / (now - start)
+      log(f'  {cell.name}: {done}/{total} games, {rate:.1f} games/s, about {(total - done) / rate:.0f}s left '
+          'in this cell')
+      last = now
+  return report
+
+
+def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, data_dir: str,
+                         judge_workdir: str, mesh=None, log: Callable[[str], None] = logging.info) -> list[dict]:
+  """Runs (or resumes) the image experiment of `config`; writes records, transcripts, tables and figures."""
+  cells = plan_cells(config)  # Validate before touching anything.
+  if not data_dir:
+    raise ConfigError('data_dir', 'is required for image experiments: the folder with the IDX files')
+  if not judge_workdir:
+    raise ConfigError('judge_workdir', 'is required: the workdir of a judge trained by launch.train_judge')
+  try:
+    test = idx.load_image_dataset(data_dir, split='test', num_classes=config.num_classes)
+  except idx.IdxError as e:
+    raise ConfigError('data_dir', str(e)) from None
+  game = config.game
+  largest = max(c.num_images for c in cells)
+  if largest > len(test.images):
+    raise ConfigError('game.num_images', f'asks for {largest} test images but {data_dir} has '
+                      f'{len(test.images)}')
+  judge, params, judge_info = load_judge(judge_workdir)
+  if judge_info['k'] != config.k:
+    log(f'warning: the judge was trained on k={judge_info["k"]} pixels and the games reveal k={config.k}')
+  images_u8 = np.asarray(test.images[:largest])
+  num_pixels = images_u8.shape[1] * images_u8.shape[2]
+  if config.k > num_pixels:
+    raise ConfigError('k', f'{config.k} pixels is more than an image has ({num_pixels})')
+  images = images_u8.astype(np.float32) / 255.0
+  labels = np.asarray(test.labels[:largest]).astype(np.int32)
+  image_indices = np.arange(largest, dtype=np.int32)
+  # One action space for the whole data set, so a game never depends on which images a run plays.
+  num_actions = -(-image_game.max_nonzero_pixels(np.asarray(test.images)) // 8) * 8
+
+  records = _prepare_workdir(config, workdir, judge_info)
+  done = {r['cell'] for r in records}
+  pending = [c for c in cells if c.name not in done]
+  mesh = mesh or rollout.data_mesh()
+  log(f'{len(cells)} cells, {len(done)} already done, {len(pending)} to run, on {mesh.devices.size} '
+      f'device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
+      f'{num_actions} actions per move')
+  start = time.time()
+  for position, cell in enumerate(pending, 1):
+    arm = cell.arm
+    repeats = 1 if arm.protocol == 'direct' else game.seeds_per_lie
+    tree_bytes = image_rollout.search_bytes_per_game(arm, num_actions, config.k)
+    batch = config.game_batch_size
+    if tree_bytes:
+      batch = max(mesh.devices.size, min(batch, int(config.game_memory_gb * 2**30 // tree_bytes)))
+    n = cell.num_images
+    total = n * image_rollout.lies_per_image(arm, config.num_classes) * repeats
+    cell_start = time.time()
+    outcome, transcript = image_rollout.run_games(
+        arm, judge, params, images[:n], labels[:n], image_indices[:n], k=config.k, num_actions=num_actions,
+        num_classes=config.num_classes, first=cell.first, seed=game.seed, repeats=repeats, batch_size=batch,
+        mesh=mesh, on_batch=_progress(cell, total, log))
+    wall_s = time.time() - cell_start
+    runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS),
+                          _transcript_rows(cell, outcome, transcript, images_u8[:n], labels[:n],
+                                           image_indices[:n], config.num_transcripts))
+    record = make_record(cell, outcome, transcript, labels[:n], k=config.k, num_classes=config.num_classes,
+                         judge_info=judge_info, wall_s=wall_s,
+                         seed=game.seed)
+    runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
+    records.append(record)
+    elapsed = time.time() - start
+    lo, hi = record['ci95']
+    log(f'[{len(done) + position}/{len(cells)}] {cell.name}: accuracy {record["accuracy"]:.3f} [{lo:.3f}, '
+        f'{hi:.3f}] over {record["images"]} images ({record["games"]} games, batch {batch}) in {wall_s:.0f}s; '
+        f'elapsed {elapsed:.0f}s, about {elapsed / position * (len(pending) - position):.0f}s left')
+  order = {cell.name: i for i, cell in enumerate(cells)}
+  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
+  image_report.write_image_reports(records, workdir,
+                                   transcripts=runfiles.read_jsonl(os.path.join(workdir, TRANSCRIPTS)))
+  return records

@@ -1,0 +1,258 @@
+"""Table 2 of Irving et al. 2018, the search-budget curve and the paper's Figures 3 and 4, from image records.
+
+Everything here reads only results.jsonl records (and transcripts.jsonl rows for the sample games), so
+`launch.report` can render several workdirs (k = 4 and k = 6) into one table.
+
+Table 2's entries: for each k and each precommit setting, the debate record with the most images (the
+largest budget among those); rows are the first player (honest, liar) and their mean. The mean row's
+interval is a bootstrap over images of the per-image mean of the two rows (they are paired: same images).
+The random-pixel column is the judge's accuracy on the full test set (from its evaluation) and, in
+brackets, on the images of this table (the `direct` cell).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from debate.report import latex_escape
+from debate.runfiles import atomic_write, text_writer
+from debate.stats import bootstrap_mean_interval
+
+Record = dict[str, Any]
+FIRSTS = ('honest', 'liar', 'mean')
+COLUMNS = ('random pixels', 'no precommit', 'precommit')
+
+
+def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str) -> Record | None:
+  candidates = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'debate' and
+                r['k'] == k and r['precommit'] == precommit and r['first'] == first]
+  if not candidates:
+    return None
+  return max(candidates, key=lambda r: (r['images'], r['budget'] or 0))
+
+
+def _mean_entry(honest: Record | None, liar: Record | None, seed: int = 0) -> dict | None:
+  """The mean of the honest-first and liar-first rows, paired by image, with a bootstrap interval."""
+  if not honest or not liar or honest['images'] != liar['images'] or 'image_scores' not in honest:
+    return None
+  scores = (np.asarray(honest['image_scores']) + np.asarray(liar['image_scores'])) / 2
+  low, high = bootstrap_mean_interval(scores, seed=seed)
+  return {'accuracy': float(scores.mean()), 'ci95': [low, high], 'images': honest['images'],
+          'games': honest['games'] + liar['games']}
+
+
+def table2_rows(records: Sequence[Record]) -> list[dict]:
+  """One dict per (k, first player) row: k, first, and for each column an entry dict or None."""
+  rows = []
+  for k in sorted({r['k'] for r in records if r.get('task') == 'images'}):
+    direct = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'direct' and r['k'] == k]
+    direct = max(direct, key=lambda r: r['images']) if direct else None
+    entries = {p: {f: _debate_entry(records, k, p, f) for f in ('honest', 'liar')} for p in (False, True)}
+    for first in FIRSTS:
+      row = {'k': k, 'first': first}
+      for precommit, column in ((False, 'no precommit'), (True, 'precommit')):
+        pair = entries[precommit]
+        row[column] = _mean_entry(pair['honest'], pair['liar']) if first == 'mean' else pair[first]
+      row['random pixels'] = direct if first == 'mean' else None
+      rows.append(row)
+  return rows
+
+
+def _percent(x: float) -> str:
+  return f'{100 * x:.1f}'
+
+
+def _format_entry(entry: dict | None, column: str, fmt: str) -> str:
+  if entry is None:
+    return '' if column == 'random pixels' else '--'
+  lo, hi = entry['ci95']
+  text = f'{_percent(entry["accuracy"])} [{_percent(lo)}, {_percent(hi)}]'
+  count = f'{entry["images"]} images, {entry["games"]} games'
+  if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
+    full_lo, full_hi = entry['judge_random_pixel_ci95']
+    text = (f'{_percent(entry["judge_random_pixel_accuracy"])} [{_percent(full_lo)}, {_percent(full_hi)}] '
+            f'(test set); {text} ({count})')
+    return text
+  return f'{text} ({count})' if fmt != 'latex' else f'{text} \\newline {{\\footnotesize {count}}}'
+
+
+def table2(records: Sequence[Record], *, fmt: str) -> str:
+  """Table 2 as 'markdown', 'latex' (booktabs) or 'csv'."""
+  rows = table2_rows(records)
+  header = ['pixels k', 'first player', *(f'{c}' for c in COLUMNS)]
+  if fmt == 'csv':
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n')
+    writer.writerow(['k', 'first', 'column', 'accuracy', 'ci95_low', 'ci95_high', 'images', 'games'])
+    for row in rows:
+      for column in COLUMNS:
+        entry = row[column]
+        if entry is not None:
+          writer.writerow([row['k'], row['first'], column, f'{entry["accuracy"]:.6f}', f'{entry["ci95"][0]:.6f}',
+                           f'{entry["ci95"][1]:.6f}', entry['images'], entry['games']])
+          if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
+            lo, hi = entry['judge_random_pixel_ci95']
+            writer.writerow([row['k'], row['first'], 'random pixels (test set)',
+                             f'{entry["judge_random_pixel_accuracy"]:.6f}', f'{lo:.6f}', f'{hi:.6f}', '', ''])
+    return out.getvalue()
+  body = [[str(row['k']), row['first'], *(_format_entry(row[c], c, fmt) for c in COLUMNS)] for row in rows]
+  caption = ('Honest win rate (judge accuracy, %) in sparse-pixel MNIST debate, 95% intervals; '
+             'precommit: the liar is credited with its best of the 9 lies.')
+  if fmt == 'markdown':
+    lines = ['| ' + ' | '.join(header) + ' |', '|---:|---|---|---|---|']
+    lines += ['| ' + ' | '.join(cells) + ' |' for cells in body]
+    return '\n'.join(lines) + f'\n\n{caption}\n'
+  if fmt == 'latex':
+    lines = ['\\begin{table}[t]', '\\centering', f'\\caption{{{latex_escape(caption)}}}',
+             '\\begin{tabular}{rlp{4.2cm}p{3.6cm}p{3.6cm}}', '\\toprule',
+             ' & '.join(latex_escape(h) for h in header) + ' \\\\', '\\midrule']
+    for i, cells in enumerate(body):
+      lines.append(' & '.join(c if j > 1 else latex_escape(c) for j, c in enumerate(cells)) + ' \\\\')
+      if rows[i]['first'] == 'mean' and i < len(body) - 1:
+        lines.append('\\midrule')
+    lines += ['\\bottomrule', '\\end{tabular}', '\\end{table}']
+    return '\n'.join(lines) + '\n'
+  raise ValueError(f"fmt must be 'markdown', 'latex' or 'csv', got {fmt!r}")
+
+
+def _save(fig: Figure, path_stem: str) -> list[str]:
+  paths = []
+  for ext in ('png', 'pdf'):
+    path = f'{path_stem}.{ext}'
+    fig.savefig(path, dpi=150, format=ext)
+    paths.append(path)
+  return paths
+
+
+def budget_curve_figure(records: Sequence[Record], path_stem: str) -> list[str]:
+  """Precommit accuracy against MCTS simulations per move, per k and first player, with 95% bands."""
+  curve = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'debate' and r['precommit']
+           and r['budget'] and r['agent'] == r['liar']]
+  groups: dict[tuple, list[Record]] = {}
+  for r in curve:
+    groups.setdefault((r['k'], r['images'], r['first']), []).append(r)
+  groups = {key: sorted(rs, key=lambda r: r['budget']) for key, rs in groups.items()
+            if len({r['budget'] for r in rs}) >= 2}
+  if not groups:
+    return []
+  fig = Figure(figsize=(6.4, 4.2), layout='constrained')
+  FigureCanvasAgg(fig)
+  ax = fig.subplots()
+  for i, ((k, images, first), rs) in enumerate(sorted(groups.items())):
+    budgets = [r['budget'] for r in rs]
+    acc = [r['accuracy'] for r in rs]
+    color, style = f'C{sorted({g[0] for g in groups}).index(k)}', '-' if first == 'honest' else '--'
+    ax.fill_between(budgets, [r['ci95'][0] for r in rs], [r['ci95'][1] for r in rs], color=color, alpha=0.12,
+                    linewidth=0)
+    ax.plot(budgets, acc, style, color=color, marker='o', markersize=4,
+            label=f'k={k}, {first} first ({images} images)')
+  ax.set_xscale('log')
+  ax.set_ylim(0, 1.02)
+  ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
+  ax.set_xlabel('MCTS simulations per move (both debaters)')
+  ax.set_ylabel('Honest win rate, precommit')
+  ax.set_title('Debate accuracy against search budget')
+  ax.grid(True, alpha=0.3)
+  ax.legend(frameon=False, fontsize='small')
+  return _save(fig, path_stem)
+
+
+def confusion_figure(records: Sequence[Record], path_stem: str) -> list[str]:
+  """Figure 3: the judge's confusion on random pixels and the lies that win precommit debates, per k."""
+  ks = sorted({r['k'] for r in records if r.get('task') == 'images'})
+  panels = []
+  for k in ks:
+    direct = [r for r in records if r.get('task') == 'images' and r['k'] == k and 'confusion' in r]
+    if direct:
+      r = max(direct, key=lambda r: r['images'])
+      panels.append((f'k={k}: judge on random pixels\n({r["images"]} images)', np.asarray(r['confusion']),
+                     "judge's class"))
+    lies = [e for e in (_debate_entry(records, k, True, f) for f in ('honest', 'liar')) if e]
+    if lies:
+      matrix = sum(np.asarray(e['successful_lies']) for e in lies)
+      panels.append((f'k={k}: successful lies, precommit\n({", ".join(e["first"] for e in lies)} first, '
+                     f'{lies[0]["images"]} images)', matrix, 'lie'))
+  if not panels:
+    return []
+  fig = Figure(figsize=(4.2 * len(panels), 4.2), layout='constrained')
+  FigureCanvasAgg(fig)
+  axes = np.atleast_1d(fig.subplots(1, len(panels)))
+  for ax, (title, matrix, xlabel) in zip(axes, panels):
+    image = ax.imshow(matrix, cmap='viridis')
+    classes = range(matrix.shape[0])
+    ax.set_xticks(classes)
+    ax.set_yticks(classes)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel('true label')
+    ax.set_title(title, fontsize='medium')
+    fig.colorbar(image, ax=ax, shrink=0.8, label='count')
+  return _save(fig, path_stem)
+
+
+def movers(first: str | None, k: int) -> list[str]:
+  """Who made each of the k moves: 'honest' / 'liar' (debate) ('consultant' / 'random' otherwise)."""
+  if first is None:
+    return ['revealed'] * k
+  other = 'liar' if first == 'honest' else 'honest'
+  return [first if t % 2 == 0 else other for t in range(k)]
+
+
+def sample_games_figure(transcripts: Sequence[dict], path_stem: str, *, max_games: int = 6) -> list[str]:
+  """Figure 4: sample precommit debates: the image, each revealed pixel marked by player and move number,
+  the claims and the verdict."""
+  games = [t for t in transcripts if t['arm'].startswith('debate/') and 'no_precommit' not in t['arm']
+           and t['claim'] >= 0]
+  if not games:
+    return []
+  # Prefer a mix: some the liar won, some the honest side won.
+  lost = [t for t in games if not t['correct']]
+  won = [t for t in games if t['correct']]
+  chosen = (lost[:max_games // 2] + won)[:max_games]
+  fig = Figure(figsize=(3.0 * len(chosen), 3.6), layout='constrained')
+  FigureCanvasAgg(fig)
+  axes = np.atleast_1d(fig.subplots(1, len(chosen)))
+  style = {'honest': dict(color='tab:blue', marker='o'), 'liar': dict(color='tab:red', marker='s')}
+  for ax, game in zip(axes, chosen):
+    image = np.asarray(game['image'])
+    height, width = image.shape
+    ax.imshow(image, cmap='gray_r', vmin=0, vmax=255)
+    for order, (pixel, who) in enumerate(zip(game['revealed'], movers(game['first'], len(game['revealed'])))):
+      if pixel >= height * width:
+        continue
+      row, col = divmod(pixel, width)
+      ax.scatter([col], [row], s=110, facecolors='none', linewidths=2, **style.get(who, dict(color='green')))
+      ax.annotate(str(order + 1), (col, row), xytext=(4, 4), textcoords='offset points',
+                  color=style.get(who, {}).get('color', 'green'), fontsize=8, weight='bold')
+    verdict = 'honest wins' if game['correct'] else 'liar wins'
+    ax.set_title(f'true {game["label"]} (blue) vs lie {game["claim"]} (red)\n{game["first"]} first: {verdict}',
+                 fontsize='small')
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.suptitle('Sample debates: circles honest, squares liar, numbers the move order', fontsize='medium')
+  return _save(fig, path_stem)
+
+
+def write_image_reports(records: Sequence[Record], out_dir: str, *,
+                        transcripts: Sequence[dict] = ()) -> list[str]:
+  """Writes table2.{md,tex,csv} and the figures that the records allow into `out_dir`; returns the paths."""
+  records = [r for r in records if r.get('task') == 'images']
+  if not records:
+    return []
+  os.makedirs(out_dir, exist_ok=True)
+  written = []
+  for fmt, ext in (('markdown', 'md'), ('latex', 'tex'), ('csv', 'csv')):
+    path = os.path.join(out_dir, f'table2.{ext}')
+    atomic_write(path, text_writer(table2(records, fmt=fmt)))
+    written.append(path)
+  written += budget_curve_figure(records, os.path.join(out_dir, 'precommit_vs_simulations'))
+  written += confusion_figure(records, os.path.join(out_dir, 'confusion'))
+  written += sample_games_figure(transcripts, os.path.join(out_dir, 'sample_games'))
+  return written

@@ -1,0 +1,185 @@
+"""Batched, sharded image games: `jit(shard_map(vmap(play_one)))` over a ('data',) mesh, in memory-bounded chunks.
+
+A cell plays every (image, lie, repeat) of a set of test images. Game g of a cell with L lies and R repeats
+per image is image position g // (L R), lie number (g // R) % L, repeat g % R. Its keys derive from (run
+seed, the image's index in the data set, lie number, repeat) only, never from the batch, the device layout,
+the protocol or the budget, so every discrete result is identical for any device count and batch size, and
+the same game under two protocols or budgets is a paired comparison:
+
+  play key  = fold_in(fold_in(fold_in(fold_in(key(seed), image_index), lie), repeat), 0)
+  claim key = the same with 1 in place of 0 (the consultant's assignment: true label or a random wrong one)
+
+Lie number j of an image with label y claims (y + 1 + j) mod C (precommit debate: L = C - 1 lies).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from debate import image_agents, image_game
+from debate.image_agents import AgentSpec
+from debate.rollout import data_mesh
+from protocols import images as image_protocols
+
+IMAGE_PROTOCOLS = ('direct', 'consultancy', 'debate')
+FIRST_PLAYERS = ('honest', 'liar')
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageArm:
+  """A protocol with its agents: `direct`, `consultancy/AGENT`, or `debate/AGENT[/liar=AGENT][/no_precommit]`.
+
+  In debate, AGENT is the honest debater and also the liar unless `liar=` names another; AGENT is random,
+  greedy or mcts:SIMULATIONS. `precommit` only matters for debate.
+  """
+  protocol: str
+  honest: AgentSpec | None = None
+  liar: AgentSpec | None = None
+  precommit: bool = True
+
+  @property
+  def name(self) -> str:
+    if self.protocol == 'direct':
+      return 'direct'
+    if self.protocol == 'consultancy':
+      return f'consultancy/{self.honest.name}'
+    name = f'debate/{self.honest.name}'
+    if self.liar != self.honest:
+      name += f'/liar={self.liar.name}'
+    return name if self.precommit else name + '/no_precommit'
+
+  @property
+  def lies_per_image(self) -> int | None:
+    """Games per image and repeat: C - 1 for precommit debate (every lie), else 1 (None: depends on C)."""
+    return None if self.protocol == 'debate' and self.precommit else 1
+
+  @property
+  def budget(self) -> int | None:
+    """The debaters' (consultant's) MCTS simulations per move, if they search."""
+    agent = self.liar if self.protocol == 'debate' else self.honest
+    return agent.budget if agent is not None and agent.kind == 'mcts' else None
+
+
+def parse_image_arm(spec: str) -> ImageArm:
+  """See `ImageArm`; ValueError naming the problem and the accepted forms."""
+  protocol, *rest = spec.split('/')
+  if protocol not in IMAGE_PROTOCOLS:
+    raise ValueError(f'unknown image protocol {protocol!r} in {spec!r}; expected one of '
+                     f'{", ".join(IMAGE_PROTOCOLS)}')
+  if protocol == 'direct':
+    if rest:
+      raise ValueError(f'direct takes no agent, got {spec!r}')
+    return ImageArm('direct')
+  if not rest:
+    raise ValueError(f'{protocol} needs an agent, e.g. {protocol}/mcts:100, {protocol}/greedy or '
+                     f'{protocol}/random; got {spec!r}')
+  agent = image_agents.parse_agent(rest[0])
+  if protocol == 'consultancy':
+    if len(rest) > 1:
+      raise ValueError(f'consultancy takes one agent and no options, got {spec!r}')
+    return ImageArm('consultancy', honest=agent)
+  liar, precommit = agent, True
+  for option in rest[1:]:
+    if option == 'no_precommit':
+      precommit = False
+    elif option.startswith('liar='):
+      liar = image_agents.parse_agent(option[len('liar='):])
+    else:
+      raise ValueError(f'unknown debate option {option!r} in {spec!r}; expected liar=AGENT or no_precommit')
+  return ImageArm('debate', honest=agent, liar=liar, precommit=precommit)
+
+
+def lies_per_image(arm: ImageArm, num_classes: int) -> int:
+  return num_classes - 1 if arm.lies_per_image is None else 1
+
+
+def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:
+  """Bytes one game's search tree holds (mctx keeps [simulations + 1, A] arrays of 6 kinds), 0 without search."""
+  budget = arm.budget or 0
+  if not budget:
+    return 0
+  per_node = num_actions * 6 * 4 + (k + 1) * 4 + 8 * 4
+  return (budget + 1) * per_node
+
+
+def play_one(image, label, image_index, lie, repeat, judge_params, *, arm: ImageArm, judge, k: int,
+             num_actions: int, num_classes: int, first: str | None, seed: int):
+  """One game: image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript)."""
+  base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), image_index), lie),
+                            repeat)
+  play_key, claim_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
+  if arm.protocol == 'direct':
+    claim = jnp.int32(-1)
+  elif arm.protocol == 'consultancy':
+    honest_key, wrong_key = jax.random.split(claim_key)
+    wrong = (label + jax.random.randint(wrong_key, (), 1, num_classes)) % num_classes
+    claim = jnp.where(jax.random.bernoulli(honest_key), label, wrong)
+  else:
+    claim = jnp.where(arm.precommit, (label + 1 + lie) % num_classes, -1)
+  game = image_game.make_game(image, label, claim, num_actions)
+  if arm.protocol == 'direct':
+    outcome, transcript = image_protocols.play_direct(play_key, game, judge, judge_params, k=k)
+  elif arm.protocol == 'consultancy':
+    outcome, transcript = image_protocols.play_consultancy(play_key, game, judge, judge_params, k=k,
+                                                           consultant=arm.honest)
+  else:
+    outcome, transcript = image_protocols.play_debate(play_key, game, judge, judge_params, k=k,
+                                                      honest=arm.honest, liar=arm.liar,
+                                                      honest_first=first == 'honest')
+  return outcome, {**transcript, 'claim': claim}
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, first, seed: int, mesh):
+  play = functools.partial(play_one, arm=arm, judge=judge, k=k, num_actions=num_actions,
+                           num_classes=num_classes, first=first, seed=seed)
+  def local(images, labels, image_indices, lies, repeats, judge_params):
+    return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None))(images, labels, image_indices, lies, repeats,
+                                                          judge_params)
+  data = P('data')
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(data, data, data, data, data, P()), out_specs=data,
+                          check_vma=False)
+  return jax.jit(sharded)
+
+
+def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np.ndarray,
+              image_indices: np.ndarray, *, k: int, num_actions: int, num_classes: int, first: str | None,
+              seed: int, repeats: int, batch_size: int, mesh=None,
+              on_batch: Callable[[int], Any] | None = None):
+  """Plays every (image, lie, repeat) game of `arm` on `images` ([N, H, W] float32 in [0, 1]).
+
+  labels, image_indices: [N] int (image_indices: each image's index in its data set, which keys its games).
+  Games run in global batches of `batch_size` (rounded up to a multiple of the device count; the last one is
+  padded with copies of game 0 whose results are dropped). Returns (outcome, transcript): dicts of numpy
+  arrays with leading axes [N, L, repeats], L = lies per image.
+  """
+  if first not in FIRST_PLAYERS + (None,):
+    raise ValueError(f'first player must be one of {FIRST_PLAYERS}, got {first!r}')
+  mesh = mesh or data_mesh()
+  n_devices = mesh.devices.size
+  num_lies = lies_per_image(arm, num_classes)
+  num_games = len(images) * num_lies * repeats
+  batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
+  fn = _compiled_games(arm, judge, k, num_actions, num_classes, first, seed, mesh)
+  replicated = jax.device_put(judge_params, NamedSharding(mesh, P()))
+  sharding = NamedSharding(mesh, P('data'))
+  chunks = []
+  for start in range(0, num_games, batch):
+    games = np.arange(start, start + batch)
+    games = np.where(games < num_games, games, 0)
+    position, lie, repeat = games // (num_lies * repeats), (games // repeats) % num_lies, games % repeats
+    inputs = (images[position].astype(np.float32), labels[position].astype(np.int32),
+              image_indices[position].astype(np.int32), lie.astype(np.int32), repeat.astype(np.int32))
+    inputs = [jax.device_put(x, sharding) for x in inputs]
+    chunks.append(jax.device_get(fn(*inputs, replicated)))
+    if on_batch:
+      on_batch(min(start + batch, num_games))
+  flat = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)
+  return jax.tree.map(lambda a: a.reshape(len(images), num_lies, repeats, *a.shape[1:]), flat)
