@@ -66,11 +66,11 @@ class DoubleReluFit:
 
 @dataclasses.dataclass(frozen=True)
 class AccuracyCurve:
-    """Logistic accuracy-vs-Elo fit with a bootstrap band.
+    """Logistic accuracy-vs-strength fit with a bootstrap band.
 
     Attributes:
-      a, b: maximum-likelihood parameters of accuracy = sigmoid(a + b * elo / 400).
-      elo_grid: [m] Elo values at which the curve is evaluated.
+      a, b: maximum-likelihood parameters of accuracy = sigmoid(a + b * elo / scale).
+      elo_grid: [m] strengths (Elo, or the fit's other axis) at which the curve is evaluated.
       accuracy: [m] fitted accuracy on ``elo_grid``.
       ci_low, ci_high: [m] percentile bounds of the bootstrap curves.
       samples: [num_samples, 2] bootstrap (a, b).
@@ -85,6 +85,7 @@ class AccuracyCurve:
     ci_high: np.ndarray
     samples: np.ndarray
     level: float
+    scale: float = 400.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -215,30 +216,29 @@ def _wls_line(z, y, w):
 def _search_breakpoints(x, y, w, floors, ceilings):
     """Best (score, floor, ceiling) over pairs floor < ceiling, each line solved in closed form.
 
-    score = SSE plus a negligible 1e-9 * SST per finite breakpoint, so that numerically tied
-    fits prefer fewer breakpoints (e.g. no floor rather than a floor below every point).
+    floors [F], ceilings [C]; every pair is scored at once on a [F, C, n] grid. score = SSE plus a
+    negligible 1e-9 * SST per finite breakpoint, so that numerically tied fits prefer fewer
+    breakpoints (e.g. no floor rather than a floor below every point); exact ties go to the first
+    pair in (floor, ceiling) order.
     """
     sw = w.sum()
     ym = (w * y).sum() / sw
     syy = (w * (y - ym) ** 2).sum()
     tie = 1e-9 * max(syy, 1e-300)
-    best = (np.inf, -np.inf, np.inf)
-    for f in floors:
-        c = ceilings[ceilings > f]
-        if c.size == 0:
-            continue
-        z = np.clip(x[None, :], f, c[:, None])                            # [C, n]
-        zm = (z * w).sum(axis=1, keepdims=True) / sw
-        dz = z - zm
-        szz = (w * dz * dz).sum(axis=1)
-        szy = (w * dz * (y - ym)).sum(axis=1)
-        ok = szz > 1e-12 * max(1.0, float(np.abs(x).max())) ** 2 * sw
-        sse = np.where(ok, syy - szy ** 2 / np.where(ok, szz, 1.0), np.inf)
-        score = np.maximum(sse, 0.0) + tie * (np.isfinite(f) + np.isfinite(c))
-        i = int(np.argmin(score))
-        if score[i] < best[0]:
-            best = (float(score[i]), float(f), float(c[i]))
-    return best
+    f = floors[:, None, None]
+    c = ceilings[None, :, None]
+    z = np.clip(x[None, None, :], f, c)                                      # [F, C, n]
+    zm = (z * w).sum(axis=2, keepdims=True) / sw
+    dz = z - zm
+    szz = (w * dz * dz).sum(axis=2)
+    szy = (w * dz * (y - ym)).sum(axis=2)
+    ok = (szz > 1e-12 * max(1.0, float(np.abs(x).max())) ** 2 * sw) & (c[..., 0] > f[..., 0])
+    sse = np.where(ok, syy - szy ** 2 / np.where(ok, szz, 1.0), np.inf)
+    score = np.maximum(sse, 0.0) + tie * (np.isfinite(f[..., 0]) + np.isfinite(c[..., 0]))
+    i, j = np.unravel_index(int(np.argmin(score)), score.shape)
+    if not np.isfinite(score[i, j]):
+        return (np.inf, -np.inf, np.inf)
+    return (float(score[i, j]), float(floors[i]), float(ceilings[j]))
 
 
 def _information_criteria(sse: float, n: int, k: int) -> tuple[float, float]:
@@ -250,11 +250,12 @@ def _information_criteria(sse: float, n: int, k: int) -> tuple[float, float]:
 # Accuracy against Elo.
 
 
-def fit_logistic_accuracy(elo, correct, games) -> tuple[float, float]:
-    """Maximum-likelihood (a, b) of accuracy = sigmoid(a + b * elo / 400).
+def fit_logistic_accuracy(elo, correct, games, *, scale: float = 400.0) -> tuple[float, float]:
+    """Maximum-likelihood (a, b) of accuracy = sigmoid(a + b * elo / scale).
 
     Args:
-      elo: [n] Elo of each point (e.g. of the debaters in that cell).
+      elo: [n] strength of each point: Elo of the debaters in that cell (``scale`` 400: ``b`` is
+        logits per 400 Elo), or any other axis, e.g. a gap in doublings of compute (``scale`` 1).
       correct: [n] correct verdicts in that cell; games: [n] games in that cell.
 
     Binomial likelihood maximised by Newton's method with step halving. Raises ``ValueError``
@@ -263,20 +264,22 @@ def fit_logistic_accuracy(elo, correct, games) -> tuple[float, float]:
     all-wrong data).
     """
     elo, correct, games = _check_accuracy_data(elo, correct, games)
+    scale = _check_scale(scale)
     if _separated(elo, correct, games):
         raise ValueError(
             "correct and incorrect games are separated by an Elo threshold (or all games are "
             "correct, or all wrong), so the logistic maximum likelihood estimate is infinite; "
             "add games or cells that overlap")
-    params, converged = _newton_logistic(elo / 400.0, correct[None], games)
+    params, converged = _newton_logistic(elo / scale, correct[None], games)
     if not converged[0]:
         raise ValueError("logistic fit did not converge")
     return float(params[0, 0]), float(params[0, 1])
 
 
 def bootstrap_logistic_accuracy(elo, correct, games, *, elo_grid=None, num_samples: int = 1000,
-                                seed: int = 0, level: float = 0.95) -> AccuracyCurve:
-    """Logistic accuracy curve with a parametric-bootstrap percentile band.
+                                seed: int = 0, level: float = 0.95,
+                                scale: float = 400.0) -> AccuracyCurve:
+    """Logistic accuracy = sigmoid(a + b * elo / scale) with a parametric-bootstrap percentile band.
 
     Each sample redraws ``correct*[k] ~ Binomial(games[k], correct[k] / games[k])`` and refits;
     the band is the pointwise percentile interval of the resampled curves on ``elo_grid`` [m]
@@ -291,7 +294,7 @@ def bootstrap_logistic_accuracy(elo, correct, games, *, elo_grid=None, num_sampl
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    a, b = fit_logistic_accuracy(elo, correct, games)
+    a, b = fit_logistic_accuracy(elo, correct, games, scale=scale)
     if elo_grid is None:
         elo_grid = np.linspace(elo.min(), elo.max(), 101)
     elo_grid = np.asarray(elo_grid, dtype=float)
@@ -299,13 +302,13 @@ def bootstrap_logistic_accuracy(elo, correct, games, *, elo_grid=None, num_sampl
     rng = np.random.default_rng(seed)
     p = np.divide(correct, games, out=np.zeros_like(correct), where=games > 0)
     boot = rng.binomial(games.astype(np.int64), p, size=(num_samples, elo.size)).astype(float)
-    samples, _ = _newton_logistic(elo / 400.0, boot, games, max_steps=50)
-    curves = _sigmoid(samples[:, :1] + samples[:, 1:] * elo_grid[None, :] / 400.0)
+    samples, _ = _newton_logistic(elo / scale, boot, games, max_steps=50)
+    curves = _sigmoid(samples[:, :1] + samples[:, 1:] * elo_grid[None, :] / scale)
     alpha = (1.0 - level) / 2.0
     ci_low, ci_high = np.quantile(curves, [alpha, 1.0 - alpha], axis=0)
     return AccuracyCurve(a=a, b=b, elo_grid=elo_grid,
-                         accuracy=_sigmoid(a + b * elo_grid / 400.0), ci_low=ci_low,
-                         ci_high=ci_high, samples=samples, level=float(level))
+                         accuracy=_sigmoid(a + b * elo_grid / scale), ci_low=ci_low,
+                         ci_high=ci_high, samples=samples, level=float(level), scale=scale)
 
 
 def _check_accuracy_data(elo, correct, games):
@@ -323,6 +326,28 @@ def _check_accuracy_data(elo, correct, games):
     if np.unique(elo[games > 0]).size < 2:
         raise ValueError("need games at two or more distinct Elo values to fit a slope")
     return elo, correct, games
+
+
+def _check_scale(scale) -> float:
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    return float(scale)
+
+
+def logistic_deviance(elo, correct, games, a: float, b: float, *, scale: float = 400.0) -> float:
+    """Binomial deviance G^2 of accuracy = sigmoid(a + b * elo / scale) against the saturated model.
+
+    elo, correct, games: [n]. Under the model, G^2 is about chi-square with n - 2 degrees of
+    freedom (for a and b fitted to these points), so G^2 >> n - 2 says the curve misses points.
+    """
+    elo, correct, games = (np.asarray(v, dtype=float) for v in (elo, correct, games))
+    p = _sigmoid(a + b * elo / _check_scale(scale))
+    wrong = games - correct
+
+    def term(k, expected):
+        return np.where(k > 0, k * (np.log(np.where(k > 0, k, 1.0)) - np.log(expected)), 0.0)
+
+    return float(2.0 * np.sum(term(correct, games * p) + term(wrong, games * (1.0 - p))))
 
 
 def _separated(elo, correct, games) -> bool:
@@ -427,13 +452,21 @@ def optimal_nso(total_gap: float, guard_fn: ArrayFn, houdini_fn: ArrayFn,
 
     Returns ``(best_n, best_probability, probabilities [max_steps])`` with
     ``probabilities[n - 1]`` the success probability with ``n`` steps; ties go to the smallest n.
+    All ``max_steps (max_steps + 1) / 2`` games are evaluated with one call of each of
+    ``guard_fn`` and ``houdini_fn``.
     """
     if not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    probs = np.array([
-        nso_success_probability(total_gap, n, guard_fn, houdini_fn, start_elo)
-        for n in range(1, max_steps + 1)
-    ])
+    if not (np.isfinite(total_gap) and np.isfinite(start_elo)):
+        raise ValueError("total_gap and start_elo must be finite")
+    counts = np.arange(1, max_steps + 1)
+    n = np.repeat(counts, counts).astype(float)                         # [N]: steps of each game
+    k = np.concatenate([np.arange(m, dtype=float) for m in counts])     # [N]: its step index
+    step = total_gap / n
+    guard = _apply(guard_fn, start_elo + k * step)
+    houdini = _apply(houdini_fn, start_elo + (k + 1.0) * step)
+    log_p = _log_sigmoid((guard - houdini) * ELO_SCALE)
+    probs = np.exp(np.bincount(n.astype(np.int64) - 1, weights=log_p, minlength=max_steps))
     best = int(np.argmax(probs))
     return best + 1, float(probs[best]), probs
 

@@ -565,12 +565,17 @@ def houdini_scaling_fit(ratings: Ratings, *,
             f"need houdinis at three or more distinct search budgets to compare a line with a "
             f"double ReLU; have {', '.join(p['houdini'] for p in points) or 'none'}"
             + (f" (left out: {', '.join(excluded)})" if excluded else ''))
-    x = np.array([p['log2_budget'] for p in points])
-    y = np.array([p['elo'] for p in points])
-    result = dict(scaling.select_model(x, y))
-    n = len(points)
-    result.update(points=points, excluded=excluded, conclusive=n >= MIN_POINTS_FOR_MODEL_CHOICE,
-                  protocol=ratings.protocol, T=ratings.T, level=ratings.level)
+    result = _select_model_with_note([p['log2_budget'] for p in points], [p['elo'] for p in points])
+    result.update(points=points, excluded=excluded, protocol=ratings.protocol, T=ratings.T,
+                  level=ratings.level)
+    return result
+
+
+def _select_model_with_note(x, y) -> dict[str, Any]:
+    """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
+    result = dict(scaling.select_model(np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
+    n = len(x)
+    result['conclusive'] = n >= MIN_POINTS_FOR_MODEL_CHOICE
     result['note'] = '' if result['conclusive'] else (
         f"only {n} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the "
         "BIC choice is inconclusive")
@@ -578,19 +583,336 @@ def houdini_scaling_fit(ratings: Ratings, *,
 
 
 def nso_curve(guard_fn: scaling.ArrayFn, houdini_fn: scaling.ArrayFn,
-              total_gaps: Iterable[float], max_steps: int = 20,
-              start_elo: float = 0.0) -> list[dict[str, Any]]:
-    """Optimal nested scalable oversight per total general-Elo gap (``scaling.optimal_nso``).
+              total_gaps: Iterable[float], max_steps: int = 20, start_elo: float = 0.0, *,
+              samples: Sequence[tuple[scaling.ArrayFn, scaling.ArrayFn]] = (),
+              level: float = 0.95) -> list[dict[str, Any]]:
+    """Optimal nested scalable oversight per total general-strength gap (``scaling.optimal_nso``).
 
-    Rows: gap, best_n, best_probability (with best_n steps), one_step_probability (n = 1).
+    Rows: gap, best_n, best_probability (with best_n steps), one_step_probability (n = 1). With
+    ``samples`` ([(guard_fn, houdini_fn), ...], e.g. fits to bootstrap ratings) each row also has
+    percentile intervals at ``level`` over the samples, each sample choosing its own best n:
+    best_n_ci, best_probability_ci, one_step_probability_ci.
     """
+    alpha = (1.0 - level) / 2.0
     rows = []
     for gap in total_gaps:
         best_n, best_p, probs = scaling.optimal_nso(float(gap), guard_fn, houdini_fn,
                                                     max_steps=max_steps, start_elo=start_elo)
-        rows.append({'gap': float(gap), 'best_n': int(best_n), 'best_probability': float(best_p),
-                     'one_step_probability': float(probs[0])})
+        row = {'gap': float(gap), 'best_n': int(best_n), 'best_probability': float(best_p),
+               'one_step_probability': float(probs[0])}
+        if samples:
+            draws = np.array([
+                (n, p, ps[0]) for n, p, ps in (
+                    scaling.optimal_nso(float(gap), g, h, max_steps=max_steps, start_elo=start_elo)
+                    for g, h in samples)])                                      # [S, 3]
+            lo, hi = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+            row.update(best_n_ci=[float(lo[0]), float(hi[0])],
+                       best_probability_ci=[float(lo[1]), float(hi[1])],
+                       one_step_probability_ci=[float(lo[2]), float(hi[2])])
+        rows.append(row)
     return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# A general-strength axis shared by guards and houdinis: log2 FLOPs spent per game.
+#
+# Engels et al. fit each role's domain Elo against a general Elo that both roles share. Here the
+# guards (learned checkers) and houdinis (searching liars) are different kinds of player, so the
+# shared axis is the compute each spends on a debate game, in FLOPs of checker forward passes:
+#
+# - a guard's verdict scores the two claimed results of the disputed step: 2 forward passes of its
+#   checker, 2 FLOPs (multiply, add) per parameter: 4 P FLOPs per game for P parameters;
+# - a houdini makes R = ceil(log2 T) moves, each worth E verdicts of the checker it plays against
+#   (search:B: one judged rollout per simulation, E = B; greedy: one per claim, E = m; random:
+#   E = 1 by the same convention as default_budget): R E 4 P_guard FLOPs in that game. Its general
+#   strength is the mean of log2 of that over the games it played (games-weighted over guards).
+#
+# Training compute is left out: every judge trains for the same steps and batch, so it would add
+# the same log2(6 * steps * batch / 4) doublings to every guard, which moves the NSO offset but not
+# the fitted slopes.
+
+CHECKER_DEPTH = 2  # hidden layers of judges.chain_checkers.CheckerMLP (no config changes it)
+FLOPS_PER_VERDICT_PER_PARAMETER = 4.0
+
+
+def checker_parameters(judge: str, modulus: int, depth: int = CHECKER_DEPTH) -> int | None:
+    """Parameters of a ``learned:W`` checker, the MLP 4m -> W (-> W) * (depth - 1) -> 1.
+
+    ``None`` for judges without parameters (exact, noisy) or other names. A workdir prefix
+    (``run2/learned:64``, see :func:`merge_sources`) is ignored.
+    """
+    name = str(judge).rsplit('/', 1)[-1]
+    if not name.startswith('learned:'):
+        return None
+    try:
+        width = int(name.split(':', 1)[1])
+    except ValueError:
+        return None
+    return (4 * modulus + 1) * width + (depth - 1) * (width + 1) * width + width + 1
+
+
+def debate_rounds(T: int) -> int:
+    """Bisection rounds of a debate over T steps, ceil(log2 T): the liar's moves per game."""
+    return max(0, (int(T) - 1).bit_length())
+
+
+def liar_verdicts_per_move(agent: str, modulus: int) -> float | None:
+    """Judge verdicts a debate liar spends per move: search:B -> B, greedy -> m, random -> 1.
+
+    ``None`` for the oracle (an exact best response by enumeration, not a budgeted search) and
+    unknown names.
+    """
+    if agent == 'greedy':
+        return float(modulus)
+    budget = default_budget(agent)
+    return None if budget is None else float(budget)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneralAxis:
+    """General strength of the players of one debate tournament: log2 FLOPs spent per game.
+
+    Attributes:
+      guards: [G] names; guard_x: [G] log2(4 P) for a checker of P parameters (nan: no parameters).
+      guard_parameters: [G] P (0 where not placed).
+      houdinis: [H] names; houdini_x: [H] games-weighted mean of log2(R E 4 P_guard) over the
+        houdini's games against placed guards (nan: not a budgeted search, or no such games).
+      houdini_verdicts: [H] E R, judge verdicts per game (nan where not placed).
+      T, modulus: the tournament's chain length and modulus.
+    """
+
+    guards: tuple[str, ...]
+    guard_x: np.ndarray
+    guard_parameters: np.ndarray
+    houdinis: tuple[str, ...]
+    houdini_x: np.ndarray
+    houdini_verdicts: np.ndarray
+    T: int
+    modulus: int
+
+    def x_of(self, role: str, name: str) -> float:
+        """A guard's or houdini's general strength (nan if it is not placed); KeyError if absent."""
+        names, x = (self.guards, self.guard_x) if role == 'guard' else (self.houdinis, self.houdini_x)
+        if name not in names:
+            raise KeyError(name)
+        return float(x[names.index(name)])
+
+
+def general_axis(matchups: Matchups, *, modulus: int) -> GeneralAxis:
+    """Places the guards and houdinis of a debate tournament on the log2-FLOPs axis (see above)."""
+    if matchups.T is None:
+        raise ValueError("the matchups must come from one chain length T (guard_houdini_matrix)")
+    params = np.array([checker_parameters(g, modulus) or 0 for g in matchups.guards], dtype=float)
+    verdict_flops = FLOPS_PER_VERDICT_PER_PARAMETER * params
+    placed = params > 0
+    guard_x = np.where(placed, np.log2(np.where(placed, verdict_flops, 1.0)), np.nan)
+    rounds = debate_rounds(matchups.T)
+    games = np.asarray(matchups.games, dtype=float)
+    houdini_x = np.full(len(matchups.houdinis), np.nan)
+    verdicts = np.full(len(matchups.houdinis), np.nan)
+    for j, agent in enumerate(matchups.houdinis):
+        per_move = liar_verdicts_per_move(agent, modulus)
+        weight = games[:, j] * placed
+        if per_move is None or rounds == 0 or weight.sum() == 0:
+            continue
+        verdicts[j] = rounds * per_move
+        houdini_x[j] = float(np.sum(weight * (np.log2(verdicts[j]) + np.where(placed, guard_x, 0.0)))
+                             / weight.sum())
+    return GeneralAxis(guards=tuple(matchups.guards), guard_x=guard_x, guard_parameters=params,
+                       houdinis=tuple(matchups.houdinis), houdini_x=houdini_x,
+                       houdini_verdicts=verdicts, T=int(matchups.T), modulus=int(modulus))
+
+
+def tournament_modulus(records: Iterable[Record], *, protocol: str = 'debate', T: int) -> int:
+    """The modulus of the records of ``protocol`` at ``T`` with a liar; ValueError unless exactly one."""
+    moduli = {int(r['modulus']) for r in records if r.get('protocol') == protocol
+              and int(r['T']) == int(T) and agent_of(r) is not None and r.get('modulus') is not None}
+    if len(moduli) != 1:
+        raise ValueError(f"{protocol} records at T={T} must share one modulus to be placed on the "
+                         f"compute axis; found {sorted(moduli) or 'none'}")
+    return moduli.pop()
+
+
+def general_scaling_fits(ratings: Ratings, axis: GeneralAxis, *,
+                         num_samples: int | None = None) -> dict[str, dict[str, Any]]:
+    """Guard and houdini domain Elo (debate ratings) against the general axis: line vs double ReLU.
+
+    For each role (``'guard'``, ``'houdini'``) the placed players' ratings are fitted with
+    ``scaling.select_model`` (BIC), as :func:`houdini_scaling_fit`, and refitted (model choice
+    included) on the first ``num_samples`` (default all) bootstrap samples of the ratings, which
+    vary both roles jointly. Returns per role the select_model dict plus ``points`` (player, x,
+    elo, ci_low, ci_high, games, saturated), ``excluded`` (names) and ``unplaced`` (their player,
+    elo, ci_low, ci_high), ``conclusive``, ``note``,
+    ``samples`` ([S] chosen fits), ``linear_slope_ci`` and ``double_relu_slope_ci`` (percentile
+    intervals at the ratings' level of each model's slope), ``double_relu_share`` (fraction of samples choosing it) and
+    ``games`` (games the fitted players played). Raises ``ValueError`` if a role has fewer than
+    three placed players.
+    """
+    if (tuple(ratings.guards), tuple(ratings.houdinis)) != (axis.guards, axis.houdinis):
+        raise ValueError("ratings and axis must come from the same matchups")
+    total = ratings.guard_samples.shape[0]
+    num = total if num_samples is None else min(int(num_samples), total)
+    alpha = (1.0 - ratings.level) / 2.0
+    fits = {}
+    for role, names, x, elo, lo, hi, games, sat, draws in (
+            ('guard', ratings.guards, axis.guard_x, ratings.guard_elo, ratings.guard_ci_low,
+             ratings.guard_ci_high, ratings.guard_games, ratings.guard_saturated,
+             ratings.guard_samples),
+            ('houdini', ratings.houdinis, axis.houdini_x, ratings.houdini_elo,
+             ratings.houdini_ci_low, ratings.houdini_ci_high, ratings.houdini_games,
+             ratings.houdini_saturated, ratings.houdini_samples)):
+        use = np.flatnonzero(np.isfinite(x))
+        if np.unique(x[use]).size < 3:
+            raise ValueError(
+                f"need {role}s at three or more distinct general strengths to compare a line with "
+                f"a double ReLU; placed: {', '.join(names[i] for i in use) or 'none'}")
+        fit = _select_model_with_note(x[use], elo[use])
+        sample_fits = [scaling.select_model(x[use], draws[s, use]) for s in range(num)]
+        linear_slopes = [f['linear'].slope for f in sample_fits]
+        drelu_slopes = [f['double_relu'].slope for f in sample_fits]
+        fit.update(
+            role=role, level=ratings.level,
+            points=[{'player': names[i], 'x': float(x[i]), 'elo': float(elo[i]),
+                     'ci_low': float(lo[i]), 'ci_high': float(hi[i]), 'games': int(games[i]),
+                     'saturated': bool(sat[i])} for i in use],
+            excluded=[names[i] for i in range(len(names)) if i not in use],
+            unplaced=[{'player': names[i], 'elo': float(elo[i]), 'ci_low': float(lo[i]),
+                       'ci_high': float(hi[i])} for i in range(len(names)) if i not in use],
+            samples=[f['chosen_fit'] for f in sample_fits],
+            linear_slope_ci=[float(v) for v in np.quantile(linear_slopes, [alpha, 1 - alpha])],
+            double_relu_slope_ci=[float(v) for v in np.quantile(drelu_slopes, [alpha, 1 - alpha])],
+            double_relu_share=float(np.mean([f['chosen'] == 'double_relu' for f in sample_fits])),
+            games=int(np.sum(games[use])))
+        fits[role] = fit
+    return fits
+
+
+def general_nso_curve(fits: Mapping[str, Mapping[str, Any]], total_gaps: Iterable[float], *,
+                      max_steps: int = 20, start: float | None = None) -> list[dict[str, Any]]:
+    """NSO from the fitted guard and houdini curves on the general axis, with bootstrap intervals.
+
+    Each role's curve (its BIC-chosen fit, and each bootstrap refit) is used inside the range of
+    its fitted players and held flat outside it: no extrapolation. On `chain` the plateaus are
+    measured, not assumed, below the random liar (no search) and at both ends of the judge ladder
+    (learned checkers of width 16 and 32, and of 128 and 256, have the same error rates at the
+    default training budget); above the strongest searching liar the flat curve understates the
+    liar (the oracle is stronger), so success there is an upper bound.
+
+    ``start``: the general strength of the first (trusted) guard; default the weakest fitted
+    guard. Each row (:func:`nso_curve`) also gets ``start`` and ``target_x`` = start + gap, the
+    general strength of the houdini to be overseen.
+    """
+    guard, houdini = fits['guard'], fits['houdini']
+    if start is None:
+        start = min(p['x'] for p in guard['points'])
+
+    def held(fit, role):
+        xs = [p['x'] for p in fits[role]['points']]
+        lo, hi = min(xs), max(xs)
+        return lambda x: fit.predict(np.clip(x, lo, hi))
+
+    samples = [(held(g, 'guard'), held(h, 'houdini'))
+               for g, h in zip(guard['samples'], houdini['samples'])]
+    rows = nso_curve(held(guard['chosen_fit'], 'guard'), held(houdini['chosen_fit'], 'houdini'),
+                     total_gaps, max_steps=max_steps, start_elo=float(start), samples=samples,
+                     level=float(guard.get('level', 0.95)))
+    for row in rows:
+        row.update(start=float(start), target_x=float(start) + row['gap'])
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Accuracy against judge strength and the judge-liar gap on the general axis.
+
+
+def accuracy_vs_strength(records: Iterable[Record], axis: GeneralAxis, *, T: int,
+                         protocols: Sequence[str] = ('debate', 'consultancy')
+                         ) -> list[dict[str, Any]]:
+    """Judge accuracy per (protocol, judge, houdini) with the players' general strengths.
+
+    As :func:`accuracy_vs_elo`, houdinis are placed at their strength *measured in debate* (the
+    axis of the debate tournament), judges at their checker's. Rows (judges with a place on the
+    axis only): protocol, T, judge, agent, judge_x, agent_x (nan: the liar has no place, e.g. the
+    oracle), gap = agent_x - judge_x, games, correct, accuracy, ci_low, ci_high (Wilson 95%).
+    """
+    records = list(records)
+    rows = []
+    for protocol in protocols:
+        counts = pooled_counts(records, protocol=protocol, T=T)
+        judges = list(dict.fromkeys(judge for judge, _ in counts))
+        agents = order_agents(agent for _, agent in counts)
+        for judge in judges:
+            if judge not in axis.guards or not np.isfinite(axis.x_of('guard', judge)):
+                continue
+            judge_x = axis.x_of('guard', judge)
+            for agent in agents:
+                if (judge, agent) not in counts:
+                    continue
+                agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
+                correct, games = counts[judge, agent]
+                low, high = wilson_interval(correct, games)
+                rows.append({'protocol': protocol, 'T': int(T), 'judge': judge, 'agent': agent,
+                             'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x,
+                             'games': games, 'correct': correct,
+                             'accuracy': correct / games if games else float('nan'),
+                             'ci_low': low, 'ci_high': high})
+    return rows
+
+
+def strength_fits(rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000,
+                  seed: int = 0) -> list[dict[str, Any]]:
+    """Logistic accuracy fits on the general axis, from :func:`accuracy_vs_strength` rows.
+
+    Per protocol, in this order:
+
+    - ``fit='gap'``: accuracy = sigmoid(a + b * gap), pooled over judges and liars (points with a
+      finite gap); b is logits per doubling of the liar's compute over the judge's;
+    - ``fit='judge'``, one per liar: accuracy = sigmoid(a + b * judge_x); b is logits per doubling
+      of the judge's compute.
+
+    Each entry: protocol, fit, agent (None for 'gap'), points, games, a, b, b_ci (bootstrap 95%),
+    x50 = -a / b (the gap or judge strength of 50% accuracy) with x50_ci when b's interval excludes
+    0 (else None), deviance G^2 and df = points - 2 (G^2 well above df: the curve misses points;
+    for 'gap', the gap alone does not set accuracy), and ``curve`` (x, accuracy, ci_low, ci_high on
+    101 points) for figures. A line whose fit does not exist gets ``skipped`` with the reason.
+    """
+    groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if math.isfinite(row['gap']):
+            groups.setdefault((row['protocol'], 'gap', None), []).append(row)
+    for row in rows:
+        groups.setdefault((row['protocol'], 'judge', row['agent']), []).append(row)
+    order = list(dict.fromkeys(row['protocol'] for row in rows))
+    keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1] != 'gap'))
+    out = []
+    for protocol, fit, agent in keys:
+        pts = groups[protocol, fit, agent]
+        x = np.array([p['gap'] if fit == 'gap' else p['judge_x'] for p in pts])
+        correct = np.array([p['correct'] for p in pts])
+        games = np.array([p['games'] for p in pts])
+        entry: dict[str, Any] = {'protocol': protocol, 'fit': fit, 'agent': agent,
+                                 'points': len(pts), 'games': int(games.sum())}
+        try:
+            curve = scaling.bootstrap_logistic_accuracy(x, correct, games, num_samples=num_samples,
+                                                        seed=seed, scale=1.0)
+        except ValueError as error:
+            entry['skipped'] = str(error)
+            out.append(entry)
+            continue
+        a_s, b_s = curve.samples[:, 0], curve.samples[:, 1]
+        b_ci = [float(v) for v in np.quantile(b_s, [0.025, 0.975])]
+        x50_ci = None
+        if b_ci[0] > 0 or b_ci[1] < 0:
+            x50_ci = [float(v) for v in np.quantile(-a_s / b_s, [0.025, 0.975])]
+        entry.update(a=curve.a, b=curve.b, b_ci=b_ci, x50=-curve.a / curve.b if curve.b else None,
+                     x50_ci=x50_ci,
+                     deviance=scaling.logistic_deviance(x, correct, games, curve.a, curve.b,
+                                                        scale=1.0),
+                     df=len(pts) - 2,
+                     curve={'x': curve.elo_grid, 'accuracy': curve.accuracy,
+                            'ci_low': curve.ci_low, 'ci_high': curve.ci_high})
+        out.append(entry)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -630,59 +952,324 @@ def _elo_caption(all_ratings: Sequence[Ratings], *, latex: bool) -> str:
         "placed by the prior (virtual draws), not by data.")
 
 
+def _markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int],
+                    caption: str) -> str:
+    """A Markdown table (columns in ``right`` right-aligned, '|' escaped), a blank line, the caption."""
+    body = [[c.replace('|', r'\|') for c in line] for line in body]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def line(cells):
+        return '| ' + ' | '.join(c.rjust(w) if i in right else c.ljust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths))) + ' |'
+
+    rule = '|' + '|'.join('-' * (w + 1) + ':' if i in right else ':' + '-' * (w + 1)
+                          for i, w in enumerate(widths)) + '|'
+    return '\n'.join([line(header), rule, *(line(b) for b in body), '', caption]) + '\n'
+
+
+def _latex_table(header: Sequence[str], body: Sequence[Sequence[str]], align: str, caption: str,
+                 label: str, groups: Sequence[Any] | None = None) -> str:
+    """A booktabs table; cells are LaTeX already. A rule separates rows whose ``groups`` differ."""
+    lines = [r'\begin{table}[t]', r'\centering', r'\small', rf'\caption{{{caption}}}',
+             rf'\label{{{label}}}', rf'\begin{{tabular}}{{{align}}}', r'\toprule',
+             ' & '.join(header) + r' \\']
+    previous = object()
+    for i, cells in enumerate(body):
+        group = groups[i] if groups is not None else None
+        if i == 0 or group != previous:
+            lines.append(r'\midrule')
+        previous = group
+        lines.append(' & '.join(cells) + r' \\')
+    lines += [r'\bottomrule', r'\end{tabular}', r'\end{table}']
+    return '\n'.join(lines) + '\n'
+
+
+def _csv_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _check_fmt(fmt: str) -> None:
+    if fmt not in ('markdown', 'latex', 'csv'):
+        raise ValueError(f"unknown table format {fmt!r}; expected 'markdown', 'latex' or 'csv'")
+
+
 def elo_table(all_ratings: Sequence[Ratings], *, fmt: str) -> str:
     """Guards and houdinis of each protocol as a ``markdown``, ``latex`` or ``csv`` table."""
+    _check_fmt(fmt)
     rows = [row for r in all_ratings for row in r.rows()]
     if fmt == 'csv':
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator='\n')
-        writer.writerow(ELO_CSV_COLUMNS)
-        for row in rows:
-            writer.writerow([row['protocol'], row['T'], row['role'], row['player'],
-                             f"{row['elo']:.2f}", f"{row['ci_low']:.2f}", f"{row['ci_high']:.2f}",
-                             row['games'], row['wins'], int(row['saturated']),
-                             int(row['anchor'])])
-        return buffer.getvalue()
+        return _csv_table(ELO_CSV_COLUMNS, [
+            [row['protocol'], row['T'], row['role'], row['player'], f"{row['elo']:.2f}",
+             f"{row['ci_low']:.2f}", f"{row['ci_high']:.2f}", row['games'], row['wins'],
+             int(row['saturated']), int(row['anchor'])] for row in rows])
+    level = all_ratings[0].level if all_ratings else 0.95
     if fmt == 'markdown':
         header = ['protocol', 'role', 'player', 'Elo [95% CI]', 'games', 'note']
-        if all_ratings and all_ratings[0].level != 0.95:
-            header[3] = f'Elo [{100 * all_ratings[0].level:g}% CI]'
+        if level != 0.95:
+            header[3] = f'Elo [{100 * level:g}% CI]'
         body = [[str(row['protocol']), row['role'], row['player'],
                  f"{_int_text(row['elo'])} [{_int_text(row['ci_low'])}, "
                  f"{_int_text(row['ci_high'])}]", str(row['games']), _note(row)]
                 for row in rows]
-        body = [[c.replace('|', r'\|') for c in line] for line in body]
-        widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-        right = {3, 4}
+        return _markdown_table(header, body, {3, 4}, _elo_caption(all_ratings, latex=False))
+    body = [[latex_escape(str(row['protocol'])), row['role'], latex_escape(row['player']),
+             f"${_int_text(row['elo'])}$ [${_int_text(row['ci_low'])}$, "
+             f"${_int_text(row['ci_high'])}$]", str(row['games']), latex_escape(_note(row))]
+            for row in rows]
+    header = ['Protocol', 'Role', 'Player', rf'Elo [{100 * level:g}\% CI]', 'Games', 'Note']
+    return _latex_table(header, body, 'lllrrl', _elo_caption(all_ratings, latex=True), 'tab:elo',
+                        groups=[row['protocol'] for row in rows])
 
-        def line(cells):
-            return '| ' + ' | '.join(c.rjust(w) if i in right else c.ljust(w)
-                                     for i, (c, w) in enumerate(zip(cells, widths))) + ' |'
 
-        rule = '|' + '|'.join('-' * (w + 1) + ':' if i in right else ':' + '-' * (w + 1)
-                              for i, w in enumerate(widths)) + '|'
-        return '\n'.join([line(header), rule, *(line(b) for b in body), '',
-                          _elo_caption(all_ratings, latex=False)]) + '\n'
-    if fmt == 'latex':
-        level = all_ratings[0].level if all_ratings else 0.95
-        lines = [
-            r'\begin{table}[t]', r'\centering', r'\small',
-            rf'\caption{{{_elo_caption(all_ratings, latex=True)}}}', r'\label{tab:elo}',
-            r'\begin{tabular}{lllrrl}', r'\toprule',
-            rf'Protocol & Role & Player & Elo [{100 * level:g}\% CI] & Games & Note \\',
-        ]
-        previous = object()
-        for row in rows:
-            lines.append(r'\midrule' if row['protocol'] != previous else '')
-            previous = row['protocol']
-            elo = (f"${_int_text(row['elo'])}$ [${_int_text(row['ci_low'])}$, "
-                   f"${_int_text(row['ci_high'])}$]")
-            lines.append(' & '.join([latex_escape(str(row['protocol'])), row['role'],
-                                     latex_escape(row['player']), elo, str(row['games']),
-                                     latex_escape(_note(row))]) + r' \\')
-        lines += [r'\bottomrule', r'\end{tabular}', r'\end{table}']
-        return '\n'.join(line for line in lines if line) + '\n'
-    raise ValueError(f"unknown table format {fmt!r}; expected 'markdown', 'latex' or 'csv'")
+# ----------------------------------------------------------------------------------------------
+# Rendering: the general axis, the guard/houdini fits, NSO, accuracy against strength.
+
+
+def _num(value: float | None, digits: int, latex: bool) -> str:
+    """A number with ``digits`` decimals ('--' for None/nan), in $...$ for LaTeX; no '-0'."""
+    if value is None or not math.isfinite(value):
+        return '--'
+    text = f'{value:.{digits}f}'
+    if float(text) == 0.0:
+        text = text.lstrip('-')
+    return f'${text}$' if latex else text
+
+
+def _with_ci(value, ci, digits: int, latex: bool) -> str:
+    """'value [low, high]' ('value' alone when ci is None)."""
+    text = _num(value, digits, latex)
+    if ci is None:
+        return text
+    return f'{text} [{_num(ci[0], digits, latex)}, {_num(ci[1], digits, latex)}]'
+
+
+def _pct_with_ci(value, ci, latex: bool) -> str:
+    """Probability as a percentage with one decimal: '51.7 [40.1, 60.2]'."""
+    return _with_ci(100.0 * value, None if ci is None else [100.0 * c for c in ci], 1, latex)
+
+
+def _axis_caption(latex: bool) -> str:
+    flops = 'log$_2$ FLOPs' if latex else 'log2 FLOPs'
+    return (f"General strength: {flops} spent per debate game. A guard scores the two claims of the "
+            "disputed step with its checker (2 forward passes, 2 FLOPs per parameter); a houdini "
+            "spends its verdicts per move (search:B: B, greedy: m, random: 1) in each of the "
+            "log2 T rounds, priced at the checker it plays (mean over its games). Players without "
+            "a place (the oracle, judges without parameters) are not fitted.")
+
+
+GENERAL_AXIS_CSV_COLUMNS = ('role', 'player', 'parameters', 'verdicts_per_game', 'log2_flops',
+                            'elo', 'ci95_low', 'ci95_high', 'games')
+
+
+def general_axis_table(axis: GeneralAxis, ratings: Ratings, *, fmt: str) -> str:
+    """Every debate player with its place on the general axis and its Elo, as md / latex / csv."""
+    _check_fmt(fmt)
+    rows = []
+    for role, names, x, elo, lo, hi, games in (
+            ('guard', axis.guards, axis.guard_x, ratings.guard_elo, ratings.guard_ci_low,
+             ratings.guard_ci_high, ratings.guard_games),
+            ('houdini', axis.houdinis, axis.houdini_x, ratings.houdini_elo,
+             ratings.houdini_ci_low, ratings.houdini_ci_high, ratings.houdini_games)):
+        for i, name in enumerate(names):
+            params = int(axis.guard_parameters[i]) if role == 'guard' else None
+            verdicts = 1.0 if role == 'guard' else float(axis.houdini_verdicts[i])
+            rows.append((role, name, params or None, verdicts, float(x[i]), float(elo[i]),
+                         float(lo[i]), float(hi[i]), int(games[i])))
+    if fmt == 'csv':
+        return _csv_table(GENERAL_AXIS_CSV_COLUMNS, [
+            [r[0], r[1], '' if r[2] is None else r[2],
+             '' if not math.isfinite(r[3]) else f'{r[3]:g}',
+             '' if not math.isfinite(r[4]) else f'{r[4]:.3f}', f'{r[5]:.2f}', f'{r[6]:.2f}',
+             f'{r[7]:.2f}', r[8]] for r in rows])
+    latex = fmt == 'latex'
+    body = []
+    for role, name, params, verdicts, x, elo, lo, hi, games in rows:
+        body.append([role, latex_escape(name) if latex else name,
+                     '--' if params is None else f'{params:,}',
+                     '--' if not math.isfinite(verdicts) else f'{verdicts:g}',
+                     _num(x, 2, latex), _with_ci(elo, (lo, hi), 0, latex), str(games)])
+    if latex:
+        header = ['Role', 'Player', 'Checker parameters', 'Verdicts / game', r'log$_2$ FLOPs',
+                  r'Elo [95\% CI]', 'Games']
+        return _latex_table(header, body, 'llrrrrr', _axis_caption(True), 'tab:general-axis',
+                            groups=[r[0] for r in rows])
+    header = ['role', 'player', 'checker parameters', 'verdicts / game', 'log2 FLOPs',
+              'Elo [95% CI]', 'games']
+    return _markdown_table(header, body, {2, 3, 4, 5, 6}, _axis_caption(False))
+
+
+GENERAL_FIT_CSV_COLUMNS = (
+    'role', 'players', 'games', 'chosen', 'conclusive', 'delta_bic', 'linear_slope',
+    'linear_slope_ci95_low', 'linear_slope_ci95_high', 'linear_intercept', 'drelu_floor_x',
+    'drelu_ceiling_x', 'drelu_slope', 'drelu_slope_ci95_low', 'drelu_slope_ci95_high',
+    'drelu_intercept', 'drelu_share_of_samples', 'samples')
+
+
+def general_fit_table(fits: Mapping[str, Mapping[str, Any]], *, fmt: str) -> str:
+    """Guard and houdini domain Elo against the general axis: both models, the BIC choice, CIs."""
+    _check_fmt(fmt)
+    roles = [fits[r] for r in ('guard', 'houdini') if r in fits]
+    if fmt == 'csv':
+        rows = []
+        for f in roles:
+            lin, dr = f['linear'], f['double_relu']
+            rows.append([
+                f['role'], len(f['points']), f['games'], f['chosen'], int(f['conclusive']),
+                f"{f['delta_bic']:.3f}", f'{lin.slope:.3f}', f"{f['linear_slope_ci'][0]:.3f}",
+                f"{f['linear_slope_ci'][1]:.3f}", f'{lin.intercept:.3f}',
+                '' if not math.isfinite(dr.floor_x) else f'{dr.floor_x:.3f}',
+                '' if not math.isfinite(dr.ceiling_x) else f'{dr.ceiling_x:.3f}',
+                f'{dr.slope:.3f}', f"{f['double_relu_slope_ci'][0]:.3f}",
+                f"{f['double_relu_slope_ci'][1]:.3f}", f'{dr.intercept:.3f}',
+                f"{f['double_relu_share']:.3f}", len(f['samples'])])
+        return _csv_table(GENERAL_FIT_CSV_COLUMNS, rows)
+    latex = fmt == 'latex'
+    body = []
+    for f in roles:
+        dr = f['double_relu']
+        chosen = 'double ReLU' if f['chosen'] == 'double_relu' else 'linear'
+        if not f['conclusive']:
+            chosen += ' (inconclusive)'
+        breaks = ', '.join('none' if not math.isfinite(v) else _num(v, 2, latex)
+                           for v in (dr.floor_x, dr.ceiling_x))
+        body.append([f['role'], str(len(f['points'])), str(f['games']), chosen,
+                     _num(f['delta_bic'], 1, latex),
+                     _with_ci(f['linear'].slope, f['linear_slope_ci'], 0, latex), breaks,
+                     _with_ci(dr.slope, f['double_relu_slope_ci'], 0, latex),
+                     f"{100 * f['double_relu_share']:.0f}" + (r'\%' if latex else '%')])
+    samples = len(roles[0]['samples']) if roles else 0
+    caption = (
+        "Domain Elo in debate against general strength (log2 FLOPs per game), line against double "
+        "ReLU (flat, linear, flat); chosen by BIC (Delta BIC = BIC(line) - BIC(double ReLU), "
+        "positive favours the double ReLU; fewer than "
+        f"{MIN_POINTS_FOR_MODEL_CHOICE} points is inconclusive). Slopes in Elo per doubling of "
+        f"compute, brackets: 95% interval over {samples} refits to bootstrap ratings; last column: "
+        "share of those refits that BIC gives to the double ReLU; games: games the fitted players "
+        "played.")
+    if latex:
+        caption = caption.replace('log2', r'log$_2$').replace('Delta BIC', r'$\Delta$BIC').replace(
+            '%', r'\%')
+        header = ['Role', 'Players', 'Games', 'Chosen (BIC)', r'$\Delta$BIC',
+                  r'Line: Elo/doubling [95\% CI]', 'Floor, ceiling',
+                  r'Double ReLU: Elo/doubling [95\% CI]', r'Double ReLU share']
+        return _latex_table(header, body, 'lrrlrrrrr', caption, 'tab:general-fit')
+    header = ['role', 'players', 'games', 'chosen (BIC)', 'Delta BIC', 'line: Elo/doubling [95% CI]',
+              'double ReLU: floor, ceiling', 'double ReLU: Elo/doubling [95% CI]',
+              'double ReLU share']
+    return _markdown_table(header, body, {1, 2, 4, 5, 6, 7, 8}, caption)
+
+
+NSO_CSV_COLUMNS = ('gap', 'start_x', 'target_x', 'best_n', 'best_n_ci95_low', 'best_n_ci95_high',
+                   'best_probability', 'best_probability_ci95_low', 'best_probability_ci95_high',
+                   'one_step_probability', 'one_step_probability_ci95_low',
+                   'one_step_probability_ci95_high')
+
+
+def nso_table(rows: Sequence[Mapping[str, Any]], *, fmt: str, games: int | None = None) -> str:
+    """The NSO curve (:func:`general_nso_curve` rows) as md / latex / csv; ``games``: behind the fits."""
+    _check_fmt(fmt)
+    if fmt == 'csv':
+        out = []
+        for r in rows:
+            n_ci = r.get('best_n_ci', [None, None])
+            p_ci = r.get('best_probability_ci', [None, None])
+            one_ci = r.get('one_step_probability_ci', [None, None])
+            out.append([f"{r['gap']:g}", f"{r['start']:.3f}", f"{r['target_x']:.3f}", r['best_n'],
+                        _csv_number(n_ci[0], 'g'), _csv_number(n_ci[1], 'g'),
+                        f"{r['best_probability']:.6f}", _csv_number(p_ci[0], '.6f'),
+                        _csv_number(p_ci[1], '.6f'), f"{r['one_step_probability']:.6f}",
+                        _csv_number(one_ci[0], '.6f'), _csv_number(one_ci[1], '.6f')])
+        return _csv_table(NSO_CSV_COLUMNS, out)
+    latex = fmt == 'latex'
+    body = []
+    for r in rows:
+        n_ci = r.get('best_n_ci')
+        body.append([_num(r['gap'], 0 if float(r['gap']).is_integer() else 2, latex),
+                     _num(r['target_x'], 2, latex),
+                     _with_ci(r['best_n'], n_ci, 0, latex),
+                     _pct_with_ci(r['best_probability'], r.get('best_probability_ci'), latex),
+                     _pct_with_ci(r['one_step_probability'], r.get('one_step_probability_ci'),
+                                  latex)])
+    start = rows[0]['start'] if rows else float('nan')
+    based = f" (fits to {games} games)" if games is not None else ''
+    caption = (
+        f"Nested scalable oversight from the fitted guard and houdini curves{based}: the first "
+        f"guard at general strength {start:.2f} (log2 FLOPs per game) must oversee a houdini "
+        "a gap of that many doublings stronger, in n equal steps, each a debate won with the "
+        "Elo probability of the domain-Elo difference; the success probability is the product "
+        "over steps. Each curve is held flat outside its fitted players' range. Best n "
+        "maximises the success; brackets: 95% interval over refits to bootstrap ratings, each "
+        "choosing its own n. Success in %.")
+    if latex:
+        caption = caption.replace('log2', r'log$_2$').replace('%', r'\%')
+        header = ['Gap (doublings)', r'Houdini log$_2$ FLOPs', r'Best $n$ [95\% CI]',
+                  r'Success, best $n$ [95\% CI]', r'Success, $n=1$ [95\% CI]']
+        return _latex_table(header, body, 'rrrrr', caption, 'tab:nso')
+    header = ['gap (doublings)', 'houdini log2 FLOPs', 'best n [95% CI]',
+              'success, best n [95% CI]', 'success, n = 1 [95% CI]']
+    return _markdown_table(header, body, {0, 1, 2, 3, 4}, caption)
+
+
+def _csv_number(value, spec: str) -> str:
+    return '' if value is None or not math.isfinite(value) else format(value, spec)
+
+
+STRENGTH_CSV_COLUMNS = ('protocol', 'fit', 'liar', 'points', 'games', 'a', 'b', 'b_ci95_low',
+                        'b_ci95_high', 'x50', 'x50_ci95_low', 'x50_ci95_high', 'deviance', 'df',
+                        'skipped')
+
+
+def strength_table(fits: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
+    """:func:`strength_fits` as md / latex / csv: logits per doubling with CIs, 50% points, G^2."""
+    _check_fmt(fmt)
+    if fmt == 'csv':
+        out = []
+        for f in fits:
+            ok = 'skipped' not in f
+            x50_ci = f.get('x50_ci') or [None, None]
+            out.append([f['protocol'], f['fit'], f['agent'] or '', f['points'], f['games'],
+                        f"{f['a']:.4f}" if ok else '', f"{f['b']:.4f}" if ok else '',
+                        f"{f['b_ci'][0]:.4f}" if ok else '', f"{f['b_ci'][1]:.4f}" if ok else '',
+                        _csv_number(f.get('x50'), '.4f') if ok and f.get('x50_ci') else '',
+                        _csv_number(x50_ci[0], '.4f'), _csv_number(x50_ci[1], '.4f'),
+                        f"{f['deviance']:.2f}" if ok else '', f['df'] if ok else '',
+                        f.get('skipped', '')])
+        return _csv_table(STRENGTH_CSV_COLUMNS, out)
+    latex = fmt == 'latex'
+    body = []
+    for f in fits:
+        what = 'gap, judges pooled' if f['fit'] == 'gap' else 'judge strength'
+        liar = 'all placed' if f['agent'] is None else f['agent']
+        if 'skipped' in f:
+            cells = ['--', '--', '--']
+        else:
+            x50 = _with_ci(f['x50'], f['x50_ci'], 2, latex) if f.get('x50_ci') else '--'
+            cells = [_with_ci(f['b'], f['b_ci'], 2, latex), x50,
+                     f"{_num(f['deviance'], 1, latex)} / {f['df']}"]
+        body.append([latex_escape(f['protocol']) if latex else f['protocol'], what,
+                     latex_escape(liar) if latex else liar, str(f['points']), str(f['games']),
+                     *cells])
+    caption = (
+        "Judge accuracy against the general axis (log2 FLOPs per game), logistic: "
+        "accuracy = sigmoid(a + b x). Gap: x = houdini minus judge strength, pooled over judges "
+        "and liars; judge strength: x = the judge's strength, one fit per liar. b in logits per "
+        "doubling, brackets: 95% parametric-bootstrap interval; 50% point: x at which accuracy is "
+        "one half (given when b's interval excludes 0); G^2 / df: binomial deviance against "
+        "degrees of freedom (G^2 far above df: the curve misses points).")
+    if latex:
+        caption = (caption.replace('log2', r'log$_2$').replace('%', r'\%')
+                   .replace('G^2', '$G^2$').replace('sigmoid(a + b x)', r'$\sigma(a + b x)$'))
+        header = ['Protocol', 'Fit', 'Liar', 'Points', 'Games', r'$b$ [95\% CI]',
+                  r'50\% point [95\% CI]', r'$G^2$ / df']
+        return _latex_table(header, body, 'lllrrrrr', caption, 'tab:strength',
+                            groups=[f['protocol'] for f in fits])
+    header = ['protocol', 'fit', 'liar', 'points', 'games', 'b per doubling [95% CI]',
+              '50% point [95% CI]', 'G^2 / df']
+    return _markdown_table(header, body, {3, 4, 5, 6, 7}, caption)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -833,6 +1420,200 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
     _save(fig, path)
 
 
+def _band(fits: Sequence[Any], grid: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise percentile band [m] of fitted curves (objects with ``predict``) on grid [m]."""
+    curves = np.array([f.predict(grid) for f in fits])
+    alpha = (1.0 - level) / 2.0
+    return np.quantile(curves, alpha, axis=0), np.quantile(curves, 1.0 - alpha, axis=0)
+
+
+_ROLE_STYLE = {'guard': ('C0', 's', 'guards (judge + honest side)'),
+               'houdini': ('C3', 'o', 'houdinis (liars)')}
+
+
+def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None:
+    """Guard and houdini domain Elo against general strength, with the BIC-chosen fits.
+
+    Points: Elo with bootstrap CI bars, named; lines: each role's chosen model, with the 95% band
+    of its bootstrap refits; dotted horizontal lines: unplaced players (e.g. the oracle) at their
+    Elo. Saves PNG (150 dpi) or PDF by extension.
+    """
+    fig = _new_figure(8.0, 5.0)
+    ax = fig.add_subplot()
+    xs = [p['x'] for f in fits.values() for p in f['points']]
+    lo_x, hi_x = min(xs), max(xs)
+    grid = np.linspace(lo_x - 0.5, hi_x + 0.5, 300)
+    for role in ('guard', 'houdini'):
+        if role not in fits:
+            continue
+        fit = fits[role]
+        color, marker, label = _ROLE_STYLE[role]
+        pts = fit['points']
+        own = np.linspace(min(p['x'] for p in pts) - 0.5, max(p['x'] for p in pts) + 0.5, 200)
+        model = fit['chosen_fit']
+        name = 'double ReLU' if fit['chosen'] == 'double_relu' else 'line'
+        slope = f"{model.slope:.0f} Elo/doubling"
+        ax.plot(own, model.predict(own), color=color, linewidth=2,
+                label=f"{role} fit: {name} by BIC, {slope}"
+                      + ('' if fit['conclusive'] else ' (inconclusive)'))
+        if fit['samples']:
+            band_lo, band_hi = _band(fit['samples'], own, _level(fit))
+            ax.fill_between(own, band_lo, band_hi, color=color, alpha=0.18, linewidth=0)
+        x = np.array([p['x'] for p in pts])
+        y = np.array([p['elo'] for p in pts])
+        err = np.array([[p['elo'] - p['ci_low'] for p in pts], [p['ci_high'] - p['elo'] for p in pts]])
+        ax.errorbar(x, y, yerr=err, fmt=marker, color=color, markersize=6, capsize=3,
+                    elinewidth=1, label=label, zorder=3)
+        for p in pts:
+            ax.annotate(p['player'], (p['x'], p['elo']), textcoords='offset points',
+                        xytext=(5, -11 if role == 'guard' else 5), fontsize='x-small', color=color)
+        for p in fit.get('unplaced', []):
+            ax.axhline(p['elo'], color=color, linestyle=':', linewidth=1)
+            ax.annotate(f"{p['player']} (no compute budget): {p['elo']:.0f}", (grid[0], p['elo']),
+                        textcoords='offset points', xytext=(2, 3), fontsize='x-small', color=color)
+    ax.set_xlim(grid[0], grid[-1])
+    ax.set_xlabel('General strength: log2 FLOPs spent per debate game')
+    ax.set_ylabel('Domain Elo in debate (95% bootstrap CI)')
+    ax.set_title('Guard and houdini Elo against compute', fontsize='medium')
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc='best', fontsize='small', framealpha=0.9)
+    _save(fig, path)
+
+
+def nso_figure(rows: Sequence[Mapping[str, Any]], path: str) -> None:
+    """NSO success against the total gap (best n and one step, 95% bands) over the best n."""
+    gap = np.array([r['gap'] for r in rows])
+    fig = _new_figure(7.2, 5.6)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])
+    for key, label, style, color in (('best_probability', 'best n steps', '-', 'C2'),
+                                     ('one_step_probability', 'one step (n = 1)', '--', 'C1')):
+        y = np.array([r[key] for r in rows])
+        top.plot(gap, y, linestyle=style, marker='o', markersize=3, color=color, label=label)
+        if all(f'{key}_ci' in r for r in rows):
+            ci = np.array([r[f'{key}_ci'] for r in rows])
+            top.fill_between(gap, ci[:, 0], ci[:, 1], color=color, alpha=0.2, linewidth=0)
+    top.set_ylim(-0.02, 1.02)
+    top.set_ylabel('P(oversight succeeds)')
+    top.grid(True, alpha=0.3)
+    top.legend(loc='best', fontsize='small', title='95% bootstrap bands', title_fontsize='small')
+    start = rows[0]['start'] if rows else float('nan')
+    top.set_title(f'Nested scalable oversight from the fitted curves (first guard at {start:.1f} '
+                  'log2 FLOPs)', fontsize='medium')
+    best = np.array([r['best_n'] for r in rows])
+    bottom.step(gap, best, where='mid', color='C2', label='best n')
+    if all('best_n_ci' in r for r in rows):
+        ci = np.array([r['best_n_ci'] for r in rows])
+        bottom.fill_between(gap, ci[:, 0], ci[:, 1], step='mid', color='C2', alpha=0.2,
+                            linewidth=0, label='95% interval')
+    bottom.set_ylabel('Best number of steps n')
+    bottom.set_xlabel('Total general-strength gap (doublings of compute per game)')
+    bottom.grid(True, alpha=0.3)
+    bottom.legend(loc='upper left', fontsize='small')
+    _save(fig, path)
+
+
+def _protocol_panels(protocols: Sequence[str], height: float = 4.2):
+    fig = _new_figure(5.2 * len(protocols) + 1.8, height)
+    axes = fig.subplots(1, len(protocols), sharey=True, squeeze=False)[0]
+    return fig, axes
+
+
+def _wilson_err(pts: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    return np.array([[p['accuracy'] - p['ci_low'] for p in pts],
+                     [p['ci_high'] - p['accuracy'] for p in pts]])
+
+
+def accuracy_vs_judge_figure(rows: Sequence[Mapping[str, Any]],
+                             fits: Sequence[Mapping[str, Any]], path: str) -> None:
+    """Judge accuracy against judge strength, one panel per protocol, one line per liar.
+
+    Points with Wilson 95% bars; curves: the per-liar logistic fits with their 95% bootstrap band.
+    The top axis names the judges. Saves PNG (150 dpi) or PDF by extension.
+    """
+    if not rows:
+        raise ValueError('no accuracy-vs-judge points to plot')
+    protocols = list(dict.fromkeys(r['protocol'] for r in rows))
+    agents = order_agents(r['agent'] for r in rows)
+    colors = {a: f'C{i % 10}' for i, a in enumerate(agents)}
+    curves = {(f['protocol'], f['agent']): f for f in fits
+              if f['fit'] == 'judge' and 'skipped' not in f}
+    fig, axes = _protocol_panels(protocols)
+    for ax, protocol in zip(axes, protocols):
+        for agent in agents:
+            pts = sorted((r for r in rows if r['protocol'] == protocol and r['agent'] == agent),
+                         key=lambda r: r['judge_x'])
+            if not pts:
+                continue
+            color = colors[agent]
+            x = np.array([p['judge_x'] for p in pts])
+            ax.errorbar(x, [p['accuracy'] for p in pts], yerr=_wilson_err(pts), fmt='o',
+                        color=color, markersize=4, capsize=2, elinewidth=1, label=agent)
+            fit = curves.get((protocol, agent))
+            if fit is not None:
+                c = fit['curve']
+                ax.plot(c['x'], c['accuracy'], color=color, linewidth=1.3)
+                ax.fill_between(c['x'], c['ci_low'], c['ci_high'], color=color, alpha=0.15,
+                                linewidth=0)
+        ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
+        ax.set_ylim(-0.02, 1.04)
+        ax.set_xlabel('Judge strength: log2 FLOPs per verdict')
+        ax.set_title(protocol, fontsize='medium')
+        ax.grid(True, alpha=0.3)
+        judges = sorted({(r['judge_x'], r['judge']) for r in rows if r['protocol'] == protocol})
+        top = ax.secondary_xaxis('top')
+        top.set_xticks([x for x, _ in judges], labels=[j for _, j in judges], rotation=45,
+                       ha='left', rotation_mode='anchor', fontsize='x-small')
+    axes[0].set_ylabel('Judge accuracy (Wilson 95% CI)')
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    fig.legend(handles, labels, loc='outside right center', frameon=False, fontsize='small',
+               title='liar', title_fontsize='small')
+    _save(fig, path)
+
+
+def accuracy_vs_gap_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[Mapping[str, Any]],
+                           path: str) -> None:
+    """Judge accuracy against the judge-liar gap, one panel per protocol, points coloured by judge.
+
+    Points with Wilson 95% bars; curve: the logistic fit pooled over judges with its 95% bootstrap
+    band. Saves PNG (150 dpi) or PDF by extension.
+    """
+    rows = [r for r in rows if math.isfinite(r['gap'])]
+    if not rows:
+        raise ValueError('no accuracy-vs-gap points to plot')
+    protocols = list(dict.fromkeys(r['protocol'] for r in rows))
+    judges = list(dict.fromkeys(r['judge'] for r in rows))
+    colors = {j: f'C{i % 10}' for i, j in enumerate(judges)}
+    pooled = {f['protocol']: f for f in fits if f['fit'] == 'gap' and 'skipped' not in f}
+    fig, axes = _protocol_panels(protocols)
+    for ax, protocol in zip(axes, protocols):
+        fit = pooled.get(protocol)
+        if fit is not None:
+            c = fit['curve']
+            ax.plot(c['x'], c['accuracy'], color='0.15', linewidth=1.8,
+                    label=f"logistic, judges pooled: b = {fit['b']:.2f} / doubling")
+            ax.fill_between(c['x'], c['ci_low'], c['ci_high'], color='0.3', alpha=0.2,
+                            linewidth=0, label='95% bootstrap band')
+        for judge in judges:
+            pts = [r for r in rows if r['protocol'] == protocol and r['judge'] == judge]
+            if pts:
+                ax.errorbar([p['gap'] for p in pts], [p['accuracy'] for p in pts],
+                            yerr=_wilson_err(pts), fmt='o', color=colors[judge], markersize=4,
+                            capsize=2, elinewidth=1, label=f'judge {judge}')
+        ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
+        ax.set_ylim(-0.02, 1.04)
+        ax.set_xlabel('Gap: liar minus judge general strength (doublings of compute)')
+        ax.set_title(protocol, fontsize='medium')
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc='lower left', fontsize='x-small', framealpha=0.9)
+    axes[0].set_ylabel('Judge accuracy (Wilson 95% CI)')
+    _save(fig, path)
+
+
 def _level(fit: Mapping[str, Any]) -> float:
     return float(fit.get('level', 0.95))
 
@@ -852,9 +1633,13 @@ def dumps(value: Any) -> str:
 
 
 __all__ = [
-    'Matchups', 'Ratings', 'accuracy_slopes', 'accuracy_vs_elo', 'accuracy_vs_elo_figure',
-    'agent_of', 'default_budget', 'elo_ready_Ts', 'elo_table', 'guard_houdini_matrix',
-    'houdini_elo_fit_figure', 'houdini_scaling_fit', 'merge_sources', 'nso_curve',
-    'order_agents', 'pool_records', 'pooled_counts', 'default_anchor', 'rate', 'ratings_json',
-    'search_budget',
+    'GeneralAxis', 'Matchups', 'Ratings', 'accuracy_slopes', 'accuracy_vs_elo',
+    'accuracy_vs_elo_figure', 'accuracy_vs_gap_figure', 'accuracy_vs_judge_figure',
+    'accuracy_vs_strength', 'agent_of', 'checker_parameters', 'debate_rounds', 'default_anchor',
+    'default_budget', 'elo_ready_Ts', 'elo_table', 'general_axis', 'general_axis_table',
+    'general_fit_figure', 'general_fit_table', 'general_nso_curve', 'general_scaling_fits',
+    'guard_houdini_matrix', 'houdini_elo_fit_figure', 'houdini_scaling_fit',
+    'liar_verdicts_per_move', 'merge_sources', 'nso_curve', 'nso_figure', 'nso_table',
+    'order_agents', 'pool_records', 'pooled_counts', 'rate', 'ratings_json', 'search_budget',
+    'strength_fits', 'strength_table', 'tournament_modulus',
 ]

@@ -14,7 +14,19 @@ and, when debate cells with at least 2 judges and 2 liars exist at the chosen T 
   accuracy_vs_elo.png, accuracy_vs_elo.pdf    judge accuracy per protocol against the liar's debate Elo
   houdini_elo_fit.png, houdini_elo_fit.pdf    liar Elo against log2 search budget, linear and double-ReLU fits
                                               (written when liars at 3 or more budgets are rated)
+  general_axis.md, .tex, .csv                 every debate player on the shared general-strength axis (log2 FLOPs
+                                              spent per game) with its Elo
+  general_fit.md, .tex, .csv, .png, .pdf      guard and houdini domain Elo against that axis: line vs double ReLU
+                                              (BIC), slopes with bootstrap CIs
+  nso.md, .tex, .csv, .png, .pdf              nested scalable oversight from those fits: success and best n per gap
+  accuracy_vs_strength.md, .tex, .csv         logistic accuracy against the judge-liar gap (judges pooled) and
+                                              against judge strength (per liar), per protocol, with CIs
+  accuracy_vs_judge.png, .pdf                 accuracy against judge strength, one line per liar
+  accuracy_vs_gap.png, .pdf                   accuracy against the judge-liar gap with the pooled fit
   scaling.json                                every fitted number (ratings, accuracy points, logistic slopes, fits)
+
+The general-axis outputs need learned judges (their parameter count sets their place) and at least three placed
+guards and houdinis; without them a note says what is missing and the other outputs are still written.
 
 Seeds of the same cell are pooled (games and correct summed). Records of different workdirs that share a cell id
 and hold the same counts are one measurement and are counted once; if any shared cell differs, every judge is
@@ -23,6 +35,7 @@ prefixed with its workdir's basename (`run2/learned:64`) so the workdirs' result
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import warnings
@@ -82,6 +95,7 @@ def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
       ['debate'] + [r['protocol'] for r in records
                     if int(r['T']) == T and tournament.agent_of(r) is not None]))
   all_ratings = []
+  debate_matchups = None
   for protocol in protocols:
     try:
       matchups = tournament.guard_houdini_matrix(records, protocol=protocol, T=T)
@@ -91,6 +105,9 @@ def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
       if protocol == 'debate':
         raise
       notes.append(f'{protocol} at T={T} not rated: {e}')
+    else:
+      if protocol == 'debate':
+        debate_matchups = matchups
   debate = all_ratings[0]
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter('always')
@@ -105,13 +122,85 @@ def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
   else:
     if not fit['conclusive']:
       notes.append(f'houdini Elo-vs-budget fit: {fit["note"]}')
-  return {'ratings': all_ratings, 'rows': rows, 'slopes': slopes, 'fit': fit}
+  return {'ratings': all_ratings, 'rows': rows, 'slopes': slopes, 'fit': fit,
+          **_general(records, debate_matchups, debate, T, protocols, notes)}
+
+
+def _general(records, matchups, debate, T: int, protocols: list[str], notes: list[str]) -> dict:
+  """The general-strength axis, the guard/houdini fits on it, their NSO curve, accuracy against strength."""
+  out = {'axis': None, 'general_fits': None, 'nso': None, 'strength_rows': [], 'strength_fits': []}
+  try:
+    axis = tournament.general_axis(matchups, modulus=tournament.tournament_modulus(records, T=T))
+  except ValueError as e:
+    notes.append(f'no general-strength axis: {e}')
+    return out
+  out['axis'] = axis
+  out['strength_rows'] = tournament.accuracy_vs_strength(records, axis, T=T, protocols=protocols)
+  out['strength_fits'] = tournament.strength_fits(out['strength_rows'], num_samples=_NUM_SAMPLES.value,
+                                                  seed=_SEED.value)
+  notes.extend(f'{f["protocol"]} accuracy vs {f["fit"]}{" for " + f["agent"] if f["agent"] else ""} not fitted: '
+               f'{f["skipped"]}' for f in out['strength_fits'] if 'skipped' in f)
+  try:
+    fits = tournament.general_scaling_fits(debate, axis, num_samples=_NUM_SAMPLES.value)
+  except ValueError as e:
+    notes.append(f'no guard/houdini fits on the general axis: {e}')
+    return out
+  notes.extend(f'{role} Elo vs general strength: {fit["note"]}' for role, fit in fits.items()
+               if not fit['conclusive'])
+  start = min(p['x'] for p in fits['guard']['points'])
+  top = max(p['x'] for p in fits['houdini']['points'])
+  out['general_fits'] = fits
+  out['nso'] = tournament.general_nso_curve(fits, range(0, max(1, math.ceil(top - start)) + 1), start=start)
+  return out
 
 
 def _fit_json(fit: dict | None) -> dict:
   if fit is None:
     return {'skipped': 'fewer than three liars with a search budget are rated'}
-  return {k: v for k, v in fit.items() if k != 'chosen_fit'}
+  return {k: v for k, v in fit.items() if k not in ('chosen_fit', 'samples')}
+
+
+def _general_json(result: dict) -> dict:
+  """The general-axis part of scaling.json (bootstrap refits left out; their intervals are kept)."""
+  fits = result['general_fits']
+  return {
+      'general_axis': result['axis'],
+      'general_fits': (None if fits is None else {role: _fit_json(fit) for role, fit in fits.items()}),
+      'nso': result['nso'],
+      'accuracy_vs_strength': result['strength_rows'],
+      'accuracy_vs_strength_logistic': result['strength_fits'],
+  }
+
+
+def _general_files(result: dict) -> dict:
+  """File name -> writer for the general-axis tables and figures that `result` supports."""
+  files = {}
+  axis, fits, nso = result['axis'], result['general_fits'], result['nso']
+  tables = []
+  if axis is not None:
+    tables.append(('general_axis', lambda fmt: tournament.general_axis_table(axis, result['ratings'][0], fmt=fmt)))
+  if fits is not None:
+    games = fits['guard']['games']  # every debate game has one guard
+    tables += [('general_fit', lambda fmt: tournament.general_fit_table(fits, fmt=fmt)),
+               ('nso', lambda fmt: tournament.nso_table(nso, fmt=fmt, games=games))]
+  if result['strength_fits']:
+    tables.append(('accuracy_vs_strength', lambda fmt: tournament.strength_table(result['strength_fits'], fmt=fmt)))
+  for name, render in tables:
+    for ext, fmt in (('md', 'markdown'), ('tex', 'latex'), ('csv', 'csv')):
+      files[f'{name}.{ext}'] = runfiles.text_writer(render(fmt))
+  figures = []
+  if fits is not None:
+    figures += [('general_fit', lambda tmp: tournament.general_fit_figure(fits, tmp)),
+                ('nso', lambda tmp: tournament.nso_figure(nso, tmp))]
+  if result['strength_rows']:
+    rows, sfits = result['strength_rows'], result['strength_fits']
+    figures.append(('accuracy_vs_judge', lambda tmp: tournament.accuracy_vs_judge_figure(rows, sfits, tmp)))
+    if any(math.isfinite(r['gap']) for r in rows):
+      figures.append(('accuracy_vs_gap', lambda tmp: tournament.accuracy_vs_gap_figure(rows, sfits, tmp)))
+  for name, draw in figures:
+    files[f'{name}.png'] = draw
+    files[f'{name}.pdf'] = draw
+  return files
 
 
 def main(argv):
@@ -166,6 +255,7 @@ def main(argv):
     if result['fit'] is not None:
       files['houdini_elo_fit.png'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
       files['houdini_elo_fit.pdf'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
+    files.update(_general_files(result))
     files['scaling.json'] = runfiles.text_writer(tournament.dumps({
         'T': T,
         'workdirs': [os.path.abspath(w) for w in workdirs],
@@ -176,6 +266,7 @@ def main(argv):
         'accuracy_vs_elo': result['rows'],
         'accuracy_vs_elo_logistic': result['slopes'],
         'houdini_elo_fit': _fit_json(result['fit']),
+        **_general_json(result),
     }))
   for name, write in files.items():
     runfiles.atomic_write(os.path.join(out, name), write)
@@ -191,6 +282,13 @@ def main(argv):
       print(f'houdini Elo vs log2 budget: {fit["chosen"]} by BIC (delta BIC linear - double ReLU = '
             f'{fit["delta_bic"]:.1f}{"" if fit["conclusive"] else ", inconclusive"}); linear slope '
             f'{fit["linear"].slope:.1f} Elo per doubling')
+    fits = result['general_fits']
+    if fits is not None:
+      print('\nGuard and houdini Elo against general strength (log2 FLOPs per game):\n')
+      print(tournament.general_fit_table(fits, fmt='markdown'))
+      print(tournament.nso_table(result['nso'], fmt='markdown', games=fits['guard']['games']))
+    if result['strength_fits']:
+      print(tournament.strength_table(result['strength_fits'], fmt='markdown'))
   sys.stdout.flush()
 
 

@@ -204,3 +204,49 @@ def test_logistic_fit_converges_on_well_behaved_data_near_float_precision():
     p = 1.0 / (1.0 + np.exp(-(a + b * elo / 400.0)))
     gradient = np.array([np.sum(correct - 4000 * p), np.sum((correct - 4000 * p) * elo / 400.0)])
     assert np.all(np.abs(gradient) < 1e-6)  # the score equations hold: it is the maximum
+
+
+def test_logistic_accuracy_on_another_scale_recovers_parameters_and_matches_elo_scale():
+    rng = np.random.default_rng(11)
+    gap = np.linspace(-3.0, 6.0, 10)  # e.g. doublings of compute
+    games = np.full(10, 3000)
+    a, b = 1.5, -0.7
+    correct = rng.binomial(games, 1.0 / (1.0 + np.exp(-(a + b * gap))))
+    a_hat, b_hat = scaling.fit_logistic_accuracy(gap, correct, games, scale=1.0)
+    assert a_hat == pytest.approx(a, abs=0.08) and b_hat == pytest.approx(b, abs=0.03)
+    # The same data on the Elo scale (x * 400 / 400) gives the same parameters.
+    same = scaling.fit_logistic_accuracy(gap * 400.0, correct, games)
+    np.testing.assert_allclose(same, (a_hat, b_hat), rtol=1e-7)
+    curve = scaling.bootstrap_logistic_accuracy(gap, correct, games, num_samples=200, scale=1.0)
+    assert curve.scale == 1.0 and curve.b == pytest.approx(b_hat)
+    lo, hi = np.quantile(curve.samples[:, 1], [0.025, 0.975])
+    assert lo < b < hi
+    with pytest.raises(ValueError, match='scale'):
+        scaling.fit_logistic_accuracy(gap, correct, games, scale=0.0)
+
+
+def test_logistic_deviance_hand_computed():
+    # Two points: the logistic curve passes through both proportions, so the deviance is 0.
+    a, b = scaling.fit_logistic_accuracy([0.0, 1.0], [30, 60], [100, 100], scale=1.0)
+    assert scaling.logistic_deviance([0.0, 1.0], [30, 60], [100, 100], a, b, scale=1.0) == \
+        pytest.approx(0.0, abs=1e-8)
+    # a = b = 0 predicts 1/2 everywhere: G^2 = 2 sum k ln(k / (n / 2)) over successes and failures.
+    want = 2 * (30 * math.log(30 / 50) + 70 * math.log(70 / 50) + 60 * math.log(60 / 50)
+                + 40 * math.log(40 / 50))
+    assert scaling.logistic_deviance([0.0, 1.0], [30, 60], [100, 100], 0.0, 0.0) == pytest.approx(want)
+    # All-correct points contribute only through their successes (0 ln 0 = 0).
+    assert scaling.logistic_deviance([0.0], [10], [10], 0.0, 0.0) == pytest.approx(2 * 10 * math.log(2))
+
+
+def test_optimal_nso_all_steps_at_once_match_one_count_at_a_time():
+    def guard(x):
+        return scaling.double_relu(x, floor_x=100.0, ceiling_x=900.0, slope=1.3, intercept=50.0)
+
+    def houdini(x):
+        return 0.6 * np.asarray(x) - 100.0
+
+    best_n, best_p, probs = scaling.optimal_nso(1500.0, guard, houdini, max_steps=25, start_elo=40.0)
+    one_by_one = [scaling.nso_success_probability(1500.0, n, guard, houdini, start_elo=40.0)
+                  for n in range(1, 26)]
+    np.testing.assert_allclose(probs, one_by_one, rtol=1e-12)
+    assert best_n == int(np.argmax(one_by_one)) + 1 and best_p == pytest.approx(max(one_by_one))

@@ -1,5 +1,6 @@
 """Tests for debate.tournament: guard-vs-houdini matrices, ratings, accuracy vs Elo, scaling fits."""
 
+import math
 import warnings
 
 import numpy as np
@@ -276,3 +277,167 @@ def test_figures_render(tmp_path, records, debate_ratings):
     tournament.houdini_elo_fit_figure(fit, str(tmp_path / 'fit.pdf'))
     assert (tmp_path / 'acc.png').read_bytes()[:4] == b'\x89PNG'
     assert (tmp_path / 'fit.pdf').read_bytes()[:4] == b'%PDF'
+
+
+# ----------------------------------------------------------------------------------------------
+# The general-strength axis (log2 FLOPs per game), fits on it, NSO, accuracy against strength.
+
+MODULUS = 17
+
+
+def test_checker_parameters_match_the_flax_model():
+    import jax
+    from judges import chain_checkers
+
+    for width, modulus in ((8, 17), (32, 5), (96, 17)):
+        checker = chain_checkers.parse_checker(f'learned:{width}', modulus)
+        shapes = jax.eval_shape(lambda c=checker: chain_checkers.init_params(c, jax.random.key(0)))
+        count = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
+        assert tournament.checker_parameters(f'learned:{width}', modulus) == count
+    assert tournament.checker_parameters('run2/learned:8', 17) == tournament.checker_parameters('learned:8', 17)
+    assert tournament.checker_parameters('exact', 17) is None
+    assert tournament.checker_parameters('noisy:0.1', 17) is None
+
+
+def test_debate_rounds_and_liar_verdicts():
+    assert [tournament.debate_rounds(t) for t in (1, 2, 3, 4, 64, 100)] == [0, 1, 2, 2, 6, 7]
+    assert tournament.liar_verdicts_per_move('search:256', 17) == 256
+    assert tournament.liar_verdicts_per_move('greedy', 17) == 17
+    assert tournament.liar_verdicts_per_move('random', 17) == 1
+    assert tournament.liar_verdicts_per_move('oracle', 17) is None
+
+
+def test_general_axis_hand_computed():
+    # learned:8 has 69*8 + 9*8 + 9 = 633 parameters (4 * 633 FLOPs per verdict); exact has none.
+    # T = 16: 4 rounds. search:4 played learned:8 in 30 games and exact in 10, greedy only exact.
+    m = tournament.Matchups(guards=['learned:8', 'exact'], houdinis=['random', 'greedy', 'search:4', 'oracle'],
+                            guard_wins=np.zeros((2, 4), dtype=int),
+                            games=np.array([[10, 0, 30, 5], [10, 20, 10, 5]]), protocol='debate', T=16)
+    axis = tournament.general_axis(m, modulus=MODULUS)
+    x8 = math.log2(4 * 633)
+    assert axis.guard_x[0] == pytest.approx(x8) and math.isnan(axis.guard_x[1])
+    assert list(axis.guard_parameters) == [633, 0]
+    np.testing.assert_allclose(axis.houdini_x[[0, 2]], [math.log2(4 * 1) + x8, math.log2(4 * 4) + x8])
+    assert math.isnan(axis.houdini_x[1]) and math.isnan(axis.houdini_x[3])  # no placed guard; not a search
+    np.testing.assert_array_equal(axis.houdini_verdicts[[0, 2]], [4, 16])
+    # Games-weighted over the placed guards it played: learned:8 (x8) 10 games, learned:32 (x32) 30 games.
+    m2 = tournament.Matchups(guards=['learned:8', 'learned:32'], houdinis=['search:2'],
+                             guard_wins=np.zeros((2, 1), dtype=int), games=np.array([[10], [30]]), T=4)
+    x32 = math.log2(4 * (69 * 32 + 33 * 32 + 33))
+    assert tournament.general_axis(m2, modulus=MODULUS).houdini_x[0] == pytest.approx(
+        math.log2(2 * 2) + (10 * x8 + 30 * x32) / 40)
+
+
+GENERAL_GUARDS = ('learned:16', 'learned:24', 'learned:32', 'learned:48', 'learned:64', 'learned:96')
+
+
+def _general_ratings(guard_elo, houdini_elo, houdinis, *, games=1000):
+    """Ratings of guards and houdinis planted at guard_elo(x) / houdini_elo(x) on the general axis (T = 64)."""
+    gx = {g: math.log2(4 * tournament.checker_parameters(g, MODULUS)) for g in GENERAL_GUARDS}
+    mean_gx = float(np.mean(list(gx.values())))
+    hx = {h: math.log2(6 * tournament.liar_verdicts_per_move(h, MODULUS)) + mean_gx for h in houdinis}
+    planted_h = {h: houdini_elo(hx[h]) for h in houdinis}
+    planted_h['oracle'] = max(planted_h.values()) + 400
+    records = synthetic_records({g: guard_elo(gx[g]) for g in GENERAL_GUARDS}, planted_h, games=games,
+                                rng_seed=5, shuffle=False)
+    for r in records:
+        r['modulus'] = MODULUS
+    matchups = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
+    axis = tournament.general_axis(matchups, modulus=tournament.tournament_modulus(records, T=64))
+    np.testing.assert_allclose([axis.x_of('guard', g) for g in GENERAL_GUARDS], list(gx.values()))
+    np.testing.assert_allclose([axis.x_of('houdini', h) for h in houdinis], [hx[h] for h in houdinis])
+    return records, axis, tournament.rate(matchups, num_samples=100)
+
+
+def test_general_fits_recover_planted_slopes_and_plateaus():
+    houdinis = ('random', 'search:2', 'search:4', 'search:8', 'search:16', 'search:32', 'search:64', 'search:256')
+    # Guards: 300 Elo per doubling of compute; houdinis: 120 per doubling, flat above 22.5 (saturating search).
+    _, axis, ratings = _general_ratings(lambda x: 300.0 * (x - 14.0),
+                                        lambda x: -500.0 + 120.0 * (min(x, 22.5) - 17.0), houdinis)
+    fits = tournament.general_scaling_fits(ratings, axis)
+    guard, houdini = fits['guard'], fits['houdini']
+    assert guard['chosen'] == 'linear' and guard['conclusive']
+    assert guard['linear'].slope == pytest.approx(300.0, rel=0.05)
+    assert guard['linear_slope_ci'][0] < guard['linear'].slope < guard['linear_slope_ci'][1]
+    assert houdini['chosen'] == 'double_relu' and houdini['delta_bic'] > 10 and houdini['conclusive']
+    assert houdini['double_relu'].slope == pytest.approx(120.0, rel=0.1)
+    assert houdini['double_relu'].ceiling_x == pytest.approx(22.5, abs=0.6)
+    assert houdini['excluded'] == ['oracle'] and houdini['unplaced'][0]['player'] == 'oracle'
+    assert len(houdini['samples']) == 100 and houdini['double_relu_share'] > 0.9
+    assert guard['games'] == sum(p['games'] for p in guard['points'])
+
+
+def _line_fit(slope, intercept):
+    return scaling.LinearFit(slope=slope, intercept=intercept, sse=0.0, aic=0.0, bic=0.0, n=0)
+
+
+def test_general_nso_from_fitted_slopes_hand_computed():
+    # Guard 400 Elo per doubling, fitted on x in [0, 2]; houdini 200 per doubling on [0, 4]; start at 0.
+    def p(elo_diff):  # guard win probability for guard - houdini = elo_diff
+        return 1.0 / (1.0 + 10.0 ** (-elo_diff / 400.0))
+
+    fits = {'guard': {'points': [{'x': 0.0}, {'x': 2.0}], 'chosen_fit': _line_fit(400.0, 0.0), 'samples': []},
+            'houdini': {'points': [{'x': 0.0}, {'x': 4.0}], 'chosen_fit': _line_fit(200.0, 0.0), 'samples': []}}
+    rows = tournament.general_nso_curve(fits, [2.0, 4.0], max_steps=4)
+    # Gap 2: n = 1: guard(0) = 0 vs houdini(2) = 400; n = 2: 0 vs 200, then 400 vs 400;
+    # n = 3: guard - houdini = -400/3, 0, 400/3; n = 4: -100, 0, 100, 200.
+    gap2 = [p(-400), p(-200) * p(0), p(-400 / 3) * p(0) * p(400 / 3), p(-100) * p(0) * p(100) * p(200)]
+    assert max(gap2) == gap2[1]
+    assert rows[0]['best_n'] == 2 and rows[0]['best_probability'] == pytest.approx(gap2[1])
+    assert rows[0]['one_step_probability'] == pytest.approx(1 / 11)
+    # Gap 4: the guard is held at guard(2) = 800 beyond its fitted range. n = 1: 0 vs 800; n = 2: 0 vs 400,
+    # 800 vs 800; n = 3: 0 vs 266.7, 533.3 vs 533.3, 800 vs 800; n = 4: 0 vs 200, 400 vs 400, 800 vs 600, 800 vs 800.
+    gap4 = [p(-800), p(-400) * p(0), p(-800 / 3) * p(0) * p(0), p(-200) * p(0) * p(200) * p(0)]
+    assert max(gap4) == gap4[3]
+    assert rows[1]['best_n'] == 4 and rows[1]['best_probability'] == pytest.approx(gap4[3])
+    assert rows[1]['target_x'] == 4.0 and rows[1]['start'] == 0.0 and 'best_n_ci' not in rows[1]
+    # With bootstrap refits, every row gets intervals that contain the point value here (identical refits).
+    fits['guard']['samples'] = [_line_fit(400.0, 0.0)] * 3
+    fits['houdini']['samples'] = [_line_fit(200.0, 0.0)] * 3
+    row = tournament.general_nso_curve(fits, [2.0], max_steps=4)[0]
+    assert row['best_n_ci'] == [2, 2] and row['best_probability_ci'] == [pytest.approx(gap2[1])] * 2
+
+
+def test_strength_fits_recover_a_planted_gap_curve():
+    # Accuracy = sigmoid(2 - 0.5 gap) for every judge: the pooled curve fits (G^2 ~ df), b = -0.5.
+    rng = np.random.default_rng(9)
+    guards = {'learned:16': 0.0, 'learned:32': 0.0, 'learned:64': 0.0}
+    houdinis = ('random', 'search:4', 'search:16', 'search:64')
+    records = synthetic_records(guards, {h: 0.0 for h in houdinis} | {'oracle': 0.0}, games=10, seeds=(0,),
+                                shuffle=False)
+    for r in records:
+        r['modulus'] = MODULUS
+    axis = tournament.general_axis(tournament.guard_houdini_matrix(records, protocol='debate', T=64),
+                                   modulus=MODULUS)
+    for r in records:
+        gap = axis.x_of('houdini', r['agent']) - axis.x_of('guard', r['judge'])
+        r['games'] = 4000
+        r['correct'] = int(rng.binomial(4000, 1 / (1 + math.exp(-(2.0 - 0.5 * gap))))) if math.isfinite(gap) else 0
+    rows = tournament.accuracy_vs_strength(records, axis, T=64, protocols=('debate',))
+    assert len(rows) == 15 and sum(math.isfinite(r['gap']) for r in rows) == 12
+    fits = tournament.strength_fits(rows, num_samples=200)
+    assert [(f['fit'], f['agent']) for f in fits] == [('gap', None)] + [('judge', a) for a in houdinis + ('oracle',)]
+    gap_fit = fits[0]
+    assert gap_fit['b'] == pytest.approx(-0.5, abs=0.05) and gap_fit['b_ci'][0] < -0.5 < gap_fit['b_ci'][1]
+    assert gap_fit['x50'] == pytest.approx(4.0, abs=0.2) and gap_fit['df'] == 10 and gap_fit['deviance'] < 30
+    # Per liar, accuracy rises with the judge's strength at 0.5 logits per doubling.
+    for f in fits[1:5]:
+        assert f['b'] == pytest.approx(0.5, abs=0.1)
+    assert 'skipped' in fits[5]  # the oracle always wins: no finite fit
+    md = tournament.strength_table(fits, fmt='markdown')
+    assert md.count('\n| debate') == 6 and '| gap, judges pooled |' in md
+    assert tournament.strength_table(fits, fmt='csv').splitlines()[0] == ','.join(tournament.STRENGTH_CSV_COLUMNS)
+
+
+def test_tournament_config_has_the_ladders_the_issue_asks_for():
+    from debate import experiment
+    from launch.configs import chain_tournament
+
+    config = chain_tournament.get_config()
+    plan = experiment.plan_experiment(config)
+    liars = {cell.arm.name for cell in plan.cells if cell.arm.protocol == 'debate'}
+    judges = {cell.checker.name for cell in plan.cells}
+    assert len(liars) >= 6 and len(judges) >= 2 and len(config.seeds) >= 3
+    assert {cell.arm.protocol for cell in plan.cells} == {'debate', 'consultancy'}
+    smoke = experiment.plan_experiment(chain_tournament.get_config('smoke'))
+    assert len(smoke.cells) < len(plan.cells) and len(chain_tournament.get_config('smoke').seeds) >= 2

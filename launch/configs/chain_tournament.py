@@ -1,17 +1,25 @@
 """Guards against houdinis on `chain`: a ladder of learned judges against a ladder of liars, in debate and
-consultancy, for Elo ratings, accuracy-vs-liar-Elo curves and scaling fits (`launch.report`).
+consultancy, over three seeds, for Elo ratings, accuracy-vs-liar-Elo curves, accuracy against judge strength
+and the judge-liar compute gap, and the guard/houdini scaling fits with their nested-oversight curve
+(`launch.report`).
 
   python -m launch.run --config=launch/configs/chain_tournament.py --workdir=/tmp/tournament
   python -m launch.report --workdirs=/tmp/tournament --out=/tmp/tournament/report
 
-Guards: the honest debater (or the spot-checking judge) with learned step checkers of widths 48, 64 and 96.
+Guards: the honest debater (or the spot-checking judge) with learned step checkers of widths 32, 48, 64, 96 and
+128 (error rates from 68% down to 0.2% exploitable steps, so the judge ladder spans the whole range).
 Houdinis: liars of increasing strength, named alike in both protocols (record field `agent`): random,
 search:4, search:16, search:64, search:256 (MCTS simulations per move in debate; steps tried for the wrong
-step in consultancy, capped at T), oracle (the exact best response); and greedy in debate. On `chain` the
+step in consultancy), oracle (the exact best response), and greedy, in debate; random, search:16 and oracle
+in consultancy (it is at chance against every liar, and at T = 64 search:64 already is the oracle). On `chain` the
 honest side has a single optimal strategy (state the truth), so the strength ladders are the judges and the
 liars, and "both roles" of a cross-play tournament are guard and houdini.
 
-Expected runtime: about 8 minutes per seed on a 2-core CPU; smoke well under a minute.
+Seeds: each is a full replicate (instances, play, and the judges trained anew), pooled by `launch.report`.
+500 games per cell and seed, 1500 per cell in all: compilation is per (arm, judge, seed), so on a shared
+2-core CPU a seed costs as much compiling as playing, and 500 games keep three seeds near 30 minutes.
+
+Expected runtime: about 25 minutes on a 2-core CPU (about 8 minutes per seed); smoke well under a minute.
 """
 
 from launch.configs import chain
@@ -19,13 +27,16 @@ from launch.configs import chain
 
 def get_config(variant: str = 'default'):
   config = chain.get_config('smoke' if variant == 'smoke' else 'default')
+  config.seeds = (0, 1, 2)
+  config.num_games = 500
   config.T = (64,)
-  config.judges = ('learned:48', 'learned:64', 'learned:96')
+  config.judges = ('learned:32', 'learned:48', 'learned:64', 'learned:96', 'learned:128')
   config.protocols = ('debate/random', 'debate/greedy', 'debate/mcts:4', 'debate/mcts:16', 'debate/mcts:64',
-                      'debate/mcts:256', 'debate/oracle', 'consultancy', 'consultancy/search:4',
-                      'consultancy/search:16', 'consultancy/search:64', 'consultancy/oracle')
+                      'debate/mcts:256', 'debate/oracle', 'consultancy', 'consultancy/search:16',
+                      'consultancy/oracle')
   config.num_transcripts = 2
   if variant == 'smoke':
+    config.seeds = (0, 1)
     config.T = (8,)
     config.judges = ('learned:8', 'learned:16')
     config.protocols = ('debate/random', 'debate/mcts:4', 'debate/oracle', 'consultancy',
