@@ -14,6 +14,7 @@ An agent is an `agents.AgentSpec` (kind and budget), as on `chain`:
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import chex
 import jax
@@ -32,9 +33,11 @@ class Roles:
   """Who moves and what each side wants: static for a compiled game.
 
   mode: 'debate' (honest and liar alternate, `honest_first` says who starts) or 'consultancy' (one player).
+  honest_first: a Python bool or a [] bool array; as an array it must be the same for every game of a batch
+    (not vmapped), so one compilation serves both first players and the mover stays unbatched.
   """
   mode: str
-  honest_first: bool = True
+  honest_first: Any = True
 
   def __post_init__(self):
     if self.mode not in ('debate', 'consultancy'):

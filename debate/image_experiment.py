@@ -246,13 +246,14 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
   """Runs (or resumes) the image experiment of `config`; writes records, transcripts, tables and figures."""
   cells = plan_cells(config)  # Validate before touching anything.
   if not data_dir:
-    raise ConfigError('data_dir', 'is required for image experiments: the folder with the IDX files')
+    raise WorkdirError('--data_dir is required for image experiments: the folder with the IDX files, e.g. '
+                       '--data_dir=../shared/data/mnist')
   if not judge_workdir:
-    raise ConfigError('judge_workdir', 'is required: the workdir of a judge trained by launch.train_judge')
+    raise WorkdirError('--judge_workdir is required: the workdir of a judge trained by launch.train_judge')
   try:
     test = idx.load_image_dataset(data_dir, split='test', num_classes=config.num_classes)
   except idx.IdxError as e:
-    raise ConfigError('data_dir', str(e)) from None
+    raise WorkdirError(f'--data_dir={data_dir}: {e}') from None
   game = config.game
   largest = max(c.num_images for c in cells)
   if largest > len(test.images):

@@ -109,9 +109,14 @@ def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:
   return (budget + 1) * per_node
 
 
-def play_one(image, label, image_index, lie, repeat, judge_params, *, arm: ImageArm, judge, k: int,
-             num_actions: int, num_classes: int, first: str | None, seed: int):
-  """One game: image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript)."""
+def play_one(image, label, image_index, lie, repeat, judge_params, precommit, honest_first, *, arm: ImageArm,
+             judge, k: int, num_actions: int, num_classes: int, seed: int):
+  """One game: image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript).
+
+  precommit, honest_first: [] bool, the same for every game of a batch (they are arguments rather than
+  static options so that one compilation serves the four debate variants of an agent pair); `arm.precommit`
+  is ignored.
+  """
   base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), image_index), lie),
                             repeat)
   play_key, claim_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
@@ -122,7 +127,7 @@ def play_one(image, label, image_index, lie, repeat, judge_params, *, arm: Image
     wrong = (label + jax.random.randint(wrong_key, (), 1, num_classes)) % num_classes
     claim = jnp.where(jax.random.bernoulli(honest_key), label, wrong)
   else:
-    claim = jnp.where(arm.precommit, (label + 1 + lie) % num_classes, -1)
+    claim = jnp.where(precommit, (label + 1 + lie) % num_classes, -1)
   game = image_game.make_game(image, label, claim, num_actions)
   if arm.protocol == 'direct':
     outcome, transcript = image_protocols.play_direct(play_key, game, judge, judge_params, k=k)
@@ -132,20 +137,21 @@ def play_one(image, label, image_index, lie, repeat, judge_params, *, arm: Image
   else:
     outcome, transcript = image_protocols.play_debate(play_key, game, judge, judge_params, k=k,
                                                       honest=arm.honest, liar=arm.liar,
-                                                      honest_first=first == 'honest')
+                                                      honest_first=honest_first)
   return outcome, {**transcript, 'claim': claim}
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, first, seed: int, mesh):
+def _compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, seed: int, mesh):
+  """The compiled batch of games of `arm` (with precommit normalised away: it is an argument)."""
   play = functools.partial(play_one, arm=arm, judge=judge, k=k, num_actions=num_actions,
-                           num_classes=num_classes, first=first, seed=seed)
-  def local(images, labels, image_indices, lies, repeats, judge_params):
-    return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None))(images, labels, image_indices, lies, repeats,
-                                                          judge_params)
+                           num_classes=num_classes, seed=seed)
+  def local(images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first):
+    return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None, None, None))(
+        images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first)
   data = P('data')
-  sharded = jax.shard_map(local, mesh=mesh, in_specs=(data, data, data, data, data, P()), out_specs=data,
-                          check_vma=False)
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(data, data, data, data, data, P(), P(), P()),
+                          out_specs=data, check_vma=False)
   return jax.jit(sharded)
 
 
@@ -167,8 +173,9 @@ def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np
   num_lies = lies_per_image(arm, num_classes)
   num_games = len(images) * num_lies * repeats
   batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
-  fn = _compiled_games(arm, judge, k, num_actions, num_classes, first, seed, mesh)
+  fn = _compiled_games(dataclasses.replace(arm, precommit=True), judge, k, num_actions, num_classes, seed, mesh)
   replicated = jax.device_put(judge_params, NamedSharding(mesh, P()))
+  flags = [jax.device_put(np.bool_(x), NamedSharding(mesh, P())) for x in (arm.precommit, first != 'liar')]
   sharding = NamedSharding(mesh, P('data'))
   chunks = []
   for start in range(0, num_games, batch):
@@ -178,7 +185,7 @@ def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np
     inputs = (images[position].astype(np.float32), labels[position].astype(np.int32),
               image_indices[position].astype(np.int32), lie.astype(np.int32), repeat.astype(np.int32))
     inputs = [jax.device_put(x, sharding) for x in inputs]
-    chunks.append(jax.device_get(fn(*inputs, replicated)))
+    chunks.append(jax.device_get(fn(*inputs, replicated, *flags)))
     if on_batch:
       on_batch(min(start + batch, num_games))
   flat = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

@@ -7,7 +7,7 @@
 - `debate`: an honest and a lying debater alternate, revealing one nonzero pixel each, k in all; with
   precommit (`game.claim` = the lie) the honest side wins iff logit[label] > logit[lie]; without precommit
   (`game.claim` = -1) iff the judge's argmax over all classes is the label. Who moves first is static
-  (`honest_first`). The judge is right iff the honest side wins.
+  (`honest_first`, the same for every game of a batch). The judge is right iff the honest side wins.
 
 Each returns (outcome, transcript): outcome `correct` ([] bool), `verdict` ([] int32, the class the judge
 settles on: argmax for direct and no-precommit debate, the winner's claim with precommit, the claim if
@@ -34,27 +34,28 @@ def play_direct(key, game: ImageGame, judge, judge_params, *, k: int):
   return {'correct': verdict == game.label, 'verdict': verdict}, {'revealed': revealed, 'logits': logits}
 
 
-def _play_moves(key, game: ImageGame, judge, judge_params, *, k: int, roles: Roles, first: AgentSpec,
-                second: AgentSpec):
-  """k alternating moves, `first` making moves 0, 2, 4, ...: the final ImageState.
+def _play_moves(key, game: ImageGame, judge, judge_params, *, k: int, roles: Roles, honest: AgentSpec,
+                liar: AgentSpec):
+  """k moves, made by `honest` when `roles.honest_to_move(t)` and by `liar` otherwise: the final ImageState.
 
-  The mover depends only on the move number, never on the game, so under `vmap` the choice between the two
-  agents stays a real branch and only the mover's search runs.
+  The mover depends only on the move number and `roles.honest_first` (a static or an unbatched value), never
+  on the game, so under `vmap` the choice between two different agents stays a real branch and only the
+  mover's search runs.
   """
   def body(t, state):
     move_key = jax.random.fold_in(key, t)
     move = lambda agent: image_agents.choose_pixel(agent, move_key, game, state, judge, judge_params, roles)
-    if first == second:
-      pixel = move(first)
+    if honest == liar:
+      pixel = move(honest)
     else:
-      pixel = jax.lax.cond(t % 2 == 0, lambda: move(first), lambda: move(second))
+      pixel = jax.lax.cond(roles.honest_to_move(t), lambda: move(honest), lambda: move(liar))
     return image_game.step(state, pixel)
   return jax.lax.fori_loop(0, k, body, image_game.init_state(game, k))
 
 
 def play_consultancy(key, game: ImageGame, judge, judge_params, *, k: int, consultant: AgentSpec):
-  state = _play_moves(key, game, judge, judge_params, k=k, roles=Roles('consultancy'), first=consultant,
-                      second=consultant)
+  state = _play_moves(key, game, judge, judge_params, k=k, roles=Roles('consultancy'), honest=consultant,
+                      liar=consultant)
   logits = image_game.judge_logits(judge, judge_params, game, state)
   accept = image_game.consultant_margin(game, logits) > 0
   honest = game.claim == game.label
@@ -64,10 +65,10 @@ def play_consultancy(key, game: ImageGame, judge, judge_params, *, k: int, consu
 
 
 def play_debate(key, game: ImageGame, judge, judge_params, *, k: int, honest: AgentSpec, liar: AgentSpec,
-                honest_first: bool):
+                honest_first):
+  """`honest_first`: a Python bool, or a [] bool array that is the same for every game of a batch."""
   roles = Roles('debate', honest_first)
-  first, second = (honest, liar) if honest_first else (liar, honest)
-  state = _play_moves(key, game, judge, judge_params, k=k, roles=roles, first=first, second=second)
+  state = _play_moves(key, game, judge, judge_params, k=k, roles=roles, honest=honest, liar=liar)
   logits = image_game.judge_logits(judge, judge_params, game, state)
   margin = image_game.honest_margin(game, logits)
   honest_wins = margin > 0

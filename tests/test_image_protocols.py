@@ -1,0 +1,319 @@
+"""Image protocols (Irving et al. 2018) on hand-built images and judges whose logits we can predict.
+
+The hand-built judge `PixelVoteJudge`: logits[c] = sum over revealed pixels p of value(p) * W[p, c], so every
+pixel is a vote of known weight for known classes.
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from debate import image_agents, image_experiment, image_game, image_report, image_rollout, rollout
+from debate.tasks import idx
+from protocols import images as image_protocols
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelVoteJudge:
+  def logits(self, params, planes):
+    """planes [B, H, W, 2] -> [B, C] = revealed values @ W."""
+    return planes[..., 1].reshape(planes.shape[0], -1) @ params
+
+
+def _votes(num_pixels: int, num_classes: int, votes: dict[int, dict[int, float]]) -> jnp.ndarray:
+  w = np.zeros((num_pixels, num_classes), np.float32)
+  for pixel, by_class in votes.items():
+    for c, weight in by_class.items():
+      w[pixel, c] = weight
+  return jnp.asarray(w)
+
+
+# A 3x3 image of 4 classes, label 0, lie 1. Nonzero pixels (value 1): 0, 1, 2, 4, 5.
+IMAGE = jnp.array([[1., 1., 1.], [0., 1., 1.], [0., 0., 0.]])
+# Votes: pixel 1 strongly for the label (+5), pixel 0 weakly (+2); pixels 2 and 4 for the lie (+3, +4);
+# pixel 5 for class 3 (+6), a third class neither debater claims.
+WEIGHTS = _votes(9, 4, {0: {0: 2.}, 1: {0: 5.}, 2: {1: 3.}, 4: {1: 4.}, 5: {3: 6.}})
+JUDGE = PixelVoteJudge()
+
+
+def _game(claim=1, num_actions=8):
+  return image_game.make_game(IMAGE, 0, claim, num_actions)
+
+
+def _agent(spec):
+  return image_agents.parse_agent(spec)
+
+
+def test_game_candidates_moves_and_planes():
+  game = _game()
+  np.testing.assert_array_equal(game.candidates, [0, 1, 2, 4, 5, 9, 9, 9])
+  assert int(game.num_candidates) == 5
+  state = image_game.step(image_game.init_state(game, 2), jnp.int32(4))
+  np.testing.assert_array_equal(image_game.valid_actions(game, state),
+                                [True, True, True, False, True, False, False, False])
+  planes = image_game.judge_planes(game, state)
+  assert planes.shape == (3, 3, 2) and float(planes[..., 0].sum()) == 1 and float(planes[1, 1, 1]) == 1
+  np.testing.assert_array_equal(image_game.judge_logits(JUDGE, WEIGHTS, game, state), [0, 4, 0, 0])
+
+
+def test_random_completion_fills_exactly_the_free_moves_with_distinct_nonzero_pixels():
+  game = _game()
+  state = image_game.step(image_game.init_state(game, 4), jnp.int32(1))
+  for seed in range(20):
+    final = image_game.random_completion(jax.random.key(seed), game, state)
+    revealed = np.asarray(final.revealed)
+    assert revealed[0] == 1 and len(set(revealed)) == 4 and set(revealed) <= {0, 1, 2, 4, 5}
+
+
+def test_direct_reveals_k_random_nonzero_pixels_and_takes_the_argmax():
+  game = _game()
+  outcome, transcript = image_protocols.play_direct(jax.random.key(0), game, JUDGE, WEIGHTS, k=5)
+  # All 5 nonzero pixels: logits [7, 7, 0, 6]: a tie between 0 and 1 goes to argmax's first, 0.
+  np.testing.assert_array_equal(transcript['logits'], [7, 7, 0, 6])
+  assert int(outcome['verdict']) == 0 and bool(outcome['correct'])
+  np.testing.assert_array_equal(np.sort(transcript['revealed']), [0, 1, 2, 4, 5])
+
+
+def test_greedy_debate_with_precommit_follows_the_hand_computed_moves():
+  # Honest first: it takes pixel 1 (+5 margin); the liar takes 4 (+4 for the lie); honest 0; liar 2.
+  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(), JUDGE, WEIGHTS, k=4,
+                                                    honest=_agent('greedy'), liar=_agent('greedy'),
+                                                    honest_first=True)
+  np.testing.assert_array_equal(transcript['revealed'], [1, 4, 0, 2])
+  # Final logits: label 7, lie 7: a tie is a liar win.
+  assert float(outcome['honest_margin']) == 0.0 and not bool(outcome['correct'])
+  assert int(outcome['verdict']) == 1
+  # With 3 moves the honest side ends ahead: 7 against 4.
+  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(), JUDGE, WEIGHTS, k=3,
+                                                    honest=_agent('greedy'), liar=_agent('greedy'),
+                                                    honest_first=True)
+  np.testing.assert_array_equal(transcript['revealed'], [1, 4, 0])
+  assert float(outcome['honest_margin']) == 3.0 and bool(outcome['correct']) and int(outcome['verdict']) == 0
+
+
+def test_without_precommit_the_liar_can_win_with_any_wrong_class():
+  # No precommit: the liar's best first reply is pixel 5 (+6 for class 3), which beats the label's 5.
+  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(claim=-1), JUDGE, WEIGHTS, k=2,
+                                                    honest=_agent('greedy'), liar=_agent('greedy'),
+                                                    honest_first=True)
+  np.testing.assert_array_equal(transcript['revealed'], [1, 5])
+  assert not bool(outcome['correct']) and int(outcome['verdict']) == 3
+  # With precommit to lie 1, class 3 is ignored: the same moves leave the honest side ahead 5 to 0, and the
+  # greedy liar instead plays its best pixel for class 1 (4): 5 against 4, honest wins.
+  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(claim=1), JUDGE, WEIGHTS, k=2,
+                                                    honest=_agent('greedy'), liar=_agent('greedy'),
+                                                    honest_first=True)
+  np.testing.assert_array_equal(transcript['revealed'], [1, 4])
+  assert bool(outcome['correct'])
+
+
+def test_consultancy_verdicts():
+  # A lying greedy consultant for class 3 reveals 5 first (+6), then 2 and 4 (votes for class 1 do not
+  # hurt it as long as class 3 stays on top): logits [0, 7, 0, 6] -> rejected, the judge is right.
+  outcome, transcript = image_protocols.play_consultancy(jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS,
+                                                         k=3, consultant=_agent('greedy'))
+  assert int(transcript['revealed'][0]) == 5
+  assert not bool(outcome['consultant_honest'])
+  # With k = 1 it shows only pixel 5 and is accepted: a wrong verdict.
+  outcome, _ = image_protocols.play_consultancy(jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS, k=1,
+                                                consultant=_agent('greedy'))
+  assert bool(outcome['accept']) and not bool(outcome['correct']) and int(outcome['verdict']) == 3
+  # An honest consultant shows pixel 1 and is accepted: right.
+  outcome, _ = image_protocols.play_consultancy(jax.random.key(0), _game(claim=0), JUDGE, WEIGHTS, k=1,
+                                                consultant=_agent('greedy'))
+  assert bool(outcome['accept']) and bool(outcome['correct'])
+
+
+def _chosen_pixels(agent, game, state, roles, seeds=5):
+  """The pixel `agent` picks in `state` under each of `seeds` keys: [seeds] (one compiled, vmapped call)."""
+  choose = lambda key: image_agents.choose_pixel(_agent(agent), key, game, state, JUDGE, WEIGHTS, roles)
+  return np.asarray(jax.jit(jax.vmap(choose))(jax.random.split(jax.random.key(0), seeds)))
+
+
+def test_mcts_finds_the_only_winning_first_move():
+  """k = 2, honest first, lie 1. Minimax: honest 1 (+5) beats any reply (best: 4, +4); honest 0 (+2) loses to
+  4 or 2; pixels 2, 4 help the lie; pixel 5 helps no one and leaves the liar to win. So pixel 1 is the only
+  winning first move, and MCTS must find it."""
+  game = _game()
+  roles = image_agents.Roles('debate', honest_first=True)
+  state = image_game.init_state(game, 2)
+  search = jax.jit(lambda key: image_agents.mcts_search(key, game, state, JUDGE, WEIGHTS, roles, 200))
+  visits, value = search(jax.random.key(3))
+  visits = np.asarray(visits)
+  assert game.candidates[int(np.argmax(visits))] == 1 and float(value) > 0
+  assert visits[5:].sum() == 0  # The padding actions are never visited.
+  np.testing.assert_array_equal(_chosen_pixels('mcts:64', game, state, roles), [1] * 5)
+
+
+def test_mcts_liar_finds_its_winning_reply():
+  # Honest first has shown pixel 0 (+2); the liar's replies 2 (+3) and 4 (+4) both win, 1 and 5 do not.
+  game = _game()
+  roles = image_agents.Roles('debate', honest_first=True)
+  state = image_game.step(image_game.init_state(game, 2), jnp.int32(0))
+  assert set(_chosen_pixels('mcts:32', game, state, roles).tolist()) <= {2, 4}
+
+
+def test_image_scores_credit_the_liar_with_its_best_lie():
+  correct = np.array([[[1, 1, 1], [1, 0, 1]],  # Image 0: lie 1 wins 1 of 3 -> 2/3.
+                      [[1, 1, 1], [1, 1, 1]]], bool)  # Image 1: honest always wins -> 1.
+  np.testing.assert_allclose(image_experiment.image_scores(correct), [2 / 3, 1.0])
+
+
+@pytest.mark.parametrize('spec, name', [
+    ('direct', 'direct'), ('consultancy/greedy', 'consultancy/greedy'), ('debate/mcts:100', 'debate/mcts:100'),
+    ('debate/mcts:100/no_precommit', 'debate/mcts:100/no_precommit'),
+    ('debate/mcts:100/liar=random', 'debate/mcts:100/liar=random'),
+])
+def test_arm_names_round_trip(spec, name):
+  assert image_rollout.parse_image_arm(spec).name == name
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('debate', 'needs an agent'), ('debate/mcts', 'budget >= 1'), ('debate/mcts:x', 'bad image agent'),
+    ('debate/oracle', 'unknown image agent'), ('debate/mcts:4/precommit', 'unknown debate option'),
+    ('direct/random', 'takes no agent'), ('chess/mcts:4', 'unknown image protocol'),
+])
+def test_bad_arms_are_refused_with_the_reason(spec, message):
+  with pytest.raises(ValueError, match=message):
+    image_rollout.parse_image_arm(spec)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Batched games: invariance over devices and batch sizes.
+
+
+def _tiny_images(n=5, seed=0):
+  rng = np.random.default_rng(seed)
+  images = np.where(rng.random((n, 4, 4)) < 0.5, rng.random((n, 4, 4)), 0).astype(np.float32)
+  images[:, 0, 0] = 0.5  # At least one nonzero pixel each.
+  labels = rng.integers(0, 4, n).astype(np.int32)
+  return images, labels
+
+
+@pytest.mark.parametrize('spec', ['debate/mcts:8', 'consultancy/greedy'])
+def test_results_are_identical_on_one_and_four_devices_and_any_batch(spec):
+  images, labels = _tiny_images()
+  weights = jax.random.normal(jax.random.key(1), (16, 4))
+  arm = image_rollout.parse_image_arm(spec)
+  common = dict(k=3, num_actions=16, num_classes=4, first='liar', seed=0, repeats=2)
+  runs = []
+  for devices, batch in ((1, 64), (4, 12)):  # 4 devices: 3 games each, the last batch padded.
+    mesh = rollout.data_mesh(jax.devices()[:devices])
+    runs.append(image_rollout.run_games(arm, JUDGE, weights, images, labels, np.arange(5), batch_size=batch,
+                                        mesh=mesh, **common))
+  lies = 3 if arm.protocol == 'debate' else 1
+  assert runs[0][0]['correct'].shape == (5, lies, 2)
+  for outcome, transcript in runs[1:]:
+    np.testing.assert_array_equal(outcome['correct'], runs[0][0]['correct'])
+    np.testing.assert_array_equal(transcript['revealed'], runs[0][1]['revealed'])
+    np.testing.assert_array_equal(transcript['claim'], runs[0][1]['claim'])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The experiment end to end, on tiny IDX files with a tiny trained judge.
+
+
+def _write_tiny_mnist(directory, rng):
+  """12x12 images of 3 classes; class c has its nonzero pixels in rows [4c, 4c + 4)."""
+  for prefix, n in (('train', 128), ('t10k', 12)):
+    labels = rng.integers(0, 3, n).astype(np.uint8)
+    images = np.zeros((n, 12, 12), np.uint8)
+    for i, label in enumerate(labels):
+      band = images[i, 4 * label:4 * label + 4]
+      band[...] = np.where(rng.random(band.shape) < 0.3, rng.integers(1, 256, band.shape), 0)
+      band[0, 0] = 255
+    idx.write_idx(directory / f'{prefix}-images-idx3-ubyte.gz', images)
+    idx.write_idx(directory / f'{prefix}-labels-idx1-ubyte', labels)
+
+
+def _launch(module, *flags):
+  return subprocess.run([sys.executable, '-m', module, *flags], cwd=ROOT, capture_output=True, text=True,
+                        env={**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'})
+
+
+TINY = ['--config=launch/configs/irving_mnist.py:smoke', '--config.judge=mlp', '--config.k=3',
+        '--config.num_classes=3', '--config.batch_size=32', '--config.learning_rate=0.003',
+        '--config.steps=30', '--config.checkpoint_every=30', '--config.log_every=10', '--config.eval_batch_size=12',
+        '--config.game.num_images=4', "--config.game.protocols=('direct', 'debate/mcts:4', "
+        "'debate/mcts:4/no_precommit')", '--config.game.curve_budgets=(2, 4)', '--config.game.curve_images=4']
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+  base = tmp_path_factory.mktemp('images')
+  data = base / 'data'
+  data.mkdir()
+  _write_tiny_mnist(data, np.random.default_rng(0))
+  judge = base / 'judge'
+  result = _launch('launch.train_judge', *TINY, f'--data_dir={data}', f'--workdir={judge}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  return data, judge
+
+
+def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
+  data, judge = trained
+  workdir = tmp_path / 'run'
+  flags = [*TINY, f'--data_dir={data}', f'--judge_workdir={judge}', f'--workdir={workdir}']
+  result = _launch('launch.run', *flags)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert '| 3 | mean |' in result.stdout
+  records = [json.loads(line) for line in (workdir / 'results.jsonl').read_text().splitlines()]
+  cells = [r['cell'] for r in records]
+  # The curve's mcts:4 cells are the main ones (same images): each cell runs once.
+  assert cells == ['direct|images=4', 'debate/mcts:4|first=honest|images=4', 'debate/mcts:4|first=liar|images=4',
+                   'debate/mcts:4/no_precommit|first=honest|images=4',
+                   'debate/mcts:4/no_precommit|first=liar|images=4',
+                   'debate/mcts:2|first=honest|images=4', 'debate/mcts:2|first=liar|images=4']
+  precommit = records[1]
+  assert precommit['games'] == 4 * 2 * 1 and precommit['lies'] == 2 and precommit['images'] == 4
+  assert precommit['judge_random_pixel_accuracy'] is not None and precommit['judge_step'] == 30
+  assert 0 <= precommit['ci95'][0] <= precommit['accuracy'] <= precommit['ci95'][1] <= 1
+  for name in ('table2.md', 'table2.tex', 'table2.csv', 'precommit_vs_simulations.png', 'confusion.pdf',
+               'sample_games.png'):
+    assert (workdir / name).exists(), name
+  assert '\\toprule' in (workdir / 'table2.tex').read_text()
+  # Rerunning the command plays nothing and ends with the same records.
+  before = (workdir / 'results.jsonl').read_text()
+  result = _launch('launch.run', *flags)
+  assert result.returncode == 0 and '7 cells, 7 already done, 0 to run' in result.stderr
+  assert (workdir / 'results.jsonl').read_text() == before
+
+
+@pytest.mark.parametrize('extra, named', [
+    (['--judge_workdir=MISSING'], '--judge_workdir'),
+    (['--config.game.protocols=("debate/alphazero",)'], '--config.game.protocols'),
+    (['--config.game.first=("nobody",)'], '--config.game.first'),
+    (['--config.game.num_images=100'], '--config.game.num_images'),
+])
+def test_bad_image_experiment_flags_exit_2_and_write_nothing(tmp_path, trained, extra, named):
+  data, judge = trained
+  workdir = tmp_path / 'bad'
+  flags = [*TINY, f'--data_dir={data}', f'--judge_workdir={judge}', f'--workdir={workdir}']
+  flags = [f for f in flags if not any(f.startswith(e.split('=')[0] + '=') for e in extra)] + [
+      e.replace('MISSING', str(tmp_path / 'missing')) for e in extra]
+  result = _launch('launch.run', *flags)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert named in result.stderr and 'Traceback' not in result.stderr, result.stderr[-2000:]
+  assert not workdir.exists()
+
+
+def test_table2_text_from_fixed_records():
+  def record(first, precommit, accuracy, scores):
+    return {'task': 'images', 'protocol': 'debate', 'k': 6, 'precommit': precommit, 'first': first,
+            'budget': 100, 'agent': 'mcts:100', 'liar': 'mcts:100', 'images': 2, 'games': 18 if precommit else 2,
+            'accuracy': accuracy, 'ci95': [0.1, 0.9], 'image_scores': scores, 'successful_lies': [[0] * 10] * 10}
+  records = [record('honest', True, 0.5, [1.0, 0.0]), record('liar', True, 1.0, [1.0, 1.0]),
+             record('honest', False, 0.0, [0.0, 0.0]), record('liar', False, 0.5, [0.0, 1.0])]
+  text = image_report.table2(records, fmt='markdown')
+  lines = text.splitlines()
+  assert lines[2] == '| 6 | honest |  | 0.0 [10.0, 90.0] (2 images, 2 games) | 50.0 [10.0, 90.0] (2 images, 18 games) |'
+  assert lines[4].startswith('| 6 | mean |  | 25.0 [') and '75.0 [' in lines[4] and '(2 images, 36 games)' in lines[4]
