@@ -54,3 +54,26 @@ def bootstrap_mean_interval(values, num_samples: int = 2000, seed: int = 0,
     alpha = (1.0 - level) / 2
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``values`` and its Student-t confidence interval: ``(mean, low, high)``.
+
+    The interval is mean +- t_{n-1} * sd / sqrt(n) with the sample standard deviation (ddof 1); it treats
+    the values (e.g. one per seed) as independent draws. With one value the interval is ``(nan, nan)``.
+    Raises ``ValueError`` on no values or a confidence outside (0, 1).
+    """
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("t_interval needs at least one value")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    n = len(values)
+    mean = math.fsum(values) / n
+    if n < 2:
+        return mean, math.nan, math.nan
+    from scipy import stats  # scipy comes with jax; imported here to keep this module light
+
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half

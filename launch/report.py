@@ -25,6 +25,9 @@ and, when debate cells with at least 2 judges and 2 liars exist at the chosen T 
   accuracy_vs_gap.png, .pdf                   accuracy against the judge-liar gap with the pooled fit
   scaling.json                                every fitted number (ratings, accuracy points, logistic slopes, fits)
 
+Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
+RRM vs baseline, with CIs and counts) and rrm_levels.png, .pdf (accuracy and hacking gap against level).
+
 The general-axis outputs need learned judges (their parameter count sets their place) and at least three placed
 guards and houdinis; without them a note says what is missing and the other outputs are still written.
 
@@ -42,7 +45,7 @@ import warnings
 
 from absl import app, flags
 
-from debate import report, runfiles, tournament
+from debate import report, rrm_report, runfiles, tournament
 from launch.cli import fail, parse_flags
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
@@ -215,6 +218,14 @@ def main(argv):
     fail(f'--num_samples must be a positive integer, got {_NUM_SAMPLES.value}')
 
   sources = _load_sources(workdirs)
+  sources, rrm_records = rrm_report.split_sources(sources)
+  if rrm_records:  # Recursive reward modelling has its own per-level table and figure.
+    try:
+      print(rrm_report.report_rrm(rrm_records, _OUT.value))
+    except (OSError, ValueError) as e:
+      fail(f'--workdirs: rrm records: {e}')
+    if not any(records for _, records in sources):
+      return
   try:
     merged, notes = tournament.merge_sources(sources)
     pooled = tournament.pool_records(merged)

@@ -5,6 +5,8 @@
 The config's `experiment` field picks the runner (a missing field means 'grid'):
   grid    the chain grid (debate/experiment.py): config.json, results.jsonl, transcripts.jsonl, table.md,
           table.tex, table.csv and accuracy_vs_T.png in DIR; prints the Markdown table.
+  rrm     recursive reward modelling per level vs the unassisted baseline (debate/rrm_experiment.py):
+          config.json, results.jsonl, rrm_models/, rrm_table.{md,tex,csv} and rrm_levels.{png,pdf} in DIR.
   irving  Irving et al. 2018 on MNIST (debate/image_experiment.py; needs --data_dir and --judge_workdir):
           results.jsonl, transcripts.jsonl, table2.md/.tex/.csv, precommit_vs_simulations.png/.pdf,
           confusion.png/.pdf and sample_games.png/.pdf in DIR; prints Table 2.
@@ -34,10 +36,17 @@ def _run_irving(config, workdir: str) -> str:
   return image_report.table2(records, fmt='markdown')
 
 
+def _run_rrm(config, workdir: str) -> str:
+  from debate import rrm_experiment, rrm_report
+  records = rrm_experiment.run_rrm(config, workdir, log=logging.info)
+  return rrm_report.rrm_table(records, fmt='markdown')
+
+
 # experiment name -> function(config, workdir) -> Markdown summary printed at the end.
 RUNNERS = {
     'grid': _run_grid,
     'irving': _run_irving,
+    'rrm': _run_rrm,
 }
 
 

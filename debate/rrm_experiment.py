@@ -1,0 +1,292 @@
+"""The RRM experiment: recursive reward modelling against the unassisted baseline, level by level.
+
+For each seed, levels l = 0..L run in order, and at each level the configured methods:
+  rrm          level 0 learns from the user's step checks; level l >= 1 from `protocols.rrm.assisted_evaluation`
+               with the level l-1 rrm agent as assistant and the level l-1 rrm reward model scoring the
+               halves, accepted when both halves are (combine='and');
+  rrm-product  the same recursion with its own models, the halves' scores multiplied (combine='product');
+  baseline     every level learns from `protocols.rrm.unassisted_evaluation` (the user alone, s step checks).
+At level 0 all are the same game (the user checks the single step), so it is trained once and recorded for
+each. Each (seed, level, method) trains a reward model and an agent (`debate.rrm_training`), saves them
+with Orbax under `rrm_models/` in the workdir and appends one record to `results.jsonl` the moment it
+finishes; a rerun with the same config skips finished cells and restores the level l-1 rrm models it needs,
+so it ends with the same records as an uninterrupted run.
+
+Keys: a seed's base key is `fold_in(key(seed), 0x5252)`; the segment pools come from `fold_in(base, 0)` and
+level l's training and measurement from `fold_in(fold_in(base, 1), l)`. Both methods of a level share that
+key: the same tasks, initial weights and data draws, only the labels differ (a paired comparison).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any, Callable
+
+import jax
+import ml_collections
+import numpy as np
+
+from debate import runfiles
+from debate import rrm_report, rrm_training
+from debate.runfiles import ConfigError
+from debate.stats import wilson_interval
+from debate.tasks.chain import is_prime
+from judges import chain_checkers
+from judges import reward_models as rm
+from protocols import rrm
+
+RESULTS = 'results.jsonl'
+CONFIG = 'config.json'
+MODELS = 'rrm_models'
+# method -> how its assisted evaluation joins the two halves (None: the unassisted baseline).
+METHODS = {'rrm': 'and', 'rrm-product': 'product', 'baseline': None}
+_SEED_TAG, _POOLS, _LEVELS = 0x5252, 0, 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  seeds: tuple[int, ...]
+  levels: int
+  methods: tuple[str, ...]
+  checker: chain_checkers.StepChecker
+  s: int
+  num_segments: int
+  rm_width: int
+  rm_depth: int
+  agent_width: int
+  agent_depth: int
+  train: rrm_training.TrainSpec
+  judge_train: chain_checkers.TrainConfig
+  num_eval: int
+
+  @property
+  def modulus(self) -> int:
+    return self.checker.modulus
+
+  def nets(self, level: int) -> tuple[rm.NetSpec, rm.NetSpec]:
+    """(reward model, agent) specs of a level."""
+    length = 2**level
+    return (rm.NetSpec(self.modulus, length, self.rm_width, self.rm_depth),
+            rm.NetSpec(self.modulus, length, self.agent_width, self.agent_depth))
+
+  def cells(self) -> list[tuple[int, int, str]]:
+    """(seed, level, method) in run order."""
+    return [(seed, level, method) for seed in self.seeds for level in range(self.levels + 1)
+            for method in self.methods]
+
+  def cell_name(self, seed: int, level: int, method: str) -> str:
+    return f'rrm/{method}|{self.checker.name}|level={level}|seed={seed}'
+
+
+def _int(config, field: str, minimum: int, maximum: int | None = None) -> int:
+  value = config[field]
+  if not isinstance(value, int) or isinstance(value, bool) or value < minimum or (
+      maximum is not None and value > maximum):
+    bound = f'in [{minimum}, {maximum}]' if maximum is not None else f'>= {minimum}'
+    raise ConfigError(field, f'must be an integer {bound}, got {value!r}')
+  return value
+
+
+def _positive(config, field: str) -> float:
+  value = config[field]
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    raise ConfigError(field, f'must be a number > 0, got {value!r}')
+  return float(value)
+
+
+def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
+  """Validates an rrm config (raises ConfigError naming the field) and returns its plan."""
+  if config.get('task', 'chain') != 'chain':
+    raise ConfigError('task', f"unknown task {config.task!r}; the rrm experiment runs on 'chain'")
+  modulus = _int(config, 'modulus', 3, 211)
+  if not is_prime(modulus):
+    raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
+  seeds = config.seeds
+  seeds = (seeds,) if isinstance(seeds, int) else tuple(seeds)
+  if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+    raise ConfigError('seeds', f'must be a non-empty list of integers >= 0, got {config.seeds!r}')
+  if len(set(seeds)) != len(seeds):
+    raise ConfigError('seeds', f'lists a seed twice: {seeds}')
+  methods = config.methods
+  methods = (methods,) if isinstance(methods, str) else tuple(methods)
+  unknown = [m for m in methods if m not in METHODS]
+  if not methods or unknown or len(set(methods)) != len(methods):
+    raise ConfigError('methods', f'must list each of {tuple(METHODS)} at most once, got {config.methods!r}')
+  try:
+    checker = chain_checkers.parse_checker(config.judge, modulus)
+  except ValueError as e:
+    raise ConfigError('judge', str(e)) from None
+  training = config.judge_training
+  for field in ('steps', 'batch_size'):
+    if not isinstance(training[field], int) or isinstance(training[field], bool) or training[field] < 1:
+      raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
+  if isinstance(training.learning_rate, bool) or not training.learning_rate > 0:
+    raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
+  train = rrm_training.TrainSpec(
+      rounds=_int(config, 'rounds', 1), rm_steps=_int(config, 'rm_steps', 1),
+      agent_steps=_int(config, 'agent_steps', 1), batch_size=_int(config, 'batch_size', 1),
+      rm_learning_rate=_positive(config, 'rm_learning_rate'),
+      agent_learning_rate=_positive(config, 'agent_learning_rate'),
+      temperature=_positive(config, 'temperature'))
+  return Plan(
+      seeds=seeds, levels=_int(config, 'levels', 0, 10), methods=methods, checker=checker,
+      s=_int(config, 's', 1), num_segments=_int(config, 'num_segments', 1),
+      rm_width=_int(config, 'rm_width', 1), rm_depth=_int(config, 'rm_depth', 1),
+      agent_width=_int(config, 'agent_width', 1), agent_depth=_int(config, 'agent_depth', 1),
+      train=train,
+      judge_train=chain_checkers.TrainConfig(steps=training.steps, batch_size=training.batch_size,
+                                             learning_rate=float(training.learning_rate)),
+      num_eval=_int(config, 'num_eval', 2))
+
+
+def _evaluator(plan: Plan, level: int, method: str) -> rrm_training.Evaluator:
+  if level == 0:
+    return rrm_training.Evaluator('user', plan.checker)
+  if METHODS[method] is None:
+    return rrm_training.Evaluator('unassisted', plan.checker, s=plan.s)
+  lower_rm, lower_agent = plan.nets(level - 1)
+  return rrm_training.Evaluator('assisted', plan.checker, lower_rm=lower_rm, lower_agent=lower_agent,
+                                combine=METHODS[method])
+
+
+def _model_dir(workdir: str, seed: int, level: int, method: str) -> str:
+  return os.path.abspath(os.path.join(workdir, MODELS, f'{method}_seed{seed}_level{level}'))
+
+
+def _save_models(directory: str, models: dict) -> None:
+  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
+  with ocp.StandardCheckpointer() as checkpointer:
+    checkpointer.save(directory, jax.device_get(models), force=True)
+    checkpointer.wait_until_finished()
+
+
+def _restore_models(directory: str, plan: Plan, level: int) -> dict:
+  import orbax.checkpoint as ocp
+  if not os.path.isdir(directory):
+    raise runfiles.WorkdirError(
+        f'{directory} is missing, but results.jsonl records its level as done and the next rrm level needs '
+        'its models; delete that seed\'s records from results.jsonl to retrain it, or use a new --workdir')
+  rm_net, agent_net = plan.nets(level)
+  abstract = jax.eval_shape(lambda: {'reward_model': rm.init_params(rm_net, jax.random.key(0)),
+                                     'agent': rm.init_params(agent_net, jax.random.key(0))})
+  with ocp.StandardCheckpointer() as checkpointer:
+    return checkpointer.restore(directory, abstract)
+
+
+def _share(count: int, games: int) -> tuple[float, list[float]]:
+  return count / games, list(wilson_interval(count, games))
+
+
+def make_record(plan: Plan, seed: int, level: int, method: str, metrics: dict, history: dict, *,
+                judge_metrics: dict, wall_s: float) -> dict[str, Any]:
+  """The results.jsonl record of one (seed, level, method). `games`/`correct` are the agent's answers."""
+  m = {k: np.asarray(v).item() for k, v in metrics.items()}
+  games, rm_games = int(m['games']), int(m['rm_games'])
+  accuracy, ci95 = _share(int(m['correct']), games)
+  losses, rewards = np.asarray(history['rm_loss']), np.asarray(history['agent_reward'])
+  window_rm, window_agent = max(1, losses.shape[1] // 10), max(1, rewards.shape[1] // 10)
+  record = {
+      'cell': plan.cell_name(seed, level, method), 'task': 'chain', 'protocol': 'rrm', 'arm': f'rrm/{method}',
+      'method': method, 'level': level, 'T': 2**level, 'judge': plan.checker.name,
+      'evaluator': _evaluator(plan, level, method).kind, 's': plan.s, 'modulus': plan.modulus, 'seed': seed,
+      'num_segments': plan.num_segments,
+      'games': games, 'correct': int(m['correct']), 'accuracy': accuracy, 'ci95': ci95,
+      'proxy_reward': float(m['proxy_reward']), 'hacking_gap': float(m['proxy_reward']) - accuracy,
+      'evaluation_reward': float(m['evaluation_reward']),
+      'mode_correct': int(m['mode_correct']), 'mode_accuracy': int(m['mode_correct']) / games,
+  }
+  for name, count, total in (('rm', m['rm_correct'], rm_games), ('rm_agent', m['rm_agent_correct'], games),
+                             ('label', m['label_correct'], rm_games)):
+    share, interval = _share(int(count), total)
+    record.update({f'{name}_games': total, f'{name}_correct': int(count), f'{name}_accuracy': share,
+                   f'{name}_ci95': interval})
+  record.update({
+      'rm_loss_start': float(losses[0, :window_rm].mean()), 'rm_loss_end': float(losses[-1, -window_rm:].mean()),
+      'agent_reward_start': float(rewards[0, :window_agent].mean()),
+      'agent_reward_end': float(rewards[-1, -window_agent:].mean()),
+      'judge_step_error': judge_metrics['step_error'], 'judge_pairwise_error': judge_metrics['pairwise_error'],
+      'judge_exploitable_error': judge_metrics['exploitable_error'], 'wall_s': round(wall_s, 3),
+  })
+  return record
+
+
+def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+  os.makedirs(workdir, exist_ok=True)
+  config_path = os.path.join(workdir, CONFIG)
+  resolved = json.loads(config.to_json_best_effort())
+  runfiles.check_resumable(workdir, config_path, resolved)
+  runfiles.write_json(config_path, resolved)
+  results_path = os.path.join(workdir, RESULTS)
+  records = runfiles.read_jsonl(results_path) if os.path.exists(results_path) else []
+  runfiles.write_jsonl(results_path, records)  # Keep only whole lines (a kill may leave a partial one).
+  return records
+
+
+def run_rrm(config: ml_collections.ConfigDict, workdir: str, *,
+            log: Callable[[str], None] = logging.info) -> list[dict]:
+  """Runs (or resumes) the RRM experiment of `config` in `workdir`; writes records, tables and figures.
+
+  Returns the records of every cell, in run order.
+  """
+  plan = plan_rrm(config)  # Validate before touching the workdir.
+  records = _prepare_workdir(config, workdir)
+  done = {r['cell'] for r in records}
+  cells = plan.cells()
+  pending = [c for c in cells if plan.cell_name(*c) not in done]
+  log(f'rrm: {len(cells)} cells (seed x level x method), {len(cells) - len(pending)} already done, '
+      f'{len(pending)} to run')
+  results_path = os.path.join(workdir, RESULTS)
+  start, finished = time.time(), 0
+  for seed in plan.seeds:
+    if not any(c[0] == seed for c in pending):
+      continue
+    base = jax.random.fold_in(jax.random.key(seed), _SEED_TAG)
+    pools = rrm.segment_pools(jax.random.fold_in(base, _POOLS), levels=plan.levels,
+                              num_segments=plan.num_segments, modulus=plan.modulus)
+    judge_params, judge_metrics = chain_checkers.build_judge(plan.checker, seed=seed, workdir=workdir,
+                                                             train_config=plan.judge_train, log=log)
+    models: dict[tuple[int, str], dict] = {}  # (level, method) -> {'reward_model', 'agent'}
+    for level in range(plan.levels + 1):
+      key = jax.random.fold_in(jax.random.fold_in(base, _LEVELS), level)
+      rm_net, agent_net = plan.nets(level)
+      shared: dict[rrm_training.Evaluator, tuple] = {}  # an evaluator trained at this level -> its outputs
+      for method in plan.methods:
+        if plan.cell_name(seed, level, method) in done:
+          continue
+        evaluator = _evaluator(plan, level, method)
+        eval_params = {'judge': judge_params}
+        if evaluator.kind == 'assisted':
+          if (level - 1, method) not in models:
+            models[level - 1, method] = _restore_models(_model_dir(workdir, seed, level - 1, method), plan,
+                                                        level - 1)
+          lower = models[level - 1, method]
+          eval_params.update(reward=lower['reward_model'], assistant=lower['agent'])
+        cell_start = time.time()
+        if evaluator not in shared:
+          labels = rrm_training.label_table(evaluator, eval_params, pools[level])
+          rm_params, agent_params, history, metrics = rrm_training.run_level(
+              key, pools[level], labels, rm_net=rm_net, agent_net=agent_net, train=plan.train,
+              num_tasks=plan.num_eval)
+          shared[evaluator] = ({'reward_model': rm_params, 'agent': agent_params}, history, metrics)
+        trained, history, metrics = shared[evaluator]
+        models[level, method] = trained
+        _save_models(_model_dir(workdir, seed, level, method), trained)
+        record = make_record(plan, seed, level, method, metrics, history, judge_metrics=judge_metrics,
+                             wall_s=time.time() - cell_start)
+        runfiles.append_jsonl(results_path, [record])
+        records.append(record)
+        finished += 1
+        elapsed = time.time() - start
+        log(f'[{len(cells) - len(pending) + finished}/{len(cells)}] {record["cell"]}: agent accuracy '
+            f'{record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
+            f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} '
+            f'({record["wall_s"]:.1f}s); elapsed {elapsed:.0f}s, about '
+            f'{elapsed / finished * (len(pending) - finished):.0f}s left')
+  order = {plan.cell_name(*c): i for i, c in enumerate(cells)}
+  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
+  rrm_report.write_rrm_reports(records, workdir)
+  return records

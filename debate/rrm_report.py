@@ -1,0 +1,250 @@
+"""Tables and figures of RRM records (`protocol == 'rrm'` in results.jsonl): per level, RRM against the baseline.
+
+Records of one (judge, method, level) from several seeds are pooled:
+- proportions (reward-model accuracy on held-out claims and on the agent's answers, the evaluation's label
+  accuracy, the agent's true accuracy) sum their counts over seeds, with a Wilson 95% interval;
+- means over seeds (proxy reward, hacking gap = proxy reward - true accuracy) get a Student-t 95% interval
+  over the per-seed values, clipped to the quantity's range (none with one seed). The CSV also has the t interval over seeds of the accuracies,
+  which includes the seed-to-seed spread that the pooled Wilson interval leaves out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from debate.report import latex_escape
+from debate.runfiles import atomic_write, text_writer
+from debate.stats import t_interval, wilson_interval
+
+Record = Mapping[str, Any]
+METHOD_ORDER = ('rrm', 'rrm-product', 'baseline')
+# (name in rows, count field, games field) of the pooled proportions.
+PROPORTIONS = (('rm', 'rm_correct', 'rm_games'), ('rm_agent', 'rm_agent_correct', 'games'),
+               ('label', 'label_correct', 'rm_games'), ('agent', 'correct', 'games'))
+MEANS = {'proxy_reward': (0.0, 1.0), 'hacking_gap': (-1.0, 1.0)}  # name -> the quantity's range
+FILES = ('rrm_table.md', 'rrm_table.tex', 'rrm_table.csv', 'rrm_levels.png', 'rrm_levels.pdf')
+
+
+def is_rrm(record: Record) -> bool:
+  return record.get('protocol') == 'rrm'
+
+
+def summarize(records: Iterable[Record]) -> list[dict[str, Any]]:
+  """One row per (judge, method, level), seeds pooled, ordered by judge, level, method.
+
+  Each row: judge, method, level, T, seeds, and per proportion NAME in (rm, rm_agent, label, agent):
+  NAME_games, NAME_correct, NAME_accuracy, NAME_ci95 (Wilson, pooled counts), NAME_seed_ci95 (t over seeds);
+  per mean in (proxy_reward, hacking_gap): the mean over seeds and NAME_ci95 (t over seeds).
+  Raises ValueError if a seed appears twice with different results (identical copies count once).
+  """
+  groups: dict[tuple[str, str, int], dict[Any, Record]] = {}
+  for record in records:
+    key = (str(record['judge']), str(record['method']), int(record['level']))
+    seeds = groups.setdefault(key, {})
+    seed = record.get('seed')
+    if seed in seeds:
+      if any(seeds[seed].get(f) != record.get(f) for f in ('correct', 'rm_correct', 'proxy_reward')):
+        raise ValueError(f'rrm cell {record["cell"]!r} has two different records for seed {seed}')
+      continue
+    seeds[seed] = record
+  if not groups:
+    raise ValueError('no rrm records to report')
+  judges = list(dict.fromkeys(k[0] for k in groups))
+  method_rank = {m: i for i, m in enumerate(METHOD_ORDER)}
+  keys = sorted(groups, key=lambda k: (judges.index(k[0]), k[2], method_rank.get(k[1], len(METHOD_ORDER)), k[1]))
+  rows = []
+  for judge, method, level in keys:
+    group = list(groups[judge, method, level].values())
+    row: dict[str, Any] = {'judge': judge, 'method': method, 'level': level, 'T': 2**level,
+                           'seeds': sorted((r.get('seed') for r in group), key=repr)}
+    for name, count_field, games_field in PROPORTIONS:
+      games = sum(int(r[games_field]) for r in group)
+      correct = sum(int(r[count_field]) for r in group)
+      _, low, high = t_interval([int(r[count_field]) / int(r[games_field]) for r in group])
+      row.update({f'{name}_games': games, f'{name}_correct': correct, f'{name}_accuracy': correct / games,
+                  f'{name}_ci95': wilson_interval(correct, games), f'{name}_seed_ci95': (low, high)})
+    for name, (lowest, highest) in MEANS.items():
+      mean, low, high = t_interval([float(r[name]) for r in group])
+      row.update({name: mean, f'{name}_ci95': (max(low, lowest), min(high, highest))})
+    rows.append(row)
+  return rows
+
+
+def _percent(value: float, interval: Sequence[float], *, signed: bool = False) -> str:
+  sign = '+' if signed else ''
+  text = f'{100 * value:{sign}.1f}'
+  if any(math.isnan(v) for v in interval):
+    return text
+  return f'{text} [{100 * interval[0]:{sign}.1f}, {100 * interval[1]:{sign}.1f}]'
+
+
+_COLUMNS = (('RM acc. (held-out)', 'rm'), ('RM acc. (agent answers)', 'rm_agent'), ('label acc.', 'label'),
+            ('agent true acc.', 'agent'))
+
+
+def _table_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
+  show_judge = len({r['judge'] for r in rows}) > 1
+  header = (['judge'] if show_judge else []) + ['level', 'T', 'method', 'seeds', 'n'] + [
+      c for c, _ in _COLUMNS] + ['proxy reward', 'hacking gap (pts)']
+  body = []
+  for r in rows:
+    body.append(([r['judge']] if show_judge else []) + [
+        str(r['level']), str(r['T']), r['method'], str(len(r['seeds'])), str(r['agent_games'])] + [
+        _percent(r[f'{name}_accuracy'], r[f'{name}_ci95']) for _, name in _COLUMNS] + [
+        _percent(r['proxy_reward'], r['proxy_reward_ci95']),
+        _percent(r['hacking_gap'], r['hacking_gap_ci95'], signed=True)])
+  return header, body
+
+
+def _caption(rows: Sequence[Mapping[str, Any]], *, latex: bool) -> str:
+  judges = sorted({r['judge'] for r in rows})
+  pct = r'\%' if latex else '%'
+  return (f'RRM vs the unassisted baseline per level (judge: {", ".join(judges)}). Entries in {pct}; n: '
+          f'answers per entry, pooled over the seeds. Accuracies: Wilson 95{pct} interval on the pooled '
+          f'counts. Proxy reward (mean reward-model score of the agent\'s answers) and hacking gap (proxy '
+          f'reward minus true accuracy, in points): mean over seeds with a Student-t 95{pct} interval.')
+
+
+def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
+  """The per-level table as 'markdown', 'latex' or 'csv' (CSV: every pooled number, one line per row)."""
+  rows = summarize(records)
+  if fmt == 'csv':
+    return _csv(rows)
+  header, body = _table_rows(rows)
+  if fmt == 'markdown':
+    body = [[cell.replace('|', r'\|') for cell in row] for row in body]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    numeric = [h not in ('judge', 'method') for h in header]
+    line = lambda cells: '| ' + ' | '.join(c.rjust(w) if n else c.ljust(w)
+                                           for c, w, n in zip(cells, widths, numeric)) + ' |'
+    rule = '|' + '|'.join('-' * (w + 1) + ':' if n else ':' + '-' * (w + 1)
+                          for w, n in zip(widths, numeric)) + '|'
+    return '\n'.join([line(header), rule, *map(line, body), '', _caption(rows, latex=False)]) + '\n'
+  if fmt == 'latex':
+    numeric = [h not in ('judge', 'method') for h in header]
+    lines = [r'\begin{table}[t]', r'\centering', r'\small', rf'\caption{{{_caption(rows, latex=True)}}}',
+             r'\label{tab:rrm}', rf'\begin{{tabular}}{{{"".join("r" if n else "l" for n in numeric)}}}',
+             r'\toprule', ' & '.join(latex_escape(h) for h in header) + r' \\', r'\midrule']
+    previous_level = None
+    for r, row in zip(rows, body):
+      if previous_level is not None and r['level'] != previous_level:
+        lines.append(r'\addlinespace')
+      previous_level = r['level']
+      lines.append(' & '.join(latex_escape(c) for c in row) + r' \\')
+    lines += [r'\bottomrule', r'\end{tabular}', r'\end{table}']
+    return '\n'.join(lines) + '\n'
+  raise ValueError(f"unknown table format {fmt!r}; expected 'markdown', 'latex' or 'csv'")
+
+
+def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
+  columns = ['judge', 'method', 'level', 'T', 'seeds']
+  for name, _, _ in PROPORTIONS:
+    columns += [f'{name}_games', f'{name}_correct', f'{name}_accuracy', f'{name}_ci95_low', f'{name}_ci95_high',
+                f'{name}_seed_ci95_low', f'{name}_seed_ci95_high']
+  for name in MEANS:
+    columns += [name, f'{name}_ci95_low', f'{name}_ci95_high']
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator='\n')
+  writer.writerow(columns)
+  for r in rows:
+    flat = dict(r, seeds=' '.join(map(str, r['seeds'])))
+    for name in [p[0] for p in PROPORTIONS] + list(MEANS):
+      for suffix in ('ci95', 'seed_ci95'):
+        interval = r.get(f'{name}_{suffix}')
+        if interval is not None:
+          flat[f'{name}_{suffix}_low'], flat[f'{name}_{suffix}_high'] = interval
+    writer.writerow(['' if isinstance(flat.get(c), float) and math.isnan(flat[c]) else flat.get(c, '')
+                     for c in columns])
+  return buffer.getvalue()
+
+
+def rrm_figure(records: Sequence[Record], path: str) -> None:
+  """Three panels against level: reward-model accuracy, the agent's true accuracy and proxy reward, and the
+  hacking gap; RRM and baseline in two colours, 95% bands (Wilson for accuracies, t over seeds for means).
+  Saves a PDF if `path` ends in .pdf, else a PNG at 150 dpi."""
+  rows = summarize(records)
+  fig = Figure(figsize=(13.5, 4.2), layout='constrained')
+  FigureCanvasAgg(fig)
+  axes = fig.subplots(1, 3)
+  judges = list(dict.fromkeys(r['judge'] for r in rows))
+  methods = list(dict.fromkeys(r['method'] for r in rows))
+  colors = {m: f'C{i}' for i, m in enumerate(methods)}
+  markers = ('o', 's', '^', 'D', 'v')
+  panels = [
+      (axes[0], [('rm', '-', 'held-out claims'), ('rm_agent', '--', "agent's answers")], 'Reward-model accuracy'),
+      (axes[1], [('agent', '-', 'true accuracy'), ('proxy_reward', '--', 'proxy reward')],
+       "Agent: true accuracy and proxy reward"),
+      (axes[2], [('hacking_gap', '-', 'proxy - true')], 'Hacking gap'),
+  ]
+  for j, judge in enumerate(judges):
+    for method in methods:
+      series = [r for r in rows if r['judge'] == judge and r['method'] == method]
+      if not series:
+        continue
+      levels = [r['level'] for r in series]
+      label = method if len(judges) == 1 else f'{method} ({judge})'
+      for ax, quantities, _ in panels:
+        for name, style, what in quantities:
+          value_key, band_key = ((f'{name}_accuracy', f'{name}_ci95') if name in {p[0] for p in PROPORTIONS}
+                                 else (name, f'{name}_ci95'))
+          values = [r[value_key] for r in series]
+          lows = [r[band_key][0] for r in series]
+          highs = [r[band_key][1] for r in series]
+          if not any(math.isnan(v) for v in lows + highs):
+            ax.fill_between(levels, lows, highs, color=colors[method], alpha=0.15, linewidth=0)
+          ax.plot(levels, values, color=colors[method], linestyle=style, marker=markers[j % len(markers)],
+                  markersize=4, linewidth=1.6, label=f'{label}: {what}' if len(quantities) > 1 else label)
+  all_levels = sorted({r['level'] for r in rows})
+  for ax, _, title in panels:
+    ax.set_title(title, fontsize='medium')
+    ax.set_xticks(all_levels, labels=[f'{l}\n(T={2**l})' for l in all_levels])
+    ax.set_xlabel('level l (chain length T = 2^l)')
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize='small', frameon=False)
+  axes[0].set_ylim(0.0, 1.02)
+  axes[1].set_ylim(0.0, 1.02)
+  axes[2].axhline(0.0, color='0.4', linewidth=1)
+  axes[2].set_ylabel('proxy reward - true accuracy')
+  fig.suptitle('Recursive reward modelling vs the unassisted baseline, per level')
+  fig.savefig(path, dpi=150, format='pdf' if path.lower().endswith('.pdf') else 'png')
+
+
+def write_rrm_reports(records: Sequence[Record], directory: str) -> dict[str, str]:
+  """Writes rrm_table.{md,tex,csv} and rrm_levels.{png,pdf} into `directory` atomically; returns
+  {file name: path}."""
+  os.makedirs(directory, exist_ok=True)
+  writers = {
+      'rrm_table.md': text_writer(rrm_table(records, fmt='markdown')),
+      'rrm_table.tex': text_writer(rrm_table(records, fmt='latex')),
+      'rrm_table.csv': text_writer(rrm_table(records, fmt='csv')),
+      'rrm_levels.png': lambda tmp: rrm_figure(records, tmp),
+      'rrm_levels.pdf': lambda tmp: rrm_figure(records, tmp),
+  }
+  paths = {}
+  for name, write in writers.items():
+    paths[name] = os.path.join(directory, name)
+    atomic_write(paths[name], write)
+  return paths
+
+
+def split_sources(sources: Sequence[tuple[str, Sequence[Record]]]
+                  ) -> tuple[list[tuple[str, list[Record]]], list[Record]]:
+  """Separates RRM records from `[(workdir name, records), ...]`: (the sources without them, the RRM records)."""
+  rest = [(name, [r for r in records if not is_rrm(r)]) for name, records in sources]
+  return rest, [r for _, records in sources for r in records if is_rrm(r)]
+
+
+def report_rrm(records: Sequence[Record], out: str) -> str:
+  """Writes the RRM files into `out` (see `write_rrm_reports`); returns what to print: the files written and
+  the Markdown table. Raises ValueError if the records conflict (`summarize`)."""
+  markdown = rrm_table(records, fmt='markdown')
+  paths = write_rrm_reports(records, out)
+  return f'read {len(records)} rrm records; wrote to {out}: {", ".join(paths)}\n\n{markdown}'

@@ -1,0 +1,214 @@
+"""Training and measuring one RRM level: a reward model fit to the level's evaluations, and an agent trained
+by RL against it, the whole loop under one `jit`.
+
+A level's tasks are (segment i of the level's pool, start value x); an evaluation is a deterministic function
+of (task, claim), so `label_table` computes it once for every (i, x, claim): [N, m, m], the probability that
+the evaluator accepts. Training only looks labels up, so one compiled training program serves both methods
+of a level (and every seed); only the small label program depends on the evaluator.
+
+`train_level` runs `rounds` rounds. Each round first trains the reward model (binary cross-entropy with the
+soft labels, Adam) on fresh batches whose claims are a third each: the true end, a uniformly random wrong
+value, and an answer sampled from the current agent (the untrained policy in round 0). Then it trains the
+agent (`debate.rrm_agents.policy_improvement_loss`, Adam) against the current reward model.
+
+All randomness comes from the level key: `fold_in(key, PURPOSE)` for initialisation, data and measurement,
+then `fold_in(., round)` and `fold_in(., step)` for data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+from debate import rrm_agents
+from judges import chain_checkers
+from judges import reward_models as rm
+from protocols import rrm
+
+# Purposes of keys derived from a level key.
+_RM_INIT, _AGENT_INIT, _RM_DATA, _AGENT_DATA, _EVAL = 1, 2, 3, 4, 5
+EVALUATOR_KINDS = ('user', 'assisted', 'unassisted')
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+  """How a level's claims are labelled (static; its parameters travel separately, see `evaluate`).
+
+  kind: 'user' (level 0: the step checker on the single step), 'assisted' (the level l-1 assistant and
+  reward model, `protocols.rrm.assisted_evaluation`) or 'unassisted' (the baseline user with s step checks).
+  lower_rm, lower_agent: the level l-1 networks ('assisted' only). combine: how 'assisted' joins the two
+  halves' scores (`protocols.rrm.assisted_evaluation`).
+  """
+  kind: str
+  checker: chain_checkers.StepChecker
+  s: int = 0
+  lower_rm: rm.NetSpec | None = None
+  lower_agent: rm.NetSpec | None = None
+  combine: str = 'and'
+
+  def __post_init__(self):
+    if self.kind not in EVALUATOR_KINDS:
+      raise ValueError(f'unknown evaluator kind {self.kind!r}; expected one of {EVALUATOR_KINDS}')
+    if self.kind == 'assisted' and (self.lower_rm is None or self.lower_agent is None):
+      raise ValueError('an assisted evaluator needs the level l-1 reward model and agent specs')
+    if self.combine not in rrm.COMBINATIONS:
+      raise ValueError(f'unknown combination {self.combine!r}; expected one of {rrm.COMBINATIONS}')
+
+
+def evaluate(evaluator: Evaluator, params: dict[str, Any], x, ops, claim) -> chex.Array:
+  """P(the evaluator accepts): x [...], ops [..., T, 2], claim [...] -> [...] float32 in [0, 1].
+
+  params: {'judge': the checker's params} and, for 'assisted', {'reward': R_{l-1}, 'assistant': A_{l-1}}.
+  """
+  if evaluator.kind == 'user':
+    return rrm.user_evaluation(evaluator.checker, params['judge'], x, ops, claim)
+  if evaluator.kind == 'unassisted':
+    return rrm.unassisted_evaluation(evaluator.checker, params['judge'], x, ops, claim, s=evaluator.s)
+  return rrm.assisted_evaluation(
+      x, ops, claim, assistant=rrm_agents.as_assistant(evaluator.lower_agent, params['assistant']),
+      reward=rm.as_reward(evaluator.lower_rm, params['reward']), combine=evaluator.combine)
+
+
+@functools.partial(jax.jit, static_argnames=('evaluator',))
+def label_table(evaluator: Evaluator, params: dict[str, Any], pool: chex.Array) -> chex.Array:
+  """The evaluation of every task and claim of a level: pool [N, T, 2] -> [N, m, m] float32, entry
+  [i, x, y] = P(the evaluator accepts claim y for start x and segment i)."""
+  m = evaluator.checker.modulus
+  n = pool.shape[0]
+  values = jnp.arange(m, dtype=jnp.int32)
+  x = jnp.broadcast_to(values[None, :, None], (n, m, m))
+  claim = jnp.broadcast_to(values[None, None, :], (n, m, m))
+  ops = jnp.broadcast_to(pool[:, None, None], (n, m, m) + pool.shape[1:])
+  return evaluate(evaluator, params, x, ops, claim)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSpec:
+  """Rounds of (reward-model steps, then agent steps); Adam for both; the agent's policy-improvement
+  temperature (`debate.rrm_agents.policy_improvement_loss`)."""
+  rounds: int = 3
+  rm_steps: int = 400
+  agent_steps: int = 300
+  batch_size: int = 256
+  rm_learning_rate: float = 3e-3
+  agent_learning_rate: float = 3e-3
+  temperature: float = 0.03
+
+
+def _step_keys(key, purpose: int, round_index, steps: int):
+  base = jax.random.fold_in(jax.random.fold_in(key, purpose), round_index)
+  return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(steps))
+
+
+def end_table(pool: chex.Array, modulus: int) -> chex.Array:
+  """The true end of every task of a level: pool [N, T, 2] -> [N, m] int32, entry [i, x] = x_T."""
+  starts = jnp.broadcast_to(jnp.arange(modulus, dtype=jnp.int32), (pool.shape[0], modulus))
+  return rrm.segment_end(starts, jnp.broadcast_to(pool[:, None], (pool.shape[0], modulus) + pool.shape[1:]),
+                         modulus)
+
+
+def train_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
+                agent_net: rm.NetSpec, train: TrainSpec):
+  """Trains a level's reward model and agent. pool: [N, T, 2] segments; labels: [N, m, m] (`label_table`).
+
+  Returns (rm_params, agent_params, history) with history['rm_loss'] [rounds, rm_steps] and
+  history['agent_reward'] [rounds, agent_steps] (the agent's expected reward-model score per step).
+  """
+  modulus, num_segments, batch = rm_net.modulus, pool.shape[0], train.batch_size
+  ends = end_table(pool, modulus)
+  rm_params = rm.init_params(rm_net, jax.random.fold_in(key, _RM_INIT))
+  agent_params = rm.init_params(agent_net, jax.random.fold_in(key, _AGENT_INIT))
+  rm_opt, agent_opt = optax.adam(train.rm_learning_rate), optax.adam(train.agent_learning_rate)
+
+  def rm_step(agent_params, carry, step_key):
+    params, opt_state = carry
+    task_key, claim_key, agent_key = jax.random.split(step_key, 3)
+    x, index = rrm.sample_tasks(task_key, num_segments, batch, modulus)
+    ops, truth = pool[index], ends[index, x]
+    u = jax.random.uniform(claim_key, (batch,))
+    claim = jnp.where(u < 1 / 3, truth, jnp.where(
+        u < 2 / 3, rrm.random_wrong(jax.random.fold_in(claim_key, 1), truth, modulus),
+        rrm_agents.sample_answers(agent_net, agent_params, agent_key, x, ops)))
+    label = labels[index, x, claim]
+    loss, grads = jax.value_and_grad(lambda p: rm.reward_model_loss(rm_net, p, x, ops, claim, label))(params)
+    updates, opt_state = rm_opt.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), loss
+
+  def agent_step(rm_params, carry, step_key):
+    params, opt_state = carry
+    x, index = rrm.sample_tasks(step_key, num_segments, batch, modulus)
+    ops = pool[index]
+    table = rm.reward_table(rm_net, rm_params, x, ops)
+    (_, expected_reward), grads = jax.value_and_grad(
+        lambda p: rrm_agents.policy_improvement_loss(agent_net, p, x, ops, table, temperature=train.temperature),
+        has_aux=True)(params)
+    updates, opt_state = agent_opt.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), expected_reward
+
+  def one_round(carry, round_index):
+    rm_params, rm_state, agent_params, agent_state = carry
+    (rm_params, rm_state), losses = jax.lax.scan(
+        lambda c, k: rm_step(agent_params, c, k), (rm_params, rm_state),
+        _step_keys(key, _RM_DATA, round_index, train.rm_steps))
+    (agent_params, agent_state), rewards = jax.lax.scan(
+        lambda c, k: agent_step(rm_params, c, k), (agent_params, agent_state),
+        _step_keys(key, _AGENT_DATA, round_index, train.agent_steps))
+    return (rm_params, rm_state, agent_params, agent_state), (losses, rewards)
+
+  carry = (rm_params, rm_opt.init(rm_params), agent_params, agent_opt.init(agent_params))
+  (rm_params, _, agent_params, _), (losses, rewards) = jax.lax.scan(one_round, carry, jnp.arange(train.rounds))
+  return rm_params, agent_params, {'rm_loss': losses, 'agent_reward': rewards}
+
+
+def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_params, agent_params, *,
+                  rm_net: rm.NetSpec, agent_net: rm.NetSpec, num_tasks: int):
+  """A level's figures on `num_tasks` fresh tasks of the pool (drawn from `fold_in(key, EVAL)`).
+
+  Returns a dict of [] arrays (counts int32, means float32):
+    rm_games, rm_correct: the reward model's verdict (score > 1/2) against the truth on held-out claims,
+      the true end for even-numbered tasks and a uniformly random wrong value for odd ones;
+    label_correct: the level's evaluation (the labels the reward model learns from, > 1/2) on those claims;
+    games, correct: one sampled answer of the agent per task, and how many are the true end;
+    rm_agent_correct: the reward model's verdict against the truth on those answers;
+    proxy_reward: the mean reward-model score of the agent's answers; evaluation_reward: their mean label;
+    mode_correct: how often the agent's most likely answer (what it states as an assistant) is right.
+  """
+  modulus = rm_net.modulus
+  task_key, wrong_key, agent_key = jax.random.split(jax.random.fold_in(key, _EVAL), 3)
+  x, index = rrm.sample_tasks(task_key, pool.shape[0], num_tasks, modulus)
+  ops = pool[index]
+  truth = rrm.segment_end(x, ops, modulus)
+  is_true = jnp.arange(num_tasks) % 2 == 0
+  claim = jnp.where(is_true, truth, rrm.random_wrong(wrong_key, truth, modulus))
+  rm_verdict = rm.reward_probability(rm_net, rm_params, x, ops, claim) > 0.5
+
+  answers = rrm_agents.sample_answers(agent_net, agent_params, agent_key, x, ops)
+  right = answers == truth
+  scores = rm.reward_probability(rm_net, rm_params, x, ops, answers)
+  mode = rrm_agents.as_assistant(agent_net, agent_params)(x, ops)
+  count = lambda a: jnp.sum(a).astype(jnp.int32)
+  return {
+      'rm_games': jnp.int32(num_tasks), 'rm_correct': count(rm_verdict == is_true),
+      'label_correct': count((labels[index, x, claim] > 0.5) == is_true),
+      'games': jnp.int32(num_tasks), 'correct': count(right),
+      'rm_agent_correct': count((scores > 0.5) == right),
+      'proxy_reward': scores.mean(), 'evaluation_reward': labels[index, x, answers].mean(),
+      'mode_correct': count(mode == truth),
+  }
+
+
+@functools.partial(jax.jit, static_argnames=('rm_net', 'agent_net', 'train', 'num_tasks'))
+def run_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
+              agent_net: rm.NetSpec, train: TrainSpec, num_tasks: int):
+  """`train_level` then `measure_level`, one compiled call: (rm_params, agent_params, history, metrics)."""
+  rm_params, agent_params, history = train_level(key, pool, labels, rm_net=rm_net, agent_net=agent_net,
+                                                 train=train)
+  metrics = measure_level(key, pool, labels, rm_params, agent_params, rm_net=rm_net, agent_net=agent_net,
+                          num_tasks=num_tasks)
+  return rm_params, agent_params, history, metrics
