@@ -3,6 +3,10 @@
 A cell is (seed, judge, T, arm). Cells run in a stable order; each appends one record to `results.jsonl` (and its
 sample transcripts to `transcripts.jsonl`) the moment it ends, so a killed run restarted with the same
 command and workdir skips the finished cells and ends with the same records as an uninterrupted one.
+
+With several processes (debate/multihost.py) every process plays its share of each cell's games and gets
+all outcomes; process 0 alone writes the workdir, and the finished cells it reads there are broadcast, so
+every process runs the same cells.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, Callable
 import jax
 import ml_collections
 
-from debate import report, rollout, runfiles
+from debate import multihost, report, rollout, runfiles
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
@@ -114,11 +118,19 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
 
 
 def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  """Checks a resumed workdir against the config, drops half-written output, returns finished records."""
-  os.makedirs(workdir, exist_ok=True)
+  """Checks a resumed workdir against the config, drops half-written output, returns finished records.
+
+  Process 0 reads and rewrites the files; every process gets its records.
+  """
   config_path = os.path.join(workdir, CONFIG)
   resolved = json.loads(config.to_json_best_effort())
   runfiles.check_resumable(workdir, config_path, resolved, ignore=EXECUTION_ONLY_FIELDS)
+  records = _rewrite_workdir(workdir, config_path, resolved) if multihost.is_writer() else None
+  return multihost.broadcast_json(records)
+
+
+def _rewrite_workdir(workdir: str, config_path: str, resolved: dict) -> list[dict]:
+  os.makedirs(workdir, exist_ok=True)
   runfiles.write_json(config_path, resolved)
 
   results_path = os.path.join(workdir, RESULTS)
@@ -209,10 +221,11 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
              's': cell.arm.s,
              'correct': bool(outcome['correct'][i]), **jax.tree.map(lambda a: a[i], transcripts)}
             for i in range(min(config.num_transcripts, config.num_games))]
-    runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS), rows)
     record = make_record(cell, outcome, modulus=config.modulus, wall_s=wall_s,
                          judge_metrics=judge_metrics)
-    runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
+    if multihost.is_writer():
+      runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS), rows)
+      runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
     records.append(record)
     elapsed = time.time() - start
     eta = elapsed / position * (len(pending) - position)
@@ -222,5 +235,6 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
         f'elapsed {elapsed:.0f}s, about {eta:.0f}s left')
   order = {cell.name: i for i, cell in enumerate(plan.cells)}
   records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
-  report.write_reports(records, workdir)
+  if multihost.is_writer():
+    report.write_reports(records, workdir)
   return records

@@ -8,6 +8,10 @@ the last bits, as XLA picks kernels per shape):
   instance key = fold_in(fold_in(fold_in(key(seed), 0), T), index)   (shared by every protocol and judge:
                                                                       paired comparisons across cells)
   play key     = fold_in(fold_in(fold_in(key(seed), 1), T), index)
+
+With several processes (debate/multihost.py) the mesh spans every process's devices: each process plays the
+games of its devices' share of each batch, and the outcomes are gathered so that every process returns all
+of them, bit-identical to a single process's.
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ import functools
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from debate import agents
+from debate import agents, multihost
 from debate.tasks import chain
 from judges.chain_checkers import StepChecker
 from protocols import consultancy, debate, direct, open_consultancy, open_debate
@@ -142,7 +145,8 @@ def run_games(arm: Arm, checker: StepChecker, judge_params, *, length: int, seed
 
   The batch is rounded up to a multiple of the mesh size; the last batch is padded with extra games whose
   results are dropped. `on_batch(games_done)` is called after each batch (progress reports). Returns
-  (outcome, transcript): dicts of numpy arrays with leading axis [num_games].
+  (outcome, transcript): dicts of numpy arrays with leading axis [num_games], in every process (with
+  several processes every one must call this: the outcomes are gathered).
   Transcripts are a few dozen integers per game, so they come with every game rather than from a second
   compilation.
   """
@@ -155,13 +159,12 @@ def run_games(arm: Arm, checker: StepChecker, judge_params, *, length: int, seed
   n_devices = mesh.devices.size
   batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
   fn = _compiled_games(arm, checker, max_length, seed, mesh)
-  length = jax.device_put(jnp.int32(length), NamedSharding(mesh, P()))
-  replicated = jax.device_put(judge_params, NamedSharding(mesh, P()))
+  length = jax.device_put(np.int32(length), NamedSharding(mesh, P()))
+  replicated = multihost.replicate(judge_params, mesh)
   chunks = []
   for start in range(first_index, first_index + num_games, batch):
-    indices = jax.device_put(jnp.arange(start, start + batch, dtype=jnp.uint32),
-                             NamedSharding(mesh, P('data')))
-    chunks.append(jax.device_get(fn(indices, length, replicated)))
+    indices = jax.device_put(np.arange(start, start + batch, dtype=np.uint32), NamedSharding(mesh, P('data')))
+    chunks.append(multihost.to_host(fn(indices, length, replicated)))
     if on_batch:
       on_batch(min(start + batch, first_index + num_games) - first_index)
   return jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

@@ -27,9 +27,10 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from debate import runfiles
+from debate import multihost, runfiles
 from debate.tasks import chain
 
 Params = Any
@@ -239,7 +240,9 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
                 log=print) -> tuple[Params, Mapping[str, float]]:
   """Params and measured error rates of a judge, trained (learned) or derived from the seed (others).
 
-  Learned judges are saved to `workdir/judges/...` with Orbax and reloaded on the next run.
+  Learned judges are saved to `workdir/judges/...` with Orbax and reloaded on the next run. With several
+  processes each trains the same judge; whether a saved one exists is process 0's answer, and params are
+  saved and restored as host (numpy) arrays, which Orbax writes from process 0 only.
   """
   key = jax.random.fold_in(jax.random.key(seed), 0x7D6E)
   eval_key = jax.random.fold_in(key, 1)
@@ -249,10 +252,10 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import and only learned judges need it.
   directory = checker_dir(workdir, checker, seed) if workdir else None
   metrics_path = directory and os.path.join(directory, 'metrics.json')
-  if directory and os.path.exists(metrics_path):
-    abstract = jax.eval_shape(lambda: init_params(checker, key))
+  if directory and multihost.broadcast_json(os.path.exists(metrics_path)):
+    like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(lambda: init_params(checker, key)))
     with ocp.StandardCheckpointer() as ckptr:
-      params = ckptr.restore(os.path.join(os.path.abspath(directory), 'params'), abstract)
+      params = ckptr.restore(os.path.join(os.path.abspath(directory), 'params'), like)
     with open(metrics_path) as f:
       return params, json.load(f)['eval']
   params, history = train_learned_checker(checker, key, train_config, log=log)
@@ -261,7 +264,8 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
   if directory:
     os.makedirs(directory, exist_ok=True)
     with ocp.StandardCheckpointer() as ckptr:
-      ckptr.save(os.path.join(os.path.abspath(directory), 'params'), params, force=True)
+      ckptr.save(os.path.join(os.path.abspath(directory), 'params'), jax.device_get(params), force=True)
       ckptr.wait_until_finished()
-    runfiles.write_json(metrics_path, {'eval': metrics, 'train': train_config, 'history': history})
+    if multihost.is_writer():
+      runfiles.write_json(metrics_path, {'eval': metrics, 'train': train_config, 'history': history})
   return params, metrics

@@ -5,33 +5,48 @@ exactly k nonzero pixels of training images (Adam, learning rate 1e-4, batches o
 k = 6 and 50k for k = 4) and then judges debates. This module is the library (no flags) behind
 `python -m launch.train_judge`.
 
-Data, fully determined by (seed, step) so that a resumed run sees exactly the batches of an uninterrupted
-one and resume needs only the step (the "data position"):
-- data position p = step * B_local + r (r the row in this process's part of the batch) is example
-  `perm_e[p mod N_local]` of this process's shard, e = p div N_local its epoch, and
-  `perm_e = jax.random.permutation(fold_in(data_key, e), N_local)`; a batch may straddle two epochs.
+Data, fully determined by (seed, step) and independent of the process and device counts, so that a resumed
+run sees exactly the batches of an uninterrupted one (resume needs only the step, the "data position") and
+a multi-process run exactly those of a single process:
+- row r of the global batch [B] draws only from its own stratum of the N training examples, examples
+  [floor(N r / B), floor(N (r + 1) / B)) (n_r of them): at step s it takes the stratum's example
+  `perm_{r,e}[s mod n_r]`, with e = s div n_r the row's epoch and `perm_{r,e}` a permutation of n_r drawn
+  from fold_in(fold_in(data_key, r), e). So every batch holds one example of each stratum and every example
+  is seen once per epoch (of about N / B steps). Process p of P holds the rows [B p / P, B (p + 1) / P) and
+  loads only their strata: the split's shard [floor(N p / P), floor(N (p + 1) / P)) (idx.load_image_dataset);
 - example row r of the global batch of step s gets the mask `random_nonzero_mask(fold_in(fold_in(mask_key,
   s), r), image, k)`, drawn inside the jitted step;
 - dropout (irving_cnn) uses `rng`, a key in the train state split once per step.
-With one process (the usual case) the shard is the whole training split. With several processes each
-process draws its B / P rows from its own shard, so the data order depends on the process count.
 
-Parallelism: `jax.jit` with `NamedSharding`s over a 1-D ('data',) mesh of all devices: the batch is sharded
-over 'data', params and optimizer state are replicated, and the loss is the mean over the global batch, so
-results do not depend on the device count (up to float reduction order). Masks and dropout are drawn with
-`jax_threefry_partitionable` keys, so they do not depend on the sharding either.
+Parallelism: `jax.jit` with `NamedSharding`s over a ('data', 'model') mesh of all devices of all processes,
+of shape (devices / model_parallelism, model_parallelism) (config field `model_parallelism`, default 1:
+plain data parallelism). The batch is split over every device (both axes); each parameter and its Adam
+moments are split FSDP-style over 'model' along their largest axis that 'model' divides (replicated where
+none does), and XLA gathers them where the step needs them. The loss is the mean over the global batch, so
+results do not depend on the mesh (up to float reduction order). Masks and dropout are drawn with
+`jax_threefry_partitionable` keys, so they do not depend on the sharding either. Devices are ordered by
+(process, id), so each process's devices hold one contiguous block of the batch, and 'model' groups stay
+within a host when model_parallelism divides its device count.
 
-Workdir layout (only process 0 writes the JSON files; all processes take part in checkpointing):
-  config.json        the resolved config, plus `train_data` (split size, image shape, process count)
+Preemption: SIGTERM (what Cloud TPU, SLURM and Kubernetes send before evicting a job) is caught; the run
+finishes its current step, saves a checkpoint at that step and raises `Preempted` (launch.train_judge then
+exits with status 143); rerunning the same command resumes. With several processes all stop at the same
+step (debate/multihost.PreemptionWatch).
+
+Workdir layout (only process 0 writes the JSON files; all processes take part in checkpointing, so with
+several hosts the workdir must be storage they all see):
+  config.json        the resolved config, plus `train_data` (split size, image shape, data order)
   metrics.jsonl      one JSON object per logged step: step, loss, accuracy (of that step's batch),
                      examples_per_s, elapsed_s; a final {"step": S, "test": {...}} line when a test split
                      is given
   checkpoints/<step>/state/   Orbax checkpoints of the train state {step, params, opt_state, rng (raw key
-                     data)} every `checkpoint_every` steps and at the end; the last 3 are kept.
+                     data)}, sharded as in training, every `checkpoint_every` steps, at the end and on
+                     SIGTERM; the last 3 are kept. A restore reshards them onto the current mesh.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -48,7 +63,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from debate import runfiles
+from debate import multihost, runfiles
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import wilson_interval
 from debate.tasks import images as image_task
@@ -62,10 +77,14 @@ MAX_CHECKPOINTS = 3
 # The config fields (and the training data's description) that change a judge's training: a resumed run
 # must keep them. The others may change: `checkpoint_every`, `log_every` and `eval_batch_size` change how a
 # run executes, `steps` only where it stops (the learning rate is constant), and fields this trainer does
-# not read (say, of the debates a config also describes) do not touch the judge.
+# not read (say, of the debates a config also describes) do not touch the judge. `model_parallelism`, like the
+# device count, changes only the float reduction order.
 RESULT_FIELDS = ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'seed', 'num_classes', 'train_data')
 # Tags of the key streams derived from the seed (far above any example index).
 _INIT_TAG, _DATA_TAG, _MASK_TAG, _DROPOUT_TAG = 0x7F000001, 0x7F000002, 0x7F000003, 0x7F000004
+# The batch order of the module docstring, recorded in config.json: a run written with another order (the
+# trainer's first version drew the whole batch from one permutation of each process's shard) is refused.
+DATA_ORDER = 'row-strata'
 
 Params = Any
 
@@ -86,6 +105,15 @@ class TrainState:
   rng: chex.PRNGKey
 
 
+class Preempted(Exception):
+  """Training stopped on SIGTERM after saving a checkpoint at `step`; rerunning the same command resumes."""
+
+  def __init__(self, step: int, workdir: str):
+    super().__init__(f'preempted (SIGTERM) at step {step}: saved a checkpoint in '
+                     f'{os.path.join(workdir, CHECKPOINTS)}; rerun the same command to resume')
+    self.step = step
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Config.
 
@@ -101,11 +129,11 @@ def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | Non
                     image_shape: tuple[int, int] | None = None) -> None:
   """Raises ConfigError (naming the field) for a config `train_judge` cannot run.
 
-  `num_devices` (default: all devices) must divide batch_size; with `image_shape` given, k must not exceed
-  its number of pixels.
+  `num_devices` (default: all devices) must divide batch_size, and model_parallelism must divide it; with
+  `image_shape` given, k must not exceed its number of pixels.
   """
   for field in ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'steps', 'checkpoint_every',
-                'log_every', 'eval_batch_size', 'seed', 'num_classes'):
+                'log_every', 'eval_batch_size', 'seed', 'num_classes', 'model_parallelism'):
     if field not in config:
       raise ConfigError(field, 'missing from the config; the judge trainer needs it')
   if config.task != 'images':
@@ -123,6 +151,12 @@ def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | Non
     raise ConfigError('learning_rate', f'must be a number > 0, got {learning_rate!r}')
   batch_size = _int_at_least(config, 'batch_size', 1)
   num_devices = jax.device_count() if num_devices is None else num_devices
+  model_parallelism = _int_at_least(config, 'model_parallelism', 1)
+  if num_devices % model_parallelism:
+    divisors = [d for d in range(1, num_devices + 1) if num_devices % d == 0]
+    raise ConfigError('model_parallelism', f'{model_parallelism} does not divide the device count '
+                                           f'{num_devices}: the mesh is (data, model) = (devices / '
+                                           f'model_parallelism, model_parallelism); pass one of {divisors}')
   if batch_size % num_devices:
     raise ConfigError('batch_size', f'{batch_size} is not divisible by the device count {num_devices}: the '
                                     'batch is split evenly over the devices; pass a multiple of '
@@ -134,8 +168,7 @@ def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | Non
 
 
 def _train_data_info(dataset: ImageDataset) -> dict:
-  return {'examples': int(dataset.total), 'image_shape': list(dataset.image_shape),
-          'process_count': jax.process_count()}
+  return {'examples': int(dataset.total), 'image_shape': list(dataset.image_shape), 'order': DATA_ORDER}
 
 
 def _resolved_config(config: ml_collections.ConfigDict, dataset: ImageDataset) -> dict:
@@ -178,54 +211,117 @@ def _keys(seed: int) -> dict[str, chex.PRNGKey]:
           (('init', _INIT_TAG), ('data', _DATA_TAG), ('mask', _MASK_TAG), ('dropout', _DROPOUT_TAG))}
 
 
-class BatchIndices:
-  """Which examples of this process's shard make up each step's batch: a pure function of (seed, step).
+@functools.partial(jax.jit, static_argnames='width')
+def _row_permutations(data_key: chex.PRNGKey, rows: chex.Array, epoch, *, width: int) -> chex.Array:
+  """[len(rows)] -> [len(rows), width]: row r's permutation of `width` in `epoch`, drawn from
+  fold_in(fold_in(data_key, r), epoch)."""
+  return jax.vmap(lambda row: jax.random.permutation(
+      jax.random.fold_in(jax.random.fold_in(data_key, row), epoch), width))(rows)
 
-  `indices(step)` -> [local_batch] int, into the shard; epoch permutations are computed once and cached.
+
+class BatchIndices:
+  """Which examples make up this process's rows of each step's batch (the module docstring's row strata).
+
+  A pure function of (data_key, step, global row), whatever the process count. `indices(step)` ->
+  [len(rows)] int64 indices into this process's shard; each epoch's permutations are computed once (one
+  jitted call for all rows) and cached.
+
+  Args:
+    data_key: the key of the batch order.
+    num_examples: N, the size of the whole training split.
+    batch_size: B, the global batch.
+    rows: this process's rows of the global batch, a contiguous range.
+    shard_start, shard_size: this process's shard of the split (global index of its first example, and its
+      length); it must hold the strata of `rows`.
   """
 
-  def __init__(self, data_key: chex.PRNGKey, num_examples: int, local_batch: int):
-    if num_examples < 1:
-      raise ValueError('the training split (or this process\'s shard of it) is empty')
+  def __init__(self, data_key: chex.PRNGKey, *, num_examples: int, batch_size: int, rows: range,
+               shard_start: int = 0, shard_size: int | None = None):
+    if num_examples < batch_size:
+      raise ValueError(f'the training split has {num_examples} examples, fewer than the batch size '
+                       f'{batch_size}: each row of the batch draws from its own N / B examples')
+    shard_size = num_examples if shard_size is None else shard_size
+    global_rows = np.arange(rows.start, rows.stop, dtype=np.int64)
+    low = num_examples * global_rows // batch_size
+    self._sizes = num_examples * (global_rows + 1) // batch_size - low
+    if len(global_rows) and (low[0] < shard_start or low[-1] + self._sizes[-1] > shard_start + shard_size):
+      raise ValueError(f'rows {rows.start}..{rows.stop - 1} of the batch draw from examples {low[0]}..'
+                       f'{low[-1] + self._sizes[-1] - 1}, but this process holds examples {shard_start}..'
+                       f'{shard_start + shard_size - 1}; load the shard of idx.load_image_dataset('
+                       'process_index=jax.process_index(), process_count=jax.process_count())')
+    self._offsets = low - shard_start
     self._key = data_key
-    self._n = num_examples
-    self._b = local_batch
+    self._rows = jnp.asarray(global_rows, jnp.uint32)
+    self._width = int(self._sizes.max(initial=1))
     self._cache: dict[int, np.ndarray] = {}
 
-  def permutation(self, epoch: int) -> np.ndarray:
+  def permutations(self, epoch: int) -> np.ndarray:
+    """[rows, max n_r]: row j's first n_r entries are its stratum's permutation of epoch `epoch`."""
     if epoch not in self._cache:
-      if len(self._cache) >= 2:
+      if len(self._cache) >= 3:
         self._cache.pop(min(self._cache))
-      self._cache[epoch] = np.asarray(jax.random.permutation(jax.random.fold_in(self._key, epoch), self._n))
+      table = np.array(_row_permutations(self._key, self._rows, epoch, width=self._width))  # Writable.
+      for row, size in enumerate(self._sizes):  # A uniform permutation restricted to [0, n_r) is uniform.
+        if size < table.shape[1]:
+          table[row, :size] = table[row][table[row] < size]
+      self._cache[epoch] = table
     return self._cache[epoch]
 
   def indices(self, step: int) -> np.ndarray:
-    positions = step * self._b + np.arange(self._b, dtype=np.int64)
-    epochs = positions // self._n
-    out = np.empty(self._b, np.int64)
+    epochs, positions = step // self._sizes, step % self._sizes
+    out = np.empty(len(self._sizes), np.int64)
     for epoch in np.unique(epochs):
-      where = epochs == epoch
-      out[where] = self.permutation(int(epoch))[positions[where] % self._n]
+      where = np.flatnonzero(epochs == epoch)
+      out[where] = self._offsets[where] + self.permutations(int(epoch))[where, positions[where]]
     return out
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Model, state and the train step.
+# Mesh, shardings, model, state and the train step.
 
 
-def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
-  """A 1-D ('data',) mesh of `devices` (default: all devices)."""
-  devices = jax.devices() if devices is None else list(devices)
-  return Mesh(np.asarray(devices), ('data',))
+def make_mesh(devices: Sequence[jax.Device] | None = None, *, model_parallelism: int = 1) -> Mesh:
+  """The ('data', 'model') mesh of `devices` (default: all), shape (len / model_parallelism, model_parallelism).
+
+  Devices are ordered by (process index, id): each process's devices hold a contiguous block of the batch.
+  """
+  devices = sorted(jax.devices() if devices is None else devices, key=lambda d: (d.process_index, d.id))
+  if model_parallelism < 1 or len(devices) % model_parallelism:
+    raise ValueError(f'model_parallelism={model_parallelism} does not divide the {len(devices)} devices')
+  return Mesh(np.asarray(devices).reshape(-1, model_parallelism), ('data', 'model'))
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+  """The batch's leading axis split over every device of `mesh` (both axes)."""
+  return NamedSharding(mesh, P(mesh.axis_names))
+
+
+def fsdp_spec(shape: Sequence[int], model_size: int) -> P:
+  """The spec of an array of `shape`: its largest axis divisible by `model_size` split over 'model' (the
+  first such axis on ties); replicated if no axis divides, or if `model_size` is 1."""
+  axes = [axis for axis, size in enumerate(shape) if model_size > 1 and size % model_size == 0]
+  if not axes:
+    return P()
+  axis = max(axes, key=lambda a: (shape[a], -a))
+  return P(*([None] * axis + ['model']))
+
+
+def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
+  """Shardings of a train state (arrays or ShapeDtypeStructs) on `mesh`: params and optimizer state by
+  `fsdp_spec`, step and rng replicated."""
+  model_size = mesh.shape['model']
+  fsdp = lambda x: NamedSharding(mesh, fsdp_spec(x.shape, model_size))
+  replicated = NamedSharding(mesh, P())
+  return TrainState(step=replicated, params=jax.tree.map(fsdp, state.params),
+                    opt_state=jax.tree.map(fsdp, state.opt_state), rng=replicated)
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
   return optax.adam(config.learning_rate)
 
 
-def init_state(model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int,
-               image_shape: tuple[int, int], mesh: Mesh) -> TrainState:
-  """The step-0 train state, replicated over `mesh`."""
+def _initializer(model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int,
+                 image_shape: tuple[int, int]) -> Callable[[], TrainState]:
   keys = _keys(seed)
 
   def init():
@@ -233,18 +329,25 @@ def init_state(model: nn.Module, optimizer: optax.GradientTransformation, *, see
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params),
                       rng=keys['dropout'])
 
-  return jax.jit(init, out_shardings=NamedSharding(mesh, P()))()
+  return init
 
 
-def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *, k: int,
-                    mesh: Mesh) -> Callable:
+def init_state(model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int,
+               image_shape: tuple[int, int], mesh: Mesh) -> TrainState:
+  """The step-0 train state, laid out over `mesh` by `state_shardings`."""
+  init = _initializer(model, optimizer, seed=seed, image_shape=image_shape)
+  return jax.jit(init, out_shardings=state_shardings(jax.eval_shape(init), mesh))()
+
+
+def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *, k: int, mesh: Mesh,
+                    shardings: TrainState) -> Callable:
   """jit(train_step)(state, images [B, H, W] uint8, labels [B] int32, mask_key) -> (state, metrics).
 
-  The batch is sharded over the mesh's 'data' axis, the state replicated; metrics are the loss (mean over
-  the global batch) and the batch accuracy, replicated scalars.
+  The batch is split over every device of `mesh`, the state laid out by `shardings` (`state_shardings`) and
+  donated; metrics are the loss (mean over the global batch) and the batch accuracy, replicated scalars.
   """
   replicated = NamedSharding(mesh, P())
-  sharded = NamedSharding(mesh, P('data'))
+  sharded = batch_sharding(mesh)
 
   def train_step(state: TrainState, images, labels, mask_key):
     batch = images.shape[0]
@@ -265,8 +368,19 @@ def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *
     new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state, rng=rng)
     return new_state, {'loss': loss, 'accuracy': image_judges.accuracy(logits, labels)}
 
-  return jax.jit(train_step, in_shardings=(replicated, sharded, sharded, replicated),
-                 out_shardings=(replicated, replicated))
+  return jax.jit(train_step, in_shardings=(shardings, sharded, sharded, replicated),
+                 out_shardings=(shardings, replicated), donate_argnums=0)
+
+
+def local_rows(sharding: NamedSharding, batch_size: int) -> range:
+  """The rows of a [batch_size] global batch that this process's devices hold under `sharding` (contiguous)."""
+  slices = {index[0].indices(batch_size)[:2] for index in
+            sharding.addressable_devices_indices_map((batch_size,)).values()}
+  start, stop = min(a for a, _ in slices), max(b for _, b in slices)
+  if sum(b - a for a, b in slices) != stop - start:
+    raise ValueError(f'this process\'s devices hold rows {sorted(slices)} of the batch, not one contiguous '
+                     'block; order the mesh devices by process (make_mesh)')
+  return range(start, stop)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -298,12 +412,14 @@ def _save(manager, state: TrainState, step: int) -> None:
   manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_checkpoint_tree(state))))
 
 
-def _restore(manager, step: int, like: TrainState, mesh: Mesh) -> TrainState:
-  """The checkpoint at `step`, replicated over `mesh`; `like` (arrays or ShapeDtypeStructs) gives shapes."""
+def _restore(manager, step: int, like: TrainState, shardings: TrainState) -> TrainState:
+  """The checkpoint at `step`, laid out by `shardings` (whatever the layout it was saved from); `like`
+  (arrays or ShapeDtypeStructs) gives shapes and dtypes."""
   import orbax.checkpoint as ocp
-  replicated = NamedSharding(mesh, P())
-  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
-                          jax.eval_shape(_checkpoint_tree, like))
+  target = {'step': shardings.step, 'params': shardings.params, 'opt_state': shardings.opt_state,
+            'rng': shardings.rng}
+  abstract = jax.tree.map(lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+                          jax.eval_shape(_checkpoint_tree, like), target)
   restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
   return _state_from_tree(restored['state'])
 
@@ -312,21 +428,22 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
   """(params, step) of the checkpoint of `workdir` at `step` (default: the latest), for using a judge.
 
   Reads the model, seed and image shape from workdir/config.json; params come back replicated over `mesh`
-  (default: all devices).
+  (any mesh; default: all devices), whatever the mesh they were trained on.
   """
   with open(os.path.join(workdir, CONFIG)) as f:
     saved = json.load(f)
   config = ml_collections.ConfigDict(saved)
   mesh = make_mesh() if mesh is None else mesh
   model = image_judges.make_judge(config.judge, config.num_classes)
-  like = jax.eval_shape(lambda: init_state(model, make_optimizer(config), seed=config.seed,
-                                           image_shape=tuple(saved['train_data']['image_shape']), mesh=mesh))
+  like = jax.eval_shape(_initializer(model, make_optimizer(config), seed=config.seed,
+                                     image_shape=tuple(saved['train_data']['image_shape'])))
+  replicated = jax.tree.map(lambda _: NamedSharding(mesh, P()), like)
   manager = checkpoint_manager(workdir)
   try:
     step = manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{workdir} has no checkpoints ({os.path.join(workdir, CHECKPOINTS)})')
-    return _restore(manager, step, like, mesh).params, step
+    return _restore(manager, step, like, replicated).params, step
   finally:
     manager.close()
 
@@ -358,28 +475,34 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
 
   Args:
     config: the fields of launch/configs/irving_mnist.py (k, judge, learning_rate, batch_size, steps,
-      checkpoint_every, log_every, eval_batch_size, seed, num_classes).
+      checkpoint_every, log_every, eval_batch_size, seed, num_classes, model_parallelism).
     workdir: where config.json, metrics.jsonl and checkpoints/ live; a run there is resumed from its latest
       checkpoint and ends with exactly the params of an uninterrupted run.
     dataset_train: this process's shard of the training split.
     dataset_test: if given, the judge's random-pixel accuracy on it (`evaluate`) is measured at the end.
     log: progress messages.
-    devices: the devices of the ('data',) mesh (default: all); batch_size must be divisible by their number.
+    devices: the devices of the mesh (default: all); batch_size must be divisible by their number, and
+      their number by config.model_parallelism.
 
   Returns:
-    (state, metrics): the final train state (params replicated over the mesh) and {'step', 'train': the last
-    logged training metrics, 'test': the evaluation (only with dataset_test)}.
+    (state, metrics): the final train state (laid out over the mesh by `state_shardings`) and {'step',
+    'train': the last logged training metrics, 'test': the evaluation (only with dataset_test)}.
 
   Raises:
     ConfigError: a bad config field. WorkdirError: the workdir holds a run of a different config.
+    Preempted: SIGTERM arrived; a checkpoint of the step reached was saved.
   """
-  mesh = make_mesh(devices)
-  validate_config(config, num_devices=mesh.size, image_shape=dataset_train.image_shape)
+  validate_config(config, num_devices=len(jax.devices() if devices is None else devices),
+                  image_shape=dataset_train.image_shape)
+  mesh = make_mesh(devices, model_parallelism=config.model_parallelism)
   if dataset_train.num_classes != config.num_classes:
     raise ConfigError('num_classes', f'{config.num_classes} but the training data was loaded with '
                                      f'{dataset_train.num_classes} classes')
+  if dataset_train.total < config.batch_size:
+    raise ConfigError('batch_size', f'{config.batch_size} is more than the {dataset_train.total} training '
+                                    'examples (each row of the batch draws from its own N / B of them)')
   check_workdir(config, workdir, dataset_train)
-  is_writer = jax.process_index() == 0
+  is_writer = multihost.is_writer()
   metrics_path = os.path.join(workdir, METRICS)
   if is_writer:
     os.makedirs(workdir, exist_ok=True)
@@ -388,51 +511,61 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
   model = image_judges.make_judge(config.judge, config.num_classes)
   optimizer = make_optimizer(config)
   state = init_state(model, optimizer, seed=config.seed, image_shape=dataset_train.image_shape, mesh=mesh)
+  shardings = state_shardings(state, mesh)
   manager = checkpoint_manager(workdir)
   try:
-    latest = manager.latest_step()
-    if latest is not None:
-      state = _restore(manager, latest, state, mesh)
-      log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
-    step = int(jax.device_get(state.step))
-    if is_writer:
-      _truncate_metrics(metrics_path, step)
-    logged = runfiles.read_jsonl(metrics_path) if is_writer and os.path.exists(metrics_path) else []
-    train_metrics = next((row for row in reversed(logged) if 'loss' in row), None)
+    with multihost.PreemptionWatch() as preemption:
+      latest = manager.latest_step()
+      if latest is not None:
+        state = _restore(manager, latest, state, shardings)
+        log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
+      step = int(jax.device_get(state.step))
+      if is_writer:
+        _truncate_metrics(metrics_path, step)
+      logged = runfiles.read_jsonl(metrics_path) if is_writer and os.path.exists(metrics_path) else []
+      train_metrics = next((row for row in reversed(logged) if 'loss' in row), None)
 
-    local_batch = config.batch_size // jax.process_count()
-    batches = BatchIndices(_keys(config.seed)['data'], len(dataset_train), local_batch)
-    mask_key = jax.device_put(_keys(config.seed)['mask'], NamedSharding(mesh, P()))
-    sharded = NamedSharding(mesh, P('data'))
-    train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh)
-    log(f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
-        f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
-        f'device(s), {len(dataset_train)} training images')
+      sharded = batch_sharding(mesh)
+      batches = BatchIndices(_keys(config.seed)['data'], num_examples=dataset_train.total,
+                             batch_size=config.batch_size, rows=local_rows(sharded, config.batch_size),
+                             shard_start=dataset_train.start, shard_size=len(dataset_train))
+      mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
+      train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
+      log(f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
+          f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
+          f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
+          f'{jax.process_count()} process(es)), {dataset_train.total} training images')
 
-    start_time = window_time = time.perf_counter()
-    window_start = step
-    while step < config.steps:
-      rows = batches.indices(step)
-      images = jax.make_array_from_process_local_data(sharded, dataset_train.images[rows])
-      labels = jax.make_array_from_process_local_data(sharded, dataset_train.labels[rows])
-      state, step_metrics = train_step(state, images, labels, mask_key)
-      step += 1
-      if step % config.log_every == 0 or step == config.steps:
-        step_metrics = jax.device_get(step_metrics)
-        now = time.perf_counter()
-        rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
-        window_time, window_start = now, step
-        train_metrics = {'step': step, 'loss': float(step_metrics['loss']),
-                         'accuracy': float(step_metrics['accuracy']), 'examples_per_s': round(rate, 1),
-                         'elapsed_s': round(now - start_time, 3)}
-        if is_writer:
-          runfiles.append_jsonl(metrics_path, [train_metrics])
-        left = (config.steps - step) * config.batch_size / rate
-        log(f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
-            f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}')
-      if step % config.checkpoint_every == 0 or step == config.steps:
-        _save(manager, state, step)
-    manager.wait_until_finished()
+      start_time = window_time = time.perf_counter()
+      window_start = step
+      while step < config.steps:
+        rows = batches.indices(step)
+        images = jax.make_array_from_process_local_data(sharded, dataset_train.images[rows])
+        labels = jax.make_array_from_process_local_data(sharded, dataset_train.labels[rows])
+        state, step_metrics = train_step(state, images, labels, mask_key)
+        step += 1
+        if step % config.log_every == 0 or step == config.steps:
+          step_metrics = jax.device_get(step_metrics)
+          now = time.perf_counter()
+          rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
+          window_time, window_start = now, step
+          train_metrics = {'step': step, 'loss': float(step_metrics['loss']),
+                           'accuracy': float(step_metrics['accuracy']), 'examples_per_s': round(rate, 1),
+                           'elapsed_s': round(now - start_time, 3)}
+          if is_writer:
+            runfiles.append_jsonl(metrics_path, [train_metrics])
+          left = (config.steps - step) * config.batch_size / rate
+          log(f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
+              f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}')
+        scheduled = step % config.checkpoint_every == 0 or step == config.steps
+        if scheduled:
+          _save(manager, state, step)
+        if step < config.steps and preemption.requested(step):  # Every process asks at every step.
+          if not scheduled:
+            _save(manager, state, step)
+          manager.wait_until_finished()
+          raise Preempted(step, workdir)
+      manager.wait_until_finished()
   finally:
     manager.close()
 
@@ -452,20 +585,14 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
 # Evaluation.
 
 
-def _local_copy(x):
-  """A host copy of a (fully replicated) array, also when it spans devices of other processes."""
-  if isinstance(x, jax.Array) and not x.is_fully_addressable:
-    x = x.addressable_data(0)
-  return np.asarray(x)
-
-
 def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int, seed: int,
              batch_size: int) -> dict:
   """The judge's random-pixel accuracy on the whole split `dataset` (summed over processes' shards).
 
   Image i (global index `dataset.start + i`) is judged once, with a mask of k random nonzero pixels drawn
   by `random_nonzero_mask(fold_in(key(seed), dataset.start + i), image, k)`, so the result does not depend
-  on `batch_size`, the device count or the sharding of the split over processes.
+  on `batch_size`, the device count or the sharding of the split over processes. `params` may be laid out
+  over any mesh; with several processes every process must call this (it gathers and sums).
 
   Returns:
     {'correct', 'games', 'accuracy', 'ci95': [low, high] (Wilson), 'k', 'seed'}.
@@ -478,8 +605,8 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   n = len(dataset)
   # At most the split's size, rounded up to a multiple of the local device count (the batch is sharded).
   batch_size = -(-max(1, min(batch_size, n)) // mesh.size) * mesh.size
-  replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P('data'))
-  params = jax.device_put(jax.tree.map(_local_copy, params), replicated)
+  sharded = batch_sharding(mesh)
+  params = multihost.replicate(params, mesh)  # Gathers params sharded over processes (a collective).
 
   @jax.jit
   def count_batch(params, images, labels, indices, valid):

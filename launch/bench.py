@@ -25,6 +25,19 @@ where --devices picks the first N). One caveat: XLA:CPU runs much of one device'
 while loops) on a single thread, so N simulated devices can also occupy up to min(N, CPU count) cores, and
 a speedup up to the CPU count (2x on a 2-core machine) is spare cores being used, not scaling.
 
+Training throughput (`--train=judge`): the image judge's train step (judges/train.py) on each (data, model)
+device mesh, one child process per mesh with data x model devices:
+
+  python -m launch.bench --train=judge --mesh=data:1,model:1 --mesh=data:4,model:1 \
+      --mesh=data:2,model:2 --train_judge=irving_cnn --train_batch_size=128 --train_steps=10 --repeats=5 \
+      --out=/tmp/bench_train
+
+(the first two --mesh values are the default). Each child compiles the step (compile_s, reported apart),
+runs 2 warm-up steps, then `--repeats` timed repetitions of `--train_steps` steps, each fed from the host
+and ended by block_until_ready; the table gives the median repetition, steps/s, examples/s, steps/s
+relative to the first mesh, XLA's FLOPs per step and device, and the model FLOPs utilisation where the
+device's peak is known (PEAK_FLOPS; blank on CPU).
+
 Bad flags exit with status 2 and one line, `error: ...`, naming the flag, before anything runs.
 """
 
@@ -59,6 +72,15 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Run seed.')
 _OUT = flags.DEFINE_string('out', None, 'If set, write bench_chain.json and bench_chain.md to this directory.')
 _WORKER = flags.DEFINE_bool('worker', False, 'Internal: measure on this process\'s devices (exactly one '
                             '--devices value) and print one JSON line per measurement.')
+_TRAIN = flags.DEFINE_string('train', None, "Benchmark training instead of a task's rollouts: 'judge' (the "
+                             'image judge trainer, judges/train.py).')
+_MESH = flags.DEFINE_multi_string('mesh', ['data:1,model:1', 'data:4,model:1'],
+                                  '--train: a (data, model) device mesh, data:D,model:M; repeat the flag for '
+                                  'several; one child process each, with D * M devices.')
+_TRAIN_JUDGE = flags.DEFINE_string('train_judge', 'irving_cnn', '--train=judge: the image judge model.')
+_TRAIN_BATCH_SIZE = flags.DEFINE_integer('train_batch_size', 128, '--train=judge: the global batch.')
+_TRAIN_K = flags.DEFINE_integer('train_k', 6, '--train=judge: pixels per mask.')
+_TRAIN_STEPS = flags.DEFINE_integer('train_steps', 10, '--train: steps per timed repetition.')
 
 
 class UsageError(ValueError):
@@ -303,6 +325,9 @@ def _write(out: str, settings: dict, rows: list[dict], envs: dict[int, dict], ta
 def main(argv):
   if len(argv) > 1:
     fail(f'unexpected arguments {argv[1:]}')
+  if _TRAIN.value is not None:
+    _main_train()
+    return
   try:
     settings = validate()
   except UsageError as e:
@@ -317,6 +342,202 @@ def main(argv):
   if _OUT.value:
     _write(_OUT.value, settings, rows, envs, table, sys.argv)
     print(f'[bench] wrote {os.path.join(_OUT.value, "bench_chain.json")} and bench_chain.md', file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Training benchmark (--train=judge): steps/s of the image judge's train step (judges/train.py).
+
+TRAINERS = ('judge',)
+# Dense bf16 peak FLOP/s per device, from the vendors' data sheets, by `device.device_kind`: the usual MFU
+# denominator. The judges train in float32, so their MFU against it is a lower bound on how busy a device is.
+PEAK_FLOPS = {
+    'TPU v4': 275e12, 'TPU v5 lite': 197e12, 'TPU v5': 459e12, 'TPU v5p': 459e12, 'TPU v6 lite': 918e12,
+    'NVIDIA H100 80GB HBM3': 989e12, 'NVIDIA H100 PCIe': 756e12, 'NVIDIA H200': 989e12,
+    'NVIDIA A100-SXM4-40GB': 312e12, 'NVIDIA A100-SXM4-80GB': 312e12, 'NVIDIA A100 80GB PCIe': 312e12,
+}
+
+
+def parse_mesh(spec: str) -> tuple[int, int]:
+  """'data:D,model:M' (either part may be left out: 1) -> (D, M). Raises UsageError."""
+  sizes = {'data': 1, 'model': 1}
+  for part in spec.split(','):
+    name, _, value = part.partition(':')
+    if name not in sizes or not value.isdigit() or int(value) < 1:
+      raise UsageError(f'--mesh={spec}: expected data:D,model:M with integers >= 1, e.g. data:2,model:2')
+    sizes[name] = int(value)
+  return sizes['data'], sizes['model']
+
+
+def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: int, k: int = 6,
+                        image_shape: tuple[int, int] = (28, 28), steps_per_repeat: int = 10,
+                        repeats: int = 5, seed: int = 0) -> dict:
+  """Times the train step of image judge `judge` on a (data, model) = `mesh_shape` mesh of the first devices.
+
+  Batches are synthetic MNIST-like images (about 19% nonzero pixels; speed does not depend on the values),
+  fed from the host each step as in training. compile_s: lowering and compiling the step; then 2 warm-up
+  steps; each of `repeats` repetitions runs `steps_per_repeat` steps and blocks on the state. Returns a row:
+  median_s (per repetition), steps_per_s, examples_per_s, flops_per_step (XLA's cost analysis of the
+  compiled step, per device), and mfu (flops_per_step * steps_per_s / the device's PEAK_FLOPS; None when the
+  device's peak is not known, e.g. on CPU).
+  """
+  import jax
+  import numpy as np
+  import optax
+  from jax.sharding import NamedSharding, PartitionSpec as P
+  from judges import image_judges, train
+
+  data, model = mesh_shape
+  n = data * model
+  if n > jax.device_count():
+    raise ValueError(f'the mesh data:{data},model:{model} needs {n} devices, this process has '
+                     f'{jax.device_count()} ({jax.default_backend()})')
+  if batch_size % n:
+    raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {n}')
+  mesh = train.make_mesh(jax.devices()[:n], model_parallelism=model)
+  network = image_judges.make_judge(judge, 10)
+  optimizer = optax.adam(1e-4)
+  state = train.init_state(network, optimizer, seed=seed, image_shape=image_shape, mesh=mesh)
+  shardings = train.state_shardings(state, mesh)
+  step_fn = train.make_train_step(network, optimizer, k=k, mesh=mesh, shardings=shardings)
+  rng = np.random.default_rng(seed)
+  pool = 4  # Host batches cycled through.
+  images = np.where(rng.random((pool, batch_size, *image_shape)) < 0.19,
+                    rng.integers(1, 256, (pool, batch_size, *image_shape)), 0).astype(np.uint8)
+  labels = rng.integers(0, 10, (pool, batch_size)).astype(np.int32)
+  sharded = train.batch_sharding(mesh)
+  mask_key = jax.jit(lambda: jax.random.key(seed), out_shardings=NamedSharding(mesh, P()))()
+  batch = lambda i: (jax.make_array_from_process_local_data(sharded, images[i % pool]),
+                     jax.make_array_from_process_local_data(sharded, labels[i % pool]))
+
+  start = time.perf_counter()
+  compiled = step_fn.lower(state, *batch(0), mask_key).compile()
+  compile_s = time.perf_counter() - start
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float(cost.get('flops', 0.0)) if cost else 0.0
+
+  def run(steps: int, state, offset: int):
+    for i in range(steps):
+      state, metrics = compiled(state, *batch(offset + i), mask_key)
+    jax.block_until_ready((state, metrics))
+    return state
+
+  state = run(2, state, 0)
+  times = []
+  for r in range(repeats):
+    start = time.perf_counter()
+    state = run(steps_per_repeat, state, r)
+    times.append(time.perf_counter() - start)
+  median_s = statistics.median(times)
+  steps_per_s = steps_per_repeat / median_s
+  device = jax.devices()[0]
+  peak = PEAK_FLOPS.get(device.device_kind)
+  return {'train': 'judge', 'judge': judge, 'mesh': f'data:{data},model:{model}', 'devices': n,
+          'batch': batch_size, 'k': k, 'image_shape': list(image_shape),
+          'params': image_judges.count_params(state.params), 'steps_per_repeat': steps_per_repeat,
+          'repeats': repeats, 'compile_s': compile_s, 'median_s': median_s, 'min_s': min(times),
+          'max_s': max(times), 'times_s': times, 'steps_per_s': steps_per_s,
+          'examples_per_s': steps_per_s * batch_size, 'flops_per_step': flops,
+          'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
+
+
+def render_train_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
+  """A Markdown table of training rows, with steps/s relative to the first row's mesh."""
+  header = ['judge', 'mesh', 'devices', 'batch', 'compile_s', 'median_s', 'steps/s', 'examples/s',
+            'vs first row', 'GFLOP/step/device', 'MFU']
+  lines = [environment_line(env), ''] if env else []
+  lines.append('| ' + ' | '.join(header) + ' |')
+  lines.append('|' + '|'.join(['---'] * 2 + ['---:'] * (len(header) - 2)) + '|')
+  base = rows[0]['steps_per_s'] if rows else None
+  for r in rows:
+    mfu = f"{100 * r['mfu']:.1f}%" if r['mfu'] is not None else '—'
+    cells = [r['judge'], r['mesh'], str(r['devices']), str(r['batch']), f"{r['compile_s']:.2f}",
+             f"{r['median_s']:.4f}", f"{r['steps_per_s']:,.1f}", f"{r['examples_per_s']:,.0f}",
+             f"{r['steps_per_s'] / base:.2f}x", f"{r['flops_per_step'] / 1e9:.3f}", mfu]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
+def _train_settings() -> dict:
+  """The --train benchmark's flags, checked. Raises UsageError naming the flag."""
+  from judges import image_judges
+  if _TRAIN.value not in TRAINERS:
+    raise UsageError(f'--train={_TRAIN.value}: available: {", ".join(TRAINERS)}')
+  if _TASK.value is not None:
+    raise UsageError('--train and --task are separate benchmarks; pass one of them')
+  if _TRAIN_JUDGE.value not in image_judges.JUDGE_MODELS:
+    raise UsageError(f'--train_judge={_TRAIN_JUDGE.value}: expected one of '
+                     f'{", ".join(image_judges.JUDGE_MODELS)}')
+  meshes = [parse_mesh(spec) for spec in _MESH.value]
+  if not meshes:
+    raise UsageError('--mesh needs at least one value')
+  for name, flag in (('train_batch_size', _TRAIN_BATCH_SIZE), ('train_steps', _TRAIN_STEPS),
+                     ('repeats', _REPEATS), ('train_k', _TRAIN_K)):
+    if flag.value < 1:
+      raise UsageError(f'--{name} must be >= 1, got {flag.value}')
+  for data, model in meshes:
+    if _TRAIN_BATCH_SIZE.value % (data * model):
+      raise UsageError(f'--train_batch_size={_TRAIN_BATCH_SIZE.value} is not divisible by the '
+                       f'{data * model} devices of --mesh=data:{data},model:{model}')
+  if _WORKER.value and len(meshes) != 1:
+    raise UsageError('--worker takes exactly one --mesh value')
+  return {'train': _TRAIN.value, 'judge': _TRAIN_JUDGE.value, 'meshes': meshes,
+          'batch_size': _TRAIN_BATCH_SIZE.value, 'k': _TRAIN_K.value, 'steps_per_repeat': _TRAIN_STEPS.value,
+          'repeats': _REPEATS.value, 'seed': _SEED.value}
+
+
+def _main_train() -> None:
+  """--train: one child process per --mesh (with data x model simulated devices on a CPU), then the table."""
+  from debate import runfiles
+  try:
+    settings = _train_settings()
+  except UsageError as e:
+    fail(str(e))
+  common = [f'--train={settings["train"]}', f'--train_judge={settings["judge"]}',
+            f'--train_batch_size={settings["batch_size"]}', f'--train_k={settings["k"]}',
+            f'--train_steps={settings["steps_per_repeat"]}', f'--repeats={settings["repeats"]}',
+            f'--seed={settings["seed"]}']
+  if _WORKER.value:
+    (data, model), = settings['meshes']
+    print(json.dumps({'kind': 'env', **environment()}), flush=True)
+    try:
+      row = measure_train_judge(settings['judge'], mesh_shape=(data, model), batch_size=settings['batch_size'],
+                                k=settings['k'], steps_per_repeat=settings['steps_per_repeat'],
+                                repeats=settings['repeats'], seed=settings['seed'])
+    except ValueError as e:  # E.g. fewer real devices than the mesh needs.
+      fail(f'--mesh: {e}')
+    print(json.dumps({'kind': 'row', **row}), flush=True)
+    return
+  rows, envs = [], {}
+  for data, model in settings['meshes']:
+    mesh = f'data:{data},model:{model}'
+    argv_child = [sys.executable, '-m', 'launch.bench', *common, f'--mesh={mesh}', '--worker']
+    print(f'[bench] mesh {mesh}: {" ".join(argv_child[1:])}', file=sys.stderr, flush=True)
+    proc = subprocess.run(argv_child, env=child_env(data * model), stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout.splitlines():
+      if line.startswith('{'):
+        record = json.loads(line)
+        kind = record.pop('kind', None)
+        if kind == 'env':
+          envs[mesh] = record
+        elif kind == 'row':
+          rows.append(record)
+    if proc.returncode != 0:
+      print(f'error: the worker for --mesh={mesh} exited with status {proc.returncode}', file=sys.stderr)
+      sys.exit(proc.returncode if proc.returncode > 0 else 1)
+  env = next(iter(envs.values()), None)
+  table = render_train_markdown(rows, env)
+  print(table, flush=True)
+  if _OUT.value:
+    os.makedirs(_OUT.value, exist_ok=True)
+    command = ' '.join(['python -m launch.bench'] + sys.argv[1:])
+    runfiles.write_json(os.path.join(_OUT.value, 'bench_train_judge.json'),
+                        {'command': command, 'settings': settings, 'environment_by_mesh': envs, 'rows': rows})
+    runfiles.atomic_write(os.path.join(_OUT.value, 'bench_train_judge.md'), runfiles.text_writer(
+        f'# Judge training throughput\n\n`{command}`\n\n{table}\n\nOn a CPU the devices are simulated and share '
+        'the same physical cores: the ratio measures the overhead of sharding, not the gain of more devices.\n'))
+    print(f'[bench] wrote {os.path.join(_OUT.value, "bench_train_judge.json")} and bench_train_judge.md',
+          file=sys.stderr)
 
 
 def _parse_flags(argv: list[str]) -> list[str]:

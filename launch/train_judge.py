@@ -6,12 +6,14 @@
 DIR holds the MNIST-family IDX files ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]). Writes to J:
 config.json, metrics.jsonl, checkpoints/<step>/ (Orbax) and eval.json (random-pixel accuracy on the whole
 test split, with its Wilson 95% interval), and prints the evaluation. Rerunning the same command resumes.
-With several processes (after jax.distributed.initialize) each loads its own shard of the data and only
-process 0 writes the JSON files.
+With several processes (--distributed=auto, or --coordinator_address, --num_processes and --process_id: see
+launch/cli.py) each loads its own shard of the data and only process 0 writes the JSON files. On SIGTERM the
+run saves a checkpoint at its current step and exits with status 143; rerunning the command resumes.
 """
 
 import json
 import os
+import sys
 
 import jax
 from absl import flags, logging
@@ -57,6 +59,9 @@ def run(config, workdir: str) -> None:
     _, metrics = train.train_judge(config, workdir, dataset_train, dataset_test, log=logging.info)
   except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
+  except train.Preempted as e:
+    logging.warning('%s', e)
+    sys.exit(cli.EXIT_PREEMPTED)
   result = {'split': 'test', 'judge': config.judge, 'step': metrics['step'], **metrics['test'],
             'data_dir': os.path.abspath(_DATA_DIR.value)}
   if jax.process_index() == 0:

@@ -61,3 +61,36 @@ def test_bad_flag_exits_with_message(flags, named):
     assert proc.stdout == ''
     assert proc.stderr.startswith('error: ')
     assert named in proc.stderr
+
+
+def test_measure_train_judge_on_a_sharded_mesh():
+    row = bench.measure_train_judge('mlp', mesh_shape=(2, 2), batch_size=8, k=3, image_shape=(12, 12),
+                                    steps_per_repeat=2, repeats=2)
+    assert (row['mesh'], row['devices'], row['batch'], row['params']) == ('data:2,model:2', 4, 8, 38_282)
+    assert len(row['times_s']) == 2 and row['min_s'] <= row['median_s'] <= row['max_s']
+    assert row['steps_per_s'] == pytest.approx(2 / row['median_s'])
+    assert row['examples_per_s'] == pytest.approx(8 * row['steps_per_s'])
+    assert row['compile_s'] > 0 and row['flops_per_step'] > 0
+    assert row['mfu'] is None and row['peak_flops'] is None  # No known peak for a CPU.
+    lines = bench.render_train_markdown([row, {**row, 'steps_per_s': 2 * row['steps_per_s']}]).splitlines()
+    assert lines[0].startswith('| judge | mesh | devices |') and len(lines) == 4
+    assert lines[2].startswith('| mlp | data:2,model:2 | 4 | 8 |') and '| 1.00x |' in lines[2]
+    assert '| 2.00x |' in lines[3] and lines[3].endswith('| — |')
+
+
+def test_parse_mesh():
+    assert bench.parse_mesh('data:2,model:2') == (2, 2)
+    assert bench.parse_mesh('model:4') == (1, 4) and bench.parse_mesh('data:8') == (8, 1)
+    for bad in ('data:0', 'data:2,fsdp:2', 'data:x', ''):
+        with pytest.raises(bench.UsageError, match='--mesh'):
+            bench.parse_mesh(bad)
+
+
+@pytest.mark.parametrize('flags, named', [(['--train=judge', '--mesh=data:2,model:x'], '--mesh'),
+                                          (['--train=judge', '--mesh=data:3', '--train_batch_size=8'],
+                                           '--train_batch_size')])
+def test_bad_train_flag_exits_with_message(flags, named):
+    proc = subprocess.run([sys.executable, '-m', 'launch.bench', *flags], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and proc.stdout == '' and proc.stderr.startswith('error: ')
+    assert named in proc.stderr

@@ -6,8 +6,11 @@ that sees a few random nonzero pixels can tell the class from where they are.
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -16,6 +19,7 @@ import pytest
 from debate import runfiles
 from debate.tasks import idx
 from judges import image_judges, train
+from launch import cli
 from launch.configs import irving_mnist
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,6 +57,12 @@ def tiny_config(**overrides):
   config = irving_mnist.get_config('smoke')
   config.update(dict(judge='mlp', k=3, num_classes=3, batch_size=32, learning_rate=3e-3, steps=40,
                      checkpoint_every=10, log_every=4, eval_batch_size=40))
+  config.update(overrides)
+  return config
+
+
+def _with(config, **overrides):
+  config = config.copy_and_resolve_references()
   config.update(overrides)
   return config
 
@@ -97,7 +107,7 @@ def test_short_run_beats_chance_on_held_out_images(tmp_path, datasets):
   assert train.evaluate(model, state.params, dataset_test, k=3, seed=0, batch_size=7) == test
   saved = json.loads((tmp_path / train.CONFIG).read_text())
   assert saved['k'] == 3 and saved['train_data'] == {'examples': 256, 'image_shape': [12, 12],
-                                                     'process_count': 1}
+                                                     'order': train.DATA_ORDER}
 
 
 class _Killed(Exception):
@@ -145,23 +155,88 @@ def test_resume_equals_uninterrupted(tmp_path, datasets):
   assert _metrics(workdir) == straight_rows
 
 
-def test_one_and_four_devices_give_the_same_losses(tmp_path, datasets):
+def _losses(workdir) -> list[float]:
+  return [r['loss'] for r in _metrics(workdir) if 'loss' in r]
+
+
+def test_losses_agree_on_1_and_4_devices_with_and_without_parameter_sharding(tmp_path, datasets):
   assert jax.device_count() == 4
   dataset_train, _ = datasets
+  quiet = lambda _: None
   # irving_cnn: dropout draws must not depend on the sharding either.
-  config = tiny_config(judge='irving_cnn', steps=8, log_every=1, checkpoint_every=8, learning_rate=1e-3)
-  one, _ = train.train_judge(config, str(tmp_path / 'one'), dataset_train, log=lambda _: None,
+  config = tiny_config(judge='irving_cnn', steps=8, log_every=1, checkpoint_every=4, learning_rate=1e-3)
+  one, _ = train.train_judge(config, str(tmp_path / 'one'), dataset_train, log=quiet,
                              devices=jax.devices()[:1])
-  four, _ = train.train_judge(config, str(tmp_path / 'four'), dataset_train, log=lambda _: None)
-  losses_one = [r['loss'] for r in _metrics(tmp_path / 'one')]
-  losses_four = [r['loss'] for r in _metrics(tmp_path / 'four')]
-  assert len(losses_one) == 8 and losses_one[-1] < losses_one[0]
-  np.testing.assert_allclose(losses_four, losses_one, rtol=1e-5)
-  for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
+  reference = _losses(tmp_path / 'one')
+  assert len(reference) == 8 and reference[-1] < reference[0]
+  # 4 devices as data=2 x model=2: parameters and Adam moments split over 'model'.
+  two_by_two, _ = train.train_judge(_with(config, model_parallelism=2), str(tmp_path / 'two_by_two'),
+                                    dataset_train, log=quiet)
+  np.testing.assert_allclose(_losses(tmp_path / 'two_by_two'), reference, rtol=1e-5)
+  for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(two_by_two.params)):
+    np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5)
+  # data=1 x model=4 for 4 steps; its sharded checkpoint is restored onto data=4 x model=1 (data parallel,
+  # parameters replicated) for the last 4.
+  workdir = str(tmp_path / 'resharded')
+  sharded, _ = train.train_judge(_with(config, steps=4, model_parallelism=4), workdir, dataset_train,
+                                 log=quiet)
+  kernel = sharded.params['params']['Dense_0']['kernel']  # [576, 1024]: its 1024 axis split 4 ways.
+  assert kernel.sharding.spec == jax.sharding.PartitionSpec(None, 'model')
+  assert kernel.addressable_shards[0].data.shape == (576, 256)
+  assert sharded.opt_state[0].mu['params']['Dense_0']['kernel'].sharding == kernel.sharding
+  messages = []
+  resumed, _ = train.train_judge(config, workdir, dataset_train, log=messages.append)
+  assert any('resumed from the checkpoint at step 4' in m for m in messages), messages
+  assert resumed.params['params']['Dense_0']['kernel'].sharding.is_fully_replicated
+  np.testing.assert_allclose(_losses(workdir), reference, rtol=1e-5)
+  for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(resumed.params)):
     np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5)
   with pytest.raises(runfiles.ConfigError, match='--config.batch_size: 30 is not divisible by the device count'):
-    train.train_judge(tiny_config(batch_size=30), str(tmp_path / 'bad'), dataset_train, log=lambda _: None)
+    train.train_judge(tiny_config(batch_size=30), str(tmp_path / 'bad'), dataset_train, log=quiet)
+  with pytest.raises(runfiles.ConfigError, match=r'--config.model_parallelism: 3 does not divide the device '
+                                                 r'count 4.*\[1, 2, 4\]'):
+    train.train_judge(tiny_config(model_parallelism=3), str(tmp_path / 'bad'), dataset_train, log=quiet)
   assert not (tmp_path / 'bad').exists()
+
+
+def test_fsdp_spec_splits_the_largest_divisible_axis():
+  assert train.fsdp_spec((3136, 1024), 4) == jax.sharding.PartitionSpec('model')
+  assert train.fsdp_spec((5, 5, 32, 64), 4) == jax.sharding.PartitionSpec(None, None, None, 'model')
+  assert train.fsdp_spec((10,), 4) == jax.sharding.PartitionSpec()  # Nothing divides: replicated.
+  assert train.fsdp_spec((6, 10), 4) == jax.sharding.PartitionSpec()
+  assert train.fsdp_spec((8, 8), 4) == jax.sharding.PartitionSpec('model')  # Ties: the first axis.
+  assert train.fsdp_spec((), 2) == jax.sharding.PartitionSpec()
+  assert train.fsdp_spec((64, 32), 1) == jax.sharding.PartitionSpec()
+
+
+def test_batches_do_not_depend_on_the_process_count():
+  """Row strata: the examples of each global row are the same whether one process holds the whole batch or
+  each of P processes holds B / P rows and only its shard of the split."""
+  key = jax.random.key(7)
+  n, batch = 103, 8
+  whole = train.BatchIndices(key, num_examples=n, batch_size=batch, rows=range(batch))
+  for processes in (2, 4):
+    parts = []
+    for p in range(processes):
+      start, stop = idx.shard_bounds(n, p, processes)
+      rows = range(batch * p // processes, batch * (p + 1) // processes)
+      part = train.BatchIndices(key, num_examples=n, batch_size=batch, rows=rows, shard_start=start,
+                                shard_size=stop - start)
+      parts.append((start, part))
+    for step in (0, 5, 12, 13, 40):
+      np.testing.assert_array_equal(np.concatenate([start + part.indices(step) for start, part in parts]),
+                                    whole.indices(step))
+  # Row r cycles through its stratum [floor(n r / B), floor(n (r + 1) / B)): each example once per epoch.
+  seen = np.stack([whole.indices(step) for step in range(12)])  # 12 = the smallest stratum (103 // 8).
+  for r in range(batch):
+    low, high = n * r // batch, n * (r + 1) // batch
+    assert set(seen[:, r]) <= set(range(low, high)) and len(set(seen[:, r])) == 12
+  first, second = ([whole.indices(step)[0] for step in range(e * 12, (e + 1) * 12)] for e in (0, 1))
+  assert sorted(first) == sorted(second) and first != second  # Row 0 (12 examples): each epoch reshuffled.
+  with pytest.raises(ValueError, match='this process holds examples 0..50'):
+    train.BatchIndices(key, num_examples=n, batch_size=batch, rows=range(4, 8), shard_start=0, shard_size=51)
+  with pytest.raises(ValueError, match='fewer than the batch size'):
+    train.BatchIndices(key, num_examples=6, batch_size=batch, rows=range(batch))
 
 
 def _launch(*args):
@@ -189,6 +264,79 @@ def test_cli_end_to_end(tmp_path, data_dir):
   assert json.loads(result.stdout.strip().splitlines()[-1]) == evaluation
   assert json.loads((workdir / 'config.json').read_text())['steps'] == 30
   assert 'orbax' not in result.stderr  # Orbax's INFO chatter is filtered out.
+
+
+def _flags(**fields) -> list[str]:
+  """TINY_FLAGS with config fields replaced."""
+  kept = [f for f in TINY_FLAGS if f.split('=')[0].removeprefix('--config.') not in fields]
+  return kept + [f'--config.{k}={v}' for k, v in fields.items()]
+
+
+def _start(workdir, data_dir, flags) -> subprocess.Popen:
+  """launch.train_judge in the background (2 devices), its log in workdir.log."""
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  log = open(f'{workdir}.log', 'w')
+  return subprocess.Popen([sys.executable, '-m', 'launch.train_judge', *flags, f'--data_dir={data_dir}',
+                           f'--workdir={workdir}'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for(condition, proc, timeout=180.0):
+  deadline = time.monotonic() + timeout
+  while not condition():
+    assert proc.poll() is None, f'the run ended (status {proc.returncode}) before the condition held'
+    assert time.monotonic() < deadline, 'timed out'
+    time.sleep(0.02)
+
+
+def _logged_steps(workdir) -> list[int]:
+  path = os.path.join(workdir, train.METRICS)
+  return [r['step'] for r in runfiles.read_jsonl(path) if 'loss' in r] if os.path.exists(path) else []
+
+
+def test_sigterm_saves_a_checkpoint_at_the_current_step_and_exits_cleanly(tmp_path, data_dir):
+  workdir = tmp_path / 'run'
+  # No scheduled checkpoint before step 1000: any checkpoint is the one SIGTERM asked for.
+  proc = _start(workdir, data_dir, _flags(steps=100_000, checkpoint_every=1000, log_every=1))
+  try:
+    _wait_for(lambda: len(_logged_steps(workdir)) >= 5, proc)
+    proc.send_signal(signal.SIGTERM)
+    status = proc.wait(timeout=120)
+  finally:
+    proc.kill()
+  log = open(f'{workdir}.log').read()
+  assert status == cli.EXIT_PREEMPTED, log[-3000:]
+  step = _logged_steps(workdir)[-1]
+  assert f'preempted (SIGTERM) at step {step}: saved a checkpoint' in log, log[-3000:]
+  assert 'Traceback' not in log
+  assert os.listdir(workdir / train.CHECKPOINTS) == [str(step)]
+  assert not (workdir / 'eval.json').exists()
+
+
+def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir, datasets):
+  flags = _flags(steps=300, checkpoint_every=10, log_every=1)
+  workdir = tmp_path / 'run'
+  proc = _start(workdir, data_dir, flags)
+  try:
+    # The uninterrupted run, in this process on 2 of its devices (bit-identical to a 2-device process).
+    config = tiny_config(steps=300, checkpoint_every=10, log_every=1, eval_batch_size=50)
+    straight, metrics = train.train_judge(config, str(tmp_path / 'straight'), *datasets, log=lambda _: None,
+                                          devices=jax.devices()[:2])
+    _wait_for(lambda: (train.latest_checkpoint_step(str(workdir)) or 0) >= 10, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+  finally:
+    proc.kill()
+  assert _logged_steps(workdir)[-1] < 300 and not (workdir / 'eval.json').exists()
+  result = _launch(*flags, f'--data_dir={data_dir}', f'--workdir={workdir}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  resumed_at = int(re.search(r'resumed from the checkpoint at step (\d+)', result.stderr).group(1))
+  assert 10 <= resumed_at < 300
+  assert _metrics(workdir) == _metrics(tmp_path / 'straight')
+  params, step = train.restore_params(str(workdir))
+  assert step == 300
+  _assert_trees_equal(params, straight.params)
+  evaluation = json.loads((workdir / 'eval.json').read_text())
+  assert {k: evaluation[k] for k in metrics['test']} == metrics['test']
 
 
 @pytest.mark.parametrize('flags, named', [

@@ -1,0 +1,135 @@
+"""Multi-process runs: 2 local CPU processes (2 simulated devices each) joined by a localhost coordinator give
+the records and losses of a single process; the flags that join a job are checked."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from debate import experiment, multihost, runfiles
+from judges import train
+from launch import cli
+from launch.configs import chain as chain_config
+from test_train_judge import TINY_FLAGS, data_dir, datasets, tiny_config  # noqa: F401 (fixtures)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMING = ('wall_s', 'games_per_s', 'examples_per_s', 'elapsed_s')
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def _start_processes(module: str, args: list[str], log_prefix, processes: int = 2) -> list[subprocess.Popen]:
+  """`python -m module args` as `processes` processes of one JAX job, 2 CPU devices each."""
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  address = f'localhost:{_free_port()}'
+  return [subprocess.Popen([sys.executable, '-m', module, *args, f'--coordinator_address={address}',
+                            f'--num_processes={processes}', f'--process_id={i}'], cwd=ROOT, env=env,
+                           stdout=open(f'{log_prefix}.{i}.log', 'w'), stderr=subprocess.STDOUT)
+          for i in range(processes)]
+
+
+def _wait_all(procs, log_prefix, timeout=240) -> None:
+  try:
+    statuses = [proc.wait(timeout=timeout) for proc in procs]
+  finally:
+    for proc in procs:
+      proc.kill()
+  logs = [open(f'{log_prefix}.{i}.log').read() for i in range(len(procs))]
+  assert statuses == [0] * len(procs), '\n'.join(log[-3000:] for log in logs)
+
+
+def _without_timing(rows):
+  return [{k: v for k, v in row.items() if k not in TIMING} for row in rows]
+
+
+def test_chain_grid_on_two_processes_gives_the_single_process_records(tmp_path):
+  overrides = {'T': (3, 8), 'judges': ('learned:16',), 'protocols': ('debate/random',), 'num_games': 40,
+               'batch_size': 16}  # 3 batches of 16 games, the last one padded
+  flags = ['--config=launch/configs/chain.py:smoke', '--config.judge_training.steps=50',
+           *(f'--config.{k}={v}' for k, v in overrides.items())]
+  workdir = tmp_path / 'two'
+  procs = _start_processes('launch.run', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
+  config = chain_config.get_config('smoke')  # Meanwhile, the same grid in this process (4 devices).
+  config.update(overrides)
+  config.judge_training.steps = 50
+  records = experiment.run_experiment(config, str(tmp_path / 'one'), log=lambda _: None)
+  _wait_all(procs, tmp_path / 'log')
+  assert len(records) == 2
+  for name in (experiment.RESULTS, experiment.TRANSCRIPTS):
+    two = runfiles.read_jsonl(workdir / name)
+    assert _without_timing(two) == _without_timing(runfiles.read_jsonl(tmp_path / 'one' / name)), name
+  assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(records)
+  assert (workdir / 'table.md').read_text() != '' and (workdir / 'accuracy_vs_T.png').exists()
+  log = open(tmp_path / 'log.1.log').read()
+  assert 'process 1 of 2; 2 local and 4 global devices' in log
+
+
+def test_train_judge_on_two_processes_gives_the_single_process_losses(tmp_path, data_dir, datasets):
+  # Parameters split over 'model' = 2 devices of one process; the batch over all 4 devices of both.
+  flags = [*TINY_FLAGS, '--config.log_every=5', '--config.model_parallelism=2', f'--data_dir={data_dir}']
+  workdir = tmp_path / 'two'
+  procs = _start_processes('launch.train_judge', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
+  config = tiny_config(steps=30, log_every=5, eval_batch_size=50)  # Meanwhile, 1 process, 4 devices.
+  state, metrics = train.train_judge(config, str(tmp_path / 'one'), *datasets, log=lambda _: None)
+  _wait_all(procs, tmp_path / 'log')
+  two = runfiles.read_jsonl(workdir / train.METRICS)
+  one = runfiles.read_jsonl(tmp_path / 'one' / train.METRICS)
+  assert [r['step'] for r in two] == [r['step'] for r in one] == [5, 10, 15, 20, 25, 30, 30]  # Written once.
+  np.testing.assert_allclose([r['loss'] for r in two[:-1]], [r['loss'] for r in one[:-1]], rtol=1e-5)
+  assert two[-1]['test'] == one[-1]['test'] == metrics['test']
+  assert sorted(os.listdir(workdir / train.CHECKPOINTS)) == ['10', '20', '30']
+  params, _ = train.restore_params(str(workdir))  # Saved by 2 processes, restored by 1.
+  for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(params)):
+    np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
+  for i in (0, 1):
+    evaluation = json.loads(open(tmp_path / f'log.{i}.log').read().strip().splitlines()[-1])
+    assert evaluation['correct'] == metrics['test']['correct']  # Every process prints the whole split's.
+
+
+def test_single_process_helpers_are_identities():
+  value = {'cells': ['a|b', 'c'], 'n': 3}
+  assert multihost.broadcast_json(value) == value
+  assert multihost.is_writer()
+  x = jax.device_put(np.arange(8), jax.sharding.NamedSharding(
+      jax.sharding.Mesh(np.array(jax.devices()), ('data',)), jax.sharding.PartitionSpec('data')))
+  host = multihost.to_host({'x': x, 'none': None})
+  assert isinstance(host['x'], np.ndarray) and host['x'].tolist() == list(range(8)) and host['none'] is None
+
+
+@pytest.mark.parametrize('mode, address, processes, index, expected', [
+    ('off', None, None, None, None),
+    ('auto', None, None, None, {}),
+    ('auto', None, 4, None, {'num_processes': 4}),
+    ('off', 'h:1', 2, 1, {'coordinator_address': 'h:1', 'num_processes': 2, 'process_id': 1}),
+])
+def test_distributed_settings(mode, address, processes, index, expected):
+  assert cli.distributed_settings(mode, address, processes, index) == expected
+
+
+@pytest.mark.parametrize('mode, address, processes, index, message', [
+    ('off', 'h:1', 2, None, 'missing --process_id'),
+    ('off', None, 2, 0, 'missing --coordinator_address'),
+    ('off', 'h', 2, 0, 'expected HOST:PORT'),
+    ('off', 'h:1', 0, 0, '--num_processes must be >= 1'),
+    ('off', 'h:1', 2, 2, r'--process_id must be in \[0, --num_processes\)'),
+])
+def test_bad_distributed_flags_are_refused(mode, address, processes, index, message):
+  with pytest.raises(ValueError, match=message):
+    cli.distributed_settings(mode, address, processes, index)
+
+
+def test_bad_distributed_flags_exit_with_status_2_before_anything_runs(tmp_path):
+  result = subprocess.run([sys.executable, '-m', 'launch.run', '--config=launch/configs/chain.py:smoke',
+                           f'--workdir={tmp_path / "w"}', '--num_processes=2'], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2 and 'missing --coordinator_address, --process_id' in result.stderr
+  assert not (tmp_path / 'w').exists()
