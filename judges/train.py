@@ -190,14 +190,24 @@ def latest_checkpoint_step(workdir: str) -> int | None:
 def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset) -> None:
   """Raises WorkdirError if `workdir` holds a run that `config` cannot resume.
 
-  That is a run whose config differs in a field that changes results (RESULT_FIELDS), or whose latest
-  checkpoint is past `config.steps`. Writes nothing.
+  That is a run whose config differs in a field that changes results (RESULT_FIELDS), whose batches were
+  drawn in another order than DATA_ORDER, or whose latest checkpoint is past `config.steps`. Writes nothing.
   """
+  config_path = os.path.join(workdir, CONFIG)
+  try:
+    with open(config_path) as f:
+      order = json.load(f).get('train_data', {}).get('order')
+  except (OSError, ValueError, AttributeError):  # No run there yet, or check_resumable names the problem.
+    order = DATA_ORDER
+  if order != DATA_ORDER:
+    raise WorkdirError(f'--workdir={workdir} holds a run of an earlier version of the trainer, whose batch '
+                       f'order (not {DATA_ORDER!r}) depended on the process count; it cannot be resumed '
+                       'exactly: use a new --workdir (its checkpoints still load with restore_params)')
   latest = latest_checkpoint_step(workdir)
   if latest is not None and latest > config.steps:
     raise WorkdirError(f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
                        f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir')
-  runfiles.check_resumable(workdir, os.path.join(workdir, CONFIG), _resolved_config(config, dataset_train),
+  runfiles.check_resumable(workdir, config_path, _resolved_config(config, dataset_train),
                            fields=RESULT_FIELDS)
 
 

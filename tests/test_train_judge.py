@@ -153,6 +153,11 @@ def test_resume_equals_uninterrupted(tmp_path, datasets):
   saved = json.loads(open(os.path.join(workdir, train.CONFIG)).read())
   assert (saved['k'], saved['learning_rate'], saved['steps']) == (3, 3e-3, 40)  # Refused runs write nothing.
   assert _metrics(workdir) == straight_rows
+  # A run of the trainer's first version (its batches depended on the process count) is refused by name.
+  saved['train_data'] = {'examples': 256, 'image_shape': [12, 12], 'process_count': 1}
+  runfiles.write_json(os.path.join(workdir, train.CONFIG), saved)
+  with pytest.raises(runfiles.WorkdirError, match='earlier version of the trainer'):
+    train.check_workdir(tiny_config(), workdir, dataset_train)
 
 
 def _losses(workdir) -> list[float]:
