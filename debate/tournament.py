@@ -1469,7 +1469,7 @@ def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None
                         xytext=(5, -11 if role == 'guard' else 5), fontsize='x-small', color=color)
         for p in fit.get('unplaced', []):
             ax.axhline(p['elo'], color=color, linestyle=':', linewidth=1)
-            ax.annotate(f"{p['player']} (no compute budget): {p['elo']:.0f}", (grid[0], p['elo']),
+            ax.annotate(f"{p['player']} (not a budgeted search): {p['elo']:.0f}", (grid[0], p['elo']),
                         textcoords='offset points', xytext=(2, 3), fontsize='x-small', color=color)
     ax.set_xlim(grid[0], grid[-1])
     ax.set_xlabel('General strength: log2 FLOPs spent per debate game')

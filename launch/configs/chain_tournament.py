@@ -19,7 +19,10 @@ Seeds: each is a full replicate (instances, play, and the judges trained anew), 
 500 games per cell and seed, 1500 per cell in all: compilation is per (arm, judge, seed), so on a shared
 2-core CPU a seed costs as much compiling as playing, and 500 games keep three seeds near 30 minutes.
 
-Expected runtime: about 25 minutes on a 2-core CPU (about 8 minutes per seed); smoke well under a minute.
+Expected runtime: about 26 CPU-minutes (9 per seed), so roughly 16 minutes on an idle 2-core CPU; measured: 49
+minutes wall on a shared 2-core CPU under a load average of 10-14, with the seeds run as three processes
+(`--config.seeds='(0,)'` etc., one workdir each, reported together by `launch.report --workdirs=A,B,C`). Smoke
+well under a minute.
 """
 
 from launch.configs import chain
