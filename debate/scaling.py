@@ -260,16 +260,16 @@ def fit_logistic_accuracy(elo, correct, games, *, scale: float = 400.0) -> tuple
 
     Binomial likelihood maximised by Newton's method with step halving. Raises ``ValueError``
     when the maximum likelihood estimate does not exist (fewer than two distinct Elo values with
-    games, or successes and failures separated by an Elo threshold, including all-correct and
-    all-wrong data).
+    games, or successes and failures separated by a threshold on the axis, including all-correct
+    and all-wrong data).
     """
     elo, correct, games = _check_accuracy_data(elo, correct, games)
     scale = _check_scale(scale)
     if _separated(elo, correct, games):
         raise ValueError(
-            "correct and incorrect games are separated by an Elo threshold (or all games are "
-            "correct, or all wrong), so the logistic maximum likelihood estimate is infinite; "
-            "add games or cells that overlap")
+            "correct and incorrect games are separated by a threshold on the strength axis (or "
+            "all games are correct, or all wrong), so the logistic maximum likelihood estimate is "
+            "infinite; add games or cells that overlap")
     params, converged = _newton_logistic(elo / scale, correct[None], games)
     if not converged[0]:
         raise ValueError("logistic fit did not converge")

@@ -16,13 +16,13 @@ honest side has a single optimal strategy (state the truth), so the strength lad
 liars, and "both roles" of a cross-play tournament are guard and houdini.
 
 Seeds: each is a full replicate (instances, play, and the judges trained anew), pooled by `launch.report`.
-500 games per cell and seed, 1500 per cell in all: compilation is per (arm, judge, seed), so on a shared
-2-core CPU a seed costs as much compiling as playing, and 500 games keep three seeds near 30 minutes.
+500 games per cell and seed, 1500 per cell in all: compilation is per (arm, judge, seed), so a seed costs
+about as much compiling as playing, and more games would mostly lengthen the mcts:256 cells.
 
 Expected runtime: about 26 CPU-minutes (9 per seed), so roughly 16 minutes on an idle 2-core CPU; measured: 49
 minutes wall on a shared 2-core CPU under a load average of 10-14, with the seeds run as three processes
 (`--config.seeds='(0,)'` etc., one workdir each, reported together by `launch.report --workdirs=A,B,C`). Smoke
-well under a minute.
+about 2 CPU-minutes.
 """
 
 from launch.configs import chain
