@@ -18,7 +18,10 @@ guard, by default the first, anchored at 0), places judge accuracy of every prot
 in debate* (Khan et al.'s figure: debater strength on one axis, accuracy per protocol against it),
 and fits the houdini's domain Elo against log2 of its search budget with the linear and
 double-ReLU models of Engels et al. 2025 (arXiv 2504.18530), chosen by BIC, plus their nested
-scalable oversight (NSO) curve.
+scalable oversight (NSO) curve. Guards and houdinis also share a general-strength axis, log2 FLOPs
+spent per debate game (:func:`general_axis`): both roles' domain Elo is fitted against it
+(:func:`general_scaling_fits`), NSO is computed from those fits (:func:`general_nso_curve`), and judge
+accuracy is fitted against judge strength and the judge-liar gap on it (:func:`strength_fits`).
 
 Records written before the ``agent`` field existed are read too: the agent is derived from
 ``liar`` and ``budget`` (one_error / random -> random, greedy, mcts:B / search:B -> search:B,
