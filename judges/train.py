@@ -382,6 +382,17 @@ def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *
                  out_shardings=(shardings, replicated), donate_argnums=0)
 
 
+def waits_for_each_step(mesh: Mesh) -> bool:
+  """Whether the training loop waits for each step before dispatching the next: on CPU with several devices.
+
+  XLA:CPU runs the devices' parts of a step on a shared thread pool; with several steps in flight their
+  gradient all-reduces can wait on each other for good (seen with 4 simulated devices and the smoke config:
+  "Expected 4 threads to join the rendezvous, but only 3 of them arrived", then an abort; the trainer
+  before sharding did the same). Waiting costs little on CPU; accelerators keep dispatching ahead.
+  """
+  return mesh.devices.flat[0].platform == 'cpu' and mesh.size > 1
+
+
 def local_rows(sharding: NamedSharding, batch_size: int) -> range:
   """The rows of a [batch_size] global batch that this process's devices hold under `sharding` (contiguous)."""
   slices = {index[0].indices(batch_size)[:2] for index in
@@ -541,6 +552,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
                              shard_start=dataset_train.start, shard_size=len(dataset_train))
       mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
       train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
+      wait = waits_for_each_step(mesh)
       log(f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
           f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
           f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
@@ -553,6 +565,8 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
         images = jax.make_array_from_process_local_data(sharded, dataset_train.images[rows])
         labels = jax.make_array_from_process_local_data(sharded, dataset_train.labels[rows])
         state, step_metrics = train_step(state, images, labels, mask_key)
+        if wait:
+          jax.block_until_ready(step_metrics)
         step += 1
         if step % config.log_every == 0 or step == config.steps:
           step_metrics = jax.device_get(step_metrics)
@@ -618,15 +632,15 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   sharded = batch_sharding(mesh)
   params = multihost.replicate(params, mesh)  # Gathers params sharded over processes (a collective).
 
-  @jax.jit
-  def count_batch(params, images, labels, indices, valid):
+  @functools.partial(jax.jit, out_shardings=sharded)
+  def judge_batch(params, images, labels, indices, valid):  # -> [batch] bool, sharded: no collective.
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(indices)
     masks = jax.vmap(lambda key, image: image_task.random_nonzero_mask(key, image, k))(keys, images)
     planes = jax.vmap(image_task.judge_planes)(image_task.to_unit_interval(images), masks)
     logits = model.apply(params, planes, train=False)
-    return jnp.sum(((jnp.argmax(logits, axis=-1) == labels) & valid).astype(jnp.int32))
+    return (jnp.argmax(logits, axis=-1) == labels) & valid
 
-  counts = []  # Device scalars, fetched once at the end so batches are dispatched without waiting.
+  verdicts = []  # Fetched once at the end, so batches are dispatched without waiting.
   for begin in range(0, n, batch_size):
     stop = min(begin + batch_size, n)
     pad = batch_size - (stop - begin)
@@ -636,8 +650,8 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
     indices = (dataset.start + np.arange(begin, begin + batch_size)).astype(np.uint32)
     valid = np.arange(batch_size) < stop - begin
     args = [jax.device_put(a, sharded) for a in (images, labels, indices, valid)]
-    counts.append(count_batch(params, *args))
-  correct, games = int(np.sum(jax.device_get(counts))), n
+    verdicts.append(judge_batch(params, *args))
+  correct, games = int(sum(np.sum(v) for v in jax.device_get(verdicts))), n
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils
     totals = np.asarray(multihost_utils.process_allgather(np.array([correct, games], np.int64)))

@@ -374,8 +374,9 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   """Times the train step of image judge `judge` on a (data, model) = `mesh_shape` mesh of the first devices.
 
   Batches are synthetic MNIST-like images (about 19% nonzero pixels; speed does not depend on the values),
-  fed from the host each step as in training. compile_s: lowering and compiling the step; then 2 warm-up
-  steps; each of `repeats` repetitions runs `steps_per_repeat` steps and blocks on the state. Returns a row:
+  fed from the host each step as in training (which waits for each step on CPU with several devices:
+  train.waits_for_each_step). compile_s: lowering and compiling the step; then 2 warm-up steps; each of
+  `repeats` repetitions runs `steps_per_repeat` steps and blocks on the state. Returns a row:
   median_s (per repetition), steps_per_s, examples_per_s, flops_per_step (XLA's cost analysis of the
   compiled step, per device), and mfu (flops_per_step * steps_per_s / the device's PEAK_FLOPS; None when the
   device's peak is not known, e.g. on CPU).
@@ -416,9 +417,13 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   flops = float(cost.get('flops', 0.0)) if cost else 0.0
 
+  wait = train.waits_for_each_step(mesh)  # As the training loop does.
+
   def run(steps: int, state, offset: int):
     for i in range(steps):
       state, metrics = compiled(state, *batch(offset + i), mask_key)
+      if wait:
+        jax.block_until_ready(metrics)
     jax.block_until_ready((state, metrics))
     return state
 
