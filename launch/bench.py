@@ -54,7 +54,7 @@ from typing import Callable, Iterable, Sequence
 
 from absl import app, flags
 
-TASKS = ('chain',)
+TASKS = ('chain', 'images')
 FORCE_DEVICES = '--xla_force_host_platform_device_count'
 
 _TASK = flags.DEFINE_string('task', None, f'Task to benchmark; available: {", ".join(TASKS)}.')
@@ -72,6 +72,14 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Run seed.')
 _OUT = flags.DEFINE_string('out', None, 'If set, write bench_chain.json and bench_chain.md to this directory.')
 _WORKER = flags.DEFINE_bool('worker', False, 'Internal: measure on this process\'s devices (exactly one '
                             '--devices value) and print one JSON line per measurement.')
+_SIMULATIONS = flags.DEFINE_list('simulations', ['100', '1000'], '--task=images: MCTS simulations per move.')
+_IMAGE_BATCH_SIZES = flags.DEFINE_list('image_batch_sizes', ['32', '128', '512', '1024'],
+                                       '--task=images: games per call (one compiled batch).')
+_IMAGE_K = flags.DEFINE_integer('k', 6, '--task=images: pixels revealed per game.')
+_IMAGE_JUDGE = flags.DEFINE_string('image_judge', 'irving_cnn', '--task=images: the judge model (untrained '
+                                   'weights: its speed does not depend on them).')
+_IMAGE_DATA_DIR = flags.DEFINE_string('data_dir', None, '--task=images: IDX folder whose test images to play '
+                                      '(default: synthetic images with 150 nonzero pixels, like MNIST).')
 _TRAIN = flags.DEFINE_string('train', None, "Benchmark training instead of a task's rollouts: 'judge' (the "
                              'image judge trainer, judges/train.py).')
 _MESH = flags.DEFINE_multi_string('mesh', ['data:1,model:1', 'data:4,model:1'],
@@ -328,6 +336,9 @@ def main(argv):
   if _TRAIN.value is not None:
     _main_train()
     return
+  if _TASK.value == 'images':
+    _main_images()
+    return
   try:
     settings = validate()
   except UsageError as e:
@@ -342,6 +353,45 @@ def main(argv):
   if _OUT.value:
     _write(_OUT.value, settings, rows, envs, table, sys.argv)
     print(f'[bench] wrote {os.path.join(_OUT.value, "bench_chain.json")} and bench_chain.md', file=sys.stderr)
+
+
+def _main_images() -> None:
+  """--task=images: k-pixel precommit debate, MCTS against MCTS, on this process's devices (debate/image_bench.py).
+
+  python -m launch.bench --task=images --simulations=100,1000 --image_batch_sizes=32,128,512,1024 --k=6
+  """
+  try:
+    simulations = _int_list('simulations', _SIMULATIONS.value)
+    batch_sizes = _int_list('image_batch_sizes', _IMAGE_BATCH_SIZES.value)
+  except UsageError as e:
+    fail(str(e))
+  if _REPEATS.value < 1:
+    fail(f'--repeats must be >= 1, got {_REPEATS.value}')
+  if not 1 <= _IMAGE_K.value <= 64:
+    fail(f'--k must be in [1, 64], got {_IMAGE_K.value}')
+  from debate import image_bench
+  from judges import image_judges
+  if _IMAGE_JUDGE.value not in image_judges.JUDGE_MODELS:
+    fail(f'--image_judge: unknown judge {_IMAGE_JUDGE.value!r}; expected one of '
+         f'{", ".join(image_judges.JUDGE_MODELS)}')
+  images = None
+  if _IMAGE_DATA_DIR.value:
+    from debate.tasks import idx
+    try:
+      images = idx.load_image_dataset(_IMAGE_DATA_DIR.value, split='test').images.astype('float32') / 255.0
+    except idx.IdxError as e:
+      fail(f'--data_dir={_IMAGE_DATA_DIR.value}: {e}')
+  rows = image_bench.measure_images(budgets=simulations, batch_sizes=batch_sizes, k=_IMAGE_K.value,
+                                    judge=_IMAGE_JUDGE.value, repeats=_REPEATS.value, images=images,
+                                    seed=_SEED.value, log=lambda line: print(line, file=sys.stderr, flush=True))
+  table = image_bench.render_markdown(rows)
+  print(table, flush=True)
+  if _OUT.value:
+    os.makedirs(_OUT.value, exist_ok=True)
+    with open(os.path.join(_OUT.value, 'bench_images.json'), 'w') as f:
+      json.dump({'argv': sys.argv, 'rows': rows}, f, indent=1)
+    with open(os.path.join(_OUT.value, 'bench_images.md'), 'w') as f:
+      f.write(table)
 
 
 # ------------------------------------------------------------------------------------------------------------

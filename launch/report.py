@@ -2,7 +2,9 @@
 
   python -m launch.report --workdirs=DIR1[,DIR2...] --out=DIR [--T=64] [--num_samples=1000] [--seed=0]
 
-Reads DIR/results.jsonl of every workdir and writes into --out:
+Reads DIR/results.jsonl of every workdir and writes into --out (image records, from launch.run with
+launch/configs/irving_mnist.py, give table2.md/.tex/.csv, precommit_vs_simulations, confusion and
+sample_games figures instead: several workdirs, e.g. k = 4 and k = 6, make one Table 2):
 
   accuracy.md, accuracy.tex, accuracy.csv     judge accuracy per arm x judge x T (Wilson 95% CI, games)
   accuracy_vs_T.png, accuracy_vs_T.pdf        the same against chain length T
@@ -71,6 +73,8 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
     if not records:
       fail(f'--workdirs: {path} holds no records')
     for number, record in enumerate(records, start=1):
+      if record.get('task') == 'images':  # Image records have their own schema (debate/image_experiment.py).
+        continue
       missing = [k for k in ('cell', 'protocol', 'arm', 'judge', 'T', 'games', 'correct') if k not in record]
       if missing:
         fail(f'--workdirs: {path}: record {number} lacks {", ".join(missing)}; is this a results.jsonl?')
@@ -206,6 +210,21 @@ def _general_files(result: dict) -> dict:
   return files
 
 
+def _image_reports(records: list[dict], workdirs: list[str]) -> None:
+  from debate import image_report
+  transcripts = []
+  for workdir in workdirs:
+    path = os.path.join(workdir, 'transcripts.jsonl')
+    if os.path.isfile(path):
+      transcripts += [t for t in runfiles.read_jsonl(path) if 'image' in t]
+  try:
+    os.makedirs(_OUT.value, exist_ok=True)
+    image_report.write_image_reports(records, _OUT.value, transcripts=transcripts)
+  except OSError as e:
+    fail(f'--out={_OUT.value}: {e}')
+  print(image_report.table2(records, fmt='markdown'))
+
+
 def main(argv):
   if len(argv) > 1:
     fail(f'unexpected arguments {argv[1:]}')
@@ -218,6 +237,12 @@ def main(argv):
     fail(f'--num_samples must be a positive integer, got {_NUM_SAMPLES.value}')
 
   sources = _load_sources(workdirs)
+  image_records = [r for _, records in sources for r in records if r.get('task') == 'images']
+  sources = [(name, [r for r in records if r.get('task') != 'images']) for name, records in sources]
+  if image_records:  # Irving et al. 2018 on images: Table 2 and its figures (debate/image_report.py).
+    _image_reports(image_records, workdirs)
+    if not any(records for _, records in sources):
+      return
   sources, rrm_records = rrm_report.split_sources(sources)
   if rrm_records:  # Recursive reward modelling has its own per-level table and figure.
     try:

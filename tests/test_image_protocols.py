@@ -286,6 +286,12 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
   result = _launch('launch.run', *flags)
   assert result.returncode == 0 and '7 cells, 7 already done, 0 to run' in result.stderr
   assert (workdir / 'results.jsonl').read_text() == before
+  # launch.report renders the same Table 2 from the records alone.
+  out = tmp_path / 'report'
+  result = _launch('launch.report', f'--workdirs={workdir}', f'--out={out}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (out / 'table2.md').read_text() == (workdir / 'table2.md').read_text()
+  assert (out / 'sample_games.png').exists() and (out / 'confusion.png').exists()
 
 
 @pytest.mark.parametrize('extra, named', [
