@@ -198,9 +198,11 @@ def make_record(plan: Plan, seed: int, level: int, method: str, metrics: dict, h
       'proxy_reward': float(m['proxy_reward']), 'hacking_gap': float(m['proxy_reward']) - accuracy,
       'evaluation_reward': float(m['evaluation_reward']),
       'mode_correct': int(m['mode_correct']), 'mode_accuracy': int(m['mode_correct']) / games,
+      'fooled': int(m['fooled']), 'fooled_rate': int(m['fooled']) / games,
+      'fooled_ci95': list(wilson_interval(int(m['fooled']), games)),
   }
   for name, count, total in (('rm', m['rm_correct'], rm_games), ('rm_agent', m['rm_agent_correct'], games),
-                             ('label', m['label_correct'], rm_games)):
+                             ('rm_top1', m['rm_top1_correct'], rm_games), ('label', m['label_correct'], rm_games)):
     share, interval = _share(int(count), total)
     record.update({f'{name}_games': total, f'{name}_correct': int(count), f'{name}_accuracy': share,
                    f'{name}_ci95': interval})

@@ -19,6 +19,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from debate.report import latex_escape
 from debate.runfiles import atomic_write, text_writer
@@ -28,7 +29,8 @@ Record = Mapping[str, Any]
 METHOD_ORDER = ('rrm', 'rrm-product', 'baseline')
 # (name in rows, count field, games field) of the pooled proportions.
 PROPORTIONS = (('rm', 'rm_correct', 'rm_games'), ('rm_agent', 'rm_agent_correct', 'games'),
-               ('label', 'label_correct', 'rm_games'), ('agent', 'correct', 'games'))
+               ('rm_top1', 'rm_top1_correct', 'rm_games'), ('label', 'label_correct', 'rm_games'),
+               ('agent', 'correct', 'games'), ('fooled', 'fooled', 'games'))
 MEANS = {'proxy_reward': (0.0, 1.0), 'hacking_gap': (-1.0, 1.0)}  # name -> the quantity's range
 FILES = ('rrm_table.md', 'rrm_table.tex', 'rrm_table.csv', 'rrm_levels.png', 'rrm_levels.pdf')
 
@@ -40,8 +42,9 @@ def is_rrm(record: Record) -> bool:
 def summarize(records: Iterable[Record]) -> list[dict[str, Any]]:
   """One row per (judge, method, level), seeds pooled, ordered by judge, level, method.
 
-  Each row: judge, method, level, T, seeds, and per proportion NAME in (rm, rm_agent, label, agent):
-  NAME_games, NAME_correct, NAME_accuracy, NAME_ci95 (Wilson, pooled counts), NAME_seed_ci95 (t over seeds);
+  Each row: judge, method, level, T, seeds, and per proportion NAME in (rm, rm_agent, rm_top1, label, agent,
+  fooled): NAME_games, NAME_count, NAME_rate, NAME_ci95 (Wilson, pooled counts), NAME_seed_ci95 (t over seeds,
+  clipped to [0, 1]);
   per mean in (proxy_reward, hacking_gap): the mean over seeds and NAME_ci95 (t over seeds).
   Raises ValueError if a seed appears twice with different results (identical copies count once).
   """
@@ -69,8 +72,9 @@ def summarize(records: Iterable[Record]) -> list[dict[str, Any]]:
       games = sum(int(r[games_field]) for r in group)
       correct = sum(int(r[count_field]) for r in group)
       _, low, high = t_interval([int(r[count_field]) / int(r[games_field]) for r in group])
-      row.update({f'{name}_games': games, f'{name}_correct': correct, f'{name}_accuracy': correct / games,
-                  f'{name}_ci95': wilson_interval(correct, games), f'{name}_seed_ci95': (low, high)})
+      row.update({f'{name}_games': games, f'{name}_count': correct, f'{name}_rate': correct / games,
+                  f'{name}_ci95': wilson_interval(correct, games),
+                  f'{name}_seed_ci95': (max(low, 0.0), min(high, 1.0))})
     for name, (lowest, highest) in MEANS.items():
       mean, low, high = t_interval([float(r[name]) for r in group])
       row.update({name: mean, f'{name}_ci95': (max(low, lowest), min(high, highest))})
@@ -86,8 +90,8 @@ def _percent(value: float, interval: Sequence[float], *, signed: bool = False) -
   return f'{text} [{100 * interval[0]:{sign}.1f}, {100 * interval[1]:{sign}.1f}]'
 
 
-_COLUMNS = (('RM acc. (held-out)', 'rm'), ('RM acc. (agent answers)', 'rm_agent'), ('label acc.', 'label'),
-            ('agent true acc.', 'agent'))
+_COLUMNS = (('label acc.', 'label'), ('RM acc. (held-out)', 'rm'), ('RM acc. (agent answers)', 'rm_agent'),
+            ('RM top-1', 'rm_top1'), ('agent true acc.', 'agent'), ('RM fooled', 'fooled'))
 
 
 def _table_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -98,7 +102,7 @@ def _table_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list
   for r in rows:
     body.append(([r['judge']] if show_judge else []) + [
         str(r['level']), str(r['T']), r['method'], str(len(r['seeds'])), str(r['agent_games'])] + [
-        _percent(r[f'{name}_accuracy'], r[f'{name}_ci95']) for _, name in _COLUMNS] + [
+        _percent(r[f'{name}_rate'], r[f'{name}_ci95']) for _, name in _COLUMNS] + [
         _percent(r['proxy_reward'], r['proxy_reward_ci95']),
         _percent(r['hacking_gap'], r['hacking_gap_ci95'], signed=True)])
   return header, body
@@ -108,9 +112,12 @@ def _caption(rows: Sequence[Mapping[str, Any]], *, latex: bool) -> str:
   judges = sorted({r['judge'] for r in rows})
   pct = r'\%' if latex else '%'
   return (f'RRM vs the unassisted baseline per level (judge: {", ".join(judges)}). Entries in {pct}; n: '
-          f'answers per entry, pooled over the seeds. Accuracies: Wilson 95{pct} interval on the pooled '
-          f'counts. Proxy reward (mean reward-model score of the agent\'s answers) and hacking gap (proxy '
-          f'reward minus true accuracy, in points): mean over seeds with a Student-t 95{pct} interval.')
+          f'claims per entry, pooled over the seeds. Label acc.: the evaluation the reward model (RM) learns '
+          f'from, on held-out claims (half true, half random wrong); RM acc.: the RM on the same claims and '
+          f'on the agent\'s own answers; RM top-1: tasks whose true end the RM scores highest of all answers; '
+          f'RM fooled: the agent\'s answers that are wrong yet accepted by the RM. Proportions: Wilson 95{pct} interval on the pooled counts. Proxy reward (mean RM score of the '
+          f'agent\'s answers) and hacking gap (proxy reward minus true accuracy, in points): mean over seeds '
+          f'with a Student-t 95{pct} interval.')
 
 
 def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
@@ -130,8 +137,9 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
     return '\n'.join([line(header), rule, *map(line, body), '', _caption(rows, latex=False)]) + '\n'
   if fmt == 'latex':
     numeric = [h not in ('judge', 'method') for h in header]
-    lines = [r'\begin{table}[t]', r'\centering', r'\small', rf'\caption{{{_caption(rows, latex=True)}}}',
-             r'\label{tab:rrm}', rf'\begin{{tabular}}{{{"".join("r" if n else "l" for n in numeric)}}}',
+    lines = [r'\begin{table*}[t]', r'\centering', r'\small', rf'\caption{{{_caption(rows, latex=True)}}}',
+             r'\label{tab:rrm}', r'\resizebox{\textwidth}{!}{%',
+             rf'\begin{{tabular}}{{{"".join("r" if n else "l" for n in numeric)}}}',
              r'\toprule', ' & '.join(latex_escape(h) for h in header) + r' \\', r'\midrule']
     previous_level = None
     for r, row in zip(rows, body):
@@ -139,7 +147,7 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
         lines.append(r'\addlinespace')
       previous_level = r['level']
       lines.append(' & '.join(latex_escape(c) for c in row) + r' \\')
-    lines += [r'\bottomrule', r'\end{tabular}', r'\end{table}']
+    lines += [r'\bottomrule', r'\end{tabular}}', r'\end{table*}']
     return '\n'.join(lines) + '\n'
   raise ValueError(f"unknown table format {fmt!r}; expected 'markdown', 'latex' or 'csv'")
 
@@ -147,7 +155,7 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
 def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
   columns = ['judge', 'method', 'level', 'T', 'seeds']
   for name, _, _ in PROPORTIONS:
-    columns += [f'{name}_games', f'{name}_correct', f'{name}_accuracy', f'{name}_ci95_low', f'{name}_ci95_high',
+    columns += [f'{name}_games', f'{name}_count', f'{name}_rate', f'{name}_ci95_low', f'{name}_ci95_high',
                 f'{name}_seed_ci95_low', f'{name}_seed_ci95_high']
   for name in MEANS:
     columns += [name, f'{name}_ci95_low', f'{name}_ci95_high']
@@ -168,10 +176,11 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def rrm_figure(records: Sequence[Record], path: str) -> None:
   """Three panels against level: reward-model accuracy, the agent's true accuracy and proxy reward, and the
-  hacking gap; RRM and baseline in two colours, 95% bands (Wilson for accuracies, t over seeds for means).
-  Saves a PDF if `path` ends in .pdf, else a PNG at 150 dpi."""
+  hacking gap with the rate of wrong answers the RM accepts. Colour: method (and marker: judge, when there are
+  several); line style: the quantity. 95% bands: Wilson for proportions, t over seeds for means. Saves a PDF
+  if `path` ends in .pdf, else a PNG at 150 dpi."""
   rows = summarize(records)
-  fig = Figure(figsize=(13.5, 4.2), layout='constrained')
+  fig = Figure(figsize=(13.5, 4.8), layout='constrained')
   FigureCanvasAgg(fig)
   axes = fig.subplots(1, 3)
   judges = list(dict.fromkeys(r['judge'] for r in rows))
@@ -179,11 +188,14 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
   colors = {m: f'C{i}' for i, m in enumerate(methods)}
   markers = ('o', 's', '^', 'D', 'v')
   panels = [
-      (axes[0], [('rm', '-', 'held-out claims'), ('rm_agent', '--', "agent's answers")], 'Reward-model accuracy'),
+      (axes[0], [('rm', '-', 'held-out claims'), ('rm_agent', '--', "agent's answers"),
+                 ('rm_top1', ':', 'top-1 is the truth')], 'Reward-model (RM) accuracy'),
       (axes[1], [('agent', '-', 'true accuracy'), ('proxy_reward', '--', 'proxy reward')],
-       "Agent: true accuracy and proxy reward"),
-      (axes[2], [('hacking_gap', '-', 'proxy - true')], 'Hacking gap'),
+       'Agent: true accuracy and proxy reward'),
+      (axes[2], [('hacking_gap', '-', 'proxy - true accuracy'), ('fooled', ':', 'wrong answers the RM accepts')],
+       'Reward hacking'),
   ]
+  series_handles = {}
   for j, judge in enumerate(judges):
     for method in methods:
       series = [r for r in rows if r['judge'] == judge and r['method'] == method]
@@ -192,27 +204,29 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
       levels = [r['level'] for r in series]
       label = method if len(judges) == 1 else f'{method} ({judge})'
       for ax, quantities, _ in panels:
-        for name, style, what in quantities:
-          value_key, band_key = ((f'{name}_accuracy', f'{name}_ci95') if name in {p[0] for p in PROPORTIONS}
-                                 else (name, f'{name}_ci95'))
-          values = [r[value_key] for r in series]
-          lows = [r[band_key][0] for r in series]
-          highs = [r[band_key][1] for r in series]
+        for name, style, _ in quantities:
+          value_key = f'{name}_rate' if name in {p[0] for p in PROPORTIONS} else name
+          lows = [r[f'{name}_ci95'][0] for r in series]
+          highs = [r[f'{name}_ci95'][1] for r in series]
           if not any(math.isnan(v) for v in lows + highs):
             ax.fill_between(levels, lows, highs, color=colors[method], alpha=0.15, linewidth=0)
-          ax.plot(levels, values, color=colors[method], linestyle=style, marker=markers[j % len(markers)],
-                  markersize=4, linewidth=1.6, label=f'{label}: {what}' if len(quantities) > 1 else label)
+          (line,) = ax.plot(levels, [r[value_key] for r in series], color=colors[method], linestyle=style,
+                            marker=markers[j % len(markers)], markersize=4, linewidth=1.6)
+          series_handles.setdefault(label, line)
   all_levels = sorted({r['level'] for r in rows})
-  for ax, _, title in panels:
+  for ax, quantities, title in panels:
     ax.set_title(title, fontsize='medium')
     ax.set_xticks(all_levels, labels=[f'{l}\n(T={2**l})' for l in all_levels])
     ax.set_xlabel('level l (chain length T = 2^l)')
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize='small', frameon=False)
+    ax.legend(handles=[Line2D([], [], color='0.3', linestyle=style, label=what) for _, style, what in quantities],
+              fontsize='small', frameon=False)
   axes[0].set_ylim(0.0, 1.02)
   axes[1].set_ylim(0.0, 1.02)
   axes[2].axhline(0.0, color='0.4', linewidth=1)
-  axes[2].set_ylabel('proxy reward - true accuracy')
+  axes[2].set_ylabel('fraction of answers')
+  fig.legend(list(series_handles.values()), list(series_handles), loc='outside lower center',
+             ncols=len(series_handles), frameon=False)
   fig.suptitle('Recursive reward modelling vs the unassisted baseline, per level')
   fig.savefig(path, dpi=150, format='pdf' if path.lower().endswith('.pdf') else 'png')
 

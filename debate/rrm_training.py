@@ -176,6 +176,9 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
     label_correct: the level's evaluation (the labels the reward model learns from, > 1/2) on those claims;
     games, correct: one sampled answer of the agent per task, and how many are the true end;
     rm_agent_correct: the reward model's verdict against the truth on those answers;
+    fooled: the agent's answers that are wrong but accepted by the reward model (score > 1/2);
+    rm_top1_correct: tasks whose true end the reward model scores highest of all m answers (the answer a
+      perfect optimiser of the reward model would give; ties go to the smallest value);
     proxy_reward: the mean reward-model score of the agent's answers; evaluation_reward: their mean label;
     mode_correct: how often the agent's most likely answer (what it states as an assistant) is right.
   """
@@ -187,6 +190,7 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
   is_true = jnp.arange(num_tasks) % 2 == 0
   claim = jnp.where(is_true, truth, rrm.random_wrong(wrong_key, truth, modulus))
   rm_verdict = rm.reward_probability(rm_net, rm_params, x, ops, claim) > 0.5
+  rm_top1 = jnp.argmax(rm.reward_table(rm_net, rm_params, x, ops), axis=-1) == truth
 
   answers = rrm_agents.sample_answers(agent_net, agent_params, agent_key, x, ops)
   right = answers == truth
@@ -195,9 +199,10 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
   count = lambda a: jnp.sum(a).astype(jnp.int32)
   return {
       'rm_games': jnp.int32(num_tasks), 'rm_correct': count(rm_verdict == is_true),
+      'rm_top1_correct': count(rm_top1),
       'label_correct': count((labels[index, x, claim] > 0.5) == is_true),
       'games': jnp.int32(num_tasks), 'correct': count(right),
-      'rm_agent_correct': count((scores > 0.5) == right),
+      'rm_agent_correct': count((scores > 0.5) == right), 'fooled': count(~right & (scores > 0.5)),
       'proxy_reward': scores.mean(), 'evaluation_reward': labels[index, x, answers].mean(),
       'mode_correct': count(mode == truth),
   }

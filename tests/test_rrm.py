@@ -178,16 +178,19 @@ def test_a_level_l_network_error_reaches_the_level_l_plus_1_labels_as_predicted(
 
 @pytest.fixture(scope='module')
 def smoke_run(tmp_path_factory):
+  """The smoke experiment through launch.run's entry function; returns (config, workdir, CPU seconds)."""
   workdir = str(tmp_path_factory.mktemp('rrm') / 'run')
   config = rrm_chain.get_config('smoke')
-  start = time.time()
+  start = time.process_time()
   launch_run.run(config, workdir)
-  return config, workdir, time.time() - start
+  return config, workdir, time.process_time() - start
 
 
 def test_smoke_experiment_runs_end_to_end_quickly_with_one_record_per_seed_level_method(smoke_run):
-  config, workdir, seconds = smoke_run
-  assert seconds < 120, seconds
+  config, workdir, cpu_seconds = smoke_run
+  # CPU time of this process, all threads (compilation included): on an otherwise idle machine the wall time
+  # is at most this, and unlike wall time it does not grow when other jobs share the cores.
+  assert cpu_seconds < 120, cpu_seconds
   for name in ('config.json', 'results.jsonl', *rrm_report.FILES):
     assert os.path.exists(os.path.join(workdir, name)), name
   records = runfiles.read_jsonl(os.path.join(workdir, 'results.jsonl'))
@@ -200,12 +203,14 @@ def test_smoke_experiment_runs_end_to_end_quickly_with_one_record_per_seed_level
     assert r['protocol'] == 'rrm' and r['T'] == 2**r['level'] and r['games'] == config.num_eval
     assert r['hacking_gap'] == pytest.approx(r['proxy_reward'] - r['correct'] / r['games'])
     assert r['ci95'][0] <= r['accuracy'] <= r['ci95'][1]
+    assert 0 <= r['fooled'] <= r['games'] - r['correct']
   by_cell = {(r['seed'], r['level'], r['method']): r for r in records}
+  assert set(config.methods) == {'rrm', 'rrm-product', 'baseline'}
   for seed in config.seeds:
-    # Level 0 is one game for both methods: the user checks the single step.
-    same = {k: v for k, v in by_cell[seed, 0, 'rrm'].items() if k not in ('cell', 'arm', 'method', 'wall_s')}
-    assert same == {k: v for k, v in by_cell[seed, 0, 'baseline'].items()
-                    if k not in ('cell', 'arm', 'method', 'wall_s')}
+    # Level 0 is one game for every method: the user checks the single step.
+    level0 = [{k: v for k, v in by_cell[seed, 0, method].items() if k not in ('cell', 'arm', 'method', 'wall_s')}
+              for method in config.methods]
+    assert all(record == level0[0] for record in level0)
     # The exact user's labels are right wherever it can check; past s = 2 the baseline user guesses (1/2),
     # so its verdict (> 1/2) rejects every held-out claim, half of which are true.
     for level in range(config.levels + 1):
@@ -259,7 +264,7 @@ def test_launch_report_writes_the_rrm_table_and_figure(smoke_run, tmp_path):
   assert 'hacking gap' in result.stdout and 'baseline' in result.stdout
   assert not (out / 'accuracy.md').exists()  # no records of other experiments
   csv_text = (out / 'rrm_table.csv').read_text().splitlines()
-  assert len(csv_text) == 1 + 2 * 3  # header, then 2 methods x 3 levels
+  assert len(csv_text) == 1 + 3 * 3  # header, then 3 methods x 3 levels
 
 
 def test_training_reduces_reward_model_loss_and_the_agent_learns_on_a_tiny_level():
@@ -292,7 +297,7 @@ def _record(method, level, seed, correct, proxy, rm_correct=90, games=100):
   return {'cell': f'rrm/{method}|exact|level={level}|seed={seed}', 'protocol': 'rrm', 'arm': f'rrm/{method}',
           'method': method, 'level': level, 'T': 2**level, 'judge': 'exact', 'seed': seed, 'games': games,
           'correct': correct, 'rm_games': games, 'rm_correct': rm_correct, 'rm_agent_correct': 80,
-          'label_correct': 100, 'proxy_reward': proxy, 'hacking_gap': proxy - correct / games}
+          'label_correct': 100, 'rm_top1_correct': 85, 'fooled': 5, 'proxy_reward': proxy, 'hacking_gap': proxy - correct / games}
 
 
 def test_summary_pools_counts_with_wilson_and_means_with_a_t_interval():
@@ -301,7 +306,7 @@ def test_summary_pools_counts_with_wilson_and_means_with_a_t_interval():
   rows = rrm_report.summarize(records)
   assert [(r['level'], r['method']) for r in rows] == [(1, 'rrm'), (1, 'baseline')]
   rrm_row = rows[0]
-  assert (rrm_row['agent_games'], rrm_row['agent_correct']) == (300, 180)
+  assert (rrm_row['agent_games'], rrm_row['agent_count'], rrm_row['agent_rate']) == (300, 180, 0.6)
   # Wilson for 180/300: centre (0.6 + 1.92^2/600)/(1 + 3.84/300), checked against the closed form.
   low, high = rrm_row['agent_ci95']
   assert low == pytest.approx(0.5436, abs=1e-4) and high == pytest.approx(0.6539, abs=1e-4)
