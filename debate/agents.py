@@ -11,6 +11,9 @@ A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) 
   bisection can reach with the judge (T x m judge calls per game, made once, before the first round) and
   steers the dispute to the one the judge gets most wrong. It wins whenever any reachable step is
   exploitable, so it measures what the judge's errors allow, and how far a budgeted search is from it.
+- `learned:STEP`: a policy network trained by REINFORCE against the judge (debate/learned_liar.py), at its
+  checkpoint of training step STEP (`budget` holds STEP); it plays the argmax of its policy. Its params
+  ride on the spec as a hashable `learned_liar.Policy` (`policy`), attached by the runner.
 
 The lying consultant (protocols/consultancy.py) is specified with the same `LiarSpec`: `random` puts its one
 wrong step at a uniformly random position, `search:B` tries B positions and keeps the one whose wrong step
@@ -30,12 +33,12 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from debate import bisection, mcts
+from debate import bisection, learned_liar, mcts
 from debate.tasks.chain import ChainInstance
 from judges.chain_checkers import StepChecker
 from judges.chain_checkers import step_score as chain_step_score
 
-LIAR_KINDS = ('random', 'greedy', 'mcts', 'search', 'oracle')
+LIAR_KINDS = ('random', 'greedy', 'mcts', 'search', 'oracle', 'learned')
 BUDGETED_KINDS = ('mcts', 'search')
 
 
@@ -43,20 +46,27 @@ BUDGETED_KINDS = ('mcts', 'search')
 class LiarSpec:
   kind: str
   budget: int = 0
+  policy: learned_liar.Policy | None = dataclasses.field(default=None, repr=False)
 
   def __post_init__(self):
     if self.kind not in LIAR_KINDS:
       raise ValueError(f'unknown liar {self.kind!r}; expected one of {", ".join(LIAR_KINDS)}')
     if self.kind in BUDGETED_KINDS and self.budget < 1:
       raise ValueError(f'{self.kind} liar needs a budget >= 1, e.g. {self.kind}:64, got {self.budget}')
+    if self.kind == 'learned' and self.budget < 0:
+      raise ValueError(f'learned liar needs a checkpoint step >= 0, e.g. learned:1000, got {self.budget}')
 
   @property
   def name(self) -> str:
+    if self.kind == 'learned':
+      return f'learned:{self.budget}'
     return f'{self.kind}:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
 
   @property
   def agent(self) -> str:
     """The liar's strength, named alike in every protocol: random, greedy, search:B or oracle."""
+    if self.kind == 'learned':
+      return self.name
     return f'search:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
 
 
@@ -221,4 +231,6 @@ def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge
     return random_claim(key, state, instance, checker.modulus)
   if liar.kind == 'greedy':
     return greedy_claim(key, state, instance, checker, judge_params)
+  if liar.kind == 'learned':
+    return learned_liar.policy_claim(liar.policy, state, instance, checker.modulus)
   return mcts_claim(key, state, instance, checker, judge_params, liar.budget)

@@ -1,0 +1,285 @@
+"""A learned liar for chain bisection debate: a Flax MLP policy trained by REINFORCE against a fixed judge.
+
+Observation (`observe`), all the liar needs for the round's own consequences: one-hot (m values each) of
+x_lo, the step into mid (u, v of step mid), the true x_mid, the step out of mid (u, v of step mid + 1), the
+true x_hi, the liar's claim for x_hi, and the rounds the dispute can still take (one-hot, clipped to 16).
+In the last round these are exactly the two steps the judge may end up deciding (disagree: step mid with
+input x_lo; agree: step mid + 1 with input x_mid), so the policy can learn which claims the judge gets
+wrong; in earlier rounds it sees only the local dispute, not the whole chain (a search liar sees more).
+
+Policy: an MLP over the observation -> logits over the m claims for x_mid. In games (`policy_claim`) the
+liar plays the argmax of its logits (deterministic: its mode; no key is used, so a game's moves depend on
+the instance and the checkpoint only). In training it samples from them.
+
+Training (`train_liar`): REINFORCE with a batch-mean baseline and a small entropy bonus, Adam. Each step
+draws `batch_size` fresh instances (T uniform in [2, max_length], padded to max_length), plays every game
+to the end with the sampled policy against the deterministic honest debater, rewards 1 when the judge sides
+with the liar, and updates. The loop runs under one `jit` as a `lax.scan` over steps (in chunks between
+checkpoints); every key derives from (seed, step), so params at step N do not depend on the chunking.
+The params at each requested step are a rung of a strength ladder, saved with Orbax in
+`workdir/agents/learned_liar_<judge>_m<m>_seed<seed>/step_<N>` (`build_ladder`).
+
+In an arm, `debate/learned:N` names the rung at step N of the liar trained against that cell's judge and
+seed; the runner attaches its params to the arm's `LiarSpec` with `attach_policy` (as a hashable `Policy`,
+so the params are constants of the compiled game).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from typing import Any, Callable, Sequence
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from debate import bisection, multihost, runfiles
+from debate.tasks import chain
+from judges import chain_checkers
+
+MAX_ROUNDS_FEATURE = 16
+
+
+class PolicyMLP(nn.Module):
+  """observation: [..., obs_size] -> logits: [..., modulus]."""
+  width: int
+  depth: int
+  modulus: int
+
+  @nn.compact
+  def __call__(self, observation):
+    h = observation
+    for _ in range(self.depth):
+      h = nn.relu(nn.Dense(self.width)(h))
+    return nn.Dense(self.modulus)(h)
+
+
+def observation_size(modulus: int) -> int:
+  return 8 * modulus + MAX_ROUNDS_FEATURE
+
+
+def observe(state: bisection.BisectionState, instance: chain.ChainInstance, modulus: int) -> chex.Array:
+  """The liar's view of the current dispute: [8 * modulus + 16] float32 (meaningless once done)."""
+  mid = state.mid
+  last = instance.max_length - 1
+  op_in = instance.ops[jnp.clip(mid - 1, 0, last)]
+  op_out = instance.ops[jnp.clip(mid, 0, last)]
+  values = jnp.stack([instance.trace[state.lo], op_in[0], op_in[1], instance.trace[mid], op_out[0],
+                      op_out[1], instance.trace[state.hi], state.liar_hi])
+  rounds = jnp.minimum(bisection.rounds_left(state), MAX_ROUNDS_FEATURE - 1)
+  return jnp.concatenate([jax.nn.one_hot(values, modulus).reshape(-1),
+                          jax.nn.one_hot(rounds, MAX_ROUNDS_FEATURE)])
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentTrainConfig:
+  """REINFORCE settings of the learned liar (the defaults are the measured ones in BUILD_NOTES)."""
+  batch_size: int = 256
+  learning_rate: float = 3e-3
+  entropy_coef: float = 0.01
+  max_length: int = 64
+  width: int = 128
+  depth: int = 2
+  log_every: int = 250
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+  """Hashable handle of a policy's params (compared by a digest of their bytes): a static jit argument."""
+  width: int
+  depth: int
+  digest: str
+  params: Any = dataclasses.field(compare=False, repr=False)
+
+  @classmethod
+  def create(cls, params, width: int, depth: int) -> Policy:
+    leaves = [np.asarray(x) for x in jax.tree.leaves(params)]
+    digest = hashlib.sha256(b''.join(x.tobytes() for x in leaves)).hexdigest()[:16]
+    return cls(width=width, depth=depth, digest=digest, params=jax.tree.map(np.asarray, params))
+
+
+def logits(policy: Policy, observation: chex.Array, modulus: int) -> chex.Array:
+  """observation: [..., obs_size] -> [..., modulus] float32."""
+  return PolicyMLP(policy.width, policy.depth, modulus).apply(policy.params, observation)
+
+
+def policy_claim(policy: Policy | None, state, instance, modulus: int) -> chex.Array:
+  """The learned liar's claim for x_mid: the argmax of its logits: [] int32."""
+  if policy is None:
+    raise ValueError('a learned liar needs its params: attach them with debate.learned_liar.attach_policy')
+  return jnp.argmax(logits(policy, observe(state, instance, modulus), modulus)).astype(jnp.int32)
+
+
+def init_params(config: AgentTrainConfig, modulus: int, key: chex.PRNGKey):
+  model = PolicyMLP(config.width, config.depth, modulus)
+  return model.init(key, jnp.zeros((1, observation_size(modulus)), jnp.float32))
+
+
+def _sampled_game(params, key, length, checker, judge_params, config: AgentTrainConfig):
+  """One game with the sampled policy on a fresh instance of `length` steps.
+
+  Returns (observations [R, obs], claims [R], active [R] bool, reward []) with R = num_rounds(max_length).
+  """
+  instance_key, play_key = jax.random.split(key)
+  modulus = checker.modulus
+  instance = chain.sample_instance(instance_key, length, modulus, config.max_length)
+  model = PolicyMLP(config.width, config.depth, modulus)
+
+  def one_round(state, i):
+    observation = observe(state, instance, modulus)
+    claim = jax.random.categorical(jax.random.fold_in(play_key, i), model.apply(params, observation))
+    return bisection.step(state, claim.astype(jnp.int32), instance), (observation, claim, ~state.done)
+
+  rounds = jnp.arange(max(bisection.num_rounds(config.max_length), 1))
+  final, (observations, claims, active) = jax.lax.scan(one_round, bisection.init(instance), rounds)
+  reward = bisection.liar_wins(final, instance, checker, judge_params).astype(jnp.float32)
+  return observations, claims, active, reward
+
+
+def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConfig, key: chex.PRNGKey):
+  """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, rewards [n]).
+
+  Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params.
+  """
+  optimizer = optax.adam(config.learning_rate)
+  model = PolicyMLP(config.width, config.depth, checker.modulus)
+
+  def loss_fn(params, observations, claims, active, advantage):
+    """observations: [B, R, obs], claims, active: [B, R], advantage: [B]."""
+    log_probs = jax.nn.log_softmax(model.apply(params, observations))
+    chosen = jnp.take_along_axis(log_probs, claims[..., None], axis=-1)[..., 0]
+    entropy = -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
+    weights = active.astype(jnp.float32)
+    policy_loss = -jnp.mean(advantage * jnp.sum(weights * chosen, axis=-1))
+    entropy_bonus = jnp.sum(weights * entropy) / jnp.maximum(jnp.sum(weights), 1.0)
+    return policy_loss - config.entropy_coef * entropy_bonus
+
+  def train_step(carry, step, judge_params):
+    params, opt_state = carry
+    step_key = jax.random.fold_in(key, step)
+    length_key, games_key = jax.random.split(step_key)
+    lengths = jax.random.randint(length_key, (config.batch_size,), 2, config.max_length + 1)
+    game_keys = jax.random.split(games_key, config.batch_size)
+    observations, claims, active, rewards = jax.vmap(
+        lambda k, t: _sampled_game(params, k, t, checker, judge_params, config))(game_keys, lengths)
+    advantage = rewards - jnp.mean(rewards)
+    grads = jax.grad(loss_fn)(params, observations, claims, active, advantage)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), jnp.mean(rewards)
+
+  @jax.jit
+  def train_chunk(params, opt_state, judge_params, steps):
+    (params, opt_state), rewards = jax.lax.scan(
+        lambda carry, step: train_step(carry, step, judge_params), (params, opt_state), steps)
+    return params, opt_state, rewards
+
+  return optimizer, train_chunk
+
+
+def agent_key(seed: int) -> chex.PRNGKey:
+  return jax.random.fold_in(jax.random.key(seed), 0xA6E7)
+
+
+def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
+               config: AgentTrainConfig, log: Callable[[str], None] = print):
+  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards)."""
+  rungs = sorted(set(int(r) for r in rungs))
+  if not rungs or rungs[0] < 0:
+    raise ValueError(f'rungs must be steps >= 0, got {rungs}')
+  init_key, train_key = jax.random.split(agent_key(seed))
+  params = init_params(config, checker.modulus, init_key)
+  optimizer, train_chunk = make_train_chunk(checker, config, train_key)
+  opt_state = optimizer.init(params)
+  ladder = {0: params} if 0 in rungs else {}
+  history, done, start = [], 0, time.time()
+  while done < rungs[-1]:
+    next_rung = min(r for r in rungs if r > done)
+    stop = min(next_rung, done + config.log_every)
+    params, opt_state, rewards = train_chunk(params, opt_state, judge_params,
+                                             jnp.arange(done, stop, dtype=jnp.int32))
+    done = stop
+    if done in rungs:
+      ladder[done] = params
+    history.append({'step': done, 'mean_reward': float(rewards.mean())})
+    rate = done * config.batch_size / max(time.time() - start, 1e-9)
+    log(f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
+        f'{float(rewards.mean()):.4f} ({rate:,.0f} games/s)')
+  return ladder, history
+
+
+def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:
+  return os.path.join(workdir, 'agents',
+                      f'learned_liar_{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
+
+
+def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int, workdir: str | None,
+                 rungs: Sequence[int], config: AgentTrainConfig = AgentTrainConfig(),
+                 log: Callable[[str], None] = print) -> dict[int, Policy]:
+  """{step: Policy} for every rung, loaded from `workdir/agents/...` or trained (and saved there).
+
+  If any rung is missing, the liar is trained anew from step 0 to the largest rung (training is a fixed
+  function of seed and step, so rungs saved earlier come out the same) and every rung is saved.
+  """
+  import orbax.checkpoint as ocp  # Slow to import; only learned liars need it.
+  rungs = sorted(set(int(r) for r in rungs))
+  directory = agent_dir(workdir, checker, seed) if workdir else None
+  metrics_path = directory and os.path.join(directory, 'metrics.json')
+  wrap = lambda params: Policy.create(params, config.width, config.depth)
+  saved = []
+  if directory and multihost.broadcast_json(os.path.exists(metrics_path)):
+    metrics = None
+    if multihost.is_writer():
+      with open(metrics_path) as f:
+        metrics = json.load(f)
+    metrics = multihost.broadcast_json(metrics)
+    if metrics['config'] != json.loads(json.dumps(runfiles.to_jsonable(config))):
+      raise runfiles.WorkdirError(f'{directory} holds a liar trained with {metrics["config"]}, not {config}; '
+                                  'use a fresh workdir')
+    saved = metrics['rungs']
+  if directory and set(rungs) <= set(saved):
+    like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype),
+                        jax.eval_shape(lambda: init_params(config, checker.modulus, jax.random.key(0))))
+    with ocp.StandardCheckpointer() as ckptr:
+      return {r: wrap(ckptr.restore(os.path.join(os.path.abspath(directory), f'step_{r}'), like))
+              for r in rungs}
+  rungs = sorted(set(rungs) | set(saved))
+  ladder, history = train_liar(checker, judge_params, seed=seed, rungs=rungs, config=config, log=log)
+  ladder = jax.device_get(ladder)
+  if directory:
+    os.makedirs(directory, exist_ok=True)
+    with ocp.StandardCheckpointer() as ckptr:
+      for r, params in ladder.items():
+        ckptr.save(os.path.join(os.path.abspath(directory), f'step_{r}'), params, force=True)
+      ckptr.wait_until_finished()
+    if multihost.is_writer():
+      runfiles.write_json(metrics_path, {'config': config, 'rungs': rungs, 'history': history})
+  return {r: wrap(p) for r, p in ladder.items()}
+
+
+def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,
+                  workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print):
+  """`arm` with its learned liar's params attached (other arms unchanged).
+
+  Trains (or loads) once per (judge, seed) the ladder of every `learned:STEP` rung that `cells` (the
+  experiment's cells, each with .arm, .checker, .seed) name for that judge and seed; `cache` keeps it.
+  `train_config`: a mapping of AgentTrainConfig fields (an experiment config's optional `agent_training`);
+  None for the defaults.
+  """
+  liar = getattr(arm, 'liar', None)
+  if liar is None or liar.kind != 'learned':
+    return arm
+  key = (checker.name, checker.modulus, seed)
+  if key not in cache:
+    rungs = {c.arm.liar.budget for c in cells if c.arm.liar is not None and c.arm.liar.kind == 'learned'
+             and c.checker == checker and c.seed == seed}
+    config = AgentTrainConfig(**dict(train_config or {}))
+    cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
+                              log=log)
+  return dataclasses.replace(arm, liar=dataclasses.replace(liar, policy=cache[key][liar.budget]))

@@ -1,0 +1,123 @@
+"""The learned liar of chain debate: REINFORCE learns, the honest debater still always wins against an exact
+checker, and the checkpoint ladder loads and plays identically on any device count."""
+
+import dataclasses
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from debate import agents, experiment, learned_liar, rollout
+from judges import chain_checkers as cc
+from launch.configs import chain as chain_config
+
+M = 7
+TINY = learned_liar.AgentTrainConfig(batch_size=128, learning_rate=3e-3, max_length=4, width=32,
+                                     log_every=25)
+RUNGS = (0, 150)
+
+
+@pytest.fixture(scope='module')
+def weak_judge():
+  """A barely trained learned checker over Z_7: it gets many steps wrong, in learnable ways."""
+  checker = cc.parse_checker('learned:16', M)
+  params, metrics = cc.build_judge(checker, seed=0, workdir=None, log=lambda _: None,
+                                   train_config=cc.TrainConfig(steps=100, batch_size=128, log_every=100))
+  return checker, params, metrics
+
+
+@pytest.fixture(scope='module')
+def ladder(weak_judge, tmp_path_factory):
+  checker, params, _ = weak_judge
+  workdir = str(tmp_path_factory.mktemp('agents'))
+  lines = []
+  built = learned_liar.build_ladder(checker, params, seed=1, workdir=workdir, rungs=RUNGS, config=TINY,
+                                    log=lines.append)
+  return workdir, built, lines
+
+
+def test_training_raises_the_liars_reward(weak_judge, ladder):
+  checker, _, metrics = weak_judge
+  assert metrics['pairwise_error'] < 0.45  # a judge worth fooling: it is right more often than not
+  workdir, _, _ = ladder
+  with open(os.path.join(learned_liar.agent_dir(workdir, checker, 1), 'metrics.json')) as f:
+    history = json.load(f)['history']  # mean sampled reward per chunk of 25 steps
+  assert [h['step'] for h in history] == list(range(25, 151, 25))
+  first, last = history[0]['mean_reward'], history[-1]['mean_reward']
+  assert last > first + 0.1, history
+
+
+def _play(arm, checker, params, devices=4, batch=64, num_games=64, length=4):
+  return rollout.run_games(arm, checker, params, length=length, seed=2, num_games=num_games,
+                           batch_size=batch, mesh=rollout.data_mesh(jax.devices()[:devices]), max_length=4)
+
+
+def _arm(spec, policies):
+  arm = rollout.parse_arm(spec, 0)
+  return dataclasses.replace(arm, liar=dataclasses.replace(arm.liar, policy=policies[arm.liar.budget]))
+
+
+def test_the_trained_liar_beats_the_weak_judge_but_never_the_exact_checker(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  _, policies, _ = ladder
+  untrained = _play(_arm('debate/learned:0', policies), checker, params, num_games=256)[0]
+  trained = _play(_arm('debate/learned:150', policies), checker, params, num_games=256)[0]
+  assert (~trained['correct']).mean() > (~untrained['correct']).mean() + 0.1
+  exact = cc.parse_checker('exact', M)
+  for length in (1, 3, 4):
+    outcome, _ = _play(_arm('debate/learned:150', policies), exact, None, num_games=128, length=length)
+    assert outcome['correct'].all()
+
+
+def test_ladder_reloads_from_the_workdir_without_training(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  workdir, built, lines = ladder
+  assert lines and set(built) == set(RUNGS)
+  assert built[0] != built[150]  # the params moved
+  again_lines = []
+  again = learned_liar.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(150,), config=TINY,
+                                    log=again_lines.append)
+  assert again_lines == [] and again[150] == built[150]
+  jax.tree.map(np.testing.assert_array_equal, again[150].params, built[150].params)
+  with pytest.raises(ValueError, match='fresh workdir'):
+    learned_liar.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(150,),
+                              config=dataclasses.replace(TINY, width=16))
+
+
+def test_learned_arm_parses_and_gives_identical_results_on_1_and_4_devices(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  _, policies, _ = ladder
+  arm = rollout.parse_arm('debate/learned:150', 0)
+  assert arm.name == 'debate/learned:150' and arm.liar == agents.LiarSpec('learned', 150)
+  with pytest.raises(ValueError, match='names its checkpoint step'):
+    rollout.parse_arm('debate/learned', 0)
+  with pytest.raises(ValueError, match='unknown liar'):
+    rollout.parse_arm('open_debate/learned:5', 0)
+  with pytest.raises(ValueError, match='needs its params'):
+    _play(arm, checker, params, num_games=4, batch=4)
+  arm = _arm('debate/learned:150', policies)
+  one = _play(arm, checker, params, devices=1, num_games=40)  # one batch of 40 games
+  four = _play(arm, checker, params, devices=4, num_games=200)  # batches of 16 per device, last padded
+  four = jax.tree.map(lambda a: a[:40], four)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), one, four)
+  np.testing.assert_array_equal(one[1]['rounds']['liar_claim'], four[1]['rounds']['liar_claim'])
+
+
+def test_experiment_trains_the_ladder_before_the_cells_that_name_it(tmp_path):
+  config = chain_config.get_config('smoke')
+  config.modulus = M
+  config.T = (4,)
+  config.judges = ('exact',)  # (no judge to train: this test is about the runner training the liar)
+  config.protocols = ('debate/learned:10',)
+  config.num_games = 16
+  config.batch_size = 16
+  config.agent_training = dataclasses.asdict(dataclasses.replace(TINY, batch_size=16, log_every=10))
+  lines = []
+  records = experiment.run_experiment(config, str(tmp_path), log=lines.append)
+  assert [r['arm'] for r in records] == ['debate/learned:10'] and records[0]['games'] == 16
+  assert sum('learned liar vs exact' in line for line in lines) == 1
+  assert records[0]['accuracy'] == 1.0
+  assert os.path.isdir(os.path.join(learned_liar.agent_dir(str(tmp_path), cc.parse_checker('exact', M), 0),
+                                    'step_10'))
