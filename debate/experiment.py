@@ -21,7 +21,7 @@ from typing import Any, Callable
 import jax
 import ml_collections
 
-from debate import multihost, report, rollout, runfiles
+from debate import learned_liar, multihost, report, rollout, runfiles
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
@@ -202,6 +202,7 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
       f'{config.num_games} games each on {len(jax.devices())} device(s)')
   mesh = mesh or rollout.data_mesh()
   judges: dict[tuple[str, int], tuple] = {}
+  learned_ladders: dict = {}  # (judge, modulus, seed) -> {step: learned_liar.Policy}
   start = time.time()
   for position, cell in enumerate(pending, 1):
     judge_key = (cell.checker.name, cell.seed)
@@ -209,8 +210,11 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
       judges[judge_key] = chain_checkers.build_judge(
           cell.checker, seed=cell.seed, workdir=workdir, train_config=plan.train_config, log=log)
     params, judge_metrics = judges[judge_key]
+    arm = learned_liar.attach_policy(cell.arm, plan.cells, cell.checker, params, seed=cell.seed,
+                                     workdir=workdir, cache=learned_ladders,
+                                     train_config=config.get('agent_training'), log=log)
     cell_start = time.time()
-    outcome, transcripts = rollout.run_games(cell.arm, cell.checker, params, length=cell.length,
+    outcome, transcripts = rollout.run_games(arm, cell.checker, params, length=cell.length,
                                              seed=cell.seed, num_games=config.num_games,
                                              batch_size=config.batch_size, mesh=mesh,
                                              max_length=plan.max_length,

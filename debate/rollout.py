@@ -38,7 +38,7 @@ class Arm:
 
   Spelled `direct`, `consultancy[/LIAR]` or `open_consultancy[/LIAR]` with LIAR one of random (the
   default), search:BUDGET, oracle, or `[open_]debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET,
-  oracle.
+  oracle, or `debate/learned:STEP` (the learned liar's checkpoint at STEP; see debate/learned_liar.py).
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
@@ -53,7 +53,8 @@ class Arm:
 
 
 DEBATE_LIARS = ('random', 'greedy', 'mcts', 'oracle')
-LIARS_OF = {'debate': DEBATE_LIARS, 'open_debate': DEBATE_LIARS, 'consultancy': consultancy.CONSULTANT_KINDS,
+LIARS_OF = {'debate': DEBATE_LIARS + ('learned',), 'open_debate': DEBATE_LIARS,
+            'consultancy': consultancy.CONSULTANT_KINDS,
             'open_consultancy': consultancy.CONSULTANT_KINDS}
 
 
@@ -74,6 +75,8 @@ def parse_arm(spec: str, s: int) -> Arm:
   if kind not in LIARS_OF[protocol]:
     raise ValueError(f'unknown liar {kind!r} for {protocol} in {spec!r}; expected one of '
                      f'{", ".join(LIARS_OF[protocol])}')
+  if kind == 'learned' and not budget:
+    raise ValueError(f'a learned liar names its checkpoint step, e.g. {protocol}/learned:1000, got {spec!r}')
   try:
     budget = int(budget) if budget else 0
   except ValueError:
