@@ -1,11 +1,13 @@
 """Tables and figures of RRM records (`protocol == 'rrm'` in results.jsonl): per level, RRM against the baseline.
 
 Records of one (judge, method, level) from several seeds are pooled:
-- proportions (reward-model accuracy on held-out claims and on the agent's answers, the evaluation's label
-  accuracy, the agent's true accuracy) sum their counts over seeds, with a Wilson 95% interval;
+- proportions (the evaluation's label accuracy, the reward model's accuracy on held-out claims and on the
+  agent's answers, its top-1 accuracy, the agent's true accuracy, the share of the agent's answers that fool
+  the reward model) sum their counts over seeds, with a Wilson 95% interval;
 - means over seeds (proxy reward, hacking gap = proxy reward - true accuracy) get a Student-t 95% interval
-  over the per-seed values, clipped to the quantity's range (none with one seed). The CSV also has the t interval over seeds of the accuracies,
-  which includes the seed-to-seed spread that the pooled Wilson interval leaves out.
+  over the per-seed values, clipped to the quantity's range (none with one seed).
+The CSV also has the t interval over seeds of every proportion, which includes the seed-to-seed spread that
+the pooled Wilson interval leaves out.
 """
 
 from __future__ import annotations
@@ -115,9 +117,10 @@ def _caption(rows: Sequence[Mapping[str, Any]], *, latex: bool) -> str:
           f'claims per entry, pooled over the seeds. Label acc.: the evaluation the reward model (RM) learns '
           f'from, on held-out claims (half true, half random wrong); RM acc.: the RM on the same claims and '
           f'on the agent\'s own answers; RM top-1: tasks whose true end the RM scores highest of all answers; '
-          f'RM fooled: the agent\'s answers that are wrong yet accepted by the RM. Proportions: Wilson 95{pct} interval on the pooled counts. Proxy reward (mean RM score of the '
-          f'agent\'s answers) and hacking gap (proxy reward minus true accuracy, in points): mean over seeds '
-          f'with a Student-t 95{pct} interval.')
+          f'RM fooled: the agent\'s answers that are wrong yet accepted by the RM. Proportions: Wilson '
+          f'95{pct} interval on the pooled counts. Proxy reward (mean RM score of the agent\'s answers) and '
+          f'hacking gap (proxy reward minus true accuracy, in points): mean over seeds with a Student-t '
+          f'95{pct} interval.')
 
 
 def rrm_table(records: Sequence[Record], *, fmt: str) -> str:

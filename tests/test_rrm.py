@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import rrm_agents, rrm_experiment, rrm_report, rrm_training, runfiles
+from debate import rrm_experiment, rrm_report, rrm_training, runfiles
 from debate.runfiles import ConfigError
 from judges import chain_checkers as cc
 from judges import reward_models as rm
@@ -297,7 +297,8 @@ def _record(method, level, seed, correct, proxy, rm_correct=90, games=100):
   return {'cell': f'rrm/{method}|exact|level={level}|seed={seed}', 'protocol': 'rrm', 'arm': f'rrm/{method}',
           'method': method, 'level': level, 'T': 2**level, 'judge': 'exact', 'seed': seed, 'games': games,
           'correct': correct, 'rm_games': games, 'rm_correct': rm_correct, 'rm_agent_correct': 80,
-          'label_correct': 100, 'rm_top1_correct': 85, 'fooled': 5, 'proxy_reward': proxy, 'hacking_gap': proxy - correct / games}
+          'label_correct': 100, 'rm_top1_correct': 85, 'fooled': 5, 'proxy_reward': proxy,
+          'hacking_gap': proxy - correct / games}
 
 
 def test_summary_pools_counts_with_wilson_and_means_with_a_t_interval():

@@ -12,12 +12,13 @@ Level l: tasks are (start value, segment of 2^l affine steps mod m), answers are
 learns from the user's single-step checks; at level l >= 1 the rrm method learns from evaluations in which the
 level l-1 agent states the midpoint and the level l-1 reward model scores both halves (the claim is accepted
 when both halves are), while the baseline learns from the user alone, who can check a claimed end only by
-recomputing the chain when 2^l <= s and otherwise guesses. At every level a reward model is fit to those labels and an agent
-is trained against it; records (one per seed, level and method) carry the reward model's accuracy, the
-agent's true accuracy, its proxy reward and the hacking gap. See debate/rrm_experiment.py.
+recomputing the chain when 2^l <= s and otherwise guesses. At every level a reward model is fit to those
+labels and an agent is trained against it; records (one per seed, level and method) carry the reward model's
+accuracy, the agent's true accuracy, its proxy reward and the hacking gap. See debate/rrm_experiment.py.
 
-Expected runtime: default about 10 minutes on a 2-core CPU (3 seeds x 6 levels x 2 methods; the first seed
-also compiles each level, about 10 s a level and method); smoke about 30 s.
+Expected runtime: default about 5 minutes on a 2-core CPU (3 seeds x 6 levels x 3 methods; measured 4 m 35 s
+and 4 m 52 s with other jobs sharing the cores; the first seed also compiles each level, 10-15 s a level);
+a learned judge adds its training and slower label tables (9-12 minutes measured); smoke under a minute.
 
 Fields:
   experiment: 'rrm' (picks the runner in launch.run). task: 'chain'.
