@@ -16,7 +16,6 @@ from debate import rrm_experiment, rrm_report, rrm_training, runfiles
 from debate.runfiles import ConfigError
 from judges import chain_checkers as cc
 from judges import reward_models as rm
-from launch import run as launch_run
 from launch.configs import rrm_chain
 from protocols import rrm
 
@@ -178,11 +177,13 @@ def test_a_level_l_network_error_reaches_the_level_l_plus_1_labels_as_predicted(
 
 @pytest.fixture(scope='module')
 def smoke_run(tmp_path_factory):
-  """The smoke experiment through launch.run's entry function; returns (config, workdir, CPU seconds)."""
+  """The smoke experiment (the library function `launch.run` calls for experiment='rrm'); returns (config,
+  workdir, CPU seconds). launch.run itself is run as a command below: importing it here would define its
+  flags a second time next to other entry points' tests."""
   workdir = str(tmp_path_factory.mktemp('rrm') / 'run')
   config = rrm_chain.get_config('smoke')
   start = time.process_time()
-  launch_run.run(config, workdir)
+  rrm_experiment.run_rrm(config, workdir, log=lambda message: None)
   return config, workdir, time.process_time() - start
 
 
@@ -243,6 +244,17 @@ def test_smoke_experiment_resumes_to_identical_records(smoke_run):
   # Finished: a rerun trains nothing and returns the same records.
   again = rrm_experiment.run_rrm(config, workdir, log=lambda message: None)
   assert strip(again) == strip(full)
+
+
+def test_the_command_line_dispatches_to_the_rrm_runner_and_resumes_a_finished_run(smoke_run):
+  config, workdir, _ = smoke_run
+  before = runfiles.read_jsonl(os.path.join(workdir, 'results.jsonl'))
+  result = subprocess.run([sys.executable, '-m', 'launch.run', '--config=launch/configs/rrm_chain.py:smoke',
+                           f'--workdir={workdir}'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'{len(before)} already done, 0 to run' in result.stderr
+  assert 'hacking gap (pts)' in result.stdout and '| rrm-product |' in result.stdout.replace('  ', ' ')
+  assert runfiles.read_jsonl(os.path.join(workdir, 'results.jsonl')) == before
 
 
 def test_a_different_config_is_refused_on_resume(smoke_run):
