@@ -78,7 +78,7 @@ _IMAGE_BATCH_SIZES = flags.DEFINE_list('image_batch_sizes', ['32', '128', '512',
 _IMAGE_K = flags.DEFINE_integer('k', 6, '--task=images: pixels revealed per game.')
 _IMAGE_JUDGE = flags.DEFINE_string('image_judge', 'irving_cnn', '--task=images: the judge model (untrained '
                                    'weights: its speed does not depend on them).')
-_IMAGE_DATA_DIR = flags.DEFINE_string('data_dir', None, '--task=images: IDX folder whose test images to play '
+_IMAGE_DATA_DIR = flags.DEFINE_string('image_data_dir', None, '--task=images: IDX folder whose test images to play '
                                       '(default: synthetic images with 150 nonzero pixels, like MNIST).')
 _TRAIN = flags.DEFINE_string('train', None, "Benchmark training instead of a task's rollouts: 'judge' (the "
                              'image judge trainer, judges/train.py).')
@@ -380,7 +380,7 @@ def _main_images() -> None:
     try:
       images = idx.load_image_dataset(_IMAGE_DATA_DIR.value, split='test').images.astype('float32') / 255.0
     except idx.IdxError as e:
-      fail(f'--data_dir={_IMAGE_DATA_DIR.value}: {e}')
+      fail(f'--image_data_dir={_IMAGE_DATA_DIR.value}: {e}')
   rows = image_bench.measure_images(budgets=simulations, batch_sizes=batch_sizes, k=_IMAGE_K.value,
                                     judge=_IMAGE_JUDGE.value, repeats=_REPEATS.value, images=images,
                                     seed=_SEED.value, log=lambda line: print(line, file=sys.stderr, flush=True))
