@@ -1,7 +1,7 @@
 """`rrm`: recursive reward modelling (Leike et al. 2018, arXiv 1811.07871) on chain segments, as pure functions.
 
 A level-l task is a start value x in Z_m and a *segment* of T = 2^l chain ops; an answer is a claimed end
-value y, and it is right when y = x_T. An *evaluation* gives the probability that a claim is right:
+value y, and it is right when y = x_T. An *evaluation* (or a reward model) scores a claim in [0, 1]:
 
   reward(x [...], ops [..., T, 2], claim [...]) -> [...] float32 in [0, 1]
 
@@ -13,7 +13,7 @@ and an *assistant* states an answer: assistant(x [...], ops [..., T, 2]) -> [...
   b = R(m^, second half, y), and the evaluation accepts when it accepts both: 1 if a > 1/2 and b > 1/2, else 0
   (combine='and', the default). combine='product' gives the soft AND a * b instead; it is exact for 0/1
   scores, but a reward model fit to such labels scores even true claims below 1, and the product of two
-  such scores at every level shrinks a true claim's label like p^(2^l) (measured in the build notes).
+  such scores at every level shrinks a true claim's label like p^(2^l) (measured: see BUILD_NOTES.md).
 - The baseline (`unassisted_evaluation`): the user alone with a budget of s step checks. It sees x, the ops
   and the claimed end, and nothing in between, so the only check it can make is to work through the chain
   itself: when T <= s it computes each of the first T - 1 steps as the result its checker scores highest and
