@@ -322,16 +322,16 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir, data
   workdir = tmp_path / 'run'
   proc = _start(workdir, data_dir, flags)
   try:
-    # The uninterrupted run, in this process on 2 of its devices (bit-identical to a 2-device process).
-    config = tiny_config(steps=300, checkpoint_every=10, log_every=1, eval_batch_size=50)
-    straight, metrics = train.train_judge(config, str(tmp_path / 'straight'), *datasets, log=lambda _: None,
-                                          devices=jax.devices()[:2])
     _wait_for(lambda: (train.latest_checkpoint_step(str(workdir)) or 0) >= 10, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
   finally:
     proc.kill()
   assert _logged_steps(workdir)[-1] < 300 and not (workdir / 'eval.json').exists()
+  # The uninterrupted run, in this process on 2 of its devices (bit-identical to a 2-device process).
+  config = tiny_config(steps=300, checkpoint_every=10, log_every=1, eval_batch_size=50)
+  straight, metrics = train.train_judge(config, str(tmp_path / 'straight'), *datasets, log=lambda _: None,
+                                        devices=jax.devices()[:2])
   result = _launch(*flags, f'--data_dir={data_dir}', f'--workdir={workdir}')
   assert result.returncode == 0, result.stderr[-3000:]
   resumed_at = int(re.search(r'resumed from the checkpoint at step (\d+)', result.stderr).group(1))
