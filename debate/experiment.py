@@ -133,17 +133,7 @@ def _rewrite_workdir(workdir: str, config_path: str, resolved: dict) -> list[dic
   os.makedirs(workdir, exist_ok=True)
   runfiles.write_json(config_path, resolved)
 
-  results_path = os.path.join(workdir, RESULTS)
-  records = runfiles.read_jsonl(results_path) if os.path.exists(results_path) else []
-  done = {r['cell'] for r in records}
-  # Rewrite both files with only whole lines of finished cells (a kill may leave a partial line or the
-  # transcripts of a cell whose record was never written).
-  runfiles.write_jsonl(results_path, records)
-  transcripts_path = os.path.join(workdir, TRANSCRIPTS)
-  if os.path.exists(transcripts_path):
-    kept = [t for t in runfiles.read_jsonl(transcripts_path) if t.get('cell') in done]
-    runfiles.write_jsonl(transcripts_path, kept)
-  return records
+  return runfiles.finished_records(os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS))
 
 
 def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
@@ -174,15 +164,15 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
   return record
 
 
-def _progress_reporter(cell: Cell, num_games: int, log: Callable[[str], None], every_s: float = 15.0):
-  """An `on_batch` callback that logs a long cell's progress at most every `every_s` seconds."""
+def progress_reporter(name: str, num_games: int, log: Callable[[str], None], every_s: float = 15.0):
+  """An `on_batch` callback that logs the progress of the long cell `name` at most every `every_s` seconds."""
   start = last = time.time()
   def report(games_done: int) -> None:
     nonlocal last
     now = time.time()
     if now - last >= every_s and games_done < num_games:
       rate = games_done / (now - start)
-      log(f'  {cell.name}: {games_done}/{num_games} games, {rate:,.0f} games/s, about '
+      log(f'  {name}: {games_done}/{num_games} games, {rate:,.1f} games/s, about '
           f'{(num_games - games_done) / rate:.0f}s left in this cell')
       last = now
   return report
@@ -218,7 +208,7 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
                                              seed=cell.seed, num_games=config.num_games,
                                              batch_size=config.batch_size, mesh=mesh,
                                              max_length=plan.max_length,
-                                             on_batch=_progress_reporter(cell, config.num_games, log))
+                                             on_batch=progress_reporter(cell.name, config.num_games, log))
     wall_s = time.time() - cell_start
     rows = [{'cell': cell.name, 'game': i, 'protocol': cell.arm.protocol, 'arm': cell.arm.name,
              'judge': cell.checker.name, 'T': cell.length, 'seed': cell.seed, 'modulus': config.modulus,

@@ -19,10 +19,10 @@ import time
 from typing import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from debate import image_game, image_rollout, rollout
+from debate.tasks import images as image_task
 from judges import image_judges
 
 
@@ -57,8 +57,8 @@ def forward_throughput(judge: image_judges.ImageJudge, params, images: np.ndarra
   """The judge's plain batched forward pass: planes per second at `batch`."""
   mesh = rollout.data_mesh()
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  planes = np.stack([images[i % len(images)] for i in range(batch)])
-  planes = np.stack([planes > 0, planes], axis=-1).astype(np.float32)
+  chosen = np.stack([images[i % len(images)] for i in range(batch)])
+  planes = jax.vmap(image_task.judge_planes)(chosen, chosen > 0)  # Every nonzero pixel revealed.
   inputs = [jax.device_put(planes * (1.0 - 1e-3 * r), sharding) for r in range(repeats + 1)]
   forward = jax.jit(judge.logits)
   _, median = _median_time(lambda r: forward(params, inputs[r]), repeats)
@@ -83,7 +83,7 @@ def measure_images(*, budgets: Sequence[int], batch_sizes: Sequence[int], k: int
   params = image_judges.init_judge(image_judges.make_judge(judge), jax.random.key(seed),
                                    image_shape=images.shape[1:])
   labels = np.arange(len(images), dtype=np.int32) % 2  # Two classes: one lie per image.
-  num_actions = -(-image_game.max_nonzero_pixels(images) // 8) * 8
+  num_actions = image_game.action_space_size(images)
   mesh = rollout.data_mesh()
   rows = []
   for budget in budgets:

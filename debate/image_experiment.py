@@ -29,6 +29,7 @@ import ml_collections
 import numpy as np
 
 from debate import image_game, image_report, image_rollout, rollout, runfiles
+from debate.experiment import progress_reporter
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import bootstrap_mean_interval, wilson_interval
 from debate.tasks import idx
@@ -217,28 +218,7 @@ def _prepare_workdir(config, workdir: str, judge_info: dict) -> list[dict]:
   resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
   runfiles.check_resumable(workdir, config_path, resolved, fields=RESULT_FIELDS)
   runfiles.write_json(config_path, resolved)
-  results_path = os.path.join(workdir, RESULTS)
-  records = runfiles.read_jsonl(results_path) if os.path.exists(results_path) else []
-  done = {r['cell'] for r in records}
-  runfiles.write_jsonl(results_path, records)
-  transcripts_path = os.path.join(workdir, TRANSCRIPTS)
-  if os.path.exists(transcripts_path):
-    runfiles.write_jsonl(transcripts_path,
-                         [t for t in runfiles.read_jsonl(transcripts_path) if t.get('cell') in done])
-  return records
-
-
-def _progress(cell: ImageCell, total: int, log, every_s: float = 30.0):
-  start = last = time.time()
-  def report(done: int) -> None:
-    nonlocal last
-    now = time.time()
-    if now - last >= every_s and done < total:
-      rate = done / (now - start)
-      log(f'  {cell.name}: {done}/{total} games, {rate:.1f} games/s, about {(total - done) / rate:.0f}s left '
-          'in this cell')
-      last = now
-  return report
+  return runfiles.finished_records(os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS))
 
 
 def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, data_dir: str,
@@ -270,7 +250,7 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
   labels = np.asarray(test.labels[:largest]).astype(np.int32)
   image_indices = np.arange(largest, dtype=np.int32)
   # One action space for the whole data set, so a game never depends on which images a run plays.
-  num_actions = -(-image_game.max_nonzero_pixels(np.asarray(test.images)) // 8) * 8
+  num_actions = image_game.action_space_size(np.asarray(test.images))
 
   records = _prepare_workdir(config, workdir, judge_info)
   done = {r['cell'] for r in records}
@@ -293,7 +273,7 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
     outcome, transcript = image_rollout.run_games(
         arm, judge, params, images[:n], labels[:n], image_indices[:n], k=config.k, num_actions=num_actions,
         num_classes=config.num_classes, first=cell.first, seed=game.seed, repeats=repeats, batch_size=batch,
-        mesh=mesh, on_batch=_progress(cell, total, log))
+        mesh=mesh, on_batch=progress_reporter(cell.name, total, log, every_s=30.0))
     wall_s = time.time() - cell_start
     runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS),
                           _transcript_rows(cell, outcome, transcript, images_u8[:n], labels[:n],

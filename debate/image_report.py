@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from debate.report import latex_escape
-from debate.runfiles import atomic_write, text_writer
+from debate.runfiles import text_writer, write_files
 from debate.stats import bootstrap_mean_interval
 
 Record = dict[str, Any]
@@ -123,16 +123,12 @@ def table2(records: Sequence[Record], *, fmt: str) -> str:
   raise ValueError(f"fmt must be 'markdown', 'latex' or 'csv', got {fmt!r}")
 
 
-def _save(fig: Figure, path_stem: str) -> list[str]:
-  paths = []
-  for ext in ('png', 'pdf'):
-    path = f'{path_stem}.{ext}'
-    fig.savefig(path, dpi=150, format=ext)
-    paths.append(path)
-  return paths
+def _figure_writer(fig: Figure):
+  """A `write` for `runfiles.atomic_write` that saves `fig` in the format of the file's extension."""
+  return lambda tmp: fig.savefig(tmp, dpi=150, format=os.path.splitext(tmp)[1][1:])
 
 
-def budget_curve_figure(records: Sequence[Record], path_stem: str) -> list[str]:
+def budget_curve_figure(records: Sequence[Record]) -> Figure | None:
   """Precommit accuracy against MCTS simulations per move, per k and first player, with 95% bands."""
   curve = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'debate' and r['precommit']
            and r['budget'] and r['agent'] == r['liar']]
@@ -142,7 +138,7 @@ def budget_curve_figure(records: Sequence[Record], path_stem: str) -> list[str]:
   groups = {key: sorted(rs, key=lambda r: r['budget']) for key, rs in groups.items()
             if len({r['budget'] for r in rs}) >= 2}
   if not groups:
-    return []
+    return None
   fig = Figure(figsize=(6.4, 4.2), layout='constrained')
   FigureCanvasAgg(fig)
   ax = fig.subplots()
@@ -162,10 +158,10 @@ def budget_curve_figure(records: Sequence[Record], path_stem: str) -> list[str]:
   ax.set_title('Debate accuracy against search budget')
   ax.grid(True, alpha=0.3)
   ax.legend(frameon=False, fontsize='small')
-  return _save(fig, path_stem)
+  return fig
 
 
-def confusion_figure(records: Sequence[Record], path_stem: str) -> list[str]:
+def confusion_figure(records: Sequence[Record]) -> Figure | None:
   """Figure 3: the judge's confusion on random pixels and the lies that win precommit debates, per k."""
   ks = sorted({r['k'] for r in records if r.get('task') == 'images'})
   panels = []
@@ -181,7 +177,7 @@ def confusion_figure(records: Sequence[Record], path_stem: str) -> list[str]:
       panels.append((f'k={k}: successful lies, precommit\n({", ".join(e["first"] for e in lies)} first, '
                      f'{lies[0]["images"]} images)', matrix, 'lie'))
   if not panels:
-    return []
+    return None
   fig = Figure(figsize=(4.2 * len(panels), 4.2), layout='constrained')
   FigureCanvasAgg(fig)
   axes = np.atleast_1d(fig.subplots(1, len(panels)))
@@ -194,24 +190,24 @@ def confusion_figure(records: Sequence[Record], path_stem: str) -> list[str]:
     ax.set_ylabel('true label')
     ax.set_title(title, fontsize='medium')
     fig.colorbar(image, ax=ax, shrink=0.8, label='count')
-  return _save(fig, path_stem)
+  return fig
 
 
 def movers(first: str | None, k: int) -> list[str]:
-  """Who made each of the k moves: 'honest' / 'liar' (debate) ('consultant' / 'random' otherwise)."""
+  """Who made each of the k moves: 'honest' / 'liar' in debate, 'revealed' without a first player."""
   if first is None:
     return ['revealed'] * k
   other = 'liar' if first == 'honest' else 'honest'
   return [first if t % 2 == 0 else other for t in range(k)]
 
 
-def sample_games_figure(transcripts: Sequence[dict], path_stem: str, *, max_games: int = 6) -> list[str]:
+def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6) -> Figure | None:
   """Figure 4: sample precommit debates: the image, each revealed pixel marked by player and move number,
   the claims and the verdict."""
   games = [t for t in transcripts if t['arm'].startswith('debate/') and 'no_precommit' not in t['arm']
            and t['claim'] >= 0]
   if not games:
-    return []
+    return None
   # Prefer a mix: some the liar won, some the honest side won.
   lost = [t for t in games if not t['correct']]
   won = [t for t in games if t['correct']]
@@ -237,7 +233,7 @@ def sample_games_figure(transcripts: Sequence[dict], path_stem: str, *, max_game
     ax.set_xticks([])
     ax.set_yticks([])
   fig.suptitle('Sample debates: circles honest, squares liar, numbers the move order', fontsize='medium')
-  return _save(fig, path_stem)
+  return fig
 
 
 def write_image_reports(records: Sequence[Record], out_dir: str, *,
@@ -246,13 +242,11 @@ def write_image_reports(records: Sequence[Record], out_dir: str, *,
   records = [r for r in records if r.get('task') == 'images']
   if not records:
     return []
-  os.makedirs(out_dir, exist_ok=True)
-  written = []
-  for fmt, ext in (('markdown', 'md'), ('latex', 'tex'), ('csv', 'csv')):
-    path = os.path.join(out_dir, f'table2.{ext}')
-    atomic_write(path, text_writer(table2(records, fmt=fmt)))
-    written.append(path)
-  written += budget_curve_figure(records, os.path.join(out_dir, 'precommit_vs_simulations'))
-  written += confusion_figure(records, os.path.join(out_dir, 'confusion'))
-  written += sample_games_figure(transcripts, os.path.join(out_dir, 'sample_games'))
-  return written
+  writers = {f'table2.{ext}': text_writer(table2(records, fmt=fmt))
+             for fmt, ext in (('markdown', 'md'), ('latex', 'tex'), ('csv', 'csv'))}
+  figures = {'precommit_vs_simulations': budget_curve_figure(records), 'confusion': confusion_figure(records),
+             'sample_games': sample_games_figure(transcripts)}
+  for stem, fig in figures.items():
+    if fig is not None:
+      writers.update({f'{stem}.{ext}': _figure_writer(fig) for ext in ('png', 'pdf')})
+  return list(write_files(out_dir, writers).values())

@@ -56,11 +56,6 @@ class ImageArm:
     return name if self.precommit else name + '/no_precommit'
 
   @property
-  def lies_per_image(self) -> int | None:
-    """Games per image and repeat: C - 1 for precommit debate (every lie), else 1 (None: depends on C)."""
-    return None if self.protocol == 'debate' and self.precommit else 1
-
-  @property
   def budget(self) -> int | None:
     """The debaters' (consultant's) MCTS simulations per move, if they search."""
     agent = self.liar if self.protocol == 'debate' else self.honest
@@ -97,7 +92,8 @@ def parse_image_arm(spec: str) -> ImageArm:
 
 
 def lies_per_image(arm: ImageArm, num_classes: int) -> int:
-  return num_classes - 1 if arm.lies_per_image is None else 1
+  """Games per image and repeat: C - 1 for precommit debate (one per lie), else 1."""
+  return num_classes - 1 if arm.protocol == 'debate' and arm.precommit else 1
 
 
 def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:

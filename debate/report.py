@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from debate.runfiles import atomic_write, text_writer
+from debate.runfiles import text_writer, write_files
 from debate.stats import wilson_interval
 
 Record = Mapping[str, Any]
@@ -299,15 +298,9 @@ def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
 
     Each file is written atomically. Returns ``{file name: path}``.
     """
-    os.makedirs(workdir, exist_ok=True)
-    writers: dict[str, Callable[[str], None]] = {
+    return write_files(workdir, {
         "table.md": text_writer(accuracy_table(records, fmt="markdown")),
         "table.tex": text_writer(accuracy_table(records, fmt="latex")),
         "table.csv": text_writer(accuracy_table(records, fmt="csv")),
         "accuracy_vs_T.png": lambda tmp: accuracy_vs_T_figure(records, tmp),
-    }
-    paths = {}
-    for name, write in writers.items():
-        paths[name] = os.path.join(workdir, name)
-        atomic_write(paths[name], write)
-    return paths
+    })

@@ -222,10 +222,7 @@ def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[di
   resolved = json.loads(config.to_json_best_effort())
   runfiles.check_resumable(workdir, config_path, resolved)
   runfiles.write_json(config_path, resolved)
-  results_path = os.path.join(workdir, RESULTS)
-  records = runfiles.read_jsonl(results_path) if os.path.exists(results_path) else []
-  runfiles.write_jsonl(results_path, records)  # Keep only whole lines (a kill may leave a partial one).
-  return records
+  return runfiles.finished_records(os.path.join(workdir, RESULTS))
 
 
 def run_rrm(config: ml_collections.ConfigDict, workdir: str, *,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from debate.report import latex_escape
-from debate.runfiles import atomic_write, text_writer
+from debate.runfiles import text_writer, write_files
 from debate.stats import t_interval, wilson_interval
 
 Record = Mapping[str, Any]
@@ -237,19 +236,13 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
 def write_rrm_reports(records: Sequence[Record], directory: str) -> dict[str, str]:
   """Writes rrm_table.{md,tex,csv} and rrm_levels.{png,pdf} into `directory` atomically; returns
   {file name: path}."""
-  os.makedirs(directory, exist_ok=True)
-  writers = {
+  return write_files(directory, {
       'rrm_table.md': text_writer(rrm_table(records, fmt='markdown')),
       'rrm_table.tex': text_writer(rrm_table(records, fmt='latex')),
       'rrm_table.csv': text_writer(rrm_table(records, fmt='csv')),
       'rrm_levels.png': lambda tmp: rrm_figure(records, tmp),
       'rrm_levels.pdf': lambda tmp: rrm_figure(records, tmp),
-  }
-  paths = {}
-  for name, write in writers.items():
-    paths[name] = os.path.join(directory, name)
-    atomic_write(paths[name], write)
-  return paths
+  })
 
 
 def split_sources(sources: Sequence[tuple[str, Sequence[Record]]]

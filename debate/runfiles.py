@@ -54,6 +54,31 @@ def text_writer(text: str) -> Callable[[str], None]:
   return write
 
 
+def write_files(directory: str | os.PathLike[str], writers: Mapping[str, Callable[[str], None]]) -> dict[str, str]:
+  """Creates `directory` and writes each {file name: write} of `writers` atomically; returns {name: path}."""
+  os.makedirs(directory, exist_ok=True)
+  paths = {}
+  for name, write in writers.items():
+    paths[name] = os.path.join(directory, name)
+    atomic_write(paths[name], write)
+  return paths
+
+
+def finished_records(results_path: str, transcripts_path: str | None = None) -> list[dict]:
+  """The records of the finished cells of a (possibly killed) run, with both files cut back to them.
+
+  A kill may leave a partial last line in `results_path`, or sample games of a cell whose record was never
+  written in `transcripts_path`: both files are rewritten with only whole lines of finished cells (records
+  keyed by their 'cell' field). Missing files mean no finished cells.
+  """
+  records = read_jsonl(results_path) if os.path.exists(results_path) else []
+  write_jsonl(results_path, records)
+  if transcripts_path and os.path.exists(transcripts_path):
+    done = {r['cell'] for r in records}
+    write_jsonl(transcripts_path, [t for t in read_jsonl(transcripts_path) if t.get('cell') in done])
+  return records
+
+
 def write_json(path: str | os.PathLike[str], value: Any) -> None:
   """Writes `value` (see `to_jsonable`) as indented JSON, atomically."""
   atomic_write(path, text_writer(json.dumps(to_jsonable(value), indent=2, sort_keys=True) + '\n'))

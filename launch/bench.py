@@ -288,6 +288,29 @@ def _worker(settings: dict) -> None:
     fail(f'--devices: {e}')
 
 
+def _run_worker(argv: list[str], n_devices: int, label: str) -> tuple[dict | None, list[dict]]:
+  """Runs a `--worker` child with `n_devices` (simulated) devices: (its environment, its rows).
+
+  The child prints one JSON line per environment or row on stdout; its stderr streams through. A failed
+  child ends the benchmark with its status, naming `label` (the flag that chose its devices).
+  """
+  proc = subprocess.run(argv, env=child_env(n_devices), stdout=subprocess.PIPE, text=True)
+  env, rows = None, []
+  for line in proc.stdout.splitlines():
+    if not line.startswith('{'):
+      continue
+    record = json.loads(line)
+    kind = record.pop('kind', None)
+    if kind == 'env':
+      env = record
+    elif kind == 'row':
+      rows.append(record)
+  if proc.returncode != 0:
+    print(f'error: the worker for {label} exited with status {proc.returncode}', file=sys.stderr)
+    sys.exit(proc.returncode if proc.returncode > 0 else 1)
+  return env, rows
+
+
 def _run_children(settings: dict) -> tuple[list[dict], dict[int, dict]]:
   rows, envs = [], {}
   for n in settings['devices']:
@@ -298,19 +321,10 @@ def _run_children(settings: dict) -> tuple[list[dict], dict[int, dict]]:
             f'--s={settings["s"]}', f'--seed={settings["seed"]}', '--worker']
     print(f'[bench] {n} device(s): {" ".join(argv[1:])}', file=sys.stderr, flush=True)
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=child_env(n), stdout=subprocess.PIPE, text=True)  # stderr streams through.
-    for line in proc.stdout.splitlines():
-      if not line.startswith('{'):
-        continue
-      record = json.loads(line)
-      kind = record.pop('kind', None)
-      if kind == 'env':
-        envs[n] = record
-      elif kind == 'row':
-        rows.append(record)
-    if proc.returncode != 0:
-      print(f'error: the worker for --devices={n} exited with status {proc.returncode}', file=sys.stderr)
-      sys.exit(proc.returncode if proc.returncode > 0 else 1)
+    env, child_rows = _run_worker(argv, n, f'--devices={n}')
+    if env is not None:
+      envs[n] = env
+    rows += child_rows
     print(f'[bench] {n} device(s) done in {time.perf_counter() - start:.0f} s', file=sys.stderr, flush=True)
   return rows, envs
 
@@ -369,7 +383,7 @@ def _main_images() -> None:
     fail(f'--repeats must be >= 1, got {_REPEATS.value}')
   if not 1 <= _IMAGE_K.value <= 64:
     fail(f'--k must be in [1, 64], got {_IMAGE_K.value}')
-  from debate import image_bench
+  from debate import image_bench, runfiles
   from judges import image_judges
   if _IMAGE_JUDGE.value not in image_judges.JUDGE_MODELS:
     fail(f'--image_judge: unknown judge {_IMAGE_JUDGE.value!r}; expected one of '
@@ -387,11 +401,9 @@ def _main_images() -> None:
   table = image_bench.render_markdown(rows)
   print(table, flush=True)
   if _OUT.value:
-    os.makedirs(_OUT.value, exist_ok=True)
-    with open(os.path.join(_OUT.value, 'bench_images.json'), 'w') as f:
-      json.dump({'argv': sys.argv, 'rows': rows}, f, indent=1)
-    with open(os.path.join(_OUT.value, 'bench_images.md'), 'w') as f:
-      f.write(table)
+    command = ' '.join(['python -m launch.bench'] + sys.argv[1:])
+    runfiles.write_files(_OUT.value, {'bench_images.md': runfiles.text_writer(table)})
+    runfiles.write_json(os.path.join(_OUT.value, 'bench_images.json'), {'command': command, 'rows': rows})
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -568,18 +580,10 @@ def _main_train() -> None:
     mesh = f'data:{data},model:{model}'
     argv_child = [sys.executable, '-m', 'launch.bench', *common, f'--mesh={mesh}', '--worker']
     print(f'[bench] mesh {mesh}: {" ".join(argv_child[1:])}', file=sys.stderr, flush=True)
-    proc = subprocess.run(argv_child, env=child_env(data * model), stdout=subprocess.PIPE, text=True)
-    for line in proc.stdout.splitlines():
-      if line.startswith('{'):
-        record = json.loads(line)
-        kind = record.pop('kind', None)
-        if kind == 'env':
-          envs[mesh] = record
-        elif kind == 'row':
-          rows.append(record)
-    if proc.returncode != 0:
-      print(f'error: the worker for --mesh={mesh} exited with status {proc.returncode}', file=sys.stderr)
-      sys.exit(proc.returncode if proc.returncode > 0 else 1)
+    env, child_rows = _run_worker(argv_child, data * model, f'--mesh={mesh}')
+    if env is not None:
+      envs[mesh] = env
+    rows += child_rows
   env = next(iter(envs.values()), None)
   table = render_train_markdown(rows, env)
   print(table, flush=True)

@@ -304,8 +304,7 @@ def main(argv):
         'houdini_elo_fit': _fit_json(result['fit']),
         **_general_json(result),
     }))
-  for name, write in files.items():
-    runfiles.atomic_write(os.path.join(out, name), write)
+  runfiles.write_files(out, files)
 
   print(f'read {len(merged)} records from {len(workdirs)} workdir(s); wrote to {out}: {", ".join(files)}')
   for note in notes:
