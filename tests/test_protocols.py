@@ -130,26 +130,34 @@ def test_theory_direct_is_exact_within_budget_and_chance_beyond():
   assert _consistent(results[3], 2000, 0.5) and _consistent(results[9], 2000, 0.5)
 
 
-def _liar_win_table(instance, checker, params):
-  """Every (disputed step, liar claim) a liar can reach in the bisection, and whether the judge errs."""
+def _liar_win_table(instance, checker):
+  """params -> {(disputed step, liar claim): whether the judge errs} over every dispute a liar can reach.
+
+  The reachable disputes are enumerated once by playing every sequence of claims through the bisection;
+  the judge's verdicts on all of them are then one jitted call per judge params.
+  """
   reachable = {}
   rounds = bisection.num_rounds(int(instance.length))
   for claims in itertools.product(range(checker.modulus), repeat=rounds):
     state = bisection.init(instance)
     for claim in claims:
       state = bisection.step(state, jnp.int32(claim), instance)
-    reachable[(int(state.hi), int(state.liar_hi))] = bool(
-        bisection.liar_wins(state, instance, checker, params))
-  return reachable
+    reachable.setdefault((int(state.hi), int(state.liar_hi)), state)
+  disputes = list(reachable)
+  states = jax.tree.map(lambda *leaves: jnp.stack(leaves), *reachable.values())
+  verdicts = jax.jit(lambda params: jax.vmap(
+      lambda state: bisection.liar_wins(state, instance, checker, params))(states))
+  return lambda params: dict(zip(disputes, np.asarray(verdicts(params)).tolist()))
 
 
 def test_mcts_liar_finds_the_single_step_the_judge_gets_wrong():
   m = 5
   instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2)], modulus=m, wrong=0)
   checker = cc.parse_checker('noisy:0.05', m)
+  win_table = _liar_win_table(instance, checker)
   for seed in range(200):  # a judge seed whose only exploitable error is one reachable (step, claim)
     params = jax.random.key(seed)
-    table = _liar_win_table(instance, checker, params)
+    table = win_table(params)
     if sum(table.values()) == 1:
       break
   else:
@@ -173,9 +181,10 @@ def test_oracle_liar_wins_exactly_when_some_reachable_step_is_exploitable():
   oracle = agents.LiarSpec('oracle')
   play = jax.jit(lambda params: debate.play(jax.random.key(0), instance, checker, params, liar=oracle))
   outcomes = []
+  win_table = _liar_win_table(instance, checker)
   for seed in range(24):
     params = jax.random.key(seed)
-    table = _liar_win_table(instance, checker, params)
+    table = win_table(params)
     outcome, transcript = play(params)
     assert bool(outcome['correct']) == (not any(table.values())), seed
     if not outcome['correct']:  # it reached the step it planned, with the claim it planned
@@ -196,20 +205,30 @@ def test_searching_consultants_put_the_wrong_step_where_the_judge_scores_it_high
   instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2), (2, 2)], modulus=m, wrong=1)
   checker = cc.parse_checker('noisy:0.3', m)
   back = consultancy.back_trace(instance, m)
+  keys = jax.random.split(jax.random.key(0), 40)
+
+  def wrong_steps_for(spec):
+    """One compile per consultant; the judge's params (a noisy checker's key) are an argument."""
+    @jax.jit
+    def play_all(params):
+      return jax.vmap(lambda key: consultancy.play(key, instance, checker=checker, judge_params=params, s=1,
+                                                   liar=agents.LiarSpec(*spec)))(keys)
+    def wrong_steps(params):
+      outcome, transcript = play_all(params)
+      return np.asarray(transcript['wrong_step'])[~np.asarray(outcome['consultant_honest'])]
+    return wrong_steps
+
+  oracle, search_all, random, search_two = (
+      wrong_steps_for(spec) for spec in (('oracle',), ('search', 5), ('random',), ('search', 2)))
   for seed in range(6):
     params = jax.random.key(seed)
     scores = [float(cc.step_score(checker, params, instance.trace[t - 1], instance.ops[t - 1], back[t]))
               for t in range(1, 6)]
-    def wrong_steps(spec):
-      outcome, transcript = _play_many(functools.partial(
-          consultancy.play, checker=checker, judge_params=params, s=1, liar=agents.LiarSpec(*spec)), n=40,
-          instance=instance)
-      return np.asarray(transcript['wrong_step'])[~np.asarray(outcome['consultant_honest'])]
     best = int(np.argmax(scores)) + 1
-    np.testing.assert_array_equal(wrong_steps(('oracle',)), best)
-    np.testing.assert_array_equal(wrong_steps(('search', 5)), best)  # trying every step = the oracle
-    assert len(set(wrong_steps(('random',)).tolist())) > 1
-    chosen = wrong_steps(('search', 2))  # the better of two distinct random steps: never the worst one
+    np.testing.assert_array_equal(oracle(params), best)
+    np.testing.assert_array_equal(search_all(params), best)  # trying every step = the oracle
+    assert len(set(random(params).tolist())) > 1
+    chosen = search_two(params)  # the better of two distinct random steps: never the worst one
     assert all(scores[t - 1] > min(scores) for t in chosen)
 
 
