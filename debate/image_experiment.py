@@ -192,6 +192,57 @@ def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.nda
   return record
 
 
+def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
+  """Image records -> records of the guard-vs-houdini tournament (`debate.tournament`); (records, notes).
+
+  A guard is the judge (`MODEL/kK/STEP`) with the honest debater (`+honest=AGENT`); a houdini is the liar (the
+  consultant in consultancy), by the tournament's strength names: random, greedy, search:B for mcts:B. Both
+  first players of a cell are pooled: `games` = images x first players, `correct` = images the honest side
+  won. Precommit debate is protocol `debate`, debate without precommit `debate_no_precommit`. `T` holds the
+  pixels k (the tournament's difficulty axis). A guard enters only if it met at least two houdinis of one
+  protocol (the budget curve's self-play cells, where the honest debater changes with the liar, do not
+  form a tournament). Records whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as
+  won and lost games and are left out with a note.
+  """
+  notes = []
+  groups: dict[tuple, list[dict]] = {}
+  for record in records:
+    if record.get('task') != 'images' or record.get('protocol') not in ('debate', 'consultancy'):
+      continue
+    groups.setdefault((record['arm'], record['judge'], record['judge_k'], record['judge_step'], record['k'],
+                       record['images'], record.get('seed')), []).append(record)
+  converted = []
+  for (arm_name, model, judge_k, step, k, images, seed), group in groups.items():
+    scores = np.concatenate([np.asarray(r['image_scores'], float) for r in group])
+    if not np.all((scores == 0) | (scores == 1)):
+      notes.append(f'{arm_name} (judge {model}, k={k}): image scores are not 0/1 (several seeds per lie); '
+                   'left out of the tournament')
+      continue
+    arm = image_rollout.parse_image_arm(arm_name)
+    houdini = arm.liar if arm.protocol == 'debate' else arm.honest
+    agent = f'search:{houdini.budget}' if houdini.kind == 'mcts' else houdini.kind
+    protocol = arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit'
+    guard = f'{model}/k{judge_k}/{step}'
+    if arm.protocol == 'debate':
+      guard += f'+honest={arm.honest.name}'
+    firsts = sorted(str(r['first']) for r in group)
+    converted.append({
+        'cell': f'{guard}|{protocol}|{agent}|k={k}|images={images}|seed={seed}', 'task': 'images',
+        'protocol': protocol, 'arm': arm_name, 'judge': guard, 'agent': agent, 'T': int(k), 'k': int(k),
+        'images': int(images), 'first': firsts, 'games': int(scores.size), 'correct': int(scores.sum()),
+        'accuracy': float(scores.mean()), 'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))),
+        'seed': seed, 'wall_s': round(sum(float(r.get('wall_s') or 0.0) for r in group), 3)})
+  houdinis: dict[tuple, set] = {}
+  for record in converted:
+    houdinis.setdefault((record['protocol'], record['judge'], record['T']), set()).add(record['agent'])
+  kept = [r for r in converted if len(houdinis[r['protocol'], r['judge'], r['T']]) >= 2]
+  if len(kept) < len(converted):
+    dropped = sorted({f"{r['judge']} ({r['protocol']}, k={r['T']})" for r in converted if r not in kept})
+    notes.append(f'{len(dropped)} image guard(s) met fewer than two liars and are not rated: '
+                 + '; '.join(dropped[:4]) + (' ...' if len(dropped) > 4 else ''))
+  return kept, notes
+
+
 def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, image_indices,
                      count: int) -> list[dict]:
   """The sample games of a cell: one per image for the first `count` images, the liar's best lie (the lie

@@ -27,6 +27,12 @@ and, when debate cells with at least 2 judges and 2 liars exist at the chosen T 
   accuracy_vs_gap.png, .pdf                   accuracy against the judge-liar gap with the pooled fit
   scaling.json                                every fitted number (ratings, accuracy points, logistic slopes, fits)
 
+Image records of a ladder (launch/configs/irving_mnist.py:ladder_k6_cpu and friends: one run per judge, each judge
+against liars of several strengths) enter the same tournament: a guard is judge + honest debater, a houdini the
+liar by strength name (random, greedy, search:B for mcts:B), both first players pooled, and T holds the pixels k
+(debate/image_experiment.py `tournament_records`). Chain and image workdirs are best reported separately, since
+a chain length T and a pixel count k share that axis.
+
 Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
 RRM vs baseline, with CIs and counts) and rrm_levels.png, .pdf (accuracy and hacking gap against level).
 
@@ -52,8 +58,8 @@ from launch.cli import fail, parse_flags
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
 _OUT = flags.DEFINE_string('out', None, 'Directory for the tables, figures and scaling.json.')
-_T = flags.DEFINE_integer('T', None, 'Chain length of the Elo tournament (default: the largest T at which '
-                          'debate has at least 2 judges and 2 liars).')
+_T = flags.DEFINE_integer('T', None, 'Chain length (pixels k for image ladders) of the Elo tournament (default: the '
+                          'largest T at which debate has at least 2 judges and 2 liars).')
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Bootstrap samples for Elo and logistic-slope CIs.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the bootstrap.')
 
@@ -237,10 +243,19 @@ def main(argv):
     fail(f'--num_samples must be a positive integer, got {_NUM_SAMPLES.value}')
 
   sources = _load_sources(workdirs)
-  image_records = [r for _, records in sources for r in records if r.get('task') == 'images']
+  image_sources = [(name, [r for r in records if r.get('task') == 'images']) for name, records in sources]
   sources = [(name, [r for r in records if r.get('task') != 'images']) for name, records in sources]
-  if image_records:  # Irving et al. 2018 on images: Table 2 and its figures (debate/image_report.py).
-    _image_reports(image_records, workdirs)
+  ladder_notes = []
+  if any(records for _, records in image_sources):
+    # Irving et al. 2018 on images: Table 2 and its figures (debate/image_report.py) ...
+    _image_reports([r for _, records in image_sources for r in records], workdirs)
+    # ... and, where judges met several liars (an image ladder), the same tournament as on chains.
+    from debate import image_experiment
+    for name, records in image_sources:
+      ladder, ladder_notes_here = image_experiment.tournament_records(records)
+      ladder_notes += ladder_notes_here
+      if ladder:
+        sources.append((name, ladder))
     if not any(records for _, records in sources):
       return
   sources, rrm_records = rrm_report.split_sources(sources)
@@ -254,6 +269,7 @@ def main(argv):
   try:
     merged, notes = tournament.merge_sources(sources)
     pooled = tournament.pool_records(merged)
+    notes = ladder_notes + notes
   except ValueError as e:
     fail(f'--workdirs: {e}')
   T = _choose_T(merged)

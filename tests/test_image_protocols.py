@@ -323,3 +323,80 @@ def test_table2_text_from_fixed_records():
   lines = text.splitlines()
   assert lines[2] == '| 6 | honest |  | 0.0 [10.0, 90.0] (2 images, 2 games) | 50.0 [10.0, 90.0] (2 images, 18 games) |'
   assert lines[4].startswith('| 6 | mean |  | 25.0 [') and '75.0 [' in lines[4] and '(2 images, 36 games)' in lines[4]
+
+
+def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_classes=10):
+  """The record image_experiment writes for a cell whose images the honest side won (1) or lost (0)."""
+  arm = image_rollout.parse_image_arm(arm)
+  scores = np.asarray(scores, float)
+  lies = image_rollout.lies_per_image(arm, num_classes)
+  correct = np.repeat(scores[:, None, None], lies, axis=1) > 0.5  # [N, L, 1]: the image's games all alike
+  labels = np.arange(len(scores)) % num_classes
+  outcome = {'correct': correct, 'verdict': np.where(correct, labels[:, None, None], (labels[:, None, None] + 1)
+                                                     % num_classes)}
+  if arm.protocol == 'consultancy':
+    outcome['consultant_honest'] = np.arange(correct.size).reshape(correct.shape) % 2 == 0
+  transcript = {'claim': (labels[:, None, None] + 1 + np.arange(lies)[None, :, None]) % num_classes}
+  cell = image_experiment.ImageCell(arm, first if arm.protocol == 'debate' else None, len(scores))
+  record = image_experiment.make_record(
+      cell, outcome, transcript, labels, k=k, num_classes=num_classes, wall_s=1.0, seed=0,
+      judge_info={'model': judge, 'k': k, 'step': step})
+  record['image_scores'] = scores.tolist()  # as written, and fractional ones as several seeds give them
+  return record
+
+
+def test_image_ladder_records_become_guard_vs_houdini_records():
+  records = [
+      _ladder_record('debate/greedy/liar=random', 'honest', [1, 1, 0]),
+      _ladder_record('debate/greedy/liar=random', 'liar', [1, 1, 1]),
+      _ladder_record('debate/greedy/liar=mcts:30', 'honest', [0, 1, 0]),
+      _ladder_record('debate/greedy/liar=mcts:30', 'liar', [1, 0, 0]),
+      _ladder_record('consultancy/mcts:30', None, [1, 0, 1]),
+      _ladder_record('consultancy/greedy', None, [0, 0, 1]),
+      _ladder_record('debate/mcts:10', 'honest', [1, 0, 1]),  # self-play: its guard meets one liar only
+      _ladder_record('direct', None, [1, 0, 1]),
+  ]
+  converted, notes = image_experiment.tournament_records(records)
+  by_agent = {(r['protocol'], r['agent']): r for r in converted}
+  assert sorted(by_agent) == [('consultancy', 'greedy'), ('consultancy', 'search:30'), ('debate', 'random'),
+                              ('debate', 'search:30')]
+  random = by_agent['debate', 'random']
+  assert (random['games'], random['correct'], random['T']) == (6, 5, 6)
+  assert random['judge'] == 'small_cnn/k6/500+honest=greedy' and random['first'] == ['honest', 'liar']
+  assert (by_agent['debate', 'search:30']['games'], by_agent['debate', 'search:30']['correct']) == (6, 2)
+  assert by_agent['consultancy', 'greedy']['judge'] == 'small_cnn/k6/500'
+  assert (by_agent['consultancy', 'greedy']['games'], by_agent['consultancy', 'greedy']['correct']) == (3, 1)
+  assert any('fewer than two liars' in note and 'mcts:10' in note for note in notes)
+  # Several seeds per lie give fractional image scores: not countable as games, left out with a note.
+  fractional = [_ladder_record('debate/greedy/liar=random', 'honest', [0.5, 1]),
+                _ladder_record('debate/greedy/liar=greedy', 'honest', [1, 1])]
+  converted, notes = image_experiment.tournament_records(fractional)
+  assert converted == [] and any('not 0/1' in note for note in notes)
+
+
+def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
+  rng = np.random.default_rng(0)
+  workdirs = []
+  for judge, skill in (('small_cnn', 0.3), ('irving_cnn', 1.0)):
+    records = []
+    for liar, strength in (('random', -1.0), ('greedy', 0.0), ('mcts:10', 0.5), ('mcts:100', 1.5)):
+      p = 1 / (1 + np.exp(strength - skill))
+      arm = 'debate/greedy' if liar == 'greedy' else f'debate/greedy/liar={liar}'
+      for first in ('honest', 'liar'):
+        records.append(_ladder_record(arm, first, (rng.random(40) < p).astype(float), judge=judge))
+      records.append(_ladder_record(f'consultancy/{liar}', None, (rng.random(40) < p - 0.2).astype(float),
+                                    judge=judge))
+    workdir = tmp_path / judge
+    workdir.mkdir()
+    (workdir / 'results.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in records))
+    workdirs.append(str(workdir))
+  out = tmp_path / 'report'
+  result = _launch('launch.report', f'--workdirs={",".join(workdirs)}', f'--out={out}', '--num_samples=50')
+  assert result.returncode == 0, result.stderr[-3000:]
+  elo = (out / 'elo.md').read_text()
+  for name in ('small_cnn/k6/500+honest=greedy', 'irving_cnn/k6/500+honest=greedy', 'search:100', 'random'):
+    assert name in elo, name
+  for name in ('accuracy_vs_elo.png', 'houdini_elo_fit.pdf', 'scaling.json', 'table2.md'):
+    assert (out / name).exists(), name
+  rows = json.loads((out / 'scaling.json').read_text())['accuracy_vs_elo']
+  assert {r['protocol'] for r in rows} == {'debate', 'consultancy'} and all(r['T'] == 6 for r in rows)

@@ -21,6 +21,15 @@ then the 10,000-image test evaluation; test random-pixel accuracy 51.7%). irving
 examples/s (~6 steps/s) there, so k6 (30k steps) takes about 1.5 hours and k4 (50k steps) about 2.5 hours;
 on one GPU both should take minutes (not measured yet).
 
+The ladder variants (ladder_k4, ladder_k6, and ladder_k4_cpu, ladder_k6_cpu for this CPU: 30 images, liars up to
+mcts:300) play the oversight-scaling tournament on images: the judge of --judge_workdir against liars of rising
+strength (random, greedy, mcts at each budget) in consultancy and in precommit debate with a fixed honest
+debater (greedy on CPU, mcts:1000 on an accelerator). Run one per judge, then rate them together:
+
+  python -m launch.run --config=launch/configs/irving_mnist.py:ladder_k6_cpu --data_dir=DIR \
+      --judge_workdir=J1 --workdir=L1          # and again with J2 -> L2, ...
+  python -m launch.report --workdirs=L1,L2 --out=R    # Elo, accuracy vs liar Elo, houdini fit (T = k)
+
 Fields:
   task: 'images' (MNIST-family IDX files in --data_dir).
   k: pixels the judge sees (random nonzero pixels while training and in the random-pixel evaluation).
@@ -50,7 +59,15 @@ and exits with status 143; rerunning the command resumes.
 
 import ml_collections
 
-VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'smoke')
+VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'ladder_k4', 'ladder_k6', 'ladder_k4_cpu', 'ladder_k6_cpu', 'smoke')
+
+
+def ladder_protocols(honest: str, budgets: tuple[int, ...]) -> tuple[str, ...]:
+  """Direct judging, plus consultancy and precommit debate against a ladder of liars: random, greedy and
+  mcts at each budget; in debate the honest debater is `honest` throughout (the guard is judge + honest)."""
+  liars = ('random', 'greedy', *(f'mcts:{b}' for b in budgets))
+  return (('direct',) + tuple(f'consultancy/{liar}' for liar in liars)
+          + tuple(f'debate/{honest}' + ('' if liar == honest else f'/liar={liar}') for liar in liars))
 
 
 def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
@@ -84,9 +101,19 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
   config.game_memory_gb = 16.0
   config.num_transcripts = 8
 
-  if variant in ('k4', 'k4_cpu'):
+  if variant in ('k4', 'k4_cpu', 'ladder_k4', 'ladder_k4_cpu'):
     config.k = 4
     config.steps = 50_000
+  if variant.startswith('ladder'):  # Issue 4's image tournament: one run per judge, then launch.report.
+    config.game.curve_budgets = ()
+    config.game.seeds_per_lie = 1
+    if variant.endswith('_cpu'):
+      config.game.num_images = 30
+      config.game.protocols = ladder_protocols('greedy', (10, 30, 100, 300))
+      config.game_memory_gb = 4.0
+    else:
+      config.game.num_images = 1_000
+      config.game.protocols = ladder_protocols('mcts:1000', (10, 100, 1_000, 10_000))
   if variant in ('k4_cpu', 'k6_cpu'):  # What finishes in about an hour on a 2-core CPU.
     config.game.num_images = 100
     config.game.protocols = ('direct', 'debate/mcts:100', 'debate/mcts:100/no_precommit')
