@@ -14,6 +14,13 @@ A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) 
 - `learned:STEP`: a policy network trained by REINFORCE against the judge (debate/learned_liar.py), at its
   checkpoint of training step STEP (`budget` holds STEP); it plays the argmax of its policy. Its params
   ride on the spec as a hashable `learned_liar.Policy` (`policy`), attached by the runner.
+- `az:STEP`: the self-play (AlphaZero-style) policy-value network of debate/selfplay.py at training step
+  STEP, in the liar's role; it plays the argmax of its policy (params attached by the runner, as above).
+
+Honest debaters (`HonestSpec`): `midpoint`, the standard one (it states the truth at the midpoint, the only
+choice bisection leaves it), and the split-choosing ones of debate/selfplay.py, which pick where each
+dispute is split: `mcts:B` (B PUCT simulations) and `az:STEP` (the self-play network in the honest role).
+Against a split-choosing honest debater the liar must be random, mcts:B or az:STEP (selfplay.SPLIT_GAME_LIARS).
 
 The lying consultant (protocols/consultancy.py) is specified with the same `LiarSpec`: `random` puts its one
 wrong step at a uniformly random position, `search:B` tries B positions and keeps the one whose wrong step
@@ -33,12 +40,14 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from debate import bisection, learned_liar, mcts
+from debate import bisection, learned_liar, mcts, selfplay
 from debate.tasks.chain import ChainInstance
 from judges.chain_checkers import StepChecker
 from judges.chain_checkers import step_score as chain_step_score
 
-LIAR_KINDS = ('random', 'greedy', 'mcts', 'search', 'oracle', 'learned')
+LIAR_KINDS = ('random', 'greedy', 'mcts', 'search', 'oracle', 'learned', 'az')
+HONEST_KINDS = selfplay.HONEST_KINDS
+LEARNED_KINDS = ('learned', 'az')  # Named by a checkpoint step; play with params attached by the runner.
 BUDGETED_KINDS = ('mcts', 'search')
 
 
@@ -53,21 +62,41 @@ class LiarSpec:
       raise ValueError(f'unknown liar {self.kind!r}; expected one of {", ".join(LIAR_KINDS)}')
     if self.kind in BUDGETED_KINDS and self.budget < 1:
       raise ValueError(f'{self.kind} liar needs a budget >= 1, e.g. {self.kind}:64, got {self.budget}')
-    if self.kind == 'learned' and self.budget < 0:
-      raise ValueError(f'learned liar needs a checkpoint step >= 0, e.g. learned:1000, got {self.budget}')
+    if self.kind in LEARNED_KINDS and self.budget < 0:
+      raise ValueError(f'{self.kind} liar needs a checkpoint step >= 0, e.g. {self.kind}:1000, got {self.budget}')
 
   @property
   def name(self) -> str:
-    if self.kind == 'learned':
-      return f'learned:{self.budget}'
+    if self.kind in LEARNED_KINDS:
+      return f'{self.kind}:{self.budget}'
     return f'{self.kind}:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
 
   @property
   def agent(self) -> str:
     """The liar's strength, named alike in every protocol: random, greedy, search:B or oracle."""
-    if self.kind == 'learned':
+    if self.kind in LEARNED_KINDS:
       return self.name
     return f'search:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
+
+
+@dataclasses.dataclass(frozen=True)
+class HonestSpec:
+  """The honest debater of chain debate: midpoint (the standard one), mcts:B or az:STEP (debate/selfplay.py)."""
+  kind: str = 'midpoint'
+  budget: int = 0
+  policy: learned_liar.Policy | None = dataclasses.field(default=None, repr=False)
+
+  def __post_init__(self):
+    if self.kind not in HONEST_KINDS:
+      raise ValueError(f'unknown honest debater {self.kind!r}; expected midpoint, mcts:BUDGET or az:STEP')
+    if self.kind == 'mcts' and self.budget < 1:
+      raise ValueError(f'mcts honest debater needs a budget >= 1, e.g. mcts:64, got {self.budget}')
+    if self.kind == 'az' and self.budget < 0:
+      raise ValueError(f'az honest debater needs a checkpoint step >= 0, e.g. az:1000, got {self.budget}')
+
+  @property
+  def name(self) -> str:
+    return self.kind if self.kind == 'midpoint' else f'{self.kind}:{self.budget}'
 
 
 def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: ChainInstance,
@@ -233,4 +262,6 @@ def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge
     return greedy_claim(key, state, instance, checker, judge_params)
   if liar.kind == 'learned':
     return learned_liar.policy_claim(liar.policy, state, instance, checker.modulus)
+  if liar.kind == 'az':
+    return selfplay.az_liar_claim(liar.policy, state, instance, checker.modulus)
   return mcts_claim(key, state, instance, checker, judge_params, liar.budget)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import jax
 import ml_collections
 
-from debate import learned_liar, multihost, report, rollout, runfiles
+from debate import learned_liar, multihost, report, rollout, runfiles, selfplay
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
@@ -105,6 +105,13 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
       raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
   if not training.learning_rate > 0:
     raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
+  for field, make in (('agent_training', learned_liar.AgentTrainConfig),
+                      ('selfplay_training', selfplay.SelfPlayConfig)):
+    if config.get(field) is not None:
+      try:
+        make(**dict(config[field]))
+      except TypeError as e:
+        raise ConfigError(field, f'{e}; the fields are those of {make.__module__}.{make.__name__}') from None
   cells = tuple(Cell(arm, checker, length, seed) for seed in seeds for checker in checkers
                 for length in lengths for arm in arms)
   names = [cell.name for cell in cells]
@@ -154,6 +161,8 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,
       'judge_exploitable_error': judge_metrics['exploitable_error'],
       'wall_s': round(wall_s, 3), 'games_per_s': round(games / max(wall_s, 1e-9), 1),
   }
+  if cell.arm.honest is not None:  # A split-choosing honest debater (debate/selfplay.py).
+    record['honest'] = cell.arm.honest.name
   for role in ('consultant', 'protagonist'):  # consultancy and the open protocols: split by the agent's side
     if f'{role}_honest' in outcome:
       honest = outcome[f'{role}_honest']
@@ -193,6 +202,7 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
   mesh = mesh or rollout.data_mesh()
   judges: dict[tuple[str, int], tuple] = {}
   learned_ladders: dict = {}  # (judge, modulus, seed) -> {step: learned_liar.Policy}
+  selfplay_ladders: dict = {}  # the same for the self-play (az) debaters
   start = time.time()
   for position, cell in enumerate(pending, 1):
     judge_key = (cell.checker.name, cell.seed)
@@ -203,6 +213,9 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
     arm = learned_liar.attach_policy(cell.arm, plan.cells, cell.checker, params, seed=cell.seed,
                                      workdir=workdir, cache=learned_ladders,
                                      train_config=config.get('agent_training'), log=log)
+    arm = selfplay.attach_networks(arm, plan.cells, cell.checker, params, seed=cell.seed, workdir=workdir,
+                                   cache=selfplay_ladders, train_config=config.get('selfplay_training'),
+                                   log=log)
     cell_start = time.time()
     outcome, transcripts = rollout.run_games(arm, cell.checker, params, length=cell.length,
                                              seed=cell.seed, num_games=config.num_games,

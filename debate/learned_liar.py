@@ -227,9 +227,28 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
   If any rung is missing, the liar is trained anew from step 0 to the largest rung (training is a fixed
   function of seed and step, so rungs saved earlier come out the same) and every rung is saved.
   """
-  import orbax.checkpoint as ocp  # Slow to import; only learned liars need it.
+  like = lambda: init_params(config, checker.modulus, jax.random.key(0))
+  train = lambda all_rungs: train_liar(checker, judge_params, seed=seed, rungs=all_rungs, config=config,
+                                       log=log)
+  return saved_ladder(agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
+                      init_like=like, train=train, what='liar')
+
+
+def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_like: Callable[[], Any],
+                 train: Callable[[list[int]], tuple[dict, list]], what: str) -> dict[int, Policy]:
+  """The checkpoint ladder of a learned agent: {step: Policy} for every rung, from `directory` or trained.
+
+  The one place learned agents are saved and loaded (the learned liar here, the self-play debaters in
+  debate/selfplay.py). `directory` holds `step_<N>/` (Orbax, host copies of the params) per rung and
+  `metrics.json` ({'config', 'rungs', 'history'}); None trains without saving. `config` is a frozen
+  dataclass with `width` and `depth`; a directory written with another config is refused (WorkdirError).
+  `init_like()` gives params of the right structure; `train(rungs)` returns ({step: params}, history) for
+  the sorted rungs it is given. If any rung is missing, `train` runs for every saved and requested rung
+  (training must be a fixed function of seed and step, so the saved rungs come out the same) and all are
+  saved. With several processes every process calls this; process 0 reads and writes the metadata.
+  """
+  import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
   rungs = sorted(set(int(r) for r in rungs))
-  directory = agent_dir(workdir, checker, seed) if workdir else None
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   wrap = lambda params: Policy.create(params, config.width, config.depth)
   saved = []
@@ -240,17 +259,16 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
         metrics = json.load(f)
     metrics = multihost.broadcast_json(metrics)
     if metrics['config'] != json.loads(json.dumps(runfiles.to_jsonable(config))):
-      raise runfiles.WorkdirError(f'{directory} holds a liar trained with {metrics["config"]}, not {config}; '
+      raise runfiles.WorkdirError(f'{directory} holds a {what} trained with {metrics["config"]}, not {config}; '
                                   'use a fresh workdir')
     saved = metrics['rungs']
   if directory and set(rungs) <= set(saved):
-    like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype),
-                        jax.eval_shape(lambda: init_params(config, checker.modulus, jax.random.key(0))))
+    like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(init_like))
     with ocp.StandardCheckpointer() as ckptr:
       return {r: wrap(ckptr.restore(os.path.join(os.path.abspath(directory), f'step_{r}'), like))
               for r in rungs}
   rungs = sorted(set(rungs) | set(saved))
-  ladder, history = train_liar(checker, judge_params, seed=seed, rungs=rungs, config=config, log=log)
+  ladder, history = train(rungs)
   ladder = jax.device_get(ladder)
   if directory:
     os.makedirs(directory, exist_ok=True)

@@ -24,7 +24,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from debate import agents, multihost
+from debate import agents, multihost, selfplay
 from debate.tasks import chain
 from judges.chain_checkers import StepChecker
 from protocols import consultancy, debate, direct, open_consultancy, open_debate
@@ -38,30 +38,38 @@ class Arm:
 
   Spelled `direct`, `consultancy[/LIAR]` or `open_consultancy[/LIAR]` with LIAR one of random (the
   default), search:BUDGET, oracle, or `[open_]debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET,
-  oracle, or `debate/learned:STEP` (the learned liar's checkpoint at STEP; see debate/learned_liar.py).
+  oracle, or `debate/learned:STEP` (the learned liar's checkpoint at STEP; see debate/learned_liar.py) or
+  `debate/az:STEP` (the self-play network's checkpoint at STEP as the liar; see debate/selfplay.py).
+  `debate/LIAR/HONEST` also names the honest debater: midpoint (the standard one, the default: the same arm
+  as `debate/LIAR`), or a split-choosing one, mcts:BUDGET or az:STEP, which plays the split-choice game of
+  debate/selfplay.py against LIAR = random, mcts:BUDGET or az:STEP.
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
   liar: agents.LiarSpec | None = None
   s: int | None = None
+  honest: agents.HonestSpec | None = None  # None: the midpoint honest debater.
 
   @property
   def name(self) -> str:
     if self.liar is None or (self.protocol.endswith('consultancy') and self.liar.kind == 'random'):
       return self.protocol
+    if self.honest is not None:
+      return f'{self.protocol}/{self.liar.name}/{self.honest.name}'
     return f'{self.protocol}/{self.liar.name}'
 
 
 DEBATE_LIARS = ('random', 'greedy', 'mcts', 'oracle')
-LIARS_OF = {'debate': DEBATE_LIARS + ('learned',), 'open_debate': DEBATE_LIARS,
+LIARS_OF = {'debate': DEBATE_LIARS + agents.LEARNED_KINDS, 'open_debate': DEBATE_LIARS,
             'consultancy': consultancy.CONSULTANT_KINDS,
             'open_consultancy': consultancy.CONSULTANT_KINDS}
 
 
 def parse_arm(spec: str, s: int) -> Arm:
-  """'direct' | '[open_]consultancy[/random|/search:B|/oracle]' | 'debate/(random|greedy|mcts:B|oracle)'
-  -> Arm."""
+  """'direct' | '[open_]consultancy[/random|/search:B|/oracle]' | 'open_debate/(random|greedy|mcts:B|oracle)'
+  | 'debate/(random|greedy|mcts:B|oracle|learned:STEP|az:STEP)[/(midpoint|mcts:B|az:STEP)]' -> Arm."""
   protocol, _, liar = spec.partition('/')
+  liar, _, honest = liar.partition('/')
   if protocol not in PROTOCOLS:
     raise ValueError(f'unknown protocol {protocol!r} in {spec!r}; expected one of {", ".join(PROTOCOLS)}')
   if protocol == 'direct':
@@ -75,16 +83,40 @@ def parse_arm(spec: str, s: int) -> Arm:
   if kind not in LIARS_OF[protocol]:
     raise ValueError(f'unknown liar {kind!r} for {protocol} in {spec!r}; expected one of '
                      f'{", ".join(LIARS_OF[protocol])}')
-  if kind == 'learned' and not budget:
-    raise ValueError(f'a learned liar names its checkpoint step, e.g. {protocol}/learned:1000, got {spec!r}')
+  if kind in agents.LEARNED_KINDS and not budget:
+    raise ValueError(f'a {kind} liar names its checkpoint step, e.g. {protocol}/{kind}:1000, got {spec!r}')
   try:
     budget = int(budget) if budget else 0
   except ValueError:
     raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64') from None
   liar_spec = agents.LiarSpec(kind, budget)
+  if honest:
+    return Arm(protocol, liar=liar_spec, honest=_parse_honest(honest, protocol, liar_spec, spec))
   if protocol.endswith('debate'):
     return Arm(protocol, liar=liar_spec)
   return Arm(protocol, liar=liar_spec, s=_check_s(s))
+
+
+def _parse_honest(honest: str, protocol: str, liar: agents.LiarSpec, spec: str) -> agents.HonestSpec | None:
+  """The HONEST of 'debate/LIAR/HONEST' (None for midpoint, the default). Raises ValueError."""
+  if protocol != 'debate':
+    raise ValueError(f'only debate names an honest debater (debate/LIAR/HONEST), got {spec!r}')
+  kind, _, budget = honest.partition(':')
+  if kind not in agents.HONEST_KINDS or (kind == 'midpoint') == bool(budget):
+    raise ValueError(f'unknown honest debater {honest!r} in {spec!r}; expected midpoint, mcts:BUDGET (e.g. '
+                     f'debate/random/mcts:64) or az:STEP (the self-play network at a checkpoint step, e.g. '
+                     f'debate/random/az:1000)')
+  if kind == 'midpoint':
+    return None
+  try:
+    honest_spec = agents.HonestSpec(kind, int(budget))
+  except ValueError as e:
+    raise ValueError(f'bad honest debater in {spec!r}: {e}') from None
+  if liar.kind not in selfplay.SPLIT_GAME_LIARS:
+    raise ValueError(f'the {liar.name} liar cannot play against the split-choosing honest debater {honest!r} '
+                     f'in {spec!r}; with mcts:B or az:STEP honest debaters the liar is one of '
+                     f'{", ".join(selfplay.SPLIT_GAME_LIARS)} (e.g. debate/mcts:64/{honest})')
+  return honest_spec
 
 
 def _check_s(s: int) -> int:
@@ -112,6 +144,8 @@ def play_one(index, length, judge_params, *, arm: Arm, checker: StepChecker, max
   if arm.protocol in ('consultancy', 'open_consultancy'):
     play = consultancy.play if arm.protocol == 'consultancy' else open_consultancy.play
     return play(play_key, instance, checker, judge_params, s=arm.s, liar=arm.liar)
+  if arm.honest is not None:
+    return selfplay.play(play_key, instance, checker, judge_params, liar=arm.liar, honest=arm.honest)
   play = debate.play if arm.protocol == 'debate' else open_debate.play
   return play(play_key, instance, checker, judge_params, liar=arm.liar)
 

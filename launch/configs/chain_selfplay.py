@@ -1,0 +1,66 @@
+"""Self-play (AlphaZero-style) debaters on `chain`: the checkpoint ladder of one policy-value network, in
+the liar's and in the honest debater's role, against fixed opponents and against each other
+(debate/selfplay.py).
+
+  python -m launch.run --config=launch/configs/chain_selfplay.py --workdir=/tmp/selfplay
+  python -m launch.run --config=launch/configs/chain_selfplay.py:width32 --workdir=/tmp/selfplay_w32
+  python -m launch.run --config=launch/configs/chain_selfplay.py:smoke --workdir=/tmp/selfplay_smoke
+
+The runner first trains the judge (learned:96, as in chain.py), then, before the first cell that names an
+az rung, the self-play network to the largest rung (2000 steps x 64 games, 16 Gumbel MuZero simulations a
+ply), saving every rung in WORKDIR/agents/selfplay_learned_96_m17_seed0/. Cells (T = 16, 1000 games each):
+
+- baselines with the standard (midpoint) honest debater: debate/random, debate/mcts:64, debate/oracle;
+- the az liar over training, against the midpoint honest debater (debate/az:N) and against the searching
+  honest debater mcts:64 (debate/az:N/mcts:64);
+- the az honest debater over training, against fixed liars: random (debate/random/az:N) and the two-player
+  MCTS liar mcts:64 (debate/mcts:64/az:N), with debate/mcts:64/mcts:64 as the searching reference;
+- both learned, checkpoint against the same checkpoint (debate/az:N/az:N).
+
+Variant width32: the same ladder with a width-32 network (strength against network size), fewer cells.
+Smoke: m = 7, T = 4, a tiny network and 40 steps.
+
+Expected runtime (measured, BUILD_NOTES "Self-play debaters"): default about 25 minutes on the shared
+2-core CPU (about 9 of them training), width32 about 12, smoke under a minute of CPU.
+"""
+
+from launch.configs import chain
+
+RUNGS = (0, 250, 500, 1000, 2000)
+
+
+def get_config(variant: str = 'default'):
+  config = chain.get_config('default')
+  config.T = (16,)
+  config.judges = ('learned:96',)
+  config.num_games = 1000
+  config.batch_size = 500
+  config.num_transcripts = 2
+  config.selfplay_training = {'batch_size': 64, 'num_simulations': 16, 'considered_actions': 8,
+                              'learning_rate': 1e-3, 'value_coef': 1.0, 'max_length': 16, 'width': 128,
+                              'depth': 2, 'log_every': 50}
+  rungs = RUNGS
+  if variant == 'width32':
+    config.selfplay_training['width'] = 32
+    rungs = (0, 500, 2000)
+  elif variant == 'smoke':
+    config.modulus = 7
+    config.T = (4,)
+    config.judges = ('learned:16',)
+    config.judge_training.steps = 300
+    config.num_games = 200
+    config.batch_size = 200
+    config.selfplay_training.update({'batch_size': 16, 'num_simulations': 4, 'max_length': 4, 'width': 16,
+                                     'log_every': 20})
+    rungs = (0, 40)
+  elif variant != 'default':
+    raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32 or smoke')
+  baselines = ('debate/random', 'debate/mcts:64', 'debate/oracle') if variant == 'default' else ()
+  config.protocols = baselines + tuple(
+      arm for n in rungs for arm in (f'debate/az:{n}', f'debate/az:{n}/mcts:64', f'debate/random/az:{n}',
+                                     f'debate/mcts:64/az:{n}', f'debate/az:{n}/az:{n}'))
+  if variant == 'default':
+    config.protocols += ('debate/mcts:64/mcts:64',)
+  if variant == 'smoke':
+    config.protocols = tuple(p.replace('mcts:64', 'mcts:4') for p in config.protocols)
+  return config
