@@ -1,0 +1,174 @@
+"""Self-play debaters (debate/selfplay.py): the split-choice game, AlphaZero-style training, the checkpoint
+ladder, and the az agents in the runners."""
+
+import dataclasses
+import json
+import os
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from debate import agents, bisection, experiment, rollout, selfplay
+from debate.tasks import chain
+from judges import chain_checkers as cc
+from launch.configs import chain as chain_config
+
+M = 7
+TINY = selfplay.SelfPlayConfig(batch_size=16, num_simulations=4, considered_actions=4, learning_rate=3e-3,
+                               max_length=4, width=32, log_every=40)
+RUNGS = (0, 40, 80)
+
+
+@pytest.fixture(scope='module')
+def weak_judge():
+  """A barely trained learned checker over Z_7: it gets many steps wrong, in learnable ways."""
+  checker = cc.parse_checker('learned:16', M)
+  params, metrics = cc.build_judge(checker, seed=0, workdir=None, log=lambda _: None,
+                                   train_config=cc.TrainConfig(steps=100, batch_size=128, log_every=100))
+  return checker, params, metrics
+
+
+@pytest.fixture(scope='module')
+def ladder(weak_judge, tmp_path_factory):
+  checker, params, _ = weak_judge
+  workdir = str(tmp_path_factory.mktemp('agents'))
+  lines = []
+  built = selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=RUNGS, config=TINY,
+                                log=lines.append)
+  return workdir, built, lines
+
+
+def _arm(spec, policies):
+  arm = rollout.parse_arm(spec, 0)
+  attach = lambda s: dataclasses.replace(s, policy=policies[s.budget]) if s is not None and s.kind == 'az' else s
+  return dataclasses.replace(arm, liar=attach(arm.liar), honest=attach(arm.honest))
+
+
+def _play(arm, checker, params, devices=4, num_games=256, length=4, batch=64):
+  return rollout.run_games(arm, checker, params, length=length, seed=2, num_games=num_games, batch_size=batch,
+                           mesh=rollout.data_mesh(jax.devices()[:devices]), max_length=4)
+
+
+def test_split_points_and_the_round_bound():
+  assert [selfplay.max_rounds(t) for t in (1, 2, 3, 4, 8, 16)] == [0, 1, 2, 3, 6, 9]
+  for length in range(1, 11):
+    instance = chain.sample_instance(jax.random.key(length), length, M, 16)
+    for lo in range(length):
+      for hi in range(lo + 2, length + 1):
+        dispute = bisection.BisectionState(lo=jnp.int32(lo), hi=jnp.int32(hi), liar_hi=jnp.int32(0))
+        splits = [int(selfplay.split_point(dispute, jnp.int32(k))) for k in range(selfplay.NUM_SPLITS)]
+        assert splits[0] == int(dispute.mid) and all(lo < c < hi for c in splits), (lo, hi, splits)
+    for choice in range(selfplay.NUM_SPLITS):  # Always the same split, the liar always agreeing or not.
+      for agree in (True, False):
+        state, rounds = selfplay.init(instance), 0
+        while not bool(state.done):
+          state = selfplay.step(state, jnp.int32(choice), instance)
+          split = selfplay.split_point(state.dispute, state.choice)
+          claim = instance.trace[split] if agree else (instance.trace[split] + 1) % M
+          state, rounds = selfplay.step(state, claim, instance), rounds + 1
+        assert rounds <= selfplay.max_rounds(length)
+
+
+def test_training_lowers_the_loss_and_the_az_liar_learns(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  workdir, policies, lines = ladder
+  with open(os.path.join(selfplay.agent_dir(workdir, checker, 1), 'metrics.json')) as f:
+    history = json.load(f)['history']
+  assert [h['step'] for h in history] == [40, 80]  # measured: loss 2.18 -> 1.57
+  assert history[-1]['loss'] < history[0]['loss'] - 0.2, history
+  untrained = _play(_arm('debate/az:0', policies), checker, params)[0]
+  trained = _play(_arm('debate/az:80', policies), checker, params)[0]
+  # Measured: the liar wins 38.7% of 256 games at step 0, 66.8% at step 80.
+  assert (~trained['correct']).mean() > (~untrained['correct']).mean() + 0.1
+  exact = cc.parse_checker('exact', M)  # Whatever the splits and claims, an exact judge sides with the truth.
+  for length in (1, 3, 4):
+    outcome, _ = _play(_arm('debate/mcts:4/az:80', policies), exact, None, num_games=64, length=length)
+    assert outcome['correct'].all()
+
+
+def test_the_midpoint_honest_debater_makes_the_split_game_the_standard_game(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  _, policies, _ = ladder
+  standard = _play(_arm('debate/az:80', policies), checker, params, devices=4, num_games=100, batch=32)
+  arm = dataclasses.replace(_arm('debate/az:80', policies), honest=agents.HonestSpec('midpoint'))
+  split_game = _play(arm, checker, params, devices=1, num_games=100, batch=100)
+  np.testing.assert_array_equal(standard[0]['correct'], split_game[0]['correct'])
+  np.testing.assert_array_equal(standard[0]['disputed_step'], split_game[0]['disputed_step'])
+  for name in ('liar_claim', 'mid', 'lo', 'hi'):
+    np.testing.assert_array_equal(standard[1]['rounds'][name], split_game[1]['rounds'][name][:, :2])
+
+
+def test_ladder_reloads_to_identical_play(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  workdir, built, lines = ladder
+  assert lines and set(built) == set(RUNGS) and built[0] != built[80]
+  again_lines = []
+  again = selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(80,), config=TINY,
+                                log=again_lines.append)
+  assert again_lines == [] and again[80] == built[80]
+  jax.tree.map(np.testing.assert_array_equal, again[80].params, built[80].params)
+  one = _play(_arm('debate/az:80/az:80', built), checker, params, num_games=64)
+  two = _play(_arm('debate/az:80/az:80', again), checker, params, num_games=64)
+  jax.tree.map(np.testing.assert_array_equal, one, two)
+  with pytest.raises(ValueError, match='fresh workdir'):
+    selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(80,),
+                          config=dataclasses.replace(TINY, width=16))
+
+
+def test_params_at_a_step_do_not_depend_on_the_chunking(weak_judge, ladder):
+  checker, params, _ = weak_judge
+  _, built, _ = ladder  # Trained in one chunk of 40 steps per rung.
+  rechunked, _ = selfplay.train_selfplay(checker, params, seed=1, rungs=(20, 40), log=lambda _: None,
+                                         config=dataclasses.replace(TINY, log_every=20))
+  jax.tree.map(np.testing.assert_array_equal, rechunked[40], built[40].params)
+
+
+def test_arms_parse_and_bad_names_are_refused(weak_judge):
+  assert rollout.parse_arm('debate/az:5', 0) == rollout.Arm('debate', liar=agents.LiarSpec('az', 5))
+  arm = rollout.parse_arm('debate/random/az:5', 0)
+  assert arm.name == 'debate/random/az:5' and arm.honest == agents.HonestSpec('az', 5)
+  assert rollout.parse_arm('debate/mcts:8/mcts:16', 0).honest == agents.HonestSpec('mcts', 16)
+  assert rollout.parse_arm('debate/oracle/midpoint', 0) == rollout.parse_arm('debate/oracle', 0)
+  for spec, message in (('debate/az', 'names its checkpoint step'),
+                        ('debate/oracle/az:5', 'cannot play against the split-choosing'),
+                        ('debate/learned:5/mcts:4', 'cannot play against the split-choosing'),
+                        ('consultancy/random/az:5', 'only debate names an honest debater'),
+                        ('debate/random/alpha:5', 'unknown honest debater'),
+                        ('debate/random/az', 'unknown honest debater'),
+                        ('debate/random/midpoint:3', 'unknown honest debater'),
+                        ('debate/random/mcts:0', 'budget >= 1'),
+                        ('open_debate/az:5', 'unknown liar')):
+    with pytest.raises(ValueError, match=message):
+      rollout.parse_arm(spec, 0)
+  checker, params, _ = weak_judge
+  with pytest.raises(ValueError, match='needs its params'):
+    _play(rollout.parse_arm('debate/random/az:5', 0), checker, params, num_games=4, batch=4)
+
+
+def test_a_grid_names_az_debaters_and_the_runner_loads_their_ladder(ladder, tmp_path):
+  workdir, _, _ = ladder
+  exact = cc.parse_checker('exact', M)
+  # The ladder trained above, saved where the runner looks for the exact judge's (its training is tested
+  # above; here the runner must find the rungs by name, attach them to both roles and play).
+  shutil.copytree(selfplay.agent_dir(workdir, cc.parse_checker('learned:16', M), 1),
+                  selfplay.agent_dir(str(tmp_path), exact, 0))
+  config = chain_config.get_config('smoke')
+  config.modulus = M
+  config.T = (4,)
+  config.judges = ('exact',)
+  config.protocols = ('debate/az:80', 'debate/az:80/az:40')
+  config.num_games = 16
+  config.batch_size = 16
+  config.selfplay_training = dataclasses.asdict(TINY)
+  lines = []
+  records = experiment.run_experiment(config, str(tmp_path), log=lines.append)
+  assert [r['arm'] for r in records] == list(config.protocols)
+  assert [r.get('honest') for r in records] == [None, 'az:40']
+  assert all(r['accuracy'] == 1.0 and r['games'] == 16 for r in records)
+  assert not any('self-play vs' in line for line in lines)  # loaded, not trained
+  config.selfplay_training = {'width': 8, 'simulations': 3}
+  with pytest.raises(experiment.ConfigError, match='selfplay_training'):
+    experiment.plan_experiment(config)
