@@ -16,10 +16,11 @@ A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) 
   ride on the spec as a hashable `learned_liar.Policy` (`policy`), attached by the runner.
 - `az:STEP`: the self-play (AlphaZero-style) policy-value network of debate/selfplay.py at training step
   STEP, in the liar's role; it plays the argmax of its policy (params attached by the runner, as above).
+  `az:STEP@S` plays the move of an S-simulation Gumbel MuZero search with that network (`simulations`).
 
 Honest debaters (`HonestSpec`): `midpoint`, the standard one (it states the truth at the midpoint, the only
 choice bisection leaves it), and the split-choosing ones of debate/selfplay.py, which pick where each
-dispute is split: `mcts:B` (B PUCT simulations) and `az:STEP` (the self-play network in the honest role).
+dispute is split: `mcts:B` (B PUCT simulations) and `az:STEP[@S]` (the self-play network in the honest role).
 Against a split-choosing honest debater the liar must be random, mcts:B or az:STEP (selfplay.SPLIT_GAME_LIARS).
 
 The lying consultant (protocols/consultancy.py) is specified with the same `LiarSpec`: `random` puts its one
@@ -56,6 +57,7 @@ class LiarSpec:
   kind: str
   budget: int = 0
   policy: learned_liar.Policy | None = dataclasses.field(default=None, repr=False)
+  simulations: int = 0  # az only: search simulations per move (0: the network's argmax).
 
   def __post_init__(self):
     if self.kind not in LIAR_KINDS:
@@ -64,11 +66,12 @@ class LiarSpec:
       raise ValueError(f'{self.kind} liar needs a budget >= 1, e.g. {self.kind}:64, got {self.budget}')
     if self.kind in LEARNED_KINDS and self.budget < 0:
       raise ValueError(f'{self.kind} liar needs a checkpoint step >= 0, e.g. {self.kind}:1000, got {self.budget}')
+    _check_simulations(self, 'liar')
 
   @property
   def name(self) -> str:
     if self.kind in LEARNED_KINDS:
-      return f'{self.kind}:{self.budget}'
+      return f'{self.kind}:{self.budget}' + (f'@{self.simulations}' if self.simulations else '')
     return f'{self.kind}:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
 
   @property
@@ -85,8 +88,10 @@ class HonestSpec:
   kind: str = 'midpoint'
   budget: int = 0
   policy: learned_liar.Policy | None = dataclasses.field(default=None, repr=False)
+  simulations: int = 0  # az only: search simulations per move (0: the network's argmax).
 
   def __post_init__(self):
+    _check_simulations(self, 'honest debater')
     if self.kind not in HONEST_KINDS:
       raise ValueError(f'unknown honest debater {self.kind!r}; expected midpoint, mcts:BUDGET or az:STEP')
     if self.kind == 'mcts' and self.budget < 1:
@@ -96,7 +101,16 @@ class HonestSpec:
 
   @property
   def name(self) -> str:
-    return self.kind if self.kind == 'midpoint' else f'{self.kind}:{self.budget}'
+    if self.kind == 'midpoint':
+      return self.kind
+    return f'{self.kind}:{self.budget}' + (f'@{self.simulations}' if self.simulations else '')
+
+
+def _check_simulations(spec, role: str) -> None:
+  if spec.simulations and spec.kind != 'az':
+    raise ValueError(f'only an az {role} searches with its network (az:STEP@SIMULATIONS), not {spec.kind}')
+  if spec.simulations < 0:
+    raise ValueError(f'az {role} needs simulations >= 1 after @, e.g. az:1000@16, got {spec.simulations}')
 
 
 def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: ChainInstance,
@@ -263,5 +277,5 @@ def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge
   if liar.kind == 'learned':
     return learned_liar.policy_claim(liar.policy, state, instance, checker.modulus)
   if liar.kind == 'az':
-    return selfplay.az_liar_claim(liar.policy, state, instance, checker.modulus)
+    return selfplay.az_liar_claim(liar, key, state, instance, checker, judge_params)
   return mcts_claim(key, state, instance, checker, judge_params, liar.budget)

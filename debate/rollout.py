@@ -39,10 +39,11 @@ class Arm:
   Spelled `direct`, `consultancy[/LIAR]` or `open_consultancy[/LIAR]` with LIAR one of random (the
   default), search:BUDGET, oracle, or `[open_]debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET,
   oracle, or `debate/learned:STEP` (the learned liar's checkpoint at STEP; see debate/learned_liar.py) or
-  `debate/az:STEP` (the self-play network's checkpoint at STEP as the liar; see debate/selfplay.py).
+  `debate/az:STEP[@S]` (the self-play network's checkpoint at STEP as the liar, with S search simulations
+  per move if given; see debate/selfplay.py).
   `debate/LIAR/HONEST` also names the honest debater: midpoint (the standard one, the default: the same arm
-  as `debate/LIAR`), or a split-choosing one, mcts:BUDGET or az:STEP, which plays the split-choice game of
-  debate/selfplay.py against LIAR = random, mcts:BUDGET or az:STEP.
+  as `debate/LIAR`), or a split-choosing one, mcts:BUDGET or az:STEP[@S], which plays the split-choice game
+  of debate/selfplay.py against LIAR = random, mcts:BUDGET or az:STEP[@S].
   `s` is the judge's step-check budget (direct and consultancy).
   """
   protocol: str
@@ -67,7 +68,7 @@ LIARS_OF = {'debate': DEBATE_LIARS + agents.LEARNED_KINDS, 'open_debate': DEBATE
 
 def parse_arm(spec: str, s: int) -> Arm:
   """'direct' | '[open_]consultancy[/random|/search:B|/oracle]' | 'open_debate/(random|greedy|mcts:B|oracle)'
-  | 'debate/(random|greedy|mcts:B|oracle|learned:STEP|az:STEP)[/(midpoint|mcts:B|az:STEP)]' -> Arm."""
+  | 'debate/(random|greedy|mcts:B|oracle|learned:STEP|az:STEP[@S])[/(midpoint|mcts:B|az:STEP[@S])]' -> Arm."""
   protocol, _, liar = spec.partition('/')
   liar, _, honest = liar.partition('/')
   if protocol not in PROTOCOLS:
@@ -86,10 +87,11 @@ def parse_arm(spec: str, s: int) -> Arm:
   if kind in agents.LEARNED_KINDS and not budget:
     raise ValueError(f'a {kind} liar names its checkpoint step, e.g. {protocol}/{kind}:1000, got {spec!r}')
   try:
-    budget = int(budget) if budget else 0
+    budget, simulations = _budget_and_simulations(kind, budget)
   except ValueError:
-    raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64') from None
-  liar_spec = agents.LiarSpec(kind, budget)
+    raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64'
+                     + (f' or {protocol}/az:1000@16' if kind == 'az' else '')) from None
+  liar_spec = agents.LiarSpec(kind, budget, simulations=simulations)
   if honest:
     return Arm(protocol, liar=liar_spec, honest=_parse_honest(honest, protocol, liar_spec, spec))
   if protocol.endswith('debate'):
@@ -104,12 +106,14 @@ def _parse_honest(honest: str, protocol: str, liar: agents.LiarSpec, spec: str) 
   kind, _, budget = honest.partition(':')
   if kind not in agents.HONEST_KINDS or (kind == 'midpoint') == bool(budget):
     raise ValueError(f'unknown honest debater {honest!r} in {spec!r}; expected midpoint, mcts:BUDGET (e.g. '
-                     f'debate/random/mcts:64) or az:STEP (the self-play network at a checkpoint step, e.g. '
-                     f'debate/random/az:1000)')
+                     f'debate/random/mcts:64) or az:STEP[@S] (the self-play network at a checkpoint step, '
+                     f'with S search simulations a move if given, e.g. debate/random/az:1000 or '
+                     f'debate/random/az:1000@16)')
   if kind == 'midpoint':
     return None
   try:
-    honest_spec = agents.HonestSpec(kind, int(budget))
+    budget, simulations = _budget_and_simulations(kind, budget)
+    honest_spec = agents.HonestSpec(kind, budget, simulations=simulations)
   except ValueError as e:
     raise ValueError(f'bad honest debater in {spec!r}: {e}') from None
   if liar.kind not in selfplay.SPLIT_GAME_LIARS:
@@ -117,6 +121,16 @@ def _parse_honest(honest: str, protocol: str, liar: agents.LiarSpec, spec: str) 
                      f'in {spec!r}; with mcts:B or az:STEP honest debaters the liar is one of '
                      f'{", ".join(selfplay.SPLIT_GAME_LIARS)} (e.g. debate/mcts:64/{honest})')
   return honest_spec
+
+
+def _budget_and_simulations(kind: str, budget: str) -> tuple[int, int]:
+  """'64' -> (64, 0); for az also 'STEP@SIMULATIONS' -> (STEP, SIMULATIONS). Raises ValueError."""
+  if kind == 'az' and '@' in budget:
+    step, _, simulations = budget.partition('@')
+    if int(simulations) < 1:
+      raise ValueError(f'az search needs simulations >= 1 after @, got {simulations}')
+    return int(step), int(simulations)
+  return (int(budget) if budget else 0), 0
 
 
 def _check_s(s: int) -> int:

@@ -34,11 +34,13 @@ zero-sum game) that samples its move (Gumbel top-k at the root). Targets: the se
 at step N do not depend on the chunking or on the rung spacing. Rungs are saved with
 `learned_liar.saved_ladder` in `workdir/agents/selfplay_<judge>_m<m>_seed<seed>/step_<N>/`.
 
-**Agents** (both play the argmax of the network's policy over their valid actions; no search, no key):
-- `az:STEP` as a liar (`LiarSpec('az', STEP)`): arm `debate/az:STEP` plays it against the standard honest
-  debater (midpoint splits), in the standard game, like `debate/learned:STEP`.
-- `az:STEP` as the honest debater (`HonestSpec('az', STEP)`): arm `debate/LIAR/az:STEP`, in the
-  split-choice game, with LIAR one of random, mcts:B or az:STEP'.
+**Agents** (`az:STEP` plays the argmax of the network's policy over its valid actions, deterministic;
+`az:STEP@S` plays the move of an S-simulation Gumbel MuZero search with the network, without Gumbel noise,
+considering every valid action; its search models the opponent by the network's policy for that role):
+- `az:STEP[@S]` as a liar (`LiarSpec('az', STEP, simulations=S)`): arm `debate/az:STEP` plays it against
+  the standard honest debater (midpoint splits), in the standard game, like `debate/learned:STEP`.
+- `az:STEP[@S]` as the honest debater (`HonestSpec('az', STEP, simulations=S)`): arm `debate/LIAR/az:STEP`,
+  in the split-choice game, with LIAR one of random, mcts:B or az:STEP'[@S'].
 - `mcts:B` as the honest debater (`HonestSpec('mcts', B)`), and `mcts:B` as the liar whenever the honest
   debater is not the midpoint one: B simulations of PUCT (`mcts.puct_search`, c_puct = 1, uniform prior over
   the valid actions, leaves valued by one random continuation of BOTH players to the judge's verdict), the
@@ -62,6 +64,7 @@ import jax
 import jax.numpy as jnp
 import mctx
 import optax
+from jax.sharding import NamedSharding, PartitionSpec as P
 
 from debate import bisection, learned_liar, mcts
 from debate.learned_liar import Policy
@@ -249,9 +252,10 @@ def _recurrent_fn(checker, network):
 
 
 def gumbel_search(network: Policy, key, states: SplitState, instances, checker, judge_params, *,
-                  num_simulations: int, considered_actions: int) -> mctx.PolicyOutput:
+                  num_simulations: int, considered_actions: int, gumbel_scale: float = 1.0) -> mctx.PolicyOutput:
   """Gumbel MuZero search from `states` ([B] each) with the network's prior and value: the self-play move
-  (`action` [B], sampled) and the training target (`action_weights` [B, m])."""
+  (`action` [B], sampled; with gumbel_scale 0 the best by the search) and the training target
+  (`action_weights` [B, m])."""
   modulus = checker.modulus
   logits, value = jax.vmap(lambda s, i: _evaluate(network, s, i, modulus))(states, instances)
   root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
@@ -261,7 +265,7 @@ def gumbel_search(network: Policy, key, states: SplitState, instances, checker, 
         params=(instances, judge_params), rng_key=key, root=root,
         recurrent_fn=_recurrent_fn(checker, network), num_simulations=num_simulations,
         invalid_actions=~jax.vmap(lambda s: valid_actions(s, modulus))(states), max_depth=depth,
-        max_num_considered_actions=min(considered_actions, modulus))
+        max_num_considered_actions=min(considered_actions, modulus), gumbel_scale=gumbel_scale)
 
 
 def mcts_action(key, state: SplitState, instance, checker, judge_params, budget: int) -> chex.Array:
@@ -290,10 +294,30 @@ def network_action(network: Policy | None, state: SplitState, instance, modulus:
   return jnp.argmax(logits).astype(jnp.int32)
 
 
-def az_liar_claim(network: Policy | None, dispute: bisection.BisectionState, instance, modulus: int):
-  """The az liar's claim for x_mid in the standard game (the midpoint honest debater): [] int32."""
+def search_action(network: Policy | None, key, state: SplitState, instance, checker, judge_params,
+                  simulations: int) -> chex.Array:
+  """The move of a `simulations`-simulation Gumbel MuZero search with the network for one game (no Gumbel
+  noise: the search's best action; it considers every valid action): [] int32."""
+  if network is None:
+    raise ValueError('an az debater needs its params: attach them with debate.selfplay.attach_networks')
+  batched = jax.tree.map(lambda a: a[None], (state, instance))
+  output = gumbel_search(network, key, batched[0], batched[1], checker, judge_params,
+                         num_simulations=simulations, considered_actions=checker.modulus, gumbel_scale=0.0)
+  return output.action[0].astype(jnp.int32)
+
+
+def az_action(spec, key, state: SplitState, instance, checker, judge_params) -> chex.Array:
+  """The move of an az spec (LiarSpec or HonestSpec): network argmax, or its search with @simulations."""
+  if spec.simulations:
+    return search_action(spec.policy, key, state, instance, checker, judge_params, spec.simulations)
+  return network_action(spec.policy, state, instance, checker.modulus)
+
+
+def az_liar_claim(liar, key, dispute: bisection.BisectionState, instance, checker, judge_params):
+  """The az liar's claim for x_mid in the standard game (the midpoint honest debater): [] int32. (Its
+  search, with @simulations, models the honest debater by the network's honest policy.)"""
   state = SplitState(dispute=dispute, choice=jnp.int32(0), liar_to_move=jnp.bool_(True))
-  return network_action(network, state, instance, modulus)
+  return az_action(liar, key, state, instance, checker, judge_params)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -305,7 +329,7 @@ HONEST_KINDS = ('midpoint', 'mcts', 'az')
 
 def _action(spec, key, state, instance, checker, judge_params):
   if spec.kind == 'az':
-    return network_action(spec.policy, state, instance, checker.modulus)
+    return az_action(spec, key, state, instance, checker, judge_params)
   if spec.kind == 'mcts':
     return mcts_action(key, state, instance, checker, judge_params, spec.budget)
   if spec.kind == 'midpoint':
@@ -377,8 +401,8 @@ def init_params(config: SelfPlayConfig, modulus: int, key: chex.PRNGKey):
   return model.init(key, jnp.zeros((1, observation_size(modulus)), jnp.float32))
 
 
-def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig):
-  """`config.batch_size` self-play games: (observations [P, B, obs], action_weights [P, B, m], valid
+def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, mesh=None):
+  """`config.batch_size` self-play games (split over `mesh`'s 'data' axis when given): (observations [P, B, obs], action_weights [P, B, m], valid
   actions [P, B, m] bool, value targets [P, B], active [P, B] bool, liar_won [B] bool) with
   P = 2 * max_rounds(max_length) plies."""
   modulus = checker.modulus
@@ -387,6 +411,8 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig):
   lengths = jax.random.randint(length_key, (config.batch_size,), 2, config.max_length + 1)
   instances = jax.vmap(lambda k, t: chain.sample_instance(k, t, modulus, config.max_length))(
       jax.random.split(instance_key, config.batch_size), lengths)
+  if mesh is not None:  # Data parallel: each device plays and searches its share of the games.
+    instances = jax.lax.with_sharding_constraint(instances, NamedSharding(mesh, P('data')))
 
   def ply(states, i):
     output = gumbel_search(network, jax.random.fold_in(play_key, i), states, instances, checker, judge_params,
@@ -404,10 +430,13 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig):
   return observations, weights, valid, targets, active, liar_won
 
 
-def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey):
+def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey,
+                     mesh=None):
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
-  Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params.
+  Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
+  ('data',) `mesh` the games of a step are split over its devices (params replicated; the gradient's mean
+  is then an all-reduce), and the params agree with one device's to float rounding.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games).
   """
   optimizer = optax.adam(config.learning_rate)
@@ -427,7 +456,7 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
   def train_step(carry, step_index, judge_params):
     params, opt_state = carry
     observations, weights, valid, targets, active, liar_won = selfplay_games(
-        params, jax.random.fold_in(key, step_index), checker, judge_params, config)
+        params, jax.random.fold_in(key, step_index), checker, judge_params, config, mesh)
     (loss, (policy_loss, value_loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         params, observations, jax.lax.stop_gradient(weights), valid, targets, active)
     updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -449,14 +478,19 @@ def agent_key(seed: int) -> chex.PRNGKey:
 
 
 def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-                   config: SelfPlayConfig, log: Callable[[str], None] = print):
-  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics)."""
+                   config: SelfPlayConfig, log: Callable[[str], None] = print, mesh=None):
+  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
+
+  `mesh`: an optional ('data',) mesh to split each step's games over (make_train_chunk)."""
   rungs = sorted(set(int(r) for r in rungs))
   if not rungs or rungs[0] < 0:
     raise ValueError(f'rungs must be steps >= 0, got {rungs}')
+  if mesh is not None and config.batch_size % mesh.devices.size:
+    raise ValueError(f'self-play batch_size {config.batch_size} is not divisible by the {mesh.devices.size} '
+                     'devices of the mesh')
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
-  optimizer, train_chunk = make_train_chunk(checker, config, train_key)
+  optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
   opt_state = optimizer.init(params)
   ladder = {0: params} if 0 in rungs else {}
   history, done, start = [], 0, time.time()

@@ -38,6 +38,18 @@ and ended by block_until_ready; the table gives the median repetition, steps/s, 
 relative to the first mesh, XLA's FLOPs per step and device, and the model FLOPs utilisation where the
 device's peak is known (PEAK_FLOPS; blank on CPU).
 
+Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/selfplay.py:
+`--train_batch_size` games of split-choice debate per step, both roles moved by a Gumbel MuZero search of
+`--selfplay_simulations` simulations a ply, then one Adam update), its games split over a ('data',) mesh
+(model must be 1):
+
+  python -m launch.bench --train=selfplay --mesh=data:1 --mesh=data:4 --train_batch_size=64 \
+      --train_steps=10 --repeats=3 --modulus=17 --selfplay_max_length=16 --selfplay_simulations=16 \
+      --selfplay_width=128 --out=/tmp/bench_selfplay
+
+Its steps run as one compiled `lax.scan` of `--train_steps` steps, as in training (compile_s is that
+call's compilation; one warm-up call); examples/s counts self-play games.
+
 Bad flags exit with status 2 and one line, `error: ...`, naming the flag, before anything runs.
 """
 
@@ -81,7 +93,8 @@ _IMAGE_JUDGE = flags.DEFINE_string('image_judge', 'irving_cnn', '--task=images: 
 _IMAGE_DATA_DIR = flags.DEFINE_string('image_data_dir', None, '--task=images: IDX folder whose test images to play '
                                       '(default: synthetic images with 150 nonzero pixels, like MNIST).')
 _TRAIN = flags.DEFINE_string('train', None, "Benchmark training instead of a task's rollouts: 'judge' (the "
-                             'image judge trainer, judges/train.py).')
+                             "image judge trainer, judges/train.py) or 'selfplay' (the chain debaters' "
+                             'self-play, debate/selfplay.py).')
 _MESH = flags.DEFINE_multi_string('mesh', ['data:1,model:1', 'data:4,model:1'],
                                   '--train: a (data, model) device mesh, data:D,model:M; repeat the flag for '
                                   'several; one child process each, with D * M devices.')
@@ -89,6 +102,11 @@ _TRAIN_JUDGE = flags.DEFINE_string('train_judge', 'irving_cnn', '--train=judge: 
 _TRAIN_BATCH_SIZE = flags.DEFINE_integer('train_batch_size', 128, '--train=judge: the global batch.')
 _TRAIN_K = flags.DEFINE_integer('train_k', 6, '--train=judge: pixels per mask.')
 _TRAIN_STEPS = flags.DEFINE_integer('train_steps', 10, '--train: steps per timed repetition.')
+_SELFPLAY_MAX_LENGTH = flags.DEFINE_integer('selfplay_max_length', 16, '--train=selfplay: the longest chain '
+                                            '(games have T uniform in [2, this]).')
+_SELFPLAY_SIMULATIONS = flags.DEFINE_integer('selfplay_simulations', 16, '--train=selfplay: search '
+                                             'simulations per ply.')
+_SELFPLAY_WIDTH = flags.DEFINE_integer('selfplay_width', 128, '--train=selfplay: the network width.')
 
 
 class UsageError(ValueError):
@@ -409,7 +427,7 @@ def _main_images() -> None:
 # ------------------------------------------------------------------------------------------------------------
 # Training benchmark (--train=judge): steps/s of the image judge's train step (judges/train.py).
 
-TRAINERS = ('judge',)
+TRAINERS = ('judge', 'selfplay')
 # Dense bf16 peak FLOP/s per device, from the vendors' data sheets, by `device.device_kind`: the usual MFU
 # denominator. The judges train in float32, so their MFU against it is a lower bound on how busy a device is.
 PEAK_FLOPS = {
@@ -508,6 +526,62 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
           'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
 
 
+def measure_train_selfplay(*, devices: int, batch_size: int, modulus: int = 17, max_length: int = 16,
+                            simulations: int = 16, width: int = 128, steps_per_repeat: int = 10,
+                            repeats: int = 3, seed: int = 0) -> dict:
+  """Times the self-play training of the chain debaters (debate/selfplay.py) on a ('data',) mesh of the
+  first `devices` devices, against an untrained learned:96 judge (its speed does not depend on its weights).
+
+  Each call runs `steps_per_repeat` steps as one compiled scan (as training does between checkpoints);
+  compile_s: its compilation; one warm-up call; then `repeats` timed calls. Returns a row like
+  measure_train_judge's ('judge' names the trained network; examples are self-play games).
+  """
+  import jax
+  import jax.numpy as jnp
+  from debate import rollout, selfplay
+  from judges import chain_checkers
+
+  if devices > jax.device_count():
+    raise ValueError(f'the mesh data:{devices} needs {devices} devices, this process has {jax.device_count()} '
+                     f'({jax.default_backend()})')
+  if batch_size % devices:
+    raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {devices}')
+  mesh = rollout.data_mesh(jax.devices()[:devices])
+  checker = chain_checkers.parse_checker('learned:96', modulus)
+  judge = chain_checkers.init_params(checker, jax.random.key(seed))
+  config = selfplay.SelfPlayConfig(batch_size=batch_size, num_simulations=simulations, max_length=max_length,
+                                   width=width)
+  init_key, train_key = jax.random.split(selfplay.agent_key(seed))
+  params = selfplay.init_params(config, modulus, init_key)
+  optimizer, train_chunk = selfplay.make_train_chunk(checker, config, train_key, mesh)
+  opt_state = optimizer.init(params)
+  steps = lambda r: jnp.arange(r * steps_per_repeat, (r + 1) * steps_per_repeat, dtype=jnp.int32)
+
+  start = time.perf_counter()
+  compiled = train_chunk.lower(params, opt_state, judge, steps(0)).compile()
+  compile_s = time.perf_counter() - start
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float(cost.get('flops', 0.0)) / steps_per_repeat if cost else 0.0
+  params, opt_state, metrics = jax.block_until_ready(compiled(params, opt_state, judge, steps(0)))
+  times = []
+  for r in range(1, repeats + 1):
+    start = time.perf_counter()
+    params, opt_state, metrics = jax.block_until_ready(compiled(params, opt_state, judge, steps(r)))
+    times.append(time.perf_counter() - start)
+  median_s = statistics.median(times)
+  steps_per_s = steps_per_repeat / median_s
+  peak = PEAK_FLOPS.get(jax.devices()[0].device_kind)
+  return {'train': 'selfplay', 'judge': f'selfplay w{width}', 'mesh': f'data:{devices},model:1',
+          'devices': devices, 'batch': batch_size, 'modulus': modulus, 'max_length': max_length,
+          'simulations': simulations, 'width': width,
+          'params': sum(int(x.size) for x in jax.tree.leaves(params)), 'steps_per_repeat': steps_per_repeat,
+          'repeats': repeats, 'compile_s': compile_s, 'median_s': median_s, 'min_s': min(times),
+          'max_s': max(times), 'times_s': times, 'steps_per_s': steps_per_s,
+          'examples_per_s': steps_per_s * batch_size, 'flops_per_step': flops,
+          'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
+
+
 def render_train_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
   """A Markdown table of training rows, with steps/s relative to the first row's mesh."""
   header = ['judge', 'mesh', 'devices', 'batch', 'compile_s', 'median_s', 'steps/s', 'examples/s',
@@ -532,12 +606,21 @@ def _train_settings() -> dict:
     raise UsageError(f'--train={_TRAIN.value}: available: {", ".join(TRAINERS)}')
   if _TASK.value is not None:
     raise UsageError('--train and --task are separate benchmarks; pass one of them')
+  if _TRAIN.value == 'selfplay' and not (_is_prime(_MODULUS.value) and 3 <= _MODULUS.value <= 211):
+    raise UsageError(f'--modulus must be a prime in [3, 211], got {_MODULUS.value}')
   if _TRAIN_JUDGE.value not in image_judges.JUDGE_MODELS:
     raise UsageError(f'--train_judge={_TRAIN_JUDGE.value}: expected one of '
                      f'{", ".join(image_judges.JUDGE_MODELS)}')
   meshes = [parse_mesh(spec) for spec in _MESH.value]
   if not meshes:
     raise UsageError('--mesh needs at least one value')
+  if _TRAIN.value == 'selfplay':
+    if any(model != 1 for _, model in meshes):
+      raise UsageError('--mesh: --train=selfplay splits games over data only; use data:D (model:1)')
+    for name, flag in (('selfplay_max_length', _SELFPLAY_MAX_LENGTH), ('selfplay_simulations',
+                       _SELFPLAY_SIMULATIONS), ('selfplay_width', _SELFPLAY_WIDTH)):
+      if flag.value < (2 if name == 'selfplay_max_length' else 1):
+        raise UsageError(f'--{name} must be >= {2 if name == "selfplay_max_length" else 1}, got {flag.value}')
   for name, flag in (('train_batch_size', _TRAIN_BATCH_SIZE), ('train_steps', _TRAIN_STEPS),
                      ('repeats', _REPEATS), ('train_k', _TRAIN_K)):
     if flag.value < 1:
@@ -550,7 +633,9 @@ def _train_settings() -> dict:
     raise UsageError('--worker takes exactly one --mesh value')
   return {'train': _TRAIN.value, 'judge': _TRAIN_JUDGE.value, 'meshes': meshes,
           'batch_size': _TRAIN_BATCH_SIZE.value, 'k': _TRAIN_K.value, 'steps_per_repeat': _TRAIN_STEPS.value,
-          'repeats': _REPEATS.value, 'seed': _SEED.value}
+          'repeats': _REPEATS.value, 'seed': _SEED.value, 'modulus': _MODULUS.value,
+          'max_length': _SELFPLAY_MAX_LENGTH.value, 'simulations': _SELFPLAY_SIMULATIONS.value,
+          'width': _SELFPLAY_WIDTH.value}
 
 
 def _main_train() -> None:
@@ -563,14 +648,23 @@ def _main_train() -> None:
   common = [f'--train={settings["train"]}', f'--train_judge={settings["judge"]}',
             f'--train_batch_size={settings["batch_size"]}', f'--train_k={settings["k"]}',
             f'--train_steps={settings["steps_per_repeat"]}', f'--repeats={settings["repeats"]}',
-            f'--seed={settings["seed"]}']
+            f'--seed={settings["seed"]}', f'--modulus={settings["modulus"]}',
+            f'--selfplay_max_length={settings["max_length"]}',
+            f'--selfplay_simulations={settings["simulations"]}', f'--selfplay_width={settings["width"]}']
   if _WORKER.value:
     (data, model), = settings['meshes']
     print(json.dumps({'kind': 'env', **environment()}), flush=True)
     try:
-      row = measure_train_judge(settings['judge'], mesh_shape=(data, model), batch_size=settings['batch_size'],
-                                k=settings['k'], steps_per_repeat=settings['steps_per_repeat'],
-                                repeats=settings['repeats'], seed=settings['seed'])
+      if settings['train'] == 'selfplay':
+        row = measure_train_selfplay(devices=data, batch_size=settings['batch_size'], modulus=settings['modulus'],
+                                     max_length=settings['max_length'], simulations=settings['simulations'],
+                                     width=settings['width'], steps_per_repeat=settings['steps_per_repeat'],
+                                     repeats=settings['repeats'], seed=settings['seed'])
+      else:
+        row = measure_train_judge(settings['judge'], mesh_shape=(data, model),
+                                  batch_size=settings['batch_size'], k=settings['k'],
+                                  steps_per_repeat=settings['steps_per_repeat'], repeats=settings['repeats'],
+                                  seed=settings['seed'])
     except ValueError as e:  # E.g. fewer real devices than the mesh needs.
       fail(f'--mesh: {e}')
     print(json.dumps({'kind': 'row', **row}), flush=True)
@@ -590,13 +684,15 @@ def _main_train() -> None:
   if _OUT.value:
     os.makedirs(_OUT.value, exist_ok=True)
     command = ' '.join(['python -m launch.bench'] + sys.argv[1:])
-    runfiles.write_json(os.path.join(_OUT.value, 'bench_train_judge.json'),
+    name = f'bench_train_{settings["train"]}'
+    title = 'Judge' if settings['train'] == 'judge' else 'Self-play debater'
+    runfiles.write_json(os.path.join(_OUT.value, f'{name}.json'),
                         {'command': command, 'settings': settings, 'environment_by_mesh': envs, 'rows': rows})
-    runfiles.atomic_write(os.path.join(_OUT.value, 'bench_train_judge.md'), runfiles.text_writer(
-        f'# Judge training throughput\n\n`{command}`\n\n{table}\n\nOn a CPU the devices are simulated and share '
-        'the same physical cores: the ratio measures the overhead of sharding, not the gain of more devices.\n'))
-    print(f'[bench] wrote {os.path.join(_OUT.value, "bench_train_judge.json")} and bench_train_judge.md',
-          file=sys.stderr)
+    runfiles.atomic_write(os.path.join(_OUT.value, f'{name}.md'), runfiles.text_writer(
+        f'# {title} training throughput\n\n`{command}`\n\n{table}\n\nOn a CPU the devices are simulated and '
+        'share the same physical cores: the ratio measures the overhead of sharding, not the gain of more '
+        'devices.\n'))
+    print(f'[bench] wrote {os.path.join(_OUT.value, name + ".json")} and {name}.md', file=sys.stderr)
 
 
 def _parse_flags(argv: list[str]) -> list[str]:

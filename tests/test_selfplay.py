@@ -5,6 +5,8 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -131,6 +133,9 @@ def test_arms_parse_and_bad_names_are_refused(weak_judge):
   arm = rollout.parse_arm('debate/random/az:5', 0)
   assert arm.name == 'debate/random/az:5' and arm.honest == agents.HonestSpec('az', 5)
   assert rollout.parse_arm('debate/mcts:8/mcts:16', 0).honest == agents.HonestSpec('mcts', 16)
+  arm = rollout.parse_arm('debate/az:5@16/az:7@4', 0)
+  assert arm.liar == agents.LiarSpec('az', 5, simulations=16) and arm.honest.simulations == 4
+  assert arm.name == 'debate/az:5@16/az:7@4' and rollout.parse_arm(arm.name, 0) == arm
   assert rollout.parse_arm('debate/oracle/midpoint', 0) == rollout.parse_arm('debate/oracle', 0)
   for spec, message in (('debate/az', 'names its checkpoint step'),
                         ('debate/oracle/az:5', 'cannot play against the split-choosing'),
@@ -140,6 +145,9 @@ def test_arms_parse_and_bad_names_are_refused(weak_judge):
                         ('debate/random/az', 'unknown honest debater'),
                         ('debate/random/midpoint:3', 'unknown honest debater'),
                         ('debate/random/mcts:0', 'budget >= 1'),
+                        ('debate/az:5@0', 'az:1000@16'),
+                        ('debate/mcts:5@2', 'bad liar budget'),
+                        ('debate/random/mcts:5@2', 'bad honest debater'),
                         ('open_debate/az:5', 'unknown liar')):
     with pytest.raises(ValueError, match=message):
       rollout.parse_arm(spec, 0)
@@ -159,16 +167,27 @@ def test_a_grid_names_az_debaters_and_the_runner_loads_their_ladder(ladder, tmp_
   config.modulus = M
   config.T = (4,)
   config.judges = ('exact',)
-  config.protocols = ('debate/az:80', 'debate/az:80/az:40')
+  config.protocols = ('debate/az:80@4', 'debate/az:80/az:40@4')
   config.num_games = 16
   config.batch_size = 16
   config.selfplay_training = dataclasses.asdict(TINY)
   lines = []
   records = experiment.run_experiment(config, str(tmp_path), log=lines.append)
   assert [r['arm'] for r in records] == list(config.protocols)
-  assert [r.get('honest') for r in records] == [None, 'az:40']
+  assert [r.get('honest') for r in records] == [None, 'az:40@4']
   assert all(r['accuracy'] == 1.0 and r['games'] == 16 for r in records)
   assert not any('self-play vs' in line for line in lines)  # loaded, not trained
   config.selfplay_training = {'width': 8, 'simulations': 3}
   with pytest.raises(experiment.ConfigError, match='selfplay_training'):
     experiment.plan_experiment(config)
+
+
+@pytest.mark.parametrize('flags, named', [(['--train=selfplay', '--mesh=data:2,model:2'], '--mesh'),
+                                          (['--train=selfplay', '--modulus=8'], '--modulus'),
+                                          (['--train=selfplay', '--selfplay_max_length=1'],
+                                           '--selfplay_max_length')])
+def test_bad_selfplay_bench_flags_exit_with_a_message(flags, named):
+  proc = subprocess.run([sys.executable, '-m', 'launch.bench', *flags], capture_output=True, text=True,
+                        timeout=120)
+  assert proc.returncode == 2 and proc.stdout == '' and proc.stderr.startswith('error: ')
+  assert named in proc.stderr

@@ -18,6 +18,7 @@ ply), saving every rung in WORKDIR/agents/selfplay_learned_96_m17_seed0/. Cells 
 - both learned, checkpoint against the same checkpoint (debate/az:N/az:N).
 
 Variant width32: the same ladder with a width-32 network (strength against network size), fewer cells.
+Variant batch256: 256 games a step instead of 64 (four times the self-play data per step), fewer cells.
 Smoke: m = 7, T = 4, a tiny network and 40 steps.
 
 Expected runtime (measured, BUILD_NOTES "Self-play debaters"): default about 25 minutes on the shared
@@ -43,6 +44,9 @@ def get_config(variant: str = 'default'):
   if variant == 'width32':
     config.selfplay_training['width'] = 32
     rungs = (0, 500, 2000)
+  elif variant == 'batch256':
+    config.selfplay_training['batch_size'] = 256
+    rungs = (0, 500, 1000, 2000)
   elif variant == 'smoke':
     config.modulus = 7
     config.T = (4,)
@@ -54,7 +58,7 @@ def get_config(variant: str = 'default'):
                                      'log_every': 20})
     rungs = (0, 40)
   elif variant != 'default':
-    raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32 or smoke')
+    raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32, batch256 or smoke')
   baselines = ('debate/random', 'debate/mcts:64', 'debate/oracle') if variant == 'default' else ()
   config.protocols = baselines + tuple(
       arm for n in rungs for arm in (f'debate/az:{n}', f'debate/az:{n}/mcts:64', f'debate/random/az:{n}',
