@@ -144,7 +144,8 @@ def image_scores(correct: np.ndarray) -> np.ndarray:
 
 
 def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.ndarray, *, k: int,
-                num_classes: int, judge_info: dict, wall_s: float, seed: int) -> dict:
+                num_classes: int, judge_info: dict, wall_s: float, seed: int, num_actions: int | None = None
+                ) -> dict:
   """The results.jsonl record of one finished image cell."""
   correct = np.asarray(outcome['correct'], bool)  # [N, L, R]
   scores = image_scores(correct)
@@ -167,6 +168,11 @@ def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.nda
       'accuracy': float(scores.mean()), 'ci95': [float(ci[0]), float(ci[1])], 'ci_method': ci_method,
       'image_scores': np.round(scores, 4).tolist(),
       'seed': seed, 'wall_s': round(wall_s, 3), 'games_per_s': round(correct.size / max(wall_s, 1e-9), 2),
+      # Compute, for the tournament's general-strength axis (debate/tournament.py): the judge's FLOPs per
+      # verdict (one forward pass), and the judge evaluations the liar spends per game.
+      'judge_parameters': judge_info.get('parameters'), 'judge_forward_flops': judge_info.get('forward_flops'),
+      'liar_evaluations_per_game': (None if num_actions is None else image_rollout.judge_evaluations_per_game(
+          arm, k=k, num_actions=num_actions, first=cell.first)),
   }
   if arm.protocol == 'debate' and arm.precommit and correct.shape[2] > 1:
     single = correct[:, :, 0].min(axis=1)  # The paper's "without the mean over seeds": repeat 0 only.
@@ -192,17 +198,21 @@ def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.nda
   return record
 
 
+def _mean_or_none(values: list) -> float | None:
+  return float(np.mean(values)) if values and all(isinstance(v, (int, float)) for v in values) else None
+
+
 def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   """Image records -> records of the guard-vs-houdini tournament (`debate.tournament`); (records, notes).
 
-  A guard is the judge (`MODEL/kK/STEP`) with the honest debater (`+honest=AGENT`); a houdini is the liar (the
-  consultant in consultancy), by the tournament's strength names: random, greedy, search:B for mcts:B. Both
-  first players of a cell are pooled: `games` = images x first players, `correct` = images the honest side
-  won. Precommit debate is protocol `debate`, debate without precommit `debate_no_precommit`. `T` holds the
-  pixels k (the tournament's difficulty axis). A guard enters only if it met at least two houdinis of one
-  protocol (the budget curve's self-play cells, where the honest debater changes with the liar, do not
-  form a tournament). Records whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as
-  won and lost games and are left out with a note.
+  A guard is the judge, named `MODEL/kK/STEP`, with (in debate) its ladder's honest debater: the honest
+  agent that met the most liars with that judge (the budget curve's self-play cells, whose honest debater
+  changes with the liar, are left out with a note). A houdini is the liar (the consultant in consultancy),
+  by the tournament's strength names: random, greedy, search:B for mcts:B. Both first players of a cell
+  are pooled: `games` = images x first players, `correct` = images the honest side won. Precommit debate
+  is protocol `debate`, debate without precommit `debate_no_precommit`; `T` holds the pixels k. Records
+  whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as won and lost games and are left
+  out with a note.
   """
   notes = []
   groups: dict[tuple, list[dict]] = {}
@@ -220,26 +230,31 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
       continue
     arm = image_rollout.parse_image_arm(arm_name)
     houdini = arm.liar if arm.protocol == 'debate' else arm.honest
-    agent = f'search:{houdini.budget}' if houdini.kind == 'mcts' else houdini.kind
-    protocol = arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit'
-    guard = f'{model}/k{judge_k}/{step}'
-    if arm.protocol == 'debate':
-      guard += f'+honest={arm.honest.name}'
-    firsts = sorted(str(r['first']) for r in group)
     converted.append({
-        'cell': f'{guard}|{protocol}|{agent}|k={k}|images={images}|seed={seed}', 'task': 'images',
-        'protocol': protocol, 'arm': arm_name, 'judge': guard, 'agent': agent, 'T': int(k), 'k': int(k),
-        'images': int(images), 'first': firsts, 'games': int(scores.size), 'correct': int(scores.sum()),
-        'accuracy': float(scores.mean()), 'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))),
-        'seed': seed, 'wall_s': round(sum(float(r.get('wall_s') or 0.0) for r in group), 3)})
-  houdinis: dict[tuple, set] = {}
+        'cell': f'{model}/k{judge_k}/{step}|{arm_name}|k={k}|images={images}|seed={seed}', 'task': 'images',
+        'protocol': arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit',
+        'arm': arm_name, 'judge': f'{model}/k{judge_k}/{step}',
+        'honest': arm.honest.name if arm.protocol == 'debate' else None,
+        'agent': f'search:{houdini.budget}' if houdini.kind == 'mcts' else houdini.kind,
+        'T': int(k), 'k': int(k), 'images': int(images), 'first': sorted(str(r['first']) for r in group),
+        'games': int(scores.size), 'correct': int(scores.sum()), 'accuracy': float(scores.mean()),
+        'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))), 'seed': seed,
+        'wall_s': round(sum(float(r.get('wall_s') or 0.0) for r in group), 3),
+        'judge_parameters': group[0].get('judge_parameters'),
+        'judge_forward_flops': group[0].get('judge_forward_flops'),
+        'liar_evaluations_per_game': _mean_or_none([r.get('liar_evaluations_per_game') for r in group])})
+  liars: dict[tuple, dict[str, set]] = {}
   for record in converted:
-    houdinis.setdefault((record['protocol'], record['judge'], record['T']), set()).add(record['agent'])
-  kept = [r for r in converted if len(houdinis[r['protocol'], r['judge'], r['T']]) >= 2]
+    if record['honest'] is not None:
+      by_honest = liars.setdefault((record['protocol'], record['judge'], record['T'], record['seed']), {})
+      by_honest.setdefault(record['honest'], set()).add(record['agent'])
+  ladder_honest = {key: max(by_honest, key=lambda h: len(by_honest[h])) for key, by_honest in liars.items()}
+  kept = [r for r in converted
+          if r['honest'] is None or r['honest'] == ladder_honest[r['protocol'], r['judge'], r['T'], r['seed']]]
   if len(kept) < len(converted):
-    dropped = sorted({f"{r['judge']} ({r['protocol']}, k={r['T']})" for r in converted if r not in kept})
-    notes.append(f'{len(dropped)} image guard(s) met fewer than two liars and are not rated: '
-                 + '; '.join(dropped[:4]) + (' ...' if len(dropped) > 4 else ''))
+    dropped = [r['arm'] for r in converted if r not in kept]
+    notes.append(f'{len(dropped)} debate cell(s) whose honest debater is not the ladder\'s are not rated: '
+                 + ', '.join(dropped[:4]) + (' ...' if len(dropped) > 4 else ''))
   return kept, notes
 
 
@@ -291,6 +306,8 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
     raise ConfigError('game.num_images', f'asks for {largest} test images but {data_dir} has '
                       f'{len(test.images)}')
   judge, params, judge_info = load_judge(judge_workdir)
+  judge_info['parameters'] = image_judges.count_params(params)
+  judge_info['forward_flops'] = image_judges.forward_flops(judge, params, test.images.shape[1:3])
   if judge_info['k'] != config.k:
     log(f'warning: the judge was trained on k={judge_info["k"]} pixels and the games reveal k={config.k}')
   images_u8 = np.asarray(test.images[:largest])
@@ -330,8 +347,7 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
                           _transcript_rows(cell, outcome, transcript, images_u8[:n], labels[:n],
                                            image_indices[:n], config.num_transcripts))
     record = make_record(cell, outcome, transcript, labels[:n], k=config.k, num_classes=config.num_classes,
-                         judge_info=judge_info, wall_s=wall_s,
-                         seed=game.seed)
+                         judge_info=judge_info, wall_s=wall_s, seed=game.seed, num_actions=num_actions)
     runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
     records.append(record)
     elapsed = time.time() - start

@@ -96,6 +96,22 @@ def lies_per_image(arm: ImageArm, num_classes: int) -> int:
   return num_classes - 1 if arm.protocol == 'debate' and arm.precommit else 1
 
 
+def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first: str | None) -> float | None:
+  """Judge forward passes the liar (the consultant in consultancy) spends choosing its moves in one game.
+
+  Per move: mcts:B one judged rollout per simulation (B), greedy one per candidate pixel (A = num_actions,
+  padded candidates included), random 1 (the chain tournament's convention). Moves: all k in consultancy;
+  in debate the liar's share of the k alternating moves (the first player makes ceil(k / 2)). None for
+  direct judging.
+  """
+  agent = arm.liar if arm.protocol == 'debate' else arm.honest
+  if agent is None:
+    return None
+  per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0}[agent.kind]
+  moves = k if arm.protocol == 'consultancy' else ((k + 1) // 2 if first == 'liar' else k // 2)
+  return per_move * moves
+
+
 def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:
   """Bytes one game's search tree holds (mctx keeps [simulations + 1, A] arrays of 6 kinds), 0 without search."""
   budget = arm.budget or 0

@@ -676,12 +676,15 @@ class GeneralAxis:
     """General strength of the players of one debate tournament: log2 FLOPs spent per game.
 
     Attributes:
-      guards: [G] names; guard_x: [G] log2(4 P) for a checker of P parameters (nan: no parameters).
-      guard_parameters: [G] P (0 where not placed).
-      houdinis: [H] names; houdini_x: [H] games-weighted mean of log2(R E 4 P_guard) over the
-        houdini's games against placed guards (nan: not a budgeted search, or no such games).
-      houdini_verdicts: [H] E R, judge verdicts per game (nan where not placed).
-      T, modulus: the tournament's chain length and modulus.
+      guards: [G] names; guard_x: [G] log2 of the guard's FLOPs per verdict (a chain checker of P
+        parameters: 4 P; an image judge: one forward pass) (nan: not placed).
+      guard_parameters: [G] the judge's parameters P (0 where not placed).
+      houdinis: [H] names; houdini_x: [H] games-weighted mean of log2(E x the guard's FLOPs per
+        verdict) over the houdini's games against placed guards (nan: not a budgeted search, or no
+        such games).
+      houdini_verdicts: [H] E, judge verdicts per game (nan where not placed).
+      T, modulus: the tournament's chain length (pixels k on images) and modulus (None on images).
+      task: 'chain' or 'images' (the captions say how each prices a game).
     """
 
     guards: tuple[str, ...]
@@ -691,7 +694,8 @@ class GeneralAxis:
     houdini_x: np.ndarray
     houdini_verdicts: np.ndarray
     T: int
-    modulus: int
+    modulus: int | None
+    task: str = 'chain'
 
     def x_of(self, role: str, name: str) -> float:
         """A guard's or houdini's general strength (nan if it is not placed); KeyError if absent."""
@@ -701,29 +705,72 @@ class GeneralAxis:
         return float(x[names.index(name)])
 
 
-def general_axis(matchups: Matchups, *, modulus: int) -> GeneralAxis:
-    """Places the guards and houdinis of a debate tournament on the log2-FLOPs axis (see above)."""
+def place_players(matchups: Matchups, *, guard_verdict_flops: Sequence[float],
+                  guard_parameters: Sequence[float], houdini_verdicts: Sequence[float | None],
+                  modulus: int | None, task: str) -> GeneralAxis:
+    """The general axis from each guard's FLOPs per verdict [G] (0: not placed) and each houdini's
+    judge verdicts per game [H] (None: not placed); a houdini's FLOPs per game are priced at the
+    guards it played, log2 averaged over its games."""
     if matchups.T is None:
         raise ValueError("the matchups must come from one chain length T (guard_houdini_matrix)")
-    params = np.array([checker_parameters(g, modulus) or 0 for g in matchups.guards], dtype=float)
-    verdict_flops = FLOPS_PER_VERDICT_PER_PARAMETER * params
-    placed = params > 0
+    verdict_flops = np.asarray(guard_verdict_flops, dtype=float)
+    placed = verdict_flops > 0
     guard_x = np.where(placed, np.log2(np.where(placed, verdict_flops, 1.0)), np.nan)
-    rounds = debate_rounds(matchups.T)
     games = np.asarray(matchups.games, dtype=float)
     houdini_x = np.full(len(matchups.houdinis), np.nan)
     verdicts = np.full(len(matchups.houdinis), np.nan)
-    for j, agent in enumerate(matchups.houdinis):
-        per_move = liar_verdicts_per_move(agent, modulus)
+    for j, per_game in enumerate(houdini_verdicts):
         weight = games[:, j] * placed
-        if per_move is None or rounds == 0 or weight.sum() == 0:
+        if per_game is None or not per_game > 0 or weight.sum() == 0:
             continue
-        verdicts[j] = rounds * per_move
-        houdini_x[j] = float(np.sum(weight * (np.log2(verdicts[j]) + np.where(placed, guard_x, 0.0)))
+        verdicts[j] = per_game
+        houdini_x[j] = float(np.sum(weight * (np.log2(per_game) + np.where(placed, guard_x, 0.0)))
                              / weight.sum())
-    return GeneralAxis(guards=tuple(matchups.guards), guard_x=guard_x, guard_parameters=params,
+    return GeneralAxis(guards=tuple(matchups.guards), guard_x=guard_x,
+                       guard_parameters=np.where(placed, np.asarray(guard_parameters, dtype=float), 0.0),
                        houdinis=tuple(matchups.houdinis), houdini_x=houdini_x,
-                       houdini_verdicts=verdicts, T=int(matchups.T), modulus=int(modulus))
+                       houdini_verdicts=verdicts, T=int(matchups.T),
+                       modulus=None if modulus is None else int(modulus), task=task)
+
+
+def general_axis(matchups: Matchups, *, modulus: int) -> GeneralAxis:
+    """Places the guards and houdinis of a chain debate tournament on the log2-FLOPs axis (see above)."""
+    if matchups.T is None:
+        raise ValueError("the matchups must come from one chain length T (guard_houdini_matrix)")
+    params = np.array([checker_parameters(g, modulus) or 0 for g in matchups.guards], dtype=float)
+    rounds = debate_rounds(matchups.T)
+    verdicts = []
+    for agent in matchups.houdinis:
+        per_move = liar_verdicts_per_move(agent, modulus)
+        verdicts.append(None if per_move is None or rounds == 0 else rounds * per_move)
+    return place_players(matchups, guard_verdict_flops=FLOPS_PER_VERDICT_PER_PARAMETER * params,
+                         guard_parameters=params, houdini_verdicts=verdicts, modulus=modulus,
+                         task='chain')
+
+
+def image_axis(matchups: Matchups, records: Iterable[Record]) -> GeneralAxis:
+    """Places the players of an image tournament (records from image_experiment.tournament_records): a
+    guard's verdict is one forward pass of its judge (``judge_forward_flops``), a houdini spends
+    ``liar_evaluations_per_game`` of them. ValueError when the records do not carry these fields."""
+    flops, params, evaluations = {}, {}, {}
+    for record in records:
+        if record.get('protocol') != matchups.protocol or int(record['T']) != matchups.T:
+            continue
+        if record.get('judge_forward_flops') is not None:
+            flops[str(record['judge'])] = float(record['judge_forward_flops'])
+            params[str(record['judge'])] = float(record.get('judge_parameters') or 0)
+        agent = agent_of(record)
+        if agent is not None and record.get('liar_evaluations_per_game') is not None:
+            evaluations.setdefault(agent, []).append(float(record['liar_evaluations_per_game']))
+    if not flops:
+        raise ValueError('the image records carry no judge_forward_flops (written by runs since the '
+                         'general axis came to images); rerun the ladder to place its players')
+    return place_players(
+        matchups, guard_verdict_flops=[flops.get(g, 0.0) for g in matchups.guards],
+        guard_parameters=[params.get(g, 0.0) for g in matchups.guards],
+        houdini_verdicts=[float(np.mean(evaluations[h])) if h in evaluations else None
+                          for h in matchups.houdinis],
+        modulus=None, task='images')
 
 
 def tournament_modulus(records: Iterable[Record], *, protocol: str = 'debate', T: int) -> int:
@@ -1055,8 +1102,13 @@ def _pct_with_ci(value, ci, latex: bool) -> str:
     return _with_ci(100.0 * value, None if ci is None else [100.0 * c for c in ci], 1, latex)
 
 
-def _axis_caption(latex: bool) -> str:
+def _axis_caption(latex: bool, task: str = 'chain') -> str:
     flops = 'log$_2$ FLOPs' if latex else 'log2 FLOPs'
+    if task == 'images':
+        return (f"General strength: {flops} spent per debate game. A guard's verdict is one forward "
+                "pass of its judge (XLA's FLOP count); a houdini spends judge evaluations on its "
+                "moves (mcts:B: B per move, greedy: one per candidate pixel, random: 1), priced at "
+                "the judge it plays (mean over its games). T is the pixels k.")
     return (f"General strength: {flops} spent per debate game. A guard scores the two claims of the "
             "disputed step with its checker (2 forward passes, 2 FLOPs per parameter); a houdini "
             "spends its verdicts per move (search:B: B, greedy: m, random: 1) in each of the "
@@ -1089,6 +1141,7 @@ def general_axis_table(axis: GeneralAxis, ratings: Ratings, *, fmt: str) -> str:
              '' if not math.isfinite(r[4]) else f'{r[4]:.3f}', f'{r[5]:.2f}', f'{r[6]:.2f}',
              f'{r[7]:.2f}', r[8]] for r in rows])
     latex = fmt == 'latex'
+    judge_word = 'judge' if axis.task == 'images' else 'checker'
     body = []
     for role, name, params, verdicts, x, elo, lo, hi, games in rows:
         body.append([role, latex_escape(name) if latex else name,
@@ -1096,13 +1149,13 @@ def general_axis_table(axis: GeneralAxis, ratings: Ratings, *, fmt: str) -> str:
                      '--' if not math.isfinite(verdicts) else f'{verdicts:g}',
                      _num(x, 2, latex), _with_ci(elo, (lo, hi), 0, latex), str(games)])
     if latex:
-        header = ['Role', 'Player', 'Checker parameters', 'Verdicts / game', r'log$_2$ FLOPs',
+        header = ['Role', 'Player', f'{judge_word.capitalize()} parameters', 'Verdicts / game', r'log$_2$ FLOPs',
                   r'Elo [95\% CI]', 'Games']
-        return _latex_table(header, body, 'llrrrrr', _axis_caption(True), 'tab:general-axis',
+        return _latex_table(header, body, 'llrrrrr', _axis_caption(True, axis.task), 'tab:general-axis',
                             groups=[r[0] for r in rows])
-    header = ['role', 'player', 'checker parameters', 'verdicts / game', 'log2 FLOPs',
+    header = ['role', 'player', f'{judge_word} parameters', 'verdicts / game', 'log2 FLOPs',
               'Elo [95% CI]', 'games']
-    return _markdown_table(header, body, {2, 3, 4, 5, 6}, _axis_caption(False))
+    return _markdown_table(header, body, {2, 3, 4, 5, 6}, _axis_caption(False, axis.task))
 
 
 GENERAL_FIT_CSV_COLUMNS = (

@@ -126,6 +126,14 @@ def init_judge(model: nn.Module, key: chex.PRNGKey, image_shape: tuple[int, int]
   return model.init(key, jnp.zeros((1, *image_shape, 2), jnp.float32))
 
 
+def forward_flops(judge: ImageJudge, params: Params, image_shape: tuple[int, int] = (28, 28)) -> float:
+  """FLOPs of the judge's forward pass on one image (XLA's cost analysis of the compiled call)."""
+  planes = jnp.zeros((1, *image_shape, 2), jnp.float32)
+  cost = jax.jit(judge.logits).lower(params, planes).compile().cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return float(cost.get('flops', 0.0)) if cost else 0.0
+
+
 def count_params(params: Params) -> int:
   """The number of scalar parameters in a params pytree."""
   return sum(int(leaf.size) for leaf in jax.tree.leaves(params))

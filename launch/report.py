@@ -143,7 +143,10 @@ def _general(records, matchups, debate, T: int, protocols: list[str], notes: lis
   """The general-strength axis, the guard/houdini fits on it, their NSO curve, accuracy against strength."""
   out = {'axis': None, 'general_fits': None, 'nso': None, 'strength_rows': [], 'strength_fits': []}
   try:
-    axis = tournament.general_axis(matchups, modulus=tournament.tournament_modulus(records, T=T))
+    if any(r.get('task') == 'images' for r in records):
+      axis = tournament.image_axis(matchups, records)
+    else:
+      axis = tournament.general_axis(matchups, modulus=tournament.tournament_modulus(records, T=T))
   except ValueError as e:
     notes.append(f'no general-strength axis: {e}')
     return out

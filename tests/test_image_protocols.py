@@ -4,7 +4,9 @@ The hand-built judge `PixelVoteJudge`: logits[c] = sum over revealed pixels p of
 pixel is a vote of known weight for known classes.
 """
 
+import csv
 import dataclasses
+import io
 import json
 import os
 import subprocess
@@ -325,7 +327,7 @@ def test_table2_text_from_fixed_records():
   assert lines[4].startswith('| 6 | mean |  | 25.0 [') and '75.0 [' in lines[4] and '(2 images, 36 games)' in lines[4]
 
 
-def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_classes=10):
+def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_classes=10, flops=None):
   """The record image_experiment writes for a cell whose images the honest side won (1) or lost (0)."""
   arm = image_rollout.parse_image_arm(arm)
   scores = np.asarray(scores, float)
@@ -340,7 +342,8 @@ def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_
   cell = image_experiment.ImageCell(arm, first if arm.protocol == 'debate' else None, len(scores))
   record = image_experiment.make_record(
       cell, outcome, transcript, labels, k=k, num_classes=num_classes, wall_s=1.0, seed=0,
-      judge_info={'model': judge, 'k': k, 'step': step})
+      judge_info={'model': judge, 'k': k, 'step': step, 'forward_flops': flops, 'parameters': flops and flops / 8},
+      num_actions=16)
   record['image_scores'] = scores.tolist()  # as written, and fractional ones as several seeds give them
   return record
 
@@ -353,7 +356,7 @@ def test_image_ladder_records_become_guard_vs_houdini_records():
       _ladder_record('debate/greedy/liar=mcts:30', 'liar', [1, 0, 0]),
       _ladder_record('consultancy/mcts:30', None, [1, 0, 1]),
       _ladder_record('consultancy/greedy', None, [0, 0, 1]),
-      _ladder_record('debate/mcts:10', 'honest', [1, 0, 1]),  # self-play: its guard meets one liar only
+      _ladder_record('debate/mcts:10', 'honest', [1, 0, 1]),  # self-play (budget curve): not the ladder's honest
       _ladder_record('direct', None, [1, 0, 1]),
   ]
   converted, notes = image_experiment.tournament_records(records)
@@ -362,30 +365,31 @@ def test_image_ladder_records_become_guard_vs_houdini_records():
                               ('debate', 'search:30')]
   random = by_agent['debate', 'random']
   assert (random['games'], random['correct'], random['T']) == (6, 5, 6)
-  assert random['judge'] == 'small_cnn/k6/500+honest=greedy' and random['first'] == ['honest', 'liar']
+  assert random['judge'] == 'small_cnn/k6/500' and random['honest'] == 'greedy'
+  assert random['first'] == ['honest', 'liar']
   assert (by_agent['debate', 'search:30']['games'], by_agent['debate', 'search:30']['correct']) == (6, 2)
   assert by_agent['consultancy', 'greedy']['judge'] == 'small_cnn/k6/500'
   assert (by_agent['consultancy', 'greedy']['games'], by_agent['consultancy', 'greedy']['correct']) == (3, 1)
-  assert any('fewer than two liars' in note and 'mcts:10' in note for note in notes)
+  assert any('not the ladder' in note and 'debate/mcts:10' in note for note in notes)
   # Several seeds per lie give fractional image scores: not countable as games, left out with a note.
   fractional = [_ladder_record('debate/greedy/liar=random', 'honest', [0.5, 1]),
                 _ladder_record('debate/greedy/liar=greedy', 'honest', [1, 1])]
   converted, notes = image_experiment.tournament_records(fractional)
-  assert converted == [] and any('not 0/1' in note for note in notes)
+  assert [r['agent'] for r in converted] == ['greedy'] and any('not 0/1' in note for note in notes)
 
 
 def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
   rng = np.random.default_rng(0)
   workdirs = []
-  for judge, skill in (('small_cnn', 0.3), ('irving_cnn', 1.0)):
+  for judge, skill, flops in (('mlp', 0.0, 4e5), ('small_cnn', 0.3, 8e5), ('irving_cnn', 1.0, 2.6e7)):
     records = []
     for liar, strength in (('random', -1.0), ('greedy', 0.0), ('mcts:10', 0.5), ('mcts:100', 1.5)):
       p = 1 / (1 + np.exp(strength - skill))
       arm = 'debate/greedy' if liar == 'greedy' else f'debate/greedy/liar={liar}'
       for first in ('honest', 'liar'):
-        records.append(_ladder_record(arm, first, (rng.random(40) < p).astype(float), judge=judge))
+        records.append(_ladder_record(arm, first, (rng.random(40) < p).astype(float), judge=judge, flops=flops))
       records.append(_ladder_record(f'consultancy/{liar}', None, (rng.random(40) < p - 0.2).astype(float),
-                                    judge=judge))
+                                    judge=judge, flops=flops))
     workdir = tmp_path / judge
     workdir.mkdir()
     (workdir / 'results.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in records))
@@ -394,9 +398,18 @@ def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
   result = _launch('launch.report', f'--workdirs={",".join(workdirs)}', f'--out={out}', '--num_samples=50')
   assert result.returncode == 0, result.stderr[-3000:]
   elo = (out / 'elo.md').read_text()
-  for name in ('small_cnn/k6/500+honest=greedy', 'irving_cnn/k6/500+honest=greedy', 'search:100', 'random'):
+  for name in ('small_cnn/k6/500', 'irving_cnn/k6/500', 'search:100', 'random'):
     assert name in elo, name
   for name in ('accuracy_vs_elo.png', 'houdini_elo_fit.pdf', 'scaling.json', 'table2.md'):
     assert (out / name).exists(), name
-  rows = json.loads((out / 'scaling.json').read_text())['accuracy_vs_elo']
+  scaling = json.loads((out / 'scaling.json').read_text())
+  rows = scaling['accuracy_vs_elo']
   assert {r['protocol'] for r in rows} == {'debate', 'consultancy'} and all(r['T'] == 6 for r in rows)
+  # The general axis prices a verdict at one forward pass of the judge, a liar's game at its evaluations:
+  # mcts:100 spends 100 per move on 3 of the 6 moves, greedy one per candidate pixel (16 here).
+  axis = {(r['role'], r['player']): r for r in csv.DictReader(io.StringIO((out / 'general_axis.csv').read_text()))}
+  assert float(axis['guard', 'irving_cnn/k6/500']['log2_flops']) == pytest.approx(np.log2(2.6e7), abs=1e-3)
+  assert float(axis['houdini', 'search:100']['verdicts_per_game']) == 300
+  assert float(axis['houdini', 'greedy']['verdicts_per_game']) == 48
+  assert 'forward pass of its judge' in (out / 'general_axis.md').read_text()
+  assert (out / 'nso.md').exists() and (out / 'accuracy_vs_strength.md').exists()
