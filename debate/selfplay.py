@@ -402,9 +402,9 @@ def init_params(config: SelfPlayConfig, modulus: int, key: chex.PRNGKey):
 
 
 def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, mesh=None):
-  """`config.batch_size` self-play games (split over `mesh`'s 'data' axis when given): (observations [P, B, obs], action_weights [P, B, m], valid
-  actions [P, B, m] bool, value targets [P, B], active [P, B] bool, liar_won [B] bool) with
-  P = 2 * max_rounds(max_length) plies."""
+  """`config.batch_size` self-play games (split over `mesh`'s 'data' axis when given): (observations
+  [P, B, obs], action_weights [P, B, m], valid actions [P, B, m] bool, value targets [P, B], active [P, B]
+  bool, liar_won [B] bool) with P = 2 * max_rounds(max_length) plies."""
   modulus = checker.modulus
   network = Policy(width=config.width, depth=config.depth, digest='', params=params)
   length_key, instance_key, play_key = jax.random.split(key, 3)
@@ -424,7 +424,8 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
     return new, (observations, output.action_weights, valid, states.liar_to_move, ~states.done)
 
   plies = jnp.arange(2 * max_rounds(config.max_length))
-  final, (observations, weights, valid, liar_moved, active) = jax.lax.scan(ply, jax.vmap(init)(instances), plies)
+  final, (observations, weights, valid, liar_moved, active) = jax.lax.scan(ply, jax.vmap(init)(instances),
+                                                                            plies)
   liar_won = jax.vmap(lambda s, inst: liar_wins(s, inst, checker, judge_params))(final, instances)
   targets = jnp.where(liar_moved == liar_won[None], 1.0, -1.0)
   return observations, weights, valid, targets, active, liar_won
@@ -436,7 +437,9 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
   ('data',) `mesh` the games of a step are split over its devices (params replicated; the gradient's mean
-  is then an all-reduce), and the params agree with one device's to float rounding.
+  is then an all-reduce), and the params agree with one device's to float rounding. That path is correct
+  but slow (BUILD_NOTES: 24x slower on 4 simulated CPU devices): the partitioner also splits mctx's tree
+  arrays, so the search loops exchange data between devices every simulation. The runner uses no mesh.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games).
   """
   optimizer = optax.adam(config.learning_rate)

@@ -4,6 +4,8 @@ the liar's and in the honest debater's role, against fixed opponents and against
 
   python -m launch.run --config=launch/configs/chain_selfplay.py --workdir=/tmp/selfplay
   python -m launch.run --config=launch/configs/chain_selfplay.py:width32 --workdir=/tmp/selfplay_w32
+  mkdir /tmp/selfplay_search && cp -r /tmp/selfplay/agents /tmp/selfplay/judges /tmp/selfplay_search/
+  python -m launch.run --config=launch/configs/chain_selfplay.py:search --workdir=/tmp/selfplay_search
   python -m launch.run --config=launch/configs/chain_selfplay.py:smoke --workdir=/tmp/selfplay_smoke
 
 The runner first trains the judge (learned:96, as in chain.py), then, before the first cell that names an
@@ -18,11 +20,14 @@ ply), saving every rung in WORKDIR/agents/selfplay_learned_96_m17_seed0/. Cells 
 - both learned, checkpoint against the same checkpoint (debate/az:N/az:N).
 
 Variant width32: the same ladder with a width-32 network (strength against network size), fewer cells.
-Variant batch256: 256 games a step instead of 64 (four times the self-play data per step), fewer cells.
+Variant search: the default ladder (the same training config and seed, so the same rungs: copy the default
+run's agents/ and judges/ into the new workdir to skip retraining), every az debater searching 16
+simulations a move (az:N@16).
 Smoke: m = 7, T = 4, a tiny network and 40 steps.
 
-Expected runtime (measured, BUILD_NOTES "Self-play debaters"): default about 25 minutes on the shared
-2-core CPU (about 9 of them training), width32 about 12, smoke under a minute of CPU.
+Expected runtime (measured, BUILD_NOTES "Self-play debaters"), on a shared 2-core CPU: default 10 minutes
+wall, 9 of CPU (5 of them training); width32 6 minutes; search 12 minutes wall, 4.5 of CPU (with the default
+run's agents/ and judges/ copied in; add 5 minutes of training without them); smoke about 1.5 CPU-minutes.
 """
 
 from launch.configs import chain
@@ -44,9 +49,8 @@ def get_config(variant: str = 'default'):
   if variant == 'width32':
     config.selfplay_training['width'] = 32
     rungs = (0, 500, 2000)
-  elif variant == 'batch256':
-    config.selfplay_training['batch_size'] = 256
-    rungs = (0, 500, 1000, 2000)
+  elif variant == 'search':
+    rungs = (0, 500, 2000)
   elif variant == 'smoke':
     config.modulus = 7
     config.T = (4,)
@@ -58,13 +62,16 @@ def get_config(variant: str = 'default'):
                                      'log_every': 20})
     rungs = (0, 40)
   elif variant != 'default':
-    raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32, batch256 or smoke')
+    raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32, search or smoke')
   baselines = ('debate/random', 'debate/mcts:64', 'debate/oracle') if variant == 'default' else ()
   config.protocols = baselines + tuple(
       arm for n in rungs for arm in (f'debate/az:{n}', f'debate/az:{n}/mcts:64', f'debate/random/az:{n}',
                                      f'debate/mcts:64/az:{n}', f'debate/az:{n}/az:{n}'))
   if variant == 'default':
     config.protocols += ('debate/mcts:64/mcts:64',)
+  if variant == 'search':
+    config.protocols = tuple(p.replace(f'az:{n}', f'az:{n}@16') for p in config.protocols for n in rungs
+                             if f'az:{n}' in p)
   if variant == 'smoke':
     config.protocols = tuple(p.replace('mcts:64', 'mcts:4') for p in config.protocols)
   return config
