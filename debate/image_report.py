@@ -32,8 +32,10 @@ COLUMNS = ('random pixels', 'no precommit', 'precommit')
 
 
 def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str) -> Record | None:
+  # The paper's debates: both sides the same agent (a ladder's cells against other liars are not Table 2's).
   candidates = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'debate' and
-                r['k'] == k and r['precommit'] == precommit and r['first'] == first]
+                r['k'] == k and r['precommit'] == precommit and r['first'] == first and
+                r.get('agent') == r.get('liar')]
   if not candidates:
     return None
   return max(candidates, key=lambda r: (r['images'], r['budget'] or 0))
@@ -46,7 +48,7 @@ def _mean_entry(honest: Record | None, liar: Record | None, seed: int = 0) -> di
   scores = (np.asarray(honest['image_scores']) + np.asarray(liar['image_scores'])) / 2
   low, high = bootstrap_mean_interval(scores, seed=seed)
   return {'accuracy': float(scores.mean()), 'ci95': [low, high], 'images': honest['images'],
-          'games': honest['games'] + liar['games']}
+          'games': honest['games'] + liar['games'], 'agent': honest.get('agent')}
 
 
 def table2_rows(records: Sequence[Record]) -> list[dict]:
@@ -104,8 +106,10 @@ def table2(records: Sequence[Record], *, fmt: str) -> str:
                              f'{entry["judge_random_pixel_accuracy"]:.6f}', f'{lo:.6f}', f'{hi:.6f}', '', ''])
     return out.getvalue()
   body = [[str(row['k']), row['first'], *(_format_entry(row[c], c, fmt) for c in COLUMNS)] for row in rows]
+  agents = sorted({str(row[c]['agent']) for row in rows for c in COLUMNS[1:] if row[c] and row[c].get('agent')})
   caption = ('Honest win rate (judge accuracy, %) in sparse-pixel MNIST debate, 95% intervals; '
-             'precommit: the liar is credited with its best of the 9 lies.')
+             'precommit: the liar is credited with its best of the 9 lies.'
+             + (f' Debaters (both sides): {", ".join(agents)}.' if agents else ''))
   if fmt == 'markdown':
     lines = ['| ' + ' | '.join(header) + ' |', '|---:|---|---|---|---|']
     lines += ['| ' + ' | '.join(cells) + ' |' for cells in body]

@@ -402,6 +402,8 @@ def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
     assert name in elo, name
   for name in ('accuracy_vs_elo.png', 'houdini_elo_fit.pdf', 'scaling.json', 'table2.md'):
     assert (out / name).exists(), name
+  # Table 2 shows the paper's debates only: both sides the same agent (greedy vs greedy here).
+  assert 'Debaters (both sides): greedy.' in (out / 'table2.md').read_text()
   scaling = json.loads((out / 'scaling.json').read_text())
   rows = scaling['accuracy_vs_elo']
   assert {r['protocol'] for r in rows} == {'debate', 'consultancy'} and all(r['T'] == 6 for r in rows)
