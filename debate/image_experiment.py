@@ -251,9 +251,23 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   ladder_honest = {key: max(by_honest, key=lambda h: len(by_honest[h])) for key, by_honest in liars.items()}
   kept = [r for r in converted
           if r['honest'] is None or r['honest'] == ladder_honest[r['protocol'], r['judge'], r['T'], r['seed']]]
+  # One record per (protocol, arm, judge, k, seed): the one on the most images (a budget curve may repeat an
+  # arm on fewer images); and a judge must have met two liars in a protocol to be rated there (a Table 2
+  # run's self-play cells are not a ladder).
+  largest: dict[tuple, dict] = {}
+  for r in kept:
+    key = (r['protocol'], r['arm'], r['judge'], r['T'], r['seed'])
+    if key not in largest or r['images'] > largest[key]['images']:
+      largest[key] = r
+  kept = [r for r in kept if largest[r['protocol'], r['arm'], r['judge'], r['T'], r['seed']] is r]
+  met: dict[tuple, set] = {}
+  for r in kept:
+    met.setdefault((r['protocol'], r['judge'], r['T'], r['seed']), set()).add(r['agent'])
+  kept = [r for r in kept if len(met[r['protocol'], r['judge'], r['T'], r['seed']]) >= 2]
   if len(kept) < len(converted):
     dropped = [r['arm'] for r in converted if r not in kept]
-    notes.append(f'{len(dropped)} debate cell(s) whose honest debater is not the ladder\'s are not rated: '
+    notes.append(f'{len(dropped)} image cell(s) are not ladder cells (another honest debater, a repeat on '
+                 'fewer images, or a judge that met one liar) and are not rated: '
                  + ', '.join(dropped[:4]) + (' ...' if len(dropped) > 4 else ''))
   return kept, notes
 

@@ -370,12 +370,16 @@ def test_image_ladder_records_become_guard_vs_houdini_records():
   assert (by_agent['debate', 'search:30']['games'], by_agent['debate', 'search:30']['correct']) == (6, 2)
   assert by_agent['consultancy', 'greedy']['judge'] == 'small_cnn/k6/500'
   assert (by_agent['consultancy', 'greedy']['games'], by_agent['consultancy', 'greedy']['correct']) == (3, 1)
-  assert any('not the ladder' in note and 'debate/mcts:10' in note for note in notes)
+  assert any('not ladder cells' in note and 'debate/mcts:10' in note for note in notes)
+  # A Table 2 run (self-play cells, the budget curve repeating mcts:4 on fewer images) is no ladder.
+  table2 = [_ladder_record('debate/mcts:4', 'honest', [1, 0, 1, 1]), _ladder_record('debate/mcts:4', 'liar', [1, 1]),
+            _ladder_record('debate/mcts:2', 'honest', [0, 1])]
+  assert image_experiment.tournament_records(table2)[0] == []
   # Several seeds per lie give fractional image scores: not countable as games, left out with a note.
   fractional = [_ladder_record('debate/greedy/liar=random', 'honest', [0.5, 1]),
                 _ladder_record('debate/greedy/liar=greedy', 'honest', [1, 1])]
   converted, notes = image_experiment.tournament_records(fractional)
-  assert [r['agent'] for r in converted] == ['greedy'] and any('not 0/1' in note for note in notes)
+  assert converted == [] and any('not 0/1' in note for note in notes)  # and greedy alone is no ladder
 
 
 def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
