@@ -187,31 +187,48 @@ def agent_key(seed: int) -> chex.PRNGKey:
   return jax.random.fold_in(jax.random.key(seed), 0xA6E7)
 
 
-def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-               config: AgentTrainConfig, log: Callable[[str], None] = print):
-  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards)."""
+def checked_rungs(rungs: Sequence[int]) -> list[int]:
+  """The distinct rungs, ascending; ValueError unless there is one and all are steps >= 0."""
   rungs = sorted(set(int(r) for r in rungs))
   if not rungs or rungs[0] < 0:
     raise ValueError(f'rungs must be steps >= 0, got {rungs}')
-  init_key, train_key = jax.random.split(agent_key(seed))
-  params = init_params(config, checker.modulus, init_key)
-  optimizer, train_chunk = make_train_chunk(checker, config, train_key)
-  opt_state = optimizer.init(params)
+  return rungs
+
+
+def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: list[int], log_every: int,
+                        report: Callable[[int, Any, float], dict]) -> tuple[dict, list[dict]]:
+  """Runs `train_chunk(params, opt_state, judge_params, steps) -> (params, opt_state, metrics)` from step 0
+  to rungs[-1] in chunks of at most `log_every` steps that end on every rung; returns ({rung: params},
+  history), history holding `report(step, metrics, seconds so far)` after each chunk."""
   ladder = {0: params} if 0 in rungs else {}
   history, done, start = [], 0, time.time()
   while done < rungs[-1]:
-    next_rung = min(r for r in rungs if r > done)
-    stop = min(next_rung, done + config.log_every)
-    params, opt_state, rewards = train_chunk(params, opt_state, judge_params,
+    stop = min(min(r for r in rungs if r > done), done + log_every)
+    params, opt_state, metrics = train_chunk(params, opt_state, judge_params,
                                              jnp.arange(done, stop, dtype=jnp.int32))
     done = stop
     if done in rungs:
       ladder[done] = params
-    history.append({'step': done, 'mean_reward': float(rewards.mean())})
-    rate = done * config.batch_size / max(time.time() - start, 1e-9)
+    history.append(report(done, metrics, time.time() - start))
+  return ladder, history
+
+
+def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
+               config: AgentTrainConfig, log: Callable[[str], None] = print):
+  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards)."""
+  rungs = checked_rungs(rungs)
+  init_key, train_key = jax.random.split(agent_key(seed))
+  params = init_params(config, checker.modulus, init_key)
+  optimizer, train_chunk = make_train_chunk(checker, config, train_key)
+
+  def report(done, rewards, seconds):
+    rate = done * config.batch_size / max(seconds, 1e-9)
     log(f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
         f'{float(rewards.mean()):.4f} ({rate:,.0f} games/s)')
-  return ladder, history
+    return {'step': done, 'mean_reward': float(rewards.mean())}
+
+  return train_through_rungs(train_chunk, params, optimizer.init(params), judge_params, rungs=rungs,
+                             log_every=config.log_every, report=report)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:

@@ -55,7 +55,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import time
 from typing import Callable, Sequence
 
 import chex
@@ -485,32 +484,24 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
 
   `mesh`: an optional ('data',) mesh to split each step's games over (make_train_chunk)."""
-  rungs = sorted(set(int(r) for r in rungs))
-  if not rungs or rungs[0] < 0:
-    raise ValueError(f'rungs must be steps >= 0, got {rungs}')
+  rungs = learned_liar.checked_rungs(rungs)
   if mesh is not None and config.batch_size % mesh.devices.size:
     raise ValueError(f'self-play batch_size {config.batch_size} is not divisible by the {mesh.devices.size} '
                      'devices of the mesh')
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
-  opt_state = optimizer.init(params)
-  ladder = {0: params} if 0 in rungs else {}
-  history, done, start = [], 0, time.time()
-  while done < rungs[-1]:
-    stop = min(min(r for r in rungs if r > done), done + config.log_every)
-    params, opt_state, metrics = train_chunk(params, opt_state, judge_params,
-                                             jnp.arange(done, stop, dtype=jnp.int32))
-    done = stop
-    if done in rungs:
-      ladder[done] = params
+
+  def report(done, metrics, seconds):
     means = {name: float(value.mean()) for name, value in metrics.items()}
-    history.append({'step': done, **means})
-    rate = done / max(time.time() - start, 1e-9)
+    rate = done / max(seconds, 1e-9)
     log(f'self-play vs {checker.name}: step {done}/{rungs[-1]} loss {means["loss"]:.4f} (policy '
         f'{means["policy_loss"]:.4f}, value {means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} '
         f'in self-play; {rate:.2f} steps/s, about {(rungs[-1] - done) / rate:.0f}s left')
-  return ladder, history
+    return {'step': done, **means}
+
+  return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), judge_params,
+                                          rungs=rungs, log_every=config.log_every, report=report)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:

@@ -88,7 +88,11 @@ def test_parse_mesh():
 
 @pytest.mark.parametrize('flags, named', [(['--train=judge', '--mesh=data:2,model:x'], '--mesh'),
                                           (['--train=judge', '--mesh=data:3', '--train_batch_size=8'],
-                                           '--train_batch_size')])
+                                           '--train_batch_size'),
+                                          (['--train=selfplay', '--mesh=data:2,model:2'], '--mesh'),
+                                          (['--train=selfplay', '--modulus=8'], '--modulus'),
+                                          (['--train=selfplay', '--selfplay_max_length=1'],
+                                           '--selfplay_max_length')])
 def test_bad_train_flag_exits_with_message(flags, named):
     proc = subprocess.run([sys.executable, '-m', 'launch.bench', *flags], capture_output=True, text=True,
                           timeout=120)

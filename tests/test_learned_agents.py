@@ -20,15 +20,6 @@ RUNGS = (0, 150)
 
 
 @pytest.fixture(scope='module')
-def weak_judge():
-  """A barely trained learned checker over Z_7: it gets many steps wrong, in learnable ways."""
-  checker = cc.parse_checker('learned:16', M)
-  params, metrics = cc.build_judge(checker, seed=0, workdir=None, log=lambda _: None,
-                                   train_config=cc.TrainConfig(steps=100, batch_size=128, log_every=100))
-  return checker, params, metrics
-
-
-@pytest.fixture(scope='module')
 def ladder(weak_judge, tmp_path_factory):
   checker, params, _ = weak_judge
   workdir = str(tmp_path_factory.mktemp('agents'))

@@ -5,8 +5,6 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -22,15 +20,6 @@ M = 7
 TINY = selfplay.SelfPlayConfig(batch_size=16, num_simulations=4, considered_actions=4, learning_rate=3e-3,
                                max_length=4, width=32, log_every=40)
 RUNGS = (0, 40, 80)
-
-
-@pytest.fixture(scope='module')
-def weak_judge():
-  """A barely trained learned checker over Z_7: it gets many steps wrong, in learnable ways."""
-  checker = cc.parse_checker('learned:16', M)
-  params, metrics = cc.build_judge(checker, seed=0, workdir=None, log=lambda _: None,
-                                   train_config=cc.TrainConfig(steps=100, batch_size=128, log_every=100))
-  return checker, params, metrics
 
 
 @pytest.fixture(scope='module')
@@ -180,14 +169,3 @@ def test_a_grid_names_az_debaters_and_the_runner_loads_their_ladder(ladder, tmp_
   config.selfplay_training = {'width': 8, 'simulations': 3}
   with pytest.raises(experiment.ConfigError, match='selfplay_training'):
     experiment.plan_experiment(config)
-
-
-@pytest.mark.parametrize('flags, named', [(['--train=selfplay', '--mesh=data:2,model:2'], '--mesh'),
-                                          (['--train=selfplay', '--modulus=8'], '--modulus'),
-                                          (['--train=selfplay', '--selfplay_max_length=1'],
-                                           '--selfplay_max_length')])
-def test_bad_selfplay_bench_flags_exit_with_a_message(flags, named):
-  proc = subprocess.run([sys.executable, '-m', 'launch.bench', *flags], capture_output=True, text=True,
-                        timeout=120)
-  assert proc.returncode == 2 and proc.stdout == '' and proc.stderr.startswith('error: ')
-  assert named in proc.stderr
