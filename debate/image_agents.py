@@ -9,6 +9,10 @@ An agent is an `agents.AgentSpec` (kind and budget), as on `chain`:
   one uniformly random completion of the game scored by the judge (win +1, loss -1 for the player to move),
   the move = the most visited pixel, ties broken at random. The agents have full access to the judge.
   Debate is zero-sum with alternating turns (mctx discount -1); consultancy has one player (discount +1).
+- `az:STEP` / `az:STEP@S`: the self-play policy-value network of debate/image_selfplay.py at training step
+  STEP (`budget` holds STEP), as the honest debater or the liar of precommit debate: the argmax of its policy,
+  or with @S the move of an S-simulation Gumbel MuZero search with it (`simulations`). Its params ride on the
+  spec (`policy`), attached by the image runner.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from debate import image_game, mcts
 from debate.agents import LiarSpec as AgentSpec
 from debate.image_game import ImageGame, ImageState
 
-IMAGE_AGENT_KINDS = ('random', 'greedy', 'mcts')
+IMAGE_AGENT_KINDS = ('random', 'greedy', 'mcts', 'az')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +139,9 @@ def choose_pixel(agent: AgentSpec, key, game: ImageGame, state: ImageState, judg
   """The pixel (flat index) `agent` reveals next in `state`: [] int32. Unbatched; vmap over games."""
   if agent.kind == 'random':
     return image_game.random_pixel(key, game, state)
+  if agent.kind == 'az':
+    from debate import image_selfplay  # It builds on Roles above.
+    return image_selfplay.az_pixel(agent, key, game, state, judge, judge_params, roles)
   search_key, tie_key = jax.random.split(key)
   if agent.kind == 'greedy':
     scores = greedy_values(game, state, judge, judge_params, roles)
@@ -147,12 +154,22 @@ def choose_pixel(agent: AgentSpec, key, game: ImageGame, state: ImageState, judg
 
 
 def parse_agent(spec: str) -> AgentSpec:
-  """'random' | 'greedy' | 'mcts:B' -> AgentSpec; ValueError naming the problem otherwise."""
+  """'random' | 'greedy' | 'mcts:B' | 'az:STEP' | 'az:STEP@S' -> AgentSpec; ValueError naming the problem."""
   kind, _, budget = spec.partition(':')
   if kind not in IMAGE_AGENT_KINDS:
-    raise ValueError(f'unknown image agent {spec!r}; expected random, greedy or mcts:SIMULATIONS')
-  if kind != 'mcts' and budget:
+    raise ValueError(f'unknown image agent {spec!r}; expected random, greedy, mcts:SIMULATIONS, az:STEP or '
+                     'az:STEP@SIMULATIONS')
+  if kind not in ('mcts', 'az') and budget:
     raise ValueError(f'{kind} takes no budget, got {spec!r}')
+  if kind == 'az':
+    step, at, simulations = budget.partition('@')
+    if not step.isdigit() or (at and not simulations.isdigit()):
+      raise ValueError(f'bad image agent {spec!r}: az names its checkpoint step and optionally its search '
+                       'simulations, e.g. az:1000 or az:1000@16')
+    try:
+      return AgentSpec('az', int(step), simulations=int(simulations) if at else 0)
+    except ValueError as e:
+      raise ValueError(f'bad image agent {spec!r}: {e}') from None
   try:
     return AgentSpec(kind, int(budget) if budget else 0)
   except ValueError as e:

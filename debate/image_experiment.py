@@ -8,6 +8,11 @@ A cell is (arm, first player, number of test images); `config.game` lists them:
 - the budget curve, on the first `curve_images` test images: precommit debate with `curve_agent` at each
   budget of `curve_budgets`, for each first player.
 
+Self-play debaters (`az:STEP[@S]`, debate/image_selfplay.py) in any debate arm are trained against the judge
+of --judge_workdir on the training split of --data_dir (or loaded: once per run, every rung the cells name)
+and saved in `agents/` of the workdir before the first cell; the optional config field `selfplay_training`
+(a dict of `image_selfplay.ImageSelfPlayConfig` fields other than k and num_classes) overrides the defaults.
+
 Each cell's record is appended to results.jsonl (after its sample games in transcripts.jsonl) as soon as it
 ends; a rerun skips finished cells and ends with the same records. An image's score is the honest side's
 win rate over its games: with precommit, the liar is credited with its best lie, so the score is the
@@ -40,7 +45,7 @@ TRANSCRIPTS = 'transcripts.jsonl'
 CONFIG = 'config.json'
 # The fields whose values change a run's results; the others (the judge's training fields, and
 # game_batch_size, game_memory_gb, num_transcripts, which change only how a run executes) may differ on resume.
-RESULT_FIELDS = ('task', 'k', 'num_classes', 'game', 'judge_checkpoint')
+RESULT_FIELDS = ('task', 'k', 'num_classes', 'game', 'judge_checkpoint', 'selfplay_training')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +73,40 @@ def _tuple(game, field: str, allow_empty: bool = False) -> tuple:
   if not value and not allow_empty:
     raise ConfigError(f'game.{field}', 'must not be empty')
   return value
+
+
+def selfplay_config(config: ml_collections.ConfigDict):
+  """The image_selfplay.ImageSelfPlayConfig of `config` (k and num_classes from the experiment, the rest
+  defaults overridden by the optional `selfplay_training` dict). Raises ConfigError naming the field."""
+  from debate import image_selfplay  # Only runs with az agents train them.
+  fields = dict(config.get('selfplay_training') or {})
+  for fixed in ('k', 'num_classes'):
+    if fixed in fields:
+      raise ConfigError(f'selfplay_training.{fixed}', f'is the experiment\'s {fixed}; set --config.{fixed} instead')
+  try:
+    return image_selfplay.ImageSelfPlayConfig(k=config.k, num_classes=config.num_classes, **fields)
+  except TypeError as e:
+    raise ConfigError('selfplay_training', f'{e}; the fields are those of '
+                      'debate.image_selfplay.ImageSelfPlayConfig') from None
+
+
+def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, judge_params, judge_info: dict,
+                             data_dir: str, workdir: str, log: Callable[[str], None]) -> tuple[ImageCell, ...]:
+  """`cells` with the params of their az agents attached: every rung the cells name is trained against the
+  judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once."""
+  from debate import image_selfplay
+  rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
+  if not rungs:
+    return cells
+  try:
+    train = idx.load_image_dataset(data_dir, split='train', num_classes=config.num_classes)
+  except idx.IdxError as e:
+    raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
+  judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
+  ladder = image_selfplay.build_ladder(judge, judge_params, np.asarray(train.images), np.asarray(train.labels),
+                                       judge_name=judge_name, seed=config.game.seed, workdir=workdir,
+                                       rungs=sorted(rungs), config=selfplay_config(config), log=log)
+  return tuple(dataclasses.replace(cell, arm=image_selfplay.attach_networks(cell.arm, ladder)) for cell in cells)
 
 
 def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
@@ -102,6 +141,7 @@ def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
       arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')
       for first in firsts:
         cells.append(ImageCell(arm, first, game.curve_images))
+  selfplay_config(config)  # Validates the self-play training fields.
   seen, unique = set(), []
   for cell in cells:
     if cell.name not in seen:
@@ -208,7 +248,7 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   A guard is the judge, named `MODEL/kK/STEP`, with (in debate) its ladder's honest debater: the honest
   agent that met the most liars with that judge (the budget curve's self-play cells, whose honest debater
   changes with the liar, are left out with a note). A houdini is the liar (the consultant in consultancy),
-  by the tournament's strength names: random, greedy, search:B for mcts:B. Both first players of a cell
+  by the tournament's strength names: random, greedy, search:B for mcts:B, az:STEP[@S]. Both first players of a cell
   are pooled: `games` = images x first players, `correct` = images the honest side won. Precommit debate
   is protocol `debate`, debate without precommit `debate_no_precommit`; `T` holds the pixels k. Records
   whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as won and lost games and are left
@@ -235,7 +275,7 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
         'protocol': arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit',
         'arm': arm_name, 'judge': f'{model}/k{judge_k}/{step}',
         'honest': arm.honest.name if arm.protocol == 'debate' else None,
-        'agent': f'search:{houdini.budget}' if houdini.kind == 'mcts' else houdini.kind,
+        'agent': houdini.agent,  # search:B for mcts:B, az:STEP[@S], random, greedy.
         'T': int(k), 'k': int(k), 'images': int(images), 'first': sorted(str(r['first']) for r in group),
         'games': int(scores.size), 'correct': int(scores.sum()), 'accuracy': float(scores.mean()),
         'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))), 'seed': seed,
@@ -336,7 +376,9 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
 
   records = _prepare_workdir(config, workdir, judge_info)
   done = {r['cell'] for r in records}
-  pending = [c for c in cells if c.name not in done]
+  pending = attach_selfplay_networks(tuple(c for c in cells if c.name not in done), config, judge=judge,
+                                     judge_params=params, judge_info=judge_info, data_dir=data_dir,
+                                     workdir=workdir, log=log)
   mesh = mesh or rollout.data_mesh()
   log(f'{len(cells)} cells, {len(done)} already done, {len(pending)} to run, on {mesh.devices.size} '
       f'device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '

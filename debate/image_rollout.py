@@ -37,7 +37,8 @@ class ImageArm:
   """A protocol with its agents: `direct`, `consultancy/AGENT`, or `debate/AGENT[/liar=AGENT][/no_precommit]`.
 
   In debate, AGENT is the honest debater and also the liar unless `liar=` names another; AGENT is random,
-  greedy or mcts:SIMULATIONS. `precommit` only matters for debate.
+  greedy, mcts:SIMULATIONS, or (precommit debate only) a self-play network az:STEP[@SIMULATIONS]
+  (debate/image_selfplay.py). `precommit` only matters for debate.
   """
   protocol: str
   honest: AgentSpec | None = None
@@ -79,6 +80,8 @@ def parse_image_arm(spec: str) -> ImageArm:
   if protocol == 'consultancy':
     if len(rest) > 1:
       raise ValueError(f'consultancy takes one agent and no options, got {spec!r}')
+    if agent.kind == 'az':
+      raise ValueError(f'the az self-play networks are trained for precommit debate, not consultancy: {spec!r}')
     return ImageArm('consultancy', honest=agent)
   liar, precommit = agent, True
   for option in rest[1:]:
@@ -88,6 +91,9 @@ def parse_image_arm(spec: str) -> ImageArm:
       liar = image_agents.parse_agent(option[len('liar='):])
     else:
       raise ValueError(f'unknown debate option {option!r} in {spec!r}; expected liar=AGENT or no_precommit')
+  if not precommit and 'az' in (agent.kind, liar.kind):
+    raise ValueError(f'the az self-play networks are trained for precommit debate; drop /no_precommit from '
+                     f'{spec!r}')
   return ImageArm('debate', honest=agent, liar=liar, precommit=precommit)
 
 
@@ -100,14 +106,16 @@ def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first
   """Judge forward passes the liar (the consultant in consultancy) spends choosing its moves in one game.
 
   Per move: mcts:B one judged rollout per simulation (B), greedy one per candidate pixel (A = num_actions,
-  padded candidates included), random 1 (the chain tournament's convention). Moves: all k in consultancy;
-  in debate the liar's share of the k alternating moves (the first player makes ceil(k / 2)). None for
-  direct judging.
+  padded candidates included), random 1 (the chain tournament's convention), az:STEP@S S (its search judges
+  every node it expands). Moves: all k in consultancy; in debate the liar's share of the k alternating moves
+  (the first player makes ceil(k / 2)). None for direct judging and for the network alone (az:STEP, which
+  spends no judge evaluations in play; its cost is its training).
   """
   agent = arm.liar if arm.protocol == 'debate' else arm.honest
-  if agent is None:
+  if agent is None or (agent.kind == 'az' and not agent.simulations):
     return None
-  per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0}[agent.kind]
+  per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0,
+              'az': float(agent.simulations)}[agent.kind]
   moves = k if arm.protocol == 'consultancy' else ((k + 1) // 2 if first == 'liar' else k // 2)
   return per_move * moves
 

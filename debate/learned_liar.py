@@ -213,6 +213,23 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
   return ladder, history
 
 
+def az_loss(logits, values, weights, valid, targets, active, *, value_coef: float):
+  """The AlphaZero loss of the self-play debaters: (loss, (policy_loss, value_loss)), each [].
+
+  logits, weights (the search's action_weights), valid (bool): [..., A]; values, targets (+1/-1 for the
+  mover), active (bool, plies actually played): [...]. Policy: cross-entropy of the weights against the
+  softmax over the valid actions only (as the agents play); value: squared error; both averaged over the
+  active plies; loss = policy + value_coef x value.
+  """
+  log_probs = jax.nn.log_softmax(jnp.where(valid, logits, -1e9))
+  policy = -jnp.sum(jnp.where(valid, weights * log_probs, 0.0), axis=-1)
+  mask = active.astype(jnp.float32)
+  count = jnp.maximum(mask.sum(), 1.0)
+  policy_loss = jnp.sum(mask * policy) / count
+  value_loss = jnp.sum(mask * (values - targets) ** 2) / count
+  return policy_loss + value_coef * value_loss, (policy_loss, value_loss)
+
+
 def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
                config: AgentTrainConfig, log: Callable[[str], None] = print):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards)."""

@@ -63,7 +63,7 @@ import jax
 import jax.numpy as jnp
 import mctx
 import optax
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import PartitionSpec as P
 
 from debate import bisection, learned_liar, mcts
 from debate.learned_liar import Policy
@@ -401,33 +401,51 @@ def init_params(config: SelfPlayConfig, modulus: int, key: chex.PRNGKey):
 
 
 def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, mesh=None):
-  """`config.batch_size` self-play games (split over `mesh`'s 'data' axis when given): (observations
-  [P, B, obs], action_weights [P, B, m], valid actions [P, B, m] bool, value targets [P, B], active [P, B]
-  bool, liar_won [B] bool) with P = 2 * max_rounds(max_length) plies."""
+  """`config.batch_size` self-play games: (observations [P, B, obs], action_weights [P, B, m], valid actions
+  [P, B, m] bool, value targets [P, B], active [P, B] bool, liar_won [B] bool), P = 2 * max_rounds(max_length)
+  plies.
+
+  Game b's instance and search keys derive from (key, b) only: each game is a batch-of-one Gumbel search
+  (vmapped over the games), because mctx draws the Gumbel noise of a whole batch from one key. So the games
+  do not depend on how they are laid out, and with a ('data',) `mesh` each device plays its share under
+  `shard_map` (the search trees never cross devices) with the same moves as one device.
+  """
   modulus = checker.modulus
   network = Policy(width=config.width, depth=config.depth, digest='', params=params)
   length_key, instance_key, play_key = jax.random.split(key, 3)
   lengths = jax.random.randint(length_key, (config.batch_size,), 2, config.max_length + 1)
   instances = jax.vmap(lambda k, t: chain.sample_instance(k, t, modulus, config.max_length))(
       jax.random.split(instance_key, config.batch_size), lengths)
-  if mesh is not None:  # Data parallel: each device plays and searches its share of the games.
-    instances = jax.lax.with_sharding_constraint(instances, NamedSharding(mesh, P('data')))
+  game_keys = jax.random.split(play_key, config.batch_size)
 
-  def ply(states, i):
-    output = gumbel_search(network, jax.random.fold_in(play_key, i), states, instances, checker, judge_params,
-                           num_simulations=config.num_simulations,
-                           considered_actions=config.considered_actions)
-    observations = jax.vmap(lambda s, inst: observe(s, inst, modulus))(states, instances)
-    valid = jax.vmap(lambda s: valid_actions(s, modulus))(states)
-    new = jax.vmap(step)(states, output.action.astype(jnp.int32), instances)
-    return new, (observations, output.action_weights, valid, states.liar_to_move, ~states.done)
+  def search_one(key, state, instance):
+    batched = jax.tree.map(lambda a: a[None], (state, instance))
+    output = gumbel_search(network, key, batched[0], batched[1], checker, judge_params,
+                           num_simulations=config.num_simulations, considered_actions=config.considered_actions)
+    return output.action[0].astype(jnp.int32), output.action_weights[0]
 
-  plies = jnp.arange(2 * max_rounds(config.max_length))
-  final, (observations, weights, valid, liar_moved, active) = jax.lax.scan(ply, jax.vmap(init)(instances),
-                                                                            plies)
-  liar_won = jax.vmap(lambda s, inst: liar_wins(s, inst, checker, judge_params))(final, instances)
-  targets = jnp.where(liar_moved == liar_won[None], 1.0, -1.0)
-  return observations, weights, valid, targets, active, liar_won
+  def play(game_keys, instances):
+    """The games of `instances` ([b] each), from their own keys [b]."""
+    def ply(states, i):
+      actions, weights = jax.vmap(search_one)(jax.vmap(lambda k: jax.random.fold_in(k, i))(game_keys), states,
+                                              instances)
+      observations = jax.vmap(lambda s, inst: observe(s, inst, modulus))(states, instances)
+      valid = jax.vmap(lambda s: valid_actions(s, modulus))(states)
+      new = jax.vmap(step)(states, actions, instances)
+      return new, (observations, weights, valid, states.liar_to_move, ~states.done)
+
+    plies = jnp.arange(2 * max_rounds(config.max_length))
+    final, (observations, weights, valid, liar_moved, active) = jax.lax.scan(ply, jax.vmap(init)(instances),
+                                                                              plies)
+    liar_won = jax.vmap(lambda s, inst: liar_wins(s, inst, checker, judge_params))(final, instances)
+    targets = jnp.where(liar_moved == liar_won[None], 1.0, -1.0)
+    return observations, weights, valid, targets, active, liar_won
+
+  if mesh is None:
+    return play(game_keys, instances)
+  by_game, by_ply_and_game = P('data'), P(None, 'data')
+  return jax.shard_map(play, mesh=mesh, in_specs=(by_game, by_game),
+                       out_specs=(by_ply_and_game,) * 5 + (by_game,), check_vma=False)(game_keys, instances)
 
 
 def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey,
@@ -435,10 +453,9 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
-  ('data',) `mesh` the games of a step are split over its devices (params replicated; the gradient's mean
-  is then an all-reduce), and the params agree with one device's to float rounding. That path is correct
-  but slow (BUILD_NOTES: 24x slower on 4 simulated CPU devices): the partitioner also splits mctx's tree
-  arrays, so the search loops exchange data between devices every simulation. The runner uses no mesh.
+  ('data',) `mesh` the games of a step are played under `shard_map`, each device its share (selfplay_games:
+  the same games as on one device), and the loss's gradient is a mean over all of them (params replicated,
+  an all-reduce), so the params agree with one device's to float rounding.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games).
   """
   optimizer = optax.adam(config.learning_rate)

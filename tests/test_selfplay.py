@@ -109,12 +109,21 @@ def test_ladder_reloads_to_identical_play(weak_judge, ladder):
                           config=dataclasses.replace(TINY, width=16))
 
 
-def test_params_at_a_step_do_not_depend_on_the_chunking(weak_judge, ladder):
+def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak_judge, ladder):
   checker, params, _ = weak_judge
-  _, built, _ = ladder  # Trained in one chunk of 40 steps per rung.
-  rechunked, _ = selfplay.train_selfplay(checker, params, seed=1, rungs=(20, 40), log=lambda _: None,
-                                         config=dataclasses.replace(TINY, log_every=20))
+  _, built, _ = ladder  # Trained on one device in one chunk of 40 steps per rung.
+  config = dataclasses.replace(TINY, log_every=20)
+  rechunked, history = selfplay.train_selfplay(checker, params, seed=1, rungs=(20, 40), log=lambda _: None,
+                                               config=config)
   jax.tree.map(np.testing.assert_array_equal, rechunked[40], built[40].params)
+  # The same games split over 4 devices (shard_map): the same self-play outcomes and, up to the float
+  # rounding of the gradient's all-reduce, the same losses and params.
+  sharded, sharded_history = selfplay.train_selfplay(checker, params, seed=1, rungs=(20, 40), log=lambda _: None,
+                                                     config=config, mesh=rollout.data_mesh(jax.devices()[:4]))
+  for ours, theirs in zip(sharded_history, history, strict=True):
+    assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
+    np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), sharded[40], rechunked[40])
 
 
 def test_arms_parse_and_bad_names_are_refused(weak_judge):
