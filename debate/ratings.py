@@ -26,6 +26,8 @@ import dataclasses
 
 import numpy as np
 
+from debate import stats
+
 # Natural-log units per Elo point: s = r * ELO_SCALE makes P(i beats j) = sigmoid(s_i - s_j).
 ELO_SCALE = np.log(10.0) / 400.0
 # Half a win and half a loss per agent against a virtual opponent at the mean rating.
@@ -46,6 +48,9 @@ class EloFit:
       ci_high: [n] upper percentile bound.
       samples: [num_samples, n] bootstrap ratings, anchored the same way.
       level: the two-sided confidence level of ``ci_low`` / ``ci_high``.
+      resample: how the samples were drawn: 'games' (pooled binomial) or 'seeds' (seeds, then
+        games; see :func:`bootstrap_elo`).
+      num_seeds: the seeds the counts came from.
     """
 
     ratings: np.ndarray
@@ -53,6 +58,8 @@ class EloFit:
     ci_high: np.ndarray
     samples: np.ndarray
     level: float
+    resample: str = 'games'
+    num_seeds: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,13 +107,21 @@ def fit_elo(wins: np.ndarray, games: np.ndarray, *, anchor: int = 0,
 
 def bootstrap_elo(wins: np.ndarray, games: np.ndarray, *, num_samples: int = 1000,
                   seed: int = 0, anchor: int = 0, anchor_rating: float = 0.0,
-                  level: float = 0.95) -> EloFit:
+                  level: float = 0.95, resample: str = 'games') -> EloFit:
     """Ratings with parametric-bootstrap percentile intervals.
 
-    For every pair ``i < j`` each bootstrap sample draws
-    ``wins*[i, j] ~ Binomial(games[i, j], wins[i, j] / games[i, j])`` and sets
-    ``wins*[j, i] = games[i, j] - wins*[i, j]``, then refits (all samples at once, batched
-    Newton). ``games`` must be integer-valued. Intervals are the ``(1 - level) / 2`` and
+    ``wins`` and ``games`` are [n, n], or [K, n, n] counts per seed (K seeds, e.g. replicates with
+    judges trained anew); the ratings are always fitted to the counts summed over seeds. Each
+    bootstrap sample redraws the upper-triangle pairs with ``stats.resample_counts`` and sets
+    ``wins*[j, i] = games*[i, j] - wins*[i, j]``, then refits (all samples at once, batched Newton):
+
+    - ``resample='games'``: ``wins*[i, j] ~ Binomial(games[i, j], wins[i, j] / games[i, j])`` on
+      the pooled counts (games-level noise only);
+    - ``resample='seeds'``: a two-stage bootstrap that first draws K seeds with replacement, then
+      redraws each drawn seed's pairs from its own win rates; the intervals then include the
+      between-seed variation. Needs K >= 2 seeds playing the same pairs.
+
+    ``games`` must be integer-valued. Intervals are the ``(1 - level) / 2`` and
     ``(1 + level) / 2`` percentiles of the anchored sample ratings, so the anchor's interval has
     zero width and every other interval is for the rating *relative to the anchor*.
 
@@ -114,11 +129,15 @@ def bootstrap_elo(wins: np.ndarray, games: np.ndarray, *, num_samples: int = 100
     an agent that won (or lost) every game reflect only the other pairs' noise and understate
     its uncertainty; its point rating is held finite by the virtual draws.
     """
-    wins, games = _validate_counts(wins, games, anchor=anchor, anchor_rating=anchor_rating)
+    seed_wins, seed_games = _per_seed_counts(wins, games)
+    for k in range(seed_wins.shape[0]):
+        _check_count_values(seed_wins[k], seed_games[k])
+    wins, games = _validate_counts(seed_wins.sum(axis=0), seed_games.sum(axis=0), anchor=anchor,
+                                   anchor_rating=anchor_rating)
     num_samples = _check_positive_int(num_samples, 'num_samples')
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    if not np.array_equal(games, np.round(games)):
+    if not np.array_equal(seed_games, np.round(seed_games)):
         raise ValueError("bootstrap_elo resamples binomial counts, so games must be integers")
 
     n = games.shape[0]
@@ -126,30 +145,51 @@ def bootstrap_elo(wins: np.ndarray, games: np.ndarray, *, num_samples: int = 100
 
     rng = np.random.default_rng(seed)
     iu, ju = np.triu_indices(n, k=1)
-    pair_games = games[iu, ju].astype(np.int64)
-    pair_p = np.divide(wins[iu, ju], games[iu, ju], out=np.zeros(iu.size),
-                       where=games[iu, ju] > 0)
-    drawn = rng.binomial(pair_games, pair_p, size=(num_samples, iu.size)).astype(float)
+    drawn, pair_games = stats.resample_counts(seed_wins[:, iu, ju], seed_games[:, iu, ju],
+                                              num_samples=num_samples, rng=rng, resample=resample)
     boot_wins = np.zeros((num_samples, n, n))
     boot_wins[:, iu, ju] = drawn
     boot_wins[:, ju, iu] = pair_games - drawn
+    if resample == 'games':
+        boot_games = games                                   # the same games in every sample
+    else:
+        boot_games = np.zeros((num_samples, n, n))
+        boot_games[:, iu, ju] = pair_games
+        boot_games[:, ju, iu] = pair_games
 
-    samples = _to_elo(_newton_elo(boot_wins, games, anchor), anchor, anchor_rating)
+    samples = _to_elo(_newton_elo(boot_wins, boot_games, anchor), anchor, anchor_rating)
     alpha = (1.0 - level) / 2.0
     ci_low, ci_high = np.quantile(samples, [alpha, 1.0 - alpha], axis=0)
     return EloFit(ratings=ratings, ci_low=ci_low, ci_high=ci_high, samples=samples,
-                  level=float(level))
+                  level=float(level), resample=resample, num_seeds=int(seed_wins.shape[0]))
+
+
+def _per_seed_counts(wins, games) -> tuple[np.ndarray, np.ndarray]:
+    """(wins, games) as float [K, n, n] arrays: [n, n] inputs become one seed."""
+    wins = np.asarray(wins, dtype=float)
+    games = np.asarray(games, dtype=float)
+    if wins.shape != games.shape:
+        raise ValueError(
+            f"wins and games must have the same shape, got {wins.shape} and {games.shape}")
+    if wins.ndim == 2:
+        return wins[None], games[None]
+    if wins.ndim != 3 or wins.shape[0] < 1:
+        raise ValueError(f"wins and games must be [n, n] or [K, n, n] (K seeds), got {wins.shape}")
+    return wins, games
 
 
 def fit_role_elo(honest_wins: np.ndarray, games: np.ndarray, *, num_samples: int = 1000,
                  seed: int = 0, anchor: int = 0, anchor_rating: float = 0.0,
-                 level: float = 0.95) -> RoleEloFit:
+                 level: float = 0.95, resample: str = 'games') -> RoleEloFit:
     """Role-specific ratings for honest players and liars (Khan et al. 2024), with bootstrap CIs.
 
     Args:
-      honest_wins: [n_honest, n_liar] games honest player ``i`` won against liar ``j``.
-      games: [n_honest, n_liar] games played between honest player ``i`` and liar ``j``.
+      honest_wins: [n_honest, n_liar] games honest player ``i`` won against liar ``j``, or
+        [K, n_honest, n_liar] per seed (see :func:`bootstrap_elo`).
+      games: [n_honest, n_liar] (or [K, n_honest, n_liar]) games played between honest player
+        ``i`` and liar ``j``.
       anchor: index of the honest player fixed at ``anchor_rating``.
+      resample: 'games' or 'seeds', as :func:`bootstrap_elo`.
 
     The model is the bipartite Elo model P(honest i beats liar j) = 1 / (1 + 10^((l_j - h_i) / 400)),
     fitted as :func:`bootstrap_elo` on the (n_honest + n_liar) square embedding, with the same
@@ -157,31 +197,37 @@ def fit_role_elo(honest_wins: np.ndarray, games: np.ndarray, *, num_samples: int
     """
     honest_wins = np.asarray(honest_wins, dtype=float)
     games = np.asarray(games, dtype=float)
-    if honest_wins.ndim != 2 or games.ndim != 2 or honest_wins.shape != games.shape:
+    if (honest_wins.ndim not in (2, 3) or honest_wins.shape != games.shape
+            or (honest_wins.ndim == 3 and honest_wins.shape[0] < 1)):
         raise ValueError(
-            "honest_wins and games must both be [n_honest, n_liar]; got shapes "
-            f"{honest_wins.shape} and {games.shape}")
-    _check_count_values(honest_wins, games)
-    n_h, n_l = games.shape
+            "honest_wins and games must both be [n_honest, n_liar] (or [K, n_honest, n_liar] for K "
+            f"seeds); got shapes {honest_wins.shape} and {games.shape}")
+    seed_wins = honest_wins if honest_wins.ndim == 3 else honest_wins[None]
+    seed_games = games if games.ndim == 3 else games[None]
+    for k in range(seed_wins.shape[0]):
+        _check_count_values(seed_wins[k], seed_games[k])
+    _, n_h, n_l = seed_games.shape
     if not (isinstance(anchor, (int, np.integer)) and 0 <= anchor < n_h):
         raise ValueError(f"anchor must index an honest player in [0, {n_h}), got {anchor}")
 
     n = n_h + n_l
-    big_wins = np.zeros((n, n))
-    big_games = np.zeros((n, n))
-    big_wins[:n_h, n_h:] = honest_wins
-    big_wins[n_h:, :n_h] = (games - honest_wins).T
-    big_games[:n_h, n_h:] = games
-    big_games[n_h:, :n_h] = games.T
+    big_wins = np.zeros((seed_games.shape[0], n, n))
+    big_games = np.zeros_like(big_wins)
+    big_wins[:, :n_h, n_h:] = seed_wins
+    big_wins[:, n_h:, :n_h] = (seed_games - seed_wins).transpose(0, 2, 1)
+    big_games[:, :n_h, n_h:] = seed_games
+    big_games[:, n_h:, :n_h] = seed_games.transpose(0, 2, 1)
     names = [f"honest player {i}" for i in range(n_h)] + [f"liar {j}" for j in range(n_l)]
-    _check_connected(big_games, anchor, names)
+    _check_connected(big_games.sum(axis=0), anchor, names)
 
-    fit = bootstrap_elo(big_wins, big_games, num_samples=num_samples, seed=seed, anchor=anchor,
-                        anchor_rating=anchor_rating, level=level)
+    fit = bootstrap_elo(big_wins if honest_wins.ndim == 3 else big_wins[0],
+                        big_games if games.ndim == 3 else big_games[0], num_samples=num_samples,
+                        seed=seed, anchor=anchor, anchor_rating=anchor_rating, level=level,
+                        resample=resample)
 
     def part(sl: slice) -> EloFit:
-        return EloFit(ratings=fit.ratings[sl], ci_low=fit.ci_low[sl], ci_high=fit.ci_high[sl],
-                      samples=fit.samples[:, sl], level=fit.level)
+        return dataclasses.replace(fit, ratings=fit.ratings[sl], ci_low=fit.ci_low[sl],
+                                   ci_high=fit.ci_high[sl], samples=fit.samples[:, sl])
 
     return RoleEloFit(honest=part(slice(0, n_h)), liar=part(slice(n_h, n)))
 
@@ -217,7 +263,7 @@ def _objective(s: np.ndarray, wins: np.ndarray) -> np.ndarray:
 
 
 def _newton_elo(wins: np.ndarray, games: np.ndarray, anchor: int) -> np.ndarray:
-    """Batched Newton ascent: wins [B, n, n], games [n, n] -> natural-unit ratings [B, n].
+    """Batched Newton ascent: wins [B, n, n], games [n, n] or [B, n, n] -> natural-unit ratings [B, n].
 
     The anchor's rating is held at 0; the objective is strictly concave in the others (the
     comparison graph is connected and the prior is strictly concave off the all-equal direction).
@@ -235,9 +281,10 @@ def _newton_elo(wins: np.ndarray, games: np.ndarray, anchor: int) -> np.ndarray:
     active = np.arange(batch)
     for _ in range(_MAX_NEWTON_STEPS):
         sa, wa = s[active], wins[active]
+        ga = games[active] if games.ndim == 3 else games
         p = _sigmoid(sa[:, :, None] - sa[:, None, :])                     # [B, n, n]
-        grad = np.sum(wa - games * p, axis=2)                             # [B, n]
-        a = games * p * (1.0 - p)
+        grad = np.sum(wa - ga * p, axis=2)                                # [B, n]
+        a = ga * p * (1.0 - p)
         hess = a - eye * a.sum(axis=2)[:, :, None]                        # [B, n, n]
         # Virtual draw against the mean: gradient C v, Hessian -C diag(w) C, C = I - 11^T / n.
         q = _sigmoid(sa - sa.mean(axis=1, keepdims=True))

@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 
+from debate import stats
+
 ELO_SCALE = np.log(10.0) / 400.0
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
@@ -75,6 +77,8 @@ class AccuracyCurve:
       ci_low, ci_high: [m] percentile bounds of the bootstrap curves.
       samples: [num_samples, 2] bootstrap (a, b).
       level: confidence level of the band.
+      resample: 'games' or 'seeds', how the samples were drawn (see
+        :func:`bootstrap_logistic_accuracy`).
     """
 
     a: float
@@ -86,6 +90,7 @@ class AccuracyCurve:
     samples: np.ndarray
     level: float
     scale: float = 400.0
+    resample: str = 'games'
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,17 +283,31 @@ def fit_logistic_accuracy(elo, correct, games, *, scale: float = 400.0) -> tuple
 
 def bootstrap_logistic_accuracy(elo, correct, games, *, elo_grid=None, num_samples: int = 1000,
                                 seed: int = 0, level: float = 0.95,
-                                scale: float = 400.0) -> AccuracyCurve:
+                                scale: float = 400.0, resample: str = 'games') -> AccuracyCurve:
     """Logistic accuracy = sigmoid(a + b * elo / scale) with a parametric-bootstrap percentile band.
 
-    Each sample redraws ``correct*[k] ~ Binomial(games[k], correct[k] / games[k])`` and refits;
-    the band is the pointwise percentile interval of the resampled curves on ``elo_grid`` [m]
-    (default: 101 points spanning the data). A resample that happens to be separated has no
-    finite MLE; its Newton iterations stop at a capped count, giving a near-step curve, which
-    is the limit of its likelihood maximisers.
+    ``correct`` and ``games`` are [n], or [K, n] counts per seed (K seeds); the curve is fitted to
+    their sum over seeds. Each sample redraws the counts with ``stats.resample_counts`` and refits:
+    ``resample='games'`` redraws ``correct*[k] ~ Binomial(games[k], correct[k] / games[k])`` from
+    the pooled counts; ``'seeds'`` first draws K seeds with replacement (the same draw for every
+    point), then each drawn seed's points from its own rates, so the band includes the
+    between-seed variation (needs K >= 2 seeds with games at the same points). The band is the
+    pointwise percentile interval of the resampled curves on ``elo_grid`` [m] (default: 101
+    points spanning the data). A resample that happens to be separated has no finite MLE; its
+    Newton iterations stop at a capped count, giving a near-step curve, which is the limit of its
+    likelihood maximisers.
     """
-    elo, correct, games = _check_accuracy_data(elo, correct, games)
-    if not np.array_equal(games, np.round(games)):
+    seed_correct, seed_games = (np.asarray(v, dtype=float) for v in (correct, games))
+    if seed_correct.ndim == 1 and seed_games.ndim == 1:
+        seed_correct, seed_games = seed_correct[None], seed_games[None]
+    if seed_correct.ndim != 2 or seed_correct.shape != seed_games.shape:
+        raise ValueError(
+            f"correct and games must both be [n] or [K, n] (K seeds), got {seed_correct.shape} and "
+            f"{seed_games.shape}")
+    elo, correct, games = _check_accuracy_data(elo, seed_correct.sum(axis=0), seed_games.sum(axis=0))
+    if np.any(seed_correct < 0) or np.any(seed_correct > seed_games):
+        raise ValueError("correct must lie in [0, games] in every seed")
+    if not np.array_equal(seed_games, np.round(seed_games)):
         raise ValueError("bootstrap resamples binomial counts, so games must be integers")
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
@@ -300,15 +319,16 @@ def bootstrap_logistic_accuracy(elo, correct, games, *, elo_grid=None, num_sampl
     elo_grid = np.asarray(elo_grid, dtype=float)
 
     rng = np.random.default_rng(seed)
-    p = np.divide(correct, games, out=np.zeros_like(correct), where=games > 0)
-    boot = rng.binomial(games.astype(np.int64), p, size=(num_samples, elo.size)).astype(float)
-    samples, _ = _newton_logistic(elo / scale, boot, games, max_steps=50)
+    boot, boot_games = stats.resample_counts(seed_correct, seed_games, num_samples=num_samples,
+                                             rng=rng, resample=resample)
+    samples, _ = _newton_logistic(elo / scale, boot, boot_games, max_steps=50)
     curves = _sigmoid(samples[:, :1] + samples[:, 1:] * elo_grid[None, :] / scale)
     alpha = (1.0 - level) / 2.0
     ci_low, ci_high = np.quantile(curves, [alpha, 1.0 - alpha], axis=0)
     return AccuracyCurve(a=a, b=b, elo_grid=elo_grid,
                          accuracy=_sigmoid(a + b * elo_grid / scale), ci_low=ci_low,
-                         ci_high=ci_high, samples=samples, level=float(level), scale=scale)
+                         ci_high=ci_high, samples=samples, level=float(level), scale=scale,
+                         resample=resample)
 
 
 def _check_accuracy_data(elo, correct, games):
@@ -360,25 +380,27 @@ def _separated(elo, correct, games) -> bool:
 
 
 def _newton_logistic(x, correct, games, max_steps: int = 100):
-    """Batched logistic Newton: x [n], correct [B, n], games [n] -> (params [B, 2], converged [B])."""
+    """Batched logistic Newton: x [n], correct [B, n], games [n] or [B, n] -> (params [B, 2],
+    converged [B])."""
     batch = correct.shape[0]
     design = np.stack([np.ones_like(x), x], axis=1)                         # [n, 2]
+    games = np.broadcast_to(games, correct.shape)
 
-    def objective(theta, c):
+    def objective(theta, c, g):
         eta = theta @ design.T                                              # [B, n]
-        return np.sum(c * _log_sigmoid(eta) + (games - c) * _log_sigmoid(-eta), axis=1)
+        return np.sum(c * _log_sigmoid(eta) + (g - c) * _log_sigmoid(-eta), axis=1)
 
     theta = np.zeros((batch, 2))
-    value = objective(theta, correct)
+    value = objective(theta, correct, games)
     converged = np.zeros(batch, dtype=bool)
     for _ in range(max_steps):
         active = np.flatnonzero(~converged)
         if active.size == 0:
             break
-        th, c = theta[active], correct[active]
+        th, c, g = theta[active], correct[active], games[active]
         p = _sigmoid(th @ design.T)
-        grad = (c - games * p) @ design                                     # [B, 2]
-        wgt = games * p * (1.0 - p)
+        grad = (c - g * p) @ design                                         # [B, 2]
+        wgt = g * p * (1.0 - p)
         info = np.einsum('bn,ni,nj->bij', wgt, design, design)
         info += 1e-12 * np.eye(2)
         step = np.linalg.solve(info, grad[..., None])[..., 0]
@@ -388,7 +410,7 @@ def _newton_logistic(x, correct, games, max_steps: int = 100):
         for _ in range(40):
             idx = np.flatnonzero(pending)
             cand = th[idx] + t[idx, None] * step[idx]
-            cand_val = objective(cand, c[idx])
+            cand_val = objective(cand, c[idx], g[idx])
             ok = cand_val >= value[active][idx]
             new_th[idx[ok]], new_val[idx[ok]] = cand[ok], cand_val[ok]
             pending[idx[ok]] = False

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from debate import ratings as ratings_lib
-from debate import runfiles, scaling
+from debate import runfiles, scaling, stats
 from debate.report import latex_escape
 from debate.stats import wilson_interval
 
@@ -285,6 +285,9 @@ class Matchups:
       guard_wins: [G, H] games guard ``g`` won (correct verdicts) against houdini ``h``.
       games: [G, H] games played (0 where the records have no such cell).
       protocol, T: what the matrix was built from.
+      seeds: [K] the records' seeds (see :func:`record_seeds`); seed_guard_wins, seed_games:
+        [K, G, H] the same counts per seed (they sum to guard_wins and games), for the seed-level
+        bootstrap of :func:`rate`; None when the matrix was not built from records.
     """
 
     guards: list[str]
@@ -293,23 +296,71 @@ class Matchups:
     games: np.ndarray
     protocol: str | None = None
     T: int | None = None
+    seeds: tuple = ()
+    seed_guard_wins: np.ndarray | None = None
+    seed_games: np.ndarray | None = None
 
 
-def pooled_counts(records: Iterable[Mapping[str, Any]], *, protocol: str, T: int
-                  ) -> dict[tuple[str, str], tuple[int, int]]:
-    """(judge, agent) -> (correct, games) summed over seeds, for the records of `protocol` at `T` that
-    have a liar; keys in first-appearance order."""
-    counts: dict[tuple[str, str], tuple[int, int]] = {}
+def record_seeds(records: Iterable[Record], *, T: int) -> tuple:
+    """The distinct seeds (numbers by value, then others, e.g. None for records without one) of the
+    records at ``T`` that have a liar: the seed axis of :func:`counts_by_seed` and of the seed-level
+    bootstrap."""
+    seeds = {repr(r.get('seed')): r.get('seed') for r in records
+             if int(r['T']) == int(T) and agent_of(r) is not None}
+    return tuple(sorted(seeds.values(), key=_seed_order))
+
+
+def counts_by_seed(records: Iterable[Mapping[str, Any]], *, protocol: str, T: int,
+                   seeds: Sequence[Any] | None = None
+                   ) -> tuple[tuple, dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]]:
+    """``(seeds [K], {(judge, agent): (correct [K], games [K])})`` for the records of `protocol` at `T`
+    that have a liar; keys in first-appearance order, zeros where a seed lacks the cell. ``seeds``
+    default: :func:`record_seeds` of all the records at T (so every protocol shares one seed axis)."""
+    records = list(records)
+    seeds = record_seeds(records, T=T) if seeds is None else tuple(seeds)
+    index = {repr(seed): k for k, seed in enumerate(seeds)}
+    counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     for record in records:
         if record.get('protocol') != protocol or int(record['T']) != int(T):
             continue
         agent = agent_of(record)
         if agent is None:
             continue
-        key = (str(record['judge']), agent)
-        correct, games = counts.get(key, (0, 0))
-        counts[key] = (correct + int(record['correct']), games + int(record['games']))
-    return counts
+        k = index.get(repr(record.get('seed')))
+        if k is None:
+            raise ValueError(f"record {record.get('cell')!r} has seed {record.get('seed')!r}, not one of "
+                             f"{list(seeds)}")
+        correct, games = counts.setdefault((str(record['judge']), agent),
+                                           (np.zeros(len(seeds), np.int64), np.zeros(len(seeds), np.int64)))
+        correct[k] += int(record['correct'])
+        games[k] += int(record['games'])
+    return seeds, counts
+
+
+def pooled_counts(records: Iterable[Mapping[str, Any]], *, protocol: str, T: int
+                  ) -> dict[tuple[str, str], tuple[int, int]]:
+    """(judge, agent) -> (correct, games) summed over seeds, for the records of `protocol` at `T` that
+    have a liar; keys in first-appearance order."""
+    _, counts = counts_by_seed(records, protocol=protocol, T=T)
+    return {key: (int(correct.sum()), int(games.sum())) for key, (correct, games) in counts.items()}
+
+
+def check_seed_bootstrap(records: Iterable[Record], *, T: int) -> tuple:
+    """The seeds of the records at ``T`` if a seed-level bootstrap can resample them; else ``ValueError``
+    saying why: fewer than ``stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds, or a seed that lacks a
+    (protocol, judge, liar) cell another seed has (resampling it could drop the cell)."""
+    records = list(records)
+    seeds = record_seeds(records, T=T)
+    protocols = list(dict.fromkeys(r.get('protocol') for r in records
+                                   if int(r['T']) == int(T) and agent_of(r) is not None))
+    if len(seeds) < stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP:
+        stats.check_seed_cells(np.zeros((len(seeds), 0)), seeds=seeds)
+    for protocol in protocols:
+        _, counts = counts_by_seed(records, protocol=protocol, T=T, seeds=seeds)
+        keys = list(counts)
+        stats.check_seed_cells(np.stack([counts[key][1] for key in keys], axis=1), seeds=seeds,
+                               cell_name=lambda c: f"{protocol} {keys[c[0]][0]} vs {keys[c[0]][1]} at T={T}")
+    return seeds
 
 
 def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) -> Matchups:
@@ -319,7 +370,7 @@ def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) ->
     cell of that protocol with a liar at that T.
     """
     records = list(records)
-    counts = pooled_counts(records, protocol=protocol, T=T)
+    seeds, counts = counts_by_seed(records, protocol=protocol, T=T)
     guards = dict.fromkeys(judge for judge, _ in counts)
     if not guards:
         available = sorted({(str(r.get('protocol')), int(r['T'])) for r in records
@@ -329,14 +380,15 @@ def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) ->
             f"no {protocol} records with a liar at T={T}; protocols and T with liars: {listed}")
     guard_names = list(guards)
     houdini_names = order_agents(dict.fromkeys(agent for _, agent in counts))
-    guard_wins = np.zeros((len(guard_names), len(houdini_names)), dtype=np.int64)
-    game_counts = np.zeros_like(guard_wins)
+    seed_wins = np.zeros((len(seeds), len(guard_names), len(houdini_names)), dtype=np.int64)
+    seed_games = np.zeros_like(seed_wins)
     for (judge, agent), (correct, n) in counts.items():
         i, j = guard_names.index(judge), houdini_names.index(agent)
-        guard_wins[i, j] = correct
-        game_counts[i, j] = n
-    return Matchups(guards=guard_names, houdinis=houdini_names, guard_wins=guard_wins,
-                    games=game_counts, protocol=protocol, T=int(T))
+        seed_wins[:, i, j] = correct
+        seed_games[:, i, j] = n
+    return Matchups(guards=guard_names, houdinis=houdini_names, guard_wins=seed_wins.sum(axis=0),
+                    games=seed_games.sum(axis=0), protocol=protocol, T=int(T), seeds=seeds,
+                    seed_guard_wins=seed_wins, seed_games=seed_games)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -356,6 +408,8 @@ class Ratings:
       guard_samples: [num_samples, G]; houdini_samples: [num_samples, H] bootstrap ratings.
       level: confidence level of the intervals; protocol, T: what was rated.
       anchor: index of the guard fixed at rating 0.
+      bootstrap: 'games' (the pooled games redrawn) or 'seeds' (the seeds redrawn, then their
+        games; see :func:`rate`); seeds: [K] the seeds behind the counts.
     """
 
     guards: tuple[str, ...]
@@ -378,6 +432,8 @@ class Ratings:
     protocol: str | None = None
     T: int | None = None
     anchor: int = 0
+    bootstrap: str = 'games'
+    seeds: tuple = ()
 
     def houdini(self, name: str) -> dict[str, Any]:
         """``{'elo', 'ci_low', 'ci_high', 'games', 'saturated'}`` of a houdini; KeyError if unrated."""
@@ -408,7 +464,7 @@ class Ratings:
 
 
 def rate(matchups: Matchups, *, num_samples: int = 1000, seed: int = 0,
-         level: float = 0.95, anchor: int | str = 0) -> Ratings:
+         level: float = 0.95, anchor: int | str = 0, bootstrap: str = 'games') -> Ratings:
     """Role Elo of guards (the 'honest' side) and houdinis with bootstrap CIs.
 
     Wraps ``ratings.fit_role_elo(guard_wins, games)`` anchored at guard ``anchor`` (an index or a
@@ -416,6 +472,13 @@ def rate(matchups: Matchups, *, num_samples: int = 1000, seed: int = 0,
     ``ValueError`` if a player has no chain of games to the anchor. Anchoring at a saturated guard
     (one that won every game) is allowed but puts the whole scale at an offset set by the prior;
     :func:`default_anchor` picks the first guard rated from data.
+
+    ``bootstrap='games'`` redraws the games of the seeds pooled; ``'seeds'`` (a two-stage
+    bootstrap) redraws the seeds with replacement, then the games within each, so the intervals
+    include the between-seed variation (each seed trains its judges anew). The ratings themselves
+    are the pooled fit either way. ``'seeds'`` needs matchups from :func:`guard_houdini_matrix` with
+    at least ``stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds that all play the same pairings
+    (``ValueError`` naming the first missing one otherwise).
     """
     if isinstance(anchor, str):
         if anchor not in matchups.guards:
@@ -423,8 +486,20 @@ def rate(matchups: Matchups, *, num_samples: int = 1000, seed: int = 0,
         anchor = list(matchups.guards).index(anchor)
     wins = np.asarray(matchups.guard_wins, dtype=np.int64)
     games = np.asarray(matchups.games, dtype=np.int64)
-    fit = ratings_lib.fit_role_elo(wins, games, num_samples=num_samples, seed=seed,
-                                   anchor=anchor, anchor_rating=0.0, level=level)
+    if bootstrap not in stats.RESAMPLE_KINDS:
+        raise ValueError(f"bootstrap must be one of {stats.RESAMPLE_KINDS}, got {bootstrap!r}")
+    if bootstrap == 'seeds':
+        if matchups.seed_games is None:
+            raise ValueError("a seed-level bootstrap needs the counts per seed: build the matchups with "
+                             "guard_houdini_matrix")
+        stats.check_seed_cells(matchups.seed_games, seeds=matchups.seeds,
+                               cell_name=lambda c: f"{matchups.guards[c[0]]} vs {matchups.houdinis[c[1]]}")
+        fit = ratings_lib.fit_role_elo(matchups.seed_guard_wins, matchups.seed_games,
+                                       num_samples=num_samples, seed=seed, anchor=anchor,
+                                       anchor_rating=0.0, level=level, resample='seeds')
+    else:
+        fit = ratings_lib.fit_role_elo(wins, games, num_samples=num_samples, seed=seed,
+                                       anchor=anchor, anchor_rating=0.0, level=level)
     guard_games, guard_wins = games.sum(axis=1), wins.sum(axis=1)
     houdini_games = games.sum(axis=0)
     houdini_wins = houdini_games - wins.sum(axis=0)
@@ -440,7 +515,8 @@ def rate(matchups: Matchups, *, num_samples: int = 1000, seed: int = 0,
         houdini_wins=houdini_wins, guard_saturated=(guard_games > 0) & swept.all(axis=1),
         houdini_saturated=(houdini_games > 0) & swept.all(axis=0),
         guard_samples=fit.honest.samples, houdini_samples=fit.liar.samples, level=fit.honest.level,
-        protocol=matchups.protocol, T=matchups.T, anchor=int(anchor))
+        protocol=matchups.protocol, T=matchups.T, anchor=int(anchor), bootstrap=bootstrap,
+        seeds=tuple(matchups.seeds))
 
 
 def _swept_pairings(wins: np.ndarray, games: np.ndarray) -> np.ndarray:
@@ -467,7 +543,8 @@ def accuracy_vs_elo(records: Iterable[Record], ratings: Ratings, *, T: int,
     accuracy under each protocol is then plotted against it). Rows, in protocol order, judges by
     first appearance, houdinis weakest first: protocol, T, judge, agent, elo, elo_ci_low,
     elo_ci_high, elo_saturated, games, correct, accuracy, ci_low, ci_high (Wilson 95%), seeds
-    pooled. Houdinis without a debate rating are skipped with a warning.
+    pooled, and seed_correct, seed_games: [K] the counts per seed (:func:`record_seeds` order,
+    0 where a seed lacks the cell). Houdinis without a debate rating are skipped with a warning.
     """
     if ratings.protocol not in (None, 'debate'):
         raise ValueError(
@@ -476,7 +553,7 @@ def accuracy_vs_elo(records: Iterable[Record], ratings: Ratings, *, T: int,
     records = list(records)
     rows = []
     for protocol in protocols:
-        counts = pooled_counts(records, protocol=protocol, T=T)
+        _, counts = counts_by_seed(records, protocol=protocol, T=T)
         judges = list(dict.fromkeys(judge for judge, _ in counts))
         agents = order_agents(agent for _, agent in counts)
         unrated = [a for a in agents if a not in ratings.houdinis]
@@ -487,7 +564,8 @@ def accuracy_vs_elo(records: Iterable[Record], ratings: Ratings, *, T: int,
             for agent in agents:
                 if agent in unrated or (judge, agent) not in counts:
                     continue
-                correct, games = counts[judge, agent]
+                seed_correct, seed_games = counts[judge, agent]
+                correct, games = int(seed_correct.sum()), int(seed_games.sum())
                 low, high = wilson_interval(correct, games)
                 h = ratings.houdini(agent)
                 rows.append({
@@ -495,28 +573,33 @@ def accuracy_vs_elo(records: Iterable[Record], ratings: Ratings, *, T: int,
                     'elo': h['elo'], 'elo_ci_low': h['ci_low'], 'elo_ci_high': h['ci_high'],
                     'elo_saturated': h['saturated'], 'games': games, 'correct': correct,
                     'accuracy': correct / games if games else float('nan'),
-                    'ci_low': low, 'ci_high': high})
+                    'ci_low': low, 'ci_high': high, 'seed_correct': seed_correct.tolist(),
+                    'seed_games': seed_games.tolist()})
     return rows
 
 
 def accuracy_slopes(rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000,
-                    seed: int = 0) -> list[dict[str, Any]]:
+                    seed: int = 0, bootstrap: str = 'games') -> list[dict[str, Any]]:
     """Logistic accuracy = sigmoid(a + b * elo / 400) per (protocol, judge) of accuracy_vs_elo rows.
 
     ``b`` (logits per 400 Elo) with its bootstrap 95% interval summarises whether accuracy rises
-    or falls with houdini strength. Lines whose fit does not exist (fewer than two Elo values,
-    or separated data such as all-correct) get ``skipped`` with the reason.
+    or falls with houdini strength; ``bootstrap`` ('games' or 'seeds', see :func:`rate`) says how
+    the samples are drawn ('seeds' reads the rows' per-seed counts). Lines whose fit does not exist
+    (fewer than two Elo values, or separated data such as all-correct) get ``skipped`` with the
+    reason.
     """
     lines: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in rows:
         lines.setdefault((row['protocol'], row['judge']), []).append(row)
     out = []
     for (protocol, judge), pts in lines.items():
-        entry: dict[str, Any] = {'protocol': protocol, 'judge': judge, 'points': len(pts)}
+        entry: dict[str, Any] = {'protocol': protocol, 'judge': judge, 'points': len(pts),
+                                 'bootstrap': bootstrap, 'num_seeds': len(pts[0].get('seed_games', [0]))}
         try:
+            correct, games = _counts_to_resample(pts, bootstrap)
             curve = scaling.bootstrap_logistic_accuracy(
-                [p['elo'] for p in pts], [p['correct'] for p in pts], [p['games'] for p in pts],
-                num_samples=num_samples, seed=seed)
+                [p['elo'] for p in pts], correct, games, num_samples=num_samples, seed=seed,
+                resample=bootstrap)
         except ValueError as error:
             entry['skipped'] = str(error)
         else:
@@ -524,6 +607,20 @@ def accuracy_slopes(rows: Sequence[Mapping[str, Any]], *, num_samples: int = 100
             entry.update(a=curve.a, b=curve.b, b_ci95=[float(lo), float(hi)])
         out.append(entry)
     return out
+
+
+def _counts_to_resample(pts: Sequence[Mapping[str, Any]], bootstrap: str
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(correct, games) of rows for ``scaling.bootstrap_logistic_accuracy``: pooled [n], or [K, n]
+    per seed for the seed-level bootstrap."""
+    if bootstrap == 'seeds':
+        if not all('seed_games' in p for p in pts):
+            raise ValueError("a seed-level bootstrap needs rows with per-seed counts (seed_correct, "
+                             "seed_games), as accuracy_vs_elo and accuracy_vs_strength write them")
+        return (np.array([p['seed_correct'] for p in pts], dtype=float).T,
+                np.array([p['seed_games'] for p in pts], dtype=float).T)
+    return (np.array([p['correct'] for p in pts], dtype=float),
+            np.array([p['games'] for p in pts], dtype=float))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -793,6 +890,7 @@ def general_scaling_fits(ratings: Ratings, axis: GeneralAxis, *,
     vary both roles jointly. Returns per role the select_model dict plus ``points`` (player, x,
     elo, ci_low, ci_high, games, saturated), ``excluded`` (names) and ``unplaced`` (their player,
     elo, ci_low, ci_high), ``conclusive``, ``note``,
+    ``bootstrap`` and ``num_seeds`` (how the ratings were resampled, see :func:`rate`),
     ``samples`` ([S] chosen fits), ``linear_slope_ci`` and ``double_relu_slope_ci`` (percentile
     intervals at the ratings' level of each model's slope), ``double_relu_share`` (fraction of samples choosing it) and
     ``games`` (games the fitted players played). Raises ``ValueError`` if a role has fewer than
@@ -821,7 +919,8 @@ def general_scaling_fits(ratings: Ratings, axis: GeneralAxis, *,
         linear_slopes = [f['linear'].slope for f in sample_fits]
         drelu_slopes = [f['double_relu'].slope for f in sample_fits]
         fit.update(
-            role=role, level=ratings.level,
+            role=role, level=ratings.level, bootstrap=ratings.bootstrap,
+            num_seeds=len(ratings.seeds),
             points=[{'player': names[i], 'x': float(x[i]), 'elo': float(elo[i]),
                      'ci_low': float(lo[i]), 'ci_high': float(hi[i]), 'games': int(games[i]),
                      'saturated': bool(sat[i])} for i in use],
@@ -883,12 +982,13 @@ def accuracy_vs_strength(records: Iterable[Record], axis: GeneralAxis, *, T: int
     As :func:`accuracy_vs_elo`, houdinis are placed at their strength *measured in debate* (the
     axis of the debate tournament), judges at their checker's. Rows (judges with a place on the
     axis only): protocol, T, judge, agent, judge_x, agent_x (nan: the liar has no place, e.g. the
-    oracle), gap = agent_x - judge_x, games, correct, accuracy, ci_low, ci_high (Wilson 95%).
+    oracle), gap = agent_x - judge_x, games, correct, accuracy, ci_low, ci_high (Wilson 95%),
+    seed_correct, seed_games ([K] per seed, as :func:`accuracy_vs_elo`).
     """
     records = list(records)
     rows = []
     for protocol in protocols:
-        counts = pooled_counts(records, protocol=protocol, T=T)
+        _, counts = counts_by_seed(records, protocol=protocol, T=T)
         judges = list(dict.fromkeys(judge for judge, _ in counts))
         agents = order_agents(agent for _, agent in counts)
         for judge in judges:
@@ -899,18 +999,21 @@ def accuracy_vs_strength(records: Iterable[Record], axis: GeneralAxis, *, T: int
                 if (judge, agent) not in counts:
                     continue
                 agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
-                correct, games = counts[judge, agent]
+                seed_correct, seed_games = counts[judge, agent]
+                correct, games = int(seed_correct.sum()), int(seed_games.sum())
                 low, high = wilson_interval(correct, games)
                 rows.append({'protocol': protocol, 'T': int(T), 'judge': judge, 'agent': agent,
                              'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x,
                              'games': games, 'correct': correct,
                              'accuracy': correct / games if games else float('nan'),
-                             'ci_low': low, 'ci_high': high})
+                             'ci_low': low, 'ci_high': high,
+                             'seed_correct': seed_correct.tolist(),
+                             'seed_games': seed_games.tolist()})
     return rows
 
 
 def strength_fits(rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000,
-                  seed: int = 0) -> list[dict[str, Any]]:
+                  seed: int = 0, bootstrap: str = 'games') -> list[dict[str, Any]]:
     """Logistic accuracy fits on the general axis, from :func:`accuracy_vs_strength` rows.
 
     Per protocol, in this order:
@@ -925,6 +1028,8 @@ def strength_fits(rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000,
     0 (else None), deviance G^2 and df = points - 2 (G^2 well above df: the curve misses points;
     for 'gap', the gap alone does not set accuracy), and ``curve`` (x, accuracy, ci_low, ci_high on
     101 points) for figures. A line whose fit does not exist gets ``skipped`` with the reason.
+    ``bootstrap`` ('games' or 'seeds', see :func:`rate`; also in each entry) says how the samples
+    are drawn.
     """
     groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
     for row in rows:
@@ -941,10 +1046,12 @@ def strength_fits(rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000,
         correct = np.array([p['correct'] for p in pts])
         games = np.array([p['games'] for p in pts])
         entry: dict[str, Any] = {'protocol': protocol, 'fit': fit, 'agent': agent,
-                                 'points': len(pts), 'games': int(games.sum())}
+                                 'points': len(pts), 'games': int(games.sum()),
+                                 'bootstrap': bootstrap, 'num_seeds': len(pts[0].get('seed_games', [0]))}
         try:
-            curve = scaling.bootstrap_logistic_accuracy(x, correct, games, num_samples=num_samples,
-                                                        seed=seed, scale=1.0)
+            curve = scaling.bootstrap_logistic_accuracy(
+                x, *_counts_to_resample(pts, bootstrap), num_samples=num_samples, seed=seed,
+                scale=1.0, resample=bootstrap)
         except ValueError as error:
             entry['skipped'] = str(error)
             out.append(entry)
@@ -987,6 +1094,14 @@ def _note(row: Mapping[str, Any]) -> str:
     return '; '.join(notes)
 
 
+def _seed_words(bootstrap: str, num_seeds: int) -> str:
+    """How a seed-level bootstrap drew its samples, for captions ('' for the game-level one)."""
+    if bootstrap != 'seeds':
+        return ''
+    return (f"the {num_seeds} seeds, each with its judges trained anew, redrawn with replacement, then "
+            "the games within each drawn seed")
+
+
 def _elo_caption(all_ratings: Sequence[Ratings], *, latex: bool) -> str:
     level = all_ratings[0].level if all_ratings else 0.95
     samples = all_ratings[0].guard_samples.shape[0] if all_ratings else 0
@@ -994,9 +1109,12 @@ def _elo_caption(all_ratings: Sequence[Ratings], *, latex: bool) -> str:
     t_text = ', '.join(str(t) for t in ts)
     pct = f'{100 * level:g}' + (r'\%' if latex else '%')
     t_part = (f'$T={t_text}$' if latex else f'T={t_text}') if ts else ''
+    seeds = _seed_words(all_ratings[0].bootstrap, len(all_ratings[0].seeds)) if all_ratings else ''
+    interval = (f"seed-level bootstrap interval ({samples} samples: {seeds})" if seeds else
+                f"parametric-bootstrap interval ({samples} samples)")
     return (
         f"Guard (judge with the honest side) and houdini (liar) Elo{' at ' + t_part if ts else ''}: "
-        f"maximum likelihood, brackets: {pct} parametric-bootstrap interval ({samples} samples), "
+        f"maximum likelihood, brackets: {pct} {interval}, "
         "relative to the anchor guard of each protocol (rated 0); games: games the "
         "player played. A player whose every pairing was a sweep (won or lost all its games) is "
         "placed by the prior (virtual draws), not by data.")
@@ -1198,12 +1316,14 @@ def general_fit_table(fits: Mapping[str, Mapping[str, Any]], *, fmt: str) -> str
                      _with_ci(dr.slope, f['double_relu_slope_ci'], 0, latex),
                      f"{100 * f['double_relu_share']:.0f}" + (r'\%' if latex else '%')])
     samples = len(roles[0]['samples']) if roles else 0
+    seeds = _seed_words(roles[0].get('bootstrap', 'games'), roles[0].get('num_seeds', 0)) if roles else ''
+    refits = f"seed-level bootstrap ratings ({seeds})" if seeds else "bootstrap ratings"
     caption = (
         "Domain Elo in debate against general strength (log2 FLOPs per game), line against double "
         "ReLU (flat, linear, flat); chosen by BIC (Delta BIC = BIC(line) - BIC(double ReLU), "
         "positive favours the double ReLU; fewer than "
         f"{MIN_POINTS_FOR_MODEL_CHOICE} points is inconclusive). Slopes in Elo per doubling of "
-        f"compute, brackets: 95% interval over {samples} refits to bootstrap ratings; last column: "
+        f"compute, brackets: 95% interval over {samples} refits to {refits}; last column: "
         "share of those refits that BIC gives to the double ReLU; games: games the fitted players "
         "played.")
     if latex:
@@ -1225,8 +1345,11 @@ NSO_CSV_COLUMNS = ('gap', 'start_x', 'target_x', 'best_n', 'best_n_ci95_low', 'b
                    'one_step_probability_ci95_high')
 
 
-def nso_table(rows: Sequence[Mapping[str, Any]], *, fmt: str, games: int | None = None) -> str:
-    """The NSO curve (:func:`general_nso_curve` rows) as md / latex / csv; ``games``: behind the fits."""
+def nso_table(rows: Sequence[Mapping[str, Any]], *, fmt: str, games: int | None = None,
+              bootstrap: str = 'games', num_seeds: int = 0) -> str:
+    """The NSO curve (:func:`general_nso_curve` rows) as md / latex / csv; ``games``: behind the fits;
+    ``bootstrap``, ``num_seeds``: how the ratings behind the intervals were resampled (as the fits'
+    ``bootstrap`` and ``num_seeds``)."""
     _check_fmt(fmt)
     if fmt == 'csv':
         out = []
@@ -1252,13 +1375,15 @@ def nso_table(rows: Sequence[Mapping[str, Any]], *, fmt: str, games: int | None 
                                   latex)])
     start = rows[0]['start'] if rows else float('nan')
     based = f" (fits to {games} games)" if games is not None else ''
+    seeds = _seed_words(bootstrap, num_seeds)
+    refits = f"seed-level bootstrap ratings ({seeds})" if seeds else "bootstrap ratings"
     caption = (
         f"Nested scalable oversight from the fitted guard and houdini curves{based}: the first "
         f"guard at general strength {start:.2f} (log2 FLOPs per game) must oversee a houdini "
         "a gap of that many doublings stronger, in n equal steps, each a debate won with the "
         "Elo probability of the domain-Elo difference; the success probability is the product "
         "over steps. Each curve is held flat outside its fitted players' range. Best n "
-        "maximises the success; brackets: 95% interval over refits to bootstrap ratings, each "
+        f"maximises the success; brackets: 95% interval over refits to {refits}, each "
         "choosing its own n. Success in %.")
     if latex:
         caption = caption.replace('log2', r'log$_2$').replace('%', r'\%')
@@ -1309,11 +1434,13 @@ def strength_table(fits: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
         body.append([latex_escape(f['protocol']) if latex else f['protocol'], what,
                      latex_escape(liar) if latex else liar, str(f['points']), str(f['games']),
                      *cells])
+    seeds = _seed_words(fits[0].get('bootstrap', 'games'), fits[0].get('num_seeds', 0)) if fits else ''
+    interval = f"seed-level bootstrap interval ({seeds})" if seeds else "parametric-bootstrap interval"
     caption = (
         "Judge accuracy against the general axis (log2 FLOPs per game), logistic: "
         "accuracy = sigmoid(a + b x). Gap: x = houdini minus judge strength, pooled over judges "
         "and liars; judge strength: x = the judge's strength, one fit per liar. b in logits per "
-        "doubling, brackets: 95% parametric-bootstrap interval; 50% point: x at which accuracy is "
+        f"doubling, brackets: 95% {interval}; 50% point: x at which accuracy is "
         "one half (given when b's interval excludes 0); G^2 / df: binomial deviance against "
         "degrees of freedom (G^2 far above df: the curve misses points).")
     if latex:
@@ -1681,7 +1808,8 @@ def _level(fit: Mapping[str, Any]) -> float:
 def ratings_json(r: Ratings) -> dict[str, Any]:
     """Ratings without the bootstrap samples, for scaling.json."""
     return {'protocol': r.protocol, 'T': r.T, 'level': r.level,
-            'num_samples': int(r.guard_samples.shape[0]), 'players': r.rows()}
+            'num_samples': int(r.guard_samples.shape[0]), 'bootstrap': r.bootstrap,
+            'seeds': list(r.seeds), 'players': r.rows()}
 
 
 def dumps(value: Any) -> str:
@@ -1691,11 +1819,12 @@ def dumps(value: Any) -> str:
 __all__ = [
     'GeneralAxis', 'Matchups', 'Ratings', 'accuracy_slopes', 'accuracy_vs_elo',
     'accuracy_vs_elo_figure', 'accuracy_vs_gap_figure', 'accuracy_vs_judge_figure',
-    'accuracy_vs_strength', 'agent_of', 'checker_parameters', 'debate_rounds', 'default_anchor',
+    'accuracy_vs_strength', 'agent_of', 'check_seed_bootstrap', 'checker_parameters', 'counts_by_seed',
+    'debate_rounds', 'default_anchor',
     'default_budget', 'elo_ready_Ts', 'elo_table', 'general_axis', 'general_axis_table',
     'general_fit_figure', 'general_fit_table', 'general_nso_curve', 'general_scaling_fits',
     'guard_houdini_matrix', 'houdini_elo_fit_figure', 'houdini_scaling_fit',
     'liar_verdicts_per_move', 'merge_sources', 'nso_curve', 'nso_figure', 'nso_table',
-    'order_agents', 'pool_records', 'pooled_counts', 'rate', 'ratings_json', 'search_budget',
+    'order_agents', 'pool_records', 'pooled_counts', 'rate', 'ratings_json', 'record_seeds', 'search_budget',
     'strength_fits', 'strength_table', 'tournament_modulus',
 ]

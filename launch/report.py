@@ -1,6 +1,7 @@
 """Tables, figures and Elo/scaling fits from the records of one or more finished runs (no games are played).
 
   python -m launch.report --workdirs=DIR1[,DIR2...] --out=DIR [--T=64] [--num_samples=1000] [--seed=0]
+      [--bootstrap=auto|games|seeds]
 
 Reads DIR/results.jsonl of every workdir and writes into --out (image records, from launch.run with
 launch/configs/irving_mnist.py, give table2.md/.tex/.csv, precommit_vs_simulations, confusion and
@@ -39,7 +40,13 @@ RRM vs baseline, with CIs and counts) and rrm_levels.png, .pdf (accuracy and hac
 The general-axis outputs need learned judges (their parameter count sets their place) and at least three placed
 guards and houdinis; without them a note says what is missing and the other outputs are still written.
 
-Seeds of the same cell are pooled (games and correct summed). Records of different workdirs that share a cell id
+Seeds of the same cell are pooled (games and correct summed) for every point estimate. The intervals on everything
+that depends on the judges (Elo, accuracy slopes, guard/houdini fits, NSO, accuracy against strength) come from a
+bootstrap: --bootstrap=seeds resamples the seeds with replacement (each seed trains its judges anew), then the games
+within each drawn seed, so they include the between-seed variation; --bootstrap=games redraws the pooled games only.
+The default (auto) is seeds when the tournament's records hold at least 2 seeds that all play the same cells, else
+games; the captions, the notes and scaling.json ("bootstrap") say which was used. Per-cell accuracies keep their
+Wilson intervals (games only). Records of different workdirs that share a cell id
 and hold the same counts are one measurement and are counted once; if any shared cell differs, every judge is
 prefixed with its workdir's basename (`run2/learned:64`) so the workdirs' results stay apart.
 """
@@ -53,7 +60,7 @@ import warnings
 
 from absl import app, flags
 
-from debate import report, rrm_report, runfiles, tournament
+from debate import report, rrm_report, runfiles, stats, tournament
 from launch.cli import fail, parse_flags
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
@@ -62,6 +69,11 @@ _T = flags.DEFINE_integer('T', None, 'Chain length (pixels k for image ladders) 
                           'largest T at which debate has at least 2 judges and 2 liars).')
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Bootstrap samples for Elo and logistic-slope CIs.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the bootstrap.')
+_BOOTSTRAP = flags.DEFINE_enum(
+    'bootstrap', 'auto', ['auto', 'games', 'seeds'],
+    'How the bootstrap resamples: seeds (seeds with replacement, then games within each: includes the '
+    'between-seed variation of judges trained anew), games (the pooled games only), or auto (seeds when the '
+    f'records hold at least {stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP} seeds that play the same cells, else games).')
 
 
 def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
@@ -102,7 +114,37 @@ def _choose_T(records: list[dict]) -> int | None:
   return _T.value
 
 
-def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
+def _choose_bootstrap(records: list[dict], T: int, notes: list[str]) -> dict:
+  """The bootstrap of the tournament at T ('seeds' or 'games', from --bootstrap) and the seeds behind it."""
+  seeds = tournament.record_seeds(records, T=T)
+  try:
+    tournament.check_seed_bootstrap(records, T=T)
+  except ValueError as e:
+    problem = str(e)
+  else:
+    problem = None
+  kind = _BOOTSTRAP.value
+  if kind == 'seeds' and problem is not None:
+    fail(f'--bootstrap=seeds at T={T}: {problem} (--bootstrap=games)')
+  if kind == 'auto':
+    kind = 'games' if problem is not None else 'seeds'
+    if problem is not None and len(seeds) > 1:
+      notes.append(f'game-level bootstrap ({len(seeds)} seeds pooled; intervals leave out the between-seed '
+                   f'variation): {problem}')
+  elif kind == 'games' and len(seeds) > 1:
+    notes.append(f'game-level bootstrap (--bootstrap=games) over {len(seeds)} seeds pooled: the intervals leave out '
+                 'the between-seed variation of the judges')
+  if kind == 'seeds':
+    k = len(seeds)
+    few = (f'; with only {k} seeds it is still optimistic: redrawing {k} seeds keeps (1 - 1/{k}) of the '
+           f'between-seed variance and gives {math.comb(2 * k - 1, k)} distinct seed sets '
+           f'(at least {stats.FEW_SEEDS} seeds are better)' if k < stats.FEW_SEEDS else '')
+    notes.append(f'seed-level bootstrap over seeds {", ".join(map(str, seeds))}: each sample redraws the seeds with '
+                 f'replacement, then the games within each{few}')
+  return {'kind': kind, 'requested': _BOOTSTRAP.value, 'seeds': list(seeds)}
+
+
+def _tournament(records: list[dict], T: int, notes: list[str], bootstrap: str) -> dict:
   """Ratings per protocol, accuracy vs debate Elo, fits; everything computed before anything is written."""
   protocols = list(dict.fromkeys(
       ['debate'] + [r['protocol'] for r in records
@@ -113,7 +155,7 @@ def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
     try:
       matchups = tournament.guard_houdini_matrix(records, protocol=protocol, T=T)
       all_ratings.append(tournament.rate(matchups, num_samples=_NUM_SAMPLES.value, seed=_SEED.value,
-                                         anchor=tournament.default_anchor(matchups)))
+                                         anchor=tournament.default_anchor(matchups), bootstrap=bootstrap))
     except ValueError as e:
       if protocol == 'debate':
         raise
@@ -126,7 +168,7 @@ def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
     warnings.simplefilter('always')
     rows = tournament.accuracy_vs_elo(records, debate, T=T, protocols=protocols)
   notes.extend(str(w.message) for w in caught)
-  slopes = tournament.accuracy_slopes(rows, num_samples=_NUM_SAMPLES.value, seed=_SEED.value)
+  slopes = tournament.accuracy_slopes(rows, num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap)
   try:
     fit = tournament.houdini_scaling_fit(debate)
   except ValueError as e:
@@ -136,10 +178,10 @@ def _tournament(records: list[dict], T: int, notes: list[str]) -> dict:
     if not fit['conclusive']:
       notes.append(f'houdini Elo-vs-budget fit: {fit["note"]}')
   return {'ratings': all_ratings, 'rows': rows, 'slopes': slopes, 'fit': fit,
-          **_general(records, debate_matchups, debate, T, protocols, notes)}
+          **_general(records, debate_matchups, debate, T, protocols, notes, bootstrap)}
 
 
-def _general(records, matchups, debate, T: int, protocols: list[str], notes: list[str]) -> dict:
+def _general(records, matchups, debate, T: int, protocols: list[str], notes: list[str], bootstrap: str) -> dict:
   """The general-strength axis, the guard/houdini fits on it, their NSO curve, accuracy against strength."""
   out = {'axis': None, 'general_fits': None, 'nso': None, 'strength_rows': [], 'strength_fits': []}
   try:
@@ -153,7 +195,7 @@ def _general(records, matchups, debate, T: int, protocols: list[str], notes: lis
   out['axis'] = axis
   out['strength_rows'] = tournament.accuracy_vs_strength(records, axis, T=T, protocols=protocols)
   out['strength_fits'] = tournament.strength_fits(out['strength_rows'], num_samples=_NUM_SAMPLES.value,
-                                                  seed=_SEED.value)
+                                                  seed=_SEED.value, bootstrap=bootstrap)
   notes.extend(f'{f["protocol"]} accuracy vs {f["fit"]}{" for " + f["agent"] if f["agent"] else ""} not fitted: '
                f'{f["skipped"]}' for f in out['strength_fits'] if 'skipped' in f)
   try:
@@ -197,8 +239,9 @@ def _general_files(result: dict) -> dict:
     tables.append(('general_axis', lambda fmt: tournament.general_axis_table(axis, result['ratings'][0], fmt=fmt)))
   if fits is not None:
     games = fits['guard']['games']  # every debate game has one guard
+    resampled = {'bootstrap': fits['guard']['bootstrap'], 'num_seeds': fits['guard']['num_seeds']}
     tables += [('general_fit', lambda fmt: tournament.general_fit_table(fits, fmt=fmt)),
-               ('nso', lambda fmt: tournament.nso_table(nso, fmt=fmt, games=games))]
+               ('nso', lambda fmt: tournament.nso_table(nso, fmt=fmt, games=games, **resampled))]
   if result['strength_fits']:
     tables.append(('accuracy_vs_strength', lambda fmt: tournament.strength_table(result['strength_fits'], fmt=fmt)))
   for name, render in tables:
@@ -280,8 +323,9 @@ def main(argv):
   if T is None:
     notes.append('no Elo tournament: no T at which debate has at least 2 judges and 2 liars')
   else:
+    bootstrap = _choose_bootstrap(merged, T, notes)
     try:
-      result = _tournament(merged, T, notes)
+      result = _tournament(merged, T, notes, bootstrap['kind'])
     except ValueError as e:
       notes.append(f'no Elo tournament at T={T}: {e}')
 
@@ -317,6 +361,7 @@ def main(argv):
         'notes': notes,
         'num_samples': _NUM_SAMPLES.value,
         'seed': _SEED.value,
+        'bootstrap': bootstrap,
         'ratings': [tournament.ratings_json(r) for r in result['ratings']],
         'accuracy_vs_elo': result['rows'],
         'accuracy_vs_elo_logistic': result['slopes'],
@@ -340,7 +385,8 @@ def main(argv):
     if fits is not None:
       print('\nGuard and houdini Elo against general strength (log2 FLOPs per game):\n')
       print(tournament.general_fit_table(fits, fmt='markdown'))
-      print(tournament.nso_table(result['nso'], fmt='markdown', games=fits['guard']['games']))
+      print(tournament.nso_table(result['nso'], fmt='markdown', games=fits['guard']['games'],
+                                 bootstrap=fits['guard']['bootstrap'], num_seeds=fits['guard']['num_seeds']))
     if result['strength_fits']:
       print(tournament.strength_table(result['strength_fits'], fmt='markdown'))
   sys.stdout.flush()

@@ -162,3 +162,71 @@ def test_other_argument_errors():
         ratings.fit_role_elo(np.zeros((2, 3)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match='wins exceed games'):
         ratings.fit_role_elo(np.array([[3.0]]), np.array([[2.0]]))
+
+
+# Seed-level (two-stage) bootstrap: 3 guards x 4 liars in 2 seeds; guard 1's strength is 150 in one seed and 450 in
+# the other (a judge retrained per seed that learns better once), every other player the same in both seeds.
+# The interval is for the pooled rating, so it spans the per-seed values only while redrawing one seed K times is
+# likelier than 2.5% (K <= 3 seeds: 1/4 here); with more seeds it narrows like 1 / sqrt(K), as it should.
+SEED_GUARDS = np.array([[0.0, 150.0, 600.0], [0.0, 450.0, 600.0]])
+SEED_LIARS = np.array([-200.0, 100.0, 300.0, 700.0])
+
+
+def _seed_counts(guards, liars, games_per_cell, rng=None):
+    """Honest wins and games [K, G, H] per seed: expected counts (rng None) or binomial draws."""
+    p = ratings.win_probability(guards[:, :, None], liars[None, None, :])
+    games = np.full(p.shape, float(games_per_cell))
+    wins = games * p if rng is None else rng.binomial(games_per_cell, p).astype(float)
+    return np.round(wins), games
+
+
+def test_seed_bootstrap_widens_the_varying_guard_and_covers_its_per_seed_strengths():
+    wins, games = _seed_counts(SEED_GUARDS, SEED_LIARS, 1000)
+    by_games = ratings.fit_role_elo(wins, games, num_samples=1000, seed=3, resample='games')
+    by_seeds = ratings.fit_role_elo(wins, games, num_samples=1000, seed=3, resample='seeds')
+    pooled = ratings.fit_role_elo(wins.sum(axis=0), games.sum(axis=0), num_samples=1000, seed=3)
+    # Point estimates are the pooled fit whatever the bootstrap; [K, ...] games-level equals the pooled call.
+    np.testing.assert_array_equal(by_seeds.honest.ratings, pooled.honest.ratings)
+    np.testing.assert_array_equal(by_games.honest.samples, pooled.honest.samples)
+    assert (by_seeds.honest.resample, by_seeds.honest.num_seeds, by_games.liar.resample) == ('seeds', 2, 'games')
+    assert 250.0 < by_seeds.honest.ratings[1] < 350.0
+    width = lambda fit: fit.ci_high - fit.ci_low
+    # Guard 1: the game-level interval (tens of Elo) misses both per-seed strengths; the seed-level one spans them.
+    assert width(by_games.honest)[1] < 60.0 and not by_games.honest.ci_low[1] <= 150.0
+    assert by_seeds.honest.ci_low[1] <= 150.0 and 450.0 <= by_seeds.honest.ci_high[1]
+    assert width(by_seeds.honest)[1] > 4 * width(by_games.honest)[1]
+    # Liars did not change between seeds, and their ratings relative to the anchor guard did not either, so their
+    # intervals widen far less than guard 1's (only through the scale shift guard 1's seeds give the pooled fit).
+    assert np.all(width(by_seeds.liar) < 0.5 * width(by_seeds.honest)[1])
+
+
+def test_seed_bootstrap_of_identical_seeds_matches_the_game_bootstrap():
+    # Identical seeds leave nothing between seeds to resample: both bootstraps draw Binomial(pooled games, rate).
+    wins, games = _seed_counts(SEED_GUARDS[:1].repeat(3, axis=0), SEED_LIARS, 300, np.random.default_rng(5))
+    wins = np.broadcast_to(wins[:1], wins.shape)
+    by_games = ratings.fit_role_elo(wins, games, num_samples=2000, seed=1, resample='games')
+    by_seeds = ratings.fit_role_elo(wins, games, num_samples=2000, seed=2, resample='seeds')
+    np.testing.assert_array_equal(by_seeds.honest.ratings, by_games.honest.ratings)
+    for a, b in ((by_games.honest, by_seeds.honest), (by_games.liar, by_seeds.liar)):
+        np.testing.assert_allclose(a.samples.std(axis=0), b.samples.std(axis=0), rtol=0.1, atol=1e-9)
+        np.testing.assert_allclose(a.ci_low, b.ci_low, atol=12.0)
+        np.testing.assert_allclose(a.ci_high, b.ci_high, atol=12.0)
+
+
+def test_seed_bootstrap_errors():
+    wins, games = _seed_counts(SEED_GUARDS, SEED_LIARS, 100)
+    with pytest.raises(ValueError, match='at least 2 seeds'):
+        ratings.fit_role_elo(wins[:1], games[:1], resample='seeds')
+    with pytest.raises(ValueError, match='at least 2 seeds'):
+        ratings.fit_role_elo(wins[0], games[0], resample='seeds')
+    holey_wins, holey_games = wins.copy(), games.copy()
+    holey_wins[1, 1, 3] = holey_games[1, 1, 3] = 0.0  # seed index 1 never played guard 1 vs liar 3
+    with pytest.raises(ValueError, match='same cells, but seed index 1'):
+        ratings.fit_role_elo(holey_wins, holey_games, resample='seeds')
+    ratings.fit_role_elo(holey_wins, holey_games, num_samples=10)  # the pooled game-level bootstrap is fine
+    with pytest.raises(ValueError, match='resample must be one of'):
+        ratings.fit_role_elo(wins, games, resample='clusters')
+    with pytest.raises(ValueError, match='shapes'):
+        ratings.fit_role_elo(wins, games[0])
+    with pytest.raises(ValueError, match='wins exceed games'):
+        ratings.fit_role_elo(wins + np.array([0.0, 200.0])[:, None, None], games)
