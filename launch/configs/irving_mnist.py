@@ -30,6 +30,18 @@ debater (greedy on CPU, mcts:1000 on an accelerator). Run one per judge, then ra
       --judge_workdir=J1 --workdir=L1          # and again with J2 -> L2, ...
   python -m launch.report --workdirs=L1,L2 --out=R    # Elo, accuracy vs liar Elo, houdini fit (T = k)
 
+The self-play variant (selfplay_k6_cpu) trains the learned debaters of debate/image_selfplay.py (one
+policy-value network for both roles, AlphaZero-style with Gumbel MuZero search) against the judge of
+--judge_workdir on the training split, saves rungs 0, 250, 500 and 1000 in W/agents/, and plays them on the
+first 50 test images (precommit, both first players, every lie) as the liar against the honest mcts:30
+debater, as the honest debater against the mcts:30 liar, and against themselves (measured: BUILD_NOTES):
+
+  python -m launch.run --config=launch/configs/irving_mnist.py:selfplay_k6_cpu --data_dir=DIR \
+      --judge_workdir=J --workdir=W
+  # az:STEP names a rung (the network's argmax), az:STEP@S its S-simulation search, in any debate arm:
+  # --config.game.protocols="('debate/greedy/liar=az:1000@16',)"; --config.selfplay_training.batch_size=32
+  # (greedy opponents cost A = 312 judge calls a move: about 10x mcts:30 here)
+
 Fields:
   task: 'images' (MNIST-family IDX files in --data_dir).
   k: pixels the judge sees (random nonzero pixels while training and in the random-pixel evaluation).
@@ -59,7 +71,22 @@ and exits with status 143; rerunning the command resumes.
 
 import ml_collections
 
-VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'ladder_k4', 'ladder_k6', 'ladder_k4_cpu', 'ladder_k6_cpu', 'smoke')
+VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'ladder_k4', 'ladder_k6', 'ladder_k4_cpu', 'ladder_k6_cpu', 'smoke',
+            'selfplay_k6_cpu')
+SELFPLAY_RUNGS = (0, 250, 500, 1000)
+
+
+def selfplay_protocols(rungs: tuple[int, ...], opponents: tuple[str, ...]) -> tuple[str, ...]:
+  """Precommit debate of the self-play rungs: the opponents against themselves (the references), then per
+  rung the network as the liar against each honest opponent, as the honest debater against each lying
+  opponent, and against itself."""
+  arms = [f'debate/{o}' for o in opponents]
+  for step in rungs:
+    az = f'az:{step}'
+    for o in opponents:
+      arms += [f'debate/{o}/liar={az}', f'debate/{az}/liar={o}']
+    arms.append(f'debate/{az}')
+  return tuple(arms)
 
 
 def ladder_protocols(honest: str, budgets: tuple[int, ...]) -> tuple[str, ...]:
@@ -121,6 +148,16 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
     config.game.curve_budgets = (10, 30, 100, 300)
     config.game.curve_images = 20
     config.game_memory_gb = 4.0
+  elif variant == 'selfplay_k6_cpu':  # Issue 5's learned image debaters, on a 2-core CPU.
+    config.game.num_images = 50
+    config.game.protocols = selfplay_protocols(SELFPLAY_RUNGS, ('mcts:30',))
+    config.game.seeds_per_lie = 1
+    config.game.curve_budgets = ()
+    config.game_memory_gb = 4.0
+    # debate.image_selfplay.ImageSelfPlayConfig fields (k and num_classes come from the config above).
+    config.selfplay_training = {'batch_size': 16, 'num_simulations': 8, 'considered_actions': 8,
+                                'learning_rate': 3e-3, 'value_coef': 1.0, 'width': 8, 'depth': 1,
+                                'log_every': 50}
   elif variant == 'smoke':
     config.judge = 'small_cnn'
     config.learning_rate = 1e-3
