@@ -282,6 +282,56 @@ def test_report_general_axis_tables_fits_and_nso(tmp_path):
   assert {r['protocol'] for r in scaling['accuracy_vs_strength']} == {'debate', 'consultancy'}
 
 
+# Two seeds of a 2 x 2 debate tournament at T=8, 50 games per cell and seed; both judges did better in seed 0.
+SEED_COUNTS = {('learned:64', 'random'): (40, 35), ('learned:64', 'search:8'): (30, 20),
+               ('learned:16', 'random'): (30, 20), ('learned:16', 'search:8'): (15, 10)}
+SEED_RECORDS = [_record('debate', 'debate/random' if agent == 'random' else 'debate/mcts:8', agent, judge, 8, 50, k,
+                        seed=seed)
+                for (judge, agent), ks in SEED_COUNTS.items() for seed, k in enumerate(ks)]
+
+# The pooled counts are RECORDS' debate counts at T=8, so the ratings are those of EXPECTED_ELO_MD; the intervals
+# come from the seed-level bootstrap (200 samples, seed 0), the default for records with two seeds that play the same
+# cells, and the caption says so.
+EXPECTED_SEED_ELO_MD = """\
+| protocol | role    | player     |      Elo [95% CI] | games | note   |
+|:---------|:--------|:-----------|------------------:|------:|:-------|
+| debate   | guard   | learned:64 |          0 [0, 0] |   200 | anchor |
+| debate   | guard   | learned:16 | -190 [-275, -115] |   200 |        |
+| debate   | houdini | random     |  -190 [-306, -89] |   200 |        |
+| debate   | houdini | search:8   |     0 [-106, 120] |   200 |        |
+
+Guard (judge with the honest side) and houdini (liar) Elo at T=8: maximum likelihood, brackets: 95% seed-level \
+bootstrap interval (200 samples: the 2 seeds, each with its judges trained anew, redrawn with replacement, then the \
+games within each drawn seed), relative to the anchor guard of each protocol (rated 0); games: games the player \
+played. A player whose every pairing was a sweep (won or lost all its games) is placed by the prior (virtual draws), \
+not by data.
+"""
+
+
+def test_report_uses_the_seed_level_bootstrap_for_several_seeds_unless_told_otherwise(tmp_path):
+  run = _workdir(tmp_path / 'run', SEED_RECORDS)
+  result = _launch(f'--workdirs={run}', f'--out={tmp_path / "seeds"}', '--num_samples=200')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (tmp_path / 'seeds' / 'elo.md').read_text() == EXPECTED_SEED_ELO_MD
+  assert 'note: seed-level bootstrap over seeds 0, 1' in result.stdout and 'only 2 seeds' in result.stdout
+  assert '95% seed-level bootstrap interval (the 2 seeds' in (tmp_path / 'seeds' / 'accuracy_vs_strength.md').read_text()
+  scaling = json.loads((tmp_path / 'seeds' / 'scaling.json').read_text())
+  assert scaling['bootstrap'] == {'kind': 'seeds', 'requested': 'auto', 'seeds': [0, 1]}
+  assert scaling['ratings'][0]['bootstrap'] == 'seeds'
+  assert {p['bootstrap'] for p in scaling['accuracy_vs_elo_logistic']} == {'seeds'}
+
+  result = _launch(f'--workdirs={run}', f'--out={tmp_path / "games"}', '--num_samples=200', '--bootstrap=games')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'game-level bootstrap (--bootstrap=games) over 2 seeds pooled' in result.stdout
+  assert 'parametric-bootstrap interval (200 samples)' in (tmp_path / 'games' / 'elo.md').read_text()
+  rows = {name: list(csv.DictReader(io.StringIO((tmp_path / name / 'elo.csv').read_text()))) for name in ('seeds', 'games')}
+  for by_seeds, by_games in zip(rows['seeds'], rows['games']):
+    assert by_seeds['elo'] == by_games['elo']  # point estimates are the pooled fit either way
+    width = lambda r: float(r['ci95_high']) - float(r['ci95_low'])
+    assert width(by_seeds) >= width(by_games)
+  assert json.loads((tmp_path / 'games' / 'scaling.json').read_text())['bootstrap']['kind'] == 'games'
+
+
 @pytest.mark.parametrize('args, named', [
     ([], '--workdirs'),
     (['--workdirs={missing}'], '--workdirs'),
@@ -292,10 +342,15 @@ def test_report_general_axis_tables_fits_and_nso(tmp_path):
     (['--workdirs={run}', '--T=many'], '--T'),
     (['--workdirs={run}', '--num_samples=0'], '--num_samples'),
     (['--workdirs={run}', '--colour=red'], 'colour'),
+    (['--workdirs={run}', '--bootstrap=jackknife'], 'bootstrap'),
+    # RECORDS hold seed 1 for one cell only: resampling seeds could drop the others.
+    (['--workdirs={run}', '--bootstrap=seeds'], 'seed 1 has no games in debate learned:64 vs search:8 at T=8'),
+    (['--workdirs={one_seed}', '--bootstrap=seeds'], 'needs at least 2 seeds'),
 ])
 def test_bad_flags_exit_2_and_name_the_flag(tmp_path, args, named):
   paths = {'missing': tmp_path / 'nowhere', 'empty_dir': tmp_path / 'empty', 'no_records': tmp_path / 'blank',
-           'run': _workdir(tmp_path / 'run', RECORDS)}
+           'run': _workdir(tmp_path / 'run', RECORDS),
+           'one_seed': _workdir(tmp_path / 'one_seed', [r for r in RECORDS if r['seed'] == 0])}
   paths['empty_dir'].mkdir()
   _workdir(paths['no_records'], [])
   out = tmp_path / 'out'

@@ -250,3 +250,38 @@ def test_optimal_nso_all_steps_at_once_match_one_count_at_a_time():
                   for n in range(1, 26)]
     np.testing.assert_allclose(probs, one_by_one, rtol=1e-12)
     assert best_n == int(np.argmax(one_by_one)) + 1 and best_p == pytest.approx(max(one_by_one))
+
+
+def test_logistic_seed_bootstrap_spans_per_seed_slopes_and_matches_games_for_identical_seeds():
+    # Two seeds whose judges differ: accuracy falls by 1.0 logits per 400 Elo in one, 2.0 in the other
+    # (expected counts, 2000 games per point). The pooled slope is in between; the game-level interval
+    # misses both per-seed slopes, the seed-level one (seeds redrawn, then games) spans them.
+    elo = np.linspace(-400.0, 400.0, 5)
+    slopes = np.array([-1.0, -2.0])
+    games = np.full((2, elo.size), 2000.0)
+    correct = np.round(games / (1.0 + np.exp(-(0.3 + slopes[:, None] * elo / 400.0))))
+    by_games = scaling.bootstrap_logistic_accuracy(elo, correct, games, num_samples=1000, seed=0)
+    by_seeds = scaling.bootstrap_logistic_accuracy(elo, correct, games, num_samples=1000, seed=0,
+                                                   resample='seeds')
+    assert (by_games.a, by_games.b) == (by_seeds.a, by_seeds.b)
+    assert (by_games.resample, by_seeds.resample) == ('games', 'seeds')
+    pooled = scaling.fit_logistic_accuracy(elo, correct.sum(axis=0), games.sum(axis=0))
+    assert by_seeds.b == pytest.approx(pooled[1]) and -2.0 < by_seeds.b < -1.0
+    games_ci = np.quantile(by_games.samples[:, 1], [0.025, 0.975])
+    seeds_ci = np.quantile(by_seeds.samples[:, 1], [0.025, 0.975])
+    assert games_ci[1] - games_ci[0] < 0.2 and not games_ci[0] <= -2.0
+    assert seeds_ci[0] <= -2.0 and -1.0 <= seeds_ci[1]
+    assert np.all(by_seeds.ci_high - by_seeds.ci_low >= by_games.ci_high - by_games.ci_low - 1e-3)
+
+    # Identical seeds: nothing to resample between them, both bootstraps draw Binomial(pooled games, rate).
+    same = np.broadcast_to(correct[:1], correct.shape)
+    a = scaling.bootstrap_logistic_accuracy(elo, same, games, num_samples=2000, seed=1)
+    b = scaling.bootstrap_logistic_accuracy(elo, same, games, num_samples=2000, seed=2, resample='seeds')
+    np.testing.assert_allclose(a.samples.std(axis=0), b.samples.std(axis=0), rtol=0.1)
+
+    with pytest.raises(ValueError, match='at least 2 seeds'):
+        scaling.bootstrap_logistic_accuracy(elo, correct[0], games[0], resample='seeds')
+    with pytest.raises(ValueError, match='same cells'):
+        scaling.bootstrap_logistic_accuracy(elo, correct * [[1], [0]], games * [[1], [0]], resample='seeds')
+    with pytest.raises(ValueError, match=r'\[K, n\]'):
+        scaling.bootstrap_logistic_accuracy(elo, correct, games[0])

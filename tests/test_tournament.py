@@ -441,3 +441,56 @@ def test_tournament_config_has_the_ladders_the_issue_asks_for():
     assert {cell.arm.protocol for cell in plan.cells} == {'debate', 'consultancy'}
     smoke = experiment.plan_experiment(chain_tournament.get_config('smoke'))
     assert len(smoke.cells) < len(plan.cells) and len(chain_tournament.get_config('smoke').seeds) >= 2
+
+
+def test_seed_bootstrap_of_a_judge_retrained_per_seed():
+    # learned:16 is retrained per seed and comes out at -350, -200 or -50; every other player is the same in
+    # each seed. 500 games per cell and seed, as the chain tournament.
+    records = []
+    for seed, g16 in zip((0, 1, 2), (-350.0, -200.0, -50.0)):
+        records += synthetic_records({**PLANTED_GUARDS, 'learned:16': g16}, PLANTED_HOUDINIS, games=500,
+                                     seeds=(seed,), rng_seed=seed, shuffle=False)
+    m = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
+    assert m.seeds == (0, 1, 2) and m.seed_games.shape == (3, 3, 5)
+    np.testing.assert_array_equal(m.seed_games.sum(axis=0), m.games)
+    np.testing.assert_array_equal(m.seed_guard_wins.sum(axis=0), m.guard_wins)
+    by_games = tournament.rate(m, num_samples=300)
+    by_seeds = tournament.rate(m, num_samples=300, bootstrap='seeds')
+    np.testing.assert_array_equal(by_seeds.guard_elo, by_games.guard_elo)
+    np.testing.assert_array_equal(by_seeds.houdini_elo, by_games.houdini_elo)
+    assert (by_games.bootstrap, by_seeds.bootstrap, by_seeds.seeds) == ('games', 'seeds', (0, 1, 2))
+    i = m.guards.index('learned:16')
+    width = lambda lo, hi: hi - lo
+    games_w = width(by_games.guard_ci_low, by_games.guard_ci_high)[i]
+    seeds_w = width(by_seeds.guard_ci_low, by_seeds.guard_ci_high)[i]
+    assert games_w < 60.0 and seeds_w > 3 * games_w
+    # The pooled rating sits between the seeds' values, and the interval reaches (about) the outer two: with 3
+    # seeds, all three draws of the weakest seed have probability 1/27 > 2.5%.
+    assert by_seeds.guard_ci_low[i] < -300.0 and by_seeds.guard_ci_high[i] > -100.0
+    assert 'seed-level bootstrap interval (300 samples: the 3 seeds' in tournament.elo_table([by_seeds], fmt='markdown')
+    assert 'parametric-bootstrap interval (300 samples)' in tournament.elo_table([by_games], fmt='markdown')
+    assert tournament.ratings_json(by_seeds)['bootstrap'] == 'seeds'
+
+    rows = tournament.accuracy_vs_elo(records, by_seeds, T=64, protocols=('debate',))
+    assert all(sum(r['seed_games']) == r['games'] == 1500 and sum(r['seed_correct']) == r['correct'] for r in rows)
+    slopes = {s['judge']: s for s in tournament.accuracy_slopes(rows, num_samples=200, bootstrap='seeds')}
+    assert slopes['learned:16']['bootstrap'] == 'seeds' and slopes['learned:16']['num_seeds'] == 3
+    lo, hi = slopes['learned:16']['b_ci95']
+    assert lo <= slopes['learned:16']['b'] <= hi
+
+    assert tournament.check_seed_bootstrap(records, T=64) == (0, 1, 2)
+    holey = [r for r in records if not (r['seed'] == 2 and r['judge'] == 'learned:16' and r['agent'] == 'greedy')]
+    with pytest.raises(ValueError, match=r'seed 2 has no games in debate learned:16 vs greedy at T=64'):
+        tournament.check_seed_bootstrap(holey, T=64)
+    with pytest.raises(ValueError, match=r'seed 2 has no games in learned:16 vs greedy'):
+        tournament.rate(tournament.guard_houdini_matrix(holey, protocol='debate', T=64), bootstrap='seeds')
+    one_seed = [r for r in records if r['seed'] == 0]
+    with pytest.raises(ValueError, match='at least 2 seeds'):
+        tournament.check_seed_bootstrap(one_seed, T=64)
+    with pytest.raises(ValueError, match='at least 2 seeds'):
+        tournament.rate(tournament.guard_houdini_matrix(one_seed, protocol='debate', T=64), bootstrap='seeds')
+    bare = tournament.Matchups(guards=m.guards, houdinis=m.houdinis, guard_wins=m.guard_wins, games=m.games)
+    with pytest.raises(ValueError, match='counts per seed'):
+        tournament.rate(bare, bootstrap='seeds')
+    with pytest.raises(ValueError, match='bootstrap must be one of'):
+        tournament.rate(m, bootstrap='jackknife')
