@@ -353,7 +353,7 @@ def check_seed_bootstrap(records: Iterable[Record], *, T: int) -> tuple:
     seeds = record_seeds(records, T=T)
     protocols = list(dict.fromkeys(r.get('protocol') for r in records
                                    if int(r['T']) == int(T) and agent_of(r) is not None))
-    if len(seeds) < stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP:
+    if len(seeds) < stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP:  # too few seeds, whatever the cells: raises
         stats.check_seed_cells(np.zeros((len(seeds), 0)), seeds=seeds)
     for protocol in protocols:
         _, counts = counts_by_seed(records, protocol=protocol, T=T, seeds=seeds)
