@@ -25,9 +25,10 @@ run's agents/ and judges/ into the new workdir to skip retraining), every az deb
 simulations a move (az:N@16).
 Smoke: m = 7, T = 4, a tiny network and 40 steps.
 
-Expected runtime (measured, BUILD_NOTES "Self-play debaters"), on a shared 2-core CPU: default 10 minutes
-wall, 9 of CPU (5 of them training); width32 6 minutes; search 12 minutes wall, 4.5 of CPU (with the default
-run's agents/ and judges/ copied in; add 5 minutes of training without them); smoke about 1.5 CPU-minutes.
+Expected runtime (measured, BUILD_NOTES "Self-play debaters"), on a shared 2-core CPU: default 11.5 minutes
+wall, 9.3 of CPU (4.5 of them training); width32 7 minutes; search 5.5 minutes wall, 4.5 of CPU (with the
+default run's agents/ and judges/ copied in; add 5 minutes of training without them); smoke about 1.5
+CPU-minutes.
 """
 
 from launch.configs import chain
