@@ -163,9 +163,9 @@ def parse_agent(spec: str) -> AgentSpec:
     raise ValueError(f'{kind} takes no budget, got {spec!r}')
   if kind == 'az':
     step, at, simulations = budget.partition('@')
-    if not step.isdigit() or (at and not simulations.isdigit()):
+    if not step.isdigit() or (at and (not simulations.isdigit() or int(simulations) < 1)):
       raise ValueError(f'bad image agent {spec!r}: az names its checkpoint step and optionally its search '
-                       'simulations, e.g. az:1000 or az:1000@16')
+                       'simulations (>= 1), e.g. az:1000 or az:1000@16')
     try:
       return AgentSpec('az', int(step), simulations=int(simulations) if at else 0)
     except ValueError as e:

@@ -32,7 +32,7 @@ debater (greedy on CPU, mcts:1000 on an accelerator). Run one per judge, then ra
 
 The self-play variant (selfplay_k6_cpu) trains the learned debaters of debate/image_selfplay.py (one
 policy-value network for both roles, AlphaZero-style with Gumbel MuZero search) against the judge of
---judge_workdir on the training split, saves rungs 0, 250, 500 and 1000 in W/agents/, and plays them on the
+--judge_workdir on the training split, saves rungs 0, 100, 200 and 400 in W/agents/, and plays them on the
 first 50 test images (precommit, both first players, every lie) as the liar against the honest mcts:30
 debater, as the honest debater against the mcts:30 liar, and against themselves (measured: BUILD_NOTES):
 
@@ -73,7 +73,7 @@ import ml_collections
 
 VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'ladder_k4', 'ladder_k6', 'ladder_k4_cpu', 'ladder_k6_cpu', 'smoke',
             'selfplay_k6_cpu')
-SELFPLAY_RUNGS = (0, 250, 500, 1000)
+SELFPLAY_RUNGS = (0, 100, 200, 400)
 
 
 def selfplay_protocols(rungs: tuple[int, ...], opponents: tuple[str, ...]) -> tuple[str, ...]:
