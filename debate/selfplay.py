@@ -464,13 +464,7 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
   def loss_fn(params, observations, weights, valid, targets, active):
     """observations: [P, B, obs]; weights: [P, B, m]; valid: [P, B, m] bool; targets, active: [P, B]."""
     logits, values = model.apply(params, observations)
-    log_probs = jax.nn.log_softmax(_masked(logits, valid))  # As the agents play: over valid actions only.
-    policy = -jnp.sum(jnp.where(valid, weights * log_probs, 0.0), axis=-1)
-    mask = active.astype(jnp.float32)
-    count = jnp.maximum(mask.sum(), 1.0)
-    policy_loss = jnp.sum(mask * policy) / count
-    value_loss = jnp.sum(mask * (values - targets) ** 2) / count
-    return policy_loss + config.value_coef * value_loss, (policy_loss, value_loss)
+    return learned_liar.az_loss(logits, values, weights, valid, targets, active, value_coef=config.value_coef)
 
   def train_step(carry, step_index, judge_params):
     params, opt_state = carry
