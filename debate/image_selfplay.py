@@ -311,9 +311,10 @@ def agent_key(seed: int) -> chex.PRNGKey:
 
 def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, *, seed: int,
                    rungs: Sequence[int], config: ImageSelfPlayConfig, judge_name: str = 'judge',
-                   log: Callable[[str], None] = print):
+                   log: Callable[[str], None] = print, checkpoint_dir: str | None = None):
   """Trains on (images [N, H, W] uint8, labels [N]) to max(rungs) steps; returns ({step: params} for every
-  rung, history of mean metrics per chunk)."""
+  rung, history of mean metrics per chunk). `checkpoint_dir`: where to save and resume the training state
+  (learned_liar.train_through_rungs)."""
   rungs = learned_liar.checked_rungs(rungs)
   images = np.asarray(images)
   if images.dtype != np.uint8 or images.ndim != 3:
@@ -333,7 +334,8 @@ def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, 
     return {'step': done, **means}
 
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), data, rungs=rungs,
-                                          log_every=config.log_every, report=report)
+                                          log_every=config.log_every, report=report,
+                                          checkpoint_dir=checkpoint_dir, log=log)
 
 
 def agent_dir(workdir: str, judge_name: str, seed: int) -> str:
@@ -350,8 +352,9 @@ def build_ladder(judge, judge_params, images: np.ndarray, labels: np.ndarray, *,
   return learned_liar.saved_ladder(
       agent_dir(workdir, judge_name, seed) if workdir else None, rungs=rungs, config=config,
       init_like=lambda: init_params(config, np.shape(images)[1:], jax.random.key(0)),
-      train=lambda all_rungs: train_selfplay(judge, judge_params, images, labels, seed=seed, rungs=all_rungs,
-                                             config=config, judge_name=judge_name, log=log),
+      train=lambda all_rungs, checkpoint_dir: train_selfplay(
+          judge, judge_params, images, labels, seed=seed, rungs=all_rungs, config=config, judge_name=judge_name,
+          log=log, checkpoint_dir=checkpoint_dir),
       what='image self-play debater')
 
 

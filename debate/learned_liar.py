@@ -195,22 +195,85 @@ def checked_rungs(rungs: Sequence[int]) -> list[int]:
   return rungs
 
 
+TRAINING = 'training'  # A ladder directory's subfolder of resumable training checkpoints.
+_TRAINING_CHECKPOINTS_KEPT = 2
+
+
+def _training_manager(directory: str):
+  """The Orbax CheckpointManager of a ladder's resumable training state (the last 2 chunks' ends kept)."""
+  import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
+  options = ocp.CheckpointManagerOptions(max_to_keep=_TRAINING_CHECKPOINTS_KEPT, create=True,
+                                         cleanup_tmp_directories=True)
+  return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_names=('state', 'meta'))
+
+
+def _resume_point(manager, rungs: list[int], params, opt_state):
+  """(step, params, opt_state, ladder, history) of the latest training checkpoint from which training to
+  `rungs` can go on (at most rungs[-1], holding every requested rung it has passed), or None."""
+  import orbax.checkpoint as ocp
+  for step in sorted(manager.all_steps(), reverse=True):
+    if step > rungs[-1]:
+      continue
+    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
+    if not {r for r in rungs if r <= step} <= set(meta['rungs']):
+      continue
+    like = {'params': params, 'opt_state': opt_state, 'ladder': {str(r): params for r in meta['rungs']}}
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), like)
+    state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))['state']
+    ladder = {int(r): p for r, p in state['ladder'].items() if int(r) in rungs}
+    return step, state['params'], state['opt_state'], ladder, meta['history']
+  return None
+
+
 def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: list[int], log_every: int,
-                        report: Callable[[int, Any, float], dict]) -> tuple[dict, list[dict]]:
+                        report: Callable[[int, Any, float], dict], checkpoint_dir: str | None = None,
+                        log: Callable[[str], None] = print) -> tuple[dict, list[dict]]:
   """Runs `train_chunk(params, opt_state, judge_params, steps) -> (params, opt_state, metrics)` from step 0
   to rungs[-1] in chunks of at most `log_every` steps that end on every rung; returns ({rung: params},
-  history), history holding `report(step, metrics, seconds so far)` after each chunk."""
+  history), history holding `report(step, metrics, seconds so far)` after each chunk.
+
+  With `checkpoint_dir` the whole training state (params, optimizer state, the rungs reached, the history;
+  the step is the checkpoint's, and every key derives from (seed, step)) is saved there with Orbax after
+  every chunk, training resumes from the latest usable checkpoint, and SIGTERM stops it after the chunk
+  under way with `multihost.Preempted`: a resumed run ends with exactly the params of an uninterrupted one.
+  """
   ladder = {0: params} if 0 in rungs else {}
-  history, done, start = [], 0, time.time()
-  while done < rungs[-1]:
-    stop = min(min(r for r in rungs if r > done), done + log_every)
-    params, opt_state, metrics = train_chunk(params, opt_state, judge_params,
-                                             jnp.arange(done, stop, dtype=jnp.int32))
-    done = stop
-    if done in rungs:
-      ladder[done] = params
-    history.append(report(done, metrics, time.time() - start))
+  history, done = [], 0
+  manager = _training_manager(checkpoint_dir) if checkpoint_dir else None
+  if manager is not None:
+    resumed = _resume_point(manager, rungs, params, opt_state)
+    if resumed is not None:
+      done, params, opt_state, ladder, history = resumed
+      log(f'resumed training from the checkpoint at step {done} in {checkpoint_dir}')
+  try:
+    with multihost.PreemptionWatch() as preemption:
+      start = time.time()
+      while done < rungs[-1]:
+        stop = min(min(r for r in rungs if r > done), done + log_every)
+        params, opt_state, metrics = train_chunk(params, opt_state, judge_params,
+                                                 jnp.arange(done, stop, dtype=jnp.int32))
+        done = stop
+        if done in rungs:
+          ladder[done] = params
+        history.append(report(done, metrics, time.time() - start))
+        if manager is None:
+          continue
+        _save_training(manager, done, params, opt_state, ladder, history)
+        if done < rungs[-1] and preemption.requested(done):
+          manager.wait_until_finished()
+          raise multihost.Preempted(done, checkpoint_dir)
+  finally:
+    if manager is not None:
+      manager.wait_until_finished()
+      manager.close()
   return ladder, history
+
+
+def _save_training(manager, step: int, params, opt_state, ladder: dict, history: list[dict]) -> None:
+  import orbax.checkpoint as ocp
+  state = {'params': params, 'opt_state': opt_state, 'ladder': {str(r): p for r, p in ladder.items()}}
+  manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                             meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})))
 
 
 def az_loss(logits, values, weights, valid, targets, active, *, value_coef: float):
@@ -231,8 +294,10 @@ def az_loss(logits, values, weights, valid, targets, active, *, value_coef: floa
 
 
 def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-               config: AgentTrainConfig, log: Callable[[str], None] = print):
-  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards)."""
+               config: AgentTrainConfig, log: Callable[[str], None] = print, checkpoint_dir: str | None = None):
+  """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards).
+
+  `checkpoint_dir`: where to save and resume the training state (train_through_rungs)."""
   rungs = checked_rungs(rungs)
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
@@ -245,7 +310,7 @@ def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, 
     return {'step': done, 'mean_reward': float(rewards.mean())}
 
   return train_through_rungs(train_chunk, params, optimizer.init(params), judge_params, rungs=rungs,
-                             log_every=config.log_every, report=report)
+                             log_every=config.log_every, report=report, checkpoint_dir=checkpoint_dir, log=log)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:
@@ -262,8 +327,8 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
   function of seed and step, so rungs saved earlier come out the same) and every rung is saved.
   """
   like = lambda: init_params(config, checker.modulus, jax.random.key(0))
-  train = lambda all_rungs: train_liar(checker, judge_params, seed=seed, rungs=all_rungs, config=config,
-                                       log=log)
+  train = lambda all_rungs, checkpoint_dir: train_liar(checker, judge_params, seed=seed, rungs=all_rungs,
+                                                       config=config, log=log, checkpoint_dir=checkpoint_dir)
   return saved_ladder(agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
                       init_like=like, train=train, what='liar')
 
@@ -276,10 +341,13 @@ def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_li
   debate/selfplay.py). `directory` holds `step_<N>/` (Orbax, host copies of the params) per rung and
   `metrics.json` ({'config', 'rungs', 'history'}); None trains without saving. `config` is a frozen
   dataclass with `width` and `depth`; a directory written with another config is refused (WorkdirError).
-  `init_like()` gives params of the right structure; `train(rungs)` returns ({step: params}, history) for
-  the sorted rungs it is given. If any rung is missing, `train` runs for every saved and requested rung
-  (training must be a fixed function of seed and step, so the saved rungs come out the same) and all are
-  saved. With several processes every process calls this; process 0 reads and writes the metadata.
+  `init_like()` gives params of the right structure; `train(rungs, checkpoint_dir)` returns ({step: params},
+  history) for the sorted rungs it is given, saving and resuming its training state in `checkpoint_dir`
+  (`directory/training`, or None; see train_through_rungs). If any rung is missing, `train` runs for every
+  saved and requested rung (training must be a fixed function of seed and step, so the saved rungs come out
+  the same; it resumes from the last training checkpoint, so raising the top rung trains only the new
+  steps) and all are saved. With several processes every process calls this; process 0 reads and writes
+  the metadata.
   """
   import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
   rungs = sorted(set(int(r) for r in rungs))
@@ -302,7 +370,9 @@ def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_li
       return {r: wrap(ckptr.restore(os.path.join(os.path.abspath(directory), f'step_{r}'), like))
               for r in rungs}
   rungs = sorted(set(rungs) | set(saved))
-  ladder, history = train(rungs)
+  if directory:
+    _check_training_config(directory, config, what)
+  ladder, history = train(rungs, directory and os.path.join(directory, TRAINING))
   ladder = jax.device_get(ladder)
   if directory:
     os.makedirs(directory, exist_ok=True)
@@ -313,6 +383,24 @@ def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_li
     if multihost.is_writer():
       runfiles.write_json(metrics_path, {'config': config, 'rungs': rungs, 'history': history})
   return {r: wrap(p) for r, p in ladder.items()}
+
+
+def _check_training_config(directory: str, config, what: str) -> None:
+  """Records `config` as the one the training checkpoints of `directory` belong to; WorkdirError if they
+  belong to another (an interrupted run's state must not resume under other settings)."""
+  path = os.path.join(directory, TRAINING + '_config.json')
+  wanted = json.loads(json.dumps(runfiles.to_jsonable(config)))
+  found = None
+  if multihost.is_writer() and os.path.exists(path):
+    with open(path) as f:
+      found = json.load(f)
+  found = multihost.broadcast_json(found)
+  if found is not None and found != wanted:
+    raise runfiles.WorkdirError(f'{directory} holds the training state of a {what} with {found}, not {config}; '
+                                'use a fresh workdir')
+  if found is None and multihost.is_writer():
+    os.makedirs(directory, exist_ok=True)
+    runfiles.write_json(path, config)
 
 
 def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,

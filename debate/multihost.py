@@ -75,6 +75,16 @@ def broadcast_json(value: Any) -> Any:
   return json.loads(data.tobytes().decode())
 
 
+class Preempted(Exception):
+  """Training stopped on SIGTERM after saving a checkpoint at `step` in `directory`; rerunning the same command
+  resumes from it."""
+
+  def __init__(self, step: int, directory: str):
+    super().__init__(f'preempted (SIGTERM) at step {step}: saved a checkpoint in {directory}; rerun the same '
+                     'command to resume')
+    self.step = step
+
+
 class PreemptionWatch:
   """A context manager that records SIGTERM; `requested(step)` is checked between training steps.
 

@@ -491,10 +491,12 @@ def agent_key(seed: int) -> chex.PRNGKey:
 
 
 def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-                   config: SelfPlayConfig, log: Callable[[str], None] = print, mesh=None):
+                   config: SelfPlayConfig, log: Callable[[str], None] = print, mesh=None,
+                   checkpoint_dir: str | None = None):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
 
-  `mesh`: an optional ('data',) mesh to split each step's games over (make_train_chunk)."""
+  `mesh`: an optional ('data',) mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
+  where to save and resume the training state (learned_liar.train_through_rungs)."""
   rungs = learned_liar.checked_rungs(rungs)
   if mesh is not None and config.batch_size % mesh.devices.size:
     raise ValueError(f'self-play batch_size {config.batch_size} is not divisible by the {mesh.devices.size} '
@@ -512,7 +514,8 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
     return {'step': done, **means}
 
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), judge_params,
-                                          rungs=rungs, log_every=config.log_every, report=report)
+                                          rungs=rungs, log_every=config.log_every, report=report,
+                                          checkpoint_dir=checkpoint_dir, log=log)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:
@@ -526,8 +529,8 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
   return learned_liar.saved_ladder(
       agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
       init_like=lambda: init_params(config, checker.modulus, jax.random.key(0)),
-      train=lambda all_rungs: train_selfplay(checker, judge_params, seed=seed, rungs=all_rungs, config=config,
-                                             log=log),
+      train=lambda all_rungs, checkpoint_dir: train_selfplay(checker, judge_params, seed=seed, rungs=all_rungs,
+                                                             config=config, log=log, checkpoint_dir=checkpoint_dir),
       what='self-play debater')
 
 

@@ -105,13 +105,7 @@ class TrainState:
   rng: chex.PRNGKey
 
 
-class Preempted(Exception):
-  """Training stopped on SIGTERM after saving a checkpoint at `step`; rerunning the same command resumes."""
-
-  def __init__(self, step: int, workdir: str):
-    super().__init__(f'preempted (SIGTERM) at step {step}: saved a checkpoint in '
-                     f'{os.path.join(workdir, CHECKPOINTS)}; rerun the same command to resume')
-    self.step = step
+Preempted = multihost.Preempted  # Raised on SIGTERM after saving; launch.train_judge exits with EXIT_PREEMPTED.
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -588,7 +582,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
           if not scheduled:
             _save(manager, state, step)
           manager.wait_until_finished()
-          raise Preempted(step, workdir)
+          raise Preempted(step, os.path.join(workdir, CHECKPOINTS))
       manager.wait_until_finished()
   finally:
     manager.close()

@@ -10,12 +10,15 @@ The config's `experiment` field picks the runner (a missing field means 'grid'):
   irving  Irving et al. 2018 on MNIST (debate/image_experiment.py; needs --data_dir and --judge_workdir):
           results.jsonl, transcripts.jsonl, table2.md/.tex/.csv, precommit_vs_simulations.png/.pdf,
           confusion.png/.pdf and sample_games.png/.pdf in DIR; prints Table 2.
-Rerunning the same command on the same DIR resumes.
+Rerunning the same command on the same DIR resumes, also a learned agent's training stopped by SIGTERM
+(the run then exits with status 143 after saving its state).
 """
+
+import sys
 
 from absl import flags, logging
 
-from debate import experiment, report, runfiles
+from debate import experiment, multihost, report, runfiles
 from launch import cli
 
 DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder of the IDX image files (image experiments).')
@@ -59,6 +62,9 @@ def run(config, workdir: str) -> None:
     summary = RUNNERS[name](config, workdir)
   except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
+  except multihost.Preempted as e:  # A learned agent's training saved its state; rerunning resumes it.
+    logging.warning('%s', e)
+    sys.exit(cli.EXIT_PREEMPTED)
   print(summary)
   logging.info('wrote records, tables and figures to %s', workdir)
 

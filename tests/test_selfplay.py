@@ -5,13 +5,14 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import agents, bisection, experiment, rollout, selfplay
+from debate import agents, bisection, experiment, learned_liar, multihost, rollout, runfiles, selfplay
 from debate.tasks import chain
 from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
@@ -107,6 +108,35 @@ def test_ladder_reloads_to_identical_play(weak_judge, ladder):
   with pytest.raises(ValueError, match='fresh workdir'):
     selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(80,),
                           config=dataclasses.replace(TINY, width=16))
+
+
+def test_training_stopped_by_sigterm_resumes_to_the_uninterrupted_ladder(weak_judge, ladder, tmp_path):
+  checker, params, _ = weak_judge
+  workdir, built, _ = ladder  # Trained without interruption.
+
+  def preempt_at_step_40(line):  # The notice arrives while the chunk ending at step 40 is being reported.
+    if 'step 40/80' in line:
+      os.kill(os.getpid(), signal.SIGTERM)
+
+  with pytest.raises(multihost.Preempted, match='at step 40'):
+    selfplay.build_ladder(checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=TINY,
+                          log=preempt_at_step_40)
+  directory = selfplay.agent_dir(str(tmp_path), checker, 1)
+  assert not os.path.exists(os.path.join(directory, 'metrics.json'))  # No ladder yet: only training state.
+  with pytest.raises(runfiles.WorkdirError, match='training state .* fresh workdir'):
+    selfplay.build_ladder(checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS,
+                          config=dataclasses.replace(TINY, learning_rate=1e-3))
+  lines = []
+  resumed = selfplay.build_ladder(checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=TINY,
+                                  log=lines.append)
+  assert any(f'resumed training from the checkpoint at step 40 in {directory}' in line for line in lines)
+  assert not any('step 40/80' in line for line in lines)  # Only steps 40..80 were trained again.
+  for rung in RUNGS:
+    jax.tree.map(np.testing.assert_array_equal, resumed[rung].params, built[rung].params)
+  histories = [json.load(open(os.path.join(selfplay.agent_dir(w, checker, 1), 'metrics.json')))['history']
+               for w in (workdir, str(tmp_path))]
+  assert histories[0] == histories[1]
+  assert os.path.isdir(os.path.join(directory, learned_liar.TRAINING))
 
 
 def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak_judge, ladder):
