@@ -271,7 +271,8 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
 
 def _save_training(manager, step: int, params, opt_state, ladder: dict, history: list[dict]) -> None:
   import orbax.checkpoint as ocp
-  state = {'params': params, 'opt_state': opt_state, 'ladder': {str(r): p for r, p in ladder.items()}}
+  state = jax.device_get({'params': params, 'opt_state': opt_state,  # Host copies, as the ladder's rungs.
+                          'ladder': {str(r): p for r, p in ladder.items()}})
   manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                              meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})))
 
