@@ -324,8 +324,9 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
                  log: Callable[[str], None] = print) -> dict[int, Policy]:
   """{step: Policy} for every rung, loaded from `workdir/agents/...` or trained (and saved there).
 
-  If any rung is missing, the liar is trained anew from step 0 to the largest rung (training is a fixed
-  function of seed and step, so rungs saved earlier come out the same) and every rung is saved.
+  If any rung is missing, the liar is trained to the largest rung, from the latest usable training checkpoint
+  or from step 0 (training is a fixed function of seed and step, so rungs saved earlier come out the same),
+  and every rung is saved.
   """
   like = lambda: init_params(config, checker.modulus, jax.random.key(0))
   train = lambda all_rungs, checkpoint_dir: train_liar(checker, judge_params, seed=seed, rungs=all_rungs,
