@@ -193,7 +193,7 @@ def az_pixel(spec, key, game: ImageGame, state: ImageState, judge, judge_params,
   _need_params(spec)
   if roles.mode != 'debate':
     raise ValueError(f'an image az agent plays precommit debate only, not {roles.mode}')
-  num_classes = image_game.judge_logits(judge, judge_params, game, state).shape[-1]
+  num_classes = jax.eval_shape(lambda: image_game.judge_logits(judge, judge_params, game, state)).shape[-1]
   honest_to_move = roles.honest_to_move(state.num_revealed)
   if not spec.simulations:
     logits, _ = _evaluate(spec.policy, game, state, honest_to_move, num_classes)
@@ -251,7 +251,7 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
     output = gumbel_search(network, jax.random.fold_in(play_key, t), games, states, honest_first, judge,
                            judge_params, num_classes=num_classes, num_simulations=config.num_simulations,
                            considered_actions=config.considered_actions)
-    movers = (t % 2 == 0) == honest_first
+    movers = jax.vmap(lambda first: Roles('debate', first).honest_to_move(t))(honest_first)
     planes, features = jax.vmap(lambda g, s, m: observe(g, s, m, num_classes))(games, states, movers)
     valid = jax.vmap(image_game.valid_actions)(games, states)
     pixels = jnp.take_along_axis(games.candidates, output.action[:, None], axis=1)[:, 0]
@@ -325,14 +325,7 @@ def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, 
   optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions)
   data = (judge_params, jnp.asarray(images), jnp.asarray(labels, jnp.int32))
 
-  def report(done, metrics, seconds):
-    means = {name: float(value.mean()) for name, value in metrics.items()}
-    rate = done / max(seconds, 1e-9)
-    log(f'image self-play vs {judge_name}: step {done}/{rungs[-1]} loss {means["loss"]:.4f} (policy '
-        f'{means["policy_loss"]:.4f}, value {means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} '
-        f'in self-play; {rate:.2f} steps/s, about {(rungs[-1] - done) / rate:.0f}s left')
-    return {'step': done, **means}
-
+  report = learned_liar.az_report(log, f'image self-play vs {judge_name}', rungs[-1])
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), data, rungs=rungs,
                                           log_every=config.log_every, report=report,
                                           checkpoint_dir=checkpoint_dir, log=log)

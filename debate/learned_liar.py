@@ -26,6 +26,7 @@ so the params are constants of the compiled game).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -40,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debate import bisection, multihost, runfiles
+from debate import bisection, mcts, multihost, runfiles
 from debate.tasks import chain
 from judges import chain_checkers
 
@@ -230,7 +231,8 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
                         log: Callable[[str], None] = print) -> tuple[dict, list[dict]]:
   """Runs `train_chunk(params, opt_state, judge_params, steps) -> (params, opt_state, metrics)` from step 0
   to rungs[-1] in chunks of at most `log_every` steps that end on every rung; returns ({rung: params},
-  history), history holding `report(step, metrics, seconds so far)` after each chunk.
+  history), history holding `report(step, metrics, steps per second)` after each chunk (the rate of this
+  run's steps: a resumed run does not count the restored ones).
 
   With `checkpoint_dir` the whole training state (params, optimizer state, the rungs reached, the history;
   the step is the checkpoint's, and every key derives from (seed, step)) is saved there with Orbax after
@@ -245,9 +247,11 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
     if resumed is not None:
       done, params, opt_state, ladder, history = resumed
       log(f'resumed training from the checkpoint at step {done} in {checkpoint_dir}')
+  # SIGTERM is only caught when there is a checkpoint to save before stopping.
+  watch = multihost.PreemptionWatch() if manager is not None else contextlib.nullcontext()
   try:
-    with multihost.PreemptionWatch() as preemption:
-      start = time.time()
+    with watch as preemption:
+      start, first = time.time(), done
       while done < rungs[-1]:
         stop = min(min(r for r in rungs if r > done), done + log_every)
         params, opt_state, metrics = train_chunk(params, opt_state, judge_params,
@@ -255,7 +259,7 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
         done = stop
         if done in rungs:
           ladder[done] = params
-        history.append(report(done, metrics, time.time() - start))
+        history.append(report(done, metrics, (done - first) / max(time.time() - start, 1e-9)))
         if manager is None:
           continue
         _save_training(manager, done, params, opt_state, ladder, history)
@@ -277,6 +281,19 @@ def _save_training(manager, step: int, params, opt_state, ladder: dict, history:
                                              meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})))
 
 
+def az_report(log: Callable[[str], None], who: str, last_rung: int) -> Callable[[int, Any, float], dict]:
+  """The `report` of a self-play trainer for train_through_rungs: logs the chunk's mean loss, policy and
+  value losses and self-play liar win rate, with the rate and time left, and returns them as a history entry
+  ({'step', 'loss', 'policy_loss', 'value_loss', 'liar_win_rate'})."""
+  def report(done, metrics, steps_per_s):
+    means = {name: float(value.mean()) for name, value in metrics.items()}
+    log(f'{who}: step {done}/{last_rung} loss {means["loss"]:.4f} (policy {means["policy_loss"]:.4f}, value '
+        f'{means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} in self-play; {steps_per_s:.2f} '
+        f'steps/s, about {(last_rung - done) / max(steps_per_s, 1e-9):.0f}s left')
+    return {'step': done, **means}
+  return report
+
+
 def az_loss(logits, values, weights, valid, targets, active, *, value_coef: float):
   """The AlphaZero loss of the self-play debaters: (loss, (policy_loss, value_loss)), each [].
 
@@ -285,7 +302,7 @@ def az_loss(logits, values, weights, valid, targets, active, *, value_coef: floa
   softmax over the valid actions only (as the agents play); value: squared error; both averaged over the
   active plies; loss = policy + value_coef x value.
   """
-  log_probs = jax.nn.log_softmax(jnp.where(valid, logits, -1e9))
+  log_probs = jax.nn.log_softmax(jnp.where(valid, logits, mcts.INVALID_LOGIT))
   policy = -jnp.sum(jnp.where(valid, weights * log_probs, 0.0), axis=-1)
   mask = active.astype(jnp.float32)
   count = jnp.maximum(mask.sum(), 1.0)
@@ -304,10 +321,9 @@ def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, 
   params = init_params(config, checker.modulus, init_key)
   optimizer, train_chunk = make_train_chunk(checker, config, train_key)
 
-  def report(done, rewards, seconds):
-    rate = done * config.batch_size / max(seconds, 1e-9)
+  def report(done, rewards, steps_per_s):
     log(f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
-        f'{float(rewards.mean()):.4f} ({rate:,.0f} games/s)')
+        f'{float(rewards.mean()):.4f} ({steps_per_s * config.batch_size:,.0f} games/s)')
     return {'step': done, 'mean_reward': float(rewards.mean())}
 
   return train_through_rungs(train_chunk, params, optimizer.init(params), judge_params, rungs=rungs,

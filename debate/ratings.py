@@ -220,10 +220,8 @@ def fit_role_elo(honest_wins: np.ndarray, games: np.ndarray, *, num_samples: int
     names = [f"honest player {i}" for i in range(n_h)] + [f"liar {j}" for j in range(n_l)]
     _check_connected(big_games.sum(axis=0), anchor, names)
 
-    fit = bootstrap_elo(big_wins if honest_wins.ndim == 3 else big_wins[0],
-                        big_games if games.ndim == 3 else big_games[0], num_samples=num_samples,
-                        seed=seed, anchor=anchor, anchor_rating=anchor_rating, level=level,
-                        resample=resample)
+    fit = bootstrap_elo(big_wins, big_games, num_samples=num_samples, seed=seed, anchor=anchor,
+                        anchor_rating=anchor_rating, level=level, resample=resample)
 
     def part(sl: slice) -> EloFit:
         return dataclasses.replace(fit, ratings=fit.ratings[sl], ci_low=fit.ci_low[sl],

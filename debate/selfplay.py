@@ -505,14 +505,7 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
   params = init_params(config, checker.modulus, init_key)
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
 
-  def report(done, metrics, seconds):
-    means = {name: float(value.mean()) for name, value in metrics.items()}
-    rate = done / max(seconds, 1e-9)
-    log(f'self-play vs {checker.name}: step {done}/{rungs[-1]} loss {means["loss"]:.4f} (policy '
-        f'{means["policy_loss"]:.4f}, value {means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} '
-        f'in self-play; {rate:.2f} steps/s, about {(rungs[-1] - done) / rate:.0f}s left')
-    return {'step': done, **means}
-
+  report = learned_liar.az_report(log, f'self-play vs {checker.name}', rungs[-1])
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), judge_params,
                                           rungs=rungs, log_every=config.log_every, report=report,
                                           checkpoint_dir=checkpoint_dir, log=log)

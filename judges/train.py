@@ -29,7 +29,7 @@ results do not depend on the mesh (up to float reduction order). Masks and dropo
 within a host when model_parallelism divides its device count.
 
 Preemption: SIGTERM (what Cloud TPU, SLURM and Kubernetes send before evicting a job) is caught; the run
-finishes its current step, saves a checkpoint at that step and raises `Preempted` (launch.train_judge then
+finishes its current step, saves a checkpoint at that step and raises `multihost.Preempted` (launch.train_judge then
 exits with status 143); rerunning the same command resumes. With several processes all stop at the same
 step (debate/multihost.PreemptionWatch).
 
@@ -103,9 +103,6 @@ class TrainState:
   params: Params
   opt_state: optax.OptState
   rng: chex.PRNGKey
-
-
-Preempted = multihost.Preempted  # Raised on SIGTERM after saving; launch.train_judge exits with EXIT_PREEMPTED.
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -505,7 +502,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
 
   Raises:
     ConfigError: a bad config field. WorkdirError: the workdir holds a run of a different config.
-    Preempted: SIGTERM arrived; a checkpoint of the step reached was saved.
+    multihost.Preempted: SIGTERM arrived; a checkpoint of the step reached was saved.
   """
   validate_config(config, num_devices=len(jax.devices() if devices is None else devices),
                   image_shape=dataset_train.image_shape)
@@ -582,7 +579,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
           if not scheduled:
             _save(manager, state, step)
           manager.wait_until_finished()
-          raise Preempted(step, os.path.join(workdir, CHECKPOINTS))
+          raise multihost.Preempted(step, os.path.join(workdir, CHECKPOINTS))
       manager.wait_until_finished()
   finally:
     manager.close()

@@ -18,7 +18,7 @@ import sys
 import jax
 from absl import flags, logging
 
-from debate import runfiles
+from debate import multihost, runfiles
 from debate.tasks import idx
 from judges import train
 from launch import cli
@@ -59,7 +59,7 @@ def run(config, workdir: str) -> None:
     _, metrics = train.train_judge(config, workdir, dataset_train, dataset_test, log=logging.info)
   except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
-  except train.Preempted as e:
+  except multihost.Preempted as e:
     logging.warning('%s', e)
     sys.exit(cli.EXIT_PREEMPTED)
   result = {'split': 'test', 'judge': config.judge, 'step': metrics['step'], **metrics['test'],

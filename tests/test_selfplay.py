@@ -139,6 +139,19 @@ def test_training_stopped_by_sigterm_resumes_to_the_uninterrupted_ladder(weak_ju
   assert os.path.isdir(os.path.join(directory, learned_liar.TRAINING))
 
 
+def test_sigterm_is_left_alone_when_training_has_no_checkpoint_to_save():
+  handlers = []
+
+  def report(done, metrics, steps_per_s):
+    handlers.append(signal.getsignal(signal.SIGTERM))
+    return {'step': done}
+
+  before = signal.getsignal(signal.SIGTERM)
+  chunk = lambda params, opt_state, judge_params, steps: (params, opt_state, None)
+  _, history = learned_liar.train_through_rungs(chunk, 0, 0, None, rungs=[0, 2], log_every=1, report=report)
+  assert history == [{'step': 1}, {'step': 2}] and handlers == [before, before]
+
+
 def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak_judge, ladder):
   checker, params, _ = weak_judge
   _, built, _ = ladder  # Trained on one device in one chunk of 40 steps per rung.
