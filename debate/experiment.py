@@ -215,7 +215,7 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
                                      train_config=config.get('agent_training'), log=log)
     arm = selfplay.attach_networks(arm, plan.cells, cell.checker, params, seed=cell.seed, workdir=workdir,
                                    cache=selfplay_ladders, train_config=config.get('selfplay_training'),
-                                   log=log)
+                                   log=log, mesh=mesh)
     cell_start = time.time()
     outcome, transcripts = rollout.run_games(arm, cell.checker, params, length=cell.length,
                                              seed=cell.seed, num_games=config.num_games,

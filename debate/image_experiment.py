@@ -33,7 +33,7 @@ from typing import Any, Callable
 import ml_collections
 import numpy as np
 
-from debate import image_game, image_report, image_rollout, rollout, runfiles
+from debate import image_game, image_report, image_rollout, learned_liar, rollout, runfiles
 from debate.experiment import progress_reporter
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import bootstrap_mean_interval, wilson_interval
@@ -91,9 +91,11 @@ def selfplay_config(config: ml_collections.ConfigDict):
 
 
 def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, judge_params, judge_info: dict,
-                             data_dir: str, workdir: str, log: Callable[[str], None]) -> tuple[ImageCell, ...]:
+                             data_dir: str, workdir: str, log: Callable[[str], None],
+                             mesh=None) -> tuple[ImageCell, ...]:
   """`cells` with the params of their az agents attached: every rung the cells name is trained against the
-  judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once."""
+  judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games split over
+  learned_liar.games_mesh of the experiment's `mesh`."""
   from debate import image_selfplay
   rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
   if not rungs:
@@ -103,9 +105,11 @@ def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, jud
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
   judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
+  training = selfplay_config(config)
   ladder = image_selfplay.build_ladder(judge, judge_params, np.asarray(train.images), np.asarray(train.labels),
                                        judge_name=judge_name, seed=config.game.seed, workdir=workdir,
-                                       rungs=sorted(rungs), config=selfplay_config(config), log=log)
+                                       rungs=sorted(rungs), config=training, log=log,
+                                       mesh=learned_liar.games_mesh(mesh, training.batch_size))
   return tuple(dataclasses.replace(cell, arm=image_selfplay.attach_networks(cell.arm, ladder)) for cell in cells)
 
 
@@ -376,10 +380,10 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
 
   records = _prepare_workdir(config, workdir, judge_info)
   done = {r['cell'] for r in records}
+  mesh = mesh or rollout.data_mesh()
   pending = attach_selfplay_networks(tuple(c for c in cells if c.name not in done), config, judge=judge,
                                      judge_params=params, judge_info=judge_info, data_dir=data_dir,
-                                     workdir=workdir, log=log)
-  mesh = mesh or rollout.data_mesh()
+                                     workdir=workdir, log=log, mesh=mesh)
   log(f'{len(cells)} cells, {len(done)} already done, {len(pending)} to run, on {mesh.devices.size} '
       f'device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
       f'{num_actions} actions per move')

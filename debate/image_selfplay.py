@@ -31,7 +31,10 @@ the training split), each with a uniformly random wrong label as the lie and a r
 ply of both roles is a Gumbel MuZero search (`num_simulations`, `considered_actions` at the root) with the
 network's prior and value at the leaves, the exact game as the model and the judge's verdict as the reward
 when the k-th pixel is revealed (+1/-1 for the player who made that move; discount -1 between plies, a
-two-player zero-sum game). The search samples its move (Gumbel noise). Targets: the search's
+two-player zero-sum game). The search samples its move (Gumbel noise). Each game is its own batch-of-one
+search with its own key (vmapped over the games; the judge runs whenever some game of the vmapped batch
+ends), so a step plays the same games on any number of devices; with a ('data',) mesh each device plays its
+share under `shard_map` and the gradient is all-reduced. Targets: the search's
 `action_weights` and the game's outcome for the player who moved; loss = cross-entropy over the valid
 candidates + `value_coef` x squared error (`learned_liar.az_loss`); Adam. The loop is one `jit` (`lax.scan`
 over steps, in chunks between rungs); step s uses fold_in(train key, s) only, so the params at step N do not
@@ -59,6 +62,7 @@ import jax.numpy as jnp
 import mctx
 import numpy as np
 import optax
+from jax.sharding import PartitionSpec as P
 
 from debate import image_game, learned_liar, mcts
 from debate.image_agents import Roles
@@ -66,6 +70,7 @@ from debate.image_game import ImageGame, ImageState
 from debate.learned_liar import Policy
 
 HONEST, LIAR = 0, 1
+_GAMES = 'games'  # The vmap axis of the per-game searches of selfplay_games.
 MAX_MOVES_FEATURE = 16
 NUM_PLANES = 3
 
@@ -106,7 +111,9 @@ class PolicyValueCNN(nn.Module):
     h = nn.relu(h)
     for _ in range(self.depth - 1):
       h = nn.relu(nn.Conv(self.width, (3, 3), padding='SAME')(h))
-    local = nn.Conv(1, (1, 1))(h)[..., 0].reshape(batch, height * width_px)
+    # No bias: a constant added to every logit changes no policy, so its gradient is rounding noise that
+    # Adam would scale up to full steps.
+    local = nn.Conv(1, (1, 1), use_bias=False)(h)[..., 0].reshape(batch, height * width_px)
     logits = local + nn.Dense(height * width_px)(features)
     pooled = jnp.concatenate([h.mean(axis=(1, 2)), h.max(axis=(1, 2)), features], axis=-1)
     value = jnp.tanh(nn.Dense(1)(nn.relu(nn.Dense(self.width)(pooled)))[..., 0])
@@ -131,17 +138,22 @@ def _evaluate(network: Policy, game: ImageGame, state: ImageState, honest_to_mov
 # Search, batched as mctx wants: games, states and first players with a leading axis [B].
 
 
-def _recurrent_fn(network: Policy, judge, num_classes: int, k: int):
+def _recurrent_fn(network: Policy, judge, num_classes: int, k: int, game_axis: str | None = None):
   """The mctx model: exact moves; when the k-th pixel is revealed, the judge's verdict as the reward for the
   player who revealed it (+1 won, -1 lost); discount -1 between plies; the network's prior and value. The
-  judge runs only when some game of the batch finishes (its logits matter only then)."""
+  judge runs only when some game of the batch finishes (its logits matter only then). `game_axis`: the vmap
+  axis name when each game is its own search (selfplay_games), so that "some game" spans the vmapped games
+  (a psum) and the skip stays a real branch instead of becoming a select under vmap."""
   def recurrent_fn(params, key, action, state):
     del key
     games, honest_first, judge_params = params
     new = jax.vmap(lambda s, g, a: image_game.step(s, g.candidates[a]))(state, games, action)
     finished = new.num_revealed == k  # Steps past the end (a search may go on) change nothing.
+    any_finished = finished.any()
+    if game_axis is not None:
+      any_finished = jax.lax.psum(any_finished.astype(jnp.int32), game_axis) > 0
     logits = jax.lax.cond(
-        finished.any(),
+        any_finished,
         lambda: jax.vmap(lambda g, s: image_game.judge_logits(judge, judge_params, g, s))(games, new),
         lambda: jnp.zeros((action.shape[0], num_classes), jnp.float32))
 
@@ -160,10 +172,10 @@ def _recurrent_fn(network: Policy, judge, num_classes: int, k: int):
 
 def gumbel_search(network: Policy, key, games: ImageGame, states: ImageState, honest_first, judge,
                   judge_params, *, num_classes: int, num_simulations: int, considered_actions: int,
-                  gumbel_scale: float = 1.0) -> mctx.PolicyOutput:
+                  gumbel_scale: float = 1.0, game_axis: str | None = None) -> mctx.PolicyOutput:
   """Gumbel MuZero search from `states` ([B] each; honest_first [B] bool) with the network's prior and value:
   `action` [B] (an index into each game's candidates; sampled, or with gumbel_scale 0 the search's best) and
-  `action_weights` [B, A] (the training target)."""
+  `action_weights` [B, A] (the training target). `game_axis`: see _recurrent_fn."""
   k = states.revealed.shape[-1]
   movers = jax.vmap(lambda s, first: Roles('debate', first).honest_to_move(s.num_revealed))(states, honest_first)
   logits, value = jax.vmap(lambda g, s, m: _evaluate(network, g, s, m, num_classes))(games, states, movers)
@@ -172,7 +184,7 @@ def gumbel_search(network: Policy, key, games: ImageGame, states: ImageState, ho
   with mcts.fixed_depth_backward(k + 1):
     return mctx.gumbel_muzero_policy(
         params=(games, honest_first, judge_params), rng_key=key, root=root,
-        recurrent_fn=_recurrent_fn(network, judge, num_classes, k), num_simulations=num_simulations,
+        recurrent_fn=_recurrent_fn(network, judge, num_classes, k, game_axis), num_simulations=num_simulations,
         invalid_actions=invalid, max_depth=k, max_num_considered_actions=min(considered_actions, logits.shape[-1]),
         gumbel_scale=gumbel_scale)
 
@@ -232,11 +244,17 @@ def init_params(config: ImageSelfPlayConfig, image_shape: tuple[int, int], key: 
 
 
 def selfplay_games(params, key, judge, judge_params, images, labels, config: ImageSelfPlayConfig,
-                   num_actions: int):
+                   num_actions: int, mesh=None):
   """`config.batch_size` self-play games on random images of (images [N, H, W] uint8, labels [N] int32).
 
   Returns (planes [k, B, H, W, 3], features [k, B, F], candidates [B, A] int32, action_weights [k, B, A],
-  valid [k, B, A] bool, value targets [k, B], liar_won [B] bool)."""
+  valid [k, B, A] bool, value targets [k, B], liar_won [B] bool).
+
+  Game b's image, lie, first player and search keys derive from (key, b) only: each game is a batch-of-one
+  Gumbel search (vmapped over the games; mctx draws the Gumbel noise of a whole batch from one key). So the
+  games do not depend on how they are laid out, and with a ('data',) `mesh` each device plays its share
+  under `shard_map` with the same moves as one device.
+  """
   k, num_classes, batch = config.k, config.num_classes, config.batch_size
   image_key, lie_key, first_key, play_key = jax.random.split(key, 4)
   index = jax.random.randint(image_key, (batch,), 0, images.shape[0])
@@ -245,30 +263,48 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
   honest_first = jax.random.bernoulli(first_key, 0.5, (batch,))
   games = jax.vmap(lambda im, y, c: image_game.make_game(im, y, c, num_actions))(
       images[index].astype(jnp.float32) / 255.0, label, lie)
+  game_keys = jax.random.split(play_key, batch)
   network = Policy(width=config.width, depth=config.depth, digest='', params=params)
 
-  def ply(states, t):
-    output = gumbel_search(network, jax.random.fold_in(play_key, t), games, states, honest_first, judge,
-                           judge_params, num_classes=num_classes, num_simulations=config.num_simulations,
-                           considered_actions=config.considered_actions)
-    movers = jax.vmap(lambda first: Roles('debate', first).honest_to_move(t))(honest_first)
-    planes, features = jax.vmap(lambda g, s, m: observe(g, s, m, num_classes))(games, states, movers)
-    valid = jax.vmap(image_game.valid_actions)(games, states)
-    pixels = jnp.take_along_axis(games.candidates, output.action[:, None], axis=1)[:, 0]
-    new = jax.vmap(image_game.step)(states, pixels)
-    return new, (planes, features, output.action_weights, valid, movers)
+  def search_one(key, game, state, first):
+    batched = jax.tree.map(lambda a: a[None], (game, state, first))
+    output = gumbel_search(network, key, *batched, judge, judge_params, num_classes=num_classes,
+                           num_simulations=config.num_simulations, considered_actions=config.considered_actions,
+                           game_axis=_GAMES)
+    return output.action[0], output.action_weights[0]
 
-  final, (planes, features, weights, valid, honest_moved) = jax.lax.scan(
-      ply, jax.vmap(lambda g: image_game.init_state(g, k))(games), jnp.arange(k))
-  logits = jax.vmap(lambda g, s: image_game.judge_logits(judge, judge_params, g, s))(games, final)
-  honest_won = jax.vmap(image_game.honest_margin)(games, logits) > 0
-  targets = jnp.where(honest_moved == honest_won[None], 1.0, -1.0)
-  return planes, features, games.candidates, weights, valid, targets, ~honest_won
+  def play(game_keys, games, honest_first):
+    """The games `games` ([b] each), from their own keys [b] and first players [b]."""
+    def ply(states, t):
+      actions, weights = jax.vmap(search_one, axis_name=_GAMES)(
+          jax.vmap(lambda key: jax.random.fold_in(key, t))(game_keys), games, states, honest_first)
+      movers = jax.vmap(lambda first: Roles('debate', first).honest_to_move(t))(honest_first)
+      planes, features = jax.vmap(lambda g, s, m: observe(g, s, m, num_classes))(games, states, movers)
+      valid = jax.vmap(image_game.valid_actions)(games, states)
+      pixels = jnp.take_along_axis(games.candidates, actions[:, None], axis=1)[:, 0]
+      new = jax.vmap(image_game.step)(states, pixels)
+      return new, (planes, features, weights, valid, movers)
+
+    final, (planes, features, weights, valid, honest_moved) = jax.lax.scan(
+        ply, jax.vmap(lambda g: image_game.init_state(g, k))(games), jnp.arange(k))
+    logits = jax.vmap(lambda g, s: image_game.judge_logits(judge, judge_params, g, s))(games, final)
+    honest_won = jax.vmap(image_game.honest_margin)(games, logits) > 0
+    targets = jnp.where(honest_moved == honest_won[None], 1.0, -1.0)
+    return planes, features, games.candidates, weights, valid, targets, ~honest_won
+
+  if mesh is None:
+    return play(game_keys, games, honest_first)
+  by_game, by_ply_and_game = P('data'), P(None, 'data')
+  return jax.shard_map(play, mesh=mesh, in_specs=(by_game,) * 3,
+                       out_specs=(by_ply_and_game,) * 2 + (by_game,) + (by_ply_and_game,) * 3 + (by_game,),
+                       check_vma=False)(game_keys, games, honest_first)
 
 
-def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int):
+def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int, mesh=None):
   """A jitted (params, opt_state, (judge_params, images, labels), steps [n] int32) -> (params, opt_state,
   metrics {name: [n]}). Step `s` uses the key fold_in(key, s) only, so any chunking gives the same params.
+  With a ('data',) `mesh` each device plays its share of a step's games (selfplay_games: the same games as on
+  one device) and the gradient is a mean over all of them (params replicated, an all-reduce).
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games)."""
   optimizer = optax.adam(config.learning_rate)
   model = PolicyValueCNN(config.width, config.depth)
@@ -288,7 +324,8 @@ def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_
     params, opt_state = carry
     judge_params, images, labels = data
     planes, features, candidates, weights, valid, targets, liar_won = selfplay_games(
-        params, jax.random.fold_in(key, step_index), judge, judge_params, images, labels, config, num_actions)
+        params, jax.random.fold_in(key, step_index), judge, judge_params, images, labels, config, num_actions,
+        mesh)
     (loss, (policy_loss, value_loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         params, planes, features, candidates, jax.lax.stop_gradient(weights), valid, targets)
     updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -311,18 +348,19 @@ def agent_key(seed: int) -> chex.PRNGKey:
 
 def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, *, seed: int,
                    rungs: Sequence[int], config: ImageSelfPlayConfig, judge_name: str = 'judge',
-                   log: Callable[[str], None] = print, checkpoint_dir: str | None = None):
+                   log: Callable[[str], None] = print, checkpoint_dir: str | None = None, mesh=None):
   """Trains on (images [N, H, W] uint8, labels [N]) to max(rungs) steps; returns ({step: params} for every
   rung, history of mean metrics per chunk). `checkpoint_dir`: where to save and resume the training state
-  (learned_liar.train_through_rungs)."""
+  (learned_liar.train_through_rungs); `mesh`: an optional ('data',) mesh to split each step's games over."""
   rungs = learned_liar.checked_rungs(rungs)
+  learned_liar.check_games_mesh(mesh, config.batch_size)
   images = np.asarray(images)
   if images.dtype != np.uint8 or images.ndim != 3:
     raise ValueError(f'self-play trains on uint8 images [N, H, W], got {images.dtype} {images.shape}')
   num_actions = image_game.action_space_size(images)
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, images.shape[1:], init_key)
-  optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions)
+  optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions, mesh)
   data = (judge_params, jnp.asarray(images), jnp.asarray(labels, jnp.int32))
 
   report = learned_liar.az_report(log, f'image self-play vs {judge_name}', rungs[-1])
@@ -338,16 +376,16 @@ def agent_dir(workdir: str, judge_name: str, seed: int) -> str:
 
 def build_ladder(judge, judge_params, images: np.ndarray, labels: np.ndarray, *, judge_name: str, seed: int,
                  workdir: str | None, rungs: Sequence[int], config: ImageSelfPlayConfig = ImageSelfPlayConfig(),
-                 log: Callable[[str], None] = print) -> dict[int, Policy]:
+                 log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
   """{step: Policy} for every rung, loaded from `workdir/agents/image_selfplay_...` or trained and saved.
 
-  `judge_name` names the judge in the directory (the runner: MODEL_kK_stepSTEP)."""
+  `judge_name` names the judge in the directory (the runner: MODEL_kK_stepSTEP); `mesh`: train_selfplay's."""
   return learned_liar.saved_ladder(
       agent_dir(workdir, judge_name, seed) if workdir else None, rungs=rungs, config=config,
       init_like=lambda: init_params(config, np.shape(images)[1:], jax.random.key(0)),
       train=lambda all_rungs, checkpoint_dir: train_selfplay(
           judge, judge_params, images, labels, seed=seed, rungs=all_rungs, config=config, judge_name=judge_name,
-          log=log, checkpoint_dir=checkpoint_dir),
+          log=log, checkpoint_dir=checkpoint_dir, mesh=mesh),
       what='image self-play debater')
 
 

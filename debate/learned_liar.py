@@ -196,6 +196,27 @@ def checked_rungs(rungs: Sequence[int]) -> list[int]:
   return rungs
 
 
+def check_games_mesh(mesh, batch_size: int) -> None:
+  """ValueError unless the self-play games of a step (`batch_size`) split evenly over `mesh` (None: one device)."""
+  if mesh is not None and batch_size % mesh.devices.size:
+    raise ValueError(f'self-play batch_size {batch_size} is not divisible by the {mesh.devices.size} devices of '
+                     'the mesh')
+
+
+def games_mesh(mesh, batch_size: int) -> jax.sharding.Mesh | None:
+  """The ('data',) mesh an experiment's self-play training splits its games over: the most of `mesh`'s devices
+  local to this process whose number divides `batch_size` (None: one device, or no `mesh`).
+
+  The trainers play the same games on any device count (each game keyed by its index), so this choice only
+  changes the speed; each process trains the same ladder on its own devices.
+  """
+  if mesh is None:
+    return None
+  local = [d for d in mesh.devices.flat if d.process_index == jax.process_index()]
+  count = max(n for n in range(1, len(local) + 1) if batch_size % n == 0)
+  return None if count == 1 else jax.sharding.Mesh(np.array(local[:count]), ('data',))
+
+
 TRAINING = 'training'  # A ladder directory's subfolder of resumable training checkpoints.
 _TRAINING_CHECKPOINTS_KEPT = 2
 

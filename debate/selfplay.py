@@ -498,9 +498,7 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
   `mesh`: an optional ('data',) mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
   where to save and resume the training state (learned_liar.train_through_rungs)."""
   rungs = learned_liar.checked_rungs(rungs)
-  if mesh is not None and config.batch_size % mesh.devices.size:
-    raise ValueError(f'self-play batch_size {config.batch_size} is not divisible by the {mesh.devices.size} '
-                     'devices of the mesh')
+  learned_liar.check_games_mesh(mesh, config.batch_size)
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
@@ -517,23 +515,27 @@ def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> s
 
 def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int, workdir: str | None,
                  rungs: Sequence[int], config: SelfPlayConfig = SelfPlayConfig(),
-                 log: Callable[[str], None] = print) -> dict[int, Policy]:
-  """{step: Policy} for every rung, loaded from `workdir/agents/selfplay_...` or trained and saved there."""
+                 log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
+  """{step: Policy} for every rung, loaded from `workdir/agents/selfplay_...` or trained and saved there.
+  `mesh`: train_selfplay's."""
   return learned_liar.saved_ladder(
       agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
       init_like=lambda: init_params(config, checker.modulus, jax.random.key(0)),
       train=lambda all_rungs, checkpoint_dir: train_selfplay(checker, judge_params, seed=seed, rungs=all_rungs,
-                                                             config=config, log=log, checkpoint_dir=checkpoint_dir),
+                                                             config=config, log=log, checkpoint_dir=checkpoint_dir,
+                                                             mesh=mesh),
       what='self-play debater')
 
 
 def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,
-                    workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print):
+                    workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print,
+                    mesh=None):
   """`arm` with the params of its az liar and az honest debater attached (other arms unchanged).
 
   Trains (or loads) once per (judge, seed) every az rung that `cells` (with .arm, .checker, .seed) name for
   that judge and seed, as a liar or as the honest debater; `cache` keeps the ladder. `train_config`: a
   mapping of SelfPlayConfig fields (an experiment config's optional `selfplay_training`), None: defaults.
+  `mesh`: the experiment's ('data',) mesh; training splits its games over learned_liar.games_mesh of it.
   """
   def az_specs(a):
     return [s for s in (getattr(a, 'liar', None), getattr(a, 'honest', None)) if s is not None and s.kind == 'az']
@@ -543,8 +545,9 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
   key = (checker.name, checker.modulus, seed)
   if key not in cache:
     rungs = {s.budget for c in cells if c.checker == checker and c.seed == seed for s in az_specs(c.arm)}
-    cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs,
-                              config=SelfPlayConfig(**dict(train_config or {})), log=log)
+    config = SelfPlayConfig(**dict(train_config or {}))
+    cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
+                              log=log, mesh=learned_liar.games_mesh(mesh, config.batch_size))
   attach = lambda spec: (dataclasses.replace(spec, policy=cache[key][spec.budget])
                          if spec is not None and spec.kind == 'az' else spec)
   return dataclasses.replace(arm, liar=attach(arm.liar), honest=attach(arm.honest))

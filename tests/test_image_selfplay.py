@@ -103,12 +103,25 @@ def test_training_teaches_the_liar_the_winning_pixel(ladder):
   assert (trained == WINNER).all(), trained
 
 
-def test_params_at_a_step_do_not_depend_on_the_chunking(ladder):
-  _, built, _ = ladder  # Trained in chunks of 20 steps.
+def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(ladder):
+  _, built, _ = ladder  # Trained on one device in chunks of 20 steps.
   images, labels = _images()
-  rechunked, _ = image_selfplay.train_selfplay(JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,),
-                                               config=dataclasses.replace(TINY, log_every=40), log=lambda _: None)
+  config = dataclasses.replace(TINY, log_every=40)
+  rechunked, history = image_selfplay.train_selfplay(JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,),
+                                                     config=config, log=lambda _: None)
   jax.tree.map(np.testing.assert_array_equal, rechunked[40], built[40].params)
+  # The same games split over 4 devices (shard_map): the same self-play outcomes and, up to the float
+  # rounding of the gradient's all-reduce, the same losses and params.
+  sharded, sharded_history = image_selfplay.train_selfplay(
+      JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,), config=config, log=lambda _: None,
+      mesh=rollout.data_mesh(jax.devices()[:4]))
+  for ours, theirs in zip(sharded_history, history, strict=True):
+    assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
+    np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), sharded[40], rechunked[40])
+  with pytest.raises(ValueError, match='not divisible by the 3 devices'):
+    image_selfplay.train_selfplay(JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(1,), config=config,
+                                  mesh=rollout.data_mesh(jax.devices()[:3]))
 
 
 def test_the_ladder_round_trips_through_orbax_and_refuses_another_config(ladder):

@@ -112,3 +112,12 @@ def test_experiment_trains_the_ladder_before_the_cells_that_name_it(tmp_path):
   assert records[0]['accuracy'] == 1.0
   assert os.path.isdir(os.path.join(learned_liar.agent_dir(str(tmp_path), cc.parse_checker('exact', M), 0),
                                     'step_10'))
+
+
+def test_self_play_training_splits_its_games_over_the_most_devices_that_divide_the_batch():
+  four = rollout.data_mesh(jax.devices()[:4])
+  assert learned_liar.games_mesh(four, 16).devices.size == 4
+  assert learned_liar.games_mesh(four, 6).devices.size == 3
+  assert learned_liar.games_mesh(four, 5) is None  # One device: no mesh.
+  assert learned_liar.games_mesh(None, 16) is None
+  assert list(learned_liar.games_mesh(four, 6).devices.flat) == jax.devices()[:3]
