@@ -112,6 +112,9 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
         make(**dict(config[field]))
       except TypeError as e:
         raise ConfigError(field, f'{e}; the fields are those of {make.__module__}.{make.__name__}') from None
+  model_parallelism = config.get('model_parallelism', 1)
+  if not isinstance(model_parallelism, int) or model_parallelism < 1:
+    raise ConfigError('model_parallelism', f'must be an integer >= 1, got {model_parallelism!r}')
   cells = tuple(Cell(arm, checker, length, seed) for seed in seeds for checker in checkers
                 for length in lengths for arm in arms)
   names = [cell.name for cell in cells]
@@ -212,10 +215,11 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
     params, judge_metrics = judges[judge_key]
     arm = learned_liar.attach_policy(cell.arm, plan.cells, cell.checker, params, seed=cell.seed,
                                      workdir=workdir, cache=learned_ladders,
-                                     train_config=config.get('agent_training'), log=log)
+                                     train_config=config.get('agent_training'), log=log, mesh=mesh,
+                                     model_parallelism=config.get('model_parallelism', 1))
     arm = selfplay.attach_networks(arm, plan.cells, cell.checker, params, seed=cell.seed, workdir=workdir,
                                    cache=selfplay_ladders, train_config=config.get('selfplay_training'),
-                                   log=log, mesh=mesh)
+                                   log=log, mesh=mesh, model_parallelism=config.get('model_parallelism', 1))
     cell_start = time.time()
     outcome, transcripts = rollout.run_games(arm, cell.checker, params, length=cell.length,
                                              seed=cell.seed, num_games=config.num_games,

@@ -95,7 +95,7 @@ def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, jud
                              mesh=None) -> tuple[ImageCell, ...]:
   """`cells` with the params of their az agents attached: every rung the cells name is trained against the
   judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games split over
-  learned_liar.games_mesh of the experiment's `mesh`."""
+  learned_liar.games_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`)."""
   from debate import image_selfplay
   rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
   if not rungs:
@@ -109,7 +109,8 @@ def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, jud
   ladder = image_selfplay.build_ladder(judge, judge_params, np.asarray(train.images), np.asarray(train.labels),
                                        judge_name=judge_name, seed=config.game.seed, workdir=workdir,
                                        rungs=sorted(rungs), config=training, log=log,
-                                       mesh=learned_liar.games_mesh(mesh, training.batch_size))
+                                       mesh=learned_liar.games_mesh(mesh, training.batch_size,
+                                                                    config.get('model_parallelism', 1)))
   return tuple(dataclasses.replace(cell, arm=image_selfplay.attach_networks(cell.arm, ladder)) for cell in cells)
 
 

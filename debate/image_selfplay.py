@@ -34,7 +34,7 @@ when the k-th pixel is revealed (+1/-1 for the player who made that move; discou
 two-player zero-sum game). The search samples its move (Gumbel noise). Each game is its own batch-of-one
 search with its own key (vmapped over the games; the judge runs whenever some game of the vmapped batch
 ends), so a step plays the same games on any number of devices; with a ('data',) mesh each device plays its
-share under `shard_map` and the gradient is all-reduced. Targets: the search's
+share under `shard_map` and the gradient is all-reduced (params FSDP-style over a 'model' axis if it has one). Targets: the search's
 `action_weights` and the game's outcome for the player who moved; loss = cross-entropy over the valid
 candidates + `value_coef` x squared error (`learned_liar.az_loss`); Adam. The loop is one `jit` (`lax.scan`
 over steps, in chunks between rungs); step s uses fold_in(train key, s) only, so the params at step N do not
@@ -68,6 +68,7 @@ from debate import image_game, learned_liar, mcts
 from debate.image_agents import Roles
 from debate.image_game import ImageGame, ImageState
 from debate.learned_liar import Policy
+from judges import train as judge_train
 
 HONEST, LIAR = 0, 1
 _GAMES = 'games'  # The vmap axis of the per-game searches of selfplay_games.
@@ -252,8 +253,8 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
 
   Game b's image, lie, first player and search keys derive from (key, b) only: each game is a batch-of-one
   Gumbel search (vmapped over the games; mctx draws the Gumbel noise of a whole batch from one key). So the
-  games do not depend on how they are laid out, and with a ('data',) `mesh` each device plays its share
-  under `shard_map` with the same moves as one device.
+  games do not depend on how they are laid out, and with a `mesh` (learned_liar.games_mesh) each device plays
+  its share under `shard_map` with the same moves as one device.
   """
   k, num_classes, batch = config.k, config.num_classes, config.batch_size
   image_key, lie_key, first_key, play_key = jax.random.split(key, 4)
@@ -294,7 +295,8 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
 
   if mesh is None:
     return play(game_keys, games, honest_first)
-  by_game, by_ply_and_game = P('data'), P(None, 'data')
+  by_game = learned_liar.games_spec(mesh)
+  by_ply_and_game = P(None, *by_game)
   return jax.shard_map(play, mesh=mesh, in_specs=(by_game,) * 3,
                        out_specs=(by_ply_and_game,) * 2 + (by_game,) + (by_ply_and_game,) * 3 + (by_game,),
                        check_vma=False)(game_keys, games, honest_first)
@@ -303,8 +305,9 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
 def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int, mesh=None):
   """A jitted (params, opt_state, (judge_params, images, labels), steps [n] int32) -> (params, opt_state,
   metrics {name: [n]}). Step `s` uses the key fold_in(key, s) only, so any chunking gives the same params.
-  With a ('data',) `mesh` each device plays its share of a step's games (selfplay_games: the same games as on
-  one device) and the gradient is a mean over all of them (params replicated, an all-reduce).
+  With a `mesh` (learned_liar.games_mesh) each device plays its share of a step's games (selfplay_games: the
+  same games as on one device), the gradient is a mean over all of them (an all-reduce), and params and Adam
+  moments are laid out FSDP-style over its 'model' axis.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games)."""
   optimizer = optax.adam(config.learning_rate)
   model = PolicyValueCNN(config.width, config.depth)
@@ -331,10 +334,11 @@ def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_
     updates, opt_state = optimizer.update(grads, opt_state, params)
     metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss,
                'liar_win_rate': liar_won.mean()}
-    return (optax.apply_updates(params, updates), opt_state), metrics
+    return judge_train.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
   @jax.jit
   def train_chunk(params, opt_state, data, steps):
+    params, opt_state = judge_train.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), metrics = jax.lax.scan(lambda carry, s: train_step(carry, s, data), (params, opt_state),
                                                 steps)
     return params, opt_state, metrics
@@ -351,7 +355,8 @@ def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, 
                    log: Callable[[str], None] = print, checkpoint_dir: str | None = None, mesh=None):
   """Trains on (images [N, H, W] uint8, labels [N]) to max(rungs) steps; returns ({step: params} for every
   rung, history of mean metrics per chunk). `checkpoint_dir`: where to save and resume the training state
-  (learned_liar.train_through_rungs); `mesh`: an optional ('data',) mesh to split each step's games over."""
+  (learned_liar.train_through_rungs); `mesh`: an optional learned_liar.games_mesh to split each step's games
+  over (make_train_chunk)."""
   rungs = learned_liar.checked_rungs(rungs)
   learned_liar.check_games_mesh(mesh, config.batch_size)
   images = np.asarray(images)

@@ -44,6 +44,7 @@ import optax
 from debate import bisection, mcts, multihost, runfiles
 from debate.tasks import chain
 from judges import chain_checkers
+from judges import train as judge_train
 
 MAX_ROUNDS_FEATURE = 16
 
@@ -144,10 +145,13 @@ def _sampled_game(params, key, length, checker, judge_params, config: AgentTrain
   return observations, claims, active, reward
 
 
-def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConfig, key: chex.PRNGKey):
+def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConfig, key: chex.PRNGKey,
+                     mesh=None):
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, rewards [n]).
 
-  Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params.
+  Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
+  `mesh` (games_mesh) the games of a step are split over all its devices (game b keyed by b, so the same
+  games) and params and Adam moments are laid out FSDP-style over its 'model' axis (jit shardings).
   """
   optimizer = optax.adam(config.learning_rate)
   model = PolicyMLP(config.width, config.depth, checker.modulus)
@@ -168,15 +172,19 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConf
     length_key, games_key = jax.random.split(step_key)
     lengths = jax.random.randint(length_key, (config.batch_size,), 2, config.max_length + 1)
     game_keys = jax.random.split(games_key, config.batch_size)
+    if mesh is not None:
+      by_game = jax.sharding.NamedSharding(mesh, games_spec(mesh))
+      game_keys, lengths = (jax.lax.with_sharding_constraint(x, by_game) for x in (game_keys, lengths))
     observations, claims, active, rewards = jax.vmap(
         lambda k, t: _sampled_game(params, k, t, checker, judge_params, config))(game_keys, lengths)
     advantage = rewards - jnp.mean(rewards)
     grads = jax.grad(loss_fn)(params, observations, claims, active, advantage)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return (optax.apply_updates(params, updates), opt_state), jnp.mean(rewards)
+    return judge_train.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), jnp.mean(rewards)
 
   @jax.jit
   def train_chunk(params, opt_state, judge_params, steps):
+    params, opt_state = judge_train.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), rewards = jax.lax.scan(
         lambda carry, step: train_step(carry, step, judge_params), (params, opt_state), steps)
     return params, opt_state, rewards
@@ -203,18 +211,31 @@ def check_games_mesh(mesh, batch_size: int) -> None:
                      'the mesh')
 
 
-def games_mesh(mesh, batch_size: int) -> jax.sharding.Mesh | None:
-  """The ('data',) mesh an experiment's self-play training splits its games over: the most of `mesh`'s devices
-  local to this process whose number divides `batch_size` (None: one device, or no `mesh`).
+def games_mesh(mesh, batch_size: int, model_parallelism: int = 1) -> jax.sharding.Mesh | None:
+  """The ('data', 'model') mesh an experiment's agent training splits its games over: the most of `mesh`'s
+  devices local to this process whose number divides `batch_size` and is a multiple of `model_parallelism`
+  (the 'model' axis, over which params and Adam moments are split FSDP-style: judges/train.fsdp_spec).
+  None: one device, or no `mesh`.
 
-  The trainers play the same games on any device count (each game keyed by its index), so this choice only
-  changes the speed; each process trains the same ladder on its own devices.
+  The trainers play the same games on any mesh (each game keyed by its index), so this choice only changes
+  the speed and the memory per device; each process trains the same ladder on its own devices.
   """
   if mesh is None:
     return None
   local = [d for d in mesh.devices.flat if d.process_index == jax.process_index()]
-  count = max(n for n in range(1, len(local) + 1) if batch_size % n == 0)
-  return None if count == 1 else jax.sharding.Mesh(np.array(local[:count]), ('data',))
+  if model_parallelism < 1 or len(local) % model_parallelism:
+    raise ValueError(f'model_parallelism={model_parallelism} does not divide the {len(local)} local devices')
+  counts = [n for n in range(model_parallelism, len(local) + 1, model_parallelism) if batch_size % n == 0]
+  if not counts:
+    raise ValueError(f'the agents\' batch_size {batch_size} is not divisible by model_parallelism='
+                     f'{model_parallelism}')
+  return None if max(counts) == 1 else judge_train.make_mesh(local[:max(counts)],
+                                                             model_parallelism=model_parallelism)
+
+
+def games_spec(mesh) -> jax.sharding.PartitionSpec:
+  """A batch of games' leading axis split over every axis of `mesh`."""
+  return jax.sharding.PartitionSpec(mesh.axis_names)
 
 
 TRAINING = 'training'  # A ladder directory's subfolder of resumable training checkpoints.
@@ -333,14 +354,17 @@ def az_loss(logits, values, weights, valid, targets, active, *, value_coef: floa
 
 
 def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-               config: AgentTrainConfig, log: Callable[[str], None] = print, checkpoint_dir: str | None = None):
+               config: AgentTrainConfig, log: Callable[[str], None] = print, checkpoint_dir: str | None = None,
+               mesh=None):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards).
 
-  `checkpoint_dir`: where to save and resume the training state (train_through_rungs)."""
+  `checkpoint_dir`: where to save and resume the training state (train_through_rungs); `mesh`: an optional
+  games_mesh to split each step's games over (make_train_chunk)."""
   rungs = checked_rungs(rungs)
+  check_games_mesh(mesh, config.batch_size)
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
-  optimizer, train_chunk = make_train_chunk(checker, config, train_key)
+  optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
 
   def report(done, rewards, steps_per_s):
     log(f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
@@ -358,8 +382,8 @@ def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> s
 
 def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int, workdir: str | None,
                  rungs: Sequence[int], config: AgentTrainConfig = AgentTrainConfig(),
-                 log: Callable[[str], None] = print) -> dict[int, Policy]:
-  """{step: Policy} for every rung, loaded from `workdir/agents/...` or trained (and saved there).
+                 log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
+  """{step: Policy} for every rung, loaded from `workdir/agents/...` or trained (and saved there) on `mesh`.
 
   If any rung is missing, the liar is trained to the largest rung, from the latest usable training checkpoint
   or from step 0 (training is a fixed function of seed and step, so rungs saved earlier come out the same),
@@ -367,7 +391,8 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
   """
   like = lambda: init_params(config, checker.modulus, jax.random.key(0))
   train = lambda all_rungs, checkpoint_dir: train_liar(checker, judge_params, seed=seed, rungs=all_rungs,
-                                                       config=config, log=log, checkpoint_dir=checkpoint_dir)
+                                                       config=config, log=log, checkpoint_dir=checkpoint_dir,
+                                                       mesh=mesh)
   return saved_ladder(agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
                       init_like=like, train=train, what='liar')
 
@@ -443,13 +468,14 @@ def _check_training_config(directory: str, config, what: str) -> None:
 
 
 def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,
-                  workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print):
+                  workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print,
+                  mesh=None, model_parallelism: int = 1):
   """`arm` with its learned liar's params attached (other arms unchanged).
 
   Trains (or loads) once per (judge, seed) the ladder of every `learned:STEP` rung that `cells` (the
   experiment's cells, each with .arm, .checker, .seed) name for that judge and seed; `cache` keeps it.
   `train_config`: a mapping of AgentTrainConfig fields (an experiment config's optional `agent_training`);
-  None for the defaults.
+  None for the defaults. Training runs on games_mesh(mesh, batch size, model_parallelism).
   """
   liar = getattr(arm, 'liar', None)
   if liar is None or liar.kind != 'learned':
@@ -460,5 +486,5 @@ def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params,
              and c.checker == checker and c.seed == seed}
     config = AgentTrainConfig(**dict(train_config or {}))
     cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
-                              log=log)
+                              log=log, mesh=games_mesh(mesh, config.batch_size, model_parallelism))
   return dataclasses.replace(arm, liar=dataclasses.replace(liar, policy=cache[key][liar.budget]))

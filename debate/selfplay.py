@@ -69,6 +69,7 @@ from debate import bisection, learned_liar, mcts
 from debate.learned_liar import Policy
 from debate.tasks import chain
 from judges import chain_checkers
+from judges import train as judge_train
 
 SPLITS = ((1, 2), (1, 4), (3, 4))  # Honest action k splits a span s at floor(s * num / den), clipped.
 NUM_SPLITS = len(SPLITS)
@@ -407,8 +408,8 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
 
   Game b's instance and search keys derive from (key, b) only: each game is a batch-of-one Gumbel search
   (vmapped over the games), because mctx draws the Gumbel noise of a whole batch from one key. So the games
-  do not depend on how they are laid out, and with a ('data',) `mesh` each device plays its share under
-  `shard_map` (the search trees never cross devices) with the same moves as one device.
+  do not depend on how they are laid out, and with a `mesh` (learned_liar.games_mesh) each device plays its
+  share under `shard_map` (the search trees never cross devices) with the same moves as one device.
   """
   modulus = checker.modulus
   network = Policy(width=config.width, depth=config.depth, digest='', params=params)
@@ -443,19 +444,21 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
 
   if mesh is None:
     return play(game_keys, instances)
-  by_game, by_ply_and_game = P('data'), P(None, 'data')
+  by_game = learned_liar.games_spec(mesh)
+  by_ply_and_game = P(None, *by_game)
   return jax.shard_map(play, mesh=mesh, in_specs=(by_game, by_game),
                        out_specs=(by_ply_and_game,) * 5 + (by_game,), check_vma=False)(game_keys, instances)
 
 
 def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey,
-                     mesh=None):
+                     mesh=None, model_parallelism: int = 1):
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
-  ('data',) `mesh` the games of a step are played under `shard_map`, each device its share (selfplay_games:
-  the same games as on one device), and the loss's gradient is a mean over all of them (params replicated,
-  an all-reduce), so the params agree with one device's to float rounding.
+  `mesh` (learned_liar.games_mesh) the games of a step are played under `shard_map`, each device its share
+  (selfplay_games: the same games as on one device), the loss's gradient is a mean over all of them (an
+  all-reduce), and params and Adam moments are laid out FSDP-style over its 'model' axis (gathered for the
+  games), so the params agree with one device's to float rounding.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games).
   """
   optimizer = optax.adam(config.learning_rate)
@@ -475,10 +478,11 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
     updates, opt_state = optimizer.update(grads, opt_state, params)
     metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss,
                'liar_win_rate': liar_won.mean()}
-    return (optax.apply_updates(params, updates), opt_state), metrics
+    return judge_train.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
   @jax.jit
   def train_chunk(params, opt_state, judge_params, steps):
+    params, opt_state = judge_train.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), metrics = jax.lax.scan(
         lambda carry, s: train_step(carry, s, judge_params), (params, opt_state), steps)
     return params, opt_state, metrics
@@ -495,7 +499,7 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
                    checkpoint_dir: str | None = None):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
 
-  `mesh`: an optional ('data',) mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
+  `mesh`: an optional learned_liar.games_mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
   where to save and resume the training state (learned_liar.train_through_rungs)."""
   rungs = learned_liar.checked_rungs(rungs)
   learned_liar.check_games_mesh(mesh, config.batch_size)
@@ -529,13 +533,13 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
 
 def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,
                     workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print,
-                    mesh=None):
+                    mesh=None, model_parallelism: int = 1):
   """`arm` with the params of its az liar and az honest debater attached (other arms unchanged).
 
   Trains (or loads) once per (judge, seed) every az rung that `cells` (with .arm, .checker, .seed) name for
   that judge and seed, as a liar or as the honest debater; `cache` keeps the ladder. `train_config`: a
   mapping of SelfPlayConfig fields (an experiment config's optional `selfplay_training`), None: defaults.
-  `mesh`: the experiment's ('data',) mesh; training splits its games over learned_liar.games_mesh of it.
+  Training runs on learned_liar.games_mesh(mesh, batch size, model_parallelism) of the experiment's `mesh`.
   """
   def az_specs(a):
     return [s for s in (getattr(a, 'liar', None), getattr(a, 'honest', None)) if s is not None and s.kind == 'az']
@@ -547,7 +551,8 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
     rungs = {s.budget for c in cells if c.checker == checker and c.seed == seed for s in az_specs(c.arm)}
     config = SelfPlayConfig(**dict(train_config or {}))
     cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
-                              log=log, mesh=learned_liar.games_mesh(mesh, config.batch_size))
+                              log=log,
+                              mesh=learned_liar.games_mesh(mesh, config.batch_size, model_parallelism))
   attach = lambda spec: (dataclasses.replace(spec, policy=cache[key][spec.budget])
                          if spec is not None and spec.kind == 'az' else spec)
   return dataclasses.replace(arm, liar=attach(arm.liar), honest=attach(arm.honest))

@@ -307,11 +307,23 @@ def fsdp_spec(shape: Sequence[int], model_size: int) -> P:
   return P(*([None] * axis + ['model']))
 
 
+def fsdp_sharding(x, mesh: Mesh) -> NamedSharding:
+  """The sharding of array `x` (or a ShapeDtypeStruct) on `mesh` by `fsdp_spec` over its 'model' axis."""
+  return NamedSharding(mesh, fsdp_spec(x.shape, dict(mesh.shape).get('model', 1)))
+
+
+def fsdp_constrained(tree, mesh: Mesh | None):
+  """Inside `jit`: `tree` (params, optimizer state) laid out by `fsdp_sharding` on `mesh`; unchanged without
+  a mesh or when its 'model' axis has size 1. The small trainers (the agents') call it on their state."""
+  if mesh is None or dict(mesh.shape).get('model', 1) == 1:
+    return tree
+  return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, fsdp_sharding(x, mesh)), tree)
+
+
 def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
   """Shardings of a train state (arrays or ShapeDtypeStructs) on `mesh`: params and optimizer state by
   `fsdp_spec`, step and rng replicated."""
-  model_size = mesh.shape['model']
-  fsdp = lambda x: NamedSharding(mesh, fsdp_spec(x.shape, model_size))
+  fsdp = lambda x: fsdp_sharding(x, mesh)
   replicated = NamedSharding(mesh, P())
   return TrainState(step=replicated, params=jax.tree.map(fsdp, state.params),
                     opt_state=jax.tree.map(fsdp, state.opt_state), rng=replicated)

@@ -40,8 +40,8 @@ device's peak is known (PEAK_FLOPS; blank on CPU).
 
 Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/selfplay.py:
 `--train_batch_size` games of split-choice debate per step, both roles moved by a Gumbel MuZero search of
-`--selfplay_simulations` simulations a ply, then one Adam update), its games split over a ('data',) mesh
-(model must be 1):
+`--selfplay_simulations` simulations a ply, then one Adam update), its games split over every device of the
+mesh and its params and Adam moments FSDP-style over 'model' (learned_liar.games_mesh's layout):
 
   python -m launch.bench --train=selfplay --mesh=data:1 --mesh=data:4 --train_batch_size=64 \
       --train_steps=10 --repeats=3 --modulus=17 --selfplay_max_length=16 --selfplay_simulations=16 \
@@ -526,11 +526,11 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
           'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
 
 
-def measure_train_selfplay(*, devices: int, batch_size: int, modulus: int = 17, max_length: int = 16,
+def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modulus: int = 17, max_length: int = 16,
                             simulations: int = 16, width: int = 128, steps_per_repeat: int = 10,
                             repeats: int = 3, seed: int = 0) -> dict:
-  """Times the self-play training of the chain debaters (debate/selfplay.py) on a ('data',) mesh of the
-  first `devices` devices, against an untrained learned:96 judge (its speed does not depend on its weights).
+  """Times the self-play training of the chain debaters (debate/selfplay.py) on a (data, model) = `mesh_shape`
+  mesh of the first devices (games over all of them, params FSDP-style over 'model'), against an untrained learned:96 judge (its speed does not depend on its weights).
 
   Each call runs `steps_per_repeat` steps as one compiled scan (as training does between checkpoints);
   compile_s: its compilation; one warm-up call; then `repeats` timed calls. Returns a row like
@@ -538,15 +538,17 @@ def measure_train_selfplay(*, devices: int, batch_size: int, modulus: int = 17, 
   """
   import jax
   import jax.numpy as jnp
-  from debate import rollout, selfplay
-  from judges import chain_checkers
+  from debate import selfplay
+  from judges import chain_checkers, train
 
+  data, model = mesh_shape
+  devices = data * model
   if devices > jax.device_count():
-    raise ValueError(f'the mesh data:{devices} needs {devices} devices, this process has {jax.device_count()} '
-                     f'({jax.default_backend()})')
+    raise ValueError(f'the mesh data:{data},model:{model} needs {devices} devices, this process has '
+                     f'{jax.device_count()} ({jax.default_backend()})')
   if batch_size % devices:
     raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {devices}')
-  mesh = rollout.data_mesh(jax.devices()[:devices])
+  mesh = train.make_mesh(jax.devices()[:devices], model_parallelism=model)
   checker = chain_checkers.parse_checker('learned:96', modulus)
   judge = chain_checkers.init_params(checker, jax.random.key(seed))
   config = selfplay.SelfPlayConfig(batch_size=batch_size, num_simulations=simulations, max_length=max_length,
@@ -572,7 +574,7 @@ def measure_train_selfplay(*, devices: int, batch_size: int, modulus: int = 17, 
   median_s = statistics.median(times)
   steps_per_s = steps_per_repeat / median_s
   peak = PEAK_FLOPS.get(jax.devices()[0].device_kind)
-  return {'train': 'selfplay', 'judge': f'selfplay w{width}', 'mesh': f'data:{devices},model:1',
+  return {'train': 'selfplay', 'judge': f'selfplay w{width}', 'mesh': f'data:{data},model:{model}',
           'devices': devices, 'batch': batch_size, 'modulus': modulus, 'max_length': max_length,
           'simulations': simulations, 'width': width,
           'params': sum(int(x.size) for x in jax.tree.leaves(params)), 'steps_per_repeat': steps_per_repeat,
@@ -615,8 +617,6 @@ def _train_settings() -> dict:
   if not meshes:
     raise UsageError('--mesh needs at least one value')
   if _TRAIN.value == 'selfplay':
-    if any(model != 1 for _, model in meshes):
-      raise UsageError('--mesh: --train=selfplay splits games over data only; use data:D (model:1)')
     for name, flag in (('selfplay_max_length', _SELFPLAY_MAX_LENGTH), ('selfplay_simulations',
                        _SELFPLAY_SIMULATIONS), ('selfplay_width', _SELFPLAY_WIDTH)):
       if flag.value < (2 if name == 'selfplay_max_length' else 1):
@@ -656,7 +656,7 @@ def _main_train() -> None:
     print(json.dumps({'kind': 'env', **environment()}), flush=True)
     try:
       if settings['train'] == 'selfplay':
-        row = measure_train_selfplay(devices=data, batch_size=settings['batch_size'], modulus=settings['modulus'],
+        row = measure_train_selfplay(mesh_shape=(data, model), batch_size=settings['batch_size'], modulus=settings['modulus'],
                                      max_length=settings['max_length'], simulations=settings['simulations'],
                                      width=settings['width'], steps_per_repeat=settings['steps_per_repeat'],
                                      repeats=settings['repeats'], seed=settings['seed'])

@@ -89,7 +89,8 @@ def test_parse_mesh():
 @pytest.mark.parametrize('flags, named', [(['--train=judge', '--mesh=data:2,model:x'], '--mesh'),
                                           (['--train=judge', '--mesh=data:3', '--train_batch_size=8'],
                                            '--train_batch_size'),
-                                          (['--train=selfplay', '--mesh=data:2,model:2'], '--mesh'),
+                                          (['--train=selfplay', '--mesh=data:3,model:2',
+                                            '--train_batch_size=16'], '--train_batch_size'),
                                           (['--train=selfplay', '--modulus=8'], '--modulus'),
                                           (['--train=selfplay', '--selfplay_max_length=1'],
                                            '--selfplay_max_length')])

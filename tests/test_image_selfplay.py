@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import image_experiment, image_game, image_rollout, image_selfplay, rollout
+from debate import image_experiment, image_game, image_rollout, image_selfplay, learned_liar, rollout
 from debate.image_agents import Roles
 from debate.runfiles import ConfigError
 from debate.tasks import idx
@@ -119,6 +119,13 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(ladd
     assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
     np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), sharded[40], rechunked[40])
+  # And with the params and Adam moments split FSDP-style over a 'model' axis of 2 (mesh 2 x 2).
+  fsdp, fsdp_history = image_selfplay.train_selfplay(
+      JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,), config=config, log=lambda _: None,
+      mesh=learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
+  assert fsdp_history[0]['liar_win_rate'] == history[0]['liar_win_rate']
+  np.testing.assert_allclose(fsdp_history[0]['loss'], history[0]['loss'], rtol=1e-4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), fsdp[40], rechunked[40])
   with pytest.raises(ValueError, match='not divisible by the 3 devices'):
     image_selfplay.train_selfplay(JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(1,), config=config,
                                   mesh=rollout.data_mesh(jax.devices()[:3]))

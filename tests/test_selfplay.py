@@ -167,6 +167,14 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak
     assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
     np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), sharded[40], rechunked[40])
+  # And with the params and Adam moments split FSDP-style over a 'model' axis of 2 (mesh 2 x 2).
+  fsdp, fsdp_history = selfplay.train_selfplay(
+      checker, params, seed=1, rungs=(20, 40), log=lambda _: None, config=config,
+      mesh=learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
+  for ours, theirs in zip(fsdp_history, history, strict=True):
+    assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
+    np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), fsdp[40], rechunked[40])
 
 
 def test_arms_parse_and_bad_names_are_refused(weak_judge):
@@ -220,4 +228,8 @@ def test_a_grid_names_az_debaters_and_the_runner_loads_their_ladder(ladder, tmp_
   assert not any('self-play vs' in line for line in lines)  # loaded, not trained
   config.selfplay_training = {'width': 8, 'simulations': 3}
   with pytest.raises(experiment.ConfigError, match='selfplay_training'):
+    experiment.plan_experiment(config)
+  config.selfplay_training = dataclasses.asdict(TINY)
+  config.model_parallelism = 0
+  with pytest.raises(experiment.ConfigError, match='model_parallelism: must be an integer >= 1, got 0'):
     experiment.plan_experiment(config)

@@ -26,6 +26,11 @@ Fields:
   num_games: games per cell. batch_size: global games per compiled batch (results do not depend on it).
   num_transcripts: transcripts kept per cell (the first games) in transcripts.jsonl.
   judge_training: steps, batch_size, learning_rate of learned judges.
+  agent_training, selfplay_training (optional): fields of the learned liar's and the self-play debaters'
+    training configs (debate/learned_liar.AgentTrainConfig, debate/selfplay.SelfPlayConfig).
+  model_parallelism (optional, default 1): the 'model' axis of the learned agents' training mesh; their params
+    and Adam moments are split FSDP-style over it and their games over every device of the mesh (the most
+    local devices that divide the agents' batch). Results do not depend on it (up to float rounding).
 """
 
 import ml_collections
