@@ -33,8 +33,9 @@ network's prior and value at the leaves, the exact game as the model and the jud
 when the k-th pixel is revealed (+1/-1 for the player who made that move; discount -1 between plies, a
 two-player zero-sum game). The search samples its move (Gumbel noise). Each game is its own batch-of-one
 search with its own key (vmapped over the games; the judge runs whenever some game of the vmapped batch
-ends), so a step plays the same games on any number of devices; with a ('data',) mesh each device plays its
-share under `shard_map` and the gradient is all-reduced (params FSDP-style over a 'model' axis if it has one). Targets: the search's
+ends), so a step plays the same games on any number of devices; with a mesh each device plays its share
+under `shard_map`, the gradient is all-reduced, and params are split FSDP-style over its 'model' axis.
+Targets: the search's
 `action_weights` and the game's outcome for the player who moved; loss = cross-entropy over the valid
 candidates + `value_coef` x squared error (`learned_liar.az_loss`); Adam. The loop is one `jit` (`lax.scan`
 over steps, in chunks between rungs); step s uses fold_in(train key, s) only, so the params at step N do not
@@ -371,7 +372,7 @@ def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, 
   report = learned_liar.az_report(log, f'image self-play vs {judge_name}', rungs[-1])
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), data, rungs=rungs,
                                           log_every=config.log_every, report=report,
-                                          checkpoint_dir=checkpoint_dir, log=log)
+                                          checkpoint_dir=checkpoint_dir, log=log, mesh=mesh)
 
 
 def agent_dir(workdir: str, judge_name: str, seed: int) -> str:

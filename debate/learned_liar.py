@@ -205,10 +205,10 @@ def checked_rungs(rungs: Sequence[int]) -> list[int]:
 
 
 def check_games_mesh(mesh, batch_size: int) -> None:
-  """ValueError unless the self-play games of a step (`batch_size`) split evenly over `mesh` (None: one device)."""
+  """ValueError unless the agents' games of a step (`batch_size`) split evenly over `mesh` (None: one device)."""
   if mesh is not None and batch_size % mesh.devices.size:
-    raise ValueError(f'self-play batch_size {batch_size} is not divisible by the {mesh.devices.size} devices of '
-                     'the mesh')
+    raise ValueError(f'the agents\' batch_size {batch_size} is not divisible by the {mesh.devices.size} devices '
+                     'of the mesh')
 
 
 def games_mesh(mesh, batch_size: int, model_parallelism: int = 1) -> jax.sharding.Mesh | None:
@@ -224,11 +224,12 @@ def games_mesh(mesh, batch_size: int, model_parallelism: int = 1) -> jax.shardin
     return None
   local = [d for d in mesh.devices.flat if d.process_index == jax.process_index()]
   if model_parallelism < 1 or len(local) % model_parallelism:
-    raise ValueError(f'model_parallelism={model_parallelism} does not divide the {len(local)} local devices')
+    raise runfiles.ConfigError('model_parallelism', f'model_parallelism={model_parallelism} does not divide the '
+                               f'{len(local)} local devices')
   counts = [n for n in range(model_parallelism, len(local) + 1, model_parallelism) if batch_size % n == 0]
   if not counts:
-    raise ValueError(f'the agents\' batch_size {batch_size} is not divisible by model_parallelism='
-                     f'{model_parallelism}')
+    raise runfiles.ConfigError('model_parallelism', f'the agents\' batch_size {batch_size} is not divisible by '
+                               f'model_parallelism={model_parallelism}')
   return None if max(counts) == 1 else judge_train.make_mesh(local[:max(counts)],
                                                              model_parallelism=model_parallelism)
 
@@ -270,7 +271,7 @@ def _resume_point(manager, rungs: list[int], params, opt_state):
 
 def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: list[int], log_every: int,
                         report: Callable[[int, Any, float], dict], checkpoint_dir: str | None = None,
-                        log: Callable[[str], None] = print) -> tuple[dict, list[dict]]:
+                        log: Callable[[str], None] = print, mesh=None) -> tuple[dict, list[dict]]:
   """Runs `train_chunk(params, opt_state, judge_params, steps) -> (params, opt_state, metrics)` from step 0
   to rungs[-1] in chunks of at most `log_every` steps that end on every rung; returns ({rung: params},
   history), history holding `report(step, metrics, steps per second)` after each chunk (the rate of this
@@ -280,6 +281,7 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
   the step is the checkpoint's, and every key derives from (seed, step)) is saved there with Orbax after
   every chunk, training resumes from the latest usable checkpoint, and SIGTERM stops it after the chunk
   under way with `multihost.Preempted`: a resumed run ends with exactly the params of an uninterrupted one.
+  `mesh`: the chunk's games_mesh; params and optimizer state start laid out on it (judges/train.fsdp_placed).
   """
   ladder = {0: params} if 0 in rungs else {}
   history, done = [], 0
@@ -289,6 +291,7 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
     if resumed is not None:
       done, params, opt_state, ladder, history = resumed
       log(f'resumed training from the checkpoint at step {done} in {checkpoint_dir}')
+  params, opt_state = judge_train.fsdp_placed((params, opt_state), mesh)
   # SIGTERM is only caught when there is a checkpoint to save before stopping.
   watch = multihost.PreemptionWatch() if manager is not None else contextlib.nullcontext()
   try:
@@ -372,7 +375,8 @@ def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, 
     return {'step': done, 'mean_reward': float(rewards.mean())}
 
   return train_through_rungs(train_chunk, params, optimizer.init(params), judge_params, rungs=rungs,
-                             log_every=config.log_every, report=report, checkpoint_dir=checkpoint_dir, log=log)
+                             log_every=config.log_every, report=report, checkpoint_dir=checkpoint_dir, log=log,
+                             mesh=mesh)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:

@@ -451,7 +451,7 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
 
 
 def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey,
-                     mesh=None, model_parallelism: int = 1):
+                     mesh=None):
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
@@ -510,7 +510,7 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
   report = learned_liar.az_report(log, f'self-play vs {checker.name}', rungs[-1])
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), judge_params,
                                           rungs=rungs, log_every=config.log_every, report=report,
-                                          checkpoint_dir=checkpoint_dir, log=log)
+                                          checkpoint_dir=checkpoint_dir, log=log, mesh=mesh)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:

@@ -313,11 +313,21 @@ def fsdp_sharding(x, mesh: Mesh) -> NamedSharding:
 
 
 def fsdp_constrained(tree, mesh: Mesh | None):
-  """Inside `jit`: `tree` (params, optimizer state) laid out by `fsdp_sharding` on `mesh`; unchanged without
-  a mesh or when its 'model' axis has size 1. The small trainers (the agents') call it on their state."""
-  if mesh is None or dict(mesh.shape).get('model', 1) == 1:
+  """Inside `jit`: `tree` (params, optimizer state) laid out by `fsdp_sharding` on `mesh` (replicated over it
+  when its 'model' axis has size 1); unchanged without a mesh. The agents' trainers call it on their state,
+  and `fsdp_placed` on its inputs, so a compiled chunk's outputs have the layout of its inputs (one
+  compilation, not one more for the layout after the first call)."""
+  if mesh is None:
     return tree
   return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, fsdp_sharding(x, mesh)), tree)
+
+
+def fsdp_placed(tree, mesh: Mesh | None):
+  """Outside `jit`: `tree` put on the devices of `mesh` with the layout of `fsdp_constrained`; unchanged
+  without a mesh."""
+  if mesh is None:
+    return tree
+  return jax.device_put(tree, jax.tree.map(lambda x: fsdp_sharding(x, mesh), tree))
 
 
 def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:

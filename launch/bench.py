@@ -526,11 +526,12 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
           'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
 
 
-def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modulus: int = 17, max_length: int = 16,
-                            simulations: int = 16, width: int = 128, steps_per_repeat: int = 10,
-                            repeats: int = 3, seed: int = 0) -> dict:
+def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modulus: int = 17,
+                            max_length: int = 16, simulations: int = 16, width: int = 128,
+                            steps_per_repeat: int = 10, repeats: int = 3, seed: int = 0) -> dict:
   """Times the self-play training of the chain debaters (debate/selfplay.py) on a (data, model) = `mesh_shape`
-  mesh of the first devices (games over all of them, params FSDP-style over 'model'), against an untrained learned:96 judge (its speed does not depend on its weights).
+  mesh of the first devices (games over all of them, params FSDP-style over 'model'), against an untrained
+  learned:96 judge (its speed does not depend on its weights).
 
   Each call runs `steps_per_repeat` steps as one compiled scan (as training does between checkpoints);
   compile_s: its compilation; one warm-up call; then `repeats` timed calls. Returns a row like
@@ -556,7 +557,7 @@ def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modu
   init_key, train_key = jax.random.split(selfplay.agent_key(seed))
   params = selfplay.init_params(config, modulus, init_key)
   optimizer, train_chunk = selfplay.make_train_chunk(checker, config, train_key, mesh)
-  opt_state = optimizer.init(params)
+  params, opt_state = train.fsdp_placed((params, optimizer.init(params)), mesh)  # As training lays them out.
   steps = lambda r: jnp.arange(r * steps_per_repeat, (r + 1) * steps_per_repeat, dtype=jnp.int32)
 
   start = time.perf_counter()
@@ -656,10 +657,11 @@ def _main_train() -> None:
     print(json.dumps({'kind': 'env', **environment()}), flush=True)
     try:
       if settings['train'] == 'selfplay':
-        row = measure_train_selfplay(mesh_shape=(data, model), batch_size=settings['batch_size'], modulus=settings['modulus'],
-                                     max_length=settings['max_length'], simulations=settings['simulations'],
-                                     width=settings['width'], steps_per_repeat=settings['steps_per_repeat'],
-                                     repeats=settings['repeats'], seed=settings['seed'])
+        row = measure_train_selfplay(mesh_shape=(data, model), batch_size=settings['batch_size'],
+                                     modulus=settings['modulus'], max_length=settings['max_length'],
+                                     simulations=settings['simulations'], width=settings['width'],
+                                     steps_per_repeat=settings['steps_per_repeat'], repeats=settings['repeats'],
+                                     seed=settings['seed'])
       else:
         row = measure_train_judge(settings['judge'], mesh_shape=(data, model),
                                   batch_size=settings['batch_size'], k=settings['k'],

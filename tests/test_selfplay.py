@@ -177,6 +177,17 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), fsdp[40], rechunked[40])
 
 
+def test_a_training_chunk_compiles_once_on_a_mesh(weak_judge):
+  checker, params, _ = weak_judge
+  mesh = learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), TINY.batch_size, 2)
+  init_key, train_key = jax.random.split(selfplay.agent_key(1))
+  network = selfplay.init_params(TINY, checker.modulus, init_key)
+  optimizer, chunk = selfplay.make_train_chunk(checker, TINY, train_key, mesh)
+  learned_liar.train_through_rungs(chunk, network, optimizer.init(network), params, rungs=[6], log_every=2,
+                                   report=lambda *_: {}, mesh=mesh)
+  assert chunk._cache_size() == 1  # Three chunks of 2 steps; the state starts on the mesh in its layout.
+
+
 def test_arms_parse_and_bad_names_are_refused(weak_judge):
   assert rollout.parse_arm('debate/az:5', 0) == rollout.Arm('debate', liar=agents.LiarSpec('az', 5))
   arm = rollout.parse_arm('debate/random/az:5', 0)
