@@ -21,7 +21,7 @@ from typing import Any, Callable
 import jax
 import ml_collections
 
-from debate import learned_liar, multihost, report, rollout, runfiles, selfplay
+from debate import learned_liar, multihost, report, rollout, runfiles, selfplay, sharding
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
@@ -190,6 +190,20 @@ def progress_reporter(name: str, num_games: int, log: Callable[[str], None], eve
   return report
 
 
+def _check_training_meshes(config: ml_collections.ConfigDict, plan: Plan, mesh) -> None:
+  """ConfigError (before the workdir is touched) if the batch of a trainer the grid needs (learned judges,
+  learned liars, self-play debaters) cannot be split over `mesh` with the config's model_parallelism."""
+  specs = [s for cell in plan.cells for s in (getattr(cell.arm, 'liar', None), getattr(cell.arm, 'honest', None))
+           if s is not None]
+  batches = [plan.train_config.batch_size] if any(c.checker.kind == 'learned' for c in plan.cells) else []
+  if any(s.kind == 'learned' for s in specs):
+    batches.append(learned_liar.AgentTrainConfig(**dict(config.get('agent_training') or {})).batch_size)
+  if any(s.kind == 'az' for s in specs):
+    batches.append(selfplay.SelfPlayConfig(**dict(config.get('selfplay_training') or {})).batch_size)
+  for batch_size in batches:
+    sharding.training_mesh(mesh, batch_size, config.get('model_parallelism', 1))
+
+
 def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
                    log: Callable[[str], None] = logging.info) -> list[dict]:
   """Runs (or resumes) the grid of `config` in `workdir`; writes records, transcripts, tables and figure.
@@ -197,12 +211,13 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
   Returns the records of every cell, in run order.
   """
   plan = plan_experiment(config)  # Validate before touching the workdir.
+  mesh = mesh or rollout.data_mesh()
+  _check_training_meshes(config, plan, mesh)
   records = _prepare_workdir(config, workdir)
   done = {r['cell'] for r in records}
   pending = [cell for cell in plan.cells if cell.name not in done]
   log(f'{len(plan.cells)} cells, {len(done)} already done, {len(pending)} to run; '
       f'{config.num_games} games each on {len(jax.devices())} device(s)')
-  mesh = mesh or rollout.data_mesh()
   judges: dict[tuple[str, int], tuple] = {}
   learned_ladders: dict = {}  # (judge, modulus, seed) -> {step: learned_liar.Policy}
   selfplay_ladders: dict = {}  # the same for the self-play (az) debaters
@@ -211,7 +226,8 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None
     judge_key = (cell.checker.name, cell.seed)
     if judge_key not in judges:
       judges[judge_key] = chain_checkers.build_judge(
-          cell.checker, seed=cell.seed, workdir=workdir, train_config=plan.train_config, log=log)
+          cell.checker, seed=cell.seed, workdir=workdir, train_config=plan.train_config, log=log, mesh=mesh,
+          model_parallelism=config.get('model_parallelism', 1))
     params, judge_metrics = judges[judge_key]
     arm = learned_liar.attach_policy(cell.arm, plan.cells, cell.checker, params, seed=cell.seed,
                                      workdir=workdir, cache=learned_ladders,

@@ -30,10 +30,11 @@ import os
 import time
 from typing import Any, Callable
 
+import jax
 import ml_collections
 import numpy as np
 
-from debate import image_game, image_report, image_rollout, learned_liar, rollout, runfiles
+from debate import image_game, image_report, image_rollout, rollout, runfiles, sharding
 from debate.experiment import progress_reporter
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import bootstrap_mean_interval, wilson_interval
@@ -95,22 +96,23 @@ def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, jud
                              mesh=None) -> tuple[ImageCell, ...]:
   """`cells` with the params of their az agents attached: every rung the cells name is trained against the
   judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games split over
-  learned_liar.games_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`)."""
+  debate.sharding.training_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`);
+  each process loads only its shard of the split, the images of its devices' games."""
   from debate import image_selfplay
   rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
   if not rungs:
     return cells
   try:
-    train = idx.load_image_dataset(data_dir, split='train', num_classes=config.num_classes)
+    train = idx.load_image_dataset(data_dir, split='train', num_classes=config.num_classes,
+                                   process_index=jax.process_index(), process_count=jax.process_count())
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
   judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
   training = selfplay_config(config)
-  ladder = image_selfplay.build_ladder(judge, judge_params, np.asarray(train.images), np.asarray(train.labels),
-                                       judge_name=judge_name, seed=config.game.seed, workdir=workdir,
+  ladder = image_selfplay.build_ladder(judge, judge_params, train, judge_name=judge_name, seed=config.game.seed, workdir=workdir,
                                        rungs=sorted(rungs), config=training, log=log,
-                                       mesh=learned_liar.games_mesh(mesh, training.batch_size,
-                                                                    config.get('model_parallelism', 1)))
+                                       mesh=sharding.training_mesh(mesh, training.batch_size,
+                                                                   config.get('model_parallelism', 1)))
   return tuple(dataclasses.replace(cell, arm=image_selfplay.attach_networks(cell.arm, ladder)) for cell in cells)
 
 

@@ -26,8 +26,11 @@ value = tanh of a small MLP over the mean- and max-pooled channels and the featu
 (`image_game.ImageGame.candidates`), masked to the unrevealed nonzero ones; the network itself does not
 depend on the action-space size A, so one network plays on any data set.
 
-**Training** (`train_selfplay`): each step plays `batch_size` games on fresh training images (uniform over
-the training split), each with a uniformly random wrong label as the lie and a random first player. Every
+**Training** (`train_selfplay`): each step plays `batch_size` games on fresh training images, game b's image
+uniform over its own stratum of the N training images, [floor(N b / B), floor(N (b + 1) / B)) (so each
+image is as likely as any other, up to one image per stratum, and a device, or a process, needs only the
+images of its games: `training_images`), each with a uniformly random wrong label as the lie and a random
+first player. Every
 ply of both roles is a Gumbel MuZero search (`num_simulations`, `considered_actions` at the root) with the
 network's prior and value at the leaves, the exact game as the model and the judge's verdict as the reward
 when the k-th pixel is revealed (+1/-1 for the player who made that move; discount -1 between plies, a
@@ -65,11 +68,11 @@ import numpy as np
 import optax
 from jax.sharding import PartitionSpec as P
 
-from debate import image_game, learned_liar, mcts
+from debate import image_game, learned_liar, mcts, multihost, sharding
 from debate.image_agents import Roles
 from debate.image_game import ImageGame, ImageState
 from debate.learned_liar import Policy
-from judges import train as judge_train
+from debate.tasks.idx import ImageDataset
 
 HONEST, LIAR = 0, 1
 _GAMES = 'games'  # The vmap axis of the per-game searches of selfplay_games.
@@ -245,26 +248,77 @@ def init_params(config: ImageSelfPlayConfig, image_shape: tuple[int, int], key: 
                                                          jnp.zeros((1, feature_size(config.num_classes))))
 
 
+def image_strata(num_examples: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """(low [B], size [B]) int64: game b of a step draws its image from examples [low_b, low_b + size_b) of
+  the N training examples, low_b = floor(N b / B) (the strata of judges/train.py's batches)."""
+  if num_examples < batch_size:
+    raise ValueError(f'the training split has {num_examples} images, fewer than the self-play batch of '
+                     f'{batch_size}: each game draws its image from its own N / B of them')
+  games = np.arange(batch_size + 1, dtype=np.int64)
+  bounds = num_examples * games // batch_size
+  return bounds[:-1], np.diff(bounds)
+
+
+def _block_bounds(num_examples: int, devices: int) -> np.ndarray:
+  """[D + 1]: device d holds the examples [bounds[d], bounds[d + 1]), the strata of its games."""
+  return num_examples * np.arange(devices + 1, dtype=np.int64) // devices
+
+
+def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[chex.Array, chex.Array]:
+  """The self-play trainer's image input: (images [D * S, H, W] uint8, labels [D * S] int32), device d's
+  block of S rows holding (zero-padded) the examples of its games' strata (`image_strata`), D = the mesh's
+  devices (1 without a mesh: the whole split). `dataset` (debate.tasks.idx.ImageDataset) is this process's
+  shard of the training split; it must hold the blocks of this process's devices, which
+  idx.load_image_dataset(process_index=p, process_count=P) gives when the mesh has the same number of
+  devices in every process (debate.sharding.training_mesh). Every process must call this."""
+  image_strata(dataset.total, batch_size)  # Checks N >= B.
+  devices = [None] if mesh is None else list(mesh.devices.flat)
+  bounds = _block_bounds(dataset.total, len(devices))
+  rows = int(np.diff(bounds).max())
+  local = [d for d, device in enumerate(devices) if device is None or device.process_index == jax.process_index()]
+  images, labels = [], []
+  for d in local:
+    begin, stop = int(bounds[d]) - dataset.start, int(bounds[d + 1]) - dataset.start
+    if begin < 0 or stop > len(dataset):
+      raise ValueError(f'device {d} of the self-play mesh plays games on examples {bounds[d]}..{bounds[d + 1] - 1}, '
+                       f'but this process holds examples {dataset.start}..{dataset.start + len(dataset) - 1}; '
+                       'load the shard of idx.load_image_dataset(process_index=jax.process_index(), '
+                       'process_count=jax.process_count())')
+    pad = rows - (stop - begin)
+    images.append(np.concatenate([dataset.images[begin:stop], np.zeros((pad, *dataset.image_shape), np.uint8)]))
+    labels.append(np.concatenate([dataset.labels[begin:stop], np.zeros(pad, np.int64)]).astype(np.int32))
+  images, labels = np.concatenate(images), np.concatenate(labels)
+  if mesh is None:
+    return jnp.asarray(images), jnp.asarray(labels)
+  by_game = sharding.batch_sharding(mesh)
+  return (jax.make_array_from_process_local_data(by_game, images, (len(devices) * rows, *dataset.image_shape)),
+          jax.make_array_from_process_local_data(by_game, labels, (len(devices) * rows,)))
+
+
 def selfplay_games(params, key, judge, judge_params, images, labels, config: ImageSelfPlayConfig,
-                   num_actions: int, mesh=None):
-  """`config.batch_size` self-play games on random images of (images [N, H, W] uint8, labels [N] int32).
+                   num_actions: int, num_examples: int, mesh=None):
+  """`config.batch_size` self-play games on random training images.
 
-  Returns (planes [k, B, H, W, 3], features [k, B, F], candidates [B, A] int32, action_weights [k, B, A],
-  valid [k, B, A] bool, value targets [k, B], liar_won [B] bool).
+  images [D * S, H, W] uint8, labels [D * S] int32: `training_images` of the N = `num_examples` training
+  examples on the D devices of `mesh` (D = 1 without one). Returns (planes [k, B, H, W, 3], features
+  [k, B, F], candidates [B, A] int32, action_weights [k, B, A], valid [k, B, A] bool, value targets [k, B],
+  liar_won [B] bool).
 
-  Game b's image, lie, first player and search keys derive from (key, b) only: each game is a batch-of-one
-  Gumbel search (vmapped over the games; mctx draws the Gumbel noise of a whole batch from one key). So the
-  games do not depend on how they are laid out, and with a `mesh` (learned_liar.games_mesh) each device plays
-  its share under `shard_map` with the same moves as one device.
+  Game b's image (uniform over its stratum, `image_strata`), lie, first player and search keys derive from
+  (key, b) only, and each game is a batch-of-one Gumbel search (vmapped over the games; mctx draws the Gumbel
+  noise of a whole batch from one key). So the games do not depend on how they are laid out: with a `mesh`
+  (debate.sharding.training_mesh, which may span processes) each device plays its share under `shard_map`,
+  on the images of its own block, with the same moves as one device.
   """
   k, num_classes, batch = config.k, config.num_classes, config.batch_size
+  devices = 1 if mesh is None else mesh.devices.size
+  low, size = image_strata(num_examples, batch)
+  block_start = _block_bounds(num_examples, devices)[np.arange(batch) // (batch // devices)]
   image_key, lie_key, first_key, play_key = jax.random.split(key, 4)
-  index = jax.random.randint(image_key, (batch,), 0, images.shape[0])
-  label = labels[index].astype(jnp.int32)
-  lie = (label + jax.random.randint(lie_key, (batch,), 1, num_classes)) % num_classes
+  in_block = jnp.asarray(low - block_start, jnp.int32) + jax.random.randint(
+      image_key, (batch,), 0, jnp.asarray(size, jnp.int32))
+  lie_offset = jax.random.randint(lie_key, (batch,), 1, num_classes)
   honest_first = jax.random.bernoulli(first_key, 0.5, (batch,))
-  games = jax.vmap(lambda im, y, c: image_game.make_game(im, y, c, num_actions))(
-      images[index].astype(jnp.float32) / 255.0, label, lie)
   game_keys = jax.random.split(play_key, batch)
   network = Policy(width=config.width, depth=config.depth, digest='', params=params)
 
@@ -275,8 +329,12 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
                            game_axis=_GAMES)
     return output.action[0], output.action_weights[0]
 
-  def play(game_keys, games, honest_first):
-    """The games `games` ([b] each), from their own keys [b] and first players [b]."""
+  def play(images, labels, in_block, lie_offset, game_keys, honest_first):
+    """The games [b] of one block of images: their rows in it [b], lies, keys and first players [b]."""
+    label = labels[in_block]
+    games = jax.vmap(lambda im, y, c: image_game.make_game(im, y, c, num_actions))(
+        images[in_block].astype(jnp.float32) / 255.0, label, (label + lie_offset) % num_classes)
+
     def ply(states, t):
       actions, weights = jax.vmap(search_one, axis_name=_GAMES)(
           jax.vmap(lambda key: jax.random.fold_in(key, t))(game_keys), games, states, honest_first)
@@ -294,19 +352,22 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
     targets = jnp.where(honest_moved == honest_won[None], 1.0, -1.0)
     return planes, features, games.candidates, weights, valid, targets, ~honest_won
 
+  args = (images, labels, in_block, lie_offset, game_keys, honest_first)
   if mesh is None:
-    return play(game_keys, games, honest_first)
-  by_game = learned_liar.games_spec(mesh)
+    return play(*args)
+  by_game = sharding.batch_spec(mesh)
   by_ply_and_game = P(None, *by_game)
-  return jax.shard_map(play, mesh=mesh, in_specs=(by_game,) * 3,
+  return jax.shard_map(play, mesh=mesh, in_specs=(by_game,) * len(args),
                        out_specs=(by_ply_and_game,) * 2 + (by_game,) + (by_ply_and_game,) * 3 + (by_game,),
-                       check_vma=False)(game_keys, games, honest_first)
+                       check_vma=False)(*args)
 
 
-def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int, mesh=None):
+def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int, num_examples: int,
+                     mesh=None):
   """A jitted (params, opt_state, (judge_params, images, labels), steps [n] int32) -> (params, opt_state,
-  metrics {name: [n]}). Step `s` uses the key fold_in(key, s) only, so any chunking gives the same params.
-  With a `mesh` (learned_liar.games_mesh) each device plays its share of a step's games (selfplay_games: the
+  metrics {name: [n]}), with (images, labels) the `training_images` of `num_examples` training examples on
+  `mesh`. Step `s` uses the key fold_in(key, s) only, so any chunking gives the same params.
+  With a `mesh` (debate.sharding.training_mesh) each device plays its share of a step's games (selfplay_games: the
   same games as on one device), the gradient is a mean over all of them (an all-reduce), and params and Adam
   moments are laid out FSDP-style over its 'model' axis.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games)."""
@@ -329,17 +390,17 @@ def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_
     judge_params, images, labels = data
     planes, features, candidates, weights, valid, targets, liar_won = selfplay_games(
         params, jax.random.fold_in(key, step_index), judge, judge_params, images, labels, config, num_actions,
-        mesh)
+        num_examples, mesh)
     (loss, (policy_loss, value_loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         params, planes, features, candidates, jax.lax.stop_gradient(weights), valid, targets)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss,
                'liar_win_rate': liar_won.mean()}
-    return judge_train.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
   @jax.jit
   def train_chunk(params, opt_state, data, steps):
-    params, opt_state = judge_train.fsdp_constrained((params, opt_state), mesh)
+    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), metrics = jax.lax.scan(lambda carry, s: train_step(carry, s, data), (params, opt_state),
                                                 steps)
     return params, opt_state, metrics
@@ -351,23 +412,24 @@ def agent_key(seed: int) -> chex.PRNGKey:
   return jax.random.fold_in(jax.random.key(seed), 0x1A6E)
 
 
-def train_selfplay(judge, judge_params, images: np.ndarray, labels: np.ndarray, *, seed: int,
-                   rungs: Sequence[int], config: ImageSelfPlayConfig, judge_name: str = 'judge',
-                   log: Callable[[str], None] = print, checkpoint_dir: str | None = None, mesh=None):
-  """Trains on (images [N, H, W] uint8, labels [N]) to max(rungs) steps; returns ({step: params} for every
-  rung, history of mean metrics per chunk). `checkpoint_dir`: where to save and resume the training state
-  (learned_liar.train_through_rungs); `mesh`: an optional learned_liar.games_mesh to split each step's games
-  over (make_train_chunk)."""
+def train_selfplay(judge, judge_params, dataset: ImageDataset, *, seed: int, rungs: Sequence[int],
+                   config: ImageSelfPlayConfig, judge_name: str = 'judge', log: Callable[[str], None] = print,
+                   checkpoint_dir: str | None = None, mesh=None):
+  """Trains on the training split (`dataset`: this process's shard of it, idx.load_image_dataset) to
+  max(rungs) steps; returns ({step: params} for every rung, history of mean metrics per chunk).
+  `checkpoint_dir`: where to save and resume the training state (learned_liar.train_through_rungs); `mesh`:
+  an optional debate.sharding.training_mesh to split each step's games over (make_train_chunk), each device
+  holding only the images of its games (`training_images`)."""
   rungs = learned_liar.checked_rungs(rungs)
-  learned_liar.check_games_mesh(mesh, config.batch_size)
-  images = np.asarray(images)
-  if images.dtype != np.uint8 or images.ndim != 3:
-    raise ValueError(f'self-play trains on uint8 images [N, H, W], got {images.dtype} {images.shape}')
-  num_actions = image_game.action_space_size(images)
+  sharding.check_batch(mesh, config.batch_size)
+  if dataset.images.dtype != np.uint8 or dataset.images.ndim != 3:
+    raise ValueError(f'self-play trains on uint8 images [N, H, W], got {dataset.images.dtype} '
+                     f'{dataset.images.shape}')
+  num_actions = multihost.global_max(image_game.action_space_size(dataset.images))
   init_key, train_key = jax.random.split(agent_key(seed))
-  params = init_params(config, images.shape[1:], init_key)
-  optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions, mesh)
-  data = (judge_params, jnp.asarray(images), jnp.asarray(labels, jnp.int32))
+  params = init_params(config, dataset.image_shape, init_key)
+  optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions, dataset.total, mesh)
+  data = (sharding.replicated(judge_params, mesh), *training_images(dataset, config.batch_size, mesh))
 
   report = learned_liar.az_report(log, f'image self-play vs {judge_name}', rungs[-1])
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), data, rungs=rungs,
@@ -380,7 +442,7 @@ def agent_dir(workdir: str, judge_name: str, seed: int) -> str:
                                          f'_seed{seed}')
 
 
-def build_ladder(judge, judge_params, images: np.ndarray, labels: np.ndarray, *, judge_name: str, seed: int,
+def build_ladder(judge, judge_params, dataset: ImageDataset, *, judge_name: str, seed: int,
                  workdir: str | None, rungs: Sequence[int], config: ImageSelfPlayConfig = ImageSelfPlayConfig(),
                  log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
   """{step: Policy} for every rung, loaded from `workdir/agents/image_selfplay_...` or trained and saved.
@@ -388,9 +450,9 @@ def build_ladder(judge, judge_params, images: np.ndarray, labels: np.ndarray, *,
   `judge_name` names the judge in the directory (the runner: MODEL_kK_stepSTEP); `mesh`: train_selfplay's."""
   return learned_liar.saved_ladder(
       agent_dir(workdir, judge_name, seed) if workdir else None, rungs=rungs, config=config,
-      init_like=lambda: init_params(config, np.shape(images)[1:], jax.random.key(0)),
+      init_like=lambda: init_params(config, dataset.image_shape, jax.random.key(0)),
       train=lambda all_rungs, checkpoint_dir: train_selfplay(
-          judge, judge_params, images, labels, seed=seed, rungs=all_rungs, config=config, judge_name=judge_name,
+          judge, judge_params, dataset, seed=seed, rungs=all_rungs, config=config, judge_name=judge_name,
           log=log, checkpoint_dir=checkpoint_dir, mesh=mesh),
       what='image self-play debater')
 

@@ -41,10 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debate import bisection, mcts, multihost, runfiles
+from debate import bisection, mcts, multihost, runfiles, sharding
 from debate.tasks import chain
 from judges import chain_checkers
-from judges import train as judge_train
 
 MAX_ROUNDS_FEATURE = 16
 
@@ -150,8 +149,8 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConf
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, rewards [n]).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
-  `mesh` (games_mesh) the games of a step are split over all its devices (game b keyed by b, so the same
-  games) and params and Adam moments are laid out FSDP-style over its 'model' axis (jit shardings).
+  `mesh` (debate.sharding.training_mesh) the games of a step are split over all its devices (game b keyed by
+  b, so the same games) and params and Adam moments are laid out FSDP-style over its 'model' axis.
   """
   optimizer = optax.adam(config.learning_rate)
   model = PolicyMLP(config.width, config.depth, checker.modulus)
@@ -172,19 +171,17 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConf
     length_key, games_key = jax.random.split(step_key)
     lengths = jax.random.randint(length_key, (config.batch_size,), 2, config.max_length + 1)
     game_keys = jax.random.split(games_key, config.batch_size)
-    if mesh is not None:
-      by_game = jax.sharding.NamedSharding(mesh, games_spec(mesh))
-      game_keys, lengths = (jax.lax.with_sharding_constraint(x, by_game) for x in (game_keys, lengths))
+    game_keys, lengths = sharding.batch_constrained((game_keys, lengths), mesh)
     observations, claims, active, rewards = jax.vmap(
         lambda k, t: _sampled_game(params, k, t, checker, judge_params, config))(game_keys, lengths)
     advantage = rewards - jnp.mean(rewards)
     grads = jax.grad(loss_fn)(params, observations, claims, active, advantage)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return judge_train.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), jnp.mean(rewards)
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), jnp.mean(rewards)
 
   @jax.jit
   def train_chunk(params, opt_state, judge_params, steps):
-    params, opt_state = judge_train.fsdp_constrained((params, opt_state), mesh)
+    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), rewards = jax.lax.scan(
         lambda carry, step: train_step(carry, step, judge_params), (params, opt_state), steps)
     return params, opt_state, rewards
@@ -202,41 +199,6 @@ def checked_rungs(rungs: Sequence[int]) -> list[int]:
   if not rungs or rungs[0] < 0:
     raise ValueError(f'rungs must be steps >= 0, got {rungs}')
   return rungs
-
-
-def check_games_mesh(mesh, batch_size: int) -> None:
-  """ValueError unless the agents' games of a step (`batch_size`) split evenly over `mesh` (None: one device)."""
-  if mesh is not None and batch_size % mesh.devices.size:
-    raise ValueError(f'the agents\' batch_size {batch_size} is not divisible by the {mesh.devices.size} devices '
-                     'of the mesh')
-
-
-def games_mesh(mesh, batch_size: int, model_parallelism: int = 1) -> jax.sharding.Mesh | None:
-  """The ('data', 'model') mesh an experiment's agent training splits its games over: the most of `mesh`'s
-  devices local to this process whose number divides `batch_size` and is a multiple of `model_parallelism`
-  (the 'model' axis, over which params and Adam moments are split FSDP-style: judges/train.fsdp_spec).
-  None: one device, or no `mesh`.
-
-  The trainers play the same games on any mesh (each game keyed by its index), so this choice only changes
-  the speed and the memory per device; each process trains the same ladder on its own devices.
-  """
-  if mesh is None:
-    return None
-  local = [d for d in mesh.devices.flat if d.process_index == jax.process_index()]
-  if model_parallelism < 1 or len(local) % model_parallelism:
-    raise runfiles.ConfigError('model_parallelism', f'model_parallelism={model_parallelism} does not divide the '
-                               f'{len(local)} local devices')
-  counts = [n for n in range(model_parallelism, len(local) + 1, model_parallelism) if batch_size % n == 0]
-  if not counts:
-    raise runfiles.ConfigError('model_parallelism', f'the agents\' batch_size {batch_size} is not divisible by '
-                               f'model_parallelism={model_parallelism}')
-  return None if max(counts) == 1 else judge_train.make_mesh(local[:max(counts)],
-                                                             model_parallelism=model_parallelism)
-
-
-def games_spec(mesh) -> jax.sharding.PartitionSpec:
-  """A batch of games' leading axis split over every axis of `mesh`."""
-  return jax.sharding.PartitionSpec(mesh.axis_names)
 
 
 TRAINING = 'training'  # A ladder directory's subfolder of resumable training checkpoints.
@@ -281,7 +243,11 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
   the step is the checkpoint's, and every key derives from (seed, step)) is saved there with Orbax after
   every chunk, training resumes from the latest usable checkpoint, and SIGTERM stops it after the chunk
   under way with `multihost.Preempted`: a resumed run ends with exactly the params of an uninterrupted one.
-  `mesh`: the chunk's games_mesh; params and optimizer state start laid out on it (judges/train.fsdp_placed).
+  `mesh`: the chunk's training mesh (debate.sharding.training_mesh), which may span processes: params and
+  optimizer state start laid out on it (sharding.fsdp_placed) and the step numbers replicated over it;
+  `judge_params` (the chunk's constant input) must already be on it (sharding.replicated). With several
+  processes each plays its share of every step's games. Rungs, metrics and checkpoints are host copies of
+  the whole values, in every process.
   """
   ladder = {0: params} if 0 in rungs else {}
   history, done = [], 0
@@ -291,7 +257,11 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
     if resumed is not None:
       done, params, opt_state, ladder, history = resumed
       log(f'resumed training from the checkpoint at step {done} in {checkpoint_dir}')
-  params, opt_state = judge_train.fsdp_placed((params, opt_state), mesh)
+  params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
+  if mesh is not None and done < rungs[-1]:
+    processes = len({d.process_index for d in mesh.devices.flat})
+    log(f'training on a data={mesh.shape["data"]} x model={mesh.shape.get("model", 1)} mesh of {processes} '
+        'process(es)')
   # SIGTERM is only caught when there is a checkpoint to save before stopping.
   watch = multihost.PreemptionWatch() if manager is not None else contextlib.nullcontext()
   try:
@@ -299,12 +269,12 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
       start, first = time.time(), done
       while done < rungs[-1]:
         stop = min(min(r for r in rungs if r > done), done + log_every)
-        params, opt_state, metrics = train_chunk(params, opt_state, judge_params,
-                                                 jnp.arange(done, stop, dtype=jnp.int32))
+        steps = sharding.replicated(np.arange(done, stop, dtype=np.int32), mesh)
+        params, opt_state, metrics = train_chunk(params, opt_state, judge_params, steps)
         done = stop
         if done in rungs:
-          ladder[done] = params
-        history.append(report(done, metrics, (done - first) / max(time.time() - start, 1e-9)))
+          ladder[done] = multihost.to_host(params)
+        history.append(report(done, multihost.to_host(metrics), (done - first) / max(time.time() - start, 1e-9)))
         if manager is None:
           continue
         _save_training(manager, done, params, opt_state, ladder, history)
@@ -320,8 +290,8 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
 
 def _save_training(manager, step: int, params, opt_state, ladder: dict, history: list[dict]) -> None:
   import orbax.checkpoint as ocp
-  state = jax.device_get({'params': params, 'opt_state': opt_state,  # Host copies, as the ladder's rungs.
-                          'ladder': {str(r): p for r, p in ladder.items()}})
+  state = multihost.to_host({'params': params, 'opt_state': opt_state,  # Host copies, as the ladder's rungs.
+                             'ladder': {str(r): p for r, p in ladder.items()}})
   manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                              meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})))
 
@@ -362,9 +332,9 @@ def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, 
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards).
 
   `checkpoint_dir`: where to save and resume the training state (train_through_rungs); `mesh`: an optional
-  games_mesh to split each step's games over (make_train_chunk)."""
+  debate.sharding.training_mesh to split each step's games over (make_train_chunk)."""
   rungs = checked_rungs(rungs)
-  check_games_mesh(mesh, config.batch_size)
+  sharding.check_batch(mesh, config.batch_size)
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
@@ -374,9 +344,9 @@ def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, 
         f'{float(rewards.mean()):.4f} ({steps_per_s * config.batch_size:,.0f} games/s)')
     return {'step': done, 'mean_reward': float(rewards.mean())}
 
-  return train_through_rungs(train_chunk, params, optimizer.init(params), judge_params, rungs=rungs,
-                             log_every=config.log_every, report=report, checkpoint_dir=checkpoint_dir, log=log,
-                             mesh=mesh)
+  return train_through_rungs(train_chunk, params, optimizer.init(params), sharding.replicated(judge_params, mesh),
+                             rungs=rungs, log_every=config.log_every, report=report, checkpoint_dir=checkpoint_dir,
+                             log=log, mesh=mesh)
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:
@@ -441,7 +411,7 @@ def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_li
   if directory:
     _check_training_config(directory, config, what)
   ladder, history = train(rungs, directory and os.path.join(directory, TRAINING))
-  ladder = jax.device_get(ladder)
+  ladder = multihost.to_host(ladder)
   if directory:
     os.makedirs(directory, exist_ok=True)
     with ocp.StandardCheckpointer() as ckptr:
@@ -479,7 +449,7 @@ def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params,
   Trains (or loads) once per (judge, seed) the ladder of every `learned:STEP` rung that `cells` (the
   experiment's cells, each with .arm, .checker, .seed) name for that judge and seed; `cache` keeps it.
   `train_config`: a mapping of AgentTrainConfig fields (an experiment config's optional `agent_training`);
-  None for the defaults. Training runs on games_mesh(mesh, batch size, model_parallelism).
+  None for the defaults. Training runs on debate.sharding.training_mesh(mesh, batch size, model_parallelism).
   """
   liar = getattr(arm, 'liar', None)
   if liar is None or liar.kind != 'learned':
@@ -490,5 +460,5 @@ def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params,
              and c.checker == checker and c.seed == seed}
     config = AgentTrainConfig(**dict(train_config or {}))
     cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
-                              log=log, mesh=games_mesh(mesh, config.batch_size, model_parallelism))
+                              log=log, mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism))
   return dataclasses.replace(arm, liar=dataclasses.replace(liar, policy=cache[key][liar.budget]))

@@ -75,6 +75,14 @@ def broadcast_json(value: Any) -> Any:
   return json.loads(data.tobytes().decode())
 
 
+def global_max(value: int) -> int:
+  """The largest of every process's integer `value`, in every process (a collective)."""
+  if jax.process_count() == 1:
+    return int(value)
+  from jax.experimental import multihost_utils
+  return int(np.max(multihost_utils.process_allgather(np.array([value], np.int64))))
+
+
 class Preempted(Exception):
   """Training stopped on SIGTERM after saving a checkpoint at `step` in `directory`; rerunning the same command
   resumes from it."""

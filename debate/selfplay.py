@@ -65,11 +65,10 @@ import mctx
 import optax
 from jax.sharding import PartitionSpec as P
 
-from debate import bisection, learned_liar, mcts
+from debate import bisection, learned_liar, mcts, sharding
 from debate.learned_liar import Policy
 from debate.tasks import chain
 from judges import chain_checkers
-from judges import train as judge_train
 
 SPLITS = ((1, 2), (1, 4), (3, 4))  # Honest action k splits a span s at floor(s * num / den), clipped.
 NUM_SPLITS = len(SPLITS)
@@ -408,7 +407,7 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
 
   Game b's instance and search keys derive from (key, b) only: each game is a batch-of-one Gumbel search
   (vmapped over the games), because mctx draws the Gumbel noise of a whole batch from one key. So the games
-  do not depend on how they are laid out, and with a `mesh` (learned_liar.games_mesh) each device plays its
+  do not depend on how they are laid out, and with a `mesh` (debate.sharding.training_mesh) each device plays its
   share under `shard_map` (the search trees never cross devices) with the same moves as one device.
   """
   modulus = checker.modulus
@@ -444,7 +443,7 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
 
   if mesh is None:
     return play(game_keys, instances)
-  by_game = learned_liar.games_spec(mesh)
+  by_game = sharding.batch_spec(mesh)
   by_ply_and_game = P(None, *by_game)
   return jax.shard_map(play, mesh=mesh, in_specs=(by_game, by_game),
                        out_specs=(by_ply_and_game,) * 5 + (by_game,), check_vma=False)(game_keys, instances)
@@ -455,7 +454,7 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
-  `mesh` (learned_liar.games_mesh) the games of a step are played under `shard_map`, each device its share
+  `mesh` (debate.sharding.training_mesh) the games of a step are played under `shard_map`, each device its share
   (selfplay_games: the same games as on one device), the loss's gradient is a mean over all of them (an
   all-reduce), and params and Adam moments are laid out FSDP-style over its 'model' axis (gathered for the
   games), so the params agree with one device's to float rounding.
@@ -478,11 +477,11 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
     updates, opt_state = optimizer.update(grads, opt_state, params)
     metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss,
                'liar_win_rate': liar_won.mean()}
-    return judge_train.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
   @jax.jit
   def train_chunk(params, opt_state, judge_params, steps):
-    params, opt_state = judge_train.fsdp_constrained((params, opt_state), mesh)
+    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), metrics = jax.lax.scan(
         lambda carry, s: train_step(carry, s, judge_params), (params, opt_state), steps)
     return params, opt_state, metrics
@@ -499,16 +498,17 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
                    checkpoint_dir: str | None = None):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
 
-  `mesh`: an optional learned_liar.games_mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
+  `mesh`: an optional debate.sharding.training_mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
   where to save and resume the training state (learned_liar.train_through_rungs)."""
   rungs = learned_liar.checked_rungs(rungs)
-  learned_liar.check_games_mesh(mesh, config.batch_size)
+  sharding.check_batch(mesh, config.batch_size)
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, checker.modulus, init_key)
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
 
   report = learned_liar.az_report(log, f'self-play vs {checker.name}', rungs[-1])
-  return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), judge_params,
+  return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params),
+                                          sharding.replicated(judge_params, mesh),
                                           rungs=rungs, log_every=config.log_every, report=report,
                                           checkpoint_dir=checkpoint_dir, log=log, mesh=mesh)
 
@@ -539,7 +539,7 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
   Trains (or loads) once per (judge, seed) every az rung that `cells` (with .arm, .checker, .seed) name for
   that judge and seed, as a liar or as the honest debater; `cache` keeps the ladder. `train_config`: a
   mapping of SelfPlayConfig fields (an experiment config's optional `selfplay_training`), None: defaults.
-  Training runs on learned_liar.games_mesh(mesh, batch size, model_parallelism) of the experiment's `mesh`.
+  Training runs on debate.sharding.training_mesh(mesh, batch size, model_parallelism) of the experiment's `mesh`.
   """
   def az_specs(a):
     return [s for s in (getattr(a, 'liar', None), getattr(a, 'honest', None)) if s is not None and s.kind == 'az']
@@ -552,7 +552,7 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
     config = SelfPlayConfig(**dict(train_config or {}))
     cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
                               log=log,
-                              mesh=learned_liar.games_mesh(mesh, config.batch_size, model_parallelism))
+                              mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism))
   attach = lambda spec: (dataclasses.replace(spec, policy=cache[key][spec.budget])
                          if spec is not None and spec.kind == 'az' else spec)
   return dataclasses.replace(arm, liar=attach(arm.liar), honest=attach(arm.honest))

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debate import multihost, runfiles
+from debate import multihost, runfiles, sharding
 from debate.tasks import chain
 
 Params = Any
@@ -159,14 +159,20 @@ class TrainConfig:
   log_every: int = 1000
 
 
-def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: TrainConfig, *, log=print):
-  """Trains a learned checker on fresh random steps (binary cross-entropy, Adam). Returns (params, history).
+def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: TrainConfig, *, log=print,
+                          mesh=None):
+  """Trains a learned checker on fresh random steps (binary cross-entropy, Adam). Returns (params, history):
+  params as host (numpy) arrays, history [{'step', 'loss'}] after every chunk.
 
   The training loop runs under one `jit` in chunks of `config.log_every` steps (a `lax.scan` each), so the
-  only Python between steps is the progress log.
+  only Python between steps is the progress log. Step s draws its batch from fold_in(data key, s) only.
+  With a `mesh` (debate.sharding.training_mesh, which may span processes) each step's batch is split over
+  all its devices, and params and Adam moments are laid out FSDP-style over its 'model' axis; the loss is
+  the mean over the whole batch, so the params agree with one device's up to float rounding.
   """
   if checker.kind != 'learned':
     raise ValueError(f'only learned judges are trained, not {checker.name}')
+  sharding.check_batch(mesh, config.batch_size)
   init_key, data_key = jax.random.split(key)
   params = init_params(checker, init_key)
   optimizer = optax.adam(config.learning_rate)
@@ -177,29 +183,35 @@ def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: Train
     logits = step_score(checker, params, x, op, y)
     return optax.sigmoid_binary_cross_entropy(logits, label.astype(jnp.float32)).mean()
 
-  def train_step(carry, step_key):
+  def train_step(carry, step):
     params, opt_state = carry
-    loss, grads = jax.value_and_grad(loss_fn)(params, sample_steps(step_key, config.batch_size,
-                                                                   checker.modulus))
+    batch = sharding.batch_constrained(
+        sample_steps(jax.random.fold_in(data_key, step), config.batch_size, checker.modulus), mesh)
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return (optax.apply_updates(params, updates), opt_state), loss
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), loss
 
   @jax.jit
-  def train_chunk(params, opt_state, keys):
-    (params, opt_state), losses = jax.lax.scan(train_step, (params, opt_state), keys)
+  def train_chunk(params, opt_state, steps):
+    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
+    (params, opt_state), losses = jax.lax.scan(train_step, (params, opt_state), steps)
     return params, opt_state, losses.mean()
 
+  params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
+  devices = 1 if mesh is None else mesh.devices.size
   history = []
   done, start = 0, time.time()
   while done < config.steps:
     chunk = min(config.log_every, config.steps - done)
-    keys = jax.vmap(lambda i: jax.random.fold_in(data_key, i))(jnp.arange(done, done + chunk))
-    params, opt_state, loss = train_chunk(params, opt_state, keys)
+    steps = sharding.replicated(np.arange(done, done + chunk, dtype=np.int32), mesh)
+    params, opt_state, loss = train_chunk(params, opt_state, steps)
+    loss = float(multihost.to_host(loss))
     done += chunk
     rate = done * config.batch_size / max(time.time() - start, 1e-9)
-    history.append({'step': done, 'loss': float(loss)})
-    log(f'judge {checker.name}: step {done}/{config.steps} loss {float(loss):.4f} ({rate:,.0f} examples/s)')
-  return params, history
+    history.append({'step': done, 'loss': loss})
+    log(f'judge {checker.name}: step {done}/{config.steps} loss {loss:.4f} ({rate:,.0f} examples/s on '
+        f'{devices} device(s))')
+  return multihost.to_host(params), history
 
 
 def evaluate_checker(checker: StepChecker, params: Params, key: chex.PRNGKey, num_steps: int = 20000):
@@ -237,12 +249,13 @@ def checker_dir(workdir: str, checker: StepChecker, seed: int) -> str:
 
 
 def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_config: TrainConfig,
-                log=print) -> tuple[Params, Mapping[str, float]]:
+                log=print, mesh=None, model_parallelism: int = 1) -> tuple[Params, Mapping[str, float]]:
   """Params and measured error rates of a judge, trained (learned) or derived from the seed (others).
 
-  Learned judges are saved to `workdir/judges/...` with Orbax and reloaded on the next run. With several
-  processes each trains the same judge; whether a saved one exists is process 0's answer, and params are
-  saved and restored as host (numpy) arrays, which Orbax writes from process 0 only.
+  Learned judges train on debate.sharding.training_mesh(mesh, batch size, model_parallelism) of the
+  experiment's `mesh` (all processes take part, each with its share of every batch), are saved to
+  `workdir/judges/...` with Orbax and reloaded on the next run. Whether a saved one exists is process 0's
+  answer, and params are saved and restored as host (numpy) arrays, which Orbax writes from process 0 only.
   """
   key = jax.random.fold_in(jax.random.key(seed), 0x7D6E)
   eval_key = jax.random.fold_in(key, 1)
@@ -258,13 +271,15 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
       params = ckptr.restore(os.path.join(os.path.abspath(directory), 'params'), like)
     with open(metrics_path) as f:
       return params, json.load(f)['eval']
-  params, history = train_learned_checker(checker, key, train_config, log=log)
+  params, history = train_learned_checker(
+      checker, key, train_config, log=log,
+      mesh=sharding.training_mesh(mesh, train_config.batch_size, model_parallelism))
   metrics = evaluate_checker(checker, params, eval_key)
   log(f'judge {checker.name}: measured errors {metrics}')
   if directory:
     os.makedirs(directory, exist_ok=True)
     with ocp.StandardCheckpointer() as ckptr:
-      ckptr.save(os.path.join(os.path.abspath(directory), 'params'), jax.device_get(params), force=True)
+      ckptr.save(os.path.join(os.path.abspath(directory), 'params'), params, force=True)
       ckptr.wait_until_finished()
     if multihost.is_writer():
       runfiles.write_json(metrics_path, {'eval': metrics, 'train': train_config, 'history': history})

@@ -64,6 +64,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from debate import multihost, runfiles
+from debate.sharding import batch_sharding, fsdp_sharding, make_mesh
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import wilson_interval
 from debate.tasks import images as image_task
@@ -281,58 +282,9 @@ class BatchIndices:
 # Mesh, shardings, model, state and the train step.
 
 
-def make_mesh(devices: Sequence[jax.Device] | None = None, *, model_parallelism: int = 1) -> Mesh:
-  """The ('data', 'model') mesh of `devices` (default: all), shape (len / model_parallelism, model_parallelism).
-
-  Devices are ordered by (process index, id): each process's devices hold a contiguous block of the batch.
-  """
-  devices = sorted(jax.devices() if devices is None else devices, key=lambda d: (d.process_index, d.id))
-  if model_parallelism < 1 or len(devices) % model_parallelism:
-    raise ValueError(f'model_parallelism={model_parallelism} does not divide the {len(devices)} devices')
-  return Mesh(np.asarray(devices).reshape(-1, model_parallelism), ('data', 'model'))
-
-
-def batch_sharding(mesh: Mesh) -> NamedSharding:
-  """The batch's leading axis split over every device of `mesh` (both axes)."""
-  return NamedSharding(mesh, P(mesh.axis_names))
-
-
-def fsdp_spec(shape: Sequence[int], model_size: int) -> P:
-  """The spec of an array of `shape`: its largest axis divisible by `model_size` split over 'model' (the
-  first such axis on ties); replicated if no axis divides, or if `model_size` is 1."""
-  axes = [axis for axis, size in enumerate(shape) if model_size > 1 and size % model_size == 0]
-  if not axes:
-    return P()
-  axis = max(axes, key=lambda a: (shape[a], -a))
-  return P(*([None] * axis + ['model']))
-
-
-def fsdp_sharding(x, mesh: Mesh) -> NamedSharding:
-  """The sharding of array `x` (or a ShapeDtypeStruct) on `mesh` by `fsdp_spec` over its 'model' axis."""
-  return NamedSharding(mesh, fsdp_spec(x.shape, dict(mesh.shape).get('model', 1)))
-
-
-def fsdp_constrained(tree, mesh: Mesh | None):
-  """Inside `jit`: `tree` (params, optimizer state) laid out by `fsdp_sharding` on `mesh` (replicated over it
-  when its 'model' axis has size 1); unchanged without a mesh. The agents' trainers call it on their state,
-  and `fsdp_placed` on its inputs, so a compiled chunk's outputs have the layout of its inputs (one
-  compilation, not one more for the layout after the first call)."""
-  if mesh is None:
-    return tree
-  return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, fsdp_sharding(x, mesh)), tree)
-
-
-def fsdp_placed(tree, mesh: Mesh | None):
-  """Outside `jit`: `tree` put on the devices of `mesh` with the layout of `fsdp_constrained`; unchanged
-  without a mesh."""
-  if mesh is None:
-    return tree
-  return jax.device_put(tree, jax.tree.map(lambda x: fsdp_sharding(x, mesh), tree))
-
-
 def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
   """Shardings of a train state (arrays or ShapeDtypeStructs) on `mesh`: params and optimizer state by
-  `fsdp_spec`, step and rng replicated."""
+  `debate.sharding.fsdp_spec`, step and rng replicated."""
   fsdp = lambda x: fsdp_sharding(x, mesh)
   replicated = NamedSharding(mesh, P())
   return TrainState(step=replicated, params=jax.tree.map(fsdp, state.params),

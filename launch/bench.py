@@ -41,7 +41,7 @@ device's peak is known (PEAK_FLOPS; blank on CPU).
 Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/selfplay.py:
 `--train_batch_size` games of split-choice debate per step, both roles moved by a Gumbel MuZero search of
 `--selfplay_simulations` simulations a ply, then one Adam update), its games split over every device of the
-mesh and its params and Adam moments FSDP-style over 'model' (learned_liar.games_mesh's layout):
+mesh and its params and Adam moments FSDP-style over 'model' (debate.sharding's layout):
 
   python -m launch.bench --train=selfplay --mesh=data:1 --mesh=data:4 --train_batch_size=64 \
       --train_steps=10 --repeats=3 --modulus=17 --selfplay_max_length=16 --selfplay_simulations=16 \
@@ -465,6 +465,7 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   import numpy as np
   import optax
   from jax.sharding import NamedSharding, PartitionSpec as P
+  from debate import sharding
   from judges import image_judges, train
 
   data, model = mesh_shape
@@ -474,7 +475,7 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
                      f'{jax.device_count()} ({jax.default_backend()})')
   if batch_size % n:
     raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {n}')
-  mesh = train.make_mesh(jax.devices()[:n], model_parallelism=model)
+  mesh = sharding.make_mesh(jax.devices()[:n], model_parallelism=model)
   network = image_judges.make_judge(judge, 10)
   optimizer = optax.adam(1e-4)
   state = train.init_state(network, optimizer, seed=seed, image_shape=image_shape, mesh=mesh)
@@ -485,7 +486,7 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   images = np.where(rng.random((pool, batch_size, *image_shape)) < 0.19,
                     rng.integers(1, 256, (pool, batch_size, *image_shape)), 0).astype(np.uint8)
   labels = rng.integers(0, 10, (pool, batch_size)).astype(np.int32)
-  sharded = train.batch_sharding(mesh)
+  sharded = sharding.batch_sharding(mesh)
   mask_key = jax.jit(lambda: jax.random.key(seed), out_shardings=NamedSharding(mesh, P()))()
   batch = lambda i: (jax.make_array_from_process_local_data(sharded, images[i % pool]),
                      jax.make_array_from_process_local_data(sharded, labels[i % pool]))
@@ -539,8 +540,8 @@ def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modu
   """
   import jax
   import jax.numpy as jnp
-  from debate import selfplay
-  from judges import chain_checkers, train
+  from debate import selfplay, sharding
+  from judges import chain_checkers
 
   data, model = mesh_shape
   devices = data * model
@@ -549,7 +550,7 @@ def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modu
                      f'{jax.device_count()} ({jax.default_backend()})')
   if batch_size % devices:
     raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {devices}')
-  mesh = train.make_mesh(jax.devices()[:devices], model_parallelism=model)
+  mesh = sharding.make_mesh(jax.devices()[:devices], model_parallelism=model)
   checker = chain_checkers.parse_checker('learned:96', modulus)
   judge = chain_checkers.init_params(checker, jax.random.key(seed))
   config = selfplay.SelfPlayConfig(batch_size=batch_size, num_simulations=simulations, max_length=max_length,
@@ -557,7 +558,7 @@ def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modu
   init_key, train_key = jax.random.split(selfplay.agent_key(seed))
   params = selfplay.init_params(config, modulus, init_key)
   optimizer, train_chunk = selfplay.make_train_chunk(checker, config, train_key, mesh)
-  params, opt_state = train.fsdp_placed((params, optimizer.init(params)), mesh)  # As training lays them out.
+  params, opt_state = sharding.fsdp_placed((params, optimizer.init(params)), mesh)  # As training lays them out.
   steps = lambda r: jnp.arange(r * steps_per_repeat, (r + 1) * steps_per_repeat, dtype=jnp.int32)
 
   start = time.perf_counter()

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import image_experiment, image_game, image_rollout, image_selfplay, learned_liar, rollout
+from debate import image_experiment, image_game, image_rollout, image_selfplay, rollout, sharding
 from debate.image_agents import Roles
 from debate.runfiles import ConfigError
 from debate.tasks import idx
@@ -47,12 +47,18 @@ def _images(n=6, seed=0):
   return images, np.zeros(n, np.int32)
 
 
+def _dataset(copies=6):
+  """A training split of `copies` copies of the images of `_images()`: at least the batch of 16, since each
+  game draws its image from its own N / B of the split."""
+  images, labels = _images()
+  return idx.ImageDataset(np.tile(images, (copies, 1, 1)), np.tile(labels, copies), num_classes=C)
+
+
 @pytest.fixture(scope='module')
 def ladder(tmp_path_factory):
-  images, labels = _images()
   workdir = str(tmp_path_factory.mktemp('agents'))
   lines = []
-  built = image_selfplay.build_ladder(JUDGE, WEIGHTS, images, labels, judge_name='votes', seed=SEED,
+  built = image_selfplay.build_ladder(JUDGE, WEIGHTS, _dataset(), judge_name='votes', seed=SEED,
                                       workdir=workdir, rungs=RUNGS, config=TINY, log=lines.append)
   return workdir, built, lines
 
@@ -105,15 +111,14 @@ def test_training_teaches_the_liar_the_winning_pixel(ladder):
 
 def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(ladder):
   _, built, _ = ladder  # Trained on one device in chunks of 20 steps.
-  images, labels = _images()
   config = dataclasses.replace(TINY, log_every=40)
-  rechunked, history = image_selfplay.train_selfplay(JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,),
+  rechunked, history = image_selfplay.train_selfplay(JUDGE, WEIGHTS, _dataset(), seed=SEED, rungs=(40,),
                                                      config=config, log=lambda _: None)
   jax.tree.map(np.testing.assert_array_equal, rechunked[40], built[40].params)
   # The same games split over 4 devices (shard_map): the same self-play outcomes and, up to the float
   # rounding of the gradient's all-reduce, the same losses and params.
   sharded, sharded_history = image_selfplay.train_selfplay(
-      JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,), config=config, log=lambda _: None,
+      JUDGE, WEIGHTS, _dataset(), seed=SEED, rungs=(40,), config=config, log=lambda _: None,
       mesh=rollout.data_mesh(jax.devices()[:4]))
   for ours, theirs in zip(sharded_history, history, strict=True):
     assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
@@ -121,27 +126,26 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(ladd
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), sharded[40], rechunked[40])
   # And with the params and Adam moments split FSDP-style over a 'model' axis of 2 (mesh 2 x 2).
   fsdp, fsdp_history = image_selfplay.train_selfplay(
-      JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(40,), config=config, log=lambda _: None,
-      mesh=learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
+      JUDGE, WEIGHTS, _dataset(), seed=SEED, rungs=(40,), config=config, log=lambda _: None,
+      mesh=sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
   assert fsdp_history[0]['liar_win_rate'] == history[0]['liar_win_rate']
   np.testing.assert_allclose(fsdp_history[0]['loss'], history[0]['loss'], rtol=1e-4)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), fsdp[40], rechunked[40])
   with pytest.raises(ValueError, match='not divisible by the 3 devices'):
-    image_selfplay.train_selfplay(JUDGE, WEIGHTS, images, labels, seed=SEED, rungs=(1,), config=config,
+    image_selfplay.train_selfplay(JUDGE, WEIGHTS, _dataset(), seed=SEED, rungs=(1,), config=config,
                                   mesh=rollout.data_mesh(jax.devices()[:3]))
 
 
 def test_the_ladder_round_trips_through_orbax_and_refuses_another_config(ladder):
   workdir, built, _ = ladder
-  images, labels = _images()
   lines = []
-  again = image_selfplay.build_ladder(JUDGE, WEIGHTS, images, labels, judge_name='votes', seed=SEED,
+  again = image_selfplay.build_ladder(JUDGE, WEIGHTS, _dataset(), judge_name='votes', seed=SEED,
                                       workdir=workdir, rungs=(0, 40), config=TINY, log=lines.append)
   assert lines == [] and set(again) == {0, 40} and again[40] == built[40] and again[0] != again[40]
   for step in (0, 40):
     jax.tree.map(np.testing.assert_array_equal, again[step].params, built[step].params)
   with pytest.raises(ValueError, match='fresh workdir'):
-    image_selfplay.build_ladder(JUDGE, WEIGHTS, images, labels, judge_name='votes', seed=SEED, workdir=workdir,
+    image_selfplay.build_ladder(JUDGE, WEIGHTS, _dataset(), judge_name='votes', seed=SEED, workdir=workdir,
                                 rungs=(40,), config=dataclasses.replace(TINY, width=8))
 
 

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from debate import agents, experiment, learned_liar, rollout
+from debate import agents, experiment, learned_liar, rollout, sharding
 from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
 
@@ -114,27 +114,12 @@ def test_experiment_trains_the_ladder_before_the_cells_that_name_it(tmp_path):
                                     'step_10'))
 
 
-def test_agent_training_splits_its_games_over_the_most_devices_that_divide_the_batch():
-  four = rollout.data_mesh(jax.devices()[:4])
-  assert learned_liar.games_mesh(four, 16).devices.shape == (4, 1)  # ('data', 'model')
-  assert learned_liar.games_mesh(four, 6).devices.shape == (3, 1)
-  assert list(learned_liar.games_mesh(four, 6).devices.flat) == jax.devices()[:3]
-  assert learned_liar.games_mesh(four, 5) is None  # One device: no mesh.
-  assert learned_liar.games_mesh(None, 16) is None
-  assert learned_liar.games_mesh(four, 16, model_parallelism=2).devices.shape == (2, 2)
-  assert learned_liar.games_mesh(four, 6, model_parallelism=2).devices.shape == (1, 2)
-  with pytest.raises(ValueError, match='batch_size 5 is not divisible by model_parallelism=2'):
-    learned_liar.games_mesh(four, 5, model_parallelism=2)
-  with pytest.raises(ValueError, match='model_parallelism=3 does not divide the 4 local devices'):
-    learned_liar.games_mesh(four, 12, model_parallelism=3)
-
-
 def test_liar_training_gives_the_same_rewards_on_4_devices_with_params_split_over_2(weak_judge, ladder):
   checker, params, _ = weak_judge
   config = dataclasses.replace(TINY, log_every=20)
   one, one_history = learned_liar.train_liar(checker, params, seed=1, rungs=(40,), config=config,
                                              log=lambda _: None)
-  mesh = learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, model_parallelism=2)
+  mesh = sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, model_parallelism=2)
   split, split_history = learned_liar.train_liar(checker, params, seed=1, rungs=(40,), config=config,
                                                  log=lambda _: None, mesh=mesh)
   # The same games (each keyed by its index) with the same sampled claims: the same rewards, and params equal

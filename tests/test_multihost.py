@@ -15,6 +15,7 @@ from debate import experiment, multihost, runfiles
 from judges import train
 from launch import cli
 from launch.configs import chain as chain_config
+from launch.configs import chain_selfplay as chain_selfplay_config
 from test_train_judge import TINY_FLAGS, data_dir, datasets, tiny_config  # noqa: F401 (fixtures)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,6 +52,19 @@ def _without_timing(rows):
   return [{k: v for k, v in row.items() if k not in TIMING} for row in rows]
 
 
+def _assert_same_rows(two, one):
+  """Rows equal bar timing: every discrete field exactly; float fields (a learned judge's scores in
+  transcripts) to 1e-5, since a judge trained over 2 processes sums its gradient in another order."""
+  assert len(two) == len(one)
+  for ours, theirs in zip(_without_timing(two), _without_timing(one)):
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+      if isinstance(ours[key], float):
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6, err_msg=key)
+      else:
+        assert ours[key] == theirs[key], key
+
+
 def test_chain_grid_on_two_processes_gives_the_single_process_records(tmp_path):
   overrides = {'T': (3, 8), 'judges': ('learned:16',), 'protocols': ('debate/random',), 'num_games': 40,
                'batch_size': 16}  # 3 batches of 16 games, the last one padded
@@ -64,13 +78,15 @@ def test_chain_grid_on_two_processes_gives_the_single_process_records(tmp_path):
   records = experiment.run_experiment(config, str(tmp_path / 'one'), log=lambda _: None)
   _wait_all(procs, tmp_path / 'log')
   assert len(records) == 2
-  for name in (experiment.RESULTS, experiment.TRANSCRIPTS):
-    two = runfiles.read_jsonl(workdir / name)
-    assert _without_timing(two) == _without_timing(runfiles.read_jsonl(tmp_path / 'one' / name)), name
+  # The learned judge trains on a mesh of both processes' devices (as on one process's 4): the same
+  # verdicts, and scores equal to float rounding.
   assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(records)
+  _assert_same_rows(runfiles.read_jsonl(workdir / experiment.TRANSCRIPTS),
+                    runfiles.read_jsonl(tmp_path / 'one' / experiment.TRANSCRIPTS))
   assert (workdir / 'table.md').read_text() != '' and (workdir / 'accuracy_vs_T.png').exists()
   log = open(tmp_path / 'log.1.log').read()
   assert 'process 1 of 2; 2 local and 4 global devices' in log
+  assert 'judge learned:16: step 50/50' in log and 'on 4 device(s)' in log  # Trained by both processes.
 
 
 def test_train_judge_on_two_processes_gives_the_single_process_losses(tmp_path, data_dir, datasets):
@@ -93,6 +109,38 @@ def test_train_judge_on_two_processes_gives_the_single_process_losses(tmp_path, 
   for i in (0, 1):
     evaluation = json.loads(open(tmp_path / f'log.{i}.log').read().strip().splitlines()[-1])
     assert evaluation['correct'] == metrics['test']['correct']  # Every process prints the whole split's.
+
+
+def test_agent_training_on_two_processes_gives_the_single_process_ladders(tmp_path):
+  # A self-play ladder (shard_map over the games) and a REINFORCE liar (jit shardings), each trained on a
+  # mesh of 2 devices in each of 2 processes: every process plays its share of every step's games.
+  overrides = {'judges': ('exact',), 'protocols': ('debate/az:20', 'debate/learned:20'), 'num_games': 16,
+               'batch_size': 16}
+  flags = ['--config=launch/configs/chain_selfplay.py:smoke', '--config.selfplay_training.log_every=10',
+           *(f'--config.{k}={v}' for k, v in overrides.items())]
+  workdir = tmp_path / 'two'
+  procs = _start_processes('launch.run', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
+  config = chain_selfplay_config.get_config('smoke')  # Meanwhile, the same grid in this process (4 devices).
+  config.update(overrides)
+  config.selfplay_training.log_every = 10
+  experiment.run_experiment(config, str(tmp_path / 'one'), log=lambda _: None)
+  _wait_all(procs, tmp_path / 'log')
+  for name in ('selfplay_exact_m7_seed0', 'learned_liar_exact_m7_seed0'):
+    two = json.loads((workdir / 'agents' / name / 'metrics.json').read_text())['history']
+    one = json.loads((tmp_path / 'one' / 'agents' / name / 'metrics.json').read_text())['history']
+    assert [h['step'] for h in two] == [h['step'] for h in one] == ([10, 20] if 'selfplay' in name else [20])
+    for ours, theirs in zip(two, one):  # The same games; the gradient's all-reduce rounds differently.
+      for metric in ('liar_win_rate', 'mean_reward'):
+        assert ours.get(metric) == theirs.get(metric), (name, metric)
+      for metric in ('loss', 'policy_loss', 'value_loss'):
+        if metric in ours:
+          np.testing.assert_allclose(ours[metric], theirs[metric], rtol=1e-4, err_msg=f'{name} {metric}')
+  assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(
+      runfiles.read_jsonl(tmp_path / 'one' / experiment.RESULTS))
+  for i in (0, 1):
+    log = open(tmp_path / f'log.{i}.log').read()
+    assert 'self-play vs exact: step 20/20' in log  # Both processes train, each with its share of the games:
+    assert log.count('training on a data=4 x model=1 mesh of 2 process(es)') == 2  # both ladders' meshes.
 
 
 def test_single_process_helpers_are_identities():

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import agents, bisection, experiment, learned_liar, multihost, rollout, runfiles, selfplay
+from debate import agents, bisection, experiment, learned_liar, multihost, rollout, runfiles, selfplay, sharding
 from debate.tasks import chain
 from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
@@ -170,7 +170,7 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak
   # And with the params and Adam moments split FSDP-style over a 'model' axis of 2 (mesh 2 x 2).
   fsdp, fsdp_history = selfplay.train_selfplay(
       checker, params, seed=1, rungs=(20, 40), log=lambda _: None, config=config,
-      mesh=learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
+      mesh=sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
   for ours, theirs in zip(fsdp_history, history, strict=True):
     assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
     np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
@@ -179,12 +179,12 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak
 
 def test_a_training_chunk_compiles_once_on_a_mesh(weak_judge):
   checker, params, _ = weak_judge
-  mesh = learned_liar.games_mesh(rollout.data_mesh(jax.devices()[:4]), TINY.batch_size, 2)
+  mesh = sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), TINY.batch_size, 2)
   init_key, train_key = jax.random.split(selfplay.agent_key(1))
   network = selfplay.init_params(TINY, checker.modulus, init_key)
   optimizer, chunk = selfplay.make_train_chunk(checker, TINY, train_key, mesh)
-  learned_liar.train_through_rungs(chunk, network, optimizer.init(network), params, rungs=[6], log_every=2,
-                                   report=lambda *_: {}, mesh=mesh)
+  learned_liar.train_through_rungs(chunk, network, optimizer.init(network), sharding.replicated(params, mesh),
+                                   rungs=[6], log_every=2, report=lambda *_: {}, mesh=mesh)
   assert chunk._cache_size() == 1  # Three chunks of 2 steps; the state starts on the mesh in its layout.
 
 

@@ -204,16 +204,6 @@ def test_losses_agree_on_1_and_4_devices_with_and_without_parameter_sharding(tmp
   assert not (tmp_path / 'bad').exists()
 
 
-def test_fsdp_spec_splits_the_largest_divisible_axis():
-  assert train.fsdp_spec((3136, 1024), 4) == jax.sharding.PartitionSpec('model')
-  assert train.fsdp_spec((5, 5, 32, 64), 4) == jax.sharding.PartitionSpec(None, None, None, 'model')
-  assert train.fsdp_spec((10,), 4) == jax.sharding.PartitionSpec()  # Nothing divides: replicated.
-  assert train.fsdp_spec((6, 10), 4) == jax.sharding.PartitionSpec()
-  assert train.fsdp_spec((8, 8), 4) == jax.sharding.PartitionSpec('model')  # Ties: the first axis.
-  assert train.fsdp_spec((), 2) == jax.sharding.PartitionSpec()
-  assert train.fsdp_spec((64, 32), 1) == jax.sharding.PartitionSpec()
-
-
 def test_batches_do_not_depend_on_the_process_count():
   """Row strata: the examples of each global row are the same whether one process holds the whole batch or
   each of P processes holds B / P rows and only its shard of the split."""

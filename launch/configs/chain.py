@@ -28,9 +28,10 @@ Fields:
   judge_training: steps, batch_size, learning_rate of learned judges.
   agent_training, selfplay_training (optional): fields of the learned liar's and the self-play debaters'
     training configs (debate/learned_liar.AgentTrainConfig, debate/selfplay.SelfPlayConfig).
-  model_parallelism (optional, default 1): the 'model' axis of the learned agents' training mesh; their params
-    and Adam moments are split FSDP-style over it and their games over every device of the mesh (the most
-    local devices that divide the agents' batch). Results do not depend on it (up to float rounding).
+  model_parallelism (optional, default 1): the 'model' axis of the training meshes of the learned judges and
+    agents; their params and Adam moments are split FSDP-style over it, and each batch (steps, games) over
+    every device of the mesh (from every process, the most devices that divide the batch;
+    debate.sharding.training_mesh). Results do not depend on it (up to float rounding).
 """
 
 import ml_collections
