@@ -3,6 +3,7 @@ the records and losses of a single process; the flags that join a job are checke
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from judges import train
 from launch import cli
 from launch.configs import chain as chain_config
 from launch.configs import chain_selfplay as chain_selfplay_config
-from test_train_judge import TINY_FLAGS, data_dir, datasets, tiny_config  # noqa: F401 (fixtures)
+from test_train_judge import (TINY_FLAGS, _flags, _logged_steps, _wait_for, data_dir, datasets,  # noqa: F401
+                              tiny_config)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMING = ('wall_s', 'games_per_s', 'examples_per_s', 'elapsed_s')
@@ -141,6 +143,33 @@ def test_agent_training_on_two_processes_gives_the_single_process_ladders(tmp_pa
     log = open(tmp_path / f'log.{i}.log').read()
     assert 'self-play vs exact: step 20/20' in log  # Both processes train, each with its share of the games:
     assert log.count('training on a data=4 x model=1 mesh of 2 process(es)') == 2  # both ladders' meshes.
+
+
+def test_sigterm_to_one_process_stops_both_at_the_same_step_and_the_job_resumes(tmp_path, data_dir):
+  # No scheduled checkpoint before step 1000: any checkpoint is the one SIGTERM asked for.
+  flags = [*_flags(steps=100_000, checkpoint_every=1000, log_every=1), f'--data_dir={data_dir}',
+           f'--workdir={tmp_path / "run"}']
+  procs = _start_processes('launch.train_judge', flags, tmp_path / 'log')
+  try:
+    _wait_for(lambda: len(_logged_steps(tmp_path / 'run')) >= 5, procs[0])
+    procs[1].send_signal(signal.SIGTERM)  # As a scheduler evicting one host would.
+    statuses = [proc.wait(timeout=120) for proc in procs]
+  finally:
+    for proc in procs:
+      proc.kill()
+  logs = [open(tmp_path / f'log.{i}.log').read() for i in (0, 1)]
+  assert statuses == [cli.EXIT_PREEMPTED] * 2, '\n'.join(log[-3000:] for log in logs)
+  (step,) = [int(name) for name in os.listdir(tmp_path / 'run' / train.CHECKPOINTS)]
+  for log in logs:  # Both processes stopped after the same step and saved it together.
+    assert f'preempted (SIGTERM) at step {step}: saved a checkpoint' in log and 'Traceback' not in log
+  assert _logged_steps(tmp_path / 'run')[-1] == step
+  # The same command, with the job's end moved near: it resumes from that checkpoint on both processes.
+  flags = [f for f in flags if not f.startswith('--config.steps=')] + [f'--config.steps={step + 3}']
+  procs = _start_processes('launch.train_judge', flags, tmp_path / 'resumed')
+  _wait_all(procs, tmp_path / 'resumed')
+  for i in (0, 1):
+    assert f'resumed from the checkpoint at step {step}' in open(tmp_path / f'resumed.{i}.log').read()
+  assert _logged_steps(tmp_path / 'run')[-3:] == [step + 1, step + 2, step + 3]
 
 
 def test_single_process_helpers_are_identities():
