@@ -34,7 +34,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from debate import image_game, image_report, image_rollout, rollout, runfiles, sharding
+from debate import image_game, image_report, image_rollout, multihost, rollout, runfiles, sharding
 from debate.experiment import progress_reporter
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import bootstrap_mean_interval, wilson_interval
@@ -107,6 +107,8 @@ def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, jud
                                    process_index=jax.process_index(), process_count=jax.process_count())
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
+  log(f'self-play training images: {train.start}..{train.start + len(train) - 1} of {train.total} in this '
+      f'process (process {jax.process_index()} of {jax.process_count()})')
   judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
   training = selfplay_config(config)
   ladder = image_selfplay.build_ladder(judge, judge_params, train, judge_name=judge_name, seed=config.game.seed, workdir=workdir,
@@ -339,13 +341,18 @@ def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, im
 
 
 def _prepare_workdir(config, workdir: str, judge_info: dict) -> list[dict]:
-  os.makedirs(workdir, exist_ok=True)
+  """Checks a resumed workdir against the config, drops half-written output, returns finished records.
+  Process 0 reads and rewrites the files; every process gets its records."""
   config_path = os.path.join(workdir, CONFIG)
   resolved = json.loads(config.to_json_best_effort())
   resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
   runfiles.check_resumable(workdir, config_path, resolved, fields=RESULT_FIELDS)
-  runfiles.write_json(config_path, resolved)
-  return runfiles.finished_records(os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS))
+  records = None
+  if multihost.is_writer():
+    os.makedirs(workdir, exist_ok=True)
+    runfiles.write_json(config_path, resolved)
+    records = runfiles.finished_records(os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS))
+  return multihost.broadcast_json(records)
 
 
 def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, data_dir: str,
@@ -406,12 +413,13 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
         num_classes=config.num_classes, first=cell.first, seed=game.seed, repeats=repeats, batch_size=batch,
         mesh=mesh, on_batch=progress_reporter(cell.name, total, log, every_s=30.0))
     wall_s = time.time() - cell_start
-    runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS),
-                          _transcript_rows(cell, outcome, transcript, images_u8[:n], labels[:n],
-                                           image_indices[:n], config.num_transcripts))
     record = make_record(cell, outcome, transcript, labels[:n], k=config.k, num_classes=config.num_classes,
                          judge_info=judge_info, wall_s=wall_s, seed=game.seed, num_actions=num_actions)
-    runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
+    if multihost.is_writer():
+      runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS),
+                            _transcript_rows(cell, outcome, transcript, images_u8[:n], labels[:n],
+                                             image_indices[:n], config.num_transcripts))
+      runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
     records.append(record)
     elapsed = time.time() - start
     lo, hi = record['ci95']
@@ -420,6 +428,7 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
         f'elapsed {elapsed:.0f}s, about {elapsed / position * (len(pending) - position):.0f}s left')
   order = {cell.name: i for i, cell in enumerate(cells)}
   records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
-  image_report.write_image_reports(records, workdir,
-                                   transcripts=runfiles.read_jsonl(os.path.join(workdir, TRANSCRIPTS)))
+  if multihost.is_writer():
+    image_report.write_image_reports(records, workdir,
+                                     transcripts=runfiles.read_jsonl(os.path.join(workdir, TRANSCRIPTS)))
   return records

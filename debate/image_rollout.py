@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from debate import image_agents, image_game
+from debate import image_agents, image_game, multihost
 from debate.image_agents import AgentSpec
 from debate.rollout import data_mesh
 from protocols import images as image_protocols
@@ -184,7 +184,8 @@ def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np
   labels, image_indices: [N] int (image_indices: each image's index in its data set, which keys its games).
   Games run in global batches of `batch_size` (rounded up to a multiple of the device count; the last one is
   padded with copies of game 0 whose results are dropped). Returns (outcome, transcript): dicts of numpy
-  arrays with leading axes [N, L, repeats], L = lies per image.
+  arrays with leading axes [N, L, repeats], L = lies per image, in every process (with several processes
+  each plays its devices' share of every batch and every one must call this: the outcomes are gathered).
   """
   if first not in FIRST_PLAYERS + (None,):
     raise ValueError(f'first player must be one of {FIRST_PLAYERS}, got {first!r}')
@@ -194,8 +195,8 @@ def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np
   num_games = len(images) * num_lies * repeats
   batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
   fn = _compiled_games(dataclasses.replace(arm, precommit=True), judge, k, num_actions, num_classes, seed, mesh)
-  replicated = jax.device_put(judge_params, NamedSharding(mesh, P()))
-  flags = [jax.device_put(np.bool_(x), NamedSharding(mesh, P())) for x in (arm.precommit, first != 'liar')]
+  replicated = multihost.replicate(judge_params, mesh)
+  flags = [multihost.replicate(np.bool_(x), mesh) for x in (arm.precommit, first != 'liar')]
   sharding = NamedSharding(mesh, P('data'))
   chunks = []
   for start in range(0, num_games, batch):
@@ -205,7 +206,7 @@ def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np
     inputs = (images[position].astype(np.float32), labels[position].astype(np.int32),
               image_indices[position].astype(np.int32), lie.astype(np.int32), repeat.astype(np.int32))
     inputs = [jax.device_put(x, sharding) for x in inputs]
-    chunks.append(jax.device_get(fn(*inputs, replicated, *flags)))
+    chunks.append(multihost.to_host(fn(*inputs, replicated, *flags)))
     if on_batch:
       on_batch(min(start + batch, num_games))
   flat = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

@@ -12,11 +12,12 @@ import jax
 import numpy as np
 import pytest
 
-from debate import experiment, multihost, runfiles
+from debate import experiment, image_experiment, multihost, runfiles
 from judges import train
 from launch import cli
 from launch.configs import chain as chain_config
 from launch.configs import chain_selfplay as chain_selfplay_config
+from launch.configs import irving_mnist
 from test_train_judge import (TINY_FLAGS, _flags, _logged_steps, _wait_for, data_dir, datasets,  # noqa: F401
                               tiny_config)
 
@@ -143,6 +144,39 @@ def test_agent_training_on_two_processes_gives_the_single_process_ladders(tmp_pa
     log = open(tmp_path / f'log.{i}.log').read()
     assert 'self-play vs exact: step 20/20' in log  # Both processes train, each with its share of the games:
     assert log.count('training on a data=4 x model=1 mesh of 2 process(es)') == 2  # both ladders' meshes.
+
+
+def test_image_selfplay_on_two_processes_loads_each_shard_and_gives_the_single_process_run(tmp_path, data_dir,
+                                                                                            datasets):
+  judge = tmp_path / 'judge'  # A tiny judge (launch.train_judge's library function), then launch.run.
+  train.train_judge(tiny_config(steps=10, checkpoint_every=10, log_every=10), str(judge), datasets[0],
+                    log=lambda _: None)
+  overrides = {'k': 3, 'num_classes': 3, 'game.num_images': 4, 'game_batch_size': 16,
+               'game.protocols': ('debate/az:4/liar=random', 'debate/random/liar=az:4'),
+               'selfplay_training.batch_size': 8, 'selfplay_training.num_simulations': 2,
+               'selfplay_training.considered_actions': 2, 'selfplay_training.width': 2,
+               'selfplay_training.log_every': 2}
+  flags = ['--config=launch/configs/irving_mnist.py:selfplay_k6_cpu', f'--data_dir={data_dir}',
+           f'--judge_workdir={judge}', *(f'--config.{k}={v}' for k, v in overrides.items())]
+  procs = _start_processes('launch.run', [*flags, f'--workdir={tmp_path / "two"}'], tmp_path / 'log')
+  config = irving_mnist.get_config('selfplay_k6_cpu')  # Meanwhile, the same run in this process (4 devices).
+  for field, value in overrides.items():
+    parent, _, name = field.rpartition('.')
+    (config[parent] if parent else config)[name] = value
+  records = image_experiment.run_image_experiment(config, str(tmp_path / 'one'), data_dir=str(data_dir),
+                                                  judge_workdir=str(judge), log=lambda _: None)
+  _wait_all(procs, tmp_path / 'log')
+  for i, shard in enumerate(('0..127 of 256', '128..255 of 256')):  # Each process loaded only its half.
+    assert f'self-play training images: {shard} in this process' in open(tmp_path / f'log.{i}.log').read()
+  name = 'image_selfplay_mlp_k3_step10_seed0'
+  two = json.loads((tmp_path / 'two' / 'agents' / name / 'metrics.json').read_text())['history']
+  one = json.loads((tmp_path / 'one' / 'agents' / name / 'metrics.json').read_text())['history']
+  assert [h['step'] for h in two] == [h['step'] for h in one] == [2, 4]
+  for ours, theirs in zip(two, one):  # The same games; the gradient's all-reduce rounds differently.
+    assert ours['liar_win_rate'] == theirs['liar_win_rate']
+    np.testing.assert_allclose([ours[m] for m in ('loss', 'policy_loss', 'value_loss')],
+                               [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')], rtol=1e-4)
+  _assert_same_rows(runfiles.read_jsonl(tmp_path / 'two' / image_experiment.RESULTS), records)
 
 
 def test_sigterm_to_one_process_stops_both_at_the_same_step_and_the_job_resumes(tmp_path, data_dir):
