@@ -12,6 +12,16 @@ with Orbax under `rrm_models/` in the workdir and appends one record to `results
 finishes; a rerun with the same config skips finished cells and restores the level l-1 rrm models it needs,
 so it ends with the same records as an uninterrupted run.
 
+Sharding: each level trains on `debate.sharding.training_mesh(mesh, batch_size, model_parallelism)` of the
+experiment's mesh (default: every device): the batch of every step is split over its devices and the
+networks' params and Adam moments FSDP-style over its 'model' axis (`debate.rrm_training`). The mesh only
+changes float rounding, so a run may resume on other devices or with another model_parallelism (an
+execution-only field); the cells it then trains differ from an uninterrupted run's by that rounding, which
+a long training amplifies (see there). With several processes (debate/multihost.py) every process runs
+every level on its share of the batch; process 0 alone writes config.json, results.jsonl and the reports;
+the finished cells (and whether saved models exist) are its answers, broadcast; models are gathered to host
+arrays before Orbax saves them (from process 0) and before they label the next level.
+
 Keys: a seed's base key is `fold_in(key(seed), 0x5252)`; the segment pools come from `fold_in(base, 0)` and
 level l's training and measurement from `fold_in(fold_in(base, 1), l)`. Both methods of a level share that
 key: the same tasks, initial weights and data draws, only the labels differ (a paired comparison).
@@ -30,7 +40,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from debate import runfiles
+from debate import multihost, rollout, runfiles, sharding
 from debate import rrm_report, rrm_training
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
@@ -42,6 +52,8 @@ from protocols import rrm
 RESULTS = 'results.jsonl'
 CONFIG = 'config.json'
 MODELS = 'rrm_models'
+# Fields that change how a run executes but not its results (up to float rounding): a resumed run may change them.
+EXECUTION_ONLY_FIELDS = ('model_parallelism',)
 # method -> how its assisted evaluation joins the two halves (None: the unassisted baseline).
 METHODS = {'rrm': 'and', 'rrm-product': 'product', 'baseline': None}
 _SEED_TAG, _POOLS, _LEVELS = 0x5252, 0, 1
@@ -62,6 +74,7 @@ class Plan:
   train: rrm_training.TrainSpec
   judge_train: chain_checkers.TrainConfig
   num_eval: int
+  model_parallelism: int = 1
 
   @property
   def modulus(self) -> int:
@@ -140,7 +153,8 @@ def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
       train=train,
       judge_train=chain_checkers.TrainConfig(steps=training.steps, batch_size=training.batch_size,
                                              learning_rate=float(training.learning_rate)),
-      num_eval=_int(config, 'num_eval', 2))
+      num_eval=_int(config, 'num_eval', 2),
+      model_parallelism=_int(config, 'model_parallelism', 1) if 'model_parallelism' in config else 1)
 
 
 def _evaluator(plan: Plan, level: int, method: str) -> rrm_training.Evaluator:
@@ -158,23 +172,27 @@ def _model_dir(workdir: str, seed: int, level: int, method: str) -> str:
 
 
 def _save_models(directory: str, models: dict) -> None:
+  """Saves host (numpy) copies of `models`; with several processes every process calls it and Orbax writes
+  numpy trees from process 0 only."""
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
   with ocp.StandardCheckpointer() as checkpointer:
-    checkpointer.save(directory, jax.device_get(models), force=True)
+    checkpointer.save(directory, multihost.to_host(models), force=True)
     checkpointer.wait_until_finished()
 
 
 def _restore_models(directory: str, plan: Plan, level: int) -> dict:
+  """The models of `level` saved in `directory`, as numpy arrays; whether they exist is process 0's answer."""
   import orbax.checkpoint as ocp
-  if not os.path.isdir(directory):
+  if not multihost.broadcast_json(os.path.isdir(directory)):
     raise runfiles.WorkdirError(
         f'{directory} is missing, but results.jsonl records its level as done and the next rrm level needs '
         'its models; delete that seed\'s records from results.jsonl to retrain it, or use a new --workdir')
   rm_net, agent_net = plan.nets(level)
-  abstract = jax.eval_shape(lambda: {'reward_model': rm.init_params(rm_net, jax.random.key(0)),
-                                     'agent': rm.init_params(agent_net, jax.random.key(0))})
+  like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(
+      lambda: {'reward_model': rm.init_params(rm_net, jax.random.key(0)),
+               'agent': rm.init_params(agent_net, jax.random.key(0))}))
   with ocp.StandardCheckpointer() as checkpointer:
-    return checkpointer.restore(directory, abstract)
+    return checkpointer.restore(directory, like)
 
 
 def _share(count: int, games: int) -> tuple[float, list[float]]:
@@ -217,27 +235,39 @@ def make_record(plan: Plan, seed: int, level: int, method: str, metrics: dict, h
 
 
 def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  os.makedirs(workdir, exist_ok=True)
+  """Checks a resumed workdir against the config, drops a half-written last record, returns the finished
+  records. Process 0 reads and rewrites the files; every process gets its records."""
   config_path = os.path.join(workdir, CONFIG)
   resolved = json.loads(config.to_json_best_effort())
-  runfiles.check_resumable(workdir, config_path, resolved)
-  runfiles.write_json(config_path, resolved)
-  return runfiles.finished_records(os.path.join(workdir, RESULTS))
+  runfiles.check_resumable(workdir, config_path, resolved, ignore=EXECUTION_ONLY_FIELDS)
+  records = None
+  if multihost.is_writer():
+    os.makedirs(workdir, exist_ok=True)
+    runfiles.write_json(config_path, resolved)
+    records = runfiles.finished_records(os.path.join(workdir, RESULTS))
+  return multihost.broadcast_json(records)
 
 
-def run_rrm(config: ml_collections.ConfigDict, workdir: str, *,
+def run_rrm(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
             log: Callable[[str], None] = logging.info) -> list[dict]:
   """Runs (or resumes) the RRM experiment of `config` in `workdir`; writes records, tables and figures.
 
-  Returns the records of every cell, in run order.
+  `mesh`: the experiment's devices (default: all, `rollout.data_mesh()`); each level trains on
+  `sharding.training_mesh(mesh, batch_size, model_parallelism)`, a learned judge on its own. Returns the
+  records of every cell, in run order (in every process; process 0 writes them).
   """
   plan = plan_rrm(config)  # Validate before touching the workdir.
+  mesh = rollout.data_mesh() if mesh is None else mesh
+  train_mesh = sharding.training_mesh(mesh, plan.train.batch_size, plan.model_parallelism)
+  if plan.checker.kind == 'learned':  # The judge's training mesh, checked now rather than after the workdir.
+    sharding.training_mesh(mesh, plan.judge_train.batch_size, plan.model_parallelism)
   records = _prepare_workdir(config, workdir)
   done = {r['cell'] for r in records}
   cells = plan.cells()
   pending = [c for c in cells if plan.cell_name(*c) not in done]
+  layout = 'x'.join(map(str, train_mesh.devices.shape)) if train_mesh else '1x1'
   log(f'rrm: {len(cells)} cells (seed x level x method), {len(cells) - len(pending)} already done, '
-      f'{len(pending)} to run')
+      f'{len(pending)} to run; training on a (data x model) = {layout} mesh')
   results_path = os.path.join(workdir, RESULTS)
   start, finished = time.time(), 0
   for seed in plan.seeds:
@@ -247,7 +277,8 @@ def run_rrm(config: ml_collections.ConfigDict, workdir: str, *,
     pools = rrm.segment_pools(jax.random.fold_in(base, _POOLS), levels=plan.levels,
                               num_segments=plan.num_segments, modulus=plan.modulus)
     judge_params, judge_metrics = chain_checkers.build_judge(plan.checker, seed=seed, workdir=workdir,
-                                                             train_config=plan.judge_train, log=log)
+                                                             train_config=plan.judge_train, log=log, mesh=mesh,
+                                                             model_parallelism=plan.model_parallelism)
     models: dict[tuple[int, str], dict] = {}  # (level, method) -> {'reward_model', 'agent'}
     for level in range(plan.levels + 1):
       key = jax.random.fold_in(jax.random.fold_in(base, _LEVELS), level)
@@ -269,14 +300,18 @@ def run_rrm(config: ml_collections.ConfigDict, workdir: str, *,
           labels = rrm_training.label_table(evaluator, eval_params, pools[level])
           rm_params, agent_params, history, metrics = rrm_training.run_level(
               key, pools[level], labels, rm_net=rm_net, agent_net=agent_net, train=plan.train,
-              num_tasks=plan.num_eval)
-          shared[evaluator] = ({'reward_model': rm_params, 'agent': agent_params}, history, metrics)
+              num_tasks=plan.num_eval, mesh=train_mesh)
+          # Host copies of the whole values (gathered from every process): saved, read, and the next level's
+          # evaluator.
+          shared[evaluator] = multihost.to_host(
+              ({'reward_model': rm_params, 'agent': agent_params}, history, metrics))
         trained, history, metrics = shared[evaluator]
         models[level, method] = trained
         _save_models(_model_dir(workdir, seed, level, method), trained)
         record = make_record(plan, seed, level, method, metrics, history, judge_metrics=judge_metrics,
                              wall_s=time.time() - cell_start)
-        runfiles.append_jsonl(results_path, [record])
+        if multihost.is_writer():
+          runfiles.append_jsonl(results_path, [record])
         records.append(record)
         finished += 1
         elapsed = time.time() - start
@@ -287,5 +322,6 @@ def run_rrm(config: ml_collections.ConfigDict, workdir: str, *,
             f'{elapsed / finished * (len(pending) - finished):.0f}s left')
   order = {plan.cell_name(*c): i for i, c in enumerate(cells)}
   records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
-  rrm_report.write_rrm_reports(records, workdir)
+  if multihost.is_writer():
+    rrm_report.write_rrm_reports(records, workdir)
   return records

@@ -13,6 +13,17 @@ agent (`debate.rrm_agents.policy_improvement_loss`, Adam) against the current re
 
 All randomness comes from the level key: `fold_in(key, PURPOSE)` for initialisation, data and measurement,
 then `fold_in(., round)` and `fold_in(., step)` for data.
+
+Sharding (`debate.sharding`): with a ('data', 'model') `mesh` (`sharding.training_mesh`; None: one device)
+each step's batch (tasks, segments, claims, labels: [batch, ...]) is split over every device of the mesh,
+and both networks' params and Adam moments are split FSDP-style over 'model' (laid out at initialisation and
+after every update, inside the jit); the measurement's tasks are split too when the mesh divides num_tasks.
+Draws are partitionable threefry (JAX's default), so the batches are the same on every mesh and only the
+order of float reductions differs. Training amplifies that rounding (Adam, the agent's 1/temperature, then
+claims sampled from the agent): a short training agrees across meshes to ~1e-7 with equal counts, a long one
+(hundreds of steps) drifts apart like a nearby seed. The constant inputs (key, pool, labels) are replicated
+over the mesh (`run_level` does it); on a mesh spanning processes the outputs are global arrays, which
+`multihost.to_host` gathers.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from debate import rrm_agents
+from debate import rrm_agents, sharding
 from judges import chain_checkers
 from judges import reward_models as rm
 from protocols import rrm
@@ -114,42 +125,49 @@ def end_table(pool: chex.Array, modulus: int) -> chex.Array:
 
 
 def train_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
-                agent_net: rm.NetSpec, train: TrainSpec):
+                agent_net: rm.NetSpec, train: TrainSpec, mesh=None):
   """Trains a level's reward model and agent. pool: [N, T, 2] segments; labels: [N, m, m] (`label_table`).
 
   Returns (rm_params, agent_params, history) with history['rm_loss'] [rounds, rm_steps] and
   history['agent_reward'] [rounds, agent_steps] (the agent's expected reward-model score per step).
+  Inside `jit`; `mesh`: the training mesh (None: one device), which must divide the batch (see the module
+  docstring); params and Adam moments come out laid out FSDP-style on it.
   """
+  sharding.check_batch(mesh, train.batch_size)
   modulus, num_segments, batch = rm_net.modulus, pool.shape[0], train.batch_size
   ends = end_table(pool, modulus)
   rm_params = rm.init_params(rm_net, jax.random.fold_in(key, _RM_INIT))
   agent_params = rm.init_params(agent_net, jax.random.fold_in(key, _AGENT_INIT))
   rm_opt, agent_opt = optax.adam(train.rm_learning_rate), optax.adam(train.agent_learning_rate)
 
+  def tasks(task_key):
+    """A step's tasks, split over the mesh: x [batch], segment indices [batch], ops [batch, T, 2]."""
+    x, index = rrm.sample_tasks(task_key, num_segments, batch, modulus)
+    return sharding.batch_constrained((x, index, pool[index]), mesh)
+
   def rm_step(agent_params, carry, step_key):
     params, opt_state = carry
     task_key, claim_key, agent_key = jax.random.split(step_key, 3)
-    x, index = rrm.sample_tasks(task_key, num_segments, batch, modulus)
-    ops, truth = pool[index], ends[index, x]
+    x, index, ops = tasks(task_key)
+    truth = ends[index, x]
     u = jax.random.uniform(claim_key, (batch,))
     claim = jnp.where(u < 1 / 3, truth, jnp.where(
         u < 2 / 3, rrm.random_wrong(jax.random.fold_in(claim_key, 1), truth, modulus),
         rrm_agents.sample_answers(agent_net, agent_params, agent_key, x, ops)))
-    label = labels[index, x, claim]
+    claim, label = sharding.batch_constrained((claim, labels[index, x, claim]), mesh)
     loss, grads = jax.value_and_grad(lambda p: rm.reward_model_loss(rm_net, p, x, ops, claim, label))(params)
     updates, opt_state = rm_opt.update(grads, opt_state, params)
-    return (optax.apply_updates(params, updates), opt_state), loss
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), loss
 
   def agent_step(rm_params, carry, step_key):
     params, opt_state = carry
-    x, index = rrm.sample_tasks(step_key, num_segments, batch, modulus)
-    ops = pool[index]
-    table = rm.reward_table(rm_net, rm_params, x, ops)
+    x, _, ops = tasks(step_key)
+    table = sharding.batch_constrained(rm.reward_table(rm_net, rm_params, x, ops), mesh)
     (_, expected_reward), grads = jax.value_and_grad(
         lambda p: rrm_agents.policy_improvement_loss(agent_net, p, x, ops, table, temperature=train.temperature),
         has_aux=True)(params)
     updates, opt_state = agent_opt.update(grads, opt_state, params)
-    return (optax.apply_updates(params, updates), opt_state), expected_reward
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), expected_reward
 
   def one_round(carry, round_index):
     rm_params, rm_state, agent_params, agent_state = carry
@@ -161,14 +179,18 @@ def train_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_n
         _step_keys(key, _AGENT_DATA, round_index, train.agent_steps))
     return (rm_params, rm_state, agent_params, agent_state), (losses, rewards)
 
-  carry = (rm_params, rm_opt.init(rm_params), agent_params, agent_opt.init(agent_params))
+  carry = sharding.fsdp_constrained((rm_params, rm_opt.init(rm_params), agent_params,
+                                     agent_opt.init(agent_params)), mesh)
   (rm_params, _, agent_params, _), (losses, rewards) = jax.lax.scan(one_round, carry, jnp.arange(train.rounds))
   return rm_params, agent_params, {'rm_loss': losses, 'agent_reward': rewards}
 
 
 def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_params, agent_params, *,
-                  rm_net: rm.NetSpec, agent_net: rm.NetSpec, num_tasks: int):
+                  rm_net: rm.NetSpec, agent_net: rm.NetSpec, num_tasks: int, mesh=None):
   """A level's figures on `num_tasks` fresh tasks of the pool (drawn from `fold_in(key, EVAL)`).
+
+  Inside `jit`; with a `mesh` that divides num_tasks the tasks are split over it (the same tasks, the same
+  counts), otherwise they are not constrained.
 
   Returns a dict of [] arrays (counts int32, means float32):
     rm_games, rm_correct: the reward model's verdict (score > 1/2) against the truth on held-out claims,
@@ -183,12 +205,14 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
     mode_correct: how often the agent's most likely answer (what it states as an assistant) is right.
   """
   modulus = rm_net.modulus
+  split_over = mesh if mesh is not None and num_tasks % mesh.devices.size == 0 else None
   task_key, wrong_key, agent_key = jax.random.split(jax.random.fold_in(key, _EVAL), 3)
   x, index = rrm.sample_tasks(task_key, pool.shape[0], num_tasks, modulus)
-  ops = pool[index]
+  x, index, ops = sharding.batch_constrained((x, index, pool[index]), split_over)
   truth = rrm.segment_end(x, ops, modulus)
   is_true = jnp.arange(num_tasks) % 2 == 0
-  claim = jnp.where(is_true, truth, rrm.random_wrong(wrong_key, truth, modulus))
+  claim = sharding.batch_constrained(
+      jnp.where(is_true, truth, rrm.random_wrong(wrong_key, truth, modulus)), split_over)
   rm_verdict = rm.reward_probability(rm_net, rm_params, x, ops, claim) > 0.5
   rm_top1 = jnp.argmax(rm.reward_table(rm_net, rm_params, x, ops), axis=-1) == truth
 
@@ -208,12 +232,23 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
   }
 
 
-@functools.partial(jax.jit, static_argnames=('rm_net', 'agent_net', 'train', 'num_tasks'))
-def run_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
-              agent_net: rm.NetSpec, train: TrainSpec, num_tasks: int):
-  """`train_level` then `measure_level`, one compiled call: (rm_params, agent_params, history, metrics)."""
+@functools.partial(jax.jit, static_argnames=('rm_net', 'agent_net', 'train', 'num_tasks', 'mesh'))
+def _run_level(key, pool, labels, *, rm_net, agent_net, train, num_tasks, mesh):
   rm_params, agent_params, history = train_level(key, pool, labels, rm_net=rm_net, agent_net=agent_net,
-                                                 train=train)
+                                                 train=train, mesh=mesh)
   metrics = measure_level(key, pool, labels, rm_params, agent_params, rm_net=rm_net, agent_net=agent_net,
-                          num_tasks=num_tasks)
+                          num_tasks=num_tasks, mesh=mesh)
   return rm_params, agent_params, history, metrics
+
+
+def run_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
+              agent_net: rm.NetSpec, train: TrainSpec, num_tasks: int, mesh=None):
+  """`train_level` then `measure_level`, one compiled call: (rm_params, agent_params, history, metrics).
+
+  pool [N, T, 2], labels [N, m, m]. `mesh`: the training mesh (`sharding.training_mesh`; None: one device,
+  plain `jit`); the key, pool and labels (the same in every process) are replicated over it first. Params
+  come back split FSDP-style over its 'model' axis, history [rounds, steps] and metrics [] replicated.
+  """
+  key, pool, labels = sharding.replicated((key, pool, labels), mesh)
+  return _run_level(key, pool, labels, rm_net=rm_net, agent_net=agent_net, train=train, num_tasks=num_tasks,
+                    mesh=mesh)

@@ -3,6 +3,7 @@ end to end (records, resume, report) and config errors."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import rrm_experiment, rrm_report, rrm_training, runfiles
+from debate import rollout, rrm_experiment, rrm_report, rrm_training, runfiles, sharding
 from debate.runfiles import ConfigError
 from judges import chain_checkers as cc
 from judges import reward_models as rm
@@ -246,6 +247,34 @@ def test_smoke_experiment_resumes_to_identical_records(smoke_run):
   assert strip(again) == strip(full)
 
 
+def test_a_resume_may_split_params_over_model(smoke_run, tmp_path):
+  """The last level of the last seed retrained with model_parallelism=2 (a 2 x 2 mesh instead of 4 x 1,
+  restoring the level below from its saved models). The same tasks and labels: equal label counts, and the
+  first steps' losses and rewards agree to float rounding. Later steps do not: rounding differences grow
+  through Adam and the 1/temperature of the agent's target until a sampled claim flips, so the trained
+  networks and their counts differ like those of a nearby seed (tests/test_rrm_sharding.py checks equal
+  counts on a short training)."""
+  config, workdir, _ = smoke_run
+  full = runfiles.read_jsonl(os.path.join(workdir, 'results.jsonl'))
+  resumed_dir = tmp_path / 'run'
+  shutil.copytree(workdir, resumed_dir)
+  keep = len(full) - len(config.methods)
+  runfiles.write_jsonl(resumed_dir / 'results.jsonl', full[:keep])
+  changed = rrm_chain.get_config('smoke')
+  changed.model_parallelism = 2
+  messages = []
+  resumed = rrm_experiment.run_rrm(changed, str(resumed_dir), log=messages.append)
+  assert f'{keep} already done, {len(config.methods)} to run' in messages[0]
+  assert 'training on a (data x model) = 2x2 mesh' in messages[0]
+  assert resumed[:keep] == full[:keep]
+  for new, old in zip(resumed[keep:], full[keep:]):
+    assert (new['cell'], new['level'], new['seed']) == (old['cell'], config.levels, config.seeds[-1])
+    for field in ('games', 'rm_games', 'label_correct', 'judge_step_error'):
+      assert new[field] == old[field], field
+    for field in ('rm_loss_start', 'agent_reward_start'):
+      assert new[field] == pytest.approx(old[field], rel=1e-5), field
+
+
 def test_the_command_line_dispatches_to_the_rrm_runner_and_resumes_a_finished_run(smoke_run):
   config, workdir, _ = smoke_run
   before = runfiles.read_jsonl(os.path.join(workdir, 'results.jsonl'))
@@ -280,8 +309,9 @@ def test_launch_report_writes_the_rrm_table_and_figure(smoke_run, tmp_path):
 
 
 def test_training_reduces_reward_model_loss_and_the_agent_learns_on_a_tiny_level():
-  """Level 1 of the smoke config (16 segments of 2 steps, 2 rounds of 300 + 200 steps; it shares the smoke
-  run's compiled program when run after it), labelled by the exact user who can check 2 steps."""
+  """Level 1 of the smoke config (16 segments of 2 steps, 2 rounds of 300 + 200 steps; on the smoke run's
+  training mesh, all 4 devices, it shares the smoke run's compiled program when run after it), labelled by
+  the exact user who can check 2 steps."""
   config = rrm_chain.get_config('smoke')
   plan = rrm_experiment.plan_rrm(config)
   checker = cc.parse_checker(config.judge, config.modulus)
@@ -290,8 +320,11 @@ def test_training_reduces_reward_model_loss_and_the_agent_learns_on_a_tiny_level
   labels = rrm_training.label_table(rrm_training.Evaluator('unassisted', checker, s=config.s), {'judge': None},
                                     pool)
   rm_net, agent_net = plan.nets(1)
+  mesh = sharding.training_mesh(rollout.data_mesh(), plan.train.batch_size, plan.model_parallelism)
+  assert mesh.devices.shape == (4, 1)
   _, _, history, metrics = rrm_training.run_level(jax.random.key(1), pool, labels, rm_net=rm_net,
-                                                  agent_net=agent_net, train=plan.train, num_tasks=plan.num_eval)
+                                                  agent_net=agent_net, train=plan.train, num_tasks=plan.num_eval,
+                                                  mesh=mesh)
   losses = np.asarray(history['rm_loss'])
   assert losses.shape == (config.rounds, config.rm_steps)
   assert losses[-1, -30:].mean() < 0.25 * losses[0, :30].mean(), (losses[0, :30].mean(), losses[-1, -30:].mean())
@@ -346,6 +379,8 @@ def test_summary_pools_counts_with_wilson_and_means_with_a_t_interval():
     ('methods', ('rrm', 'telepathy')), ('methods', ()), ('judge', 'oracle'), ('modulus', 16), ('s', 0),
     ('num_segments', 0), ('rm_width', 0), ('agent_depth', 0), ('rounds', 0), ('rm_steps', 0),
     ('batch_size', 0), ('temperature', 0.0), ('rm_learning_rate', -1e-3), ('num_eval', 1),
+    # model_parallelism: not an integer >= 1, or one that does not divide the 4 devices.
+    ('model_parallelism', 0), ('model_parallelism', -2), ('model_parallelism', True), ('model_parallelism', 3),
 ])
 def test_bad_config_values_raise_a_config_error_naming_the_field_and_write_nothing(tmp_path, field, value):
   config = rrm_chain.get_config('smoke')

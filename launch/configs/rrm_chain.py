@@ -37,6 +37,12 @@ Fields:
   rm_learning_rate, agent_learning_rate: Adam step sizes. temperature: the agent's policy-improvement
     temperature (lower is greedier against the reward model).
   num_eval: held-out tasks per (seed, level, method) for the measurements.
+  model_parallelism: the 'model' axis of each level's training mesh ('data', 'model'): the reward model's and
+    the agent's params and Adam moments are split FSDP-style over it, every step's batch over all devices of
+    the mesh (the most devices of each process that divide batch_size; debate/sharding.training_mesh); a
+    learned judge trains the same way. An integer >= 1 dividing each process's device count. It changes only
+    float rounding (amplified over a long training; debate/rrm_training.py); a run may resume with another
+    value.
 """
 
 import ml_collections
@@ -65,6 +71,7 @@ def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
   config.agent_learning_rate = 3e-3
   config.temperature = 0.03
   config.num_eval = 2000
+  config.model_parallelism = 1
   config.judge_training = ml_collections.ConfigDict(
       {'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
 
