@@ -107,8 +107,6 @@ def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, jud
                                    process_index=jax.process_index(), process_count=jax.process_count())
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
-  log(f'self-play training images: {train.start}..{train.start + len(train) - 1} of {train.total} in this '
-      f'process (process {jax.process_index()} of {jax.process_count()})')
   judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
   training = selfplay_config(config)
   ladder = image_selfplay.build_ladder(judge, judge_params, train, judge_name=judge_name, seed=config.game.seed, workdir=workdir,

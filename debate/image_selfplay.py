@@ -430,6 +430,8 @@ def train_selfplay(judge, judge_params, dataset: ImageDataset, *, seed: int, run
   params = init_params(config, dataset.image_shape, init_key)
   optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions, dataset.total, mesh)
   data = (sharding.replicated(judge_params, mesh), *training_images(dataset, config.batch_size, mesh))
+  log(f'self-play training images: {dataset.start}..{dataset.start + len(dataset) - 1} of {dataset.total} in '
+      f'this process (process {jax.process_index()} of {jax.process_count()})')
 
   report = learned_liar.az_report(log, f'image self-play vs {judge_name}', rungs[-1])
   return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), data, rungs=rungs,

@@ -88,7 +88,7 @@ def test_the_observation_is_the_judge_view_the_pixels_the_roles_and_the_claims()
 
 def test_training_teaches_the_liar_the_winning_pixel(ladder):
   _, policies, lines = ladder
-  assert len(lines) == 2 and 'step 40/40' in lines[-1]
+  assert len(lines) == 3 and 'training images: 0..35 of 36' in lines[0] and 'step 40/40' in lines[-1]
   images, labels = _images()
 
   def chosen(spec):

@@ -68,28 +68,42 @@ def _assert_same_rows(two, one):
         assert ours[key] == theirs[key], key
 
 
-def test_chain_grid_on_two_processes_gives_the_single_process_records(tmp_path):
-  overrides = {'T': (3, 8), 'judges': ('learned:16',), 'protocols': ('debate/random',), 'num_games': 40,
-               'batch_size': 16}  # 3 batches of 16 games, the last one padded
-  flags = ['--config=launch/configs/chain.py:smoke', '--config.judge_training.steps=50',
-           *(f'--config.{k}={v}' for k, v in overrides.items())]
+def test_chain_grid_with_self_play_on_two_processes_gives_the_single_process_run(tmp_path):
+  # The learned judge, a self-play ladder (its games under shard_map) and the grid's games, each on a mesh of
+  # 2 devices in each of 2 processes: every process trains on its share of every batch and plays its share
+  # of every batch of games.
+  overrides = {'T': (3, 4), 'judges': ('learned:16',), 'protocols': ('debate/random', 'debate/az:20'),
+               'num_games': 40, 'batch_size': 16}  # 3 batches of 16 games, the last one padded
+  flags = ['--config=launch/configs/chain_selfplay.py:smoke', '--config.judge_training.steps=50',
+           '--config.selfplay_training.log_every=10', *(f'--config.{k}={v}' for k, v in overrides.items())]
   workdir = tmp_path / 'two'
   procs = _start_processes('launch.run', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
-  config = chain_config.get_config('smoke')  # Meanwhile, the same grid in this process (4 devices).
+  config = chain_selfplay_config.get_config('smoke')  # Meanwhile, the same grid in this process (4 devices).
   config.update(overrides)
   config.judge_training.steps = 50
+  config.selfplay_training.log_every = 10
   records = experiment.run_experiment(config, str(tmp_path / 'one'), log=lambda _: None)
   _wait_all(procs, tmp_path / 'log')
-  assert len(records) == 2
-  # The learned judge trains on a mesh of both processes' devices (as on one process's 4): the same
-  # verdicts, and scores equal to float rounding.
+  assert len(records) == 4
+  # The same verdicts; a judge's scores and the ladder's losses equal to float rounding (the gradients'
+  # all-reduce sums in another order across processes).
   assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(records)
   _assert_same_rows(runfiles.read_jsonl(workdir / experiment.TRANSCRIPTS),
                     runfiles.read_jsonl(tmp_path / 'one' / experiment.TRANSCRIPTS))
+  ladder = 'agents/selfplay_learned_16_m7_seed0/metrics.json'
+  two = json.loads((workdir / ladder).read_text())['history']
+  one = json.loads((tmp_path / 'one' / ladder).read_text())['history']
+  assert [h['step'] for h in two] == [h['step'] for h in one] == [10, 20]
+  for ours, theirs in zip(two, one):
+    assert ours['liar_win_rate'] == theirs['liar_win_rate']
+    np.testing.assert_allclose([ours[m] for m in ('loss', 'policy_loss', 'value_loss')],
+                               [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')], rtol=1e-4)
   assert (workdir / 'table.md').read_text() != '' and (workdir / 'accuracy_vs_T.png').exists()
-  log = open(tmp_path / 'log.1.log').read()
+  for i in (0, 1):
+    log = open(tmp_path / f'log.{i}.log').read()
+    assert 'judge learned:16: step 50/50' in log and 'on 4 device(s)' in log
+    assert 'training on a data=4 x model=1 mesh of 2 process(es)' in log and 'step 20/20' in log
   assert 'process 1 of 2; 2 local and 4 global devices' in log
-  assert 'judge learned:16: step 50/50' in log and 'on 4 device(s)' in log  # Trained by both processes.
 
 
 def test_train_judge_on_two_processes_gives_the_single_process_losses(tmp_path, data_dir, datasets):
@@ -112,38 +126,6 @@ def test_train_judge_on_two_processes_gives_the_single_process_losses(tmp_path, 
   for i in (0, 1):
     evaluation = json.loads(open(tmp_path / f'log.{i}.log').read().strip().splitlines()[-1])
     assert evaluation['correct'] == metrics['test']['correct']  # Every process prints the whole split's.
-
-
-def test_agent_training_on_two_processes_gives_the_single_process_ladders(tmp_path):
-  # A self-play ladder (shard_map over the games) and a REINFORCE liar (jit shardings), each trained on a
-  # mesh of 2 devices in each of 2 processes: every process plays its share of every step's games.
-  overrides = {'judges': ('exact',), 'protocols': ('debate/az:20', 'debate/learned:20'), 'num_games': 16,
-               'batch_size': 16}
-  flags = ['--config=launch/configs/chain_selfplay.py:smoke', '--config.selfplay_training.log_every=10',
-           *(f'--config.{k}={v}' for k, v in overrides.items())]
-  workdir = tmp_path / 'two'
-  procs = _start_processes('launch.run', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
-  config = chain_selfplay_config.get_config('smoke')  # Meanwhile, the same grid in this process (4 devices).
-  config.update(overrides)
-  config.selfplay_training.log_every = 10
-  experiment.run_experiment(config, str(tmp_path / 'one'), log=lambda _: None)
-  _wait_all(procs, tmp_path / 'log')
-  for name in ('selfplay_exact_m7_seed0', 'learned_liar_exact_m7_seed0'):
-    two = json.loads((workdir / 'agents' / name / 'metrics.json').read_text())['history']
-    one = json.loads((tmp_path / 'one' / 'agents' / name / 'metrics.json').read_text())['history']
-    assert [h['step'] for h in two] == [h['step'] for h in one] == ([10, 20] if 'selfplay' in name else [20])
-    for ours, theirs in zip(two, one):  # The same games; the gradient's all-reduce rounds differently.
-      for metric in ('liar_win_rate', 'mean_reward'):
-        assert ours.get(metric) == theirs.get(metric), (name, metric)
-      for metric in ('loss', 'policy_loss', 'value_loss'):
-        if metric in ours:
-          np.testing.assert_allclose(ours[metric], theirs[metric], rtol=1e-4, err_msg=f'{name} {metric}')
-  assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(
-      runfiles.read_jsonl(tmp_path / 'one' / experiment.RESULTS))
-  for i in (0, 1):
-    log = open(tmp_path / f'log.{i}.log').read()
-    assert 'self-play vs exact: step 20/20' in log  # Both processes train, each with its share of the games:
-    assert log.count('training on a data=4 x model=1 mesh of 2 process(es)') == 2  # both ladders' meshes.
 
 
 def test_image_selfplay_on_two_processes_loads_each_shard_and_gives_the_single_process_run(tmp_path, data_dir,
