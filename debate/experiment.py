@@ -30,8 +30,9 @@ from judges import chain_checkers
 RESULTS = 'results.jsonl'
 TRANSCRIPTS = 'transcripts.jsonl'
 CONFIG = 'config.json'
-# Fields that change how a run executes but not its results: a resumed run may change them.
-EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts')
+# Fields that change how a run executes but not its results (model_parallelism: up to the float rounding of
+# what is trained after the resume): a resumed run may change them.
+EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts', 'model_parallelism')
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,6 +71,7 @@ def test_main_job_end_to_end(tmp_path):
     ('--config.num_gamez=5', '--config.num_gamez'),
     ("--config.judges=('oracle',)", '--config.judges'),
     ('--config.modulus=16', '--config.modulus'),
+    ('--config.model_parallelism=3', '--config.model_parallelism: 3 does not divide the'),
 ])
 def test_bad_flags_exit_nonzero_name_the_flag_and_write_nothing(tmp_path, flag, named):
   workdir = tmp_path / 'bad'

@@ -28,7 +28,7 @@ Fields:
   judge_training: steps, batch_size, learning_rate of learned judges.
   agent_training, selfplay_training (optional): fields of the learned liar's and the self-play debaters'
     training configs (debate/learned_liar.AgentTrainConfig, debate/selfplay.SelfPlayConfig).
-  model_parallelism (optional, default 1): the 'model' axis of the training meshes of the learned judges and
+  model_parallelism (default 1): the 'model' axis of the training meshes of the learned judges and
     agents; their params and Adam moments are split FSDP-style over it, and each batch (steps, games) over
     every device of the mesh (from every process, the most devices that divide the batch;
     debate.sharding.training_mesh). Results do not depend on it (up to float rounding).
@@ -52,6 +52,7 @@ def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
   config.num_transcripts = 3
   config.judge_training = ml_collections.ConfigDict(
       {'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
+  config.model_parallelism = 1
 
   if variant == 'smoke':
     config.T = (1, 3, 8)
