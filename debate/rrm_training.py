@@ -21,7 +21,7 @@ after every update, inside the jit); the measurement's tasks are split too when 
 Draws are partitionable threefry (JAX's default), so the batches are the same on every mesh and only the
 order of float reductions differs. Training amplifies that rounding (Adam, the agent's 1/temperature, then
 claims sampled from the agent): a short training agrees across meshes to ~1e-7 with equal counts, a long one
-(hundreds of steps) drifts apart like a nearby seed. The constant inputs (key, pool, labels) are replicated
+(hundreds of steps) drifts apart until some counts differ (measured: BUILD_NOTES). The constant inputs (key, pool, labels) are replicated
 over the mesh (`run_level` does it); on a mesh spanning processes the outputs are global arrays, which
 `multihost.to_host` gathers.
 """

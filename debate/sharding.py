@@ -7,7 +7,9 @@ A trainer runs `jax.jit` over a ('data', 'model') mesh:
   the 'model' size divides (`fsdp_spec`), replicated where none does, and XLA gathers them where a step needs
   them (`fsdp_constrained` inside the jitted step, `fsdp_placed` for its inputs);
 - losses are means over the whole batch, so a trainer's results agree on every mesh up to the order of
-  float reductions.
+  float reductions. Long trainings amplify that rounding (Adam, sampled moves): after a few hundred steps
+  two layouts' params drift apart, so a judge or agent trained on another layout is a slightly different
+  one (measured in BUILD_NOTES). Each layout is deterministic.
 
 `make_mesh` builds the mesh from devices; `training_mesh` picks, from an experiment's devices, the ones a
 trainer with a given batch uses: the same number from every process, so with several processes (a pod, a
