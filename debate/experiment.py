@@ -196,13 +196,17 @@ def _check_training_meshes(config: ml_collections.ConfigDict, plan: Plan, mesh) 
   learned liars, self-play debaters) cannot be split over `mesh` with the config's model_parallelism."""
   specs = [s for cell in plan.cells for s in (getattr(cell.arm, 'liar', None), getattr(cell.arm, 'honest', None))
            if s is not None]
-  batches = [plan.train_config.batch_size] if any(c.checker.kind == 'learned' for c in plan.cells) else []
+  batches = {}  # config field -> batch size
+  if any(c.checker.kind == 'learned' for c in plan.cells):
+    batches['judge_training.batch_size'] = plan.train_config.batch_size
   if any(s.kind == 'learned' for s in specs):
-    batches.append(learned_liar.AgentTrainConfig(**dict(config.get('agent_training') or {})).batch_size)
+    batches['agent_training.batch_size'] = learned_liar.AgentTrainConfig(
+        **dict(config.get('agent_training') or {})).batch_size
   if any(s.kind == 'az' for s in specs):
-    batches.append(selfplay.SelfPlayConfig(**dict(config.get('selfplay_training') or {})).batch_size)
-  for batch_size in batches:
-    sharding.training_mesh(mesh, batch_size, config.get('model_parallelism', 1))
+    batches['selfplay_training.batch_size'] = selfplay.SelfPlayConfig(
+        **dict(config.get('selfplay_training') or {})).batch_size
+  for field, batch_size in batches.items():
+    sharding.training_mesh(mesh, batch_size, config.get('model_parallelism', 1), batch_field=field)
 
 
 def run_experiment(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,

@@ -386,9 +386,13 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
   # One action space for the whole data set, so a game never depends on which images a run plays.
   num_actions = image_game.action_space_size(np.asarray(test.images))
 
+  mesh = mesh or rollout.data_mesh()
+  if any(s is not None and s.kind == 'az' for c in cells for s in (c.arm.honest, c.arm.liar)):
+    # The self-play trainer's mesh, checked before the workdir is touched.
+    sharding.training_mesh(mesh, selfplay_config(config).batch_size, config.get('model_parallelism', 1),
+                           batch_field='selfplay_training.batch_size')
   records = _prepare_workdir(config, workdir, judge_info)
   done = {r['cell'] for r in records}
-  mesh = mesh or rollout.data_mesh()
   pending = attach_selfplay_networks(tuple(c for c in cells if c.name not in done), config, judge=judge,
                                      judge_params=params, judge_info=judge_info, data_dir=data_dir,
                                      workdir=workdir, log=log, mesh=mesh)

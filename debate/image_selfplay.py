@@ -282,8 +282,9 @@ def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[
     if begin < 0 or stop > len(dataset):
       raise ValueError(f'device {d} of the self-play mesh plays games on examples {bounds[d]}..{bounds[d + 1] - 1}, '
                        f'but this process holds examples {dataset.start}..{dataset.start + len(dataset) - 1}; '
-                       'load the shard of idx.load_image_dataset(process_index=jax.process_index(), '
-                       'process_count=jax.process_count())')
+                       'train on a debate.sharding.training_mesh over every process with the shard of '
+                       'idx.load_image_dataset(process_index=jax.process_index(), '
+                       'process_count=jax.process_count()), or on one process with the whole split')
     pad = rows - (stop - begin)
     images.append(np.concatenate([dataset.images[begin:stop], np.zeros((pad, *dataset.image_shape), np.uint8)]))
     labels.append(np.concatenate([dataset.labels[begin:stop], np.zeros(pad, np.int64)]).astype(np.int32))

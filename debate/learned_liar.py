@@ -249,7 +249,7 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
   processes each plays its share of every step's games. Rungs, metrics and checkpoints are host copies of
   the whole values, in every process.
   """
-  ladder = {0: params} if 0 in rungs else {}
+  ladder = {0: multihost.to_host(params)} if 0 in rungs else {}
   history, done = [], 0
   manager = _training_manager(checkpoint_dir) if checkpoint_dir else None
   if manager is not None:
@@ -460,5 +460,6 @@ def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params,
              and c.checker == checker and c.seed == seed}
     config = AgentTrainConfig(**dict(train_config or {}))
     cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
-                              log=log, mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism))
+                              log=log, mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism,
+                                                                   batch_field='agent_training.batch_size'))
   return dataclasses.replace(arm, liar=dataclasses.replace(liar, policy=cache[key][liar.budget]))

@@ -260,7 +260,8 @@ def run_rrm(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
   mesh = rollout.data_mesh() if mesh is None else mesh
   train_mesh = sharding.training_mesh(mesh, plan.train.batch_size, plan.model_parallelism)
   if plan.checker.kind == 'learned':  # The judge's training mesh, checked now rather than after the workdir.
-    sharding.training_mesh(mesh, plan.judge_train.batch_size, plan.model_parallelism)
+    sharding.training_mesh(mesh, plan.judge_train.batch_size, plan.model_parallelism,
+                           batch_field='judge_training.batch_size')
   records = _prepare_workdir(config, workdir)
   done = {r['cell'] for r in records}
   cells = plan.cells()

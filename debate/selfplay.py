@@ -552,7 +552,8 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
     config = SelfPlayConfig(**dict(train_config or {}))
     cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
                               log=log,
-                              mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism))
+                              mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism,
+                                                          batch_field='selfplay_training.batch_size'))
   attach = lambda spec: (dataclasses.replace(spec, policy=cache[key][spec.budget])
                          if spec is not None and spec.kind == 'az' else spec)
   return dataclasses.replace(arm, liar=attach(arm.liar), honest=attach(arm.honest))

@@ -2,7 +2,8 @@
 
 A trainer runs `jax.jit` over a ('data', 'model') mesh:
 - its batch (examples, games, tasks) is split over every device of the mesh, both axes (`batch_sharding`,
-  `batch_constrained`); each example is drawn from its own key, so the batch does not depend on the layout;
+  `batch_constrained`). The batch does not depend on the layout: it is drawn whole inside `jit` (or each
+  example from its own key) with JAX's partitionable threefry, and only then constrained;
 - each parameter and its optimizer moments are split FSDP-style over 'model' along their largest axis that
   the 'model' size divides (`fsdp_spec`), replicated where none does, and XLA gathers them where a step needs
   them (`fsdp_constrained` inside the jitted step, `fsdp_placed` for its inputs);
@@ -42,14 +43,14 @@ def make_mesh(devices: Sequence[jax.Device] | None = None, *, model_parallelism:
 
 
 def training_mesh(mesh: Mesh | None, batch_size: int, model_parallelism: int = 1, *,
-                  field: str = 'model_parallelism') -> Mesh | None:
+                  field: str = 'model_parallelism', batch_field: str = 'batch_size') -> Mesh | None:
   """The ('data', 'model') mesh a trainer with a global batch of `batch_size` splits it over.
 
   From each process it takes the same number n of its devices in `mesh` (an experiment's mesh, which may
   span processes): the largest n such that n x process count divides `batch_size` and `model_parallelism`
   divides n (params and Adam moments are split FSDP-style over 'model'). None when that is a single device
   (one process, n = 1), or without a `mesh`. ConfigError (naming `field`, the config field of the
-  parallelism) when no n fits.
+  parallelism, and `batch_field`, the config field of the batch size) when no n fits.
   """
   if mesh is None:
     return None
@@ -62,9 +63,9 @@ def training_mesh(mesh: Mesh | None, batch_size: int, model_parallelism: int = 1
   counts = [n for n in range(model_parallelism, per_process + 1, model_parallelism)
             if batch_size % (n * len(processes)) == 0]
   if not counts:
-    raise ConfigError(field, f'the batch of {batch_size} cannot be split evenly over {len(processes)} '
-                             f'process(es) with a multiple of {field}={model_parallelism} devices each; pass a '
-                             f'batch size divisible by {len(processes) * model_parallelism}')
+    raise ConfigError(field, f'the batch of {batch_size} (--config.{batch_field}) cannot be split evenly over '
+                             f'{len(processes)} process(es) with a multiple of {field}={model_parallelism} devices '
+                             f'each; pass a --config.{batch_field} divisible by {len(processes) * model_parallelism}')
   n = max(counts)
   if n * len(processes) == 1:
     return None

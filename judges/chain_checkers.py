@@ -273,7 +273,8 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
       return params, json.load(f)['eval']
   params, history = train_learned_checker(
       checker, key, train_config, log=log,
-      mesh=sharding.training_mesh(mesh, train_config.batch_size, model_parallelism))
+      mesh=sharding.training_mesh(mesh, train_config.batch_size, model_parallelism,
+                                  batch_field='judge_training.batch_size'))
   metrics = evaluate_checker(checker, params, eval_key)
   log(f'judge {checker.name}: measured errors {metrics}')
   if directory:

@@ -109,6 +109,38 @@ def test_training_teaches_the_liar_the_winning_pixel(ladder):
   assert (trained == WINNER).all(), trained
 
 
+def test_each_device_plays_on_its_own_block_of_images_the_games_of_one_device():
+  # 37 distinct images (pixel 1 encodes the index) over 4 devices: blocks of 9, 9, 9 and 10 images, the
+  # first three zero-padded. Game b draws from its own stratum of the 37, on any layout.
+  images, _ = _images(37, seed=4)
+  images.reshape(37, 16)[:, 1] = np.arange(1, 38)
+  dataset = idx.ImageDataset(images, np.zeros(37, np.int32), num_classes=C)
+  network = image_selfplay.init_params(TINY, (4, 4), jax.random.key(0))
+  low, size = image_selfplay.image_strata(37, TINY.batch_size)
+  assert list(low[:3]) == [0, 2, 4] and set(size) == {2, 3} and size.sum() == 37
+
+  def games(mesh):
+    data = image_selfplay.training_images(dataset, TINY.batch_size, mesh)
+    play = jax.jit(lambda params, key, images, labels: image_selfplay.selfplay_games(
+        params, key, JUDGE, WEIGHTS, images, labels, TINY, 16, 37, mesh))
+    return data, jax.device_get(play(network, jax.random.key(3), *data))
+
+  (images_one, _), one = games(None)
+  assert images_one.shape == (37, 4, 4)
+  for mesh in (sharding.make_mesh(jax.devices()[:4]), sharding.make_mesh(jax.devices()[:4], model_parallelism=2)):
+    (blocks, _), four = games(mesh)
+    assert blocks.shape == (40, 4, 4) and [len(s.data) for s in blocks.addressable_shards] == [10] * 4
+    shown = four[0][0, :, :, :, 2].reshape(TINY.batch_size, 16)  # Ply 0's nonzero-pixel mask plane.
+    assert (shown[:, 1] == 1).all()  # Never a padded (all-zero) row.
+    for ours, theirs in zip(four[:3] + four[4:], one[:3] + one[4:]):  # Planes, features, candidates, ...
+      np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_allclose(four[3], one[3], atol=1e-6)  # The search weights, to float rounding.
+  drawn = one[2]  # The games' candidates: each game's image is one of its stratum's.
+  for b in range(TINY.batch_size):
+    candidates = {tuple(np.flatnonzero(images[i].reshape(-1))) for i in range(low[b], low[b] + size[b])}
+    assert tuple(drawn[b][drawn[b] < 16]) in candidates
+
+
 def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(ladder):
   _, built, _ = ladder  # Trained on one device in chunks of 20 steps.
   config = dataclasses.replace(TINY, log_every=40)

@@ -60,7 +60,9 @@ Fields:
     their largest axis that M divides (replicated where none does), so a device holds about 1/M of the
     state; the batch is still split over all devices. Results do not depend on M (up to float rounding),
     so a run may resume with another M or device count. Example, 4 GPUs as 2 x 2:
-    --config.model_parallelism=2.
+    --config.model_parallelism=2. The self-play debaters' trainer (selfplay variants) uses the same M on
+    its own mesh, from each process the most devices that divide its batch, so there M must also divide
+    each process's device count (debate.sharding.training_mesh).
 
 Several hosts (a TPU pod, a SLURM job): add --distributed=auto (or --coordinator_address, --num_processes
 and --process_id) to the same command on every host (launch/tpu_pod.sh, launch/slurm_gpu.sbatch); each
