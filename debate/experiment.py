@@ -133,18 +133,9 @@ def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[di
 
   Process 0 reads and rewrites the files; every process gets its records.
   """
-  config_path = os.path.join(workdir, CONFIG)
-  resolved = json.loads(config.to_json_best_effort())
-  runfiles.check_resumable(workdir, config_path, resolved, ignore=EXECUTION_ONLY_FIELDS)
-  records = _rewrite_workdir(workdir, config_path, resolved) if multihost.is_writer() else None
-  return multihost.broadcast_json(records)
-
-
-def _rewrite_workdir(workdir: str, config_path: str, resolved: dict) -> list[dict]:
-  os.makedirs(workdir, exist_ok=True)
-  runfiles.write_json(config_path, resolved)
-
-  return runfiles.finished_records(os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS))
+  return runfiles.resume_workdir(workdir, os.path.join(workdir, CONFIG), json.loads(config.to_json_best_effort()),
+                                 results_path=os.path.join(workdir, RESULTS),
+                                 transcripts_path=os.path.join(workdir, TRANSCRIPTS), ignore=EXECUTION_ONLY_FIELDS)
 
 
 def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float,

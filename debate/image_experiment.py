@@ -341,16 +341,11 @@ def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, im
 def _prepare_workdir(config, workdir: str, judge_info: dict) -> list[dict]:
   """Checks a resumed workdir against the config, drops half-written output, returns finished records.
   Process 0 reads and rewrites the files; every process gets its records."""
-  config_path = os.path.join(workdir, CONFIG)
   resolved = json.loads(config.to_json_best_effort())
   resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
-  runfiles.check_resumable(workdir, config_path, resolved, fields=RESULT_FIELDS)
-  records = None
-  if multihost.is_writer():
-    os.makedirs(workdir, exist_ok=True)
-    runfiles.write_json(config_path, resolved)
-    records = runfiles.finished_records(os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS))
-  return multihost.broadcast_json(records)
+  return runfiles.resume_workdir(workdir, os.path.join(workdir, CONFIG), resolved,
+                                 results_path=os.path.join(workdir, RESULTS),
+                                 transcripts_path=os.path.join(workdir, TRANSCRIPTS), fields=RESULT_FIELDS)
 
 
 def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, data_dir: str,
@@ -387,7 +382,8 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
   num_actions = image_game.action_space_size(np.asarray(test.images))
 
   mesh = mesh or rollout.data_mesh()
-  if any(s is not None and s.kind == 'az' for c in cells for s in (c.arm.honest, c.arm.liar)):
+  from debate import image_selfplay  # Only runs with az agents train them.
+  if any(image_selfplay.az_specs(cell.arm) for cell in cells):
     # The self-play trainer's mesh, checked before the workdir is touched.
     sharding.training_mesh(mesh, selfplay_config(config).batch_size, config.get('model_parallelism', 1),
                            batch_field='selfplay_training.batch_size')

@@ -72,7 +72,7 @@ from debate import image_game, learned_liar, mcts, multihost, sharding
 from debate.image_agents import Roles
 from debate.image_game import ImageGame, ImageState
 from debate.learned_liar import Policy
-from debate.tasks.idx import ImageDataset
+from debate.tasks.idx import ImageDataset, partition_bounds
 
 HONEST, LIAR = 0, 1
 _GAMES = 'games'  # The vmap axis of the per-game searches of selfplay_games.
@@ -254,14 +254,8 @@ def image_strata(num_examples: int, batch_size: int) -> tuple[np.ndarray, np.nda
   if num_examples < batch_size:
     raise ValueError(f'the training split has {num_examples} images, fewer than the self-play batch of '
                      f'{batch_size}: each game draws its image from its own N / B of them')
-  games = np.arange(batch_size + 1, dtype=np.int64)
-  bounds = num_examples * games // batch_size
+  bounds = partition_bounds(num_examples, batch_size)
   return bounds[:-1], np.diff(bounds)
-
-
-def _block_bounds(num_examples: int, devices: int) -> np.ndarray:
-  """[D + 1]: device d holds the examples [bounds[d], bounds[d + 1]), the strata of its games."""
-  return num_examples * np.arange(devices + 1, dtype=np.int64) // devices
 
 
 def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[chex.Array, chex.Array]:
@@ -273,7 +267,7 @@ def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[
   devices in every process (debate.sharding.training_mesh). Every process must call this."""
   image_strata(dataset.total, batch_size)  # Checks N >= B.
   devices = [None] if mesh is None else list(mesh.devices.flat)
-  bounds = _block_bounds(dataset.total, len(devices))
+  bounds = partition_bounds(dataset.total, len(devices))  # Device d's block: the strata of its games.
   rows = int(np.diff(bounds).max())
   local = [d for d, device in enumerate(devices) if device is None or device.process_index == jax.process_index()]
   images, labels = [], []
@@ -314,7 +308,7 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
   k, num_classes, batch = config.k, config.num_classes, config.batch_size
   devices = 1 if mesh is None else mesh.devices.size
   low, size = image_strata(num_examples, batch)
-  block_start = _block_bounds(num_examples, devices)[np.arange(batch) // (batch // devices)]
+  block_start = partition_bounds(num_examples, devices)[np.arange(batch) // (batch // devices)]
   image_key, lie_key, first_key, play_key = jax.random.split(key, 4)
   in_block = jnp.asarray(low - block_start, jnp.int32) + jax.random.randint(
       image_key, (batch,), 0, jnp.asarray(size, jnp.int32))

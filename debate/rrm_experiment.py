@@ -237,15 +237,8 @@ def make_record(plan: Plan, seed: int, level: int, method: str, metrics: dict, h
 def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Checks a resumed workdir against the config, drops a half-written last record, returns the finished
   records. Process 0 reads and rewrites the files; every process gets its records."""
-  config_path = os.path.join(workdir, CONFIG)
-  resolved = json.loads(config.to_json_best_effort())
-  runfiles.check_resumable(workdir, config_path, resolved, ignore=EXECUTION_ONLY_FIELDS)
-  records = None
-  if multihost.is_writer():
-    os.makedirs(workdir, exist_ok=True)
-    runfiles.write_json(config_path, resolved)
-    records = runfiles.finished_records(os.path.join(workdir, RESULTS))
-  return multihost.broadcast_json(records)
+  return runfiles.resume_workdir(workdir, os.path.join(workdir, CONFIG), json.loads(config.to_json_best_effort()),
+                                 results_path=os.path.join(workdir, RESULTS), ignore=EXECUTION_ONLY_FIELDS)
 
 
 def run_rrm(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,

@@ -64,6 +64,25 @@ def write_files(directory: str | os.PathLike[str], writers: Mapping[str, Callabl
   return paths
 
 
+def resume_workdir(workdir: str, config_path: str, resolved: Mapping[str, Any], *, results_path: str,
+                   transcripts_path: str | None = None, fields: Iterable[str] | None = None,
+                   ignore: Iterable[str] = ()) -> list[dict]:
+  """Starts or resumes a run in `workdir`: checks its previous config (`check_resumable` with `fields` and
+  `ignore`), writes `resolved` to `config_path` and returns the finished records (`finished_records`).
+
+  With several processes every process calls this: process 0 rewrites the files, and its records are
+  broadcast, so every process runs the same cells.
+  """
+  from debate import multihost  # Imported here: this module is otherwise free of JAX.
+  check_resumable(workdir, config_path, resolved, fields=fields, ignore=ignore)
+  records = None
+  if multihost.is_writer():
+    os.makedirs(workdir, exist_ok=True)
+    write_json(config_path, resolved)
+    records = finished_records(results_path, transcripts_path)
+  return multihost.broadcast_json(records)
+
+
 def finished_records(results_path: str, transcripts_path: str | None = None) -> list[dict]:
   """The records of the finished cells of a (possibly killed) run, with both files cut back to them.
 

@@ -68,7 +68,7 @@ from debate.sharding import batch_sharding, fsdp_sharding, make_mesh
 from debate.runfiles import ConfigError, WorkdirError
 from debate.stats import wilson_interval
 from debate.tasks import images as image_task
-from debate.tasks.idx import ImageDataset
+from debate.tasks.idx import ImageDataset, partition_bounds
 from judges import image_judges
 
 CONFIG = 'config.json'
@@ -244,8 +244,8 @@ class BatchIndices:
                        f'{batch_size}: each row of the batch draws from its own N / B examples')
     shard_size = num_examples if shard_size is None else shard_size
     global_rows = np.arange(rows.start, rows.stop, dtype=np.int64)
-    low = num_examples * global_rows // batch_size
-    self._sizes = num_examples * (global_rows + 1) // batch_size - low
+    bounds = partition_bounds(num_examples, batch_size)[rows.start:rows.stop + 1]
+    low, self._sizes = bounds[:-1], np.diff(bounds)
     if len(global_rows) and (low[0] < shard_start or low[-1] + self._sizes[-1] > shard_start + shard_size):
       raise ValueError(f'rows {rows.start}..{rows.stop - 1} of the batch draw from examples {low[0]}..'
                        f'{low[-1] + self._sizes[-1] - 1}, but this process holds examples {shard_start}..'

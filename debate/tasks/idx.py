@@ -171,18 +171,23 @@ class ImageDataset:
     return tuple(self.images.shape[1:])
 
 
-def shard_bounds(num_examples: int, process_index: int, process_count: int) -> tuple[int, int]:
-  """[start, stop) of shard `process_index` of `process_count` contiguous shards of `num_examples`.
+def partition_bounds(num_examples: int, parts: int) -> np.ndarray:
+  """[parts + 1] int64: part i of `parts` contiguous parts of `num_examples` is [bounds[i], bounds[i + 1]),
+  bounds[i] = floor(N * i / parts). The parts cover [0, N) in order and their sizes differ by at most one
+  (some are empty when N < parts). The one rule for shards of a split (processes, devices) and for the
+  strata of a batch's rows (judges/train.py, debate/image_selfplay.py)."""
+  return num_examples * np.arange(parts + 1, dtype=np.int64) // parts
 
-  start = floor(N * p / P), stop = floor(N * (p + 1) / P): the shards partition [0, N) in order, and their
-  sizes differ by at most one (some are empty when N < P).
-  """
+
+def shard_bounds(num_examples: int, process_index: int, process_count: int) -> tuple[int, int]:
+  """[start, stop) of shard `process_index` of `process_count` contiguous shards of `num_examples`
+  (`partition_bounds`)."""
   if process_count < 1:
     raise ValueError(f'process_count must be >= 1, got {process_count}')
   if not 0 <= process_index < process_count:
     raise ValueError(f'process_index must be in [0, {process_count}), got {process_index}')
-  return (num_examples * process_index // process_count,
-          num_examples * (process_index + 1) // process_count)
+  bounds = partition_bounds(num_examples, process_count)
+  return int(bounds[process_index]), int(bounds[process_index + 1])
 
 
 def _listing(data_dir: str, limit: int = 20) -> str:
