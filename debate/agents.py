@@ -85,6 +85,7 @@ class LiarSpec:
 @dataclasses.dataclass(frozen=True)
 class HonestSpec:
   """The honest debater of chain debate: midpoint (the standard one), mcts:B or az:STEP (debate/selfplay.py)."""
+
   kind: str = 'midpoint'
   budget: int = 0
   policy: learned_liar.Policy | None = dataclasses.field(default=None, repr=False)
@@ -113,8 +114,9 @@ def _check_simulations(spec, role: str) -> None:
     raise ValueError(f'az {role} needs simulations >= 1 after @, e.g. az:1000@16, got {spec.simulations}')
 
 
-def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: ChainInstance,
-                 modulus: int) -> chex.Array:
+def random_claim(
+  key: chex.PRNGKey, state: bisection.BisectionState, instance: ChainInstance, modulus: int
+) -> chex.Array:
   """Agree with probability 1/2, else a uniformly random false value for x_mid: [] int32."""
   agree_key, value_key = jax.random.split(key)
   truth = bisection.honest_claim(state, instance)
@@ -124,10 +126,12 @@ def random_claim(key: chex.PRNGKey, state: bisection.BisectionState, instance: C
 
 def random_rollout_value(key, state, instance, checker: StepChecker, judge_params):
   """Plays the random liar from `state` to the end; 1.0 if the judge then sides with the liar, else 0.0."""
+
   def body(carry):
     i, state = carry
     claim = random_claim(jax.random.fold_in(key, i), state, instance, checker.modulus)
     return i + 1, bisection.step(state, claim, instance)
+
   _, final = jax.lax.while_loop(lambda carry: ~carry[1].done, body, (0, state))
   return bisection.liar_wins(final, instance, checker, judge_params).astype(jnp.float32)
 
@@ -135,8 +139,10 @@ def random_rollout_value(key, state, instance, checker: StepChecker, judge_param
 def _greedy_values(key, state, instance, checker: StepChecker, judge_params):
   """One random continuation's verdict after each of the m possible claims: [m] float32."""
   claims = jnp.arange(checker.modulus, dtype=jnp.int32)
+
   def value(claim, k):
     return random_rollout_value(k, bisection.step(state, claim, instance), instance, checker, judge_params)
+
   return jax.vmap(value)(claims, jax.random.split(key, checker.modulus))
 
 
@@ -148,23 +154,29 @@ def greedy_claim(key, state, instance, checker: StepChecker, judge_params):
 
 def _recurrent_fn(checker: StepChecker):
   """The mctx model of the bisection game: exact dynamics, terminal reward = liar wins, value = rollout."""
+
   def recurrent_fn(params, key, action, embedding):
     instance, judge_params = params  # Leading batch axis of size 1 on every array.
+
     def one(key, action, state, instance):
       new_state = bisection.step(state, action.astype(jnp.int32), instance)
       just_finished = new_state.done & ~state.done
-      reward = jnp.where(just_finished,
-                         bisection.liar_wins(new_state, instance, checker, judge_params).astype(jnp.float32),
-                         0.0)
-      value = jnp.where(new_state.done, 0.0,
-                        random_rollout_value(key, new_state, instance, checker, judge_params))
+      reward = jnp.where(
+        just_finished, bisection.liar_wins(new_state, instance, checker, judge_params).astype(jnp.float32), 0.0
+      )
+      value = jnp.where(new_state.done, 0.0, random_rollout_value(key, new_state, instance, checker, judge_params))
       return reward, jnp.where(new_state.done, 0.0, 1.0), value, new_state
+
     keys = jax.random.split(key, action.shape[0])
     reward, discount, value, new_embedding = jax.vmap(one)(keys, action, embedding, instance)
     output = mctx.RecurrentFnOutput(
-        reward=reward, discount=discount, value=value,
-        prior_logits=jnp.zeros((action.shape[0], checker.modulus), jnp.float32))
+      reward=reward,
+      discount=discount,
+      value=value,
+      prior_logits=jnp.zeros((action.shape[0], checker.modulus), jnp.float32),
+    )
     return output, new_embedding
+
   return recurrent_fn
 
 
@@ -177,14 +189,20 @@ def _mcts_search(key, state, instance, checker: StepChecker, judge_params, budge
   search_key, rollout_key = jax.random.split(key)
   batched = jax.tree.map(lambda a: a[None], (state, instance))
   root_value = random_rollout_value(rollout_key, state, instance, checker, judge_params)
-  root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, checker.modulus), jnp.float32),
-                           value=root_value[None], embedding=batched[0])
+  root = mctx.RootFnOutput(
+    prior_logits=jnp.zeros((1, checker.modulus), jnp.float32), value=root_value[None], embedding=batched[0]
+  )
   with mcts.fixed_depth_backward(bisection.num_rounds(instance.max_length) + 2):
     output = mctx.muzero_policy(
-        params=(batched[1], judge_params), rng_key=search_key, root=root,
-        recurrent_fn=_recurrent_fn(checker), num_simulations=budget,
-        max_depth=jnp.maximum(bisection.rounds_left(state), 1),
-        dirichlet_fraction=0.0, pb_c_init=1.0)
+      params=(batched[1], judge_params),
+      rng_key=search_key,
+      root=root,
+      recurrent_fn=_recurrent_fn(checker),
+      num_simulations=budget,
+      max_depth=jnp.maximum(bisection.rounds_left(state), 1),
+      dirichlet_fraction=0.0,
+      pb_c_init=1.0,
+    )
   summary = output.search_tree.summary()
   return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
 
@@ -215,8 +233,11 @@ def oracle_target(instance, checker: StepChecker, judge_params, chunk: int = 64)
     x_in, ops, truth = instance.trace[index - 1], instance.ops[index - 1], instance.trace[index]
     score = lambda y: chain_step_score(checker, judge_params, x_in, ops, y)
     margins = jax.vmap(lambda c: score(jnp.full_like(truth, c)), out_axes=-1)(claims) - score(truth)[:, None]
-    allowed = jnp.where((steps == instance.length)[:, None], claims[None, :] == instance.wrong,
-                        (claims[None, :] != truth[:, None]) & (steps < instance.length)[:, None])
+    allowed = jnp.where(
+      (steps == instance.length)[:, None],
+      claims[None, :] == instance.wrong,
+      (claims[None, :] != truth[:, None]) & (steps < instance.length)[:, None],
+    )
     flat = jnp.where(allowed, margins, -jnp.inf).reshape(-1)
     best = jnp.argmax(flat)
     return flat[best], steps[best // modulus].astype(jnp.int32), (best % modulus).astype(jnp.int32)
@@ -228,8 +249,7 @@ def oracle_target(instance, checker: StepChecker, judge_params, chunk: int = 64)
     return start + chunk, jax.tree.map(lambda new, old: jnp.where(better, new, old), candidate, best)
 
   initial = (jnp.float32(-jnp.inf), jnp.int32(1), jnp.int32(0))
-  _, (margin, step, claim) = jax.lax.while_loop(lambda carry: carry[0] < instance.length, body,
-                                                (0, initial))
+  _, (margin, step, claim) = jax.lax.while_loop(lambda carry: carry[0] < instance.length, body, (0, initial))
   return step, claim, margin
 
 
@@ -265,8 +285,7 @@ def liar_win_estimate(liar: LiarSpec, key, instance, checker: StepChecker, judge
   return jnp.float32(0.5)
 
 
-def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params,
-               plan=None) -> chex.Array:
+def liar_claim(liar: LiarSpec, key, state, instance, checker: StepChecker, judge_params, plan=None) -> chex.Array:
   """The liar's statement of x_mid in `state`: [] int32. Unbatched; vmap over games."""
   if liar.kind == 'oracle':
     return oracle_claim(plan, state, instance, checker.modulus)

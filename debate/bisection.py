@@ -27,6 +27,7 @@ from judges import chain_checkers
 @chex.dataclass(frozen=True)
 class BisectionState:
   """lo, hi: [] int32 bounds of the disputed interval; liar_hi: [] int32, the liar's claim for x_hi."""
+
   lo: chex.Array
   hi: chex.Array
   liar_hi: chex.Array
@@ -64,11 +65,14 @@ def step(state: BisectionState, liar_claim: chex.Array, instance: ChainInstance)
   """One round: the liar states `liar_claim` for x_mid. A finished state is returned unchanged."""
   mid = state.mid
   agree = liar_claim == instance.trace[mid]
-  new = BisectionState(lo=jnp.where(agree, mid, state.lo),
-                       hi=jnp.where(agree, state.hi, mid),
-                       liar_hi=jnp.where(agree, state.liar_hi, liar_claim))
-  return BisectionState(**{k: jnp.where(state.done, getattr(state, k), getattr(new, k))
-                           for k in ('lo', 'hi', 'liar_hi')})
+  new = BisectionState(
+    lo=jnp.where(agree, mid, state.lo),
+    hi=jnp.where(agree, state.hi, mid),
+    liar_hi=jnp.where(agree, state.liar_hi, liar_claim),
+  )
+  return BisectionState(
+    **{k: jnp.where(state.done, getattr(state, k), getattr(new, k)) for k in ('lo', 'hi', 'liar_hi')}
+  )
 
 
 def disputed_step(state: BisectionState, instance: ChainInstance):
@@ -76,8 +80,9 @@ def disputed_step(state: BisectionState, instance: ChainInstance):
   return (instance.trace[state.lo], instance.ops[state.hi - 1], instance.trace[state.hi], state.liar_hi)
 
 
-def liar_wins(state: BisectionState, instance: ChainInstance, checker: chain_checkers.StepChecker,
-              judge_params) -> chex.Array:
+def liar_wins(
+  state: BisectionState, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params
+) -> chex.Array:
   """Whether the judge picks the liar's claim on the disputed step of a finished game: [] bool."""
   x, op, honest_y, liar_y = disputed_step(state, instance)
   return chain_checkers.prefers_second(checker, judge_params, x, op, honest_y, liar_y)

@@ -40,6 +40,7 @@ class Roles:
   honest_first: a Python bool or a [] bool array; as an array it must be the same for every game of a batch
     (not vmapped), so one compilation serves both first players and the mover stays unbatched.
   """
+
   mode: str
   honest_first: Any = True
 
@@ -88,6 +89,7 @@ def rollout_outcome(key, game: ImageGame, state: ImageState, judge, judge_params
 
 def _recurrent_fn(judge, roles: Roles, k: int):
   """The mctx model of the game: exact dynamics, terminal reward from the judge, leaves valued by a rollout."""
+
   def recurrent_fn(params, key, action, state):
     game, judge_params = params  # Leading axis of size 1 (one game per search).
 
@@ -103,8 +105,8 @@ def _recurrent_fn(judge, roles: Roles, k: int):
 
     keys = jax.random.split(key, action.shape[0])
     reward, discount, value, prior_logits, new_state = jax.vmap(one)(keys, action, state, game)
-    return mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=prior_logits,
-                                  value=value), new_state
+    return mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=prior_logits, value=value), new_state
+
   return recurrent_fn
 
 
@@ -114,33 +116,44 @@ def mcts_search(key, game: ImageGame, state: ImageState, judge, judge_params, ro
   search_key, rollout_key = jax.random.split(key)
   batched = jax.tree.map(lambda a: a[None], (game, state))
   root = mctx.RootFnOutput(
-      prior_logits=_prior_logits(game, state)[None],
-      value=rollout_outcome(rollout_key, game, state, judge, judge_params, roles)[None],
-      embedding=batched[1])
+    prior_logits=_prior_logits(game, state)[None],
+    value=rollout_outcome(rollout_key, game, state, judge, judge_params, roles)[None],
+    embedding=batched[1],
+  )
   output = mcts.puct_search(
-      (batched[0], judge_params), search_key, root, _recurrent_fn(judge, roles, k), num_simulations=budget,
-      max_depth=k - state.num_revealed, depth_bound=k + 1,
-      invalid_actions=~image_game.valid_actions(game, state)[None])
+    (batched[0], judge_params),
+    search_key,
+    root,
+    _recurrent_fn(judge, roles, k),
+    num_simulations=budget,
+    max_depth=k - state.num_revealed,
+    depth_bound=k + 1,
+    invalid_actions=~image_game.valid_actions(game, state)[None],
+  )
   summary = output.search_tree.summary()
   return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
 
 
 def greedy_values(game: ImageGame, state: ImageState, judge, judge_params, roles: Roles) -> chex.Array:
   """[A]: the mover's judge margin after revealing each candidate pixel (-inf for invalid ones)."""
+
   def value(pixel):
     logits = image_game.judge_logits(judge, judge_params, game, image_game.step(state, pixel))
     return roles.margin(game, logits, state.num_revealed)
+
   values = jax.vmap(value)(game.candidates)
   return jnp.where(image_game.valid_actions(game, state), values, -jnp.inf)
 
 
-def choose_pixel(agent: AgentSpec, key, game: ImageGame, state: ImageState, judge, judge_params,
-                 roles: Roles) -> chex.Array:
+def choose_pixel(
+  agent: AgentSpec, key, game: ImageGame, state: ImageState, judge, judge_params, roles: Roles
+) -> chex.Array:
   """The pixel (flat index) `agent` reveals next in `state`: [] int32. Unbatched; vmap over games."""
   if agent.kind == 'random':
     return image_game.random_pixel(key, game, state)
   if agent.kind == 'az':
     from debate import image_selfplay  # It builds on Roles above.
+
     return image_selfplay.az_pixel(agent, key, game, state, judge, judge_params, roles)
   search_key, tie_key = jax.random.split(key)
   if agent.kind == 'greedy':
@@ -157,15 +170,18 @@ def parse_agent(spec: str) -> AgentSpec:
   """'random' | 'greedy' | 'mcts:B' | 'az:STEP' | 'az:STEP@S' -> AgentSpec; ValueError naming the problem."""
   kind, _, budget = spec.partition(':')
   if kind not in IMAGE_AGENT_KINDS:
-    raise ValueError(f'unknown image agent {spec!r}; expected random, greedy, mcts:SIMULATIONS, az:STEP or '
-                     'az:STEP@SIMULATIONS')
+    raise ValueError(
+      f'unknown image agent {spec!r}; expected random, greedy, mcts:SIMULATIONS, az:STEP or az:STEP@SIMULATIONS'
+    )
   if kind not in ('mcts', 'az') and budget:
     raise ValueError(f'{kind} takes no budget, got {spec!r}')
   if kind == 'az':
     step, at, simulations = budget.partition('@')
     if not step.isdigit() or (at and (not simulations.isdigit() or int(simulations) < 1)):
-      raise ValueError(f'bad image agent {spec!r}: az names its checkpoint step and optionally its search '
-                       'simulations (>= 1), e.g. az:1000 or az:1000@16')
+      raise ValueError(
+        f'bad image agent {spec!r}: az names its checkpoint step and optionally its search '
+        'simulations (>= 1), e.g. az:1000 or az:1000@16'
+      )
     try:
       return AgentSpec('az', int(step), simulations=int(simulations) if at else 0)
     except ValueError as e:

@@ -52,8 +52,7 @@ def _median_time(fn, repeats: int) -> tuple[float, float]:
   return first, statistics.median(times)
 
 
-def forward_throughput(judge: image_judges.ImageJudge, params, images: np.ndarray, batch: int,
-                       repeats: int) -> float:
+def forward_throughput(judge: image_judges.ImageJudge, params, images: np.ndarray, batch: int, repeats: int) -> float:
   """The judge's plain batched forward pass: planes per second at `batch`."""
   mesh = rollout.data_mesh()
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
@@ -74,14 +73,21 @@ def peak_memory() -> dict:
   return out
 
 
-def measure_images(*, budgets: Sequence[int], batch_sizes: Sequence[int], k: int = 6, judge: str = 'irving_cnn',
-                   repeats: int = 3, images: np.ndarray | None = None, seed: int = 0,
-                   log=print) -> list[dict]:
+def measure_images(
+  *,
+  budgets: Sequence[int],
+  batch_sizes: Sequence[int],
+  k: int = 6,
+  judge: str = 'irving_cnn',
+  repeats: int = 3,
+  images: np.ndarray | None = None,
+  seed: int = 0,
+  log=print,
+) -> list[dict]:
   """k-pixel precommit debate, MCTS:B against MCTS:B, honest first: one row per (budget, batch size)."""
   image_judge = image_judges.ImageJudge(judge)
   images = synthetic_digits(max(batch_sizes) * (repeats + 1), seed) if images is None else images
-  params = image_judges.init_judge(image_judges.make_judge(judge), jax.random.key(seed),
-                                   image_shape=images.shape[1:])
+  params = image_judges.init_judge(image_judges.make_judge(judge), jax.random.key(seed), image_shape=images.shape[1:])
   labels = np.arange(len(images), dtype=np.int32) % 2  # Two classes: one lie per image.
   num_actions = image_game.action_space_size(images)
   mesh = rollout.data_mesh()
@@ -89,35 +95,67 @@ def measure_images(*, budgets: Sequence[int], batch_sizes: Sequence[int], k: int
   for budget in budgets:
     arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')
     for batch in batch_sizes:
+
       def call(r, batch=batch):
         chosen = (np.arange(batch) + r * batch) % len(images)
         # One game per image (lie 0 only: repeats=1 and a one-lie arm) so a call is exactly `batch` games.
         outcome, _ = image_rollout.run_games(
-            arm, image_judge, params, images[chosen], labels[chosen], chosen.astype(np.int32), k=k,
-            num_actions=num_actions, num_classes=2, first='honest', seed=seed, repeats=1, batch_size=batch,
-            mesh=mesh)
+          arm,
+          image_judge,
+          params,
+          images[chosen],
+          labels[chosen],
+          chosen.astype(np.int32),
+          k=k,
+          num_actions=num_actions,
+          num_classes=2,
+          first='honest',
+          seed=seed,
+          repeats=1,
+          batch_size=batch,
+          mesh=mesh,
+        )
         return outcome['correct']
+
       first, median = _median_time(call, repeats)
       evaluations = judge_evaluations_per_game(k, budget) * batch / median
       ceiling = forward_throughput(image_judge, params, images, batch, repeats)
-      row = {'budget': budget, 'batch': batch, 'k': k, 'judge': judge, 'devices': mesh.devices.size,
-             'compile_s': round(first - median, 2), 'median_s': round(median, 4),
-             'games_per_s': round(batch / median, 3), 'judge_evals_per_s': round(evaluations, 1),
-             'forward_evals_per_s': round(ceiling, 1), 'efficiency': round(evaluations / ceiling, 3),
-             **peak_memory()}
-      log(f'[bench images] mcts:{budget} batch {batch}: {row["games_per_s"]} games/s, '
-          f'{row["judge_evals_per_s"]:,.0f} judge evals/s = {row["efficiency"]:.2f} of the plain forward pass')
+      row = {
+        'budget': budget,
+        'batch': batch,
+        'k': k,
+        'judge': judge,
+        'devices': mesh.devices.size,
+        'compile_s': round(first - median, 2),
+        'median_s': round(median, 4),
+        'games_per_s': round(batch / median, 3),
+        'judge_evals_per_s': round(evaluations, 1),
+        'forward_evals_per_s': round(ceiling, 1),
+        'efficiency': round(evaluations / ceiling, 3),
+        **peak_memory(),
+      }
+      log(
+        f'[bench images] mcts:{budget} batch {batch}: {row["games_per_s"]} games/s, '
+        f'{row["judge_evals_per_s"]:,.0f} judge evals/s = {row["efficiency"]:.2f} of the plain forward pass'
+      )
       rows.append(row)
   return rows
 
 
 def render_markdown(rows: Sequence[dict]) -> str:
   env = f'JAX {jax.__version__} · backend {jax.default_backend()} · {jax.devices()[0].device_kind}'
-  lines = [env, '', '| simulations | batch | devices | compile_s | median_s | games/s | judge evals/s in search '
-           '| plain forward evals/s | efficiency | peak memory |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|']
+  lines = [
+    env,
+    '',
+    '| simulations | batch | devices | compile_s | median_s | games/s | judge evals/s in search '
+    '| plain forward evals/s | efficiency | peak memory |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ]
   for r in rows:
     memory = ', '.join(f'{k} {v}' for k, v in r.items() if k.endswith('_gb'))
-    lines.append(f'| {r["budget"]} | {r["batch"]} | {r["devices"]} | {r["compile_s"]} | {r["median_s"]} | '
-                 f'{r["games_per_s"]:,} | {r["judge_evals_per_s"]:,.0f} | {r["forward_evals_per_s"]:,.0f} | '
-                 f'{r["efficiency"]:.2f} | {memory} |')
+    lines.append(
+      f'| {r["budget"]} | {r["batch"]} | {r["devices"]} | {r["compile_s"]} | {r["median_s"]} | '
+      f'{r["games_per_s"]:,} | {r["judge_evals_per_s"]:,.0f} | {r["forward_evals_per_s"]:,.0f} | '
+      f'{r["efficiency"]:.2f} | {memory} |'
+    )
   return '\n'.join(lines) + '\n'

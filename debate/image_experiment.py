@@ -80,39 +80,64 @@ def selfplay_config(config: ml_collections.ConfigDict):
   """The image_selfplay.ImageSelfPlayConfig of `config` (k and num_classes from the experiment, the rest
   defaults overridden by the optional `selfplay_training` dict). Raises ConfigError naming the field."""
   from debate import image_selfplay  # Only runs with az agents train them.
+
   fields = dict(config.get('selfplay_training') or {})
   for fixed in ('k', 'num_classes'):
     if fixed in fields:
-      raise ConfigError(f'selfplay_training.{fixed}', f'is the experiment\'s {fixed}; set --config.{fixed} instead')
+      raise ConfigError(f'selfplay_training.{fixed}', f"is the experiment's {fixed}; set --config.{fixed} instead")
   try:
     return image_selfplay.ImageSelfPlayConfig(k=config.k, num_classes=config.num_classes, **fields)
   except TypeError as e:
-    raise ConfigError('selfplay_training', f'{e}; the fields are those of '
-                      'debate.image_selfplay.ImageSelfPlayConfig') from None
+    raise ConfigError(
+      'selfplay_training', f'{e}; the fields are those of debate.image_selfplay.ImageSelfPlayConfig'
+    ) from None
 
 
-def attach_selfplay_networks(cells: tuple[ImageCell, ...], config, *, judge, judge_params, judge_info: dict,
-                             data_dir: str, workdir: str, log: Callable[[str], None],
-                             mesh=None) -> tuple[ImageCell, ...]:
+def attach_selfplay_networks(
+  cells: tuple[ImageCell, ...],
+  config,
+  *,
+  judge,
+  judge_params,
+  judge_info: dict,
+  data_dir: str,
+  workdir: str,
+  log: Callable[[str], None],
+  mesh=None,
+) -> tuple[ImageCell, ...]:
   """`cells` with the params of their az agents attached: every rung the cells name is trained against the
   judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games split over
   debate.sharding.training_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`);
   each process loads only its shard of the split, the images of its devices' games."""
   from debate import image_selfplay
+
   rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
   if not rungs:
     return cells
   try:
-    train = idx.load_image_dataset(data_dir, split='train', num_classes=config.num_classes,
-                                   process_index=jax.process_index(), process_count=jax.process_count())
+    train = idx.load_image_dataset(
+      data_dir,
+      split='train',
+      num_classes=config.num_classes,
+      process_index=jax.process_index(),
+      process_count=jax.process_count(),
+    )
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
   judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
   training = selfplay_config(config)
-  ladder = image_selfplay.build_ladder(judge, judge_params, train, judge_name=judge_name, seed=config.game.seed, workdir=workdir,
-                                       rungs=sorted(rungs), config=training, log=log,
-                                       mesh=sharding.training_mesh(mesh, training.batch_size,
-                                                                   config.get('model_parallelism', 1)))
+  ladder = image_selfplay.build_ladder(
+    judge,
+    judge_params,
+    train,
+    judge_name=judge_name,
+    seed=config.game.seed,
+    workdir=workdir,
+    rungs=sorted(rungs),
+    config=training,
+    log=log,
+    mesh=sharding.training_mesh(mesh, training.batch_size, config.get('model_parallelism', 1)),
+  )
   return tuple(dataclasses.replace(cell, arm=image_selfplay.attach_networks(cell.arm, ladder)) for cell in cells)
 
 
@@ -137,7 +162,7 @@ def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
     raise ConfigError('game.protocols', str(e)) from None
   cells = []
   for arm in arms:
-    for first in ((None,) if arm.protocol != 'debate' else firsts):
+    for first in (None,) if arm.protocol != 'debate' else firsts:
       cells.append(ImageCell(arm, first, game.num_images))
   budgets = _tuple(game, 'curve_budgets', allow_empty=True)
   if budgets and game.curve_images:
@@ -163,10 +188,13 @@ def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
   info: model, k, step, and the test random-pixel accuracy from eval.json when training finished.
   """
   from judges import train  # Imported here: it pulls in Orbax, which the rest of this module does not need.
+
   config_path = os.path.join(judge_workdir, train.CONFIG)
   if not os.path.isfile(config_path):
-    raise WorkdirError(f'--judge_workdir={judge_workdir} holds no trained judge (no {train.CONFIG}); train '
-                       'one with python -m launch.train_judge')
+    raise WorkdirError(
+      f'--judge_workdir={judge_workdir} holds no trained judge (no {train.CONFIG}); train '
+      'one with python -m launch.train_judge'
+    )
   with open(config_path) as f:
     saved = json.load(f)
   try:
@@ -190,9 +218,19 @@ def image_scores(correct: np.ndarray) -> np.ndarray:
   return correct.mean(axis=2).min(axis=1)
 
 
-def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.ndarray, *, k: int,
-                num_classes: int, judge_info: dict, wall_s: float, seed: int, num_actions: int | None = None
-                ) -> dict:
+def make_record(
+  cell: ImageCell,
+  outcome: dict,
+  transcript: dict,
+  labels: np.ndarray,
+  *,
+  k: int,
+  num_classes: int,
+  judge_info: dict,
+  wall_s: float,
+  seed: int,
+  num_actions: int | None = None,
+) -> dict:
   """The results.jsonl record of one finished image cell."""
   correct = np.asarray(outcome['correct'], bool)  # [N, L, R]
   scores = image_scores(correct)
@@ -203,23 +241,42 @@ def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.nda
     ci, ci_method = bootstrap_mean_interval(scores, seed=seed), 'bootstrap'
   arm = cell.arm
   record = {
-      'cell': cell.name, 'task': 'images', 'protocol': arm.protocol, 'arm': arm.name,
-      'precommit': arm.precommit if arm.protocol == 'debate' else None, 'first': cell.first,
-      'agent': arm.honest.name if arm.honest else None, 'liar': arm.liar.name if arm.liar else None,
-      'budget': arm.budget, 'k': k, 'judge': judge_info['model'], 'judge_k': judge_info['k'],
-      'judge_step': judge_info['step'],
-      'judge_random_pixel_accuracy': judge_info.get('random_pixel_accuracy'),
-      'judge_random_pixel_ci95': judge_info.get('random_pixel_ci95'),
-      'images': int(correct.shape[0]), 'lies': int(correct.shape[1]), 'repeats': int(correct.shape[2]),
-      'games': int(correct.size), 'honest_wins': int(correct.sum()),
-      'accuracy': float(scores.mean()), 'ci95': [float(ci[0]), float(ci[1])], 'ci_method': ci_method,
-      'image_scores': np.round(scores, 4).tolist(),
-      'seed': seed, 'wall_s': round(wall_s, 3), 'games_per_s': round(correct.size / max(wall_s, 1e-9), 2),
-      # Compute, for the tournament's general-strength axis (debate/tournament.py): the judge's FLOPs per
-      # verdict (one forward pass), and the judge evaluations the liar spends per game.
-      'judge_parameters': judge_info.get('parameters'), 'judge_forward_flops': judge_info.get('forward_flops'),
-      'liar_evaluations_per_game': (None if num_actions is None else image_rollout.judge_evaluations_per_game(
-          arm, k=k, num_actions=num_actions, first=cell.first)),
+    'cell': cell.name,
+    'task': 'images',
+    'protocol': arm.protocol,
+    'arm': arm.name,
+    'precommit': arm.precommit if arm.protocol == 'debate' else None,
+    'first': cell.first,
+    'agent': arm.honest.name if arm.honest else None,
+    'liar': arm.liar.name if arm.liar else None,
+    'budget': arm.budget,
+    'k': k,
+    'judge': judge_info['model'],
+    'judge_k': judge_info['k'],
+    'judge_step': judge_info['step'],
+    'judge_random_pixel_accuracy': judge_info.get('random_pixel_accuracy'),
+    'judge_random_pixel_ci95': judge_info.get('random_pixel_ci95'),
+    'images': int(correct.shape[0]),
+    'lies': int(correct.shape[1]),
+    'repeats': int(correct.shape[2]),
+    'games': int(correct.size),
+    'honest_wins': int(correct.sum()),
+    'accuracy': float(scores.mean()),
+    'ci95': [float(ci[0]), float(ci[1])],
+    'ci_method': ci_method,
+    'image_scores': np.round(scores, 4).tolist(),
+    'seed': seed,
+    'wall_s': round(wall_s, 3),
+    'games_per_s': round(correct.size / max(wall_s, 1e-9), 2),
+    # Compute, for the tournament's general-strength axis (debate/tournament.py): the judge's FLOPs per
+    # verdict (one forward pass), and the judge evaluations the liar spends per game.
+    'judge_parameters': judge_info.get('parameters'),
+    'judge_forward_flops': judge_info.get('forward_flops'),
+    'liar_evaluations_per_game': (
+      None
+      if num_actions is None
+      else image_rollout.judge_evaluations_per_game(arm, k=k, num_actions=num_actions, first=cell.first)
+    ),
   }
   if arm.protocol == 'debate' and arm.precommit and correct.shape[2] > 1:
     single = correct[:, :, 0].min(axis=1)  # The paper's "without the mean over seeds": repeat 0 only.
@@ -234,8 +291,7 @@ def make_record(cell: ImageCell, outcome: dict, transcript: dict, labels: np.nda
     claims = np.asarray(transcript['claim'])  # [N, L, R]
     liar_won = (~correct).mean(axis=2) > 0.5  # [N, L]: the lie wins on most repeats.
     lies = np.zeros((num_classes, num_classes), int)
-    np.add.at(lies, (np.repeat(labels, claims.shape[1]), claims[:, :, 0].reshape(-1)),
-              liar_won.reshape(-1).astype(int))
+    np.add.at(lies, (np.repeat(labels, claims.shape[1]), claims[:, :, 0].reshape(-1)), liar_won.reshape(-1).astype(int))
     record['successful_lies'] = lies.tolist()  # [true label][lie], (image, lie) pairs the liar won.
   if arm.protocol == 'consultancy':
     honest = np.asarray(outcome['consultant_honest'], bool)
@@ -266,38 +322,64 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   for record in records:
     if record.get('task') != 'images' or record.get('protocol') not in ('debate', 'consultancy'):
       continue
-    groups.setdefault((record['arm'], record['judge'], record['judge_k'], record['judge_step'], record['k'],
-                       record['images'], record.get('seed')), []).append(record)
+    groups.setdefault(
+      (
+        record['arm'],
+        record['judge'],
+        record['judge_k'],
+        record['judge_step'],
+        record['k'],
+        record['images'],
+        record.get('seed'),
+      ),
+      [],
+    ).append(record)
   converted = []
   for (arm_name, model, judge_k, step, k, images, seed), group in groups.items():
     scores = np.concatenate([np.asarray(r['image_scores'], float) for r in group])
     if not np.all((scores == 0) | (scores == 1)):
-      notes.append(f'{arm_name} (judge {model}, k={k}): image scores are not 0/1 (several seeds per lie); '
-                   'left out of the tournament')
+      notes.append(
+        f'{arm_name} (judge {model}, k={k}): image scores are not 0/1 (several seeds per lie); '
+        'left out of the tournament'
+      )
       continue
     arm = image_rollout.parse_image_arm(arm_name)
     houdini = arm.liar if arm.protocol == 'debate' else arm.honest
-    converted.append({
-        'cell': f'{model}/k{judge_k}/{step}|{arm_name}|k={k}|images={images}|seed={seed}', 'task': 'images',
+    converted.append(
+      {
+        'cell': f'{model}/k{judge_k}/{step}|{arm_name}|k={k}|images={images}|seed={seed}',
+        'task': 'images',
         'protocol': arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit',
-        'arm': arm_name, 'judge': f'{model}/k{judge_k}/{step}',
+        'arm': arm_name,
+        'judge': f'{model}/k{judge_k}/{step}',
         'honest': arm.honest.name if arm.protocol == 'debate' else None,
         'agent': houdini.agent,  # search:B for mcts:B, az:STEP[@S], random, greedy.
-        'T': int(k), 'k': int(k), 'images': int(images), 'first': sorted(str(r['first']) for r in group),
-        'games': int(scores.size), 'correct': int(scores.sum()), 'accuracy': float(scores.mean()),
-        'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))), 'seed': seed,
+        'T': int(k),
+        'k': int(k),
+        'images': int(images),
+        'first': sorted(str(r['first']) for r in group),
+        'games': int(scores.size),
+        'correct': int(scores.sum()),
+        'accuracy': float(scores.mean()),
+        'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))),
+        'seed': seed,
         'wall_s': round(sum(float(r.get('wall_s') or 0.0) for r in group), 3),
         'judge_parameters': group[0].get('judge_parameters'),
         'judge_forward_flops': group[0].get('judge_forward_flops'),
-        'liar_evaluations_per_game': _mean_or_none([r.get('liar_evaluations_per_game') for r in group])})
+        'liar_evaluations_per_game': _mean_or_none([r.get('liar_evaluations_per_game') for r in group]),
+      }
+    )
   liars: dict[tuple, dict[str, set]] = {}
   for record in converted:
     if record['honest'] is not None:
       by_honest = liars.setdefault((record['protocol'], record['judge'], record['T'], record['seed']), {})
       by_honest.setdefault(record['honest'], set()).add(record['agent'])
   ladder_honest = {key: max(by_honest, key=lambda h: len(by_honest[h])) for key, by_honest in liars.items()}
-  kept = [r for r in converted
-          if r['honest'] is None or r['honest'] == ladder_honest[r['protocol'], r['judge'], r['T'], r['seed']]]
+  kept = [
+    r
+    for r in converted
+    if r['honest'] is None or r['honest'] == ladder_honest[r['protocol'], r['judge'], r['T'], r['seed']]
+  ]
   # One record per (protocol, arm, judge, k, seed): the one on the most images (a budget curve may repeat an
   # arm on fewer images); and a judge must have met two liars in a protocol to be rated there (a Table 2
   # run's self-play cells are not a ladder).
@@ -313,28 +395,39 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   kept = [r for r in kept if len(met[r['protocol'], r['judge'], r['T'], r['seed']]) >= 2]
   if len(kept) < len(converted):
     dropped = [r['arm'] for r in converted if r not in kept]
-    notes.append(f'{len(dropped)} image cell(s) are not ladder cells (another honest debater, a repeat on '
-                 'fewer images, or a judge that met one liar) and are not rated: '
-                 + ', '.join(dropped[:4]) + (' ...' if len(dropped) > 4 else ''))
+    notes.append(
+      f'{len(dropped)} image cell(s) are not ladder cells (another honest debater, a repeat on '
+      'fewer images, or a judge that met one liar) and are not rated: '
+      + ', '.join(dropped[:4])
+      + (' ...' if len(dropped) > 4 else '')
+    )
   return kept, notes
 
 
-def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, image_indices,
-                     count: int) -> list[dict]:
+def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, image_indices, count: int) -> list[dict]:
   """The sample games of a cell: one per image for the first `count` images, the liar's best lie (the lie
   with the lowest honest win rate over repeats; repeat 0) where there are several."""
   correct = np.asarray(outcome['correct'])  # [N, L, R]
   rows = []
   for n in range(min(count, correct.shape[0])):
     lie, repeat = int(np.argmin(correct[n].mean(axis=1))), 0
-    rows.append({'cell': cell.name, 'arm': cell.arm.name, 'first': cell.first,
-                 'image_index': int(image_indices[n]), 'label': int(labels[n]), 'lie': lie,
-                 'repeat': repeat, 'claim': int(transcript['claim'][n, lie, repeat]),
-                 'revealed': np.asarray(transcript['revealed'][n, lie, repeat]).tolist(),
-                 'logits': np.round(np.asarray(transcript['logits'][n, lie, repeat], float), 4).tolist(),
-                 'correct': bool(correct[n, lie, repeat]),
-                 'verdict': int(outcome['verdict'][n, lie, repeat]),
-                 'image': images_u8[n].tolist()})
+    rows.append(
+      {
+        'cell': cell.name,
+        'arm': cell.arm.name,
+        'first': cell.first,
+        'image_index': int(image_indices[n]),
+        'label': int(labels[n]),
+        'lie': lie,
+        'repeat': repeat,
+        'claim': int(transcript['claim'][n, lie, repeat]),
+        'revealed': np.asarray(transcript['revealed'][n, lie, repeat]).tolist(),
+        'logits': np.round(np.asarray(transcript['logits'][n, lie, repeat], float), 4).tolist(),
+        'correct': bool(correct[n, lie, repeat]),
+        'verdict': int(outcome['verdict'][n, lie, repeat]),
+        'image': images_u8[n].tolist(),
+      }
+    )
   return rows
 
 
@@ -343,18 +436,32 @@ def _prepare_workdir(config, workdir: str, judge_info: dict) -> list[dict]:
   Process 0 reads and rewrites the files; every process gets its records."""
   resolved = json.loads(config.to_json_best_effort())
   resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
-  return runfiles.resume_workdir(workdir, os.path.join(workdir, CONFIG), resolved,
-                                 results_path=os.path.join(workdir, RESULTS),
-                                 transcripts_path=os.path.join(workdir, TRANSCRIPTS), fields=RESULT_FIELDS)
+  return runfiles.resume_workdir(
+    workdir,
+    os.path.join(workdir, CONFIG),
+    resolved,
+    results_path=os.path.join(workdir, RESULTS),
+    transcripts_path=os.path.join(workdir, TRANSCRIPTS),
+    fields=RESULT_FIELDS,
+  )
 
 
-def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, data_dir: str,
-                         judge_workdir: str, mesh=None, log: Callable[[str], None] = logging.info) -> list[dict]:
+def run_image_experiment(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  *,
+  data_dir: str,
+  judge_workdir: str,
+  mesh=None,
+  log: Callable[[str], None] = logging.info,
+) -> list[dict]:
   """Runs (or resumes) the image experiment of `config`; writes records, transcripts, tables and figures."""
   cells = plan_cells(config)  # Validate before touching anything.
   if not data_dir:
-    raise WorkdirError('--data_dir is required for image experiments: the folder with the IDX files, e.g. '
-                       '--data_dir=../shared/data/mnist')
+    raise WorkdirError(
+      '--data_dir is required for image experiments: the folder with the IDX files, e.g. '
+      '--data_dir=../shared/data/mnist'
+    )
   if not judge_workdir:
     raise WorkdirError('--judge_workdir is required: the workdir of a judge trained by launch.train_judge')
   try:
@@ -364,8 +471,7 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
   game = config.game
   largest = max(c.num_images for c in cells)
   if largest > len(test.images):
-    raise ConfigError('game.num_images', f'asks for {largest} test images but {data_dir} has '
-                      f'{len(test.images)}')
+    raise ConfigError('game.num_images', f'asks for {largest} test images but {data_dir} has {len(test.images)}')
   judge, params, judge_info = load_judge(judge_workdir)
   judge_info['parameters'] = image_judges.count_params(params)
   judge_info['forward_flops'] = image_judges.forward_flops(judge, params, test.images.shape[1:3])
@@ -383,18 +489,33 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
 
   mesh = mesh or rollout.data_mesh()
   from debate import image_selfplay  # Only runs with az agents train them.
+
   if any(image_selfplay.az_specs(cell.arm) for cell in cells):
     # The self-play trainer's mesh, checked before the workdir is touched.
-    sharding.training_mesh(mesh, selfplay_config(config).batch_size, config.get('model_parallelism', 1),
-                           batch_field='selfplay_training.batch_size')
+    sharding.training_mesh(
+      mesh,
+      selfplay_config(config).batch_size,
+      config.get('model_parallelism', 1),
+      batch_field='selfplay_training.batch_size',
+    )
   records = _prepare_workdir(config, workdir, judge_info)
   done = {r['cell'] for r in records}
-  pending = attach_selfplay_networks(tuple(c for c in cells if c.name not in done), config, judge=judge,
-                                     judge_params=params, judge_info=judge_info, data_dir=data_dir,
-                                     workdir=workdir, log=log, mesh=mesh)
-  log(f'{len(cells)} cells, {len(done)} already done, {len(pending)} to run, on {mesh.devices.size} '
-      f'device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
-      f'{num_actions} actions per move')
+  pending = attach_selfplay_networks(
+    tuple(c for c in cells if c.name not in done),
+    config,
+    judge=judge,
+    judge_params=params,
+    judge_info=judge_info,
+    data_dir=data_dir,
+    workdir=workdir,
+    log=log,
+    mesh=mesh,
+  )
+  log(
+    f'{len(cells)} cells, {len(done)} already done, {len(pending)} to run, on {mesh.devices.size} '
+    f'device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
+    f'{num_actions} actions per move'
+  )
   start = time.time()
   for position, cell in enumerate(pending, 1):
     arm = cell.arm
@@ -407,26 +528,55 @@ def run_image_experiment(config: ml_collections.ConfigDict, workdir: str, *, dat
     total = n * image_rollout.lies_per_image(arm, config.num_classes) * repeats
     cell_start = time.time()
     outcome, transcript = image_rollout.run_games(
-        arm, judge, params, images[:n], labels[:n], image_indices[:n], k=config.k, num_actions=num_actions,
-        num_classes=config.num_classes, first=cell.first, seed=game.seed, repeats=repeats, batch_size=batch,
-        mesh=mesh, on_batch=progress_reporter(cell.name, total, log, every_s=30.0))
+      arm,
+      judge,
+      params,
+      images[:n],
+      labels[:n],
+      image_indices[:n],
+      k=config.k,
+      num_actions=num_actions,
+      num_classes=config.num_classes,
+      first=cell.first,
+      seed=game.seed,
+      repeats=repeats,
+      batch_size=batch,
+      mesh=mesh,
+      on_batch=progress_reporter(cell.name, total, log, every_s=30.0),
+    )
     wall_s = time.time() - cell_start
-    record = make_record(cell, outcome, transcript, labels[:n], k=config.k, num_classes=config.num_classes,
-                         judge_info=judge_info, wall_s=wall_s, seed=game.seed, num_actions=num_actions)
+    record = make_record(
+      cell,
+      outcome,
+      transcript,
+      labels[:n],
+      k=config.k,
+      num_classes=config.num_classes,
+      judge_info=judge_info,
+      wall_s=wall_s,
+      seed=game.seed,
+      num_actions=num_actions,
+    )
     if multihost.is_writer():
-      runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS),
-                            _transcript_rows(cell, outcome, transcript, images_u8[:n], labels[:n],
-                                             image_indices[:n], config.num_transcripts))
+      runfiles.append_jsonl(
+        os.path.join(workdir, TRANSCRIPTS),
+        _transcript_rows(
+          cell, outcome, transcript, images_u8[:n], labels[:n], image_indices[:n], config.num_transcripts
+        ),
+      )
       runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
     records.append(record)
     elapsed = time.time() - start
     lo, hi = record['ci95']
-    log(f'[{len(done) + position}/{len(cells)}] {cell.name}: accuracy {record["accuracy"]:.3f} [{lo:.3f}, '
-        f'{hi:.3f}] over {record["images"]} images ({record["games"]} games, batch {batch}) in {wall_s:.0f}s; '
-        f'elapsed {elapsed:.0f}s, about {elapsed / position * (len(pending) - position):.0f}s left')
+    log(
+      f'[{len(done) + position}/{len(cells)}] {cell.name}: accuracy {record["accuracy"]:.3f} [{lo:.3f}, '
+      f'{hi:.3f}] over {record["images"]} images ({record["games"]} games, batch {batch}) in {wall_s:.0f}s; '
+      f'elapsed {elapsed:.0f}s, about {elapsed / position * (len(pending) - position):.0f}s left'
+    )
   order = {cell.name: i for i, cell in enumerate(cells)}
   records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
   if multihost.is_writer():
-    image_report.write_image_reports(records, workdir,
-                                     transcripts=runfiles.read_jsonl(os.path.join(workdir, TRANSCRIPTS)))
+    image_report.write_image_reports(
+      records, workdir, transcripts=runfiles.read_jsonl(os.path.join(workdir, TRANSCRIPTS))
+    )
   return records

@@ -37,6 +37,7 @@ class ImageGame:
   candidates: [A] int32, the image's nonzero pixels (flat index row * W + col) in increasing order, then H * W.
   num_candidates: [] int32, how many of `candidates` are real.
   """
+
   image: chex.Array
   label: chex.Array
   claim: chex.Array
@@ -48,6 +49,7 @@ class ImageGame:
 class ImageState:
   """revealed: [k] int32, the pixels revealed so far in move order (H * W for moves not made yet).
   num_revealed: [] int32, moves made."""
+
   revealed: chex.Array
   num_revealed: chex.Array
 
@@ -64,9 +66,13 @@ def make_game(image: chex.Array, label, claim, num_actions: int) -> ImageGame:
   candidates = jnp.sort(jnp.where(nonzero, positions, num_pixels))[:num_actions]
   if candidates.shape[0] < num_actions:
     candidates = jnp.pad(candidates, (0, num_actions - candidates.shape[0]), constant_values=num_pixels)
-  return ImageGame(image=jnp.asarray(image, jnp.float32), label=jnp.asarray(label, jnp.int32),
-                   claim=jnp.asarray(claim, jnp.int32), candidates=candidates,
-                   num_candidates=jnp.minimum(nonzero.sum(), num_actions).astype(jnp.int32))
+  return ImageGame(
+    image=jnp.asarray(image, jnp.float32),
+    label=jnp.asarray(label, jnp.int32),
+    claim=jnp.asarray(claim, jnp.int32),
+    candidates=candidates,
+    num_candidates=jnp.minimum(nonzero.sum(), num_actions).astype(jnp.int32),
+  )
 
 
 def action_space_size(images) -> int:
@@ -99,8 +105,9 @@ def valid_actions(game: ImageGame, state: ImageState) -> chex.Array:
 
 def step(state: ImageState, pixel: chex.Array) -> ImageState:
   """Reveals `pixel` (flat index) as the next move."""
-  return ImageState(revealed=state.revealed.at[state.num_revealed].set(pixel.astype(jnp.int32)),
-                    num_revealed=state.num_revealed + 1)
+  return ImageState(
+    revealed=state.revealed.at[state.num_revealed].set(pixel.astype(jnp.int32)), num_revealed=state.num_revealed + 1
+  )
 
 
 def judge_planes(game: ImageGame, state: ImageState) -> chex.Array:

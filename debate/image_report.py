@@ -33,9 +33,16 @@ COLUMNS = ('random pixels', 'no precommit', 'precommit')
 
 def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str) -> Record | None:
   # The paper's debates: both sides the same agent (a ladder's cells against other liars are not Table 2's).
-  candidates = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'debate' and
-                r['k'] == k and r['precommit'] == precommit and r['first'] == first and
-                r.get('agent') == r.get('liar')]
+  candidates = [
+    r
+    for r in records
+    if r.get('task') == 'images'
+    and r['protocol'] == 'debate'
+    and r['k'] == k
+    and r['precommit'] == precommit
+    and r['first'] == first
+    and r.get('agent') == r.get('liar')
+  ]
   if not candidates:
     return None
   return max(candidates, key=lambda r: (r['images'], r['budget'] or 0))
@@ -47,8 +54,13 @@ def _mean_entry(honest: Record | None, liar: Record | None, seed: int = 0) -> di
     return None
   scores = (np.asarray(honest['image_scores']) + np.asarray(liar['image_scores'])) / 2
   low, high = bootstrap_mean_interval(scores, seed=seed)
-  return {'accuracy': float(scores.mean()), 'ci95': [low, high], 'images': honest['images'],
-          'games': honest['games'] + liar['games'], 'agent': honest.get('agent')}
+  return {
+    'accuracy': float(scores.mean()),
+    'ci95': [low, high],
+    'images': honest['images'],
+    'games': honest['games'] + liar['games'],
+    'agent': honest.get('agent'),
+  }
 
 
 def table2_rows(records: Sequence[Record]) -> list[dict]:
@@ -80,8 +92,10 @@ def _format_entry(entry: dict | None, column: str, fmt: str) -> str:
   count = f'{entry["images"]} images, {entry["games"]} games'
   if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
     full_lo, full_hi = entry['judge_random_pixel_ci95']
-    text = (f'{_percent(entry["judge_random_pixel_accuracy"])} [{_percent(full_lo)}, {_percent(full_hi)}] '
-            f'(test set); {text} ({count})')
+    text = (
+      f'{_percent(entry["judge_random_pixel_accuracy"])} [{_percent(full_lo)}, {_percent(full_hi)}] '
+      f'(test set); {text} ({count})'
+    )
     return text
   return f'{text} ({count})' if fmt != 'latex' else f'{text} \\newline {{\\footnotesize {count}}}'
 
@@ -98,26 +112,54 @@ def table2(records: Sequence[Record], *, fmt: str) -> str:
       for column in COLUMNS:
         entry = row[column]
         if entry is not None:
-          writer.writerow([row['k'], row['first'], column, f'{entry["accuracy"]:.6f}', f'{entry["ci95"][0]:.6f}',
-                           f'{entry["ci95"][1]:.6f}', entry['images'], entry['games']])
+          writer.writerow(
+            [
+              row['k'],
+              row['first'],
+              column,
+              f'{entry["accuracy"]:.6f}',
+              f'{entry["ci95"][0]:.6f}',
+              f'{entry["ci95"][1]:.6f}',
+              entry['images'],
+              entry['games'],
+            ]
+          )
           if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
             lo, hi = entry['judge_random_pixel_ci95']
-            writer.writerow([row['k'], row['first'], 'random pixels (test set)',
-                             f'{entry["judge_random_pixel_accuracy"]:.6f}', f'{lo:.6f}', f'{hi:.6f}', '', ''])
+            writer.writerow(
+              [
+                row['k'],
+                row['first'],
+                'random pixels (test set)',
+                f'{entry["judge_random_pixel_accuracy"]:.6f}',
+                f'{lo:.6f}',
+                f'{hi:.6f}',
+                '',
+                '',
+              ]
+            )
     return out.getvalue()
   body = [[str(row['k']), row['first'], *(_format_entry(row[c], c, fmt) for c in COLUMNS)] for row in rows]
   agents = sorted({str(row[c]['agent']) for row in rows for c in COLUMNS[1:] if row[c] and row[c].get('agent')})
-  caption = ('Honest win rate (judge accuracy, %) in sparse-pixel MNIST debate, 95% intervals; '
-             'precommit: the liar is credited with its best of the 9 lies.'
-             + (f' Debaters (both sides): {", ".join(agents)}.' if agents else ''))
+  caption = (
+    'Honest win rate (judge accuracy, %) in sparse-pixel MNIST debate, 95% intervals; '
+    'precommit: the liar is credited with its best of the 9 lies.'
+    + (f' Debaters (both sides): {", ".join(agents)}.' if agents else '')
+  )
   if fmt == 'markdown':
     lines = ['| ' + ' | '.join(header) + ' |', '|---:|---|---|---|---|']
     lines += ['| ' + ' | '.join(cells) + ' |' for cells in body]
     return '\n'.join(lines) + f'\n\n{caption}\n'
   if fmt == 'latex':
-    lines = ['\\begin{table}[t]', '\\centering', f'\\caption{{{latex_escape(caption)}}}',
-             '\\begin{tabular}{rlp{4.2cm}p{3.6cm}p{3.6cm}}', '\\toprule',
-             ' & '.join(latex_escape(h) for h in header) + ' \\\\', '\\midrule']
+    lines = [
+      '\\begin{table}[t]',
+      '\\centering',
+      f'\\caption{{{latex_escape(caption)}}}',
+      '\\begin{tabular}{rlp{4.2cm}p{3.6cm}p{3.6cm}}',
+      '\\toprule',
+      ' & '.join(latex_escape(h) for h in header) + ' \\\\',
+      '\\midrule',
+    ]
     for i, cells in enumerate(body):
       lines.append(' & '.join(c if j > 1 else latex_escape(c) for j, c in enumerate(cells)) + ' \\\\')
       if rows[i]['first'] == 'mean' and i < len(body) - 1:
@@ -134,26 +176,34 @@ def _figure_writer(fig: Figure):
 
 def budget_curve_figure(records: Sequence[Record]) -> Figure | None:
   """Precommit accuracy against MCTS simulations per move, per k and first player, with 95% bands."""
-  curve = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'debate' and r['precommit']
-           and r['budget'] and r['agent'] == r['liar']]
+  curve = [
+    r
+    for r in records
+    if r.get('task') == 'images'
+    and r['protocol'] == 'debate'
+    and r['precommit']
+    and r['budget']
+    and r['agent'] == r['liar']
+  ]
   groups: dict[tuple, list[Record]] = {}
   for r in curve:
     groups.setdefault((r['k'], r['images'], r['first']), []).append(r)
-  groups = {key: sorted(rs, key=lambda r: r['budget']) for key, rs in groups.items()
-            if len({r['budget'] for r in rs}) >= 2}
+  groups = {
+    key: sorted(rs, key=lambda r: r['budget']) for key, rs in groups.items() if len({r['budget'] for r in rs}) >= 2
+  }
   if not groups:
     return None
   fig = Figure(figsize=(6.4, 4.2), layout='constrained')
   FigureCanvasAgg(fig)
   ax = fig.subplots()
-  for i, ((k, images, first), rs) in enumerate(sorted(groups.items())):
+  for (k, images, first), rs in sorted(groups.items()):
     budgets = [r['budget'] for r in rs]
     acc = [r['accuracy'] for r in rs]
     color, style = f'C{sorted({g[0] for g in groups}).index(k)}', '-' if first == 'honest' else '--'
-    ax.fill_between(budgets, [r['ci95'][0] for r in rs], [r['ci95'][1] for r in rs], color=color, alpha=0.12,
-                    linewidth=0)
-    ax.plot(budgets, acc, style, color=color, marker='o', markersize=4,
-            label=f'k={k}, {first} first ({images} images)')
+    ax.fill_between(
+      budgets, [r['ci95'][0] for r in rs], [r['ci95'][1] for r in rs], color=color, alpha=0.12, linewidth=0
+    )
+    ax.plot(budgets, acc, style, color=color, marker='o', markersize=4, label=f'k={k}, {first} first ({images} images)')
   ax.set_xscale('log')
   ax.set_ylim(0, 1.02)
   ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
@@ -173,13 +223,20 @@ def confusion_figure(records: Sequence[Record]) -> Figure | None:
     direct = [r for r in records if r.get('task') == 'images' and r['k'] == k and 'confusion' in r]
     if direct:
       r = max(direct, key=lambda r: r['images'])
-      panels.append((f'k={k}: judge on random pixels\n({r["images"]} images)', np.asarray(r['confusion']),
-                     "judge's class"))
+      panels.append(
+        (f'k={k}: judge on random pixels\n({r["images"]} images)', np.asarray(r['confusion']), "judge's class")
+      )
     lies = [e for e in (_debate_entry(records, k, True, f) for f in ('honest', 'liar')) if e]
     if lies:
       matrix = sum(np.asarray(e['successful_lies']) for e in lies)
-      panels.append((f'k={k}: successful lies, precommit\n({", ".join(e["first"] for e in lies)} first, '
-                     f'{lies[0]["images"]} images)', matrix, 'lie'))
+      panels.append(
+        (
+          f'k={k}: successful lies, precommit\n({", ".join(e["first"] for e in lies)} first, '
+          f'{lies[0]["images"]} images)',
+          matrix,
+          'lie',
+        )
+      )
   if not panels:
     return None
   fig = Figure(figsize=(4.2 * len(panels), 4.2), layout='constrained')
@@ -208,14 +265,15 @@ def movers(first: str | None, k: int) -> list[str]:
 def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6) -> Figure | None:
   """Figure 4: sample precommit debates: the image, each revealed pixel marked by player and move number,
   the claims and the verdict."""
-  games = [t for t in transcripts if t['arm'].startswith('debate/') and 'no_precommit' not in t['arm']
-           and t['claim'] >= 0]
+  games = [
+    t for t in transcripts if t['arm'].startswith('debate/') and 'no_precommit' not in t['arm'] and t['claim'] >= 0
+  ]
   if not games:
     return None
   # Prefer a mix: some the liar won, some the honest side won.
   lost = [t for t in games if not t['correct']]
   won = [t for t in games if t['correct']]
-  chosen = (lost[:max_games // 2] + won)[:max_games]
+  chosen = (lost[: max_games // 2] + won)[:max_games]
   fig = Figure(figsize=(3.0 * len(chosen), 3.6), layout='constrained')
   FigureCanvasAgg(fig)
   axes = np.atleast_1d(fig.subplots(1, len(chosen)))
@@ -229,27 +287,39 @@ def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6) -> F
         continue
       row, col = divmod(pixel, width)
       ax.scatter([col], [row], s=110, facecolors='none', linewidths=2, **style.get(who, dict(color='green')))
-      ax.annotate(str(order + 1), (col, row), xytext=(4, 4), textcoords='offset points',
-                  color=style.get(who, {}).get('color', 'green'), fontsize=8, weight='bold')
+      ax.annotate(
+        str(order + 1),
+        (col, row),
+        xytext=(4, 4),
+        textcoords='offset points',
+        color=style.get(who, {}).get('color', 'green'),
+        fontsize=8,
+        weight='bold',
+      )
     verdict = 'honest wins' if game['correct'] else 'liar wins'
-    ax.set_title(f'true {game["label"]} (blue) vs lie {game["claim"]} (red)\n{game["first"]} first: {verdict}',
-                 fontsize='small')
+    ax.set_title(
+      f'true {game["label"]} (blue) vs lie {game["claim"]} (red)\n{game["first"]} first: {verdict}', fontsize='small'
+    )
     ax.set_xticks([])
     ax.set_yticks([])
   fig.suptitle('Sample debates: circles honest, squares liar, numbers the move order', fontsize='medium')
   return fig
 
 
-def write_image_reports(records: Sequence[Record], out_dir: str, *,
-                        transcripts: Sequence[dict] = ()) -> list[str]:
+def write_image_reports(records: Sequence[Record], out_dir: str, *, transcripts: Sequence[dict] = ()) -> list[str]:
   """Writes table2.{md,tex,csv} and the figures that the records allow into `out_dir`; returns the paths."""
   records = [r for r in records if r.get('task') == 'images']
   if not records:
     return []
-  writers = {f'table2.{ext}': text_writer(table2(records, fmt=fmt))
-             for fmt, ext in (('markdown', 'md'), ('latex', 'tex'), ('csv', 'csv'))}
-  figures = {'precommit_vs_simulations': budget_curve_figure(records), 'confusion': confusion_figure(records),
-             'sample_games': sample_games_figure(transcripts)}
+  writers = {
+    f'table2.{ext}': text_writer(table2(records, fmt=fmt))
+    for fmt, ext in (('markdown', 'md'), ('latex', 'tex'), ('csv', 'csv'))
+  }
+  figures = {
+    'precommit_vs_simulations': budget_curve_figure(records),
+    'confusion': confusion_figure(records),
+    'sample_games': sample_games_figure(transcripts),
+  }
   for stem, fig in figures.items():
     if fig is not None:
       writers.update({f'{stem}.{ext}': _figure_writer(fig) for ext in ('png', 'pdf')})

@@ -21,7 +21,8 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from debate import image_agents, image_game, multihost
 from debate.image_agents import AgentSpec
@@ -40,6 +41,7 @@ class ImageArm:
   greedy, mcts:SIMULATIONS, or (precommit debate only) a self-play network az:STEP[@SIMULATIONS]
   (debate/image_selfplay.py). `precommit` only matters for debate.
   """
+
   protocol: str
   honest: AgentSpec | None = None
   liar: AgentSpec | None = None
@@ -67,15 +69,15 @@ def parse_image_arm(spec: str) -> ImageArm:
   """See `ImageArm`; ValueError naming the problem and the accepted forms."""
   protocol, *rest = spec.split('/')
   if protocol not in IMAGE_PROTOCOLS:
-    raise ValueError(f'unknown image protocol {protocol!r} in {spec!r}; expected one of '
-                     f'{", ".join(IMAGE_PROTOCOLS)}')
+    raise ValueError(f'unknown image protocol {protocol!r} in {spec!r}; expected one of {", ".join(IMAGE_PROTOCOLS)}')
   if protocol == 'direct':
     if rest:
       raise ValueError(f'direct takes no agent, got {spec!r}')
     return ImageArm('direct')
   if not rest:
-    raise ValueError(f'{protocol} needs an agent, e.g. {protocol}/mcts:100, {protocol}/greedy or '
-                     f'{protocol}/random; got {spec!r}')
+    raise ValueError(
+      f'{protocol} needs an agent, e.g. {protocol}/mcts:100, {protocol}/greedy or {protocol}/random; got {spec!r}'
+    )
   agent = image_agents.parse_agent(rest[0])
   if protocol == 'consultancy':
     if len(rest) > 1:
@@ -88,12 +90,11 @@ def parse_image_arm(spec: str) -> ImageArm:
     if option == 'no_precommit':
       precommit = False
     elif option.startswith('liar='):
-      liar = image_agents.parse_agent(option[len('liar='):])
+      liar = image_agents.parse_agent(option[len('liar=') :])
     else:
       raise ValueError(f'unknown debate option {option!r} in {spec!r}; expected liar=AGENT or no_precommit')
   if not precommit and 'az' in (agent.kind, liar.kind):
-    raise ValueError(f'the az self-play networks are trained for precommit debate; drop /no_precommit from '
-                     f'{spec!r}')
+    raise ValueError(f'the az self-play networks are trained for precommit debate; drop /no_precommit from {spec!r}')
   return ImageArm('debate', honest=agent, liar=liar, precommit=precommit)
 
 
@@ -114,8 +115,9 @@ def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first
   agent = arm.liar if arm.protocol == 'debate' else arm.honest
   if agent is None or (agent.kind == 'az' and not agent.simulations):
     return None
-  per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0,
-              'az': float(agent.simulations)}[agent.kind]
+  per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0, 'az': float(agent.simulations)}[
+    agent.kind
+  ]
   moves = k if arm.protocol == 'consultancy' else ((k + 1) // 2 if first == 'liar' else k // 2)
   return per_move * moves
 
@@ -129,16 +131,30 @@ def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:
   return (budget + 1) * per_node
 
 
-def play_one(image, label, image_index, lie, repeat, judge_params, precommit, honest_first, *, arm: ImageArm,
-             judge, k: int, num_actions: int, num_classes: int, seed: int):
+def play_one(
+  image,
+  label,
+  image_index,
+  lie,
+  repeat,
+  judge_params,
+  precommit,
+  honest_first,
+  *,
+  arm: ImageArm,
+  judge,
+  k: int,
+  num_actions: int,
+  num_classes: int,
+  seed: int,
+):
   """One game: image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript).
 
   precommit, honest_first: [] bool, the same for every game of a batch (they are arguments rather than
   static options so that one compilation serves the four debate variants of an agent pair); `arm.precommit`
   is ignored.
   """
-  base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), image_index), lie),
-                            repeat)
+  base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), image_index), lie), repeat)
   play_key, claim_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
   if arm.protocol == 'direct':
     claim = jnp.int32(-1)
@@ -152,33 +168,53 @@ def play_one(image, label, image_index, lie, repeat, judge_params, precommit, ho
   if arm.protocol == 'direct':
     outcome, transcript = image_protocols.play_direct(play_key, game, judge, judge_params, k=k)
   elif arm.protocol == 'consultancy':
-    outcome, transcript = image_protocols.play_consultancy(play_key, game, judge, judge_params, k=k,
-                                                           consultant=arm.honest)
+    outcome, transcript = image_protocols.play_consultancy(
+      play_key, game, judge, judge_params, k=k, consultant=arm.honest
+    )
   else:
-    outcome, transcript = image_protocols.play_debate(play_key, game, judge, judge_params, k=k,
-                                                      honest=arm.honest, liar=arm.liar,
-                                                      honest_first=honest_first)
+    outcome, transcript = image_protocols.play_debate(
+      play_key, game, judge, judge_params, k=k, honest=arm.honest, liar=arm.liar, honest_first=honest_first
+    )
   return outcome, {**transcript, 'claim': claim}
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, seed: int, mesh):
   """The compiled batch of games of `arm` (with precommit normalised away: it is an argument)."""
-  play = functools.partial(play_one, arm=arm, judge=judge, k=k, num_actions=num_actions,
-                           num_classes=num_classes, seed=seed)
+  play = functools.partial(
+    play_one, arm=arm, judge=judge, k=k, num_actions=num_actions, num_classes=num_classes, seed=seed
+  )
+
   def local(images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first):
     return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None, None, None))(
-        images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first)
+      images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first
+    )
+
   data = P('data')
-  sharded = jax.shard_map(local, mesh=mesh, in_specs=(data, data, data, data, data, P(), P(), P()),
-                          out_specs=data, check_vma=False)
+  sharded = jax.shard_map(
+    local, mesh=mesh, in_specs=(data, data, data, data, data, P(), P(), P()), out_specs=data, check_vma=False
+  )
   return jax.jit(sharded)
 
 
-def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np.ndarray,
-              image_indices: np.ndarray, *, k: int, num_actions: int, num_classes: int, first: str | None,
-              seed: int, repeats: int, batch_size: int, mesh=None,
-              on_batch: Callable[[int], Any] | None = None):
+def run_games(
+  arm: ImageArm,
+  judge,
+  judge_params,
+  images: np.ndarray,
+  labels: np.ndarray,
+  image_indices: np.ndarray,
+  *,
+  k: int,
+  num_actions: int,
+  num_classes: int,
+  first: str | None,
+  seed: int,
+  repeats: int,
+  batch_size: int,
+  mesh=None,
+  on_batch: Callable[[int], Any] | None = None,
+):
   """Plays every (image, lie, repeat) game of `arm` on `images` ([N, H, W] float32 in [0, 1]).
 
   labels, image_indices: [N] int (image_indices: each image's index in its data set, which keys its games).
@@ -203,8 +239,13 @@ def run_games(arm: ImageArm, judge, judge_params, images: np.ndarray, labels: np
     games = np.arange(start, start + batch)
     games = np.where(games < num_games, games, 0)
     position, lie, repeat = games // (num_lies * repeats), (games // repeats) % num_lies, games % repeats
-    inputs = (images[position].astype(np.float32), labels[position].astype(np.int32),
-              image_indices[position].astype(np.int32), lie.astype(np.int32), repeat.astype(np.int32))
+    inputs = (
+      images[position].astype(np.float32),
+      labels[position].astype(np.int32),
+      image_indices[position].astype(np.int32),
+      lie.astype(np.int32),
+      repeat.astype(np.int32),
+    )
     inputs = [jax.device_put(x, sharding) for x in inputs]
     chunks.append(multihost.to_host(fn(*inputs, replicated, *flags)))
     if on_batch:

@@ -94,18 +94,24 @@ def observe(game: ImageGame, state: ImageState, honest_to_move, num_classes: int
   honest_to_move: [] bool. See the module docstring for the layout.
   """
   k = state.revealed.shape[0]
-  planes = jnp.concatenate([image_game.judge_planes(game, state),
-                            (game.image != 0).astype(jnp.float32)[..., None]], axis=-1)
+  planes = jnp.concatenate(
+    [image_game.judge_planes(game, state), (game.image != 0).astype(jnp.float32)[..., None]], axis=-1
+  )
   moves_left = jnp.minimum(k - state.num_revealed, MAX_MOVES_FEATURE - 1)
-  features = jnp.concatenate([jax.nn.one_hot(jnp.where(honest_to_move, HONEST, LIAR), 2),
-                              jax.nn.one_hot(moves_left, MAX_MOVES_FEATURE),
-                              jax.nn.one_hot(game.label, num_classes),
-                              jax.nn.one_hot(game.claim, num_classes)])  # A claim of -1 is all zeros.
+  features = jnp.concatenate(
+    [
+      jax.nn.one_hot(jnp.where(honest_to_move, HONEST, LIAR), 2),
+      jax.nn.one_hot(moves_left, MAX_MOVES_FEATURE),
+      jax.nn.one_hot(game.label, num_classes),
+      jax.nn.one_hot(game.claim, num_classes),
+    ]
+  )  # A claim of -1 is all zeros.
   return planes, features
 
 
 class PolicyValueCNN(nn.Module):
   """planes [B, H, W, 3], features [B, F] -> (pixel logits [B, H * W], value [B] in [-1, 1] for the mover)."""
+
   width: int
   depth: int
 
@@ -134,8 +140,7 @@ def candidate_logits(pixel_logits: chex.Array, game: ImageGame, state: ImageStat
 def _evaluate(network: Policy, game: ImageGame, state: ImageState, honest_to_move, num_classes: int):
   """(candidate prior logits [A], value []) of one state under the network."""
   planes, features = observe(game, state, honest_to_move, num_classes)
-  pixel_logits, value = PolicyValueCNN(network.width, network.depth).apply(network.params, planes[None],
-                                                                           features[None])
+  pixel_logits, value = PolicyValueCNN(network.width, network.depth).apply(network.params, planes[None], features[None])
   return candidate_logits(pixel_logits[0], game, state), value[0]
 
 
@@ -149,6 +154,7 @@ def _recurrent_fn(network: Policy, judge, num_classes: int, k: int, game_axis: s
   judge runs only when some game of the batch finishes (its logits matter only then). `game_axis`: the vmap
   axis name when each game is its own search (selfplay_games), so that "some game" spans the vmapped games
   (a psum) and the skip stays a real branch instead of becoming a select under vmap."""
+
   def recurrent_fn(params, key, action, state):
     del key
     games, honest_first, judge_params = params
@@ -158,9 +164,10 @@ def _recurrent_fn(network: Policy, judge, num_classes: int, k: int, game_axis: s
     if game_axis is not None:
       any_finished = jax.lax.psum(any_finished.astype(jnp.int32), game_axis) > 0
     logits = jax.lax.cond(
-        any_finished,
-        lambda: jax.vmap(lambda g, s: image_game.judge_logits(judge, judge_params, g, s))(games, new),
-        lambda: jnp.zeros((action.shape[0], num_classes), jnp.float32))
+      any_finished,
+      lambda: jax.vmap(lambda g, s: image_game.judge_logits(judge, judge_params, g, s))(games, new),
+      lambda: jnp.zeros((action.shape[0], num_classes), jnp.float32),
+    )
 
     def one(state, new, finished, logits, game, first):
       roles = Roles('debate', first)
@@ -175,9 +182,21 @@ def _recurrent_fn(network: Policy, judge, num_classes: int, k: int, game_axis: s
   return recurrent_fn
 
 
-def gumbel_search(network: Policy, key, games: ImageGame, states: ImageState, honest_first, judge,
-                  judge_params, *, num_classes: int, num_simulations: int, considered_actions: int,
-                  gumbel_scale: float = 1.0, game_axis: str | None = None) -> mctx.PolicyOutput:
+def gumbel_search(
+  network: Policy,
+  key,
+  games: ImageGame,
+  states: ImageState,
+  honest_first,
+  judge,
+  judge_params,
+  *,
+  num_classes: int,
+  num_simulations: int,
+  considered_actions: int,
+  gumbel_scale: float = 1.0,
+  game_axis: str | None = None,
+) -> mctx.PolicyOutput:
   """Gumbel MuZero search from `states` ([B] each; honest_first [B] bool) with the network's prior and value:
   `action` [B] (an index into each game's candidates; sampled, or with gumbel_scale 0 the search's best) and
   `action_weights` [B, A] (the training target). `game_axis`: see _recurrent_fn."""
@@ -188,10 +207,16 @@ def gumbel_search(network: Policy, key, games: ImageGame, states: ImageState, ho
   invalid = ~jax.vmap(image_game.valid_actions)(games, states)
   with mcts.fixed_depth_backward(k + 1):
     return mctx.gumbel_muzero_policy(
-        params=(games, honest_first, judge_params), rng_key=key, root=root,
-        recurrent_fn=_recurrent_fn(network, judge, num_classes, k, game_axis), num_simulations=num_simulations,
-        invalid_actions=invalid, max_depth=k, max_num_considered_actions=min(considered_actions, logits.shape[-1]),
-        gumbel_scale=gumbel_scale)
+      params=(games, honest_first, judge_params),
+      rng_key=key,
+      root=root,
+      recurrent_fn=_recurrent_fn(network, judge, num_classes, k, game_axis),
+      num_simulations=num_simulations,
+      invalid_actions=invalid,
+      max_depth=k,
+      max_num_considered_actions=min(considered_actions, logits.shape[-1]),
+      gumbel_scale=gumbel_scale,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -200,8 +225,10 @@ def gumbel_search(network: Policy, key, games: ImageGame, states: ImageState, ho
 
 def _need_params(spec):
   if spec.policy is None:
-    raise ValueError(f'the image az debater {spec.name} needs its params: attach them with '
-                     'debate.image_selfplay.attach_networks (the image runner does)')
+    raise ValueError(
+      f'the image az debater {spec.name} needs its params: attach them with '
+      'debate.image_selfplay.attach_networks (the image runner does)'
+    )
 
 
 def az_pixel(spec, key, game: ImageGame, state: ImageState, judge, judge_params, roles: Roles) -> chex.Array:
@@ -217,9 +244,19 @@ def az_pixel(spec, key, game: ImageGame, state: ImageState, judge, judge_params,
     return game.candidates[jnp.argmax(logits)]
   batched = jax.tree.map(lambda a: a[None], (game, state))
   first = jnp.broadcast_to(jnp.asarray(roles.honest_first, jnp.bool_), (1,))
-  output = gumbel_search(spec.policy, key, batched[0], batched[1], first, judge, judge_params,
-                         num_classes=num_classes, num_simulations=spec.simulations,
-                         considered_actions=spec.simulations, gumbel_scale=0.0)
+  output = gumbel_search(
+    spec.policy,
+    key,
+    batched[0],
+    batched[1],
+    first,
+    judge,
+    judge_params,
+    num_classes=num_classes,
+    num_simulations=spec.simulations,
+    considered_actions=spec.simulations,
+    gumbel_scale=0.0,
+  )
   return game.candidates[output.action[0]]
 
 
@@ -230,6 +267,7 @@ def az_pixel(spec, key, game: ImageGame, state: ImageState, judge, judge_params,
 @dataclasses.dataclass(frozen=True)
 class ImageSelfPlayConfig:
   """Self-play settings. `k` and `num_classes` are the game's (the runner sets them from the experiment)."""
+
   k: int = 6
   num_classes: int = 10
   batch_size: int = 16
@@ -244,16 +282,17 @@ class ImageSelfPlayConfig:
 
 def init_params(config: ImageSelfPlayConfig, image_shape: tuple[int, int], key: chex.PRNGKey):
   planes = jnp.zeros((1, *image_shape, NUM_PLANES), jnp.float32)
-  return PolicyValueCNN(config.width, config.depth).init(key, planes,
-                                                         jnp.zeros((1, feature_size(config.num_classes))))
+  return PolicyValueCNN(config.width, config.depth).init(key, planes, jnp.zeros((1, feature_size(config.num_classes))))
 
 
 def image_strata(num_examples: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
   """(low [B], size [B]) int64: game b of a step draws its image from examples [low_b, low_b + size_b) of
   the N training examples, low_b = floor(N b / B) (the strata of judges/train.py's batches)."""
   if num_examples < batch_size:
-    raise ValueError(f'the training split has {num_examples} images, fewer than the self-play batch of '
-                     f'{batch_size}: each game draws its image from its own N / B of them')
+    raise ValueError(
+      f'the training split has {num_examples} images, fewer than the self-play batch of '
+      f'{batch_size}: each game draws its image from its own N / B of them'
+    )
   bounds = partition_bounds(num_examples, batch_size)
   return bounds[:-1], np.diff(bounds)
 
@@ -274,11 +313,13 @@ def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[
   for d in local:
     begin, stop = int(bounds[d]) - dataset.start, int(bounds[d + 1]) - dataset.start
     if begin < 0 or stop > len(dataset):
-      raise ValueError(f'device {d} of the self-play mesh plays games on examples {bounds[d]}..{bounds[d + 1] - 1}, '
-                       f'but this process holds examples {dataset.start}..{dataset.start + len(dataset) - 1}; '
-                       'train on a debate.sharding.training_mesh over every process with the shard of '
-                       'idx.load_image_dataset(process_index=jax.process_index(), '
-                       'process_count=jax.process_count()), or on one process with the whole split')
+      raise ValueError(
+        f'device {d} of the self-play mesh plays games on examples {bounds[d]}..{bounds[d + 1] - 1}, '
+        f'but this process holds examples {dataset.start}..{dataset.start + len(dataset) - 1}; '
+        'train on a debate.sharding.training_mesh over every process with the shard of '
+        'idx.load_image_dataset(process_index=jax.process_index(), '
+        'process_count=jax.process_count()), or on one process with the whole split'
+      )
     pad = rows - (stop - begin)
     images.append(np.concatenate([dataset.images[begin:stop], np.zeros((pad, *dataset.image_shape), np.uint8)]))
     labels.append(np.concatenate([dataset.labels[begin:stop], np.zeros(pad, np.int64)]).astype(np.int32))
@@ -286,12 +327,24 @@ def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[
   if mesh is None:
     return jnp.asarray(images), jnp.asarray(labels)
   by_game = sharding.batch_sharding(mesh)
-  return (jax.make_array_from_process_local_data(by_game, images, (len(devices) * rows, *dataset.image_shape)),
-          jax.make_array_from_process_local_data(by_game, labels, (len(devices) * rows,)))
+  return (
+    jax.make_array_from_process_local_data(by_game, images, (len(devices) * rows, *dataset.image_shape)),
+    jax.make_array_from_process_local_data(by_game, labels, (len(devices) * rows,)),
+  )
 
 
-def selfplay_games(params, key, judge, judge_params, images, labels, config: ImageSelfPlayConfig,
-                   num_actions: int, num_examples: int, mesh=None):
+def selfplay_games(
+  params,
+  key,
+  judge,
+  judge_params,
+  images,
+  labels,
+  config: ImageSelfPlayConfig,
+  num_actions: int,
+  num_examples: int,
+  mesh=None,
+):
   """`config.batch_size` self-play games on random training images.
 
   images [D * S, H, W] uint8, labels [D * S] int32: `training_images` of the N = `num_examples` training
@@ -311,7 +364,8 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
   block_start = partition_bounds(num_examples, devices)[np.arange(batch) // (batch // devices)]
   image_key, lie_key, first_key, play_key = jax.random.split(key, 4)
   in_block = jnp.asarray(low - block_start, jnp.int32) + jax.random.randint(
-      image_key, (batch,), 0, jnp.asarray(size, jnp.int32))
+    image_key, (batch,), 0, jnp.asarray(size, jnp.int32)
+  )
   lie_offset = jax.random.randint(lie_key, (batch,), 1, num_classes)
   honest_first = jax.random.bernoulli(first_key, 0.5, (batch,))
   game_keys = jax.random.split(play_key, batch)
@@ -319,20 +373,30 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
 
   def search_one(key, game, state, first):
     batched = jax.tree.map(lambda a: a[None], (game, state, first))
-    output = gumbel_search(network, key, *batched, judge, judge_params, num_classes=num_classes,
-                           num_simulations=config.num_simulations, considered_actions=config.considered_actions,
-                           game_axis=_GAMES)
+    output = gumbel_search(
+      network,
+      key,
+      *batched,
+      judge,
+      judge_params,
+      num_classes=num_classes,
+      num_simulations=config.num_simulations,
+      considered_actions=config.considered_actions,
+      game_axis=_GAMES,
+    )
     return output.action[0], output.action_weights[0]
 
   def play(images, labels, in_block, lie_offset, game_keys, honest_first):
     """The games [b] of one block of images: their rows in it [b], lies, keys and first players [b]."""
     label = labels[in_block]
     games = jax.vmap(lambda im, y, c: image_game.make_game(im, y, c, num_actions))(
-        images[in_block].astype(jnp.float32) / 255.0, label, (label + lie_offset) % num_classes)
+      images[in_block].astype(jnp.float32) / 255.0, label, (label + lie_offset) % num_classes
+    )
 
     def ply(states, t):
       actions, weights = jax.vmap(search_one, axis_name=_GAMES)(
-          jax.vmap(lambda key: jax.random.fold_in(key, t))(game_keys), games, states, honest_first)
+        jax.vmap(lambda key: jax.random.fold_in(key, t))(game_keys), games, states, honest_first
+      )
       movers = jax.vmap(lambda first: Roles('debate', first).honest_to_move(t))(honest_first)
       planes, features = jax.vmap(lambda g, s, m: observe(g, s, m, num_classes))(games, states, movers)
       valid = jax.vmap(image_game.valid_actions)(games, states)
@@ -341,7 +405,8 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
       return new, (planes, features, weights, valid, movers)
 
     final, (planes, features, weights, valid, honest_moved) = jax.lax.scan(
-        ply, jax.vmap(lambda g: image_game.init_state(g, k))(games), jnp.arange(k))
+      ply, jax.vmap(lambda g: image_game.init_state(g, k))(games), jnp.arange(k)
+    )
     logits = jax.vmap(lambda g, s: image_game.judge_logits(judge, judge_params, g, s))(games, final)
     honest_won = jax.vmap(image_game.honest_margin)(games, logits) > 0
     targets = jnp.where(honest_moved == honest_won[None], 1.0, -1.0)
@@ -352,13 +417,18 @@ def selfplay_games(params, key, judge, judge_params, images, labels, config: Ima
     return play(*args)
   by_game = sharding.batch_spec(mesh)
   by_ply_and_game = P(None, *by_game)
-  return jax.shard_map(play, mesh=mesh, in_specs=(by_game,) * len(args),
-                       out_specs=(by_ply_and_game,) * 2 + (by_game,) + (by_ply_and_game,) * 3 + (by_game,),
-                       check_vma=False)(*args)
+  return jax.shard_map(
+    play,
+    mesh=mesh,
+    in_specs=(by_game,) * len(args),
+    out_specs=(by_ply_and_game,) * 2 + (by_game,) + (by_ply_and_game,) * 3 + (by_game,),
+    check_vma=False,
+  )(*args)
 
 
-def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int, num_examples: int,
-                     mesh=None):
+def make_train_chunk(
+  judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_actions: int, num_examples: int, mesh=None
+):
   """A jitted (params, opt_state, (judge_params, images, labels), steps [n] int32) -> (params, opt_state,
   metrics {name: [n]}), with (images, labels) the `training_images` of `num_examples` training examples on
   `mesh`. Step `s` uses the key fold_in(key, s) only, so any chunking gives the same params.
@@ -372,32 +442,47 @@ def make_train_chunk(judge, config: ImageSelfPlayConfig, key: chex.PRNGKey, num_
   def loss_fn(params, planes, features, candidates, weights, valid, targets):
     """planes [k, B, H, W, 3], features [k, B, F], candidates [B, A], weights/valid [k, B, A], targets [k, B]."""
     k, batch = planes.shape[:2]
-    pixel_logits, values = model.apply(params, planes.reshape(k * batch, *planes.shape[2:]),
-                                       features.reshape(k * batch, -1))
+    pixel_logits, values = model.apply(
+      params, planes.reshape(k * batch, *planes.shape[2:]), features.reshape(k * batch, -1)
+    )
     pixel_logits = pixel_logits.reshape(k, batch, -1)
-    logits = jnp.take_along_axis(pixel_logits, jnp.broadcast_to(candidates, weights.shape), axis=-1,
-                                 mode='clip')
-    return learned_liar.az_loss(logits, values.reshape(k, batch), weights, valid, targets,
-                                jnp.ones((k, batch), jnp.bool_), value_coef=config.value_coef)
+    logits = jnp.take_along_axis(pixel_logits, jnp.broadcast_to(candidates, weights.shape), axis=-1, mode='clip')
+    return learned_liar.az_loss(
+      logits,
+      values.reshape(k, batch),
+      weights,
+      valid,
+      targets,
+      jnp.ones((k, batch), jnp.bool_),
+      value_coef=config.value_coef,
+    )
 
   def train_step(carry, step_index, data):
     params, opt_state = carry
     judge_params, images, labels = data
     planes, features, candidates, weights, valid, targets, liar_won = selfplay_games(
-        params, jax.random.fold_in(key, step_index), judge, judge_params, images, labels, config, num_actions,
-        num_examples, mesh)
+      params,
+      jax.random.fold_in(key, step_index),
+      judge,
+      judge_params,
+      images,
+      labels,
+      config,
+      num_actions,
+      num_examples,
+      mesh,
+    )
     (loss, (policy_loss, value_loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params, planes, features, candidates, jax.lax.stop_gradient(weights), valid, targets)
+      params, planes, features, candidates, jax.lax.stop_gradient(weights), valid, targets
+    )
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss,
-               'liar_win_rate': liar_won.mean()}
+    metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'liar_win_rate': liar_won.mean()}
     return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
   @jax.jit
   def train_chunk(params, opt_state, data, steps):
     params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
-    (params, opt_state), metrics = jax.lax.scan(lambda carry, s: train_step(carry, s, data), (params, opt_state),
-                                                steps)
+    (params, opt_state), metrics = jax.lax.scan(lambda carry, s: train_step(carry, s, data), (params, opt_state), steps)
     return params, opt_state, metrics
 
   return optimizer, train_chunk
@@ -407,9 +492,19 @@ def agent_key(seed: int) -> chex.PRNGKey:
   return jax.random.fold_in(jax.random.key(seed), 0x1A6E)
 
 
-def train_selfplay(judge, judge_params, dataset: ImageDataset, *, seed: int, rungs: Sequence[int],
-                   config: ImageSelfPlayConfig, judge_name: str = 'judge', log: Callable[[str], None] = print,
-                   checkpoint_dir: str | None = None, mesh=None):
+def train_selfplay(
+  judge,
+  judge_params,
+  dataset: ImageDataset,
+  *,
+  seed: int,
+  rungs: Sequence[int],
+  config: ImageSelfPlayConfig,
+  judge_name: str = 'judge',
+  log: Callable[[str], None] = print,
+  checkpoint_dir: str | None = None,
+  mesh=None,
+):
   """Trains on the training split (`dataset`: this process's shard of it, idx.load_image_dataset) to
   max(rungs) steps; returns ({step: params} for every rung, history of mean metrics per chunk).
   `checkpoint_dir`: where to save and resume the training state (learned_liar.train_through_rungs); `mesh`:
@@ -418,40 +513,71 @@ def train_selfplay(judge, judge_params, dataset: ImageDataset, *, seed: int, run
   rungs = learned_liar.checked_rungs(rungs)
   sharding.check_batch(mesh, config.batch_size)
   if dataset.images.dtype != np.uint8 or dataset.images.ndim != 3:
-    raise ValueError(f'self-play trains on uint8 images [N, H, W], got {dataset.images.dtype} '
-                     f'{dataset.images.shape}')
+    raise ValueError(f'self-play trains on uint8 images [N, H, W], got {dataset.images.dtype} {dataset.images.shape}')
   num_actions = multihost.global_max(image_game.action_space_size(dataset.images))
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(config, dataset.image_shape, init_key)
   optimizer, train_chunk = make_train_chunk(judge, config, train_key, num_actions, dataset.total, mesh)
   data = (sharding.replicated(judge_params, mesh), *training_images(dataset, config.batch_size, mesh))
-  log(f'self-play training images: {dataset.start}..{dataset.start + len(dataset) - 1} of {dataset.total} in '
-      f'this process (process {jax.process_index()} of {jax.process_count()})')
+  log(
+    f'self-play training images: {dataset.start}..{dataset.start + len(dataset) - 1} of {dataset.total} in '
+    f'this process (process {jax.process_index()} of {jax.process_count()})'
+  )
 
   report = learned_liar.az_report(log, f'image self-play vs {judge_name}', rungs[-1])
-  return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params), data, rungs=rungs,
-                                          log_every=config.log_every, report=report,
-                                          checkpoint_dir=checkpoint_dir, log=log, mesh=mesh)
+  return learned_liar.train_through_rungs(
+    train_chunk,
+    params,
+    optimizer.init(params),
+    data,
+    rungs=rungs,
+    log_every=config.log_every,
+    report=report,
+    checkpoint_dir=checkpoint_dir,
+    log=log,
+    mesh=mesh,
+  )
 
 
 def agent_dir(workdir: str, judge_name: str, seed: int) -> str:
-  return os.path.join(workdir, 'agents', f'image_selfplay_{judge_name.replace(":", "_").replace("/", "_")}'
-                                         f'_seed{seed}')
+  return os.path.join(workdir, 'agents', f'image_selfplay_{judge_name.replace(":", "_").replace("/", "_")}_seed{seed}')
 
 
-def build_ladder(judge, judge_params, dataset: ImageDataset, *, judge_name: str, seed: int,
-                 workdir: str | None, rungs: Sequence[int], config: ImageSelfPlayConfig = ImageSelfPlayConfig(),
-                 log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
+def build_ladder(
+  judge,
+  judge_params,
+  dataset: ImageDataset,
+  *,
+  judge_name: str,
+  seed: int,
+  workdir: str | None,
+  rungs: Sequence[int],
+  config: ImageSelfPlayConfig = ImageSelfPlayConfig(),
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> dict[int, Policy]:
   """{step: Policy} for every rung, loaded from `workdir/agents/image_selfplay_...` or trained and saved.
 
   `judge_name` names the judge in the directory (the runner: MODEL_kK_stepSTEP); `mesh`: train_selfplay's."""
   return learned_liar.saved_ladder(
-      agent_dir(workdir, judge_name, seed) if workdir else None, rungs=rungs, config=config,
-      init_like=lambda: init_params(config, dataset.image_shape, jax.random.key(0)),
-      train=lambda all_rungs, checkpoint_dir: train_selfplay(
-          judge, judge_params, dataset, seed=seed, rungs=all_rungs, config=config, judge_name=judge_name,
-          log=log, checkpoint_dir=checkpoint_dir, mesh=mesh),
-      what='image self-play debater')
+    agent_dir(workdir, judge_name, seed) if workdir else None,
+    rungs=rungs,
+    config=config,
+    init_like=lambda: init_params(config, dataset.image_shape, jax.random.key(0)),
+    train=lambda all_rungs, checkpoint_dir: train_selfplay(
+      judge,
+      judge_params,
+      dataset,
+      seed=seed,
+      rungs=all_rungs,
+      config=config,
+      judge_name=judge_name,
+      log=log,
+      checkpoint_dir=checkpoint_dir,
+      mesh=mesh,
+    ),
+    what='image self-play debater',
+  )
 
 
 def az_specs(arm) -> list:
@@ -462,6 +588,7 @@ def az_specs(arm) -> list:
 
 def attach_networks(arm, ladder: dict[int, Policy]):
   """`arm` (an image_rollout.ImageArm) with the rung params of its az agents attached (others unchanged)."""
-  attach = lambda spec: (dataclasses.replace(spec, policy=ladder[spec.budget])
-                         if spec is not None and spec.kind == 'az' else spec)
+  attach = lambda spec: (
+    dataclasses.replace(spec, policy=ladder[spec.budget]) if spec is not None and spec.kind == 'az' else spec
+  )
   return dataclasses.replace(arm, honest=attach(arm.honest), liar=attach(arm.liar))

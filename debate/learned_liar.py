@@ -50,6 +50,7 @@ MAX_ROUNDS_FEATURE = 16
 
 class PolicyMLP(nn.Module):
   """observation: [..., obs_size] -> logits: [..., modulus]."""
+
   width: int
   depth: int
   modulus: int
@@ -72,16 +73,26 @@ def observe(state: bisection.BisectionState, instance: chain.ChainInstance, modu
   last = instance.max_length - 1
   op_in = instance.ops[jnp.clip(mid - 1, 0, last)]
   op_out = instance.ops[jnp.clip(mid, 0, last)]
-  values = jnp.stack([instance.trace[state.lo], op_in[0], op_in[1], instance.trace[mid], op_out[0],
-                      op_out[1], instance.trace[state.hi], state.liar_hi])
+  values = jnp.stack(
+    [
+      instance.trace[state.lo],
+      op_in[0],
+      op_in[1],
+      instance.trace[mid],
+      op_out[0],
+      op_out[1],
+      instance.trace[state.hi],
+      state.liar_hi,
+    ]
+  )
   rounds = jnp.minimum(bisection.rounds_left(state), MAX_ROUNDS_FEATURE - 1)
-  return jnp.concatenate([jax.nn.one_hot(values, modulus).reshape(-1),
-                          jax.nn.one_hot(rounds, MAX_ROUNDS_FEATURE)])
+  return jnp.concatenate([jax.nn.one_hot(values, modulus).reshape(-1), jax.nn.one_hot(rounds, MAX_ROUNDS_FEATURE)])
 
 
 @dataclasses.dataclass(frozen=True)
 class AgentTrainConfig:
   """REINFORCE settings of the learned liar (the defaults are the measured ones in BUILD_NOTES)."""
+
   batch_size: int = 256
   learning_rate: float = 3e-3
   entropy_coef: float = 0.01
@@ -94,6 +105,7 @@ class AgentTrainConfig:
 @dataclasses.dataclass(frozen=True)
 class Policy:
   """Hashable handle of a policy's params (compared by a digest of their bytes): a static jit argument."""
+
   width: int
   depth: int
   digest: str
@@ -144,8 +156,7 @@ def _sampled_game(params, key, length, checker, judge_params, config: AgentTrain
   return observations, claims, active, reward
 
 
-def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConfig, key: chex.PRNGKey,
-                     mesh=None):
+def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConfig, key: chex.PRNGKey, mesh=None):
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, rewards [n]).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
@@ -173,7 +184,8 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConf
     game_keys = jax.random.split(games_key, config.batch_size)
     game_keys, lengths = sharding.batch_constrained((game_keys, lengths), mesh)
     observations, claims, active, rewards = jax.vmap(
-        lambda k, t: _sampled_game(params, k, t, checker, judge_params, config))(game_keys, lengths)
+      lambda k, t: _sampled_game(params, k, t, checker, judge_params, config)
+    )(game_keys, lengths)
     advantage = rewards - jnp.mean(rewards)
     grads = jax.grad(loss_fn)(params, observations, claims, active, advantage)
     updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -183,7 +195,8 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConf
   def train_chunk(params, opt_state, judge_params, steps):
     params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), rewards = jax.lax.scan(
-        lambda carry, step: train_step(carry, step, judge_params), (params, opt_state), steps)
+      lambda carry, step: train_step(carry, step, judge_params), (params, opt_state), steps
+    )
     return params, opt_state, rewards
 
   return optimizer, train_chunk
@@ -208,8 +221,10 @@ _TRAINING_CHECKPOINTS_KEPT = 2
 def _training_manager(directory: str):
   """The Orbax CheckpointManager of a ladder's resumable training state (the last 2 chunks' ends kept)."""
   import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
-  options = ocp.CheckpointManagerOptions(max_to_keep=_TRAINING_CHECKPOINTS_KEPT, create=True,
-                                         cleanup_tmp_directories=True)
+
+  options = ocp.CheckpointManagerOptions(
+    max_to_keep=_TRAINING_CHECKPOINTS_KEPT, create=True, cleanup_tmp_directories=True
+  )
   return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_names=('state', 'meta'))
 
 
@@ -217,6 +232,7 @@ def _resume_point(manager, rungs: list[int], params, opt_state):
   """(step, params, opt_state, ladder, history) of the latest training checkpoint from which training to
   `rungs` can go on (at most rungs[-1], holding every requested rung it has passed), or None."""
   import orbax.checkpoint as ocp
+
   for step in sorted(manager.all_steps(), reverse=True):
     if step > rungs[-1]:
       continue
@@ -231,9 +247,19 @@ def _resume_point(manager, rungs: list[int], params, opt_state):
   return None
 
 
-def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: list[int], log_every: int,
-                        report: Callable[[int, Any, float], dict], checkpoint_dir: str | None = None,
-                        log: Callable[[str], None] = print, mesh=None) -> tuple[dict, list[dict]]:
+def train_through_rungs(
+  train_chunk,
+  params,
+  opt_state,
+  judge_params,
+  *,
+  rungs: list[int],
+  log_every: int,
+  report: Callable[[int, Any, float], dict],
+  checkpoint_dir: str | None = None,
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> tuple[dict, list[dict]]:
   """Runs `train_chunk(params, opt_state, judge_params, steps) -> (params, opt_state, metrics)` from step 0
   to rungs[-1] in chunks of at most `log_every` steps that end on every rung; returns ({rung: params},
   history), history holding `report(step, metrics, steps per second)` after each chunk (the rate of this
@@ -260,8 +286,7 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
   params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
   if mesh is not None and done < rungs[-1]:
     processes = len({d.process_index for d in mesh.devices.flat})
-    log(f'training on a data={mesh.shape["data"]} x model={mesh.shape.get("model", 1)} mesh of {processes} '
-        'process(es)')
+    log(f'training on a data={mesh.shape["data"]} x model={mesh.shape.get("model", 1)} mesh of {processes} process(es)')
   # SIGTERM is only caught when there is a checkpoint to save before stopping.
   watch = multihost.PreemptionWatch() if manager is not None else contextlib.nullcontext()
   try:
@@ -290,22 +315,36 @@ def train_through_rungs(train_chunk, params, opt_state, judge_params, *, rungs: 
 
 def _save_training(manager, step: int, params, opt_state, ladder: dict, history: list[dict]) -> None:
   import orbax.checkpoint as ocp
-  state = multihost.to_host({'params': params, 'opt_state': opt_state,  # Host copies, as the ladder's rungs.
-                             'ladder': {str(r): p for r, p in ladder.items()}})
-  manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                             meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})))
+
+  state = multihost.to_host(
+    {
+      'params': params,
+      'opt_state': opt_state,  # Host copies, as the ladder's rungs.
+      'ladder': {str(r): p for r, p in ladder.items()},
+    }
+  )
+  manager.save(
+    step,
+    args=ocp.args.Composite(
+      state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})
+    ),
+  )
 
 
 def az_report(log: Callable[[str], None], who: str, last_rung: int) -> Callable[[int, Any, float], dict]:
   """The `report` of a self-play trainer for train_through_rungs: logs the chunk's mean loss, policy and
   value losses and self-play liar win rate, with the rate and time left, and returns them as a history entry
   ({'step', 'loss', 'policy_loss', 'value_loss', 'liar_win_rate'})."""
+
   def report(done, metrics, steps_per_s):
     means = {name: float(value.mean()) for name, value in metrics.items()}
-    log(f'{who}: step {done}/{last_rung} loss {means["loss"]:.4f} (policy {means["policy_loss"]:.4f}, value '
-        f'{means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} in self-play; {steps_per_s:.2f} '
-        f'steps/s, about {(last_rung - done) / max(steps_per_s, 1e-9):.0f}s left')
+    log(
+      f'{who}: step {done}/{last_rung} loss {means["loss"]:.4f} (policy {means["policy_loss"]:.4f}, value '
+      f'{means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} in self-play; {steps_per_s:.2f} '
+      f'steps/s, about {(last_rung - done) / max(steps_per_s, 1e-9):.0f}s left'
+    )
     return {'step': done, **means}
+
   return report
 
 
@@ -326,9 +365,17 @@ def az_loss(logits, values, weights, valid, targets, active, *, value_coef: floa
   return policy_loss + value_coef * value_loss, (policy_loss, value_loss)
 
 
-def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-               config: AgentTrainConfig, log: Callable[[str], None] = print, checkpoint_dir: str | None = None,
-               mesh=None):
+def train_liar(
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  rungs: Sequence[int],
+  config: AgentTrainConfig,
+  log: Callable[[str], None] = print,
+  checkpoint_dir: str | None = None,
+  mesh=None,
+):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards).
 
   `checkpoint_dir`: where to save and resume the training state (train_through_rungs); `mesh`: an optional
@@ -340,23 +387,41 @@ def train_liar(checker: chain_checkers.StepChecker, judge_params, *, seed: int, 
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
 
   def report(done, rewards, steps_per_s):
-    log(f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
-        f'{float(rewards.mean()):.4f} ({steps_per_s * config.batch_size:,.0f} games/s)')
+    log(
+      f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
+      f'{float(rewards.mean()):.4f} ({steps_per_s * config.batch_size:,.0f} games/s)'
+    )
     return {'step': done, 'mean_reward': float(rewards.mean())}
 
-  return train_through_rungs(train_chunk, params, optimizer.init(params), sharding.replicated(judge_params, mesh),
-                             rungs=rungs, log_every=config.log_every, report=report, checkpoint_dir=checkpoint_dir,
-                             log=log, mesh=mesh)
+  return train_through_rungs(
+    train_chunk,
+    params,
+    optimizer.init(params),
+    sharding.replicated(judge_params, mesh),
+    rungs=rungs,
+    log_every=config.log_every,
+    report=report,
+    checkpoint_dir=checkpoint_dir,
+    log=log,
+    mesh=mesh,
+  )
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:
-  return os.path.join(workdir, 'agents',
-                      f'learned_liar_{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
+  return os.path.join(workdir, 'agents', f'learned_liar_{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
 
 
-def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int, workdir: str | None,
-                 rungs: Sequence[int], config: AgentTrainConfig = AgentTrainConfig(),
-                 log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
+def build_ladder(
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  workdir: str | None,
+  rungs: Sequence[int],
+  config: AgentTrainConfig = AgentTrainConfig(),
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> dict[int, Policy]:
   """{step: Policy} for every rung, loaded from `workdir/agents/...` or trained (and saved there) on `mesh`.
 
   If any rung is missing, the liar is trained to the largest rung, from the latest usable training checkpoint
@@ -364,15 +429,28 @@ def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int
   and every rung is saved.
   """
   like = lambda: init_params(config, checker.modulus, jax.random.key(0))
-  train = lambda all_rungs, checkpoint_dir: train_liar(checker, judge_params, seed=seed, rungs=all_rungs,
-                                                       config=config, log=log, checkpoint_dir=checkpoint_dir,
-                                                       mesh=mesh)
-  return saved_ladder(agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
-                      init_like=like, train=train, what='liar')
+  train = lambda all_rungs, checkpoint_dir: train_liar(
+    checker, judge_params, seed=seed, rungs=all_rungs, config=config, log=log, checkpoint_dir=checkpoint_dir, mesh=mesh
+  )
+  return saved_ladder(
+    agent_dir(workdir, checker, seed) if workdir else None,
+    rungs=rungs,
+    config=config,
+    init_like=like,
+    train=train,
+    what='liar',
+  )
 
 
-def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_like: Callable[[], Any],
-                 train: Callable[[list[int]], tuple[dict, list]], what: str) -> dict[int, Policy]:
+def saved_ladder(
+  directory: str | None,
+  *,
+  rungs: Sequence[int],
+  config,
+  init_like: Callable[[], Any],
+  train: Callable[[list[int]], tuple[dict, list]],
+  what: str,
+) -> dict[int, Policy]:
   """The checkpoint ladder of a learned agent: {step: Policy} for every rung, from `directory` or trained.
 
   The one place learned agents are saved and loaded (the learned liar here, the self-play debaters in
@@ -388,6 +466,7 @@ def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_li
   the metadata.
   """
   import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
+
   rungs = sorted(set(int(r) for r in rungs))
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   wrap = lambda params: Policy.create(params, config.width, config.depth)
@@ -399,14 +478,14 @@ def saved_ladder(directory: str | None, *, rungs: Sequence[int], config, init_li
         metrics = json.load(f)
     metrics = multihost.broadcast_json(metrics)
     if metrics['config'] != json.loads(json.dumps(runfiles.to_jsonable(config))):
-      raise runfiles.WorkdirError(f'{directory} holds a {what} trained with {metrics["config"]}, not {config}; '
-                                  'use a fresh workdir')
+      raise runfiles.WorkdirError(
+        f'{directory} holds a {what} trained with {metrics["config"]}, not {config}; use a fresh workdir'
+      )
     saved = metrics['rungs']
   if directory and set(rungs) <= set(saved):
     like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(init_like))
     with ocp.StandardCheckpointer() as ckptr:
-      return {r: wrap(ckptr.restore(os.path.join(os.path.abspath(directory), f'step_{r}'), like))
-              for r in rungs}
+      return {r: wrap(ckptr.restore(os.path.join(os.path.abspath(directory), f'step_{r}'), like)) for r in rungs}
   rungs = sorted(set(rungs) | set(saved))
   if directory:
     _check_training_config(directory, config, what)
@@ -434,16 +513,28 @@ def _check_training_config(directory: str, config, what: str) -> None:
       found = json.load(f)
   found = multihost.broadcast_json(found)
   if found is not None and found != wanted:
-    raise runfiles.WorkdirError(f'{directory} holds the training state of a {what} with {found}, not {config}; '
-                                'use a fresh workdir')
+    raise runfiles.WorkdirError(
+      f'{directory} holds the training state of a {what} with {found}, not {config}; use a fresh workdir'
+    )
   if found is None and multihost.is_writer():
     os.makedirs(directory, exist_ok=True)
     runfiles.write_json(path, config)
 
 
-def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,
-                  workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print,
-                  mesh=None, model_parallelism: int = 1):
+def attach_policy(
+  arm,
+  cells,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  workdir: str | None,
+  cache: dict,
+  train_config=None,
+  log: Callable[[str], None] = print,
+  mesh=None,
+  model_parallelism: int = 1,
+):
   """`arm` with its learned liar's params attached (other arms unchanged).
 
   Trains (or loads) once per (judge, seed) the ladder of every `learned:STEP` rung that `cells` (the
@@ -456,10 +547,20 @@ def attach_policy(arm, cells, checker: chain_checkers.StepChecker, judge_params,
     return arm
   key = (checker.name, checker.modulus, seed)
   if key not in cache:
-    rungs = {c.arm.liar.budget for c in cells if c.arm.liar is not None and c.arm.liar.kind == 'learned'
-             and c.checker == checker and c.seed == seed}
+    rungs = {
+      c.arm.liar.budget
+      for c in cells
+      if c.arm.liar is not None and c.arm.liar.kind == 'learned' and c.checker == checker and c.seed == seed
+    }
     config = AgentTrainConfig(**dict(train_config or {}))
-    cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
-                              log=log, mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism,
-                                                                   batch_field='agent_training.batch_size'))
+    cache[key] = build_ladder(
+      checker,
+      judge_params,
+      seed=seed,
+      workdir=workdir,
+      rungs=rungs,
+      config=config,
+      log=log,
+      mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism, batch_field='agent_training.batch_size'),
+    )
   return dataclasses.replace(arm, liar=dataclasses.replace(liar, policy=cache[key][liar.budget]))

@@ -56,10 +56,11 @@ def _fixed_depth_backward(depth_bound: int):
         return x.at[position].set(jnp.where(active, value, x[position]))
 
       tree = tree.replace(
-          node_values=masked_set(tree.node_values, parent_value, parent),
-          node_visits=masked_set(tree.node_visits, count + 1, parent),
-          children_values=masked_set(tree.children_values, children_value, parent, action),
-          children_visits=masked_set(tree.children_visits, children_count, parent, action))
+        node_values=masked_set(tree.node_values, parent_value, parent),
+        node_visits=masked_set(tree.node_visits, count + 1, parent),
+        children_values=masked_set(tree.children_values, children_value, parent, action),
+        children_visits=masked_set(tree.children_visits, children_count, parent, action),
+      )
       return (tree, jnp.where(active, new_leaf_value, leaf_value), jnp.where(active, parent, index))
 
     leaf_index = jnp.asarray(leaf_index, jnp.int32)
@@ -98,9 +99,18 @@ def neutral_qtransform(tree: mctx.Tree, node_index: chex.Numeric) -> chex.Array:
   return jnp.where(invalid, _INVALID_SCORE, values)
 
 
-def puct_search(params, key: chex.PRNGKey, root: mctx.RootFnOutput, recurrent_fn, *, num_simulations: int,
-                max_depth, depth_bound: int, c_puct: float = 1.0,
-                invalid_actions: chex.Array | None = None) -> mctx.PolicyOutput:
+def puct_search(
+  params,
+  key: chex.PRNGKey,
+  root: mctx.RootFnOutput,
+  recurrent_fn,
+  *,
+  num_simulations: int,
+  max_depth,
+  depth_bound: int,
+  c_puct: float = 1.0,
+  invalid_actions: chex.Array | None = None,
+) -> mctx.PolicyOutput:
   """`num_simulations` PUCT simulations from `root` (batched as mctx wants: [B, ...]).
 
   The exploration constant is exactly `c_puct` at every visit count (mctx's pb_c_base growth term is
@@ -110,13 +120,21 @@ def puct_search(params, key: chex.PRNGKey, root: mctx.RootFnOutput, recurrent_fn
   """
   with fixed_depth_backward(depth_bound):
     return mctx.muzero_policy(
-        params=params, rng_key=key, root=root, recurrent_fn=recurrent_fn, num_simulations=num_simulations,
-        max_depth=max_depth, invalid_actions=invalid_actions, dirichlet_fraction=0.0, pb_c_init=c_puct,
-        pb_c_base=1e12, qtransform=neutral_qtransform)
+      params=params,
+      rng_key=key,
+      root=root,
+      recurrent_fn=recurrent_fn,
+      num_simulations=num_simulations,
+      max_depth=max_depth,
+      invalid_actions=invalid_actions,
+      dirichlet_fraction=0.0,
+      pb_c_init=c_puct,
+      pb_c_base=1e12,
+      qtransform=neutral_qtransform,
+    )
 
 
 def argmax_random_tiebreak(key: chex.PRNGKey, values: chex.Array) -> chex.Array:
   """values: [n] -> the index of a maximum, ties broken uniformly at random: [] int32."""
   noise = jax.random.uniform(key, values.shape, maxval=1e-3)
   return jnp.argmax(values + noise * (values == values.max())).astype(jnp.int32)
-

@@ -37,6 +37,7 @@ def _host_copy(x) -> np.ndarray:
   if x.is_fully_replicated:
     return np.asarray(x.addressable_data(0))
   from jax.experimental import multihost_utils
+
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
@@ -67,10 +68,11 @@ def broadcast_json(value: Any) -> Any:
   if jax.process_count() == 1:
     return value
   from jax.experimental import multihost_utils
+
   data = np.frombuffer(json.dumps(value).encode(), np.uint8) if is_writer() else np.zeros(0, np.uint8)
   size = int(multihost_utils.broadcast_one_to_all(np.array(data.size, np.int64)))
   padded = np.zeros(size, np.uint8)
-  padded[:data.size] = data[:size]
+  padded[: data.size] = data[:size]
   data = np.asarray(multihost_utils.broadcast_one_to_all(padded))
   return json.loads(data.tobytes().decode())
 
@@ -80,6 +82,7 @@ def global_max(value: int) -> int:
   if jax.process_count() == 1:
     return int(value)
   from jax.experimental import multihost_utils
+
   return int(np.max(multihost_utils.process_allgather(np.array([value], np.int64))))
 
 
@@ -88,8 +91,9 @@ class Preempted(Exception):
   resumes from it."""
 
   def __init__(self, step: int, directory: str):
-    super().__init__(f'preempted (SIGTERM) at step {step}: saved a checkpoint in {directory}; rerun the same '
-                     'command to resume')
+    super().__init__(
+      f'preempted (SIGTERM) at step {step}: saved a checkpoint in {directory}; rerun the same command to resume'
+    )
     self.step = step
 
 
@@ -122,5 +126,6 @@ class PreemptionWatch:
     """True once the run should save and stop (at `step`, the number of steps done)."""
     if self._distributed:
       from jax.experimental import multihost_utils
+
       return multihost_utils.reached_preemption_sync_point(step)
     return self._flag.is_set()

@@ -22,7 +22,8 @@ from typing import Any, Callable
 
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from debate import agents, multihost, selfplay
 from debate.tasks import chain
@@ -46,6 +47,7 @@ class Arm:
   of debate/selfplay.py against LIAR = random, mcts:BUDGET or az:STEP[@S].
   `s` is the judge's step-check budget (direct and consultancy).
   """
+
   protocol: str
   liar: agents.LiarSpec | None = None
   s: int | None = None
@@ -61,9 +63,12 @@ class Arm:
 
 
 DEBATE_LIARS = ('random', 'greedy', 'mcts', 'oracle')
-LIARS_OF = {'debate': DEBATE_LIARS + agents.LEARNED_KINDS, 'open_debate': DEBATE_LIARS,
-            'consultancy': consultancy.CONSULTANT_KINDS,
-            'open_consultancy': consultancy.CONSULTANT_KINDS}
+LIARS_OF = {
+  'debate': DEBATE_LIARS + agents.LEARNED_KINDS,
+  'open_debate': DEBATE_LIARS,
+  'consultancy': consultancy.CONSULTANT_KINDS,
+  'open_consultancy': consultancy.CONSULTANT_KINDS,
+}
 
 
 def parse_arm(spec: str, s: int) -> Arm:
@@ -78,19 +83,24 @@ def parse_arm(spec: str, s: int) -> Arm:
       raise ValueError(f'direct takes no liar, got {spec!r}')
     return Arm(protocol, s=_check_s(s))
   if protocol.endswith('debate') and not liar:
-    raise ValueError(f'{protocol} needs a liar: {protocol}/random, {protocol}/greedy, {protocol}/mcts:BUDGET '
-                     f'or {protocol}/oracle, got {spec!r}')
+    raise ValueError(
+      f'{protocol} needs a liar: {protocol}/random, {protocol}/greedy, {protocol}/mcts:BUDGET '
+      f'or {protocol}/oracle, got {spec!r}'
+    )
   kind, _, budget = (liar or 'random').partition(':')
   if kind not in LIARS_OF[protocol]:
-    raise ValueError(f'unknown liar {kind!r} for {protocol} in {spec!r}; expected one of '
-                     f'{", ".join(LIARS_OF[protocol])}')
+    raise ValueError(
+      f'unknown liar {kind!r} for {protocol} in {spec!r}; expected one of {", ".join(LIARS_OF[protocol])}'
+    )
   if kind in agents.LEARNED_KINDS and not budget:
     raise ValueError(f'a {kind} liar names its checkpoint step, e.g. {protocol}/{kind}:1000, got {spec!r}')
   try:
     budget, simulations = _budget_and_simulations(kind, budget)
   except ValueError:
-    raise ValueError(f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64'
-                     + (f' or {protocol}/az:1000@16' if kind == 'az' else '')) from None
+    raise ValueError(
+      f'bad liar budget in {spec!r}: expected an integer, e.g. {protocol}/{kind}:64'
+      + (f' or {protocol}/az:1000@16' if kind == 'az' else '')
+    ) from None
   liar_spec = agents.LiarSpec(kind, budget, simulations=simulations)
   if honest:
     return Arm(protocol, liar=liar_spec, honest=_parse_honest(honest, protocol, liar_spec, spec))
@@ -105,10 +115,12 @@ def _parse_honest(honest: str, protocol: str, liar: agents.LiarSpec, spec: str) 
     raise ValueError(f'only debate names an honest debater (debate/LIAR/HONEST), got {spec!r}')
   kind, _, budget = honest.partition(':')
   if kind not in agents.HONEST_KINDS or (kind == 'midpoint') == bool(budget):
-    raise ValueError(f'unknown honest debater {honest!r} in {spec!r}; expected midpoint, mcts:BUDGET (e.g. '
-                     f'debate/random/mcts:64) or az:STEP[@S] (the self-play network at a checkpoint step, '
-                     f'with S search simulations a move if given, e.g. debate/random/az:1000 or '
-                     f'debate/random/az:1000@16)')
+    raise ValueError(
+      f'unknown honest debater {honest!r} in {spec!r}; expected midpoint, mcts:BUDGET (e.g. '
+      f'debate/random/mcts:64) or az:STEP[@S] (the self-play network at a checkpoint step, '
+      f'with S search simulations a move if given, e.g. debate/random/az:1000 or '
+      f'debate/random/az:1000@16)'
+    )
   if kind == 'midpoint':
     return None
   try:
@@ -117,9 +129,11 @@ def _parse_honest(honest: str, protocol: str, liar: agents.LiarSpec, spec: str) 
   except ValueError as e:
     raise ValueError(f'bad honest debater in {spec!r}: {e}') from None
   if liar.kind not in selfplay.SPLIT_GAME_LIARS:
-    raise ValueError(f'the {liar.name} liar cannot play against the split-choosing honest debater {honest!r} '
-                     f'in {spec!r}; with mcts:B or az:STEP honest debaters the liar is one of '
-                     f'{", ".join(selfplay.SPLIT_GAME_LIARS)} (e.g. debate/mcts:64/{honest})')
+    raise ValueError(
+      f'the {liar.name} liar cannot play against the split-choosing honest debater {honest!r} '
+      f'in {spec!r}; with mcts:B or az:STEP honest debaters the liar is one of '
+      f'{", ".join(selfplay.SPLIT_GAME_LIARS)} (e.g. debate/mcts:64/{honest})'
+    )
   return honest_spec
 
 
@@ -182,16 +196,28 @@ def padded_length(length: int) -> int:
 @functools.lru_cache(maxsize=64)
 def _compiled_games(arm: Arm, checker: StepChecker, max_length: int, seed: int, mesh):
   def local(indices, length, judge_params):
-    return jax.vmap(lambda i: play_one(i, length, judge_params, arm=arm, checker=checker,
-                                       max_length=max_length, seed=seed))(indices)
-  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P(), P()), out_specs=P('data'),
-                          check_vma=False)
+    return jax.vmap(
+      lambda i: play_one(i, length, judge_params, arm=arm, checker=checker, max_length=max_length, seed=seed)
+    )(indices)
+
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P(), P()), out_specs=P('data'), check_vma=False)
   return jax.jit(sharded)
 
 
-def run_games(arm: Arm, checker: StepChecker, judge_params, *, length: int, seed: int, num_games: int,
-              batch_size: int, mesh=None, max_length: int | None = None, first_index: int = 0,
-              on_batch: Callable[[int], Any] | None = None):
+def run_games(
+  arm: Arm,
+  checker: StepChecker,
+  judge_params,
+  *,
+  length: int,
+  seed: int,
+  num_games: int,
+  batch_size: int,
+  mesh=None,
+  max_length: int | None = None,
+  first_index: int = 0,
+  on_batch: Callable[[int], Any] | None = None,
+):
   """Plays games first_index .. first_index + num_games - 1 in global batches of `batch_size`.
 
   The batch is rounded up to a multiple of the mesh size; the last batch is padded with extra games whose

@@ -40,8 +40,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from debate import multihost, rollout, runfiles, sharding
-from debate import rrm_report, rrm_training
+from debate import multihost, rollout, rrm_report, rrm_training, runfiles, sharding
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
@@ -83,13 +82,14 @@ class Plan:
   def nets(self, level: int) -> tuple[rm.NetSpec, rm.NetSpec]:
     """(reward model, agent) specs of a level."""
     length = 2**level
-    return (rm.NetSpec(self.modulus, length, self.rm_width, self.rm_depth),
-            rm.NetSpec(self.modulus, length, self.agent_width, self.agent_depth))
+    return (
+      rm.NetSpec(self.modulus, length, self.rm_width, self.rm_depth),
+      rm.NetSpec(self.modulus, length, self.agent_width, self.agent_depth),
+    )
 
   def cells(self) -> list[tuple[int, int, str]]:
     """(seed, level, method) in run order."""
-    return [(seed, level, method) for seed in self.seeds for level in range(self.levels + 1)
-            for method in self.methods]
+    return [(seed, level, method) for seed in self.seeds for level in range(self.levels + 1) for method in self.methods]
 
   def cell_name(self, seed: int, level: int, method: str) -> str:
     return f'rrm/{method}|{self.checker.name}|level={level}|seed={seed}'
@@ -97,8 +97,12 @@ class Plan:
 
 def _int(config, field: str, minimum: int, maximum: int | None = None) -> int:
   value = config[field]
-  if not isinstance(value, int) or isinstance(value, bool) or value < minimum or (
-      maximum is not None and value > maximum):
+  if (
+    not isinstance(value, int)
+    or isinstance(value, bool)
+    or value < minimum
+    or (maximum is not None and value > maximum)
+  ):
     bound = f'in [{minimum}, {maximum}]' if maximum is not None else f'>= {minimum}'
     raise ConfigError(field, f'must be an integer {bound}, got {value!r}')
   return value
@@ -140,21 +144,32 @@ def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
   if isinstance(training.learning_rate, bool) or not training.learning_rate > 0:
     raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
   train = rrm_training.TrainSpec(
-      rounds=_int(config, 'rounds', 1), rm_steps=_int(config, 'rm_steps', 1),
-      agent_steps=_int(config, 'agent_steps', 1), batch_size=_int(config, 'batch_size', 1),
-      rm_learning_rate=_positive(config, 'rm_learning_rate'),
-      agent_learning_rate=_positive(config, 'agent_learning_rate'),
-      temperature=_positive(config, 'temperature'))
+    rounds=_int(config, 'rounds', 1),
+    rm_steps=_int(config, 'rm_steps', 1),
+    agent_steps=_int(config, 'agent_steps', 1),
+    batch_size=_int(config, 'batch_size', 1),
+    rm_learning_rate=_positive(config, 'rm_learning_rate'),
+    agent_learning_rate=_positive(config, 'agent_learning_rate'),
+    temperature=_positive(config, 'temperature'),
+  )
   return Plan(
-      seeds=seeds, levels=_int(config, 'levels', 0, 10), methods=methods, checker=checker,
-      s=_int(config, 's', 1), num_segments=_int(config, 'num_segments', 1),
-      rm_width=_int(config, 'rm_width', 1), rm_depth=_int(config, 'rm_depth', 1),
-      agent_width=_int(config, 'agent_width', 1), agent_depth=_int(config, 'agent_depth', 1),
-      train=train,
-      judge_train=chain_checkers.TrainConfig(steps=training.steps, batch_size=training.batch_size,
-                                             learning_rate=float(training.learning_rate)),
-      num_eval=_int(config, 'num_eval', 2),
-      model_parallelism=_int(config, 'model_parallelism', 1) if 'model_parallelism' in config else 1)
+    seeds=seeds,
+    levels=_int(config, 'levels', 0, 10),
+    methods=methods,
+    checker=checker,
+    s=_int(config, 's', 1),
+    num_segments=_int(config, 'num_segments', 1),
+    rm_width=_int(config, 'rm_width', 1),
+    rm_depth=_int(config, 'rm_depth', 1),
+    agent_width=_int(config, 'agent_width', 1),
+    agent_depth=_int(config, 'agent_depth', 1),
+    train=train,
+    judge_train=chain_checkers.TrainConfig(
+      steps=training.steps, batch_size=training.batch_size, learning_rate=float(training.learning_rate)
+    ),
+    num_eval=_int(config, 'num_eval', 2),
+    model_parallelism=_int(config, 'model_parallelism', 1) if 'model_parallelism' in config else 1,
+  )
 
 
 def _evaluator(plan: Plan, level: int, method: str) -> rrm_training.Evaluator:
@@ -163,8 +178,9 @@ def _evaluator(plan: Plan, level: int, method: str) -> rrm_training.Evaluator:
   if METHODS[method] is None:
     return rrm_training.Evaluator('unassisted', plan.checker, s=plan.s)
   lower_rm, lower_agent = plan.nets(level - 1)
-  return rrm_training.Evaluator('assisted', plan.checker, lower_rm=lower_rm, lower_agent=lower_agent,
-                                combine=METHODS[method])
+  return rrm_training.Evaluator(
+    'assisted', plan.checker, lower_rm=lower_rm, lower_agent=lower_agent, combine=METHODS[method]
+  )
 
 
 def _model_dir(workdir: str, seed: int, level: int, method: str) -> str:
@@ -175,6 +191,7 @@ def _save_models(directory: str, models: dict) -> None:
   """Saves host (numpy) copies of `models`; with several processes every process calls it and Orbax writes
   numpy trees from process 0 only."""
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
+
   with ocp.StandardCheckpointer() as checkpointer:
     checkpointer.save(directory, multihost.to_host(models), force=True)
     checkpointer.wait_until_finished()
@@ -183,14 +200,22 @@ def _save_models(directory: str, models: dict) -> None:
 def _restore_models(directory: str, plan: Plan, level: int) -> dict:
   """The models of `level` saved in `directory`, as numpy arrays; whether they exist is process 0's answer."""
   import orbax.checkpoint as ocp
+
   if not multihost.broadcast_json(os.path.isdir(directory)):
     raise runfiles.WorkdirError(
-        f'{directory} is missing, but results.jsonl records its level as done and the next rrm level needs '
-        'its models; delete that seed\'s records from results.jsonl to retrain it, or use a new --workdir')
+      f'{directory} is missing, but results.jsonl records its level as done and the next rrm level needs '
+      "its models; delete that seed's records from results.jsonl to retrain it, or use a new --workdir"
+    )
   rm_net, agent_net = plan.nets(level)
-  like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(
-      lambda: {'reward_model': rm.init_params(rm_net, jax.random.key(0)),
-               'agent': rm.init_params(agent_net, jax.random.key(0))}))
+  like = jax.tree.map(
+    lambda x: np.zeros(x.shape, x.dtype),
+    jax.eval_shape(
+      lambda: {
+        'reward_model': rm.init_params(rm_net, jax.random.key(0)),
+        'agent': rm.init_params(agent_net, jax.random.key(0)),
+      }
+    ),
+  )
   with ocp.StandardCheckpointer() as checkpointer:
     return checkpointer.restore(directory, like)
 
@@ -199,8 +224,9 @@ def _share(count: int, games: int) -> tuple[float, list[float]]:
   return count / games, list(wilson_interval(count, games))
 
 
-def make_record(plan: Plan, seed: int, level: int, method: str, metrics: dict, history: dict, *,
-                judge_metrics: dict, wall_s: float) -> dict[str, Any]:
+def make_record(
+  plan: Plan, seed: int, level: int, method: str, metrics: dict, history: dict, *, judge_metrics: dict, wall_s: float
+) -> dict[str, Any]:
   """The results.jsonl record of one (seed, level, method). `games`/`correct` are the agent's answers."""
   m = {k: np.asarray(v).item() for k, v in metrics.items()}
   games, rm_games = int(m['games']), int(m['rm_games'])
@@ -208,41 +234,72 @@ def make_record(plan: Plan, seed: int, level: int, method: str, metrics: dict, h
   losses, rewards = np.asarray(history['rm_loss']), np.asarray(history['agent_reward'])
   window_rm, window_agent = max(1, losses.shape[1] // 10), max(1, rewards.shape[1] // 10)
   record = {
-      'cell': plan.cell_name(seed, level, method), 'task': 'chain', 'protocol': 'rrm', 'arm': f'rrm/{method}',
-      'method': method, 'level': level, 'T': 2**level, 'judge': plan.checker.name,
-      'evaluator': _evaluator(plan, level, method).kind, 's': plan.s, 'modulus': plan.modulus, 'seed': seed,
-      'num_segments': plan.num_segments,
-      'games': games, 'correct': int(m['correct']), 'accuracy': accuracy, 'ci95': ci95,
-      'proxy_reward': float(m['proxy_reward']), 'hacking_gap': float(m['proxy_reward']) - accuracy,
-      'evaluation_reward': float(m['evaluation_reward']),
-      'mode_correct': int(m['mode_correct']), 'mode_accuracy': int(m['mode_correct']) / games,
-      'fooled': int(m['fooled']), 'fooled_rate': int(m['fooled']) / games,
-      'fooled_ci95': list(wilson_interval(int(m['fooled']), games)),
+    'cell': plan.cell_name(seed, level, method),
+    'task': 'chain',
+    'protocol': 'rrm',
+    'arm': f'rrm/{method}',
+    'method': method,
+    'level': level,
+    'T': 2**level,
+    'judge': plan.checker.name,
+    'evaluator': _evaluator(plan, level, method).kind,
+    's': plan.s,
+    'modulus': plan.modulus,
+    'seed': seed,
+    'num_segments': plan.num_segments,
+    'games': games,
+    'correct': int(m['correct']),
+    'accuracy': accuracy,
+    'ci95': ci95,
+    'proxy_reward': float(m['proxy_reward']),
+    'hacking_gap': float(m['proxy_reward']) - accuracy,
+    'evaluation_reward': float(m['evaluation_reward']),
+    'mode_correct': int(m['mode_correct']),
+    'mode_accuracy': int(m['mode_correct']) / games,
+    'fooled': int(m['fooled']),
+    'fooled_rate': int(m['fooled']) / games,
+    'fooled_ci95': list(wilson_interval(int(m['fooled']), games)),
   }
-  for name, count, total in (('rm', m['rm_correct'], rm_games), ('rm_agent', m['rm_agent_correct'], games),
-                             ('rm_top1', m['rm_top1_correct'], rm_games), ('label', m['label_correct'], rm_games)):
+  for name, count, total in (
+    ('rm', m['rm_correct'], rm_games),
+    ('rm_agent', m['rm_agent_correct'], games),
+    ('rm_top1', m['rm_top1_correct'], rm_games),
+    ('label', m['label_correct'], rm_games),
+  ):
     share, interval = _share(int(count), total)
-    record.update({f'{name}_games': total, f'{name}_correct': int(count), f'{name}_accuracy': share,
-                   f'{name}_ci95': interval})
-  record.update({
-      'rm_loss_start': float(losses[0, :window_rm].mean()), 'rm_loss_end': float(losses[-1, -window_rm:].mean()),
+    record.update(
+      {f'{name}_games': total, f'{name}_correct': int(count), f'{name}_accuracy': share, f'{name}_ci95': interval}
+    )
+  record.update(
+    {
+      'rm_loss_start': float(losses[0, :window_rm].mean()),
+      'rm_loss_end': float(losses[-1, -window_rm:].mean()),
       'agent_reward_start': float(rewards[0, :window_agent].mean()),
       'agent_reward_end': float(rewards[-1, -window_agent:].mean()),
-      'judge_step_error': judge_metrics['step_error'], 'judge_pairwise_error': judge_metrics['pairwise_error'],
-      'judge_exploitable_error': judge_metrics['exploitable_error'], 'wall_s': round(wall_s, 3),
-  })
+      'judge_step_error': judge_metrics['step_error'],
+      'judge_pairwise_error': judge_metrics['pairwise_error'],
+      'judge_exploitable_error': judge_metrics['exploitable_error'],
+      'wall_s': round(wall_s, 3),
+    }
+  )
   return record
 
 
 def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Checks a resumed workdir against the config, drops a half-written last record, returns the finished
   records. Process 0 reads and rewrites the files; every process gets its records."""
-  return runfiles.resume_workdir(workdir, os.path.join(workdir, CONFIG), json.loads(config.to_json_best_effort()),
-                                 results_path=os.path.join(workdir, RESULTS), ignore=EXECUTION_ONLY_FIELDS)
+  return runfiles.resume_workdir(
+    workdir,
+    os.path.join(workdir, CONFIG),
+    json.loads(config.to_json_best_effort()),
+    results_path=os.path.join(workdir, RESULTS),
+    ignore=EXECUTION_ONLY_FIELDS,
+  )
 
 
-def run_rrm(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
-            log: Callable[[str], None] = logging.info) -> list[dict]:
+def run_rrm(
+  config: ml_collections.ConfigDict, workdir: str, *, mesh=None, log: Callable[[str], None] = logging.info
+) -> list[dict]:
   """Runs (or resumes) the RRM experiment of `config` in `workdir`; writes records, tables and figures.
 
   `mesh`: the experiment's devices (default: all, `rollout.data_mesh()`); each level trains on
@@ -253,26 +310,36 @@ def run_rrm(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
   mesh = rollout.data_mesh() if mesh is None else mesh
   train_mesh = sharding.training_mesh(mesh, plan.train.batch_size, plan.model_parallelism)
   if plan.checker.kind == 'learned':  # The judge's training mesh, checked now rather than after the workdir.
-    sharding.training_mesh(mesh, plan.judge_train.batch_size, plan.model_parallelism,
-                           batch_field='judge_training.batch_size')
+    sharding.training_mesh(
+      mesh, plan.judge_train.batch_size, plan.model_parallelism, batch_field='judge_training.batch_size'
+    )
   records = _prepare_workdir(config, workdir)
   done = {r['cell'] for r in records}
   cells = plan.cells()
   pending = [c for c in cells if plan.cell_name(*c) not in done]
   layout = 'x'.join(map(str, train_mesh.devices.shape)) if train_mesh else '1x1'
-  log(f'rrm: {len(cells)} cells (seed x level x method), {len(cells) - len(pending)} already done, '
-      f'{len(pending)} to run; training on a (data x model) = {layout} mesh')
+  log(
+    f'rrm: {len(cells)} cells (seed x level x method), {len(cells) - len(pending)} already done, '
+    f'{len(pending)} to run; training on a (data x model) = {layout} mesh'
+  )
   results_path = os.path.join(workdir, RESULTS)
   start, finished = time.time(), 0
   for seed in plan.seeds:
     if not any(c[0] == seed for c in pending):
       continue
     base = jax.random.fold_in(jax.random.key(seed), _SEED_TAG)
-    pools = rrm.segment_pools(jax.random.fold_in(base, _POOLS), levels=plan.levels,
-                              num_segments=plan.num_segments, modulus=plan.modulus)
-    judge_params, judge_metrics = chain_checkers.build_judge(plan.checker, seed=seed, workdir=workdir,
-                                                             train_config=plan.judge_train, log=log, mesh=mesh,
-                                                             model_parallelism=plan.model_parallelism)
+    pools = rrm.segment_pools(
+      jax.random.fold_in(base, _POOLS), levels=plan.levels, num_segments=plan.num_segments, modulus=plan.modulus
+    )
+    judge_params, judge_metrics = chain_checkers.build_judge(
+      plan.checker,
+      seed=seed,
+      workdir=workdir,
+      train_config=plan.judge_train,
+      log=log,
+      mesh=mesh,
+      model_parallelism=plan.model_parallelism,
+    )
     models: dict[tuple[int, str], dict] = {}  # (level, method) -> {'reward_model', 'agent'}
     for level in range(plan.levels + 1):
       key = jax.random.fold_in(jax.random.fold_in(base, _LEVELS), level)
@@ -285,35 +352,43 @@ def run_rrm(config: ml_collections.ConfigDict, workdir: str, *, mesh=None,
         eval_params = {'judge': judge_params}
         if evaluator.kind == 'assisted':
           if (level - 1, method) not in models:
-            models[level - 1, method] = _restore_models(_model_dir(workdir, seed, level - 1, method), plan,
-                                                        level - 1)
+            models[level - 1, method] = _restore_models(_model_dir(workdir, seed, level - 1, method), plan, level - 1)
           lower = models[level - 1, method]
           eval_params.update(reward=lower['reward_model'], assistant=lower['agent'])
         cell_start = time.time()
         if evaluator not in shared:
           labels = rrm_training.label_table(evaluator, eval_params, pools[level])
           rm_params, agent_params, history, metrics = rrm_training.run_level(
-              key, pools[level], labels, rm_net=rm_net, agent_net=agent_net, train=plan.train,
-              num_tasks=plan.num_eval, mesh=train_mesh)
+            key,
+            pools[level],
+            labels,
+            rm_net=rm_net,
+            agent_net=agent_net,
+            train=plan.train,
+            num_tasks=plan.num_eval,
+            mesh=train_mesh,
+          )
           # Host copies of the whole values (gathered from every process): saved, read, and the next level's
           # evaluator.
-          shared[evaluator] = multihost.to_host(
-              ({'reward_model': rm_params, 'agent': agent_params}, history, metrics))
+          shared[evaluator] = multihost.to_host(({'reward_model': rm_params, 'agent': agent_params}, history, metrics))
         trained, history, metrics = shared[evaluator]
         models[level, method] = trained
         _save_models(_model_dir(workdir, seed, level, method), trained)
-        record = make_record(plan, seed, level, method, metrics, history, judge_metrics=judge_metrics,
-                             wall_s=time.time() - cell_start)
+        record = make_record(
+          plan, seed, level, method, metrics, history, judge_metrics=judge_metrics, wall_s=time.time() - cell_start
+        )
         if multihost.is_writer():
           runfiles.append_jsonl(results_path, [record])
         records.append(record)
         finished += 1
         elapsed = time.time() - start
-        log(f'[{len(cells) - len(pending) + finished}/{len(cells)}] {record["cell"]}: agent accuracy '
-            f'{record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
-            f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} '
-            f'({record["wall_s"]:.1f}s); elapsed {elapsed:.0f}s, about '
-            f'{elapsed / finished * (len(pending) - finished):.0f}s left')
+        log(
+          f'[{len(cells) - len(pending) + finished}/{len(cells)}] {record["cell"]}: agent accuracy '
+          f'{record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
+          f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} '
+          f'({record["wall_s"]:.1f}s); elapsed {elapsed:.0f}s, about '
+          f'{elapsed / finished * (len(pending) - finished):.0f}s left'
+        )
   order = {plan.cell_name(*c): i for i, c in enumerate(cells)}
   records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
   if multihost.is_writer():

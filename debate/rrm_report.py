@@ -29,9 +29,14 @@ from debate.stats import t_interval, wilson_interval
 Record = Mapping[str, Any]
 METHOD_ORDER = ('rrm', 'rrm-product', 'baseline')
 # (name in rows, count field, games field) of the pooled proportions.
-PROPORTIONS = (('rm', 'rm_correct', 'rm_games'), ('rm_agent', 'rm_agent_correct', 'games'),
-               ('rm_top1', 'rm_top1_correct', 'rm_games'), ('label', 'label_correct', 'rm_games'),
-               ('agent', 'correct', 'games'), ('fooled', 'fooled', 'games'))
+PROPORTIONS = (
+  ('rm', 'rm_correct', 'rm_games'),
+  ('rm_agent', 'rm_agent_correct', 'games'),
+  ('rm_top1', 'rm_top1_correct', 'rm_games'),
+  ('label', 'label_correct', 'rm_games'),
+  ('agent', 'correct', 'games'),
+  ('fooled', 'fooled', 'games'),
+)
 MEANS = {'proxy_reward': (0.0, 1.0), 'hacking_gap': (-1.0, 1.0)}  # name -> the quantity's range
 FILES = ('rrm_table.md', 'rrm_table.tex', 'rrm_table.csv', 'rrm_levels.png', 'rrm_levels.pdf')
 
@@ -67,15 +72,26 @@ def summarize(records: Iterable[Record]) -> list[dict[str, Any]]:
   rows = []
   for judge, method, level in keys:
     group = list(groups[judge, method, level].values())
-    row: dict[str, Any] = {'judge': judge, 'method': method, 'level': level, 'T': 2**level,
-                           'seeds': sorted((r.get('seed') for r in group), key=repr)}
+    row: dict[str, Any] = {
+      'judge': judge,
+      'method': method,
+      'level': level,
+      'T': 2**level,
+      'seeds': sorted((r.get('seed') for r in group), key=repr),
+    }
     for name, count_field, games_field in PROPORTIONS:
       games = sum(int(r[games_field]) for r in group)
       correct = sum(int(r[count_field]) for r in group)
       _, low, high = t_interval([int(r[count_field]) / int(r[games_field]) for r in group])
-      row.update({f'{name}_games': games, f'{name}_count': correct, f'{name}_rate': correct / games,
-                  f'{name}_ci95': wilson_interval(correct, games),
-                  f'{name}_seed_ci95': (max(low, 0.0), min(high, 1.0))})
+      row.update(
+        {
+          f'{name}_games': games,
+          f'{name}_count': correct,
+          f'{name}_rate': correct / games,
+          f'{name}_ci95': wilson_interval(correct, games),
+          f'{name}_seed_ci95': (max(low, 0.0), min(high, 1.0)),
+        }
+      )
     for name, (lowest, highest) in MEANS.items():
       mean, low, high = t_interval([float(r[name]) for r in group])
       row.update({name: mean, f'{name}_ci95': (max(low, lowest), min(high, highest))})
@@ -91,35 +107,51 @@ def _percent(value: float, interval: Sequence[float], *, signed: bool = False) -
   return f'{text} [{100 * interval[0]:{sign}.1f}, {100 * interval[1]:{sign}.1f}]'
 
 
-_COLUMNS = (('label acc.', 'label'), ('RM acc. (held-out)', 'rm'), ('RM acc. (agent answers)', 'rm_agent'),
-            ('RM top-1', 'rm_top1'), ('agent true acc.', 'agent'), ('RM fooled', 'fooled'))
+_COLUMNS = (
+  ('label acc.', 'label'),
+  ('RM acc. (held-out)', 'rm'),
+  ('RM acc. (agent answers)', 'rm_agent'),
+  ('RM top-1', 'rm_top1'),
+  ('agent true acc.', 'agent'),
+  ('RM fooled', 'fooled'),
+)
 
 
 def _table_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
   show_judge = len({r['judge'] for r in rows}) > 1
-  header = (['judge'] if show_judge else []) + ['level', 'T', 'method', 'seeds', 'n'] + [
-      c for c, _ in _COLUMNS] + ['proxy reward', 'hacking gap (pts)']
+  header = (
+    (['judge'] if show_judge else [])
+    + ['level', 'T', 'method', 'seeds', 'n']
+    + [c for c, _ in _COLUMNS]
+    + ['proxy reward', 'hacking gap (pts)']
+  )
   body = []
   for r in rows:
-    body.append(([r['judge']] if show_judge else []) + [
-        str(r['level']), str(r['T']), r['method'], str(len(r['seeds'])), str(r['agent_games'])] + [
-        _percent(r[f'{name}_rate'], r[f'{name}_ci95']) for _, name in _COLUMNS] + [
+    body.append(
+      ([r['judge']] if show_judge else [])
+      + [str(r['level']), str(r['T']), r['method'], str(len(r['seeds'])), str(r['agent_games'])]
+      + [_percent(r[f'{name}_rate'], r[f'{name}_ci95']) for _, name in _COLUMNS]
+      + [
         _percent(r['proxy_reward'], r['proxy_reward_ci95']),
-        _percent(r['hacking_gap'], r['hacking_gap_ci95'], signed=True)])
+        _percent(r['hacking_gap'], r['hacking_gap_ci95'], signed=True),
+      ]
+    )
   return header, body
 
 
 def _caption(rows: Sequence[Mapping[str, Any]], *, latex: bool) -> str:
   judges = sorted({r['judge'] for r in rows})
   pct = r'\%' if latex else '%'
-  return (f'RRM vs the unassisted baseline per level (judge: {", ".join(judges)}). Entries in {pct}; n: '
-          f'claims per entry, pooled over the seeds. Label acc.: the evaluation the reward model (RM) learns '
-          f'from, on held-out claims (half true, half random wrong); RM acc.: the RM on the same claims and '
-          f'on the agent\'s own answers; RM top-1: tasks whose true end the RM scores highest of all answers; '
-          f'RM fooled: the agent\'s answers that are wrong yet accepted by the RM. Proportions: Wilson '
-          f'95{pct} interval on the pooled counts. Proxy reward (mean RM score of the agent\'s answers) and '
-          f'hacking gap (proxy reward minus true accuracy, in points): mean over seeds with a Student-t '
-          f'95{pct} interval.')
+  return (
+    f'RRM vs the unassisted baseline per level (judge: {", ".join(judges)}). Entries in {pct}; n: '
+    f'claims per entry, pooled over the seeds. Label acc.: the evaluation the reward model (RM) learns '
+    f'from, on held-out claims (half true, half random wrong); RM acc.: the RM on the same claims and '
+    f"on the agent's own answers; RM top-1: tasks whose true end the RM scores highest of all answers; "
+    f"RM fooled: the agent's answers that are wrong yet accepted by the RM. Proportions: Wilson "
+    f"95{pct} interval on the pooled counts. Proxy reward (mean RM score of the agent's answers) and "
+    f'hacking gap (proxy reward minus true accuracy, in points): mean over seeds with a Student-t '
+    f'95{pct} interval.'
+  )
 
 
 def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
@@ -132,17 +164,25 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
     body = [[cell.replace('|', r'\|') for cell in row] for row in body]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     numeric = [h not in ('judge', 'method') for h in header]
-    line = lambda cells: '| ' + ' | '.join(c.rjust(w) if n else c.ljust(w)
-                                           for c, w, n in zip(cells, widths, numeric)) + ' |'
-    rule = '|' + '|'.join('-' * (w + 1) + ':' if n else ':' + '-' * (w + 1)
-                          for w, n in zip(widths, numeric)) + '|'
+    line = lambda cells: (
+      '| ' + ' | '.join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)) + ' |'
+    )
+    rule = '|' + '|'.join('-' * (w + 1) + ':' if n else ':' + '-' * (w + 1) for w, n in zip(widths, numeric)) + '|'
     return '\n'.join([line(header), rule, *map(line, body), '', _caption(rows, latex=False)]) + '\n'
   if fmt == 'latex':
     numeric = [h not in ('judge', 'method') for h in header]
-    lines = [r'\begin{table*}[t]', r'\centering', r'\small', rf'\caption{{{_caption(rows, latex=True)}}}',
-             r'\label{tab:rrm}', r'\resizebox{\textwidth}{!}{%',
-             rf'\begin{{tabular}}{{{"".join("r" if n else "l" for n in numeric)}}}',
-             r'\toprule', ' & '.join(latex_escape(h) for h in header) + r' \\', r'\midrule']
+    lines = [
+      r'\begin{table*}[t]',
+      r'\centering',
+      r'\small',
+      rf'\caption{{{_caption(rows, latex=True)}}}',
+      r'\label{tab:rrm}',
+      r'\resizebox{\textwidth}{!}{%',
+      rf'\begin{{tabular}}{{{"".join("r" if n else "l" for n in numeric)}}}',
+      r'\toprule',
+      ' & '.join(latex_escape(h) for h in header) + r' \\',
+      r'\midrule',
+    ]
     previous_level = None
     for r, row in zip(rows, body):
       if previous_level is not None and r['level'] != previous_level:
@@ -157,8 +197,15 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
 def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
   columns = ['judge', 'method', 'level', 'T', 'seeds']
   for name, _, _ in PROPORTIONS:
-    columns += [f'{name}_games', f'{name}_count', f'{name}_rate', f'{name}_ci95_low', f'{name}_ci95_high',
-                f'{name}_seed_ci95_low', f'{name}_seed_ci95_high']
+    columns += [
+      f'{name}_games',
+      f'{name}_count',
+      f'{name}_rate',
+      f'{name}_ci95_low',
+      f'{name}_ci95_high',
+      f'{name}_seed_ci95_low',
+      f'{name}_seed_ci95_high',
+    ]
   for name in MEANS:
     columns += [name, f'{name}_ci95_low', f'{name}_ci95_high']
   buffer = io.StringIO()
@@ -171,8 +218,9 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
         interval = r.get(f'{name}_{suffix}')
         if interval is not None:
           flat[f'{name}_{suffix}_low'], flat[f'{name}_{suffix}_high'] = interval
-    writer.writerow(['' if isinstance(flat.get(c), float) and math.isnan(flat[c]) else flat.get(c, '')
-                     for c in columns])
+    writer.writerow(
+      ['' if isinstance(flat.get(c), float) and math.isnan(flat[c]) else flat.get(c, '') for c in columns]
+    )
   return buffer.getvalue()
 
 
@@ -190,12 +238,21 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
   colors = {m: f'C{i}' for i, m in enumerate(methods)}
   markers = ('o', 's', '^', 'D', 'v')
   panels = [
-      (axes[0], [('rm', '-', 'held-out claims'), ('rm_agent', '--', "agent's answers"),
-                 ('rm_top1', ':', 'top-1 is the truth')], 'Reward-model (RM) accuracy'),
-      (axes[1], [('agent', '-', 'true accuracy'), ('proxy_reward', '--', 'proxy reward')],
-       'Agent: true accuracy and proxy reward'),
-      (axes[2], [('hacking_gap', '-', 'proxy - true accuracy'), ('fooled', ':', 'wrong answers the RM accepts')],
-       'Reward hacking'),
+    (
+      axes[0],
+      [('rm', '-', 'held-out claims'), ('rm_agent', '--', "agent's answers"), ('rm_top1', ':', 'top-1 is the truth')],
+      'Reward-model (RM) accuracy',
+    ),
+    (
+      axes[1],
+      [('agent', '-', 'true accuracy'), ('proxy_reward', '--', 'proxy reward')],
+      'Agent: true accuracy and proxy reward',
+    ),
+    (
+      axes[2],
+      [('hacking_gap', '-', 'proxy - true accuracy'), ('fooled', ':', 'wrong answers the RM accepts')],
+      'Reward hacking',
+    ),
   ]
   series_handles = {}
   for j, judge in enumerate(judges):
@@ -212,8 +269,15 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
           highs = [r[f'{name}_ci95'][1] for r in series]
           if not any(math.isnan(v) for v in lows + highs):
             ax.fill_between(levels, lows, highs, color=colors[method], alpha=0.15, linewidth=0)
-          (line,) = ax.plot(levels, [r[value_key] for r in series], color=colors[method], linestyle=style,
-                            marker=markers[j % len(markers)], markersize=4, linewidth=1.6)
+          (line,) = ax.plot(
+            levels,
+            [r[value_key] for r in series],
+            color=colors[method],
+            linestyle=style,
+            marker=markers[j % len(markers)],
+            markersize=4,
+            linewidth=1.6,
+          )
           series_handles.setdefault(label, line)
   all_levels = sorted({r['level'] for r in rows})
   for ax, quantities, title in panels:
@@ -221,14 +285,22 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
     ax.set_xticks(all_levels, labels=[f'{l}\n(T={2**l})' for l in all_levels])
     ax.set_xlabel('level l (chain length T = 2^l)')
     ax.grid(True, alpha=0.3)
-    ax.legend(handles=[Line2D([], [], color='0.3', linestyle=style, label=what) for _, style, what in quantities],
-              fontsize='small', frameon=False)
+    ax.legend(
+      handles=[Line2D([], [], color='0.3', linestyle=style, label=what) for _, style, what in quantities],
+      fontsize='small',
+      frameon=False,
+    )
   axes[0].set_ylim(0.0, 1.02)
   axes[1].set_ylim(0.0, 1.02)
   axes[2].axhline(0.0, color='0.4', linewidth=1)
   axes[2].set_ylabel('fraction of answers')
-  fig.legend(list(series_handles.values()), list(series_handles), loc='outside lower center',
-             ncols=len(series_handles), frameon=False)
+  fig.legend(
+    list(series_handles.values()),
+    list(series_handles),
+    loc='outside lower center',
+    ncols=len(series_handles),
+    frameon=False,
+  )
   fig.suptitle('Recursive reward modelling vs the unassisted baseline, per level')
   fig.savefig(path, dpi=150, format='pdf' if path.lower().endswith('.pdf') else 'png')
 
@@ -236,17 +308,21 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
 def write_rrm_reports(records: Sequence[Record], directory: str) -> dict[str, str]:
   """Writes rrm_table.{md,tex,csv} and rrm_levels.{png,pdf} into `directory` atomically; returns
   {file name: path}."""
-  return write_files(directory, {
+  return write_files(
+    directory,
+    {
       'rrm_table.md': text_writer(rrm_table(records, fmt='markdown')),
       'rrm_table.tex': text_writer(rrm_table(records, fmt='latex')),
       'rrm_table.csv': text_writer(rrm_table(records, fmt='csv')),
       'rrm_levels.png': lambda tmp: rrm_figure(records, tmp),
       'rrm_levels.pdf': lambda tmp: rrm_figure(records, tmp),
-  })
+    },
+  )
 
 
-def split_sources(sources: Sequence[tuple[str, Sequence[Record]]]
-                  ) -> tuple[list[tuple[str, list[Record]]], list[Record]]:
+def split_sources(
+  sources: Sequence[tuple[str, Sequence[Record]]],
+) -> tuple[list[tuple[str, list[Record]]], list[Record]]:
   """Separates RRM records from `[(workdir name, records), ...]`: (the sources without them, the RRM records)."""
   rest = [(name, [r for r in records if not is_rrm(r)]) for name, records in sources]
   return rest, [r for _, records in sources for r in records if is_rrm(r)]

@@ -56,6 +56,7 @@ class Evaluator:
   lower_rm, lower_agent: the level l-1 networks ('assisted' only). combine: how 'assisted' joins the two
   halves' scores (`protocols.rrm.assisted_evaluation`).
   """
+
   kind: str
   checker: chain_checkers.StepChecker
   s: int = 0
@@ -82,8 +83,13 @@ def evaluate(evaluator: Evaluator, params: dict[str, Any], x, ops, claim) -> che
   if evaluator.kind == 'unassisted':
     return rrm.unassisted_evaluation(evaluator.checker, params['judge'], x, ops, claim, s=evaluator.s)
   return rrm.assisted_evaluation(
-      x, ops, claim, assistant=rrm_agents.as_assistant(evaluator.lower_agent, params['assistant']),
-      reward=rm.as_reward(evaluator.lower_rm, params['reward']), combine=evaluator.combine)
+    x,
+    ops,
+    claim,
+    assistant=rrm_agents.as_assistant(evaluator.lower_agent, params['assistant']),
+    reward=rm.as_reward(evaluator.lower_rm, params['reward']),
+    combine=evaluator.combine,
+  )
 
 
 @functools.partial(jax.jit, static_argnames=('evaluator',))
@@ -103,6 +109,7 @@ def label_table(evaluator: Evaluator, params: dict[str, Any], pool: chex.Array) 
 class TrainSpec:
   """Rounds of (reward-model steps, then agent steps); Adam for both; the agent's policy-improvement
   temperature (`debate.rrm_agents.policy_improvement_loss`)."""
+
   rounds: int = 3
   rm_steps: int = 400
   agent_steps: int = 300
@@ -120,12 +127,19 @@ def _step_keys(key, purpose: int, round_index, steps: int):
 def end_table(pool: chex.Array, modulus: int) -> chex.Array:
   """The true end of every task of a level: pool [N, T, 2] -> [N, m] int32, entry [i, x] = x_T."""
   starts = jnp.broadcast_to(jnp.arange(modulus, dtype=jnp.int32), (pool.shape[0], modulus))
-  return rrm.segment_end(starts, jnp.broadcast_to(pool[:, None], (pool.shape[0], modulus) + pool.shape[1:]),
-                         modulus)
+  return rrm.segment_end(starts, jnp.broadcast_to(pool[:, None], (pool.shape[0], modulus) + pool.shape[1:]), modulus)
 
 
-def train_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
-                agent_net: rm.NetSpec, train: TrainSpec, mesh=None):
+def train_level(
+  key: chex.PRNGKey,
+  pool: chex.Array,
+  labels: chex.Array,
+  *,
+  rm_net: rm.NetSpec,
+  agent_net: rm.NetSpec,
+  train: TrainSpec,
+  mesh=None,
+):
   """Trains a level's reward model and agent. pool: [N, T, 2] segments; labels: [N, m, m] (`label_table`).
 
   Returns (rm_params, agent_params, history) with history['rm_loss'] [rounds, rm_steps] and
@@ -151,9 +165,15 @@ def train_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_n
     x, index, ops = tasks(task_key)
     truth = ends[index, x]
     u = jax.random.uniform(claim_key, (batch,))
-    claim = jnp.where(u < 1 / 3, truth, jnp.where(
-        u < 2 / 3, rrm.random_wrong(jax.random.fold_in(claim_key, 1), truth, modulus),
-        rrm_agents.sample_answers(agent_net, agent_params, agent_key, x, ops)))
+    claim = jnp.where(
+      u < 1 / 3,
+      truth,
+      jnp.where(
+        u < 2 / 3,
+        rrm.random_wrong(jax.random.fold_in(claim_key, 1), truth, modulus),
+        rrm_agents.sample_answers(agent_net, agent_params, agent_key, x, ops),
+      ),
+    )
     claim, label = sharding.batch_constrained((claim, labels[index, x, claim]), mesh)
     loss, grads = jax.value_and_grad(lambda p: rm.reward_model_loss(rm_net, p, x, ops, claim, label))(params)
     updates, opt_state = rm_opt.update(grads, opt_state, params)
@@ -164,29 +184,45 @@ def train_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_n
     x, _, ops = tasks(step_key)
     table = sharding.batch_constrained(rm.reward_table(rm_net, rm_params, x, ops), mesh)
     (_, expected_reward), grads = jax.value_and_grad(
-        lambda p: rrm_agents.policy_improvement_loss(agent_net, p, x, ops, table, temperature=train.temperature),
-        has_aux=True)(params)
+      lambda p: rrm_agents.policy_improvement_loss(agent_net, p, x, ops, table, temperature=train.temperature),
+      has_aux=True,
+    )(params)
     updates, opt_state = agent_opt.update(grads, opt_state, params)
     return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), expected_reward
 
   def one_round(carry, round_index):
     rm_params, rm_state, agent_params, agent_state = carry
     (rm_params, rm_state), losses = jax.lax.scan(
-        lambda c, k: rm_step(agent_params, c, k), (rm_params, rm_state),
-        _step_keys(key, _RM_DATA, round_index, train.rm_steps))
+      lambda c, k: rm_step(agent_params, c, k),
+      (rm_params, rm_state),
+      _step_keys(key, _RM_DATA, round_index, train.rm_steps),
+    )
     (agent_params, agent_state), rewards = jax.lax.scan(
-        lambda c, k: agent_step(rm_params, c, k), (agent_params, agent_state),
-        _step_keys(key, _AGENT_DATA, round_index, train.agent_steps))
+      lambda c, k: agent_step(rm_params, c, k),
+      (agent_params, agent_state),
+      _step_keys(key, _AGENT_DATA, round_index, train.agent_steps),
+    )
     return (rm_params, rm_state, agent_params, agent_state), (losses, rewards)
 
-  carry = sharding.fsdp_constrained((rm_params, rm_opt.init(rm_params), agent_params,
-                                     agent_opt.init(agent_params)), mesh)
+  carry = sharding.fsdp_constrained(
+    (rm_params, rm_opt.init(rm_params), agent_params, agent_opt.init(agent_params)), mesh
+  )
   (rm_params, _, agent_params, _), (losses, rewards) = jax.lax.scan(one_round, carry, jnp.arange(train.rounds))
   return rm_params, agent_params, {'rm_loss': losses, 'agent_reward': rewards}
 
 
-def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_params, agent_params, *,
-                  rm_net: rm.NetSpec, agent_net: rm.NetSpec, num_tasks: int, mesh=None):
+def measure_level(
+  key: chex.PRNGKey,
+  pool: chex.Array,
+  labels: chex.Array,
+  rm_params,
+  agent_params,
+  *,
+  rm_net: rm.NetSpec,
+  agent_net: rm.NetSpec,
+  num_tasks: int,
+  mesh=None,
+):
   """A level's figures on `num_tasks` fresh tasks of the pool (drawn from `fold_in(key, EVAL)`).
 
   Inside `jit`; with a `mesh` that divides num_tasks the tasks are split over it (the same tasks, the same
@@ -211,8 +247,7 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
   x, index, ops = sharding.batch_constrained((x, index, pool[index]), split_over)
   truth = rrm.segment_end(x, ops, modulus)
   is_true = jnp.arange(num_tasks) % 2 == 0
-  claim = sharding.batch_constrained(
-      jnp.where(is_true, truth, rrm.random_wrong(wrong_key, truth, modulus)), split_over)
+  claim = sharding.batch_constrained(jnp.where(is_true, truth, rrm.random_wrong(wrong_key, truth, modulus)), split_over)
   rm_verdict = rm.reward_probability(rm_net, rm_params, x, ops, claim) > 0.5
   rm_top1 = jnp.argmax(rm.reward_table(rm_net, rm_params, x, ops), axis=-1) == truth
 
@@ -222,27 +257,42 @@ def measure_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, rm_pa
   mode = rrm_agents.as_assistant(agent_net, agent_params)(x, ops)
   count = lambda a: jnp.sum(a).astype(jnp.int32)
   return {
-      'rm_games': jnp.int32(num_tasks), 'rm_correct': count(rm_verdict == is_true),
-      'rm_top1_correct': count(rm_top1),
-      'label_correct': count((labels[index, x, claim] > 0.5) == is_true),
-      'games': jnp.int32(num_tasks), 'correct': count(right),
-      'rm_agent_correct': count((scores > 0.5) == right), 'fooled': count(~right & (scores > 0.5)),
-      'proxy_reward': scores.mean(), 'evaluation_reward': labels[index, x, answers].mean(),
-      'mode_correct': count(mode == truth),
+    'rm_games': jnp.int32(num_tasks),
+    'rm_correct': count(rm_verdict == is_true),
+    'rm_top1_correct': count(rm_top1),
+    'label_correct': count((labels[index, x, claim] > 0.5) == is_true),
+    'games': jnp.int32(num_tasks),
+    'correct': count(right),
+    'rm_agent_correct': count((scores > 0.5) == right),
+    'fooled': count(~right & (scores > 0.5)),
+    'proxy_reward': scores.mean(),
+    'evaluation_reward': labels[index, x, answers].mean(),
+    'mode_correct': count(mode == truth),
   }
 
 
 @functools.partial(jax.jit, static_argnames=('rm_net', 'agent_net', 'train', 'num_tasks', 'mesh'))
 def _run_level(key, pool, labels, *, rm_net, agent_net, train, num_tasks, mesh):
-  rm_params, agent_params, history = train_level(key, pool, labels, rm_net=rm_net, agent_net=agent_net,
-                                                 train=train, mesh=mesh)
-  metrics = measure_level(key, pool, labels, rm_params, agent_params, rm_net=rm_net, agent_net=agent_net,
-                          num_tasks=num_tasks, mesh=mesh)
+  rm_params, agent_params, history = train_level(
+    key, pool, labels, rm_net=rm_net, agent_net=agent_net, train=train, mesh=mesh
+  )
+  metrics = measure_level(
+    key, pool, labels, rm_params, agent_params, rm_net=rm_net, agent_net=agent_net, num_tasks=num_tasks, mesh=mesh
+  )
   return rm_params, agent_params, history, metrics
 
 
-def run_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net: rm.NetSpec,
-              agent_net: rm.NetSpec, train: TrainSpec, num_tasks: int, mesh=None):
+def run_level(
+  key: chex.PRNGKey,
+  pool: chex.Array,
+  labels: chex.Array,
+  *,
+  rm_net: rm.NetSpec,
+  agent_net: rm.NetSpec,
+  train: TrainSpec,
+  num_tasks: int,
+  mesh=None,
+):
   """`train_level` then `measure_level`, one compiled call: (rm_params, agent_params, history, metrics).
 
   pool [N, T, 2], labels [N, m, m]. `mesh`: the training mesh (`sharding.training_mesh`; None: one device,
@@ -250,5 +300,4 @@ def run_level(key: chex.PRNGKey, pool: chex.Array, labels: chex.Array, *, rm_net
   come back split FSDP-style over its 'model' axis, history [rounds, steps] and metrics [] replicated.
   """
   key, pool, labels = sharding.replicated((key, pool, labels), mesh)
-  return _run_level(key, pool, labels, rm_net=rm_net, agent_net=agent_net, train=train, num_tasks=num_tasks,
-                    mesh=mesh)
+  return _run_level(key, pool, labels, rm_net=rm_net, agent_net=agent_net, train=train, num_tasks=num_tasks, mesh=mesh)

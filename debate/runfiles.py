@@ -48,9 +48,11 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
 
 def text_writer(text: str) -> Callable[[str], None]:
   """A `write` for `atomic_write` that writes `text`."""
+
   def write(tmp: str) -> None:
     with open(tmp, 'w', encoding='utf-8', newline='') as f:
       f.write(text)
+
   return write
 
 
@@ -64,9 +66,16 @@ def write_files(directory: str | os.PathLike[str], writers: Mapping[str, Callabl
   return paths
 
 
-def resume_workdir(workdir: str, config_path: str, resolved: Mapping[str, Any], *, results_path: str,
-                   transcripts_path: str | None = None, fields: Iterable[str] | None = None,
-                   ignore: Iterable[str] = ()) -> list[dict]:
+def resume_workdir(
+  workdir: str,
+  config_path: str,
+  resolved: Mapping[str, Any],
+  *,
+  results_path: str,
+  transcripts_path: str | None = None,
+  fields: Iterable[str] | None = None,
+  ignore: Iterable[str] = (),
+) -> list[dict]:
   """Starts or resumes a run in `workdir`: checks its previous config (`check_resumable` with `fields` and
   `ignore`), writes `resolved` to `config_path` and returns the finished records (`finished_records`).
 
@@ -74,6 +83,7 @@ def resume_workdir(workdir: str, config_path: str, resolved: Mapping[str, Any], 
   broadcast, so every process runs the same cells.
   """
   from debate import multihost  # Imported here: this module is otherwise free of JAX.
+
   check_resumable(workdir, config_path, resolved, fields=fields, ignore=ignore)
   records = None
   if multihost.is_writer():
@@ -160,8 +170,14 @@ def to_jsonable(value: Any) -> Any:
   return value
 
 
-def check_resumable(workdir: str, config_path: str, resolved: Mapping[str, Any], *,
-                    fields: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> None:
+def check_resumable(
+  workdir: str,
+  config_path: str,
+  resolved: Mapping[str, Any],
+  *,
+  fields: Iterable[str] | None = None,
+  ignore: Iterable[str] = (),
+) -> None:
   """Raises WorkdirError if `config_path` (a previous run's resolved config) differs from `resolved` in a
   field that changes results: one of `fields`, or (fields=None) any field of either config not in
   `ignore`. Does nothing if there is no previous config."""
@@ -177,5 +193,7 @@ def check_resumable(workdir: str, config_path: str, resolved: Mapping[str, Any],
   changed = [k for k in fields if saved.get(k) != resolved.get(k)]
   if changed:
     details = '; '.join(f'{k}: {saved.get(k)!r} there, {resolved.get(k)!r} now' for k in changed)
-    raise WorkdirError(f'--workdir={workdir} holds a run with a different config (fields {changed} differ: '
-                       f'{details}); rerun with the same config to resume, or use a new --workdir')
+    raise WorkdirError(
+      f'--workdir={workdir} holds a run with a different config (fields {changed} differ: '
+      f'{details}); rerun with the same config to resume, or use a new --workdir'
+    )

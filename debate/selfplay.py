@@ -85,6 +85,7 @@ CANDIDATE_VALUES = 7  # x_{c-1}, u_c, v_c, x_c, u_{c+1}, v_{c+1}, x_{c+1} per ca
 class SplitState:
   """dispute: the standard bisection state (lo, hi, liar_hi: [] int32 each); choice: [] int32, the honest
   debater's split action this round (meaningful on the liar's ply); liar_to_move: [] bool."""
+
   dispute: bisection.BisectionState
   choice: chex.Array
   liar_to_move: chex.Array
@@ -114,7 +115,7 @@ def rounds_table(max_length: int) -> tuple[int, ...]:
   for span in range(2, max_length + 1):
     cuts = {min(max(span * n // d, 1), span - 1) for n, d in SPLITS}
     table.append(1 + max(max(table[c], table[span - c]) for c in cuts))
-  return tuple(table[:max_length + 1])
+  return tuple(table[: max_length + 1])
 
 
 def max_rounds(length: int) -> int:
@@ -135,13 +136,17 @@ def step(state: SplitState, action: chex.Array, instance: chain.ChainInstance) -
   d = state.dispute
   split = split_point(d, state.choice)
   agree = action == instance.trace[split]
-  after_claim = bisection.BisectionState(lo=jnp.where(agree, split, d.lo), hi=jnp.where(agree, d.hi, split),
-                                         liar_hi=jnp.where(agree, d.liar_hi, action))
+  after_claim = bisection.BisectionState(
+    lo=jnp.where(agree, split, d.lo), hi=jnp.where(agree, d.hi, split), liar_hi=jnp.where(agree, d.liar_hi, action)
+  )
   dispute = jax.tree.map(lambda new, old: jnp.where(state.liar_to_move & ~state.done, new, old), after_claim, d)
-  return SplitState(dispute=dispute,
-                    choice=jnp.where(state.liar_to_move | state.done, state.choice,
-                                     jnp.clip(action, 0, NUM_SPLITS - 1)).astype(jnp.int32),
-                    liar_to_move=jnp.where(state.done, state.liar_to_move, ~state.liar_to_move))
+  return SplitState(
+    dispute=dispute,
+    choice=jnp.where(state.liar_to_move | state.done, state.choice, jnp.clip(action, 0, NUM_SPLITS - 1)).astype(
+      jnp.int32
+    ),
+    liar_to_move=jnp.where(state.done, state.liar_to_move, ~state.liar_to_move),
+  )
 
 
 def valid_actions(state: SplitState, modulus: int) -> chex.Array:
@@ -169,14 +174,19 @@ def observe(state: SplitState, instance: chain.ChainInstance, modulus: int) -> c
     candidates += [trace(c - 1), op(c)[0], op(c)[1], trace(c), op(c + 1)[0], op(c + 1)[1], trace(c + 1)]
   values = jnp.stack([trace(d.lo), trace(d.hi), d.liar_hi] + candidates)
   rounds = jnp.minimum(rounds_left(d, max_length), MAX_ROUNDS_FEATURE - 1)
-  return jnp.concatenate([jax.nn.one_hot(values, modulus).reshape(-1),
-                          jax.nn.one_hot(rounds, MAX_ROUNDS_FEATURE),
-                          jax.nn.one_hot(state.mover, 2),
-                          jax.nn.one_hot(state.choice, NUM_SPLITS) * state.liar_to_move])
+  return jnp.concatenate(
+    [
+      jax.nn.one_hot(values, modulus).reshape(-1),
+      jax.nn.one_hot(rounds, MAX_ROUNDS_FEATURE),
+      jax.nn.one_hot(state.mover, 2),
+      jax.nn.one_hot(state.choice, NUM_SPLITS) * state.liar_to_move,
+    ]
+  )
 
 
 class PolicyValueMLP(nn.Module):
   """observation: [..., obs_size] -> (logits [..., modulus], value [...] in [-1, 1] for the mover)."""
+
   width: int
   depth: int
   modulus: int
@@ -203,7 +213,8 @@ def _evaluate(network, state, instance, modulus):
   if network is None:
     return _masked(jnp.zeros((modulus,), jnp.float32), valid), jnp.float32(0.0)
   logits, value = PolicyValueMLP(network.width, network.depth, modulus).apply(
-      network.params, observe(state, instance, modulus))
+    network.params, observe(state, instance, modulus)
+  )
   return _masked(logits, valid), value
 
 
@@ -218,9 +229,11 @@ def random_action(key, state: SplitState, instance, modulus: int) -> chex.Array:
 
 def random_rollout_value(key, state, instance, checker, judge_params) -> chex.Array:
   """Both players random from `state` to the end: +1 if the player to move in `state` wins, else -1."""
+
   def body(carry):
     i, s = carry
     return i + 1, step(s, random_action(jax.random.fold_in(key, i), s, instance, checker.modulus), instance)
+
   _, final = jax.lax.while_loop(lambda carry: ~carry[1].done, body, (0, state))
   liar_won = liar_wins(final, instance, checker, judge_params)
   return jnp.where(liar_won == state.liar_to_move, 1.0, -1.0)
@@ -250,8 +263,18 @@ def _recurrent_fn(checker, network):
   return recurrent_fn
 
 
-def gumbel_search(network: Policy, key, states: SplitState, instances, checker, judge_params, *,
-                  num_simulations: int, considered_actions: int, gumbel_scale: float = 1.0) -> mctx.PolicyOutput:
+def gumbel_search(
+  network: Policy,
+  key,
+  states: SplitState,
+  instances,
+  checker,
+  judge_params,
+  *,
+  num_simulations: int,
+  considered_actions: int,
+  gumbel_scale: float = 1.0,
+) -> mctx.PolicyOutput:
   """Gumbel MuZero search from `states` ([B] each) with the network's prior and value: the self-play move
   (`action` [B], sampled; with gumbel_scale 0 the best by the search) and the training target
   (`action_weights` [B, m])."""
@@ -261,10 +284,16 @@ def gumbel_search(network: Policy, key, states: SplitState, instances, checker, 
   depth = 2 * max_rounds(instances.max_length) + 1
   with mcts.fixed_depth_backward(depth + 1):
     return mctx.gumbel_muzero_policy(
-        params=(instances, judge_params), rng_key=key, root=root,
-        recurrent_fn=_recurrent_fn(checker, network), num_simulations=num_simulations,
-        invalid_actions=~jax.vmap(lambda s: valid_actions(s, modulus))(states), max_depth=depth,
-        max_num_considered_actions=min(considered_actions, modulus), gumbel_scale=gumbel_scale)
+      params=(instances, judge_params),
+      rng_key=key,
+      root=root,
+      recurrent_fn=_recurrent_fn(checker, network),
+      num_simulations=num_simulations,
+      invalid_actions=~jax.vmap(lambda s: valid_actions(s, modulus))(states),
+      max_depth=depth,
+      max_num_considered_actions=min(considered_actions, modulus),
+      gumbel_scale=gumbel_scale,
+    )
 
 
 def mcts_action(key, state: SplitState, instance, checker, judge_params, budget: int) -> chex.Array:
@@ -273,13 +302,22 @@ def mcts_action(key, state: SplitState, instance, checker, judge_params, budget:
   modulus = checker.modulus
   batched = jax.tree.map(lambda a: a[None], (state, instance))
   logits, _ = _evaluate(None, state, instance, modulus)
-  root = mctx.RootFnOutput(prior_logits=logits[None],
-                           value=random_rollout_value(rollout_key, state, instance, checker, judge_params)[None],
-                           embedding=batched[0])
+  root = mctx.RootFnOutput(
+    prior_logits=logits[None],
+    value=random_rollout_value(rollout_key, state, instance, checker, judge_params)[None],
+    embedding=batched[0],
+  )
   depth = 2 * max_rounds(instance.max_length) + 1
-  output = mcts.puct_search((batched[1], judge_params), search_key, root, _recurrent_fn(checker, None),
-                            num_simulations=budget, max_depth=depth, depth_bound=depth + 1,
-                            invalid_actions=~valid_actions(state, modulus)[None])
+  output = mcts.puct_search(
+    (batched[1], judge_params),
+    search_key,
+    root,
+    _recurrent_fn(checker, None),
+    num_simulations=budget,
+    max_depth=depth,
+    depth_bound=depth + 1,
+    invalid_actions=~valid_actions(state, modulus)[None],
+  )
   visits = output.search_tree.summary().visit_counts[0].astype(jnp.float32)
   visits = jnp.where(valid_actions(state, modulus), visits, -1.0)
   return mcts.argmax_random_tiebreak(tie_key, visits)
@@ -293,15 +331,25 @@ def network_action(network: Policy | None, state: SplitState, instance, modulus:
   return jnp.argmax(logits).astype(jnp.int32)
 
 
-def search_action(network: Policy | None, key, state: SplitState, instance, checker, judge_params,
-                  simulations: int) -> chex.Array:
+def search_action(
+  network: Policy | None, key, state: SplitState, instance, checker, judge_params, simulations: int
+) -> chex.Array:
   """The move of a `simulations`-simulation Gumbel MuZero search with the network for one game (no Gumbel
   noise: the search's best action; it considers every valid action): [] int32."""
   if network is None:
     raise ValueError('an az debater needs its params: attach them with debate.selfplay.attach_networks')
   batched = jax.tree.map(lambda a: a[None], (state, instance))
-  output = gumbel_search(network, key, batched[0], batched[1], checker, judge_params,
-                         num_simulations=simulations, considered_actions=checker.modulus, gumbel_scale=0.0)
+  output = gumbel_search(
+    network,
+    key,
+    batched[0],
+    batched[1],
+    checker,
+    judge_params,
+    num_simulations=simulations,
+    considered_actions=checker.modulus,
+    gumbel_scale=0.0,
+  )
   return output.action[0].astype(jnp.int32)
 
 
@@ -335,12 +383,13 @@ def _action(spec, key, state, instance, checker, judge_params):
     return jnp.int32(0)
   if spec.kind == 'random':
     return random_action(key, state, instance, checker.modulus)
-  raise ValueError(f'the {spec.kind} liar cannot play against a split-choosing honest debater; '
-                   f'expected one of {", ".join(SPLIT_GAME_LIARS)}')
+  raise ValueError(
+    f'the {spec.kind} liar cannot play against a split-choosing honest debater; '
+    f'expected one of {", ".join(SPLIT_GAME_LIARS)}'
+  )
 
 
-def play(key, instance: chain.ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, liar,
-         honest):
+def play(key, instance: chain.ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, liar, honest):
   """One split-choice game (outcome, transcript), the dicts of protocols/debate.play (`mid` = the split).
 
   `liar`: a debate.agents.LiarSpec of kind random, mcts or az; `honest`: a debate.agents.HonestSpec.
@@ -356,24 +405,40 @@ def play(key, instance: chain.ChainInstance, checker: chain_checkers.StepChecker
     state = step(state, choice, instance)
     claim = _action(liar, liar_key, state, instance, checker, judge_params)
     split = split_point(state.dispute, state.choice)
-    values = {'lo': state.dispute.lo, 'hi': state.dispute.hi, 'mid': split, 'honest_choice': state.choice,
-              'honest_claim': instance.trace[split], 'liar_claim': claim}
+    values = {
+      'lo': state.dispute.lo,
+      'hi': state.dispute.hi,
+      'mid': split,
+      'honest_choice': state.choice,
+      'honest_claim': instance.trace[split],
+      'liar_claim': claim,
+    }
     record = {name: record[name].at[i].set(values[name]) for name in record}
     return i + 1, step(state, claim, instance), record
 
-  num_played, final, record = jax.lax.while_loop(lambda carry: ~carry[1].done, one_round,
-                                                 (0, init(instance), record))
+  num_played, final, record = jax.lax.while_loop(lambda carry: ~carry[1].done, one_round, (0, init(instance), record))
   x, op, honest_y, liar_y = bisection.disputed_step(final.dispute, instance)
   honest_score = chain_checkers.step_score(checker, judge_params, x, op, honest_y)
   liar_score = chain_checkers.step_score(checker, judge_params, x, op, liar_y)
   liar_won = liar_score > honest_score
   verdict = jnp.where(liar_won, instance.wrong, instance.answer)
   outcome = {'correct': ~liar_won, 'verdict': verdict, 'disputed_step': final.dispute.hi}
-  transcript = {'T': instance.length, 'x0': instance.trace[0], 'answer': instance.answer,
-                'wrong': instance.wrong, 'num_rounds': num_played, 'rounds': record,
-                'disputed_step': final.dispute.hi, 'step_input': x, 'step_op': op, 'honest_output': honest_y,
-                'liar_output': liar_y, 'honest_score': honest_score, 'liar_score': liar_score,
-                'verdict': verdict}
+  transcript = {
+    'T': instance.length,
+    'x0': instance.trace[0],
+    'answer': instance.answer,
+    'wrong': instance.wrong,
+    'num_rounds': num_played,
+    'rounds': record,
+    'disputed_step': final.dispute.hi,
+    'step_input': x,
+    'step_op': op,
+    'honest_output': honest_y,
+    'liar_output': liar_y,
+    'honest_score': honest_score,
+    'liar_score': liar_score,
+    'verdict': verdict,
+  }
   return outcome, transcript
 
 
@@ -384,6 +449,7 @@ def play(key, instance: chain.ChainInstance, checker: chain_checkers.StepChecker
 @dataclasses.dataclass(frozen=True)
 class SelfPlayConfig:
   """Self-play settings (the defaults are the measured ones in BUILD_NOTES)."""
+
   batch_size: int = 64
   num_simulations: int = 16
   considered_actions: int = 8
@@ -415,28 +481,38 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
   length_key, instance_key, play_key = jax.random.split(key, 3)
   lengths = jax.random.randint(length_key, (config.batch_size,), 2, config.max_length + 1)
   instances = jax.vmap(lambda k, t: chain.sample_instance(k, t, modulus, config.max_length))(
-      jax.random.split(instance_key, config.batch_size), lengths)
+    jax.random.split(instance_key, config.batch_size), lengths
+  )
   game_keys = jax.random.split(play_key, config.batch_size)
 
   def search_one(key, state, instance):
     batched = jax.tree.map(lambda a: a[None], (state, instance))
-    output = gumbel_search(network, key, batched[0], batched[1], checker, judge_params,
-                           num_simulations=config.num_simulations, considered_actions=config.considered_actions)
+    output = gumbel_search(
+      network,
+      key,
+      batched[0],
+      batched[1],
+      checker,
+      judge_params,
+      num_simulations=config.num_simulations,
+      considered_actions=config.considered_actions,
+    )
     return output.action[0].astype(jnp.int32), output.action_weights[0]
 
   def play(game_keys, instances):
     """The games of `instances` ([b] each), from their own keys [b]."""
+
     def ply(states, i):
-      actions, weights = jax.vmap(search_one)(jax.vmap(lambda k: jax.random.fold_in(k, i))(game_keys), states,
-                                              instances)
+      actions, weights = jax.vmap(search_one)(
+        jax.vmap(lambda k: jax.random.fold_in(k, i))(game_keys), states, instances
+      )
       observations = jax.vmap(lambda s, inst: observe(s, inst, modulus))(states, instances)
       valid = jax.vmap(lambda s: valid_actions(s, modulus))(states)
       new = jax.vmap(step)(states, actions, instances)
       return new, (observations, weights, valid, states.liar_to_move, ~states.done)
 
     plies = jnp.arange(2 * max_rounds(config.max_length))
-    final, (observations, weights, valid, liar_moved, active) = jax.lax.scan(ply, jax.vmap(init)(instances),
-                                                                              plies)
+    final, (observations, weights, valid, liar_moved, active) = jax.lax.scan(ply, jax.vmap(init)(instances), plies)
     liar_won = jax.vmap(lambda s, inst: liar_wins(s, inst, checker, judge_params))(final, instances)
     targets = jnp.where(liar_moved == liar_won[None], 1.0, -1.0)
     return observations, weights, valid, targets, active, liar_won
@@ -445,12 +521,12 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
     return play(game_keys, instances)
   by_game = sharding.batch_spec(mesh)
   by_ply_and_game = P(None, *by_game)
-  return jax.shard_map(play, mesh=mesh, in_specs=(by_game, by_game),
-                       out_specs=(by_ply_and_game,) * 5 + (by_game,), check_vma=False)(game_keys, instances)
+  return jax.shard_map(
+    play, mesh=mesh, in_specs=(by_game, by_game), out_specs=(by_ply_and_game,) * 5 + (by_game,), check_vma=False
+  )(game_keys, instances)
 
 
-def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey,
-                     mesh=None):
+def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig, key: chex.PRNGKey, mesh=None):
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
@@ -471,19 +547,21 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
   def train_step(carry, step_index, judge_params):
     params, opt_state = carry
     observations, weights, valid, targets, active, liar_won = selfplay_games(
-        params, jax.random.fold_in(key, step_index), checker, judge_params, config, mesh)
+      params, jax.random.fold_in(key, step_index), checker, judge_params, config, mesh
+    )
     (loss, (policy_loss, value_loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params, observations, jax.lax.stop_gradient(weights), valid, targets, active)
+      params, observations, jax.lax.stop_gradient(weights), valid, targets, active
+    )
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss,
-               'liar_win_rate': liar_won.mean()}
+    metrics = {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'liar_win_rate': liar_won.mean()}
     return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
   @jax.jit
   def train_chunk(params, opt_state, judge_params, steps):
     params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
     (params, opt_state), metrics = jax.lax.scan(
-        lambda carry, s: train_step(carry, s, judge_params), (params, opt_state), steps)
+      lambda carry, s: train_step(carry, s, judge_params), (params, opt_state), steps
+    )
     return params, opt_state, metrics
 
   return optimizer, train_chunk
@@ -493,9 +571,17 @@ def agent_key(seed: int) -> chex.PRNGKey:
   return jax.random.fold_in(jax.random.key(seed), 0x5E1F)
 
 
-def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: int, rungs: Sequence[int],
-                   config: SelfPlayConfig, log: Callable[[str], None] = print, mesh=None,
-                   checkpoint_dir: str | None = None):
+def train_selfplay(
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  rungs: Sequence[int],
+  config: SelfPlayConfig,
+  log: Callable[[str], None] = print,
+  mesh=None,
+  checkpoint_dir: str | None = None,
+):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
 
   `mesh`: an optional debate.sharding.training_mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
@@ -507,33 +593,70 @@ def train_selfplay(checker: chain_checkers.StepChecker, judge_params, *, seed: i
   optimizer, train_chunk = make_train_chunk(checker, config, train_key, mesh)
 
   report = learned_liar.az_report(log, f'self-play vs {checker.name}', rungs[-1])
-  return learned_liar.train_through_rungs(train_chunk, params, optimizer.init(params),
-                                          sharding.replicated(judge_params, mesh),
-                                          rungs=rungs, log_every=config.log_every, report=report,
-                                          checkpoint_dir=checkpoint_dir, log=log, mesh=mesh)
+  return learned_liar.train_through_rungs(
+    train_chunk,
+    params,
+    optimizer.init(params),
+    sharding.replicated(judge_params, mesh),
+    rungs=rungs,
+    log_every=config.log_every,
+    report=report,
+    checkpoint_dir=checkpoint_dir,
+    log=log,
+    mesh=mesh,
+  )
 
 
 def agent_dir(workdir: str, checker: chain_checkers.StepChecker, seed: int) -> str:
   return os.path.join(workdir, 'agents', f'selfplay_{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
 
 
-def build_ladder(checker: chain_checkers.StepChecker, judge_params, *, seed: int, workdir: str | None,
-                 rungs: Sequence[int], config: SelfPlayConfig = SelfPlayConfig(),
-                 log: Callable[[str], None] = print, mesh=None) -> dict[int, Policy]:
+def build_ladder(
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  workdir: str | None,
+  rungs: Sequence[int],
+  config: SelfPlayConfig = SelfPlayConfig(),
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> dict[int, Policy]:
   """{step: Policy} for every rung, loaded from `workdir/agents/selfplay_...` or trained and saved there.
   `mesh`: train_selfplay's."""
   return learned_liar.saved_ladder(
-      agent_dir(workdir, checker, seed) if workdir else None, rungs=rungs, config=config,
-      init_like=lambda: init_params(config, checker.modulus, jax.random.key(0)),
-      train=lambda all_rungs, checkpoint_dir: train_selfplay(checker, judge_params, seed=seed, rungs=all_rungs,
-                                                             config=config, log=log, checkpoint_dir=checkpoint_dir,
-                                                             mesh=mesh),
-      what='self-play debater')
+    agent_dir(workdir, checker, seed) if workdir else None,
+    rungs=rungs,
+    config=config,
+    init_like=lambda: init_params(config, checker.modulus, jax.random.key(0)),
+    train=lambda all_rungs, checkpoint_dir: train_selfplay(
+      checker,
+      judge_params,
+      seed=seed,
+      rungs=all_rungs,
+      config=config,
+      log=log,
+      checkpoint_dir=checkpoint_dir,
+      mesh=mesh,
+    ),
+    what='self-play debater',
+  )
 
 
-def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_params, *, seed: int,
-                    workdir: str | None, cache: dict, train_config=None, log: Callable[[str], None] = print,
-                    mesh=None, model_parallelism: int = 1):
+def attach_networks(
+  arm,
+  cells,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  workdir: str | None,
+  cache: dict,
+  train_config=None,
+  log: Callable[[str], None] = print,
+  mesh=None,
+  model_parallelism: int = 1,
+):
   """`arm` with the params of its az liar and az honest debater attached (other arms unchanged).
 
   Trains (or loads) once per (judge, seed) every az rung that `cells` (with .arm, .checker, .seed) name for
@@ -541,6 +664,7 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
   mapping of SelfPlayConfig fields (an experiment config's optional `selfplay_training`), None: defaults.
   Training runs on debate.sharding.training_mesh(mesh, batch size, model_parallelism) of the experiment's `mesh`.
   """
+
   def az_specs(a):
     return [s for s in (getattr(a, 'liar', None), getattr(a, 'honest', None)) if s is not None and s.kind == 'az']
 
@@ -550,10 +674,19 @@ def attach_networks(arm, cells, checker: chain_checkers.StepChecker, judge_param
   if key not in cache:
     rungs = {s.budget for c in cells if c.checker == checker and c.seed == seed for s in az_specs(c.arm)}
     config = SelfPlayConfig(**dict(train_config or {}))
-    cache[key] = build_ladder(checker, judge_params, seed=seed, workdir=workdir, rungs=rungs, config=config,
-                              log=log,
-                              mesh=sharding.training_mesh(mesh, config.batch_size, model_parallelism,
-                                                          batch_field='selfplay_training.batch_size'))
-  attach = lambda spec: (dataclasses.replace(spec, policy=cache[key][spec.budget])
-                         if spec is not None and spec.kind == 'az' else spec)
+    cache[key] = build_ladder(
+      checker,
+      judge_params,
+      seed=seed,
+      workdir=workdir,
+      rungs=rungs,
+      config=config,
+      log=log,
+      mesh=sharding.training_mesh(
+        mesh, config.batch_size, model_parallelism, batch_field='selfplay_training.batch_size'
+      ),
+    )
+  attach = lambda spec: (
+    dataclasses.replace(spec, policy=cache[key][spec.budget]) if spec is not None and spec.kind == 'az' else spec
+  )
   return dataclasses.replace(arm, liar=attach(arm.liar), honest=attach(arm.honest))

@@ -24,7 +24,8 @@ from typing import Sequence
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from debate import multihost
 from debate.runfiles import ConfigError
@@ -42,8 +43,14 @@ def make_mesh(devices: Sequence[jax.Device] | None = None, *, model_parallelism:
   return Mesh(np.asarray(devices).reshape(-1, model_parallelism), ('data', 'model'))
 
 
-def training_mesh(mesh: Mesh | None, batch_size: int, model_parallelism: int = 1, *,
-                  field: str = 'model_parallelism', batch_field: str = 'batch_size') -> Mesh | None:
+def training_mesh(
+  mesh: Mesh | None,
+  batch_size: int,
+  model_parallelism: int = 1,
+  *,
+  field: str = 'model_parallelism',
+  batch_field: str = 'batch_size',
+) -> Mesh | None:
   """The ('data', 'model') mesh a trainer with a global batch of `batch_size` splits it over.
 
   From each process it takes the same number n of its devices in `mesh` (an experiment's mesh, which may
@@ -58,14 +65,21 @@ def training_mesh(mesh: Mesh | None, batch_size: int, model_parallelism: int = 1
   by_process = {p: [d for d in mesh.devices.flat if d.process_index == p] for p in processes}
   per_process = min(len(devices) for devices in by_process.values())
   if not isinstance(model_parallelism, int) or model_parallelism < 1 or per_process % model_parallelism:
-    raise ConfigError(field, f'{model_parallelism!r} does not divide the {per_process} devices of each process; '
-                             f'pass one of {[d for d in range(1, per_process + 1) if per_process % d == 0]}')
-  counts = [n for n in range(model_parallelism, per_process + 1, model_parallelism)
-            if batch_size % (n * len(processes)) == 0]
+    raise ConfigError(
+      field,
+      f'{model_parallelism!r} does not divide the {per_process} devices of each process; '
+      f'pass one of {[d for d in range(1, per_process + 1) if per_process % d == 0]}',
+    )
+  counts = [
+    n for n in range(model_parallelism, per_process + 1, model_parallelism) if batch_size % (n * len(processes)) == 0
+  ]
   if not counts:
-    raise ConfigError(field, f'the batch of {batch_size} (--config.{batch_field}) cannot be split evenly over '
-                             f'{len(processes)} process(es) with a multiple of {field}={model_parallelism} devices '
-                             f'each; pass a --config.{batch_field} divisible by {len(processes) * model_parallelism}')
+    raise ConfigError(
+      field,
+      f'the batch of {batch_size} (--config.{batch_field}) cannot be split evenly over '
+      f'{len(processes)} process(es) with a multiple of {field}={model_parallelism} devices '
+      f'each; pass a --config.{batch_field} divisible by {len(processes) * model_parallelism}',
+    )
   n = max(counts)
   if n * len(processes) == 1:
     return None

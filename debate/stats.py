@@ -10,73 +10,72 @@ Z_95 = 1.959963984540054
 
 
 def wilson_interval(correct: int, games: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion ``correct / games``.
+  """Wilson score interval for a binomial proportion ``correct / games``.
 
-    Returns ``(low, high)`` within ``[0, 1]``; the default ``z`` gives a 95%
-    interval. With no games the proportion is unconstrained: ``(0.0, 1.0)``.
-    Raises ``ValueError`` on negative counts or ``correct > games``.
-    """
-    correct, games = operator.index(correct), operator.index(games)
-    if correct < 0 or games < 0:
-        raise ValueError(f"counts must be non-negative, got correct={correct}, games={games}")
-    if correct > games:
-        raise ValueError(f"correct ({correct}) exceeds games ({games})")
-    if not (math.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a positive finite number, got {z}")
-    if games == 0:
-        return 0.0, 1.0
+  Returns ``(low, high)`` within ``[0, 1]``; the default ``z`` gives a 95%
+  interval. With no games the proportion is unconstrained: ``(0.0, 1.0)``.
+  Raises ``ValueError`` on negative counts or ``correct > games``.
+  """
+  correct, games = operator.index(correct), operator.index(games)
+  if correct < 0 or games < 0:
+    raise ValueError(f'counts must be non-negative, got correct={correct}, games={games}')
+  if correct > games:
+    raise ValueError(f'correct ({correct}) exceeds games ({games})')
+  if not (math.isfinite(z) and z > 0):
+    raise ValueError(f'z must be a positive finite number, got {z}')
+  if games == 0:
+    return 0.0, 1.0
 
-    p = correct / games
-    z2_n = z * z / games
-    center = (p + z2_n / 2) / (1 + z2_n)
-    half = z / (1 + z2_n) * math.sqrt(p * (1 - p) / games + z2_n / (4 * games))
-    # At the boundaries the closed form is exactly 0 / 1; avoid rounding noise.
-    low = 0.0 if correct == 0 else max(0.0, center - half)
-    high = 1.0 if correct == games else min(1.0, center + half)
-    return low, high
+  p = correct / games
+  z2_n = z * z / games
+  center = (p + z2_n / 2) / (1 + z2_n)
+  half = z / (1 + z2_n) * math.sqrt(p * (1 - p) / games + z2_n / (4 * games))
+  # At the boundaries the closed form is exactly 0 / 1; avoid rounding noise.
+  low = 0.0 if correct == 0 else max(0.0, center - half)
+  high = 1.0 if correct == games else min(1.0, center + half)
+  return low, high
 
 
-def bootstrap_mean_interval(values, num_samples: int = 2000, seed: int = 0,
-                            level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of ``values`` (a 1-D sequence of numbers).
+def bootstrap_mean_interval(values, num_samples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+  """Percentile bootstrap interval of the mean of ``values`` (a 1-D sequence of numbers).
 
-    Resamples the values with replacement ``num_samples`` times (numpy generator seeded by ``seed``, so the
-    interval is reproducible). For per-image scores in [0, 1] that are not all 0/1 (a mean over seeds), where
-    the Wilson interval does not apply. Raises ``ValueError`` on an empty sequence.
-    """
-    import numpy as np
+  Resamples the values with replacement ``num_samples`` times (numpy generator seeded by ``seed``, so the
+  interval is reproducible). For per-image scores in [0, 1] that are not all 0/1 (a mean over seeds), where
+  the Wilson interval does not apply. Raises ``ValueError`` on an empty sequence.
+  """
+  import numpy as np
 
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if values.size == 0:
-        raise ValueError("bootstrap_mean_interval needs at least one value")
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, size=(num_samples, values.size))].mean(axis=1)
-    alpha = (1.0 - level) / 2
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(low), float(high)
+  values = np.asarray(values, dtype=np.float64).reshape(-1)
+  if values.size == 0:
+    raise ValueError('bootstrap_mean_interval needs at least one value')
+  rng = np.random.default_rng(seed)
+  means = values[rng.integers(0, values.size, size=(num_samples, values.size))].mean(axis=1)
+  alpha = (1.0 - level) / 2
+  low, high = np.quantile(means, [alpha, 1.0 - alpha])
+  return float(low), float(high)
 
 
 def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean of ``values`` and its Student-t confidence interval: ``(mean, low, high)``.
+  """Mean of ``values`` and its Student-t confidence interval: ``(mean, low, high)``.
 
-    The interval is mean +- t_{n-1} * sd / sqrt(n) with the sample standard deviation (ddof 1); it treats
-    the values (e.g. one per seed) as independent draws. With one value the interval is ``(nan, nan)``.
-    Raises ``ValueError`` on no values or a confidence outside (0, 1).
-    """
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("t_interval needs at least one value")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    n = len(values)
-    mean = math.fsum(values) / n
-    if n < 2:
-        return mean, math.nan, math.nan
-    from scipy import stats  # scipy comes with jax; imported here to keep this module light
+  The interval is mean +- t_{n-1} * sd / sqrt(n) with the sample standard deviation (ddof 1); it treats
+  the values (e.g. one per seed) as independent draws. With one value the interval is ``(nan, nan)``.
+  Raises ``ValueError`` on no values or a confidence outside (0, 1).
+  """
+  values = [float(v) for v in values]
+  if not values:
+    raise ValueError('t_interval needs at least one value')
+  if not 0 < confidence < 1:
+    raise ValueError(f'confidence must be in (0, 1), got {confidence}')
+  n = len(values)
+  mean = math.fsum(values) / n
+  if n < 2:
+    return mean, math.nan, math.nan
+  from scipy import stats  # scipy comes with jax; imported here to keep this module light
 
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
+  sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+  half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+  return mean, mean - half, mean + half
 
 
 # A seed-level bootstrap  needs between-seed variation to resample: at least two seeds. With few seeds it is
@@ -88,72 +87,76 @@ RESAMPLE_KINDS = ('games', 'seeds')
 
 
 def resample_counts(successes, trials, *, num_samples: int, rng, resample: str = 'games'):
-    """Parametric-bootstrap draws of binomial counts, pooled (``'games'``) or two-stage over seeds (``'seeds'``).
+  """Parametric-bootstrap draws of binomial counts, pooled (``'games'``) or two-stage over seeds (``'seeds'``).
 
-    Args:
-        successes, trials: [K, ...] counts per seed (K >= 1 seeds; the same cells, ``...``, in every seed). The
-            trials must be integers.
-        num_samples: S, the number of draws.
-        rng: a ``numpy.random.Generator``.
-        resample: ``'games'``: the seeds are pooled and every cell redraws its successes from
-            Binomial(pooled trials, pooled rate); the trials stay fixed. ``'seeds'``: each draw first picks K seeds
-            with replacement (one pick for all cells, so a seed's judges move every cell they play together), then
-            redraws each picked seed's cells from Binomial(trials_k, rate_k) and sums over the picks; the trials are
-            the picked seeds' sum.
+  Args:
+      successes, trials: [K, ...] counts per seed (K >= 1 seeds; the same cells, ``...``, in every seed). The
+          trials must be integers.
+      num_samples: S, the number of draws.
+      rng: a ``numpy.random.Generator``.
+      resample: ``'games'``: the seeds are pooled and every cell redraws its successes from
+          Binomial(pooled trials, pooled rate); the trials stay fixed. ``'seeds'``: each draw first picks K seeds
+          with replacement (one pick for all cells, so a seed's judges move every cell they play together), then
+          redraws each picked seed's cells from Binomial(trials_k, rate_k) and sums over the picks; the trials are
+          the picked seeds' sum.
 
-    Returns ``(successes* [S, ...], trials* [S, ...])``. For K = 1 and ``'games'`` the draws are
-    ``rng.binomial(trials, rate, size=(S, ...))``, so they match a plain parametric bootstrap of the same
-    counts. Raises ``ValueError`` for ``'seeds'`` with fewer than ``MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds or
-    with seeds that do not play the same cells (a picked set could then miss a cell entirely).
-    """
-    import numpy as np
+  Returns ``(successes* [S, ...], trials* [S, ...])``. For K = 1 and ``'games'`` the draws are
+  ``rng.binomial(trials, rate, size=(S, ...))``, so they match a plain parametric bootstrap of the same
+  counts. Raises ``ValueError`` for ``'seeds'`` with fewer than ``MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds or
+  with seeds that do not play the same cells (a picked set could then miss a cell entirely).
+  """
+  import numpy as np
 
-    successes = np.asarray(successes, dtype=float)
-    trials = np.asarray(trials, dtype=float)
-    if successes.shape != trials.shape or successes.ndim < 1 or successes.shape[0] < 1:
-        raise ValueError(f"successes and trials must be [K, ...] with K >= 1 seeds and the same shape; got "
-                         f"{successes.shape} and {trials.shape}")
-    if resample not in RESAMPLE_KINDS:
-        raise ValueError(f"resample must be one of {RESAMPLE_KINDS}, got {resample!r}")
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
-    if not np.array_equal(trials, np.round(trials)):
-        raise ValueError("the bootstrap resamples binomial counts, so trials must be integers")
-    if np.any(successes < 0) or np.any(successes > trials):
-        raise ValueError("successes must lie in [0, trials]")
-    num_seeds = successes.shape[0]
-    if resample == 'games':
-        n = trials.sum(axis=0)
-        p = np.divide(successes.sum(axis=0), n, out=np.zeros(n.shape), where=n > 0)
-        drawn = rng.binomial(n.astype(np.int64), p, size=(num_samples,) + n.shape).astype(float)
-        return drawn, np.broadcast_to(n, drawn.shape).copy()
-    check_seed_cells(trials)
-    p = np.divide(successes, trials, out=np.zeros(trials.shape), where=trials > 0)
-    picks = rng.integers(0, num_seeds, size=(num_samples, num_seeds))          # [S, K]
-    picked_trials = trials[picks]                                               # [S, K, ...]
-    drawn = rng.binomial(picked_trials.astype(np.int64), p[picks]).astype(float)
-    return drawn.sum(axis=1), picked_trials.sum(axis=1)
+  successes = np.asarray(successes, dtype=float)
+  trials = np.asarray(trials, dtype=float)
+  if successes.shape != trials.shape or successes.ndim < 1 or successes.shape[0] < 1:
+    raise ValueError(
+      f'successes and trials must be [K, ...] with K >= 1 seeds and the same shape; got '
+      f'{successes.shape} and {trials.shape}'
+    )
+  if resample not in RESAMPLE_KINDS:
+    raise ValueError(f'resample must be one of {RESAMPLE_KINDS}, got {resample!r}')
+  if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+    raise ValueError(f'num_samples must be a positive integer, got {num_samples!r}')
+  if not np.array_equal(trials, np.round(trials)):
+    raise ValueError('the bootstrap resamples binomial counts, so trials must be integers')
+  if np.any(successes < 0) or np.any(successes > trials):
+    raise ValueError('successes must lie in [0, trials]')
+  num_seeds = successes.shape[0]
+  if resample == 'games':
+    n = trials.sum(axis=0)
+    p = np.divide(successes.sum(axis=0), n, out=np.zeros(n.shape), where=n > 0)
+    drawn = rng.binomial(n.astype(np.int64), p, size=(num_samples,) + n.shape).astype(float)
+    return drawn, np.broadcast_to(n, drawn.shape).copy()
+  check_seed_cells(trials)
+  p = np.divide(successes, trials, out=np.zeros(trials.shape), where=trials > 0)
+  picks = rng.integers(0, num_seeds, size=(num_samples, num_seeds))  # [S, K]
+  picked_trials = trials[picks]  # [S, K, ...]
+  drawn = rng.binomial(picked_trials.astype(np.int64), p[picks]).astype(float)
+  return drawn.sum(axis=1), picked_trials.sum(axis=1)
 
 
 def check_seed_cells(trials, *, seeds=None, cell_name=None) -> None:
-    """Raises ``ValueError`` unless trials [K, ...] has K >= MIN_SEEDS_FOR_SEED_BOOTSTRAP seeds that all play
-    the same cells (trials > 0 in the same places). For the message: ``seeds`` [K] labels the seeds and
-    ``cell_name(index tuple)`` names a cell."""
-    import numpy as np
+  """Raises ``ValueError`` unless trials [K, ...] has K >= MIN_SEEDS_FOR_SEED_BOOTSTRAP seeds that all play
+  the same cells (trials > 0 in the same places). For the message: ``seeds`` [K] labels the seeds and
+  ``cell_name(index tuple)`` names a cell."""
+  import numpy as np
 
-    trials = np.asarray(trials)
-    num_seeds = trials.shape[0]
-    if num_seeds < MIN_SEEDS_FOR_SEED_BOOTSTRAP:
-        raise ValueError(
-            f"a seed-level bootstrap needs at least {MIN_SEEDS_FOR_SEED_BOOTSTRAP} seeds (it resamples the "
-            f"between-seed variation), got {num_seeds}; use the game-level bootstrap")
-    played = trials > 0
-    missing = np.argwhere(played.any(axis=0) & ~played)
-    if missing.size:
-        k, cell = int(missing[0][0]), tuple(int(i) for i in missing[0][1:])
-        seed_text = f'seed {seeds[k]}' if seeds is not None else f'seed index {k}'
-        cell_text = cell_name(cell) if cell_name is not None else f'cell {cell}'
-        raise ValueError(
-            f"a seed-level bootstrap needs every seed to play the same cells, but {seed_text} has no games in "
-            f"{cell_text} ({len(missing)} missing seed-cell(s) in all); finish or drop that seed, or use the "
-            "game-level bootstrap")
+  trials = np.asarray(trials)
+  num_seeds = trials.shape[0]
+  if num_seeds < MIN_SEEDS_FOR_SEED_BOOTSTRAP:
+    raise ValueError(
+      f'a seed-level bootstrap needs at least {MIN_SEEDS_FOR_SEED_BOOTSTRAP} seeds (it resamples the '
+      f'between-seed variation), got {num_seeds}; use the game-level bootstrap'
+    )
+  played = trials > 0
+  missing = np.argwhere(played.any(axis=0) & ~played)
+  if missing.size:
+    k, cell = int(missing[0][0]), tuple(int(i) for i in missing[0][1:])
+    seed_text = f'seed {seeds[k]}' if seeds is not None else f'seed index {k}'
+    cell_text = cell_name(cell) if cell_name is not None else f'cell {cell}'
+    raise ValueError(
+      f'a seed-level bootstrap needs every seed to play the same cells, but {seed_text} has no games in '
+      f'{cell_text} ({len(missing)} missing seed-cell(s) in all); finish or drop that seed, or use the '
+      'game-level bootstrap'
+    )

@@ -9,9 +9,11 @@ def _op(op) -> str:
 
 
 def _header(t: dict) -> list[str]:
-  return [f'{t["cell"]}  (game {t["game"]})',
-          f'chain: T = {t["T"]} steps over Z_{t["modulus"]}, x0 = {t["x0"]}; candidates: true x_T = '
-          f'{t["answer"]}, wrong = {t["wrong"]}']
+  return [
+    f'{t["cell"]}  (game {t["game"]})',
+    f'chain: T = {t["T"]} steps over Z_{t["modulus"]}, x0 = {t["x0"]}; candidates: true x_T = '
+    f'{t["answer"]}, wrong = {t["wrong"]}',
+  ]
 
 
 def _footer(t: dict) -> list[str]:
@@ -21,39 +23,57 @@ def _footer(t: dict) -> list[str]:
 
 def format_direct(t: dict) -> list[str]:
   if t['guessed']:
-    reason = (f'T = {t["T"]} > s = {t["s"]}: the judge cannot afford to compute the chain'
-              if t['T'] > t['s'] else f'the judge computed x_T = {t["judge_computed"]}, matching neither')
+    reason = (
+      f'T = {t["T"]} > s = {t["s"]}: the judge cannot afford to compute the chain'
+      if t['T'] > t['s']
+      else f'the judge computed x_T = {t["judge_computed"]}, matching neither'
+    )
     return [f'direct: {reason}, so it guesses between the candidates.']
-  return [f'direct: T = {t["T"]} <= s = {t["s"]}: the judge computes the chain itself and gets '
-          f'x_T = {t["judge_computed"]}.']
+  return [
+    f'direct: T = {t["T"]} <= s = {t["s"]}: the judge computes the chain itself and gets x_T = {t["judge_computed"]}.'
+  ]
 
 
 def format_consultancy(t: dict) -> list[str]:
   role = 'HONEST' if t['consultant_honest'] else f'LYING (one wrong step, at step {t["wrong_step"]})'
-  lines = [f'consultancy: the consultant is {role} and claims x_T = {t["claimed_answer"]} with a full trace.',
-           f'the judge spot-checks {sum(1 for s in t["checked_steps"] if s)} step(s) (s = {t["s"]}):']
-  for step, x, op, y, score in zip(t['checked_steps'], t['checked_inputs'], t['checked_ops'],
-                                   t['checked_outputs'], t['check_scores']):
+  lines = [
+    f'consultancy: the consultant is {role} and claims x_T = {t["claimed_answer"]} with a full trace.',
+    f'the judge spot-checks {sum(1 for s in t["checked_steps"] if s)} step(s) (s = {t["s"]}):',
+  ]
+  for step, x, op, y, score in zip(
+    t['checked_steps'], t['checked_inputs'], t['checked_ops'], t['checked_outputs'], t['check_scores']
+  ):
     if step:
       verdict = 'accept' if score > 0 else 'REJECT'
-      lines.append(f'  step {step}: claimed x_{step - 1} = {x}, a_{step}: {_op(op)}, claimed x_{step} = {y}'
-                   f'  -> judge score {score:+.3f}: {verdict}')
-  lines.append('the judge accepts the claim.' if t['accepted'] else
-               'a check failed: the judge rejects the claim and picks the other candidate.')
+      lines.append(
+        f'  step {step}: claimed x_{step - 1} = {x}, a_{step}: {_op(op)}, claimed x_{step} = {y}'
+        f'  -> judge score {score:+.3f}: {verdict}'
+      )
+  lines.append(
+    'the judge accepts the claim.'
+    if t['accepted']
+    else 'a check failed: the judge rejects the claim and picks the other candidate.'
+  )
   return lines
 
 
 def format_open_consultancy(t: dict) -> list[str]:
-  side = 'the TRUE answer' if t['consultant_honest'] else f'the WRONG answer (one wrong step, at step {t["wrong_step"]})'
-  lines = [f'open consultancy: the consultant may argue either answer. It reckons the judge would accept its '
-           f'truthful trace with probability {t["p_accept_truth"]:.3f} and its best lie with '
-           f'{t["p_accept_lie"]:.3f}, so it argues for {side}.']
+  side = (
+    'the TRUE answer' if t['consultant_honest'] else f'the WRONG answer (one wrong step, at step {t["wrong_step"]})'
+  )
+  lines = [
+    f'open consultancy: the consultant may argue either answer. It reckons the judge would accept its '
+    f'truthful trace with probability {t["p_accept_truth"]:.3f} and its best lie with '
+    f'{t["p_accept_lie"]:.3f}, so it argues for {side}.'
+  ]
   return lines + format_consultancy(t)[1:]
 
 
 def format_debate(t: dict) -> list[str]:
-  lines = [f'debate ({t["arm"]}): the honest debater claims x_T = {t["answer"]}, the liar x_T = {t["wrong"]}.',
-           f'bisection, {t["num_rounds"]} round(s):']
+  lines = [
+    f'debate ({t["arm"]}): the honest debater claims x_T = {t["answer"]}, the liar x_T = {t["wrong"]}.',
+    f'bisection, {t["num_rounds"]} round(s):',
+  ]
   rounds = t['rounds']
   for i in range(t['num_rounds']):
     lo, hi, mid = rounds['lo'][i], rounds['hi'][i], rounds['mid'][i]
@@ -61,10 +81,13 @@ def format_debate(t: dict) -> list[str]:
     moved = f'agree -> dispute [{mid}, {hi}]' if honest == liar else f'disagree -> dispute [{lo}, {mid}]'
     lines.append(f'  round {i + 1}: dispute [{lo}, {hi}], x_{mid}? honest {honest}, liar {liar}: {moved}')
   step = t['disputed_step']
-  lines.append(f'the judge checks step {step}: x_{step - 1} = {t["step_input"]} (agreed), '
-               f'a_{step}: {_op(t["step_op"])}')
-  lines.append(f'  honest x_{step} = {t["honest_output"]} (judge score {t["honest_score"]:+.3f}), '
-               f'liar x_{step} = {t["liar_output"]} (judge score {t["liar_score"]:+.3f})')
+  lines.append(
+    f'the judge checks step {step}: x_{step - 1} = {t["step_input"]} (agreed), a_{step}: {_op(t["step_op"])}'
+  )
+  lines.append(
+    f'  honest x_{step} = {t["honest_output"]} (judge score {t["honest_score"]:+.3f}), '
+    f'liar x_{step} = {t["liar_output"]} (judge score {t["liar_score"]:+.3f})'
+  )
   winner = 'the liar' if t['liar_score'] > t['honest_score'] else 'the honest debater'
   lines.append(f'the judge sides with {winner}.')
   return lines
@@ -72,14 +95,20 @@ def format_debate(t: dict) -> list[str]:
 
 def format_open_debate(t: dict) -> list[str]:
   side = 'the TRUE answer' if t['protagonist_honest'] else 'the WRONG answer'
-  lines = [f'open debate: the protagonist reckons a liar wins with probability {t["protagonist_estimate"]:.3f}, '
-           f'so it argues for {side}; the antagonist argues the other.']
+  lines = [
+    f'open debate: the protagonist reckons a liar wins with probability {t["protagonist_estimate"]:.3f}, '
+    f'so it argues for {side}; the antagonist argues the other.'
+  ]
   return lines + format_debate(t)
 
 
-FORMATTERS = {'direct': format_direct, 'consultancy': format_consultancy,
-              'open_consultancy': format_open_consultancy, 'debate': format_debate,
-              'open_debate': format_open_debate}
+FORMATTERS = {
+  'direct': format_direct,
+  'consultancy': format_consultancy,
+  'open_consultancy': format_open_consultancy,
+  'debate': format_debate,
+  'open_debate': format_open_debate,
+}
 
 
 def format_transcript(t: dict) -> str:

@@ -39,6 +39,7 @@ Params = Any
 @dataclasses.dataclass(frozen=True)
 class StepChecker:
   """A judge of single chain steps. `params` for it: exact None, noisy a PRNG key, learned Flax params."""
+
   kind: str
   modulus: int
   error_rate: float = 0.0
@@ -74,12 +75,14 @@ def parse_checker(spec: str, modulus: int) -> StepChecker:
       return StepChecker('learned', modulus, width=int(arg))
   except ValueError as e:
     raise ValueError(f'bad judge {spec!r}: {e}') from None
-  raise ValueError(f'unknown judge {spec!r}; expected exact, noisy:EPS (e.g. noisy:0.1) or learned:WIDTH '
-                   '(e.g. learned:16)')
+  raise ValueError(
+    f'unknown judge {spec!r}; expected exact, noisy:EPS (e.g. noisy:0.1) or learned:WIDTH (e.g. learned:16)'
+  )
 
 
 class CheckerMLP(nn.Module):
   """features: [..., 4 * modulus] -> logit: [...]."""
+
   width: int
   depth: int
 
@@ -100,8 +103,10 @@ def _features(x, op, y, modulus):
 def _step_hash_uniforms(key, x, op, y, modulus):
   """Two fixed uniforms in [0, 1) per step, a function of (key, x, op, y) only: [..., 2]."""
   packed = ((x * modulus + op[..., 0]) * modulus + op[..., 1]) * modulus + y
+
   def one(p):
     return jax.random.uniform(jax.random.fold_in(key, p), (2,))
+
   flat = jax.vmap(one)(packed.reshape(-1))
   return flat.reshape(packed.shape + (2,))
 
@@ -143,8 +148,7 @@ def sample_steps(key: chex.PRNGKey, batch: int, modulus: int):
   """Random steps, half correct and half corrupted: x [B], op [B, 2], y [B], label [B] (1 = correct)."""
   kx, ku, kv, kwrong, klabel = jax.random.split(key, 5)
   x = jax.random.randint(kx, (batch,), 0, modulus)
-  op = jnp.stack([jax.random.randint(ku, (batch,), 1, modulus),
-                  jax.random.randint(kv, (batch,), 0, modulus)], axis=-1)
+  op = jnp.stack([jax.random.randint(ku, (batch,), 1, modulus), jax.random.randint(kv, (batch,), 0, modulus)], axis=-1)
   y_true = chain.apply_step(x, op, modulus)
   y_wrong = (y_true + jax.random.randint(kwrong, (batch,), 1, modulus)) % modulus
   label = jax.random.bernoulli(klabel, 0.5, (batch,))
@@ -159,8 +163,7 @@ class TrainConfig:
   log_every: int = 1000
 
 
-def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: TrainConfig, *, log=print,
-                          mesh=None):
+def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: TrainConfig, *, log=print, mesh=None):
   """Trains a learned checker on fresh random steps (binary cross-entropy, Adam). Returns (params, history):
   params as host (numpy) arrays, history [{'step', 'loss'}] after every chunk.
 
@@ -186,7 +189,8 @@ def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: Train
   def train_step(carry, step):
     params, opt_state = carry
     batch = sharding.batch_constrained(
-        sample_steps(jax.random.fold_in(data_key, step), config.batch_size, checker.modulus), mesh)
+      sample_steps(jax.random.fold_in(data_key, step), config.batch_size, checker.modulus), mesh
+    )
     loss, grads = jax.value_and_grad(loss_fn)(params, batch)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), loss
@@ -209,8 +213,10 @@ def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: Train
     done += chunk
     rate = done * config.batch_size / max(time.time() - start, 1e-9)
     history.append({'step': done, 'loss': loss})
-    log(f'judge {checker.name}: step {done}/{config.steps} loss {loss:.4f} ({rate:,.0f} examples/s on '
-        f'{devices} device(s))')
+    log(
+      f'judge {checker.name}: step {done}/{config.steps} loss {loss:.4f} ({rate:,.0f} examples/s on '
+      f'{devices} device(s))'
+    )
   return multihost.to_host(params), history
 
 
@@ -227,16 +233,20 @@ def evaluate_checker(checker: StepChecker, params: Params, key: chex.PRNGKey, nu
   accepted = step_score(checker, params, x, op, y) > 0
   step_error = jnp.mean(accepted != label)
   y_true = chain.apply_step(x, op, checker.modulus)
-  y_wrong = (y_true + 1 + jax.random.randint(jax.random.fold_in(key, 1), y.shape, 0,
-                                             checker.modulus - 1)) % checker.modulus
+  y_wrong = (
+    y_true + 1 + jax.random.randint(jax.random.fold_in(key, 1), y.shape, 0, checker.modulus - 1)
+  ) % checker.modulus
   pairwise_error = jnp.mean(prefers_second(checker, params, x, op, y_true, y_wrong))
   all_y = jnp.arange(checker.modulus)
   scores = jax.vmap(lambda v: step_score(checker, params, x, op, jnp.full_like(x, v)), out_axes=-1)(all_y)
   true_score = jnp.take_along_axis(scores, y_true[:, None], axis=-1)[:, 0]
   best_wrong = jnp.max(jnp.where(all_y[None, :] == y_true[:, None], -jnp.inf, scores), axis=-1)
   exploitable_error = jnp.mean(best_wrong > true_score)
-  return {'step_error': float(step_error), 'pairwise_error': float(pairwise_error),
-          'exploitable_error': float(exploitable_error)}
+  return {
+    'step_error': float(step_error),
+    'pairwise_error': float(pairwise_error),
+    'exploitable_error': float(exploitable_error),
+  }
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -248,8 +258,16 @@ def checker_dir(workdir: str, checker: StepChecker, seed: int) -> str:
   return os.path.join(workdir, 'judges', f'{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
 
 
-def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_config: TrainConfig,
-                log=print, mesh=None, model_parallelism: int = 1) -> tuple[Params, Mapping[str, float]]:
+def build_judge(
+  checker: StepChecker,
+  *,
+  seed: int,
+  workdir: str | None,
+  train_config: TrainConfig,
+  log=print,
+  mesh=None,
+  model_parallelism: int = 1,
+) -> tuple[Params, Mapping[str, float]]:
   """Params and measured error rates of a judge, trained (learned) or derived from the seed (others).
 
   Learned judges train on debate.sharding.training_mesh(mesh, batch size, model_parallelism) of the
@@ -263,6 +281,7 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
     params = init_params(checker, key)
     return params, evaluate_checker(checker, params, eval_key)
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import and only learned judges need it.
+
   directory = checker_dir(workdir, checker, seed) if workdir else None
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   if directory and multihost.broadcast_json(os.path.exists(metrics_path)):
@@ -272,9 +291,14 @@ def build_judge(checker: StepChecker, *, seed: int, workdir: str | None, train_c
     with open(metrics_path) as f:
       return params, json.load(f)['eval']
   params, history = train_learned_checker(
-      checker, key, train_config, log=log,
-      mesh=sharding.training_mesh(mesh, train_config.batch_size, model_parallelism,
-                                  batch_field='judge_training.batch_size'))
+    checker,
+    key,
+    train_config,
+    log=log,
+    mesh=sharding.training_mesh(
+      mesh, train_config.batch_size, model_parallelism, batch_field='judge_training.batch_size'
+    ),
+  )
   metrics = evaluate_checker(checker, params, eval_key)
   log(f'judge {checker.name}: measured errors {metrics}')
   if directory:

@@ -38,6 +38,7 @@ class IrvingCNN(nn.Module):
   conv 5x5x32 SAME + relu, max-pool 2x2 stride 2, conv 5x5x64 SAME + relu, max-pool 2x2 stride 2,
   flatten, dense 1024 + relu, dropout 0.4 (train only), dense num_classes.
   """
+
   num_classes: int = 10
   dropout_rate: float = 0.4
 
@@ -59,6 +60,7 @@ class SmallCNN(nn.Module):
 
   planes [B, H, W, 2] -> logits [B, num_classes]. No dropout (`train` is accepted and ignored).
   """
+
   num_classes: int = 10
   features: int = 8
   hidden: int = 64
@@ -79,6 +81,7 @@ class MLPJudge(nn.Module):
 
   planes [B, H, W, 2] -> logits [B, num_classes]. No dropout (`train` is accepted and ignored).
   """
+
   num_classes: int = 10
   hidden: int = 128
 
@@ -92,9 +95,9 @@ class MLPJudge(nn.Module):
 
 
 JUDGE_MODELS = {
-    'irving_cnn': IrvingCNN,
-    'small_cnn': SmallCNN,
-    'mlp': MLPJudge,
+  'irving_cnn': IrvingCNN,
+  'small_cnn': SmallCNN,
+  'mlp': MLPJudge,
 }
 
 
@@ -110,6 +113,7 @@ def make_judge(name: str, num_classes: int = 10) -> nn.Module:
 @dataclasses.dataclass(frozen=True)
 class ImageJudge:
   """A judge model by name, hashable, so games compiled for it can be cached: `logits(params, planes)`."""
+
   model: str
   num_classes: int = 10
 

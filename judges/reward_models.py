@@ -27,6 +27,7 @@ Params = Any
 @dataclasses.dataclass(frozen=True)
 class NetSpec:
   """A SegmentNet over segments of `length` steps in Z_modulus: `depth` hidden layers of `width` units."""
+
   modulus: int
   length: int
   width: int
@@ -40,6 +41,7 @@ class NetSpec:
 
 class SegmentNet(nn.Module):
   """x: [...] int32, ops: [..., length, 2] int32 -> logits: [..., modulus] float32."""
+
   modulus: int
   length: int
   width: int

@@ -61,11 +61,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from debate import multihost, runfiles
-from debate.sharding import batch_sharding, fsdp_sharding, make_mesh
 from debate.runfiles import ConfigError, WorkdirError
+from debate.sharding import batch_sharding, fsdp_sharding, make_mesh
 from debate.stats import wilson_interval
 from debate.tasks import images as image_task
 from debate.tasks.idx import ImageDataset, partition_bounds
@@ -100,6 +101,7 @@ class TrainState:
     opt_state: the optax (Adam) state.
     rng: a typed PRNG key for dropout, split once per step.
   """
+
   step: chex.Array
   params: Params
   opt_state: optax.OptState
@@ -117,42 +119,67 @@ def _int_at_least(config, field: str, minimum: int) -> int:
   return value
 
 
-def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | None = None,
-                    image_shape: tuple[int, int] | None = None) -> None:
+def validate_config(
+  config: ml_collections.ConfigDict, *, num_devices: int | None = None, image_shape: tuple[int, int] | None = None
+) -> None:
   """Raises ConfigError (naming the field) for a config `train_judge` cannot run.
 
   `num_devices` (default: all devices) must divide batch_size, and model_parallelism must divide it; with
   `image_shape` given, k must not exceed its number of pixels.
   """
-  for field in ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'steps', 'checkpoint_every',
-                'log_every', 'eval_batch_size', 'seed', 'num_classes', 'model_parallelism'):
+  for field in (
+    'task',
+    'k',
+    'judge',
+    'learning_rate',
+    'batch_size',
+    'steps',
+    'checkpoint_every',
+    'log_every',
+    'eval_batch_size',
+    'seed',
+    'num_classes',
+    'model_parallelism',
+  ):
     if field not in config:
       raise ConfigError(field, 'missing from the config; the judge trainer needs it')
   if config.task != 'images':
     raise ConfigError('task', f"the judge trainer trains judges of the 'images' task, got {config.task!r}")
   k = _int_at_least(config, 'k', 1)
   if image_shape is not None and k > math.prod(image_shape):
-    raise ConfigError('k', f'{k} pixels is more than a {image_shape[0]}x{image_shape[1]} image has '
-                           f'({math.prod(image_shape)})')
+    raise ConfigError(
+      'k', f'{k} pixels is more than a {image_shape[0]}x{image_shape[1]} image has ({math.prod(image_shape)})'
+    )
   if config.judge not in image_judges.JUDGE_MODELS:
-    raise ConfigError('judge', f'unknown image judge {config.judge!r}; expected one of '
-                               f'{", ".join(image_judges.JUDGE_MODELS)}')
+    raise ConfigError(
+      'judge', f'unknown image judge {config.judge!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}'
+    )
   learning_rate = config.learning_rate
-  if (not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool)
-      or not math.isfinite(learning_rate) or learning_rate <= 0):
+  if (
+    not isinstance(learning_rate, (int, float))
+    or isinstance(learning_rate, bool)
+    or not math.isfinite(learning_rate)
+    or learning_rate <= 0
+  ):
     raise ConfigError('learning_rate', f'must be a number > 0, got {learning_rate!r}')
   batch_size = _int_at_least(config, 'batch_size', 1)
   num_devices = jax.device_count() if num_devices is None else num_devices
   model_parallelism = _int_at_least(config, 'model_parallelism', 1)
   if num_devices % model_parallelism:
     divisors = [d for d in range(1, num_devices + 1) if num_devices % d == 0]
-    raise ConfigError('model_parallelism', f'{model_parallelism} does not divide the device count '
-                                           f'{num_devices}: the mesh is (data, model) = (devices / '
-                                           f'model_parallelism, model_parallelism); pass one of {divisors}')
+    raise ConfigError(
+      'model_parallelism',
+      f'{model_parallelism} does not divide the device count '
+      f'{num_devices}: the mesh is (data, model) = (devices / '
+      f'model_parallelism, model_parallelism); pass one of {divisors}',
+    )
   if batch_size % num_devices:
-    raise ConfigError('batch_size', f'{batch_size} is not divisible by the device count {num_devices}: the '
-                                    'batch is split evenly over the devices; pass a multiple of '
-                                    f'{num_devices}')
+    raise ConfigError(
+      'batch_size',
+      f'{batch_size} is not divisible by the device count {num_devices}: the '
+      'batch is split evenly over the devices; pass a multiple of '
+      f'{num_devices}',
+    )
   for field in ('steps', 'checkpoint_every', 'log_every', 'eval_batch_size'):
     _int_at_least(config, field, 1)
   _int_at_least(config, 'seed', 0)
@@ -175,6 +202,7 @@ def latest_checkpoint_step(workdir: str) -> int | None:
   if not os.path.isdir(directory):
     return None
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
+
   steps = ocp.utils.checkpoint_steps(directory)
   return max(steps) if steps else None
 
@@ -192,15 +220,18 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train
   except (OSError, ValueError, AttributeError):  # No run there yet, or check_resumable names the problem.
     order = DATA_ORDER
   if order != DATA_ORDER:
-    raise WorkdirError(f'--workdir={workdir} holds a run of an earlier version of the trainer, whose batch '
-                       f'order (not {DATA_ORDER!r}) depended on the process count; it cannot be resumed '
-                       'exactly: use a new --workdir (its checkpoints still load with restore_params)')
+    raise WorkdirError(
+      f'--workdir={workdir} holds a run of an earlier version of the trainer, whose batch '
+      f'order (not {DATA_ORDER!r}) depended on the process count; it cannot be resumed '
+      'exactly: use a new --workdir (its checkpoints still load with restore_params)'
+    )
   latest = latest_checkpoint_step(workdir)
   if latest is not None and latest > config.steps:
-    raise WorkdirError(f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
-                       f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir')
-  runfiles.check_resumable(workdir, config_path, _resolved_config(config, dataset_train),
-                           fields=RESULT_FIELDS)
+    raise WorkdirError(
+      f'--workdir={workdir} holds a checkpoint at step {latest}, past --config.steps='
+      f'{config.steps}; pass --config.steps >= {latest} or use a new --workdir'
+    )
+  runfiles.check_resumable(workdir, config_path, _resolved_config(config, dataset_train), fields=RESULT_FIELDS)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -209,16 +240,19 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train
 
 def _keys(seed: int) -> dict[str, chex.PRNGKey]:
   root = jax.random.key(seed)
-  return {name: jax.random.fold_in(root, tag) for name, tag in
-          (('init', _INIT_TAG), ('data', _DATA_TAG), ('mask', _MASK_TAG), ('dropout', _DROPOUT_TAG))}
+  return {
+    name: jax.random.fold_in(root, tag)
+    for name, tag in (('init', _INIT_TAG), ('data', _DATA_TAG), ('mask', _MASK_TAG), ('dropout', _DROPOUT_TAG))
+  }
 
 
 @functools.partial(jax.jit, static_argnames='width')
 def _row_permutations(data_key: chex.PRNGKey, rows: chex.Array, epoch, *, width: int) -> chex.Array:
   """[len(rows)] -> [len(rows), width]: row r's permutation of `width` in `epoch`, drawn from
   fold_in(fold_in(data_key, r), epoch)."""
-  return jax.vmap(lambda row: jax.random.permutation(
-      jax.random.fold_in(jax.random.fold_in(data_key, row), epoch), width))(rows)
+  return jax.vmap(
+    lambda row: jax.random.permutation(jax.random.fold_in(jax.random.fold_in(data_key, row), epoch), width)
+  )(rows)
 
 
 class BatchIndices:
@@ -237,20 +271,32 @@ class BatchIndices:
       length); it must hold the strata of `rows`.
   """
 
-  def __init__(self, data_key: chex.PRNGKey, *, num_examples: int, batch_size: int, rows: range,
-               shard_start: int = 0, shard_size: int | None = None):
+  def __init__(
+    self,
+    data_key: chex.PRNGKey,
+    *,
+    num_examples: int,
+    batch_size: int,
+    rows: range,
+    shard_start: int = 0,
+    shard_size: int | None = None,
+  ):
     if num_examples < batch_size:
-      raise ValueError(f'the training split has {num_examples} examples, fewer than the batch size '
-                       f'{batch_size}: each row of the batch draws from its own N / B examples')
+      raise ValueError(
+        f'the training split has {num_examples} examples, fewer than the batch size '
+        f'{batch_size}: each row of the batch draws from its own N / B examples'
+      )
     shard_size = num_examples if shard_size is None else shard_size
     global_rows = np.arange(rows.start, rows.stop, dtype=np.int64)
-    bounds = partition_bounds(num_examples, batch_size)[rows.start:rows.stop + 1]
+    bounds = partition_bounds(num_examples, batch_size)[rows.start : rows.stop + 1]
     low, self._sizes = bounds[:-1], np.diff(bounds)
     if len(global_rows) and (low[0] < shard_start or low[-1] + self._sizes[-1] > shard_start + shard_size):
-      raise ValueError(f'rows {rows.start}..{rows.stop - 1} of the batch draw from examples {low[0]}..'
-                       f'{low[-1] + self._sizes[-1] - 1}, but this process holds examples {shard_start}..'
-                       f'{shard_start + shard_size - 1}; load the shard of idx.load_image_dataset('
-                       'process_index=jax.process_index(), process_count=jax.process_count())')
+      raise ValueError(
+        f'rows {rows.start}..{rows.stop - 1} of the batch draw from examples {low[0]}..'
+        f'{low[-1] + self._sizes[-1] - 1}, but this process holds examples {shard_start}..'
+        f'{shard_start + shard_size - 1}; load the shard of idx.load_image_dataset('
+        'process_index=jax.process_index(), process_count=jax.process_count())'
+      )
     self._offsets = low - shard_start
     self._key = data_key
     self._rows = jnp.asarray(global_rows, jnp.uint32)
@@ -287,35 +333,43 @@ def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
   `debate.sharding.fsdp_spec`, step and rng replicated."""
   fsdp = lambda x: fsdp_sharding(x, mesh)
   replicated = NamedSharding(mesh, P())
-  return TrainState(step=replicated, params=jax.tree.map(fsdp, state.params),
-                    opt_state=jax.tree.map(fsdp, state.opt_state), rng=replicated)
+  return TrainState(
+    step=replicated,
+    params=jax.tree.map(fsdp, state.params),
+    opt_state=jax.tree.map(fsdp, state.opt_state),
+    rng=replicated,
+  )
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
   return optax.adam(config.learning_rate)
 
 
-def _initializer(model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int,
-                 image_shape: tuple[int, int]) -> Callable[[], TrainState]:
+def _initializer(
+  model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int, image_shape: tuple[int, int]
+) -> Callable[[], TrainState]:
   keys = _keys(seed)
 
   def init():
     params = image_judges.init_judge(model, keys['init'], image_shape)
-    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params),
-                      rng=keys['dropout'])
+    return TrainState(
+      step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params), rng=keys['dropout']
+    )
 
   return init
 
 
-def init_state(model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int,
-               image_shape: tuple[int, int], mesh: Mesh) -> TrainState:
+def init_state(
+  model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int, image_shape: tuple[int, int], mesh: Mesh
+) -> TrainState:
   """The step-0 train state, laid out over `mesh` by `state_shardings`."""
   init = _initializer(model, optimizer, seed=seed, image_shape=image_shape)
   return jax.jit(init, out_shardings=state_shardings(jax.eval_shape(init), mesh))()
 
 
-def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *, k: int, mesh: Mesh,
-                    shardings: TrainState) -> Callable:
+def make_train_step(
+  model: nn.Module, optimizer: optax.GradientTransformation, *, k: int, mesh: Mesh, shardings: TrainState
+) -> Callable:
   """jit(train_step)(state, images [B, H, W] uint8, labels [B] int32, mask_key) -> (state, metrics).
 
   The batch is split over every device of `mesh`, the state laid out by `shardings` (`state_shardings`) and
@@ -343,8 +397,12 @@ def make_train_step(model: nn.Module, optimizer: optax.GradientTransformation, *
     new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state, rng=rng)
     return new_state, {'loss': loss, 'accuracy': image_judges.accuracy(logits, labels)}
 
-  return jax.jit(train_step, in_shardings=(shardings, sharded, sharded, replicated),
-                 out_shardings=(shardings, replicated), donate_argnums=0)
+  return jax.jit(
+    train_step,
+    in_shardings=(shardings, sharded, sharded, replicated),
+    out_shardings=(shardings, replicated),
+    donate_argnums=0,
+  )
 
 
 def waits_for_each_step(mesh: Mesh) -> bool:
@@ -360,12 +418,15 @@ def waits_for_each_step(mesh: Mesh) -> bool:
 
 def local_rows(sharding: NamedSharding, batch_size: int) -> range:
   """The rows of a [batch_size] global batch that this process's devices hold under `sharding` (contiguous)."""
-  slices = {index[0].indices(batch_size)[:2] for index in
-            sharding.addressable_devices_indices_map((batch_size,)).values()}
+  slices = {
+    index[0].indices(batch_size)[:2] for index in sharding.addressable_devices_indices_map((batch_size,)).values()
+  }
   start, stop = min(a for a, _ in slices), max(b for _, b in slices)
   if sum(b - a for a, b in slices) != stop - start:
-    raise ValueError(f'this process\'s devices hold rows {sorted(slices)} of the batch, not one contiguous '
-                     'block; order the mesh devices by process (make_mesh)')
+    raise ValueError(
+      f"this process's devices hold rows {sorted(slices)} of the batch, not one contiguous "
+      'block; order the mesh devices by process (make_mesh)'
+    )
   return range(start, stop)
 
 
@@ -375,26 +436,33 @@ def local_rows(sharding: NamedSharding, batch_size: int) -> range:
 
 def _checkpoint_tree(state: TrainState) -> dict:
   """The state as a checkpointable tree (the typed key as its raw uint32 data)."""
-  return {'step': state.step, 'params': state.params, 'opt_state': state.opt_state,
-          'rng': jax.random.key_data(state.rng)}
+  return {
+    'step': state.step,
+    'params': state.params,
+    'opt_state': state.opt_state,
+    'rng': jax.random.key_data(state.rng),
+  }
 
 
 def _state_from_tree(tree: Mapping) -> TrainState:
-  return TrainState(step=tree['step'], params=tree['params'], opt_state=tree['opt_state'],
-                    rng=jax.random.wrap_key_data(tree['rng']))  # The default impl, as jax.random.key's.
+  return TrainState(
+    step=tree['step'], params=tree['params'], opt_state=tree['opt_state'], rng=jax.random.wrap_key_data(tree['rng'])
+  )  # The default impl, as jax.random.key's.
 
 
 def checkpoint_manager(workdir: str):
   """The Orbax CheckpointManager of `workdir/checkpoints` (keeps the last 3)."""
   import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
-  options = ocp.CheckpointManagerOptions(max_to_keep=MAX_CHECKPOINTS, create=True,
-                                         cleanup_tmp_directories=True)
-  return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), CHECKPOINTS), options=options,
-                               item_names=('state',))
+
+  options = ocp.CheckpointManagerOptions(max_to_keep=MAX_CHECKPOINTS, create=True, cleanup_tmp_directories=True)
+  return ocp.CheckpointManager(
+    os.path.join(os.path.abspath(workdir), CHECKPOINTS), options=options, item_names=('state',)
+  )
 
 
 def _save(manager, state: TrainState, step: int) -> None:
   import orbax.checkpoint as ocp
+
   manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_checkpoint_tree(state))))
 
 
@@ -402,10 +470,13 @@ def _restore(manager, step: int, like: TrainState, shardings: TrainState) -> Tra
   """The checkpoint at `step`, laid out by `shardings` (whatever the layout it was saved from); `like`
   (arrays or ShapeDtypeStructs) gives shapes and dtypes."""
   import orbax.checkpoint as ocp
-  target = {'step': shardings.step, 'params': shardings.params, 'opt_state': shardings.opt_state,
-            'rng': shardings.rng}
-  abstract = jax.tree.map(lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
-                          jax.eval_shape(_checkpoint_tree, like), target)
+
+  target = {'step': shardings.step, 'params': shardings.params, 'opt_state': shardings.opt_state, 'rng': shardings.rng}
+  abstract = jax.tree.map(
+    lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+    jax.eval_shape(_checkpoint_tree, like),
+    target,
+  )
   restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
   return _state_from_tree(restored['state'])
 
@@ -421,8 +492,9 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
   config = ml_collections.ConfigDict(saved)
   mesh = make_mesh() if mesh is None else mesh
   model = image_judges.make_judge(config.judge, config.num_classes)
-  like = jax.eval_shape(_initializer(model, make_optimizer(config), seed=config.seed,
-                                     image_shape=tuple(saved['train_data']['image_shape'])))
+  like = jax.eval_shape(
+    _initializer(model, make_optimizer(config), seed=config.seed, image_shape=tuple(saved['train_data']['image_shape']))
+  )
   replicated = jax.tree.map(lambda _: NamedSharding(mesh, P()), like)
   manager = checkpoint_manager(workdir)
   try:
@@ -454,9 +526,15 @@ def _format_duration(seconds: float) -> str:
 # Training.
 
 
-def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset,
-                dataset_test: ImageDataset | None = None, *, log: Callable[[str], None] = print,
-                devices: Sequence[jax.Device] | None = None) -> tuple[TrainState, dict]:
+def train_judge(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  dataset_train: ImageDataset,
+  dataset_test: ImageDataset | None = None,
+  *,
+  log: Callable[[str], None] = print,
+  devices: Sequence[jax.Device] | None = None,
+) -> tuple[TrainState, dict]:
   """Trains (or resumes training of) the judge of `config` on random k-pixel masks of `dataset_train`.
 
   Args:
@@ -478,15 +556,20 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
     ConfigError: a bad config field. WorkdirError: the workdir holds a run of a different config.
     multihost.Preempted: SIGTERM arrived; a checkpoint of the step reached was saved.
   """
-  validate_config(config, num_devices=len(jax.devices() if devices is None else devices),
-                  image_shape=dataset_train.image_shape)
+  validate_config(
+    config, num_devices=len(jax.devices() if devices is None else devices), image_shape=dataset_train.image_shape
+  )
   mesh = make_mesh(devices, model_parallelism=config.model_parallelism)
   if dataset_train.num_classes != config.num_classes:
-    raise ConfigError('num_classes', f'{config.num_classes} but the training data was loaded with '
-                                     f'{dataset_train.num_classes} classes')
+    raise ConfigError(
+      'num_classes', f'{config.num_classes} but the training data was loaded with {dataset_train.num_classes} classes'
+    )
   if dataset_train.total < config.batch_size:
-    raise ConfigError('batch_size', f'{config.batch_size} is more than the {dataset_train.total} training '
-                                    'examples (each row of the batch draws from its own N / B of them)')
+    raise ConfigError(
+      'batch_size',
+      f'{config.batch_size} is more than the {dataset_train.total} training '
+      'examples (each row of the batch draws from its own N / B of them)',
+    )
   check_workdir(config, workdir, dataset_train)
   is_writer = multihost.is_writer()
   metrics_path = os.path.join(workdir, METRICS)
@@ -512,16 +595,23 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
       train_metrics = next((row for row in reversed(logged) if 'loss' in row), None)
 
       sharded = batch_sharding(mesh)
-      batches = BatchIndices(_keys(config.seed)['data'], num_examples=dataset_train.total,
-                             batch_size=config.batch_size, rows=local_rows(sharded, config.batch_size),
-                             shard_start=dataset_train.start, shard_size=len(dataset_train))
+      batches = BatchIndices(
+        _keys(config.seed)['data'],
+        num_examples=dataset_train.total,
+        batch_size=config.batch_size,
+        rows=local_rows(sharded, config.batch_size),
+        shard_start=dataset_train.start,
+        shard_size=len(dataset_train),
+      )
       mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
       train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
       wait = waits_for_each_step(mesh)
-      log(f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
-          f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
-          f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
-          f'{jax.process_count()} process(es)), {dataset_train.total} training images')
+      log(
+        f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
+        f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
+        f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
+        f'{jax.process_count()} process(es)), {dataset_train.total} training images'
+      )
 
       start_time = window_time = time.perf_counter()
       window_start = step
@@ -538,14 +628,20 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
           now = time.perf_counter()
           rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
           window_time, window_start = now, step
-          train_metrics = {'step': step, 'loss': float(step_metrics['loss']),
-                           'accuracy': float(step_metrics['accuracy']), 'examples_per_s': round(rate, 1),
-                           'elapsed_s': round(now - start_time, 3)}
+          train_metrics = {
+            'step': step,
+            'loss': float(step_metrics['loss']),
+            'accuracy': float(step_metrics['accuracy']),
+            'examples_per_s': round(rate, 1),
+            'elapsed_s': round(now - start_time, 3),
+          }
           if is_writer:
             runfiles.append_jsonl(metrics_path, [train_metrics])
           left = (config.steps - step) * config.batch_size / rate
-          log(f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
-              f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}')
+          log(
+            f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
+            f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}'
+          )
         scheduled = step % config.checkpoint_every == 0 or step == config.steps
         if scheduled:
           _save(manager, state, step)
@@ -560,11 +656,14 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
 
   metrics = {'step': step, 'train': train_metrics}
   if dataset_test is not None:
-    metrics['test'] = evaluate(model, state.params, dataset_test, k=config.k, seed=config.seed,
-                               batch_size=config.eval_batch_size)
-    log(f'test random-pixel accuracy (k={config.k}): {metrics["test"]["accuracy"]:.4f} '
-        f'(95% CI {metrics["test"]["ci95"][0]:.4f}-{metrics["test"]["ci95"][1]:.4f}, '
-        f'{metrics["test"]["games"]} images)')
+    metrics['test'] = evaluate(
+      model, state.params, dataset_test, k=config.k, seed=config.seed, batch_size=config.eval_batch_size
+    )
+    log(
+      f'test random-pixel accuracy (k={config.k}): {metrics["test"]["accuracy"]:.4f} '
+      f'(95% CI {metrics["test"]["ci95"][0]:.4f}-{metrics["test"]["ci95"][1]:.4f}, '
+      f'{metrics["test"]["games"]} images)'
+    )
     if is_writer:
       runfiles.append_jsonl(metrics_path, [{'step': step, 'test': metrics['test']}])
   return state, metrics
@@ -574,8 +673,7 @@ def train_judge(config: ml_collections.ConfigDict, workdir: str, dataset_train: 
 # Evaluation.
 
 
-def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int, seed: int,
-             batch_size: int) -> dict:
+def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int, seed: int, batch_size: int) -> dict:
   """The judge's random-pixel accuracy on the whole split `dataset` (summed over processes' shards).
 
   Image i (global index `dataset.start + i`) is judged once, with a mask of k random nonzero pixels drawn
@@ -609,8 +707,7 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   for begin in range(0, n, batch_size):
     stop = min(begin + batch_size, n)
     pad = batch_size - (stop - begin)
-    images = np.concatenate([dataset.images[begin:stop],
-                             np.zeros((pad, *dataset.image_shape), dataset.images.dtype)])
+    images = np.concatenate([dataset.images[begin:stop], np.zeros((pad, *dataset.image_shape), dataset.images.dtype)])
     labels = np.concatenate([dataset.labels[begin:stop], np.zeros(pad, np.int32)]).astype(np.int32)
     indices = (dataset.start + np.arange(begin, begin + batch_size)).astype(np.uint32)
     valid = np.arange(batch_size) < stop - begin
@@ -619,8 +716,15 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   correct, games = int(sum(np.sum(v) for v in jax.device_get(verdicts))), n
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils
+
     totals = np.asarray(multihost_utils.process_allgather(np.array([correct, games], np.int64)))
     correct, games = (int(v) for v in totals.reshape(-1, 2).sum(axis=0))
   low, high = wilson_interval(correct, games)
-  return {'correct': correct, 'games': games, 'accuracy': correct / games if games else float('nan'),
-          'ci95': [low, high], 'k': k, 'seed': seed}
+  return {
+    'correct': correct,
+    'games': games,
+    'accuracy': correct / games if games else float('nan'),
+    'ci95': [low, high],
+    'k': k,
+    'seed': seed,
+  }

@@ -70,9 +70,11 @@ TASKS = ('chain', 'images')
 FORCE_DEVICES = '--xla_force_host_platform_device_count'
 
 _TASK = flags.DEFINE_string('task', None, f'Task to benchmark; available: {", ".join(TASKS)}.')
-_PROTOCOLS = flags.DEFINE_list('protocols', ['debate/mcts:16', 'debate/random', 'consultancy'],
-                               "Protocol arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', "
-                               "'debate/mcts:BUDGET'.")
+_PROTOCOLS = flags.DEFINE_list(
+  'protocols',
+  ['debate/mcts:16', 'debate/random', 'consultancy'],
+  "Protocol arms: 'direct', 'consultancy', 'debate/random', 'debate/greedy', 'debate/mcts:BUDGET'.",
+)
 _JUDGE = flags.DEFINE_string('judge', 'learned:96', "Judge: 'exact', 'noisy:EPS' or 'learned:WIDTH'.")
 _T = flags.DEFINE_integer('T', 64, 'Chain length.')
 _BATCH_SIZES = flags.DEFINE_list('batch_sizes', ['256', '1024', '4096'], 'Global batch sizes (games per call).')
@@ -82,30 +84,48 @@ _MODULUS = flags.DEFINE_integer('modulus', 17, 'Modulus m of the chain task: a p
 _S = flags.DEFINE_integer('s', 4, "The judge's step-check budget in direct and consultancy.")
 _SEED = flags.DEFINE_integer('seed', 0, 'Run seed.')
 _OUT = flags.DEFINE_string('out', None, 'If set, write bench_chain.json and bench_chain.md to this directory.')
-_WORKER = flags.DEFINE_bool('worker', False, 'Internal: measure on this process\'s devices (exactly one '
-                            '--devices value) and print one JSON line per measurement.')
+_WORKER = flags.DEFINE_bool(
+  'worker',
+  False,
+  "Internal: measure on this process's devices (exactly one --devices value) and print one JSON line per measurement.",
+)
 _SIMULATIONS = flags.DEFINE_list('simulations', ['100', '1000'], '--task=images: MCTS simulations per move.')
-_IMAGE_BATCH_SIZES = flags.DEFINE_list('image_batch_sizes', ['32', '128', '512', '1024'],
-                                       '--task=images: games per call (one compiled batch).')
+_IMAGE_BATCH_SIZES = flags.DEFINE_list(
+  'image_batch_sizes', ['32', '128', '512', '1024'], '--task=images: games per call (one compiled batch).'
+)
 _IMAGE_K = flags.DEFINE_integer('k', 6, '--task=images: pixels revealed per game.')
-_IMAGE_JUDGE = flags.DEFINE_string('image_judge', 'irving_cnn', '--task=images: the judge model (untrained '
-                                   'weights: its speed does not depend on them).')
-_IMAGE_DATA_DIR = flags.DEFINE_string('image_data_dir', None, '--task=images: IDX folder whose test images to play '
-                                      '(default: synthetic images with 150 nonzero pixels, like MNIST).')
-_TRAIN = flags.DEFINE_string('train', None, "Benchmark training instead of a task's rollouts: 'judge' (the "
-                             "image judge trainer, judges/train.py) or 'selfplay' (the chain debaters' "
-                             'self-play, debate/selfplay.py).')
-_MESH = flags.DEFINE_multi_string('mesh', ['data:1,model:1', 'data:4,model:1'],
-                                  '--train: a (data, model) device mesh, data:D,model:M; repeat the flag for '
-                                  'several; one child process each, with D * M devices.')
+_IMAGE_JUDGE = flags.DEFINE_string(
+  'image_judge', 'irving_cnn', '--task=images: the judge model (untrained weights: its speed does not depend on them).'
+)
+_IMAGE_DATA_DIR = flags.DEFINE_string(
+  'image_data_dir',
+  None,
+  '--task=images: IDX folder whose test images to play '
+  '(default: synthetic images with 150 nonzero pixels, like MNIST).',
+)
+_TRAIN = flags.DEFINE_string(
+  'train',
+  None,
+  "Benchmark training instead of a task's rollouts: 'judge' (the "
+  "image judge trainer, judges/train.py) or 'selfplay' (the chain debaters' "
+  'self-play, debate/selfplay.py).',
+)
+_MESH = flags.DEFINE_multi_string(
+  'mesh',
+  ['data:1,model:1', 'data:4,model:1'],
+  '--train: a (data, model) device mesh, data:D,model:M; repeat the flag for '
+  'several; one child process each, with D * M devices.',
+)
 _TRAIN_JUDGE = flags.DEFINE_string('train_judge', 'irving_cnn', '--train=judge: the image judge model.')
 _TRAIN_BATCH_SIZE = flags.DEFINE_integer('train_batch_size', 128, '--train=judge: the global batch.')
 _TRAIN_K = flags.DEFINE_integer('train_k', 6, '--train=judge: pixels per mask.')
 _TRAIN_STEPS = flags.DEFINE_integer('train_steps', 10, '--train: steps per timed repetition.')
-_SELFPLAY_MAX_LENGTH = flags.DEFINE_integer('selfplay_max_length', 16, '--train=selfplay: the longest chain '
-                                            '(games have T uniform in [2, this]).')
-_SELFPLAY_SIMULATIONS = flags.DEFINE_integer('selfplay_simulations', 16, '--train=selfplay: search '
-                                             'simulations per ply.')
+_SELFPLAY_MAX_LENGTH = flags.DEFINE_integer(
+  'selfplay_max_length', 16, '--train=selfplay: the longest chain (games have T uniform in [2, this]).'
+)
+_SELFPLAY_SIMULATIONS = flags.DEFINE_integer(
+  'selfplay_simulations', 16, '--train=selfplay: search simulations per ply.'
+)
 _SELFPLAY_WIDTH = flags.DEFINE_integer('selfplay_width', 128, '--train=selfplay: the network width.')
 
 
@@ -126,16 +146,33 @@ def fail(message: str) -> None:
 def environment() -> dict:
   """JAX version, backend, device kind and count, CPU count of this process."""
   import jax
+
   devices = jax.devices()
-  return {'jax': jax.__version__, 'backend': jax.default_backend(), 'device_kind': devices[0].device_kind,
-          'device_count': len(devices), 'cpu_count': os.cpu_count(), 'python': platform.python_version(),
-          'platform': platform.platform()}
+  return {
+    'jax': jax.__version__,
+    'backend': jax.default_backend(),
+    'device_kind': devices[0].device_kind,
+    'device_count': len(devices),
+    'cpu_count': os.cpu_count(),
+    'python': platform.python_version(),
+    'platform': platform.platform(),
+  }
 
 
-def measure_chain(protocols: Sequence[str], judge: str, T: int, batch_sizes: Sequence[int], *,
-                  repeats: int = 5, modulus: int = 17, devices: int | None = None, s: int = 4, seed: int = 0,
-                  on_row: Callable[[dict], None] | None = None,
-                  log: Callable[[str], None] | None = None) -> list[dict]:
+def measure_chain(
+  protocols: Sequence[str],
+  judge: str,
+  T: int,
+  batch_sizes: Sequence[int],
+  *,
+  repeats: int = 5,
+  modulus: int = 17,
+  devices: int | None = None,
+  s: int = 4,
+  seed: int = 0,
+  on_row: Callable[[dict], None] | None = None,
+  log: Callable[[str], None] | None = None,
+) -> list[dict]:
   """Times `rollout.run_games` on the chain task for each protocol x batch size on `devices` devices.
 
   `devices`: the first that many of `jax.devices()` (default: all). A batch size is rounded up to a multiple
@@ -143,6 +180,7 @@ def measure_chain(protocols: Sequence[str], judge: str, T: int, batch_sizes: Seq
   also passed to `on_row` as soon as it is measured.
   """
   import jax
+
   from debate import rollout
   from judges import chain_checkers
 
@@ -151,8 +189,7 @@ def measure_chain(protocols: Sequence[str], judge: str, T: int, batch_sizes: Seq
   available = jax.devices()
   n = len(available) if devices is None else devices
   if not 1 <= n <= len(available):
-    raise ValueError(f'asked for {n} devices, this process has {len(available)} '
-                     f'({jax.default_backend()})')
+    raise ValueError(f'asked for {n} devices, this process has {len(available)} ({jax.default_backend()})')
   mesh = rollout.data_mesh(available[:n])
   checker = chain_checkers.parse_checker(judge, modulus=modulus)
   params = chain_checkers.init_params(checker, jax.random.key(seed))
@@ -164,21 +201,46 @@ def measure_chain(protocols: Sequence[str], judge: str, T: int, batch_sizes: Seq
 
       def call(first_index, arm=arm, batch=batch):
         start = time.perf_counter()
-        rollout.run_games(arm, checker, params, length=T, seed=seed, num_games=batch, batch_size=batch,
-                          mesh=mesh, first_index=first_index)  # device_get inside: blocks on the result.
+        rollout.run_games(
+          arm,
+          checker,
+          params,
+          length=T,
+          seed=seed,
+          num_games=batch,
+          batch_size=batch,
+          mesh=mesh,
+          first_index=first_index,
+        )  # device_get inside: blocks on the result.
         return time.perf_counter() - start
 
       first_s = call(0)
       times = [call((r + 1) * batch) for r in range(repeats)]
       median_s = statistics.median(times)
-      row = {'task': 'chain', 'protocol': arm.name, 'judge': checker.name, 'T': T, 'modulus': modulus,
-             'devices': n, 'batch': batch, 'batch_requested': requested, 'repeats': repeats,
-             'first_s': first_s, 'compile_s': first_s - median_s, 'median_s': median_s,
-             'min_s': min(times), 'max_s': max(times), 'games_per_s': batch / median_s, 'times_s': times}
+      row = {
+        'task': 'chain',
+        'protocol': arm.name,
+        'judge': checker.name,
+        'T': T,
+        'modulus': modulus,
+        'devices': n,
+        'batch': batch,
+        'batch_requested': requested,
+        'repeats': repeats,
+        'first_s': first_s,
+        'compile_s': first_s - median_s,
+        'median_s': median_s,
+        'min_s': min(times),
+        'max_s': max(times),
+        'games_per_s': batch / median_s,
+        'times_s': times,
+      }
       rows.append(row)
       if log:
-        log(f'{arm.name} judge={checker.name} T={T} devices={n} batch={batch}: first {first_s:.2f} s, '
-            f'median {median_s:.4f} s, {row["games_per_s"]:,.0f} games/s')
+        log(
+          f'{arm.name} judge={checker.name} T={T} devices={n} batch={batch}: first {first_s:.2f} s, '
+          f'median {median_s:.4f} s, {row["games_per_s"]:,.0f} games/s'
+        )
       if on_row:
         on_row(row)
   return rows
@@ -205,21 +267,28 @@ def add_speedups(rows: Iterable[dict]) -> list[dict]:
 
 
 def environment_line(env: dict) -> str:
-  return (f"JAX {env['jax']} · backend {env['backend']} · device kind {env['device_kind']} · "
-          f"{env['cpu_count']} CPUs")
+  return f'JAX {env["jax"]} · backend {env["backend"]} · device kind {env["device_kind"]} · {env["cpu_count"]} CPUs'
 
 
 def render_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
   """A Markdown table with one line per row; preceded by an environment line when `env` is given."""
-  header = ['protocol', 'judge', 'T', 'devices', 'batch', 'compile_s', 'median_s', 'games/s',
-            'speedup vs 1 device']
+  header = ['protocol', 'judge', 'T', 'devices', 'batch', 'compile_s', 'median_s', 'games/s', 'speedup vs 1 device']
   lines = [environment_line(env), ''] if env else []
   lines.append('| ' + ' | '.join(header) + ' |')
   lines.append('|' + '|'.join(['---'] * 3 + ['---:'] * (len(header) - 3)) + '|')
   for r in add_speedups(rows):
-    speedup = f"{r['speedup_vs_1']:.2f}x" if r['speedup_vs_1'] is not None else '—'
-    cells = [r['protocol'], r['judge'], str(r['T']), str(r['devices']), str(r['batch']),
-             f"{r['compile_s']:.2f}", f"{r['median_s']:.4f}", f"{r['games_per_s']:,.0f}", speedup]
+    speedup = f'{r["speedup_vs_1"]:.2f}x' if r['speedup_vs_1'] is not None else '—'
+    cells = [
+      r['protocol'],
+      r['judge'],
+      str(r['T']),
+      str(r['devices']),
+      str(r['batch']),
+      f'{r["compile_s"]:.2f}',
+      f'{r["median_s"]:.4f}',
+      f'{r["games_per_s"]:,.0f}',
+      speedup,
+    ]
     lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
@@ -229,7 +298,7 @@ def render_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
 
 
 def _is_prime(n: int) -> bool:
-  return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+  return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
 
 
 def _int_list(flag: str, values: Sequence[str]) -> list[int]:
@@ -279,9 +348,18 @@ def validate() -> dict:
     chain_checkers.parse_checker(_JUDGE.value, modulus=_MODULUS.value)
   except ValueError as e:
     raise UsageError(f'--judge: {e}') from None
-  return {'task': _TASK.value, 'protocols': list(_PROTOCOLS.value), 'judge': _JUDGE.value, 'T': _T.value,
-          'batch_sizes': batch_sizes, 'devices': devices, 'repeats': _REPEATS.value,
-          'modulus': _MODULUS.value, 's': _S.value, 'seed': _SEED.value}
+  return {
+    'task': _TASK.value,
+    'protocols': list(_PROTOCOLS.value),
+    'judge': _JUDGE.value,
+    'T': _T.value,
+    'batch_sizes': batch_sizes,
+    'devices': devices,
+    'repeats': _REPEATS.value,
+    'modulus': _MODULUS.value,
+    's': _S.value,
+    'seed': _SEED.value,
+  }
 
 
 def child_env(n_devices: int, base: dict | None = None) -> dict:
@@ -294,14 +372,25 @@ def child_env(n_devices: int, base: dict | None = None) -> dict:
 
 def _worker(settings: dict) -> None:
   """Prints an 'env' JSON line, then one 'row' JSON line per measurement, to stdout; progress to stderr."""
+
   def emit(kind, payload):
     print(json.dumps({'kind': kind, **payload}), flush=True)
+
   emit('env', environment())
   try:
-    measure_chain(settings['protocols'], settings['judge'], settings['T'], settings['batch_sizes'],
-                  repeats=settings['repeats'], modulus=settings['modulus'], devices=settings['devices'][0],
-                  s=settings['s'], seed=settings['seed'], on_row=lambda row: emit('row', row),
-                  log=lambda m: print(m, file=sys.stderr, flush=True))
+    measure_chain(
+      settings['protocols'],
+      settings['judge'],
+      settings['T'],
+      settings['batch_sizes'],
+      repeats=settings['repeats'],
+      modulus=settings['modulus'],
+      devices=settings['devices'][0],
+      s=settings['s'],
+      seed=settings['seed'],
+      on_row=lambda row: emit('row', row),
+      log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
   except ValueError as e:  # E.g. fewer real devices than asked for.
     fail(f'--devices: {e}')
 
@@ -332,11 +421,22 @@ def _run_worker(argv: list[str], n_devices: int, label: str) -> tuple[dict | Non
 def _run_children(settings: dict) -> tuple[list[dict], dict[int, dict]]:
   rows, envs = [], {}
   for n in settings['devices']:
-    argv = [sys.executable, '-m', 'launch.bench', f'--task={settings["task"]}',
-            f'--protocols={",".join(settings["protocols"])}', f'--judge={settings["judge"]}',
-            f'--T={settings["T"]}', f'--batch_sizes={",".join(map(str, settings["batch_sizes"]))}',
-            f'--devices={n}', f'--repeats={settings["repeats"]}', f'--modulus={settings["modulus"]}',
-            f'--s={settings["s"]}', f'--seed={settings["seed"]}', '--worker']
+    argv = [
+      sys.executable,
+      '-m',
+      'launch.bench',
+      f'--task={settings["task"]}',
+      f'--protocols={",".join(settings["protocols"])}',
+      f'--judge={settings["judge"]}',
+      f'--T={settings["T"]}',
+      f'--batch_sizes={",".join(map(str, settings["batch_sizes"]))}',
+      f'--devices={n}',
+      f'--repeats={settings["repeats"]}',
+      f'--modulus={settings["modulus"]}',
+      f'--s={settings["s"]}',
+      f'--seed={settings["seed"]}',
+      '--worker',
+    ]
     print(f'[bench] {n} device(s): {" ".join(argv[1:])}', file=sys.stderr, flush=True)
     start = time.perf_counter()
     env, child_rows = _run_worker(argv, n, f'--devices={n}')
@@ -352,12 +452,22 @@ def _write(out: str, settings: dict, rows: list[dict], envs: dict[int, dict], ta
   command = ' '.join(['python -m launch.bench'] + list(argv[1:]))
   env = next(iter(envs.values()), {})
   with open(os.path.join(out, 'bench_chain.json'), 'w') as f:
-    json.dump({'command': command, 'settings': settings, 'environment': env,
-               'environment_by_devices': {str(k): v for k, v in envs.items()}, 'rows': add_speedups(rows)},
-              f, indent=1)
-  note = ('On a CPU the devices are simulated and share the same physical cores: the speedup measures the '
-          'overhead of sharding, not the gain of N devices; a speedup up to the CPU count only means that '
-          'one simulated device left cores idle. Real speedups need real devices.')
+    json.dump(
+      {
+        'command': command,
+        'settings': settings,
+        'environment': env,
+        'environment_by_devices': {str(k): v for k, v in envs.items()},
+        'rows': add_speedups(rows),
+      },
+      f,
+      indent=1,
+    )
+  note = (
+    'On a CPU the devices are simulated and share the same physical cores: the speedup measures the '
+    'overhead of sharding, not the gain of N devices; a speedup up to the CPU count only means that '
+    'one simulated device left cores idle. Real speedups need real devices.'
+  )
   with open(os.path.join(out, 'bench_chain.md'), 'w') as f:
     f.write(f'# Rollout throughput, task chain\n\n`{command}`\n\n{table}\n\n{note}\n')
 
@@ -403,19 +513,27 @@ def _main_images() -> None:
     fail(f'--k must be in [1, 64], got {_IMAGE_K.value}')
   from debate import image_bench, runfiles
   from judges import image_judges
+
   if _IMAGE_JUDGE.value not in image_judges.JUDGE_MODELS:
-    fail(f'--image_judge: unknown judge {_IMAGE_JUDGE.value!r}; expected one of '
-         f'{", ".join(image_judges.JUDGE_MODELS)}')
+    fail(f'--image_judge: unknown judge {_IMAGE_JUDGE.value!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}')
   images = None
   if _IMAGE_DATA_DIR.value:
     from debate.tasks import idx
+
     try:
       images = idx.load_image_dataset(_IMAGE_DATA_DIR.value, split='test').images.astype('float32') / 255.0
     except idx.IdxError as e:
       fail(f'--image_data_dir={_IMAGE_DATA_DIR.value}: {e}')
-  rows = image_bench.measure_images(budgets=simulations, batch_sizes=batch_sizes, k=_IMAGE_K.value,
-                                    judge=_IMAGE_JUDGE.value, repeats=_REPEATS.value, images=images,
-                                    seed=_SEED.value, log=lambda line: print(line, file=sys.stderr, flush=True))
+  rows = image_bench.measure_images(
+    budgets=simulations,
+    batch_sizes=batch_sizes,
+    k=_IMAGE_K.value,
+    judge=_IMAGE_JUDGE.value,
+    repeats=_REPEATS.value,
+    images=images,
+    seed=_SEED.value,
+    log=lambda line: print(line, file=sys.stderr, flush=True),
+  )
   table = image_bench.render_markdown(rows)
   print(table, flush=True)
   if _OUT.value:
@@ -431,9 +549,17 @@ TRAINERS = ('judge', 'selfplay')
 # Dense bf16 peak FLOP/s per device, from the vendors' data sheets, by `device.device_kind`: the usual MFU
 # denominator. The judges train in float32, so their MFU against it is a lower bound on how busy a device is.
 PEAK_FLOPS = {
-    'TPU v4': 275e12, 'TPU v5 lite': 197e12, 'TPU v5': 459e12, 'TPU v5p': 459e12, 'TPU v6 lite': 918e12,
-    'NVIDIA H100 80GB HBM3': 989e12, 'NVIDIA H100 PCIe': 756e12, 'NVIDIA H200': 989e12,
-    'NVIDIA A100-SXM4-40GB': 312e12, 'NVIDIA A100-SXM4-80GB': 312e12, 'NVIDIA A100 80GB PCIe': 312e12,
+  'TPU v4': 275e12,
+  'TPU v5 lite': 197e12,
+  'TPU v5': 459e12,
+  'TPU v5p': 459e12,
+  'TPU v6 lite': 918e12,
+  'NVIDIA H100 80GB HBM3': 989e12,
+  'NVIDIA H100 PCIe': 756e12,
+  'NVIDIA H200': 989e12,
+  'NVIDIA A100-SXM4-40GB': 312e12,
+  'NVIDIA A100-SXM4-80GB': 312e12,
+  'NVIDIA A100 80GB PCIe': 312e12,
 }
 
 
@@ -448,9 +574,17 @@ def parse_mesh(spec: str) -> tuple[int, int]:
   return sizes['data'], sizes['model']
 
 
-def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: int, k: int = 6,
-                        image_shape: tuple[int, int] = (28, 28), steps_per_repeat: int = 10,
-                        repeats: int = 5, seed: int = 0) -> dict:
+def measure_train_judge(
+  judge: str,
+  *,
+  mesh_shape: tuple[int, int],
+  batch_size: int,
+  k: int = 6,
+  image_shape: tuple[int, int] = (28, 28),
+  steps_per_repeat: int = 10,
+  repeats: int = 5,
+  seed: int = 0,
+) -> dict:
   """Times the train step of image judge `judge` on a (data, model) = `mesh_shape` mesh of the first devices.
 
   Batches are synthetic MNIST-like images (about 19% nonzero pixels; speed does not depend on the values),
@@ -464,15 +598,19 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   import jax
   import numpy as np
   import optax
-  from jax.sharding import NamedSharding, PartitionSpec as P
+  from jax.sharding import NamedSharding
+  from jax.sharding import PartitionSpec as P
+
   from debate import sharding
   from judges import image_judges, train
 
   data, model = mesh_shape
   n = data * model
   if n > jax.device_count():
-    raise ValueError(f'the mesh data:{data},model:{model} needs {n} devices, this process has '
-                     f'{jax.device_count()} ({jax.default_backend()})')
+    raise ValueError(
+      f'the mesh data:{data},model:{model} needs {n} devices, this process has '
+      f'{jax.device_count()} ({jax.default_backend()})'
+    )
   if batch_size % n:
     raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {n}')
   mesh = sharding.make_mesh(jax.devices()[:n], model_parallelism=model)
@@ -483,13 +621,16 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   step_fn = train.make_train_step(network, optimizer, k=k, mesh=mesh, shardings=shardings)
   rng = np.random.default_rng(seed)
   pool = 4  # Host batches cycled through.
-  images = np.where(rng.random((pool, batch_size, *image_shape)) < 0.19,
-                    rng.integers(1, 256, (pool, batch_size, *image_shape)), 0).astype(np.uint8)
+  images = np.where(
+    rng.random((pool, batch_size, *image_shape)) < 0.19, rng.integers(1, 256, (pool, batch_size, *image_shape)), 0
+  ).astype(np.uint8)
   labels = rng.integers(0, 10, (pool, batch_size)).astype(np.int32)
   sharded = sharding.batch_sharding(mesh)
   mask_key = jax.jit(lambda: jax.random.key(seed), out_shardings=NamedSharding(mesh, P()))()
-  batch = lambda i: (jax.make_array_from_process_local_data(sharded, images[i % pool]),
-                     jax.make_array_from_process_local_data(sharded, labels[i % pool]))
+  batch = lambda i: (
+    jax.make_array_from_process_local_data(sharded, images[i % pool]),
+    jax.make_array_from_process_local_data(sharded, labels[i % pool]),
+  )
 
   start = time.perf_counter()
   compiled = step_fn.lower(state, *batch(0), mask_key).compile()
@@ -518,18 +659,42 @@ def measure_train_judge(judge: str, *, mesh_shape: tuple[int, int], batch_size: 
   steps_per_s = steps_per_repeat / median_s
   device = jax.devices()[0]
   peak = PEAK_FLOPS.get(device.device_kind)
-  return {'train': 'judge', 'judge': judge, 'mesh': f'data:{data},model:{model}', 'devices': n,
-          'batch': batch_size, 'k': k, 'image_shape': list(image_shape),
-          'params': image_judges.count_params(state.params), 'steps_per_repeat': steps_per_repeat,
-          'repeats': repeats, 'compile_s': compile_s, 'median_s': median_s, 'min_s': min(times),
-          'max_s': max(times), 'times_s': times, 'steps_per_s': steps_per_s,
-          'examples_per_s': steps_per_s * batch_size, 'flops_per_step': flops,
-          'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
+  return {
+    'train': 'judge',
+    'judge': judge,
+    'mesh': f'data:{data},model:{model}',
+    'devices': n,
+    'batch': batch_size,
+    'k': k,
+    'image_shape': list(image_shape),
+    'params': image_judges.count_params(state.params),
+    'steps_per_repeat': steps_per_repeat,
+    'repeats': repeats,
+    'compile_s': compile_s,
+    'median_s': median_s,
+    'min_s': min(times),
+    'max_s': max(times),
+    'times_s': times,
+    'steps_per_s': steps_per_s,
+    'examples_per_s': steps_per_s * batch_size,
+    'flops_per_step': flops,
+    'peak_flops': peak,
+    'mfu': flops * steps_per_s / peak if peak and flops else None,
+  }
 
 
-def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modulus: int = 17,
-                            max_length: int = 16, simulations: int = 16, width: int = 128,
-                            steps_per_repeat: int = 10, repeats: int = 3, seed: int = 0) -> dict:
+def measure_train_selfplay(
+  *,
+  mesh_shape: tuple[int, int],
+  batch_size: int,
+  modulus: int = 17,
+  max_length: int = 16,
+  simulations: int = 16,
+  width: int = 128,
+  steps_per_repeat: int = 10,
+  repeats: int = 3,
+  seed: int = 0,
+) -> dict:
   """Times the self-play training of the chain debaters (debate/selfplay.py) on a (data, model) = `mesh_shape`
   mesh of the first devices (games over all of them, params FSDP-style over 'model'), against an untrained
   learned:96 judge (its speed does not depend on its weights).
@@ -540,21 +705,25 @@ def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modu
   """
   import jax
   import jax.numpy as jnp
+
   from debate import selfplay, sharding
   from judges import chain_checkers
 
   data, model = mesh_shape
   devices = data * model
   if devices > jax.device_count():
-    raise ValueError(f'the mesh data:{data},model:{model} needs {devices} devices, this process has '
-                     f'{jax.device_count()} ({jax.default_backend()})')
+    raise ValueError(
+      f'the mesh data:{data},model:{model} needs {devices} devices, this process has '
+      f'{jax.device_count()} ({jax.default_backend()})'
+    )
   if batch_size % devices:
     raise ValueError(f'batch size {batch_size} is not divisible by the mesh size {devices}')
   mesh = sharding.make_mesh(jax.devices()[:devices], model_parallelism=model)
   checker = chain_checkers.parse_checker('learned:96', modulus)
   judge = chain_checkers.init_params(checker, jax.random.key(seed))
-  config = selfplay.SelfPlayConfig(batch_size=batch_size, num_simulations=simulations, max_length=max_length,
-                                   width=width)
+  config = selfplay.SelfPlayConfig(
+    batch_size=batch_size, num_simulations=simulations, max_length=max_length, width=width
+  )
   init_key, train_key = jax.random.split(selfplay.agent_key(seed))
   params = selfplay.init_params(config, modulus, init_key)
   optimizer, train_chunk = selfplay.make_train_chunk(checker, config, train_key, mesh)
@@ -576,29 +745,66 @@ def measure_train_selfplay(*, mesh_shape: tuple[int, int], batch_size: int, modu
   median_s = statistics.median(times)
   steps_per_s = steps_per_repeat / median_s
   peak = PEAK_FLOPS.get(jax.devices()[0].device_kind)
-  return {'train': 'selfplay', 'judge': f'selfplay w{width}', 'mesh': f'data:{data},model:{model}',
-          'devices': devices, 'batch': batch_size, 'modulus': modulus, 'max_length': max_length,
-          'simulations': simulations, 'width': width,
-          'params': sum(int(x.size) for x in jax.tree.leaves(params)), 'steps_per_repeat': steps_per_repeat,
-          'repeats': repeats, 'compile_s': compile_s, 'median_s': median_s, 'min_s': min(times),
-          'max_s': max(times), 'times_s': times, 'steps_per_s': steps_per_s,
-          'examples_per_s': steps_per_s * batch_size, 'flops_per_step': flops,
-          'peak_flops': peak, 'mfu': flops * steps_per_s / peak if peak and flops else None}
+  return {
+    'train': 'selfplay',
+    'judge': f'selfplay w{width}',
+    'mesh': f'data:{data},model:{model}',
+    'devices': devices,
+    'batch': batch_size,
+    'modulus': modulus,
+    'max_length': max_length,
+    'simulations': simulations,
+    'width': width,
+    'params': sum(int(x.size) for x in jax.tree.leaves(params)),
+    'steps_per_repeat': steps_per_repeat,
+    'repeats': repeats,
+    'compile_s': compile_s,
+    'median_s': median_s,
+    'min_s': min(times),
+    'max_s': max(times),
+    'times_s': times,
+    'steps_per_s': steps_per_s,
+    'examples_per_s': steps_per_s * batch_size,
+    'flops_per_step': flops,
+    'peak_flops': peak,
+    'mfu': flops * steps_per_s / peak if peak and flops else None,
+  }
 
 
 def render_train_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
   """A Markdown table of training rows, with steps/s relative to the first row's mesh."""
-  header = ['judge', 'mesh', 'devices', 'batch', 'compile_s', 'median_s', 'steps/s', 'examples/s',
-            'vs first row', 'GFLOP/step/device', 'MFU']
+  header = [
+    'judge',
+    'mesh',
+    'devices',
+    'batch',
+    'compile_s',
+    'median_s',
+    'steps/s',
+    'examples/s',
+    'vs first row',
+    'GFLOP/step/device',
+    'MFU',
+  ]
   lines = [environment_line(env), ''] if env else []
   lines.append('| ' + ' | '.join(header) + ' |')
   lines.append('|' + '|'.join(['---'] * 2 + ['---:'] * (len(header) - 2)) + '|')
   base = rows[0]['steps_per_s'] if rows else None
   for r in rows:
-    mfu = f"{100 * r['mfu']:.1f}%" if r['mfu'] is not None else '—'
-    cells = [r['judge'], r['mesh'], str(r['devices']), str(r['batch']), f"{r['compile_s']:.2f}",
-             f"{r['median_s']:.4f}", f"{r['steps_per_s']:,.1f}", f"{r['examples_per_s']:,.0f}",
-             f"{r['steps_per_s'] / base:.2f}x", f"{r['flops_per_step'] / 1e9:.3f}", mfu]
+    mfu = f'{100 * r["mfu"]:.1f}%' if r['mfu'] is not None else '—'
+    cells = [
+      r['judge'],
+      r['mesh'],
+      str(r['devices']),
+      str(r['batch']),
+      f'{r["compile_s"]:.2f}',
+      f'{r["median_s"]:.4f}',
+      f'{r["steps_per_s"]:,.1f}',
+      f'{r["examples_per_s"]:,.0f}',
+      f'{r["steps_per_s"] / base:.2f}x',
+      f'{r["flops_per_step"] / 1e9:.3f}',
+      mfu,
+    ]
     lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
@@ -606,6 +812,7 @@ def render_train_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
 def _train_settings() -> dict:
   """The --train benchmark's flags, checked. Raises UsageError naming the flag."""
   from judges import image_judges
+
   if _TRAIN.value not in TRAINERS:
     raise UsageError(f'--train={_TRAIN.value}: available: {", ".join(TRAINERS)}')
   if _TASK.value is not None:
@@ -613,61 +820,97 @@ def _train_settings() -> dict:
   if _TRAIN.value == 'selfplay' and not (_is_prime(_MODULUS.value) and 3 <= _MODULUS.value <= 211):
     raise UsageError(f'--modulus must be a prime in [3, 211], got {_MODULUS.value}')
   if _TRAIN_JUDGE.value not in image_judges.JUDGE_MODELS:
-    raise UsageError(f'--train_judge={_TRAIN_JUDGE.value}: expected one of '
-                     f'{", ".join(image_judges.JUDGE_MODELS)}')
+    raise UsageError(f'--train_judge={_TRAIN_JUDGE.value}: expected one of {", ".join(image_judges.JUDGE_MODELS)}')
   meshes = [parse_mesh(spec) for spec in _MESH.value]
   if not meshes:
     raise UsageError('--mesh needs at least one value')
   if _TRAIN.value == 'selfplay':
-    for name, flag in (('selfplay_max_length', _SELFPLAY_MAX_LENGTH), ('selfplay_simulations',
-                       _SELFPLAY_SIMULATIONS), ('selfplay_width', _SELFPLAY_WIDTH)):
+    for name, flag in (
+      ('selfplay_max_length', _SELFPLAY_MAX_LENGTH),
+      ('selfplay_simulations', _SELFPLAY_SIMULATIONS),
+      ('selfplay_width', _SELFPLAY_WIDTH),
+    ):
       if flag.value < (2 if name == 'selfplay_max_length' else 1):
         raise UsageError(f'--{name} must be >= {2 if name == "selfplay_max_length" else 1}, got {flag.value}')
-  for name, flag in (('train_batch_size', _TRAIN_BATCH_SIZE), ('train_steps', _TRAIN_STEPS),
-                     ('repeats', _REPEATS), ('train_k', _TRAIN_K)):
+  for name, flag in (
+    ('train_batch_size', _TRAIN_BATCH_SIZE),
+    ('train_steps', _TRAIN_STEPS),
+    ('repeats', _REPEATS),
+    ('train_k', _TRAIN_K),
+  ):
     if flag.value < 1:
       raise UsageError(f'--{name} must be >= 1, got {flag.value}')
   for data, model in meshes:
     if _TRAIN_BATCH_SIZE.value % (data * model):
-      raise UsageError(f'--train_batch_size={_TRAIN_BATCH_SIZE.value} is not divisible by the '
-                       f'{data * model} devices of --mesh=data:{data},model:{model}')
+      raise UsageError(
+        f'--train_batch_size={_TRAIN_BATCH_SIZE.value} is not divisible by the '
+        f'{data * model} devices of --mesh=data:{data},model:{model}'
+      )
   if _WORKER.value and len(meshes) != 1:
     raise UsageError('--worker takes exactly one --mesh value')
-  return {'train': _TRAIN.value, 'judge': _TRAIN_JUDGE.value, 'meshes': meshes,
-          'batch_size': _TRAIN_BATCH_SIZE.value, 'k': _TRAIN_K.value, 'steps_per_repeat': _TRAIN_STEPS.value,
-          'repeats': _REPEATS.value, 'seed': _SEED.value, 'modulus': _MODULUS.value,
-          'max_length': _SELFPLAY_MAX_LENGTH.value, 'simulations': _SELFPLAY_SIMULATIONS.value,
-          'width': _SELFPLAY_WIDTH.value}
+  return {
+    'train': _TRAIN.value,
+    'judge': _TRAIN_JUDGE.value,
+    'meshes': meshes,
+    'batch_size': _TRAIN_BATCH_SIZE.value,
+    'k': _TRAIN_K.value,
+    'steps_per_repeat': _TRAIN_STEPS.value,
+    'repeats': _REPEATS.value,
+    'seed': _SEED.value,
+    'modulus': _MODULUS.value,
+    'max_length': _SELFPLAY_MAX_LENGTH.value,
+    'simulations': _SELFPLAY_SIMULATIONS.value,
+    'width': _SELFPLAY_WIDTH.value,
+  }
 
 
 def _main_train() -> None:
   """--train: one child process per --mesh (with data x model simulated devices on a CPU), then the table."""
   from debate import runfiles
+
   try:
     settings = _train_settings()
   except UsageError as e:
     fail(str(e))
-  common = [f'--train={settings["train"]}', f'--train_judge={settings["judge"]}',
-            f'--train_batch_size={settings["batch_size"]}', f'--train_k={settings["k"]}',
-            f'--train_steps={settings["steps_per_repeat"]}', f'--repeats={settings["repeats"]}',
-            f'--seed={settings["seed"]}', f'--modulus={settings["modulus"]}',
-            f'--selfplay_max_length={settings["max_length"]}',
-            f'--selfplay_simulations={settings["simulations"]}', f'--selfplay_width={settings["width"]}']
+  common = [
+    f'--train={settings["train"]}',
+    f'--train_judge={settings["judge"]}',
+    f'--train_batch_size={settings["batch_size"]}',
+    f'--train_k={settings["k"]}',
+    f'--train_steps={settings["steps_per_repeat"]}',
+    f'--repeats={settings["repeats"]}',
+    f'--seed={settings["seed"]}',
+    f'--modulus={settings["modulus"]}',
+    f'--selfplay_max_length={settings["max_length"]}',
+    f'--selfplay_simulations={settings["simulations"]}',
+    f'--selfplay_width={settings["width"]}',
+  ]
   if _WORKER.value:
-    (data, model), = settings['meshes']
+    ((data, model),) = settings['meshes']
     print(json.dumps({'kind': 'env', **environment()}), flush=True)
     try:
       if settings['train'] == 'selfplay':
-        row = measure_train_selfplay(mesh_shape=(data, model), batch_size=settings['batch_size'],
-                                     modulus=settings['modulus'], max_length=settings['max_length'],
-                                     simulations=settings['simulations'], width=settings['width'],
-                                     steps_per_repeat=settings['steps_per_repeat'], repeats=settings['repeats'],
-                                     seed=settings['seed'])
+        row = measure_train_selfplay(
+          mesh_shape=(data, model),
+          batch_size=settings['batch_size'],
+          modulus=settings['modulus'],
+          max_length=settings['max_length'],
+          simulations=settings['simulations'],
+          width=settings['width'],
+          steps_per_repeat=settings['steps_per_repeat'],
+          repeats=settings['repeats'],
+          seed=settings['seed'],
+        )
       else:
-        row = measure_train_judge(settings['judge'], mesh_shape=(data, model),
-                                  batch_size=settings['batch_size'], k=settings['k'],
-                                  steps_per_repeat=settings['steps_per_repeat'], repeats=settings['repeats'],
-                                  seed=settings['seed'])
+        row = measure_train_judge(
+          settings['judge'],
+          mesh_shape=(data, model),
+          batch_size=settings['batch_size'],
+          k=settings['k'],
+          steps_per_repeat=settings['steps_per_repeat'],
+          repeats=settings['repeats'],
+          seed=settings['seed'],
+        )
     except ValueError as e:  # E.g. fewer real devices than the mesh needs.
       fail(f'--mesh: {e}')
     print(json.dumps({'kind': 'row', **row}), flush=True)
@@ -689,12 +932,18 @@ def _main_train() -> None:
     command = ' '.join(['python -m launch.bench'] + sys.argv[1:])
     name = f'bench_train_{settings["train"]}'
     title = 'Judge' if settings['train'] == 'judge' else 'Self-play debater'
-    runfiles.write_json(os.path.join(_OUT.value, f'{name}.json'),
-                        {'command': command, 'settings': settings, 'environment_by_mesh': envs, 'rows': rows})
-    runfiles.atomic_write(os.path.join(_OUT.value, f'{name}.md'), runfiles.text_writer(
+    runfiles.write_json(
+      os.path.join(_OUT.value, f'{name}.json'),
+      {'command': command, 'settings': settings, 'environment_by_mesh': envs, 'rows': rows},
+    )
+    runfiles.atomic_write(
+      os.path.join(_OUT.value, f'{name}.md'),
+      runfiles.text_writer(
         f'# {title} training throughput\n\n`{command}`\n\n{table}\n\nOn a CPU the devices are simulated and '
         'share the same physical cores: the ratio measures the overhead of sharding, not the gain of more '
-        'devices.\n'))
+        'devices.\n'
+      ),
+    )
     print(f'[bench] wrote {os.path.join(_OUT.value, name + ".json")} and {name}.md', file=sys.stderr)
 
 

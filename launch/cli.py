@@ -27,15 +27,19 @@ from ml_collections import config_flags
 
 EXIT_USAGE = 2
 EXIT_PREEMPTED = 128 + 15  # What a shell reports for a process ended by SIGTERM.
-DISTRIBUTED = flags.DEFINE_enum('distributed', 'off', ['off', 'auto'],
-                                "'auto': join a multi-process JAX job whose coordinator, process count and "
-                                "index JAX detects (Cloud TPU pod, SLURM, Open MPI); 'off': single process "
-                                'unless --coordinator_address is given.')
-COORDINATOR_ADDRESS = flags.DEFINE_string('coordinator_address', None,
-                                          'HOST:PORT of process 0 in a multi-process job.')
+DISTRIBUTED = flags.DEFINE_enum(
+  'distributed',
+  'off',
+  ['off', 'auto'],
+  "'auto': join a multi-process JAX job whose coordinator, process count and "
+  "index JAX detects (Cloud TPU pod, SLURM, Open MPI); 'off': single process "
+  'unless --coordinator_address is given.',
+)
+COORDINATOR_ADDRESS = flags.DEFINE_string('coordinator_address', None, 'HOST:PORT of process 0 in a multi-process job.')
 NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Number of processes in a multi-process job.')
-PROCESS_ID = flags.DEFINE_integer('process_id', None, 'This process\'s index in a multi-process job, '
-                                  '0 .. num_processes - 1.')
+PROCESS_ID = flags.DEFINE_integer(
+  'process_id', None, "This process's index in a multi-process job, 0 .. num_processes - 1."
+)
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -49,11 +53,13 @@ def parse_flags(argv: list[str]) -> list[str]:
     field = re.search(r'(\w+)', text)
     field = field.group(1) if field else '?'
     suggestion = re.search(r'Did you mean "(\w+)"', text)
-    culprits = [a.split('=')[0] for a in argv[1:]
-                if a.startswith('--config.') and a.split('=')[0].split('.')[-1] == field]
-    fail(f'{culprits[0] if culprits else "--config"}: unknown config field {field!r}'
-         + (f'; did you mean {suggestion.group(1)!r}?' if suggestion else
-            '; the config file lists the fields it has'))
+    culprits = [
+      a.split('=')[0] for a in argv[1:] if a.startswith('--config.') and a.split('=')[0].split('.')[-1] == field
+    ]
+    fail(
+      f'{culprits[0] if culprits else "--config"}: unknown config field {field!r}'
+      + (f'; did you mean {suggestion.group(1)!r}?' if suggestion else '; the config file lists the fields it has')
+    )
 
 
 def fail(message: str) -> None:
@@ -62,21 +68,23 @@ def fail(message: str) -> None:
   sys.exit(EXIT_USAGE)
 
 
-def distributed_settings(mode: str, coordinator_address: str | None, num_processes: int | None,
-                         process_id: int | None) -> dict | None:
+def distributed_settings(
+  mode: str, coordinator_address: str | None, num_processes: int | None, process_id: int | None
+) -> dict | None:
   """The keyword arguments of `jax.distributed.initialize` the flags ask for, or None for a single process.
 
   Raises ValueError naming the flag at fault.
   """
-  explicit = {'coordinator_address': coordinator_address, 'num_processes': num_processes,
-              'process_id': process_id}
+  explicit = {'coordinator_address': coordinator_address, 'num_processes': num_processes, 'process_id': process_id}
   given = {k: v for k, v in explicit.items() if v is not None}
   if mode == 'off' and not given:
     return None
   if mode == 'off' and len(given) < 3:
     missing = ', '.join(f'--{k}' for k in explicit if k not in given)
-    raise ValueError(f'a multi-process job needs --coordinator_address, --num_processes and --process_id '
-                     f'(missing {missing}), or --distributed=auto where JAX can detect them')
+    raise ValueError(
+      f'a multi-process job needs --coordinator_address, --num_processes and --process_id '
+      f'(missing {missing}), or --distributed=auto where JAX can detect them'
+    )
   if coordinator_address is not None and not re.fullmatch(r'\S+:\d+', coordinator_address):
     raise ValueError(f'--coordinator_address={coordinator_address}: expected HOST:PORT, e.g. 10.0.0.2:8476')
   if num_processes is not None and num_processes < 1:
@@ -89,20 +97,28 @@ def distributed_settings(mode: str, coordinator_address: str | None, num_process
 def initialize_distributed() -> None:
   """Joins the multi-process job the flags ask for (before any JAX computation); nothing for one process."""
   try:
-    settings = distributed_settings(DISTRIBUTED.value, COORDINATOR_ADDRESS.value, NUM_PROCESSES.value,
-                                    PROCESS_ID.value)
+    settings = distributed_settings(DISTRIBUTED.value, COORDINATOR_ADDRESS.value, NUM_PROCESSES.value, PROCESS_ID.value)
   except ValueError as e:
     fail(str(e))
   if settings is None:
     return
   import jax
+
   try:
     jax.distributed.initialize(**settings)
   except (ValueError, RuntimeError) as e:
-    fail(f'--distributed: could not join the multi-process job ({e}); on a machine that is not a Cloud TPU '
-         'pod, SLURM or Open MPI job pass --coordinator_address, --num_processes and --process_id')
-  absl_logging.info('process %d of %d; %d local and %d global devices (%s)', jax.process_index(),
-                    jax.process_count(), jax.local_device_count(), jax.device_count(), jax.default_backend())
+    fail(
+      f'--distributed: could not join the multi-process job ({e}); on a machine that is not a Cloud TPU '
+      'pod, SLURM or Open MPI job pass --coordinator_address, --num_processes and --process_id'
+    )
+  absl_logging.info(
+    'process %d of %d; %d local and %d global devices (%s)',
+    jax.process_index(),
+    jax.process_count(),
+    jax.local_device_count(),
+    jax.device_count(),
+    jax.default_backend(),
+  )
 
 
 def _not_orbax_info(record) -> bool:

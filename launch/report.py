@@ -65,15 +65,22 @@ from launch.cli import fail, parse_flags
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
 _OUT = flags.DEFINE_string('out', None, 'Directory for the tables, figures and scaling.json.')
-_T = flags.DEFINE_integer('T', None, 'Chain length (pixels k for image ladders) of the Elo tournament (default: the '
-                          'largest T at which debate has at least 2 judges and 2 liars).')
+_T = flags.DEFINE_integer(
+  'T',
+  None,
+  'Chain length (pixels k for image ladders) of the Elo tournament (default: the '
+  'largest T at which debate has at least 2 judges and 2 liars).',
+)
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Bootstrap samples for Elo and logistic-slope CIs.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the bootstrap.')
 _BOOTSTRAP = flags.DEFINE_enum(
-    'bootstrap', 'auto', ['auto', 'games', 'seeds'],
-    'How the bootstrap resamples: seeds (seeds with replacement, then games within each: includes the '
-    'between-seed variation of judges trained anew), games (the pooled games only), or auto (seeds when the '
-    f'records hold at least {stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP} seeds that play the same cells, else games).')
+  'bootstrap',
+  'auto',
+  ['auto', 'games', 'seeds'],
+  'How the bootstrap resamples: seeds (seeds with replacement, then games within each: includes the '
+  'between-seed variation of judges trained anew), games (the pooled games only), or auto (seeds when the '
+  f'records hold at least {stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP} seeds that play the same cells, else games).',
+)
 
 
 def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
@@ -105,12 +112,17 @@ def _choose_T(records: list[dict]) -> int | None:
   if _T.value is None:
     return ready[-1] if ready else None
   if _T.value not in ready:
-    at_t = [r for r in records if r.get('protocol') == 'debate' and int(r['T']) == _T.value
-            and tournament.agent_of(r) is not None]
+    at_t = [
+      r
+      for r in records
+      if r.get('protocol') == 'debate' and int(r['T']) == _T.value and tournament.agent_of(r) is not None
+    ]
     judges = len({r['judge'] for r in at_t})
     agents = len({tournament.agent_of(r) for r in at_t})
-    fail(f'--T={_T.value}: debate has {judges} judge(s) and {agents} liar(s) there; an Elo tournament needs at '
-         f'least 2 of each; T values that have them: {", ".join(map(str, ready)) or "none"}')
+    fail(
+      f'--T={_T.value}: debate has {judges} judge(s) and {agents} liar(s) there; an Elo tournament needs at '
+      f'least 2 of each; T values that have them: {", ".join(map(str, ready)) or "none"}'
+    )
   return _T.value
 
 
@@ -129,33 +141,51 @@ def _choose_bootstrap(records: list[dict], T: int, notes: list[str]) -> dict:
   if kind == 'auto':
     kind = 'games' if problem is not None else 'seeds'
     if problem is not None and len(seeds) > 1:
-      notes.append(f'game-level bootstrap ({len(seeds)} seeds pooled; intervals leave out the between-seed '
-                   f'variation): {problem}')
+      notes.append(
+        f'game-level bootstrap ({len(seeds)} seeds pooled; intervals leave out the between-seed variation): {problem}'
+      )
   elif kind == 'games' and len(seeds) > 1:
-    notes.append(f'game-level bootstrap (--bootstrap=games) over {len(seeds)} seeds pooled: the intervals leave out '
-                 'the between-seed variation of the judges')
+    notes.append(
+      f'game-level bootstrap (--bootstrap=games) over {len(seeds)} seeds pooled: the intervals leave out '
+      'the between-seed variation of the judges'
+    )
   if kind == 'seeds':
     k = len(seeds)
-    few = (f'; with only {k} seeds it is still optimistic: redrawing {k} seeds keeps (1 - 1/{k}) of the '
-           f'between-seed variance and gives {math.comb(2 * k - 1, k)} distinct seed sets '
-           f'(at least {stats.FEW_SEEDS} seeds are better)' if k < stats.FEW_SEEDS else '')
-    notes.append(f'seed-level bootstrap over seeds {", ".join(map(str, seeds))}: each sample redraws the seeds with '
-                 f'replacement, then the games within each{few}')
+    few = (
+      f'; with only {k} seeds it is still optimistic: redrawing {k} seeds keeps (1 - 1/{k}) of the '
+      f'between-seed variance and gives {math.comb(2 * k - 1, k)} distinct seed sets '
+      f'(at least {stats.FEW_SEEDS} seeds are better)'
+      if k < stats.FEW_SEEDS
+      else ''
+    )
+    notes.append(
+      f'seed-level bootstrap over seeds {", ".join(map(str, seeds))}: each sample redraws the seeds with '
+      f'replacement, then the games within each{few}'
+    )
   return {'kind': kind, 'requested': _BOOTSTRAP.value, 'seeds': list(seeds)}
 
 
 def _tournament(records: list[dict], T: int, notes: list[str], bootstrap: str) -> dict:
   """Ratings per protocol, accuracy vs debate Elo, fits; everything computed before anything is written."""
-  protocols = list(dict.fromkeys(
-      ['debate'] + [r['protocol'] for r in records
-                    if int(r['T']) == T and tournament.agent_of(r) is not None]))
+  protocols = list(
+    dict.fromkeys(
+      ['debate'] + [r['protocol'] for r in records if int(r['T']) == T and tournament.agent_of(r) is not None]
+    )
+  )
   all_ratings = []
   debate_matchups = None
   for protocol in protocols:
     try:
       matchups = tournament.guard_houdini_matrix(records, protocol=protocol, T=T)
-      all_ratings.append(tournament.rate(matchups, num_samples=_NUM_SAMPLES.value, seed=_SEED.value,
-                                         anchor=tournament.default_anchor(matchups), bootstrap=bootstrap))
+      all_ratings.append(
+        tournament.rate(
+          matchups,
+          num_samples=_NUM_SAMPLES.value,
+          seed=_SEED.value,
+          anchor=tournament.default_anchor(matchups),
+          bootstrap=bootstrap,
+        )
+      )
     except ValueError as e:
       if protocol == 'debate':
         raise
@@ -177,8 +207,13 @@ def _tournament(records: list[dict], T: int, notes: list[str], bootstrap: str) -
   else:
     if not fit['conclusive']:
       notes.append(f'houdini Elo-vs-budget fit: {fit["note"]}')
-  return {'ratings': all_ratings, 'rows': rows, 'slopes': slopes, 'fit': fit,
-          **_general(records, debate_matchups, debate, T, protocols, notes, bootstrap)}
+  return {
+    'ratings': all_ratings,
+    'rows': rows,
+    'slopes': slopes,
+    'fit': fit,
+    **_general(records, debate_matchups, debate, T, protocols, notes, bootstrap),
+  }
 
 
 def _general(records, matchups, debate, T: int, protocols: list[str], notes: list[str], bootstrap: str) -> dict:
@@ -194,17 +229,20 @@ def _general(records, matchups, debate, T: int, protocols: list[str], notes: lis
     return out
   out['axis'] = axis
   out['strength_rows'] = tournament.accuracy_vs_strength(records, axis, T=T, protocols=protocols)
-  out['strength_fits'] = tournament.strength_fits(out['strength_rows'], num_samples=_NUM_SAMPLES.value,
-                                                  seed=_SEED.value, bootstrap=bootstrap)
-  notes.extend(f'{f["protocol"]} accuracy vs {f["fit"]}{" for " + f["agent"] if f["agent"] else ""} not fitted: '
-               f'{f["skipped"]}' for f in out['strength_fits'] if 'skipped' in f)
+  out['strength_fits'] = tournament.strength_fits(
+    out['strength_rows'], num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap
+  )
+  notes.extend(
+    f'{f["protocol"]} accuracy vs {f["fit"]}{" for " + f["agent"] if f["agent"] else ""} not fitted: {f["skipped"]}'
+    for f in out['strength_fits']
+    if 'skipped' in f
+  )
   try:
     fits = tournament.general_scaling_fits(debate, axis, num_samples=_NUM_SAMPLES.value)
   except ValueError as e:
     notes.append(f'no guard/houdini fits on the general axis: {e}')
     return out
-  notes.extend(f'{role} Elo vs general strength: {fit["note"]}' for role, fit in fits.items()
-               if not fit['conclusive'])
+  notes.extend(f'{role} Elo vs general strength: {fit["note"]}' for role, fit in fits.items() if not fit['conclusive'])
   start = min(p['x'] for p in fits['guard']['points'])
   top = max(p['x'] for p in fits['houdini']['points'])
   out['general_fits'] = fits
@@ -222,11 +260,11 @@ def _general_json(result: dict) -> dict:
   """The general-axis part of scaling.json (bootstrap refits left out; their intervals are kept)."""
   fits = result['general_fits']
   return {
-      'general_axis': result['axis'],
-      'general_fits': (None if fits is None else {role: _fit_json(fit) for role, fit in fits.items()}),
-      'nso': result['nso'],
-      'accuracy_vs_strength': result['strength_rows'],
-      'accuracy_vs_strength_logistic': result['strength_fits'],
+    'general_axis': result['axis'],
+    'general_fits': (None if fits is None else {role: _fit_json(fit) for role, fit in fits.items()}),
+    'nso': result['nso'],
+    'accuracy_vs_strength': result['strength_rows'],
+    'accuracy_vs_strength_logistic': result['strength_fits'],
   }
 
 
@@ -240,8 +278,10 @@ def _general_files(result: dict) -> dict:
   if fits is not None:
     games = fits['guard']['games']  # every debate game has one guard
     resampled = {'bootstrap': fits['guard']['bootstrap'], 'num_seeds': fits['guard']['num_seeds']}
-    tables += [('general_fit', lambda fmt: tournament.general_fit_table(fits, fmt=fmt)),
-               ('nso', lambda fmt: tournament.nso_table(nso, fmt=fmt, games=games, **resampled))]
+    tables += [
+      ('general_fit', lambda fmt: tournament.general_fit_table(fits, fmt=fmt)),
+      ('nso', lambda fmt: tournament.nso_table(nso, fmt=fmt, games=games, **resampled)),
+    ]
   if result['strength_fits']:
     tables.append(('accuracy_vs_strength', lambda fmt: tournament.strength_table(result['strength_fits'], fmt=fmt)))
   for name, render in tables:
@@ -249,8 +289,10 @@ def _general_files(result: dict) -> dict:
       files[f'{name}.{ext}'] = runfiles.text_writer(render(fmt))
   figures = []
   if fits is not None:
-    figures += [('general_fit', lambda tmp: tournament.general_fit_figure(fits, tmp)),
-                ('nso', lambda tmp: tournament.nso_figure(nso, tmp))]
+    figures += [
+      ('general_fit', lambda tmp: tournament.general_fit_figure(fits, tmp)),
+      ('nso', lambda tmp: tournament.nso_figure(nso, tmp)),
+    ]
   if result['strength_rows']:
     rows, sfits = result['strength_rows'], result['strength_fits']
     figures.append(('accuracy_vs_judge', lambda tmp: tournament.accuracy_vs_judge_figure(rows, sfits, tmp)))
@@ -264,6 +306,7 @@ def _general_files(result: dict) -> dict:
 
 def _image_reports(records: list[dict], workdirs: list[str]) -> None:
   from debate import image_report
+
   transcripts = []
   for workdir in workdirs:
     path = os.path.join(workdir, 'transcripts.jsonl')
@@ -297,6 +340,7 @@ def main(argv):
     _image_reports([r for _, records in image_sources for r in records], workdirs)
     # ... and, where judges met several liars (an image ladder), the same tournament as on chains.
     from debate import image_experiment
+
     for name, records in image_sources:
       ladder, ladder_notes_here = image_experiment.tournament_records(records)
       ladder_notes += ladder_notes_here
@@ -335,39 +379,45 @@ def main(argv):
   except OSError as e:
     fail(f'--out={out}: cannot create it: {e}')
   files = {
-      'accuracy.md': runfiles.text_writer(report.accuracy_table(pooled, fmt='markdown')),
-      'accuracy.tex': runfiles.text_writer(report.accuracy_table(pooled, fmt='latex')),
-      'accuracy.csv': runfiles.text_writer(report.accuracy_table(pooled, fmt='csv')),
-      'accuracy_vs_T.png': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
-      'accuracy_vs_T.pdf': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
+    'accuracy.md': runfiles.text_writer(report.accuracy_table(pooled, fmt='markdown')),
+    'accuracy.tex': runfiles.text_writer(report.accuracy_table(pooled, fmt='latex')),
+    'accuracy.csv': runfiles.text_writer(report.accuracy_table(pooled, fmt='csv')),
+    'accuracy_vs_T.png': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
+    'accuracy_vs_T.pdf': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
   }
   elo_markdown = None
   if result is not None:
     elo_markdown = tournament.elo_table(result['ratings'], fmt='markdown')
-    files.update({
+    files.update(
+      {
         'elo.md': runfiles.text_writer(elo_markdown),
         'elo.tex': runfiles.text_writer(tournament.elo_table(result['ratings'], fmt='latex')),
         'elo.csv': runfiles.text_writer(tournament.elo_table(result['ratings'], fmt='csv')),
         'accuracy_vs_elo.png': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
         'accuracy_vs_elo.pdf': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
-    })
+      }
+    )
     if result['fit'] is not None:
       files['houdini_elo_fit.png'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
       files['houdini_elo_fit.pdf'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
     files.update(_general_files(result))
-    files['scaling.json'] = runfiles.text_writer(tournament.dumps({
-        'T': T,
-        'workdirs': [os.path.abspath(w) for w in workdirs],
-        'notes': notes,
-        'num_samples': _NUM_SAMPLES.value,
-        'seed': _SEED.value,
-        'bootstrap': bootstrap,
-        'ratings': [tournament.ratings_json(r) for r in result['ratings']],
-        'accuracy_vs_elo': result['rows'],
-        'accuracy_vs_elo_logistic': result['slopes'],
-        'houdini_elo_fit': _fit_json(result['fit']),
-        **_general_json(result),
-    }))
+    files['scaling.json'] = runfiles.text_writer(
+      tournament.dumps(
+        {
+          'T': T,
+          'workdirs': [os.path.abspath(w) for w in workdirs],
+          'notes': notes,
+          'num_samples': _NUM_SAMPLES.value,
+          'seed': _SEED.value,
+          'bootstrap': bootstrap,
+          'ratings': [tournament.ratings_json(r) for r in result['ratings']],
+          'accuracy_vs_elo': result['rows'],
+          'accuracy_vs_elo_logistic': result['slopes'],
+          'houdini_elo_fit': _fit_json(result['fit']),
+          **_general_json(result),
+        }
+      )
+    )
   runfiles.write_files(out, files)
 
   print(f'read {len(merged)} records from {len(workdirs)} workdir(s); wrote to {out}: {", ".join(files)}')
@@ -378,15 +428,24 @@ def main(argv):
     print(elo_markdown)
     fit = result['fit']
     if fit is not None:
-      print(f'houdini Elo vs log2 budget: {fit["chosen"]} by BIC (delta BIC linear - double ReLU = '
-            f'{fit["delta_bic"]:.1f}{"" if fit["conclusive"] else ", inconclusive"}); linear slope '
-            f'{fit["linear"].slope:.1f} Elo per doubling')
+      print(
+        f'houdini Elo vs log2 budget: {fit["chosen"]} by BIC (delta BIC linear - double ReLU = '
+        f'{fit["delta_bic"]:.1f}{"" if fit["conclusive"] else ", inconclusive"}); linear slope '
+        f'{fit["linear"].slope:.1f} Elo per doubling'
+      )
     fits = result['general_fits']
     if fits is not None:
       print('\nGuard and houdini Elo against general strength (log2 FLOPs per game):\n')
       print(tournament.general_fit_table(fits, fmt='markdown'))
-      print(tournament.nso_table(result['nso'], fmt='markdown', games=fits['guard']['games'],
-                                 bootstrap=fits['guard']['bootstrap'], num_seeds=fits['guard']['num_seeds']))
+      print(
+        tournament.nso_table(
+          result['nso'],
+          fmt='markdown',
+          games=fits['guard']['games'],
+          bootstrap=fits['guard']['bootstrap'],
+          num_seeds=fits['guard']['num_seeds'],
+        )
+      )
     if result['strength_fits']:
       print(tournament.strength_table(result['strength_fits'], fmt='markdown'))
   sys.stdout.flush()

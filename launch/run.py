@@ -22,9 +22,9 @@ from debate import experiment, multihost, report, runfiles
 from launch import cli
 
 DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder of the IDX image files (image experiments).')
-JUDGE_WORKDIR = flags.DEFINE_string('judge_workdir', None,
-                                    'Workdir of a trained image judge (launch.train_judge), for image '
-                                    'experiments.')
+JUDGE_WORKDIR = flags.DEFINE_string(
+  'judge_workdir', None, 'Workdir of a trained image judge (launch.train_judge), for image experiments.'
+)
 
 
 def _run_grid(config, workdir: str) -> str:
@@ -34,22 +34,25 @@ def _run_grid(config, workdir: str) -> str:
 
 def _run_irving(config, workdir: str) -> str:
   from debate import image_experiment, image_report  # Image experiments only: keeps chain runs light.
-  records = image_experiment.run_image_experiment(config, workdir, data_dir=DATA_DIR.value,
-                                                  judge_workdir=JUDGE_WORKDIR.value, log=logging.info)
+
+  records = image_experiment.run_image_experiment(
+    config, workdir, data_dir=DATA_DIR.value, judge_workdir=JUDGE_WORKDIR.value, log=logging.info
+  )
   return image_report.table2(records, fmt='markdown')
 
 
 def _run_rrm(config, workdir: str) -> str:
   from debate import rrm_experiment, rrm_report
+
   records = rrm_experiment.run_rrm(config, workdir, log=logging.info)
   return rrm_report.rrm_table(records, fmt='markdown')
 
 
 # experiment name -> function(config, workdir) -> Markdown summary printed at the end.
 RUNNERS = {
-    'grid': _run_grid,
-    'irving': _run_irving,
-    'rrm': _run_rrm,
+  'grid': _run_grid,
+  'irving': _run_irving,
+  'rrm': _run_rrm,
 }
 
 

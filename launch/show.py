@@ -1,7 +1,7 @@
 """Prints one game transcript of a run readably.
 
-  python -m launch.show --workdir=DIR --game=N     # the N-th transcript (0-based) in DIR/transcripts.jsonl
-  python -m launch.show --workdir=DIR --list       # one line per stored transcript
+python -m launch.show --workdir=DIR --game=N     # the N-th transcript (0-based) in DIR/transcripts.jsonl
+python -m launch.show --workdir=DIR --list       # one line per stored transcript
 """
 
 import os

@@ -34,10 +34,10 @@ def run(config, workdir: str) -> None:
   except runfiles.ConfigError as e:
     cli.fail(str(e))
   if not _DATA_DIR.value:
-    cli.fail('--data_dir is required: the folder with the MNIST-family IDX files, e.g. '
-             '--data_dir=/work/shared/data/mnist')
-  shard = dict(num_classes=config.num_classes, process_index=jax.process_index(),
-               process_count=jax.process_count())
+    cli.fail(
+      '--data_dir is required: the folder with the MNIST-family IDX files, e.g. --data_dir=/work/shared/data/mnist'
+    )
+  shard = dict(num_classes=config.num_classes, process_index=jax.process_index(), process_count=jax.process_count())
   try:
     dataset_train = idx.load_image_dataset(_DATA_DIR.value, split='train', **shard)
     dataset_test = idx.load_image_dataset(_DATA_DIR.value, split='test', **shard)
@@ -46,14 +46,22 @@ def run(config, workdir: str) -> None:
   try:
     train.validate_config(config, image_shape=dataset_train.image_shape)
     if dataset_test.image_shape != dataset_train.image_shape:
-      cli.fail(f'--data_dir={_DATA_DIR.value}: test images are {dataset_test.image_shape} but training '
-               f'images {dataset_train.image_shape}; the two splits must come from the same data set')
+      cli.fail(
+        f'--data_dir={_DATA_DIR.value}: test images are {dataset_test.image_shape} but training '
+        f'images {dataset_train.image_shape}; the two splits must come from the same data set'
+      )
     train.check_workdir(config, workdir, dataset_train)
   except (runfiles.ConfigError, runfiles.WorkdirError) as e:
     cli.fail(str(e))
-  logging.info('data: %d training and %d test images of %s from %s (process %d of %d)', dataset_train.total,
-               dataset_test.total, 'x'.join(map(str, dataset_train.image_shape)), _DATA_DIR.value,
-               jax.process_index(), jax.process_count())
+  logging.info(
+    'data: %d training and %d test images of %s from %s (process %d of %d)',
+    dataset_train.total,
+    dataset_test.total,
+    'x'.join(map(str, dataset_train.image_shape)),
+    _DATA_DIR.value,
+    jax.process_index(),
+    jax.process_count(),
+  )
 
   try:
     _, metrics = train.train_judge(config, workdir, dataset_train, dataset_test, log=logging.info)
@@ -62,8 +70,13 @@ def run(config, workdir: str) -> None:
   except multihost.Preempted as e:
     logging.warning('%s', e)
     sys.exit(cli.EXIT_PREEMPTED)
-  result = {'split': 'test', 'judge': config.judge, 'step': metrics['step'], **metrics['test'],
-            'data_dir': os.path.abspath(_DATA_DIR.value)}
+  result = {
+    'split': 'test',
+    'judge': config.judge,
+    'step': metrics['step'],
+    **metrics['test'],
+    'data_dir': os.path.abspath(_DATA_DIR.value),
+  }
   if jax.process_index() == 0:
     runfiles.write_json(os.path.join(workdir, EVAL), result)
   print(json.dumps(result))

@@ -26,14 +26,17 @@ from judges import chain_checkers
 def back_trace(instance: ChainInstance, modulus: int) -> jax.Array:
   """The values led back from the wrong answer: [max_length + 1] int32, b_T = wrong and
   b_{t-1} = f^-1(b_t, a_t), so that every step from t on checks out (b_0 is set to x_0)."""
+
   def back(y, op):
     return chain.invert_step(y, op, modulus), y
+
   _, backward = jax.lax.scan(back, instance.wrong, instance.ops, reverse=True)  # backward[t-1] = b_t
   return jnp.concatenate([instance.trace[:1], backward])
 
 
-def lying_trace(instance: ChainInstance, wrong_step: jax.Array, modulus: int,
-                backward: jax.Array | None = None) -> jax.Array:
+def lying_trace(
+  instance: ChainInstance, wrong_step: jax.Array, modulus: int, backward: jax.Array | None = None
+) -> jax.Array:
   """The one-error trace: [max_length + 1] int32, true before `wrong_step` (in 1..T), then led back from
   the wrong answer so that every later step checks out. `backward`: a precomputed `back_trace`."""
   backward = back_trace(instance, modulus) if backward is None else backward
@@ -49,15 +52,16 @@ def spot_check_steps(key, length, max_length: int, s: int):
   """
   positions = jnp.arange(max_length)
   draws = jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(key, t)))(positions)
-  order = jnp.argsort(jnp.where(positions < length, draws, 2.0))[:min(s, max_length)]
+  order = jnp.argsort(jnp.where(positions < length, draws, 2.0))[: min(s, max_length)]
   return (order + 1).astype(jnp.int32), order < length
 
 
 CONSULTANT_KINDS = ('random', 'search', 'oracle')
 
 
-def choose_wrong_step(key, instance: ChainInstance, backward, checker: chain_checkers.StepChecker,
-                      judge_params, liar: agents.LiarSpec) -> jax.Array:
+def choose_wrong_step(
+  key, instance: ChainInstance, backward, checker: chain_checkers.StepChecker, judge_params, liar: agents.LiarSpec
+) -> jax.Array:
   """Where the lying consultant puts its one wrong step: [] int32 in 1..T.
 
   backward: [max_length + 1] the `back_trace`; at position t the wrong step is (x_{t-1}, a_t) -> backward[t].
@@ -66,13 +70,13 @@ def choose_wrong_step(key, instance: ChainInstance, backward, checker: chain_che
     return jax.random.randint(key, (), 1, instance.length + 1)
   tries = instance.max_length if liar.kind == 'oracle' else liar.budget
   candidates, valid = spot_check_steps(key, instance.length, instance.max_length, tries)
-  scores = chain_checkers.step_score(checker, judge_params, instance.trace[candidates - 1],
-                                     instance.ops[candidates - 1], backward[candidates])
+  scores = chain_checkers.step_score(
+    checker, judge_params, instance.trace[candidates - 1], instance.ops[candidates - 1], backward[candidates]
+  )
   return candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
 
 
-def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params,
-             liar: agents.LiarSpec):
+def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, liar: agents.LiarSpec):
   """The lying consultant's trace: ([max_length + 1] int32 claimed values, [] int32 its wrong step)."""
   if liar.kind not in CONSULTANT_KINDS:
     raise ValueError(f'a consultant liar is one of {", ".join(CONSULTANT_KINDS)}, not {liar.kind!r}')
@@ -81,29 +85,54 @@ def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, 
   return lying_trace(instance, wrong_step, checker.modulus, backward), wrong_step
 
 
-def spot_check(key, claimed, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params,
-               s: int, consultant_honest, wrong_step):
+def spot_check(
+  key,
+  claimed,
+  instance: ChainInstance,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  s: int,
+  consultant_honest,
+  wrong_step,
+):
   """The judge checks s random steps of the `claimed` trace and rules: (outcome, transcript)."""
   checked_steps, valid = spot_check_steps(key, instance.length, instance.max_length, s)
-  scores = chain_checkers.step_score(checker, judge_params, claimed[checked_steps - 1],
-                                     instance.ops[checked_steps - 1], claimed[checked_steps])
+  scores = chain_checkers.step_score(
+    checker, judge_params, claimed[checked_steps - 1], instance.ops[checked_steps - 1], claimed[checked_steps]
+  )
   accepted = jnp.all((scores > 0) | ~valid)
   claimed_answer = claimed[-1]
   other = jnp.where(consultant_honest, instance.wrong, instance.answer)
   verdict = jnp.where(accepted, claimed_answer, other)
   outcome = {'correct': verdict == instance.answer, 'verdict': verdict, 'consultant_honest': consultant_honest}
-  transcript = {'T': instance.length, 'x0': instance.trace[0], 'answer': instance.answer,
-                'wrong': instance.wrong, 'consultant_honest': consultant_honest,
-                'claimed_answer': claimed_answer, 'wrong_step': jnp.where(consultant_honest, 0, wrong_step),
-                'checked_steps': jnp.where(valid, checked_steps, 0),
-                'checked_inputs': claimed[checked_steps - 1], 'checked_ops': instance.ops[checked_steps - 1],
-                'checked_outputs': claimed[checked_steps], 'check_scores': scores, 'accepted': accepted,
-                'verdict': verdict}
+  transcript = {
+    'T': instance.length,
+    'x0': instance.trace[0],
+    'answer': instance.answer,
+    'wrong': instance.wrong,
+    'consultant_honest': consultant_honest,
+    'claimed_answer': claimed_answer,
+    'wrong_step': jnp.where(consultant_honest, 0, wrong_step),
+    'checked_steps': jnp.where(valid, checked_steps, 0),
+    'checked_inputs': claimed[checked_steps - 1],
+    'checked_ops': instance.ops[checked_steps - 1],
+    'checked_outputs': claimed[checked_steps],
+    'check_scores': scores,
+    'accepted': accepted,
+    'verdict': verdict,
+  }
   return outcome, transcript
 
 
-def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int,
-         liar: agents.LiarSpec = agents.LiarSpec('random')):
+def play(
+  key,
+  instance: ChainInstance,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  s: int,
+  liar: agents.LiarSpec = agents.LiarSpec('random'),
+):
   honest_key, lie_key, check_key = jax.random.split(key, 3)
   consultant_honest = jax.random.bernoulli(honest_key)
   lie, wrong_step = best_lie(lie_key, instance, checker, judge_params, liar)

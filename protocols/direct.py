@@ -21,8 +21,9 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
   all_values = jnp.arange(modulus, dtype=jnp.int32)
 
   def judge_step(x, t):
-    scores = chain_checkers.step_score(checker, judge_params, jnp.full_like(all_values, x),
-                                       jnp.broadcast_to(instance.ops[t], (modulus, 2)), all_values)
+    scores = chain_checkers.step_score(
+      checker, judge_params, jnp.full_like(all_values, x), jnp.broadcast_to(instance.ops[t], (modulus, 2)), all_values
+    )
     y = jnp.where(t < instance.length, jnp.argmax(scores).astype(jnp.int32), x)
     return y, None
 
@@ -32,7 +33,13 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
   choice = jnp.where(matches.any(), jnp.argmax(matches).astype(jnp.int32), coin)
   verdict = candidates[choice]
   outcome = {'correct': verdict == instance.answer, 'verdict': verdict}
-  transcript = {'T': instance.length, 'x0': instance.trace[0], 'answer': instance.answer,
-                'wrong': instance.wrong, 'judge_computed': jnp.where(affordable, computed, -1),
-                'guessed': ~matches.any(), 'verdict': verdict}
+  transcript = {
+    'T': instance.length,
+    'x0': instance.trace[0],
+    'answer': instance.answer,
+    'wrong': instance.wrong,
+    'judge_computed': jnp.where(affordable, computed, -1),
+    'guessed': ~matches.any(),
+    'verdict': verdict,
+  }
   return outcome, transcript

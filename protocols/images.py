@@ -34,14 +34,14 @@ def play_direct(key, game: ImageGame, judge, judge_params, *, k: int):
   return {'correct': verdict == game.label, 'verdict': verdict}, {'revealed': revealed, 'logits': logits}
 
 
-def _play_moves(key, game: ImageGame, judge, judge_params, *, k: int, roles: Roles, honest: AgentSpec,
-                liar: AgentSpec):
+def _play_moves(key, game: ImageGame, judge, judge_params, *, k: int, roles: Roles, honest: AgentSpec, liar: AgentSpec):
   """k moves, made by `honest` when `roles.honest_to_move(t)` and by `liar` otherwise: the final ImageState.
 
   The mover depends only on the move number and `roles.honest_first` (a static or an unbatched value), never
   on the game, so under `vmap` the choice between two different agents stays a real branch and only the
   mover's search runs.
   """
+
   def body(t, state):
     move_key = jax.random.fold_in(key, t)
     move = lambda agent: image_agents.choose_pixel(agent, move_key, game, state, judge, judge_params, roles)
@@ -50,22 +50,27 @@ def _play_moves(key, game: ImageGame, judge, judge_params, *, k: int, roles: Rol
     else:
       pixel = jax.lax.cond(roles.honest_to_move(t), lambda: move(honest), lambda: move(liar))
     return image_game.step(state, pixel)
+
   return jax.lax.fori_loop(0, k, body, image_game.init_state(game, k))
 
 
 def play_consultancy(key, game: ImageGame, judge, judge_params, *, k: int, consultant: AgentSpec):
-  state = _play_moves(key, game, judge, judge_params, k=k, roles=Roles('consultancy'), honest=consultant,
-                      liar=consultant)
+  state = _play_moves(
+    key, game, judge, judge_params, k=k, roles=Roles('consultancy'), honest=consultant, liar=consultant
+  )
   logits = image_game.judge_logits(judge, judge_params, game, state)
   accept = image_game.consultant_margin(game, logits) > 0
   honest = game.claim == game.label
-  outcome = {'correct': accept == honest, 'verdict': jnp.where(accept, game.claim, -1).astype(jnp.int32),
-             'consultant_honest': honest, 'accept': accept}
+  outcome = {
+    'correct': accept == honest,
+    'verdict': jnp.where(accept, game.claim, -1).astype(jnp.int32),
+    'consultant_honest': honest,
+    'accept': accept,
+  }
   return outcome, {'revealed': state.revealed, 'logits': logits}
 
 
-def play_debate(key, game: ImageGame, judge, judge_params, *, k: int, honest: AgentSpec, liar: AgentSpec,
-                honest_first):
+def play_debate(key, game: ImageGame, judge, judge_params, *, k: int, honest: AgentSpec, liar: AgentSpec, honest_first):
   """`honest_first`: a Python bool, or a [] bool array that is the same for every game of a batch."""
   roles = Roles('debate', honest_first)
   state = _play_moves(key, game, judge, judge_params, k=k, roles=roles, honest=honest, liar=liar)
@@ -73,6 +78,9 @@ def play_debate(key, game: ImageGame, judge, judge_params, *, k: int, honest: Ag
   margin = image_game.honest_margin(game, logits)
   honest_wins = margin > 0
   lie_or_argmax = jnp.where(game.claim >= 0, game.claim, jnp.argmax(logits))
-  outcome = {'correct': honest_wins, 'verdict': jnp.where(honest_wins, game.label, lie_or_argmax).astype(jnp.int32),
-             'honest_margin': margin}
+  outcome = {
+    'correct': honest_wins,
+    'verdict': jnp.where(honest_wins, game.label, lie_or_argmax).astype(jnp.int32),
+    'honest_margin': margin,
+  }
   return outcome, {'revealed': state.revealed, 'logits': logits}

@@ -24,29 +24,38 @@ from judges import chain_checkers
 from protocols import consultancy
 
 
-def acceptance_probability(claimed, instance: ChainInstance, checker: chain_checkers.StepChecker,
-                           judge_params, s: int) -> jax.Array:
+def acceptance_probability(
+  claimed, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, s: int
+) -> jax.Array:
   """P(s distinct uniform spot checks of steps 1..T all pass) for the trace `claimed`: [] float32."""
   steps = jnp.arange(1, instance.max_length + 1)
-  scores = chain_checkers.step_score(checker, judge_params, claimed[steps - 1], instance.ops[steps - 1],
-                                     claimed[steps])
+  scores = chain_checkers.step_score(checker, judge_params, claimed[steps - 1], instance.ops[steps - 1], claimed[steps])
   rejected = jnp.sum((scores <= 0) & (steps <= instance.length))
   length = instance.length.astype(jnp.float32)
   checks = jnp.arange(min(s, instance.max_length))
-  factors = jnp.where(checks < jnp.minimum(s, instance.length),
-                      jnp.maximum(length - rejected - checks, 0.0) / (length - checks), 1.0)
+  factors = jnp.where(
+    checks < jnp.minimum(s, instance.length), jnp.maximum(length - rejected - checks, 0.0) / (length - checks), 1.0
+  )
   return jnp.prod(factors)
 
 
-def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, s: int,
-         liar: agents.LiarSpec = agents.LiarSpec('random')):
+def play(
+  key,
+  instance: ChainInstance,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  s: int,
+  liar: agents.LiarSpec = agents.LiarSpec('random'),
+):
   lie_key, tie_key, check_key = jax.random.split(key, 3)
   lie, wrong_step = consultancy.best_lie(lie_key, instance, checker, judge_params, liar)
   p_truth = acceptance_probability(instance.trace, instance, checker, judge_params, s)
   p_lie = acceptance_probability(lie, instance, checker, judge_params, s)
   argues_truth = jnp.where(p_truth == p_lie, jax.random.bernoulli(tie_key), p_truth > p_lie)
   claimed = jnp.where(argues_truth, instance.trace, lie)
-  outcome, transcript = consultancy.spot_check(check_key, claimed, instance, checker, judge_params, s,
-                                               argues_truth, wrong_step)
+  outcome, transcript = consultancy.spot_check(
+    check_key, claimed, instance, checker, judge_params, s, argues_truth, wrong_step
+  )
   transcript.update(p_accept_truth=p_truth, p_accept_lie=p_lie)
   return outcome, transcript

@@ -26,8 +26,7 @@ from judges import chain_checkers
 from protocols import debate
 
 
-def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *,
-         liar: agents.LiarSpec):
+def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, liar: agents.LiarSpec):
   estimate_key, tie_key, play_key = jax.random.split(key, 3)
   p_liar = agents.liar_win_estimate(liar, estimate_key, instance, checker, judge_params)
   protagonist_lies = jnp.where(p_liar == 0.5, jax.random.bernoulli(tie_key), p_liar > 0.5)

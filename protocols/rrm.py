@@ -65,23 +65,26 @@ def split(ops: chex.Array) -> tuple[chex.Array, chex.Array]:
 
 def exact_reward(modulus: int) -> Reward:
   """The perfect reward model: 1.0 if the claim is the true end, else 0.0."""
+
   def reward(x, ops, claim):
     return (segment_end(x, ops, modulus) == claim).astype(jnp.float32)
+
   return reward
 
 
 def exact_assistant(modulus: int) -> Assistant:
   """The perfect assistant: states the true end value."""
+
   def assistant(x, ops):
     return segment_end(x, ops, modulus)
+
   return assistant
 
 
 COMBINATIONS = ('and', 'product')
 
 
-def assisted_evaluation(x, ops, claim, *, assistant: Assistant, reward: Reward,
-                        combine: str = 'and') -> chex.Array:
+def assisted_evaluation(x, ops, claim, *, assistant: Assistant, reward: Reward, combine: str = 'and') -> chex.Array:
   """Level-l evaluation with help from level l-1: [...] float32.
 
   x [...], ops [..., T, 2] (T even), claim [...]. The assistant states the midpoint m^ of the first half; the
@@ -111,15 +114,16 @@ def judge_computes(checker: chain_checkers.StepChecker, judge_params, x, ops) ->
   values = jnp.arange(checker.modulus, dtype=jnp.int32)
 
   def body(value, op):
-    scores = jax.vmap(lambda y: chain_checkers.step_score(checker, judge_params, value, op,
-                                                          jnp.full_like(value, y)), out_axes=-1)(values)
+    scores = jax.vmap(
+      lambda y: chain_checkers.step_score(checker, judge_params, value, op, jnp.full_like(value, y)), out_axes=-1
+    )(values)
     return jnp.argmax(scores, axis=-1).astype(jnp.int32), None
+
   end, _ = jax.lax.scan(body, x, jnp.moveaxis(ops, -2, 0))
   return end
 
 
-def unassisted_evaluation(checker: chain_checkers.StepChecker, judge_params, x, ops, claim, *,
-                          s: int) -> chex.Array:
+def unassisted_evaluation(checker: chain_checkers.StepChecker, judge_params, x, ops, claim, *, s: int) -> chex.Array:
   """The baseline: the user alone with s step checks; the probability it accepts: [...] float32.
 
   T <= s: it computes x_{T-1} itself (`judge_computes`) and checks the last step against the claim (1 or 0),
@@ -131,8 +135,16 @@ def unassisted_evaluation(checker: chain_checkers.StepChecker, judge_params, x, 
   return user_evaluation(checker, judge_params, before_last, ops[..., -1:, :], claim)
 
 
-def recursive_evaluation(x, ops, claim, *, checker: chain_checkers.StepChecker, judge_params,
-                         assistants: Sequence[Assistant], combine: str = 'and') -> chex.Array:
+def recursive_evaluation(
+  x,
+  ops,
+  claim,
+  *,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  assistants: Sequence[Assistant],
+  combine: str = 'and',
+) -> chex.Array:
   """The evaluation of a level-l task unrolled down to the user: ops [..., 2^l, 2] -> [...] float32.
 
   Level 0 is `user_evaluation`; level k >= 1 is `assisted_evaluation` with `assistants[k - 1]` and the
@@ -145,8 +157,10 @@ def recursive_evaluation(x, ops, claim, *, checker: chain_checkers.StepChecker, 
   def evaluation(k: int) -> Reward:
     if k == 0:
       return lambda x, ops, claim: user_evaluation(checker, judge_params, x, ops, claim)
-    return lambda x, ops, claim: assisted_evaluation(x, ops, claim, assistant=assistants[k - 1],
-                                                     reward=evaluation(k - 1), combine=combine)
+    return lambda x, ops, claim: assisted_evaluation(
+      x, ops, claim, assistant=assistants[k - 1], reward=evaluation(k - 1), combine=combine
+    )
+
   return evaluation(level)(x, ops, claim)
 
 
@@ -164,10 +178,16 @@ def segment_pools(key: chex.PRNGKey, *, levels: int, num_segments: int, modulus:
   drawn uniformly (with replacement), joined; so both halves of a level-l task are level-(l-1) tasks.
   Segment i of level 0 and the pairs of level l each come from their own `fold_in` key.
   """
+
   def draw_op(i):
     u_key, v_key = jax.random.split(jax.random.fold_in(jax.random.fold_in(key, 0), i))
-    return jnp.stack([jax.random.randint(u_key, (), 1, modulus, dtype=jnp.int32),
-                      jax.random.randint(v_key, (), 0, modulus, dtype=jnp.int32)])
+    return jnp.stack(
+      [
+        jax.random.randint(u_key, (), 1, modulus, dtype=jnp.int32),
+        jax.random.randint(v_key, (), 0, modulus, dtype=jnp.int32),
+      ]
+    )
+
   pools = [jax.vmap(draw_op)(jnp.arange(num_segments))[:, None, :]]
   for level in range(1, levels + 1):
     halves = jax.random.randint(jax.random.fold_in(key, level), (2, num_segments), 0, num_segments)

@@ -91,10 +91,11 @@ def test_truncated_and_too_long_data(tmp_path, gz):
   idx.write_idx(good, images)
   data = _raw(good)
   for name, payload, fragments in [
-      ('short', data[:-5], ['truncated', f'expected {N * H * W} bytes', f'found {N * H * W - 5}']),
-      ('header', data[:10], ['truncated', 'header']),
-      ('tiny', data[:3], ['truncated']),
-      ('long', data + b'\x00' * 3, ['too long', '3 extra'])]:
+    ('short', data[:-5], ['truncated', f'expected {N * H * W} bytes', f'found {N * H * W - 5}']),
+    ('header', data[:10], ['truncated', 'header']),
+    ('tiny', data[:3], ['truncated']),
+    ('long', data + b'\x00' * 3, ['too long', '3 extra']),
+  ]:
     path = tmp_path / (name + ('.gz' if gz else ''))
     path.write_bytes(gzip.compress(payload) if gz else payload)
     _expect_error(path, *fragments)
@@ -158,8 +159,13 @@ def test_missing_folder(tmp_path):
 
 def test_missing_file_lists_what_was_sought_and_what_is_there(tmp_path):
   _write_split(tmp_path, 'train')
-  message = _expect_load_error(tmp_path, str(tmp_path), 't10k-images-idx3-ubyte.gz or t10k-images-idx3-ubyte',
-                               'train-images-idx3-ubyte.gz', split='test')
+  message = _expect_load_error(
+    tmp_path,
+    str(tmp_path),
+    't10k-images-idx3-ubyte.gz or t10k-images-idx3-ubyte',
+    'train-images-idx3-ubyte.gz',
+    split='test',
+  )
   os.remove(tmp_path / 'train-labels-idx1-ubyte.gz')
   _expect_load_error(tmp_path, 'train-labels-idx1-ubyte.gz or train-labels-idx1-ubyte')
   assert 'no test file' in message
@@ -175,8 +181,9 @@ def test_corrupt_file_inside_a_folder_names_that_file(tmp_path):
 def test_count_mismatch(tmp_path):
   images, labels = _images_and_labels()
   _write_split(tmp_path, images=images, labels=labels[:-1])
-  _expect_load_error(tmp_path, f'{N} images', f'{N - 1} labels', 'train-images-idx3-ubyte.gz',
-                     'train-labels-idx1-ubyte.gz')
+  _expect_load_error(
+    tmp_path, f'{N} images', f'{N - 1} labels', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'
+  )
 
 
 def test_labels_out_of_range(tmp_path):
@@ -207,8 +214,9 @@ def test_bad_split_and_process_arguments(tmp_path):
 @pytest.mark.parametrize('n, processes', [(12, 2), (13, 2), (12, 3), (14, 3), (2, 3)])
 def test_process_shards_partition_the_data(tmp_path, n, processes):
   images, labels = _write_split(tmp_path, n=n)
-  shards = [idx.load_image_dataset(tmp_path, split='train', process_index=p, process_count=processes)
-            for p in range(processes)]
+  shards = [
+    idx.load_image_dataset(tmp_path, split='train', process_index=p, process_count=processes) for p in range(processes)
+  ]
   assert [shard.start for shard in shards] == list(np.cumsum([0] + [len(s) for s in shards[:-1]]))
   assert max(len(s) for s in shards) - min(len(s) for s in shards) <= 1
   assert all(shard.total == n for shard in shards)

@@ -40,10 +40,10 @@ def _votes(num_pixels: int, num_classes: int, votes: dict[int, dict[int, float]]
 
 
 # A 3x3 image of 4 classes, label 0, lie 1. Nonzero pixels (value 1): 0, 1, 2, 4, 5.
-IMAGE = jnp.array([[1., 1., 1.], [0., 1., 1.], [0., 0., 0.]])
+IMAGE = jnp.array([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
 # Votes: pixel 1 strongly for the label (+5), pixel 0 weakly (+2); pixels 2 and 4 for the lie (+3, +4);
 # pixel 5 for class 3 (+6), a third class neither debater claims.
-WEIGHTS = _votes(9, 4, {0: {0: 2.}, 1: {0: 5.}, 2: {1: 3.}, 4: {1: 4.}, 5: {3: 6.}})
+WEIGHTS = _votes(9, 4, {0: {0: 2.0}, 1: {0: 5.0}, 2: {1: 3.0}, 4: {1: 4.0}, 5: {3: 6.0}})
 JUDGE = PixelVoteJudge()
 
 
@@ -60,8 +60,9 @@ def test_game_candidates_moves_and_planes():
   np.testing.assert_array_equal(game.candidates, [0, 1, 2, 4, 5, 9, 9, 9])
   assert int(game.num_candidates) == 5
   state = image_game.step(image_game.init_state(game, 2), jnp.int32(4))
-  np.testing.assert_array_equal(image_game.valid_actions(game, state),
-                                [True, True, True, False, True, False, False, False])
+  np.testing.assert_array_equal(
+    image_game.valid_actions(game, state), [True, True, True, False, True, False, False, False]
+  )
   planes = image_game.judge_planes(game, state)
   assert planes.shape == (3, 3, 2) and float(planes[..., 0].sum()) == 1 and float(planes[1, 1, 1]) == 1
   np.testing.assert_array_equal(image_game.judge_logits(JUDGE, WEIGHTS, game, state), [0, 4, 0, 0])
@@ -87,33 +88,47 @@ def test_direct_reveals_k_random_nonzero_pixels_and_takes_the_argmax():
 
 def test_greedy_debate_with_precommit_follows_the_hand_computed_moves():
   # Honest first: it takes pixel 1 (+5 margin); the liar takes 4 (+4 for the lie); honest 0; liar 2.
-  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(), JUDGE, WEIGHTS, k=4,
-                                                    honest=_agent('greedy'), liar=_agent('greedy'),
-                                                    honest_first=True)
+  outcome, transcript = image_protocols.play_debate(
+    jax.random.key(0), _game(), JUDGE, WEIGHTS, k=4, honest=_agent('greedy'), liar=_agent('greedy'), honest_first=True
+  )
   np.testing.assert_array_equal(transcript['revealed'], [1, 4, 0, 2])
   # Final logits: label 7, lie 7: a tie is a liar win.
   assert float(outcome['honest_margin']) == 0.0 and not bool(outcome['correct'])
   assert int(outcome['verdict']) == 1
   # With 3 moves the honest side ends ahead: 7 against 4.
-  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(), JUDGE, WEIGHTS, k=3,
-                                                    honest=_agent('greedy'), liar=_agent('greedy'),
-                                                    honest_first=True)
+  outcome, transcript = image_protocols.play_debate(
+    jax.random.key(0), _game(), JUDGE, WEIGHTS, k=3, honest=_agent('greedy'), liar=_agent('greedy'), honest_first=True
+  )
   np.testing.assert_array_equal(transcript['revealed'], [1, 4, 0])
   assert float(outcome['honest_margin']) == 3.0 and bool(outcome['correct']) and int(outcome['verdict']) == 0
 
 
 def test_without_precommit_the_liar_can_win_with_any_wrong_class():
   # No precommit: the liar's best first reply is pixel 5 (+6 for class 3), which beats the label's 5.
-  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(claim=-1), JUDGE, WEIGHTS, k=2,
-                                                    honest=_agent('greedy'), liar=_agent('greedy'),
-                                                    honest_first=True)
+  outcome, transcript = image_protocols.play_debate(
+    jax.random.key(0),
+    _game(claim=-1),
+    JUDGE,
+    WEIGHTS,
+    k=2,
+    honest=_agent('greedy'),
+    liar=_agent('greedy'),
+    honest_first=True,
+  )
   np.testing.assert_array_equal(transcript['revealed'], [1, 5])
   assert not bool(outcome['correct']) and int(outcome['verdict']) == 3
   # With precommit to lie 1, class 3 is ignored: the same moves leave the honest side ahead 5 to 0, and the
   # greedy liar instead plays its best pixel for class 1 (4): 5 against 4, honest wins.
-  outcome, transcript = image_protocols.play_debate(jax.random.key(0), _game(claim=1), JUDGE, WEIGHTS, k=2,
-                                                    honest=_agent('greedy'), liar=_agent('greedy'),
-                                                    honest_first=True)
+  outcome, transcript = image_protocols.play_debate(
+    jax.random.key(0),
+    _game(claim=1),
+    JUDGE,
+    WEIGHTS,
+    k=2,
+    honest=_agent('greedy'),
+    liar=_agent('greedy'),
+    honest_first=True,
+  )
   np.testing.assert_array_equal(transcript['revealed'], [1, 4])
   assert bool(outcome['correct'])
 
@@ -121,17 +136,20 @@ def test_without_precommit_the_liar_can_win_with_any_wrong_class():
 def test_consultancy_verdicts():
   # A lying greedy consultant for class 3 reveals 5 first (+6), then 2 and 4 (votes for class 1 do not
   # hurt it as long as class 3 stays on top): logits [0, 7, 0, 6] -> rejected, the judge is right.
-  outcome, transcript = image_protocols.play_consultancy(jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS,
-                                                         k=3, consultant=_agent('greedy'))
+  outcome, transcript = image_protocols.play_consultancy(
+    jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS, k=3, consultant=_agent('greedy')
+  )
   assert int(transcript['revealed'][0]) == 5
   assert not bool(outcome['consultant_honest'])
   # With k = 1 it shows only pixel 5 and is accepted: a wrong verdict.
-  outcome, _ = image_protocols.play_consultancy(jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS, k=1,
-                                                consultant=_agent('greedy'))
+  outcome, _ = image_protocols.play_consultancy(
+    jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS, k=1, consultant=_agent('greedy')
+  )
   assert bool(outcome['accept']) and not bool(outcome['correct']) and int(outcome['verdict']) == 3
   # An honest consultant shows pixel 1 and is accepted: right.
-  outcome, _ = image_protocols.play_consultancy(jax.random.key(0), _game(claim=0), JUDGE, WEIGHTS, k=1,
-                                                consultant=_agent('greedy'))
+  outcome, _ = image_protocols.play_consultancy(
+    jax.random.key(0), _game(claim=0), JUDGE, WEIGHTS, k=1, consultant=_agent('greedy')
+  )
   assert bool(outcome['accept']) and bool(outcome['correct'])
 
 
@@ -165,25 +183,42 @@ def test_mcts_liar_finds_its_winning_reply():
 
 
 def test_image_scores_credit_the_liar_with_its_best_lie():
-  correct = np.array([[[1, 1, 1], [1, 0, 1]],  # Image 0: lie 1 wins 1 of 3 -> 2/3.
-                      [[1, 1, 1], [1, 1, 1]]], bool)  # Image 1: honest always wins -> 1.
+  correct = np.array(
+    [
+      [[1, 1, 1], [1, 0, 1]],  # Image 0: lie 1 wins 1 of 3 -> 2/3.
+      [[1, 1, 1], [1, 1, 1]],
+    ],
+    bool,
+  )  # Image 1: honest always wins -> 1.
   np.testing.assert_allclose(image_experiment.image_scores(correct), [2 / 3, 1.0])
 
 
-@pytest.mark.parametrize('spec, name', [
-    ('direct', 'direct'), ('consultancy/greedy', 'consultancy/greedy'), ('debate/mcts:100', 'debate/mcts:100'),
+@pytest.mark.parametrize(
+  'spec, name',
+  [
+    ('direct', 'direct'),
+    ('consultancy/greedy', 'consultancy/greedy'),
+    ('debate/mcts:100', 'debate/mcts:100'),
     ('debate/mcts:100/no_precommit', 'debate/mcts:100/no_precommit'),
     ('debate/mcts:100/liar=random', 'debate/mcts:100/liar=random'),
-])
+  ],
+)
 def test_arm_names_round_trip(spec, name):
   assert image_rollout.parse_image_arm(spec).name == name
 
 
-@pytest.mark.parametrize('spec, message', [
-    ('debate', 'needs an agent'), ('debate/mcts', 'budget >= 1'), ('debate/mcts:x', 'bad image agent'),
-    ('debate/oracle', 'unknown image agent'), ('debate/mcts:4/precommit', 'unknown debate option'),
-    ('direct/random', 'takes no agent'), ('chess/mcts:4', 'unknown image protocol'),
-])
+@pytest.mark.parametrize(
+  'spec, message',
+  [
+    ('debate', 'needs an agent'),
+    ('debate/mcts', 'budget >= 1'),
+    ('debate/mcts:x', 'bad image agent'),
+    ('debate/oracle', 'unknown image agent'),
+    ('debate/mcts:4/precommit', 'unknown debate option'),
+    ('direct/random', 'takes no agent'),
+    ('chess/mcts:4', 'unknown image protocol'),
+  ],
+)
 def test_bad_arms_are_refused_with_the_reason(spec, message):
   with pytest.raises(ValueError, match=message):
     image_rollout.parse_image_arm(spec)
@@ -210,8 +245,9 @@ def test_results_are_identical_on_one_and_four_devices_and_any_batch(spec):
   runs = []
   for devices, batch in ((1, 64), (4, 12)):  # 4 devices: 3 games each, the last batch padded.
     mesh = rollout.data_mesh(jax.devices()[:devices])
-    runs.append(image_rollout.run_games(arm, JUDGE, weights, images, labels, np.arange(5), batch_size=batch,
-                                        mesh=mesh, **common))
+    runs.append(
+      image_rollout.run_games(arm, JUDGE, weights, images, labels, np.arange(5), batch_size=batch, mesh=mesh, **common)
+    )
   lies = 3 if arm.protocol == 'debate' else 1
   assert runs[0][0]['correct'].shape == (5, lies, 2)
   for outcome, transcript in runs[1:]:
@@ -230,7 +266,7 @@ def _write_tiny_mnist(directory, rng):
     labels = rng.integers(0, 3, n).astype(np.uint8)
     images = np.zeros((n, 12, 12), np.uint8)
     for i, label in enumerate(labels):
-      band = images[i, 4 * label:4 * label + 4]
+      band = images[i, 4 * label : 4 * label + 4]
       band[...] = np.where(rng.random(band.shape) < 0.3, rng.integers(1, 256, band.shape), 0)
       band[0, 0] = 255
     idx.write_idx(directory / f'{prefix}-images-idx3-ubyte.gz', images)
@@ -238,15 +274,31 @@ def _write_tiny_mnist(directory, rng):
 
 
 def _launch(module, *flags):
-  return subprocess.run([sys.executable, '-m', module, *flags], cwd=ROOT, capture_output=True, text=True,
-                        env={**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'})
+  return subprocess.run(
+    [sys.executable, '-m', module, *flags],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    env={**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'},
+  )
 
 
-TINY = ['--config=launch/configs/irving_mnist.py:smoke', '--config.judge=mlp', '--config.k=3',
-        '--config.num_classes=3', '--config.batch_size=32', '--config.learning_rate=0.003',
-        '--config.steps=30', '--config.checkpoint_every=30', '--config.log_every=10', '--config.eval_batch_size=12',
-        '--config.game.num_images=4', "--config.game.protocols=('direct', 'debate/mcts:4', "
-        "'debate/mcts:4/no_precommit')", '--config.game.curve_budgets=(2, 4)', '--config.game.curve_images=4']
+TINY = [
+  '--config=launch/configs/irving_mnist.py:smoke',
+  '--config.judge=mlp',
+  '--config.k=3',
+  '--config.num_classes=3',
+  '--config.batch_size=32',
+  '--config.learning_rate=0.003',
+  '--config.steps=30',
+  '--config.checkpoint_every=30',
+  '--config.log_every=10',
+  '--config.eval_batch_size=12',
+  '--config.game.num_images=4',
+  "--config.game.protocols=('direct', 'debate/mcts:4', 'debate/mcts:4/no_precommit')",
+  '--config.game.curve_budgets=(2, 4)',
+  '--config.game.curve_images=4',
+]
 
 
 @pytest.fixture(scope='module')
@@ -271,16 +323,27 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
   records = [json.loads(line) for line in (workdir / 'results.jsonl').read_text().splitlines()]
   cells = [r['cell'] for r in records]
   # The curve's mcts:4 cells are the main ones (same images): each cell runs once.
-  assert cells == ['direct|images=4', 'debate/mcts:4|first=honest|images=4', 'debate/mcts:4|first=liar|images=4',
-                   'debate/mcts:4/no_precommit|first=honest|images=4',
-                   'debate/mcts:4/no_precommit|first=liar|images=4',
-                   'debate/mcts:2|first=honest|images=4', 'debate/mcts:2|first=liar|images=4']
+  assert cells == [
+    'direct|images=4',
+    'debate/mcts:4|first=honest|images=4',
+    'debate/mcts:4|first=liar|images=4',
+    'debate/mcts:4/no_precommit|first=honest|images=4',
+    'debate/mcts:4/no_precommit|first=liar|images=4',
+    'debate/mcts:2|first=honest|images=4',
+    'debate/mcts:2|first=liar|images=4',
+  ]
   precommit = records[1]
   assert precommit['games'] == 4 * 2 * 1 and precommit['lies'] == 2 and precommit['images'] == 4
   assert precommit['judge_random_pixel_accuracy'] is not None and precommit['judge_step'] == 30
   assert 0 <= precommit['ci95'][0] <= precommit['accuracy'] <= precommit['ci95'][1] <= 1
-  for name in ('table2.md', 'table2.tex', 'table2.csv', 'precommit_vs_simulations.png', 'confusion.pdf',
-               'sample_games.png'):
+  for name in (
+    'table2.md',
+    'table2.tex',
+    'table2.csv',
+    'precommit_vs_simulations.png',
+    'confusion.pdf',
+    'sample_games.png',
+  ):
     assert (workdir / name).exists(), name
   assert '\\toprule' in (workdir / 'table2.tex').read_text()
   # Rerunning the command plays nothing and ends with the same records.
@@ -296,18 +359,22 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
   assert (out / 'sample_games.png').exists() and (out / 'confusion.png').exists()
 
 
-@pytest.mark.parametrize('extra, named', [
+@pytest.mark.parametrize(
+  'extra, named',
+  [
     (['--judge_workdir=MISSING'], '--judge_workdir'),
     (['--config.game.protocols=("debate/alphazero",)'], '--config.game.protocols'),
     (['--config.game.first=("nobody",)'], '--config.game.first'),
     (['--config.game.num_images=100'], '--config.game.num_images'),
-])
+  ],
+)
 def test_bad_image_experiment_flags_exit_2_and_write_nothing(tmp_path, trained, extra, named):
   data, judge = trained
   workdir = tmp_path / 'bad'
   flags = [*TINY, f'--data_dir={data}', f'--judge_workdir={judge}', f'--workdir={workdir}']
   flags = [f for f in flags if not any(f.startswith(e.split('=')[0] + '=') for e in extra)] + [
-      e.replace('MISSING', str(tmp_path / 'missing')) for e in extra]
+    e.replace('MISSING', str(tmp_path / 'missing')) for e in extra
+  ]
   result = _launch('launch.run', *flags)
   assert result.returncode == 2, result.stderr[-2000:]
   assert named in result.stderr and 'Traceback' not in result.stderr, result.stderr[-2000:]
@@ -316,11 +383,29 @@ def test_bad_image_experiment_flags_exit_2_and_write_nothing(tmp_path, trained, 
 
 def test_table2_text_from_fixed_records():
   def record(first, precommit, accuracy, scores):
-    return {'task': 'images', 'protocol': 'debate', 'k': 6, 'precommit': precommit, 'first': first,
-            'budget': 100, 'agent': 'mcts:100', 'liar': 'mcts:100', 'images': 2, 'games': 18 if precommit else 2,
-            'accuracy': accuracy, 'ci95': [0.1, 0.9], 'image_scores': scores, 'successful_lies': [[0] * 10] * 10}
-  records = [record('honest', True, 0.5, [1.0, 0.0]), record('liar', True, 1.0, [1.0, 1.0]),
-             record('honest', False, 0.0, [0.0, 0.0]), record('liar', False, 0.5, [0.0, 1.0])]
+    return {
+      'task': 'images',
+      'protocol': 'debate',
+      'k': 6,
+      'precommit': precommit,
+      'first': first,
+      'budget': 100,
+      'agent': 'mcts:100',
+      'liar': 'mcts:100',
+      'images': 2,
+      'games': 18 if precommit else 2,
+      'accuracy': accuracy,
+      'ci95': [0.1, 0.9],
+      'image_scores': scores,
+      'successful_lies': [[0] * 10] * 10,
+    }
+
+  records = [
+    record('honest', True, 0.5, [1.0, 0.0]),
+    record('liar', True, 1.0, [1.0, 1.0]),
+    record('honest', False, 0.0, [0.0, 0.0]),
+    record('liar', False, 0.5, [0.0, 1.0]),
+  ]
   text = image_report.table2(records, fmt='markdown')
   lines = text.splitlines()
   assert lines[2] == '| 6 | honest |  | 0.0 [10.0, 90.0] (2 images, 2 games) | 50.0 [10.0, 90.0] (2 images, 18 games) |'
@@ -334,35 +419,49 @@ def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_
   lies = image_rollout.lies_per_image(arm, num_classes)
   correct = np.repeat(scores[:, None, None], lies, axis=1) > 0.5  # [N, L, 1]: the image's games all alike
   labels = np.arange(len(scores)) % num_classes
-  outcome = {'correct': correct, 'verdict': np.where(correct, labels[:, None, None], (labels[:, None, None] + 1)
-                                                     % num_classes)}
+  outcome = {
+    'correct': correct,
+    'verdict': np.where(correct, labels[:, None, None], (labels[:, None, None] + 1) % num_classes),
+  }
   if arm.protocol == 'consultancy':
     outcome['consultant_honest'] = np.arange(correct.size).reshape(correct.shape) % 2 == 0
   transcript = {'claim': (labels[:, None, None] + 1 + np.arange(lies)[None, :, None]) % num_classes}
   cell = image_experiment.ImageCell(arm, first if arm.protocol == 'debate' else None, len(scores))
   record = image_experiment.make_record(
-      cell, outcome, transcript, labels, k=k, num_classes=num_classes, wall_s=1.0, seed=0,
-      judge_info={'model': judge, 'k': k, 'step': step, 'forward_flops': flops, 'parameters': flops and flops / 8},
-      num_actions=16)
+    cell,
+    outcome,
+    transcript,
+    labels,
+    k=k,
+    num_classes=num_classes,
+    wall_s=1.0,
+    seed=0,
+    judge_info={'model': judge, 'k': k, 'step': step, 'forward_flops': flops, 'parameters': flops and flops / 8},
+    num_actions=16,
+  )
   record['image_scores'] = scores.tolist()  # as written, and fractional ones as several seeds give them
   return record
 
 
 def test_image_ladder_records_become_guard_vs_houdini_records():
   records = [
-      _ladder_record('debate/greedy/liar=random', 'honest', [1, 1, 0]),
-      _ladder_record('debate/greedy/liar=random', 'liar', [1, 1, 1]),
-      _ladder_record('debate/greedy/liar=mcts:30', 'honest', [0, 1, 0]),
-      _ladder_record('debate/greedy/liar=mcts:30', 'liar', [1, 0, 0]),
-      _ladder_record('consultancy/mcts:30', None, [1, 0, 1]),
-      _ladder_record('consultancy/greedy', None, [0, 0, 1]),
-      _ladder_record('debate/mcts:10', 'honest', [1, 0, 1]),  # self-play (budget curve): not the ladder's honest
-      _ladder_record('direct', None, [1, 0, 1]),
+    _ladder_record('debate/greedy/liar=random', 'honest', [1, 1, 0]),
+    _ladder_record('debate/greedy/liar=random', 'liar', [1, 1, 1]),
+    _ladder_record('debate/greedy/liar=mcts:30', 'honest', [0, 1, 0]),
+    _ladder_record('debate/greedy/liar=mcts:30', 'liar', [1, 0, 0]),
+    _ladder_record('consultancy/mcts:30', None, [1, 0, 1]),
+    _ladder_record('consultancy/greedy', None, [0, 0, 1]),
+    _ladder_record('debate/mcts:10', 'honest', [1, 0, 1]),  # self-play (budget curve): not the ladder's honest
+    _ladder_record('direct', None, [1, 0, 1]),
   ]
   converted, notes = image_experiment.tournament_records(records)
   by_agent = {(r['protocol'], r['agent']): r for r in converted}
-  assert sorted(by_agent) == [('consultancy', 'greedy'), ('consultancy', 'search:30'), ('debate', 'random'),
-                              ('debate', 'search:30')]
+  assert sorted(by_agent) == [
+    ('consultancy', 'greedy'),
+    ('consultancy', 'search:30'),
+    ('debate', 'random'),
+    ('debate', 'search:30'),
+  ]
   random = by_agent['debate', 'random']
   assert (random['games'], random['correct'], random['T']) == (6, 5, 6)
   assert random['judge'] == 'small_cnn/k6/500' and random['honest'] == 'greedy'
@@ -372,12 +471,17 @@ def test_image_ladder_records_become_guard_vs_houdini_records():
   assert (by_agent['consultancy', 'greedy']['games'], by_agent['consultancy', 'greedy']['correct']) == (3, 1)
   assert any('not ladder cells' in note and 'debate/mcts:10' in note for note in notes)
   # A Table 2 run (self-play cells, the budget curve repeating mcts:4 on fewer images) is no ladder.
-  table2 = [_ladder_record('debate/mcts:4', 'honest', [1, 0, 1, 1]), _ladder_record('debate/mcts:4', 'liar', [1, 1]),
-            _ladder_record('debate/mcts:2', 'honest', [0, 1])]
+  table2 = [
+    _ladder_record('debate/mcts:4', 'honest', [1, 0, 1, 1]),
+    _ladder_record('debate/mcts:4', 'liar', [1, 1]),
+    _ladder_record('debate/mcts:2', 'honest', [0, 1]),
+  ]
   assert image_experiment.tournament_records(table2)[0] == []
   # Several seeds per lie give fractional image scores: not countable as games, left out with a note.
-  fractional = [_ladder_record('debate/greedy/liar=random', 'honest', [0.5, 1]),
-                _ladder_record('debate/greedy/liar=greedy', 'honest', [1, 1])]
+  fractional = [
+    _ladder_record('debate/greedy/liar=random', 'honest', [0.5, 1]),
+    _ladder_record('debate/greedy/liar=greedy', 'honest', [1, 1]),
+  ]
   converted, notes = image_experiment.tournament_records(fractional)
   assert converted == [] and any('not 0/1' in note for note in notes)  # and greedy alone is no ladder
 
@@ -392,8 +496,9 @@ def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
       arm = 'debate/greedy' if liar == 'greedy' else f'debate/greedy/liar={liar}'
       for first in ('honest', 'liar'):
         records.append(_ladder_record(arm, first, (rng.random(40) < p).astype(float), judge=judge, flops=flops))
-      records.append(_ladder_record(f'consultancy/{liar}', None, (rng.random(40) < p - 0.2).astype(float),
-                                    judge=judge, flops=flops))
+      records.append(
+        _ladder_record(f'consultancy/{liar}', None, (rng.random(40) < p - 0.2).astype(float), judge=judge, flops=flops)
+      )
     workdir = tmp_path / judge
     workdir.mkdir()
     (workdir / 'results.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in records))

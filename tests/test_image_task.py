@@ -8,15 +8,11 @@ import pytest
 from debate.tasks import images
 from judges import image_judges as ij
 
-IMAGE = np.array([[0.0, 0.5, 0.0],
-                  [1.0, 0.0, 0.25],
-                  [0.0, 0.75, 0.0]], np.float32)
+IMAGE = np.array([[0.0, 0.5, 0.0], [1.0, 0.0, 0.25], [0.0, 0.75, 0.0]], np.float32)
 
 
 def test_judge_planes_are_mask_and_revealed_values():
-  mask = np.array([[True, True, False],
-                   [False, False, True],
-                   [False, False, False]])
+  mask = np.array([[True, True, False], [False, False, True], [False, False, False]])
   planes = np.asarray(images.judge_planes(IMAGE, mask))
   assert planes.shape == (3, 3, 2) and planes.dtype == np.float32
   np.testing.assert_array_equal(planes[..., 0], [[1, 1, 0], [0, 0, 1], [0, 0, 0]])
@@ -34,8 +30,9 @@ def test_judge_planes_batch_with_vmap():
 
 
 def test_nonzero_pixel_mask_is_flat_valid_actions():
-  np.testing.assert_array_equal(images.nonzero_pixel_mask(IMAGE),
-                                [False, True, False, True, False, True, False, True, False])
+  np.testing.assert_array_equal(
+    images.nonzero_pixel_mask(IMAGE), [False, True, False, True, False, True, False, True, False]
+  )
 
 
 def test_to_unit_interval():
@@ -53,8 +50,9 @@ def test_random_nonzero_mask_reveals_exactly_k_nonzero_pixels():
   image = _random_image(0)
   k = 5
   keys = jax.random.split(jax.random.key(0), 2000)
-  masks = np.asarray(jax.jit(jax.vmap(images.random_nonzero_mask, in_axes=(0, None, None)),
-                             static_argnums=2)(keys, image, k))
+  masks = np.asarray(
+    jax.jit(jax.vmap(images.random_nonzero_mask, in_axes=(0, None, None)), static_argnums=2)(keys, image, k)
+  )
   assert masks.shape == (2000, 8, 7) and masks.dtype == bool
   np.testing.assert_array_equal(masks.sum(axis=(1, 2)), k)
   assert not masks[:, image == 0].any()
@@ -120,8 +118,10 @@ def test_parameter_counts():
   conv2 = 5 * 5 * 32 * 64 + 64
   dense = 7 * 7 * 64 * 1024 + 1024
   out = 1024 * 10 + 10
+
   def count(name):
     return ij.count_params(jax.eval_shape(lambda: ij.init_judge(ij.make_judge(name), jax.random.key(0))))
+
   counts = {name: count(name) for name in ij.JUDGE_MODELS}
   assert counts['irving_cnn'] == conv1 + conv2 + dense + out == 3_275_434
   assert counts['small_cnn'] == (5 * 5 * 2 * 8 + 8) + (14 * 14 * 8 * 64 + 64) + (64 * 10 + 10)

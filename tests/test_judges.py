@@ -9,9 +9,16 @@ from debate import rollout, sharding
 from judges import chain_checkers as cc
 
 
-@pytest.mark.parametrize('spec, message', [
-    ('oracle', 'unknown judge'), ('noisy:abc', 'bad judge'), ('noisy:1.5', 'error rate'),
-    ('learned:0', 'width'), ('exact:3', 'unknown judge')])
+@pytest.mark.parametrize(
+  'spec, message',
+  [
+    ('oracle', 'unknown judge'),
+    ('noisy:abc', 'bad judge'),
+    ('noisy:1.5', 'error rate'),
+    ('learned:0', 'width'),
+    ('exact:3', 'unknown judge'),
+  ],
+)
 def test_bad_judge_specs_are_refused(spec, message):
   with pytest.raises(ValueError, match=message):
     cc.parse_checker(spec, 17)
@@ -20,8 +27,7 @@ def test_bad_judge_specs_are_refused(spec, message):
 def test_exact_checker_scores():
   checker = cc.parse_checker('exact', 7)
   op = jnp.array([[2, 1], [2, 1]])
-  np.testing.assert_array_equal(cc.step_score(checker, None, jnp.array([3, 3]), op, jnp.array([0, 1])),
-                                [1.0, -1.0])
+  np.testing.assert_array_equal(cc.step_score(checker, None, jnp.array([3, 3]), op, jnp.array([0, 1])), [1.0, -1.0])
 
 
 def test_noisy_errors_are_a_fixed_function_of_the_step_and_the_judge_seed():
@@ -40,8 +46,9 @@ def test_noisy_errors_are_a_fixed_function_of_the_step_and_the_judge_seed():
 def test_learned_checker_trains_to_better_than_chance():
   checker = cc.parse_checker('learned:64', 17)
   untrained = cc.evaluate_checker(checker, cc.init_params(checker, jax.random.key(0)), jax.random.key(9))
-  params, history = cc.train_learned_checker(checker, jax.random.key(0),
-                                             cc.TrainConfig(steps=1500, log_every=500), log=lambda _: None)
+  params, history = cc.train_learned_checker(
+    checker, jax.random.key(0), cc.TrainConfig(steps=1500, log_every=500), log=lambda _: None
+  )
   trained = cc.evaluate_checker(checker, params, jax.random.key(9))
   assert history[-1]['loss'] < history[0]['loss']
   assert trained['step_error'] < 0.4 and trained['pairwise_error'] < 0.35
@@ -51,10 +58,10 @@ def test_learned_checker_trains_to_better_than_chance():
 def test_built_judges_are_cached_in_the_workdir(tmp_path):
   checker = cc.parse_checker('learned:8', 17)
   config = cc.TrainConfig(steps=50, log_every=50)
-  params, metrics = cc.build_judge(checker, seed=3, workdir=str(tmp_path), train_config=config,
-                                   log=lambda _: None)
-  reloaded, reloaded_metrics = cc.build_judge(checker, seed=3, workdir=str(tmp_path), train_config=config,
-                                              log=lambda _: pytest.fail('retrained a cached judge'))
+  params, metrics = cc.build_judge(checker, seed=3, workdir=str(tmp_path), train_config=config, log=lambda _: None)
+  reloaded, reloaded_metrics = cc.build_judge(
+    checker, seed=3, workdir=str(tmp_path), train_config=config, log=lambda _: pytest.fail('retrained a cached judge')
+  )
   assert reloaded_metrics == metrics
   jax.tree.map(np.testing.assert_array_equal, params, reloaded)
 
@@ -82,9 +89,18 @@ def test_learned_checker_training_gives_the_same_losses_on_1_and_4_devices_with_
 def test_an_experiment_trains_its_learned_judge_on_a_mesh_split_over_model(tmp_path):
   from debate import experiment
   from launch.configs import chain as chain_config
+
   config = chain_config.get_config('smoke')
-  config.update({'T': (3,), 'judges': ('learned:16',), 'protocols': ('debate/random',), 'num_games': 8,
-                 'batch_size': 8, 'model_parallelism': 2})
+  config.update(
+    {
+      'T': (3,),
+      'judges': ('learned:16',),
+      'protocols': ('debate/random',),
+      'num_games': 8,
+      'batch_size': 8,
+      'model_parallelism': 2,
+    }
+  )
   config.judge_training.steps = 20
   lines = []
   experiment.run_experiment(config, str(tmp_path), log=lines.append)

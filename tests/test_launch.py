@@ -12,15 +12,21 @@ from debate import experiment, runfiles
 from launch.configs import chain as chain_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ['--config.T=(1, 5)', "--config.judges=('exact', 'learned:8')",
-        "--config.protocols=('direct', 'debate/mcts:2')",
-        '--config.num_games=48', '--config.batch_size=24', '--config.judge_training.steps=50']
+TINY = [
+  '--config.T=(1, 5)',
+  "--config.judges=('exact', 'learned:8')",
+  "--config.protocols=('direct', 'debate/mcts:2')",
+  '--config.num_games=48',
+  '--config.batch_size=24',
+  '--config.judge_training.steps=50',
+]
 
 
 def _launch(module, *args):
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, env=env, capture_output=True,
-                        text=True, timeout=600)
+  return subprocess.run(
+    [sys.executable, '-m', module, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+  )
 
 
 def tiny_config() -> ml_collections.ConfigDict:
@@ -37,14 +43,35 @@ def test_main_job_end_to_end(tmp_path):
   workdir = tmp_path / 'run'
   result = _launch('launch.main', f'--workdir={workdir}', *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
-  for name in ('config.json', 'results.jsonl', 'transcripts.jsonl', 'table.md', 'table.tex', 'table.csv',
-               'accuracy_vs_T.png'):
+  for name in (
+    'config.json',
+    'results.jsonl',
+    'transcripts.jsonl',
+    'table.md',
+    'table.tex',
+    'table.csv',
+    'accuracy_vs_T.png',
+  ):
     assert (workdir / name).exists(), name
   records = runfiles.read_jsonl(workdir / 'results.jsonl')
   assert len(records) == 2 * 2 * 2  # T x judges x protocols
   for record in records:
-    for key in ('task', 'protocol', 'arm', 'judge', 'liar', 'budget', 's', 'T', 'games', 'correct', 'accuracy',
-                'ci95', 'seed', 'judge_pairwise_error'):
+    for key in (
+      'task',
+      'protocol',
+      'arm',
+      'judge',
+      'liar',
+      'budget',
+      's',
+      'T',
+      'games',
+      'correct',
+      'accuracy',
+      'ci95',
+      'seed',
+      'judge_pairwise_error',
+    ):
       assert key in record, key
     assert record['games'] == 48 and record['accuracy'] == record['correct'] / 48
     assert record['ci95'][0] <= record['accuracy'] <= record['ci95'][1]
@@ -64,7 +91,9 @@ def test_main_job_end_to_end(tmp_path):
   assert 'round 1: dispute [0, 5], x_2?' in shown.stdout and 'the judge checks step' in shown.stdout
 
 
-@pytest.mark.parametrize('flag, named', [
+@pytest.mark.parametrize(
+  'flag, named',
+  [
     ('--config.T=(0, 4)', '--config.T'),
     ("--config.protocols=('direct', 'telepathy')", '--config.protocols'),
     ('--config.s=-1', '--config.s'),
@@ -72,7 +101,8 @@ def test_main_job_end_to_end(tmp_path):
     ("--config.judges=('oracle',)", '--config.judges'),
     ('--config.modulus=16', '--config.modulus'),
     ('--config.model_parallelism=3', '--config.model_parallelism: 3 does not divide the'),
-])
+  ],
+)
 def test_bad_flags_exit_nonzero_name_the_flag_and_write_nothing(tmp_path, flag, named):
   workdir = tmp_path / 'bad'
   result = _launch('launch.run', '--config=launch/configs/chain.py:smoke', f'--workdir={workdir}', flag)

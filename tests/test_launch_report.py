@@ -16,9 +16,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _record(protocol, arm, agent, judge, T, games, correct, seed=0):
   liar = {'direct': None, 'consultancy': 'one_error'}.get(protocol, arm.split('/')[-1].split(':')[0])
   budget = int(agent.split(':')[1]) if agent and agent.startswith('search:') else None
-  return {'cell': f'{arm}|{judge}|T={T}|seed={seed}', 'task': 'chain', 'protocol': protocol, 'arm': arm,
-          'liar': liar, 'budget': budget, 'agent': agent, 's': None, 'T': T, 'judge': judge, 'modulus': 17,
-          'games': games, 'correct': correct, 'accuracy': correct / games, 'ci95': None, 'seed': seed}
+  return {
+    'cell': f'{arm}|{judge}|T={T}|seed={seed}',
+    'task': 'chain',
+    'protocol': protocol,
+    'arm': arm,
+    'liar': liar,
+    'budget': budget,
+    'agent': agent,
+    's': None,
+    'T': T,
+    'judge': judge,
+    'modulus': 17,
+    'games': games,
+    'correct': correct,
+    'accuracy': correct / games,
+    'ci95': None,
+    'seed': seed,
+  }
 
 
 # At T=8, two guards x two houdinis, 100 games per pairing (debate/random vs learned:64 in two seeds of 50).
@@ -26,19 +41,19 @@ def _record(protocol, arm, agent, judge, T, games, correct, seed=0):
 #   consultancy:  both judges win 75% vs random and 25% vs search:8.
 # T=2 has a single liar, so the tournament defaults to T=8.
 RECORDS = [
-    _record('direct', 'direct', None, 'learned:64', 8, 100, 60),
-    _record('direct', 'direct', None, 'learned:16', 8, 100, 55),
-    _record('debate', 'debate/random', 'random', 'learned:64', 8, 50, 40, seed=0),
-    _record('debate', 'debate/random', 'random', 'learned:64', 8, 50, 35, seed=1),
-    _record('debate', 'debate/mcts:8', 'search:8', 'learned:64', 8, 100, 50),
-    _record('debate', 'debate/random', 'random', 'learned:16', 8, 100, 50),
-    _record('debate', 'debate/mcts:8', 'search:8', 'learned:16', 8, 100, 25),
-    _record('consultancy', 'consultancy', 'random', 'learned:64', 8, 100, 75),
-    _record('consultancy', 'consultancy/search:8', 'search:8', 'learned:64', 8, 100, 25),
-    _record('consultancy', 'consultancy', 'random', 'learned:16', 8, 100, 75),
-    _record('consultancy', 'consultancy/search:8', 'search:8', 'learned:16', 8, 100, 25),
-    _record('debate', 'debate/random', 'random', 'learned:64', 2, 100, 90),
-    _record('debate', 'debate/random', 'random', 'learned:16', 2, 100, 80),
+  _record('direct', 'direct', None, 'learned:64', 8, 100, 60),
+  _record('direct', 'direct', None, 'learned:16', 8, 100, 55),
+  _record('debate', 'debate/random', 'random', 'learned:64', 8, 50, 40, seed=0),
+  _record('debate', 'debate/random', 'random', 'learned:64', 8, 50, 35, seed=1),
+  _record('debate', 'debate/mcts:8', 'search:8', 'learned:64', 8, 100, 50),
+  _record('debate', 'debate/random', 'random', 'learned:16', 8, 100, 50),
+  _record('debate', 'debate/mcts:8', 'search:8', 'learned:16', 8, 100, 25),
+  _record('consultancy', 'consultancy', 'random', 'learned:64', 8, 100, 75),
+  _record('consultancy', 'consultancy/search:8', 'search:8', 'learned:64', 8, 100, 25),
+  _record('consultancy', 'consultancy', 'random', 'learned:16', 8, 100, 75),
+  _record('consultancy', 'consultancy/search:8', 'search:8', 'learned:16', 8, 100, 25),
+  _record('debate', 'debate/random', 'random', 'learned:64', 2, 100, 90),
+  _record('debate', 'debate/random', 'random', 'learned:16', 2, 100, 80),
 ]
 
 # Derived by hand (checked independently by maximising the same penalised likelihood numerically).
@@ -72,8 +87,9 @@ prior (virtual draws), not by data.
 
 
 def _launch(*args):
-  return subprocess.run([sys.executable, '-m', 'launch.report', *args], cwd=ROOT, capture_output=True, text=True,
-                        timeout=120)
+  return subprocess.run(
+    [sys.executable, '-m', 'launch.report', *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+  )
 
 
 def _workdir(path, records):
@@ -87,8 +103,19 @@ def test_report_writes_files_and_the_expected_elo_table(tmp_path):
   out = tmp_path / 'out'
   result = _launch(f'--workdirs={run}', f'--out={out}')
   assert result.returncode == 0, result.stderr[-3000:]
-  for name in ('accuracy.md', 'accuracy.tex', 'accuracy.csv', 'accuracy_vs_T.png', 'accuracy_vs_T.pdf',
-               'elo.md', 'elo.tex', 'elo.csv', 'accuracy_vs_elo.png', 'accuracy_vs_elo.pdf', 'scaling.json'):
+  for name in (
+    'accuracy.md',
+    'accuracy.tex',
+    'accuracy.csv',
+    'accuracy_vs_T.png',
+    'accuracy_vs_T.pdf',
+    'elo.md',
+    'elo.tex',
+    'elo.csv',
+    'accuracy_vs_elo.png',
+    'accuracy_vs_elo.pdf',
+    'scaling.json',
+  ):
     assert (out / name).stat().st_size > 0, name
   # Two budgets (random = 1, search:8) are too few to compare a line with a double ReLU.
   assert not (out / 'houdini_elo_fit.png').exists()
@@ -102,8 +129,11 @@ def test_report_writes_files_and_the_expected_elo_table(tmp_path):
   assert '\\toprule' in tex and '\\midrule' in tex and '\\bottomrule' in tex and '95\\%' in tex
   rows = list(csv.DictReader(io.StringIO((out / 'elo.csv').read_text())))
   assert [(r['protocol'], r['role'], r['player']) for r in rows][:4] == [
-      ('debate', 'guard', 'learned:64'), ('debate', 'guard', 'learned:16'), ('debate', 'houdini', 'random'),
-      ('debate', 'houdini', 'search:8')]
+    ('debate', 'guard', 'learned:64'),
+    ('debate', 'guard', 'learned:16'),
+    ('debate', 'houdini', 'random'),
+    ('debate', 'houdini', 'search:8'),
+  ]
   assert all(float(r['ci95_low']) <= float(r['elo']) <= float(r['ci95_high']) for r in rows)
 
   # Accuracy table: the two seeds of debate/random x learned:64 are pooled (75 of 100).
@@ -125,8 +155,15 @@ def test_report_writes_files_and_the_expected_elo_table(tmp_path):
 def test_report_fits_houdini_scaling_and_keeps_colliding_workdirs_apart(tmp_path):
   rng = np.random.default_rng(7)
   guards = {'learned:64': 0.0, 'learned:16': -150.0}
-  houdinis = {'random': -300.0, 'search:2': -220.0, 'search:4': -120.0, 'search:8': -40.0, 'search:16': 10.0,
-              'search:32': 40.0, 'oracle': 200.0}
+  houdinis = {
+    'random': -300.0,
+    'search:2': -220.0,
+    'search:4': -120.0,
+    'search:8': -40.0,
+    'search:16': 10.0,
+    'search:32': 40.0,
+    'oracle': 200.0,
+  }
   records = []
   for judge, g in guards.items():
     for agent, h in houdinis.items():
@@ -159,12 +196,20 @@ GENERAL_CONSULTANCY = {'learned:4': (55, 50, 48), 'learned:8': (52, 50, 47), 'le
 def _general_records():
   out = []
   for judge, counts in GENERAL_DEBATE.items():
-    for (arm, agent), k in zip((('debate/random', 'random'), ('debate/mcts:4', 'search:4'),
-                                ('debate/mcts:16', 'search:16'), ('debate/oracle', 'oracle')), counts):
+    for (arm, agent), k in zip(
+      (
+        ('debate/random', 'random'),
+        ('debate/mcts:4', 'search:4'),
+        ('debate/mcts:16', 'search:16'),
+        ('debate/oracle', 'oracle'),
+      ),
+      counts,
+    ):
       out.append(_record('debate', arm, agent, judge, 4, 100, k))
   for judge, counts in GENERAL_CONSULTANCY.items():
-    for (arm, agent), k in zip((('consultancy', 'random'), ('consultancy/search:16', 'search:16'),
-                                ('consultancy/oracle', 'oracle')), counts):
+    for (arm, agent), k in zip(
+      (('consultancy', 'random'), ('consultancy/search:16', 'search:16'), ('consultancy/oracle', 'oracle')), counts
+    ):
       out.append(_record('consultancy', arm, agent, judge, 4, 100, k))
   return out
 
@@ -247,11 +292,17 @@ def test_report_general_axis_tables_fits_and_nso(tmp_path):
   axis = {(r['role'], r['player']): r for r in csv.DictReader(io.StringIO((out / 'general_axis.csv').read_text()))}
   guard_x = [np.log2(4 * p) for p in (301, 633, 1393)]
   np.testing.assert_allclose([float(axis['guard', g]['log2_flops']) for g in GENERAL_DEBATE], guard_x, atol=5e-4)
-  np.testing.assert_allclose([float(axis['houdini', h]['log2_flops']) for h in ('random', 'search:4', 'search:16')],
-                             np.log2([2, 8, 32]) + np.mean(guard_x), atol=5e-4)
+  np.testing.assert_allclose(
+    [float(axis['houdini', h]['log2_flops']) for h in ('random', 'search:4', 'search:16')],
+    np.log2([2, 8, 32]) + np.mean(guard_x),
+    atol=5e-4,
+  )
   assert axis['houdini', 'oracle']['log2_flops'] == ''
-  elo = {(r['role'], r['player']): float(r['elo'])
-         for r in csv.DictReader(io.StringIO((out / 'elo.csv').read_text())) if r['protocol'] == 'debate'}
+  elo = {
+    (r['role'], r['player']): float(r['elo'])
+    for r in csv.DictReader(io.StringIO((out / 'elo.csv').read_text()))
+    if r['protocol'] == 'debate'
+  }
   fits = {r['role']: r for r in csv.DictReader(io.StringIO((out / 'general_fit.csv').read_text()))}
   for role, names in (('guard', list(GENERAL_DEBATE)), ('houdini', ['random', 'search:4', 'search:16'])):
     x = [float(axis[role, n]['log2_flops']) for n in names]
@@ -260,12 +311,16 @@ def test_report_general_axis_tables_fits_and_nso(tmp_path):
   # NSO at gap 0, one step: learned:4 (Elo 0) against a houdini held at the weakest placed liar's strength.
   h = fits['houdini']
   h_elo = float(h['drelu_intercept']) + float(h['drelu_slope']) * np.clip(
-      float(axis['houdini', 'random']['log2_flops']), float(h['drelu_floor_x']), float(h['drelu_ceiling_x']))
+    float(axis['houdini', 'random']['log2_flops']), float(h['drelu_floor_x']), float(h['drelu_ceiling_x'])
+  )
   nso = list(csv.DictReader(io.StringIO((out / 'nso.csv').read_text())))
   assert float(nso[0]['one_step_probability']) == pytest.approx(1 / (1 + 10 ** (h_elo / 400)), abs=2e-3)
   # The pooled gap fit is the maximum-likelihood logistic: its score equations hold on the debate points.
-  gap_fit = next(r for r in csv.DictReader(io.StringIO((out / 'accuracy_vs_strength.csv').read_text()))
-                 if r['protocol'] == 'debate' and r['fit'] == 'gap')
+  gap_fit = next(
+    r
+    for r in csv.DictReader(io.StringIO((out / 'accuracy_vs_strength.csv').read_text()))
+    if r['protocol'] == 'debate' and r['fit'] == 'gap'
+  )
   a, b = float(gap_fit['a']), float(gap_fit['b'])
   gaps, correct = [], []
   for judge, counts in GENERAL_DEBATE.items():
@@ -283,11 +338,17 @@ def test_report_general_axis_tables_fits_and_nso(tmp_path):
 
 
 # Two seeds of a 2 x 2 debate tournament at T=8, 50 games per cell and seed; both judges did better in seed 0.
-SEED_COUNTS = {('learned:64', 'random'): (40, 35), ('learned:64', 'search:8'): (30, 20),
-               ('learned:16', 'random'): (30, 20), ('learned:16', 'search:8'): (15, 10)}
-SEED_RECORDS = [_record('debate', 'debate/random' if agent == 'random' else 'debate/mcts:8', agent, judge, 8, 50, k,
-                        seed=seed)
-                for (judge, agent), ks in SEED_COUNTS.items() for seed, k in enumerate(ks)]
+SEED_COUNTS = {
+  ('learned:64', 'random'): (40, 35),
+  ('learned:64', 'search:8'): (30, 20),
+  ('learned:16', 'random'): (30, 20),
+  ('learned:16', 'search:8'): (15, 10),
+}
+SEED_RECORDS = [
+  _record('debate', 'debate/random' if agent == 'random' else 'debate/mcts:8', agent, judge, 8, 50, k, seed=seed)
+  for (judge, agent), ks in SEED_COUNTS.items()
+  for seed, k in enumerate(ks)
+]
 
 # The pooled counts are RECORDS' debate counts at T=8, so the ratings are those of EXPECTED_ELO_MD; the intervals
 # come from the seed-level bootstrap (200 samples, seed 0), the default for records with two seeds that play the same
@@ -314,7 +375,9 @@ def test_report_uses_the_seed_level_bootstrap_for_several_seeds_unless_told_othe
   assert result.returncode == 0, result.stderr[-3000:]
   assert (tmp_path / 'seeds' / 'elo.md').read_text() == EXPECTED_SEED_ELO_MD
   assert 'note: seed-level bootstrap over seeds 0, 1' in result.stdout and 'only 2 seeds' in result.stdout
-  assert '95% seed-level bootstrap interval (the 2 seeds' in (tmp_path / 'seeds' / 'accuracy_vs_strength.md').read_text()
+  assert (
+    '95% seed-level bootstrap interval (the 2 seeds' in (tmp_path / 'seeds' / 'accuracy_vs_strength.md').read_text()
+  )
   scaling = json.loads((tmp_path / 'seeds' / 'scaling.json').read_text())
   assert scaling['bootstrap'] == {'kind': 'seeds', 'requested': 'auto', 'seeds': [0, 1]}
   assert scaling['ratings'][0]['bootstrap'] == 'seeds'
@@ -324,7 +387,9 @@ def test_report_uses_the_seed_level_bootstrap_for_several_seeds_unless_told_othe
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'game-level bootstrap (--bootstrap=games) over 2 seeds pooled' in result.stdout
   assert 'parametric-bootstrap interval (200 samples)' in (tmp_path / 'games' / 'elo.md').read_text()
-  rows = {name: list(csv.DictReader(io.StringIO((tmp_path / name / 'elo.csv').read_text()))) for name in ('seeds', 'games')}
+  rows = {
+    name: list(csv.DictReader(io.StringIO((tmp_path / name / 'elo.csv').read_text()))) for name in ('seeds', 'games')
+  }
   for by_seeds, by_games in zip(rows['seeds'], rows['games']):
     assert by_seeds['elo'] == by_games['elo']  # point estimates are the pooled fit either way
     width = lambda r: float(r['ci95_high']) - float(r['ci95_low'])
@@ -332,7 +397,9 @@ def test_report_uses_the_seed_level_bootstrap_for_several_seeds_unless_told_othe
   assert json.loads((tmp_path / 'games' / 'scaling.json').read_text())['bootstrap']['kind'] == 'games'
 
 
-@pytest.mark.parametrize('args, named', [
+@pytest.mark.parametrize(
+  'args, named',
+  [
     ([], '--workdirs'),
     (['--workdirs={missing}'], '--workdirs'),
     (['--workdirs={empty_dir}'], '--workdirs'),
@@ -346,11 +413,16 @@ def test_report_uses_the_seed_level_bootstrap_for_several_seeds_unless_told_othe
     # RECORDS hold seed 1 for one cell only: resampling seeds could drop the others.
     (['--workdirs={run}', '--bootstrap=seeds'], 'seed 1 has no games in debate learned:64 vs search:8 at T=8'),
     (['--workdirs={one_seed}', '--bootstrap=seeds'], 'needs at least 2 seeds'),
-])
+  ],
+)
 def test_bad_flags_exit_2_and_name_the_flag(tmp_path, args, named):
-  paths = {'missing': tmp_path / 'nowhere', 'empty_dir': tmp_path / 'empty', 'no_records': tmp_path / 'blank',
-           'run': _workdir(tmp_path / 'run', RECORDS),
-           'one_seed': _workdir(tmp_path / 'one_seed', [r for r in RECORDS if r['seed'] == 0])}
+  paths = {
+    'missing': tmp_path / 'nowhere',
+    'empty_dir': tmp_path / 'empty',
+    'no_records': tmp_path / 'blank',
+    'run': _workdir(tmp_path / 'run', RECORDS),
+    'one_seed': _workdir(tmp_path / 'one_seed', [r for r in RECORDS if r['seed'] == 0]),
+  }
   paths['empty_dir'].mkdir()
   _workdir(paths['no_records'], [])
   out = tmp_path / 'out'

@@ -14,8 +14,7 @@ from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
 
 M = 7
-TINY = learned_liar.AgentTrainConfig(batch_size=128, learning_rate=3e-3, max_length=4, width=32,
-                                     log_every=25)
+TINY = learned_liar.AgentTrainConfig(batch_size=128, learning_rate=3e-3, max_length=4, width=32, log_every=25)
 RUNGS = (0, 150)
 
 
@@ -24,8 +23,9 @@ def ladder(weak_judge, tmp_path_factory):
   checker, params, _ = weak_judge
   workdir = str(tmp_path_factory.mktemp('agents'))
   lines = []
-  built = learned_liar.build_ladder(checker, params, seed=1, workdir=workdir, rungs=RUNGS, config=TINY,
-                                    log=lines.append)
+  built = learned_liar.build_ladder(
+    checker, params, seed=1, workdir=workdir, rungs=RUNGS, config=TINY, log=lines.append
+  )
   return workdir, built, lines
 
 
@@ -41,8 +41,17 @@ def test_training_raises_the_liars_reward(weak_judge, ladder):
 
 
 def _play(arm, checker, params, devices=4, batch=64, num_games=64, length=4):
-  return rollout.run_games(arm, checker, params, length=length, seed=2, num_games=num_games,
-                           batch_size=batch, mesh=rollout.data_mesh(jax.devices()[:devices]), max_length=4)
+  return rollout.run_games(
+    arm,
+    checker,
+    params,
+    length=length,
+    seed=2,
+    num_games=num_games,
+    batch_size=batch,
+    mesh=rollout.data_mesh(jax.devices()[:devices]),
+    max_length=4,
+  )
 
 
 def _arm(spec, policies):
@@ -68,13 +77,15 @@ def test_ladder_reloads_from_the_workdir_without_training(weak_judge, ladder):
   assert lines and set(built) == set(RUNGS)
   assert built[0] != built[150]  # the params moved
   again_lines = []
-  again = learned_liar.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(150,), config=TINY,
-                                    log=again_lines.append)
+  again = learned_liar.build_ladder(
+    checker, params, seed=1, workdir=workdir, rungs=(150,), config=TINY, log=again_lines.append
+  )
   assert again_lines == [] and again[150] == built[150]
   jax.tree.map(np.testing.assert_array_equal, again[150].params, built[150].params)
   with pytest.raises(ValueError, match='fresh workdir'):
-    learned_liar.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(150,),
-                              config=dataclasses.replace(TINY, width=16))
+    learned_liar.build_ladder(
+      checker, params, seed=1, workdir=workdir, rungs=(150,), config=dataclasses.replace(TINY, width=16)
+    )
 
 
 def test_learned_arm_parses_and_gives_identical_results_on_1_and_4_devices(weak_judge, ladder):
@@ -110,18 +121,17 @@ def test_experiment_trains_the_ladder_before_the_cells_that_name_it(tmp_path):
   assert [r['arm'] for r in records] == ['debate/learned:10'] and records[0]['games'] == 16
   assert sum('learned liar vs exact' in line for line in lines) == 1
   assert records[0]['accuracy'] == 1.0
-  assert os.path.isdir(os.path.join(learned_liar.agent_dir(str(tmp_path), cc.parse_checker('exact', M), 0),
-                                    'step_10'))
+  assert os.path.isdir(os.path.join(learned_liar.agent_dir(str(tmp_path), cc.parse_checker('exact', M), 0), 'step_10'))
 
 
 def test_liar_training_gives_the_same_rewards_on_4_devices_with_params_split_over_2(weak_judge, ladder):
   checker, params, _ = weak_judge
   config = dataclasses.replace(TINY, log_every=20)
-  one, one_history = learned_liar.train_liar(checker, params, seed=1, rungs=(40,), config=config,
-                                             log=lambda _: None)
+  one, one_history = learned_liar.train_liar(checker, params, seed=1, rungs=(40,), config=config, log=lambda _: None)
   mesh = sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, model_parallelism=2)
-  split, split_history = learned_liar.train_liar(checker, params, seed=1, rungs=(40,), config=config,
-                                                 log=lambda _: None, mesh=mesh)
+  split, split_history = learned_liar.train_liar(
+    checker, params, seed=1, rungs=(40,), config=config, log=lambda _: None, mesh=mesh
+  )
   # The same games (each keyed by its index) with the same sampled claims: the same rewards, and params equal
   # up to the float rounding of the gradient's all-reduce.
   assert split_history == one_history

@@ -17,36 +17,54 @@ def _random_recurrent_fn(params, key, action, embedding):
   batch = action.shape[0]
   k1, k2, k3 = jax.random.split(jax.random.fold_in(key, 7), 3)
   output = mctx.RecurrentFnOutput(
-      reward=jax.random.uniform(k1, (batch,), minval=-1, maxval=1),
-      discount=-jnp.ones((batch,)),
-      prior_logits=jax.random.normal(k2, (batch, NUM_ACTIONS)),
-      value=jax.random.uniform(k3, (batch,), minval=-1, maxval=1))
+    reward=jax.random.uniform(k1, (batch,), minval=-1, maxval=1),
+    discount=-jnp.ones((batch,)),
+    prior_logits=jax.random.normal(k2, (batch, NUM_ACTIONS)),
+    value=jax.random.uniform(k3, (batch,), minval=-1, maxval=1),
+  )
   return output, embedding * NUM_ACTIONS + action
 
 
 def _root(batch):
-  return mctx.RootFnOutput(prior_logits=jnp.zeros((batch, NUM_ACTIONS)), value=jnp.zeros((batch,)),
-                           embedding=jnp.zeros((batch,), jnp.int32))
+  return mctx.RootFnOutput(
+    prior_logits=jnp.zeros((batch, NUM_ACTIONS)), value=jnp.zeros((batch,)), embedding=jnp.zeros((batch,), jnp.int32)
+  )
 
 
 @pytest.mark.parametrize('max_depth', [None, 3])
 def test_fixed_depth_backward_builds_the_same_tree_as_mctx(max_depth):
   num_simulations = 40
+
   def search(key):
-    return mctx.muzero_policy(params=(), rng_key=key, root=_root(3), recurrent_fn=_random_recurrent_fn,
-                              num_simulations=num_simulations, max_depth=max_depth).search_tree
+    return mctx.muzero_policy(
+      params=(),
+      rng_key=key,
+      root=_root(3),
+      recurrent_fn=_random_recurrent_fn,
+      num_simulations=num_simulations,
+      max_depth=max_depth,
+    ).search_tree
+
   key = jax.random.key(0)
   stock = jax.jit(search)(key)
   bound = (max_depth or num_simulations) + 1
+
   def patched(key):
     with mcts.fixed_depth_backward(bound):
       return search(key)
+
   fixed = jax.jit(patched)(key)
   assert int(stock.node_visits[:, 0].min()) == num_simulations + 1
-  for field in ('node_visits', 'node_values', 'children_visits', 'children_values', 'parents',
-                'children_index', 'action_from_parent'):
-    np.testing.assert_array_equal(np.asarray(getattr(fixed, field)), np.asarray(getattr(stock, field)),
-                                  err_msg=field)
+  for field in (
+    'node_visits',
+    'node_values',
+    'children_visits',
+    'children_values',
+    'parents',
+    'children_index',
+    'action_from_parent',
+  ):
+    np.testing.assert_array_equal(np.asarray(getattr(fixed, field)), np.asarray(getattr(stock, field)), err_msg=field)
 
 
 def test_the_patch_is_undone_after_the_context():
@@ -65,14 +83,25 @@ def test_puct_search_never_expands_an_invalid_action_below_the_root():
     batch = action.shape[0]
     # Valued so that an unmasked search would love the invalid actions: their value is the best.
     value = jnp.where(valid[action], -1.0, 1.0)
-    output = mctx.RecurrentFnOutput(reward=jnp.zeros((batch,)), discount=jnp.ones((batch,)),
-                                    prior_logits=jnp.broadcast_to(logits, (batch, NUM_ACTIONS)), value=value)
+    output = mctx.RecurrentFnOutput(
+      reward=jnp.zeros((batch,)),
+      discount=jnp.ones((batch,)),
+      prior_logits=jnp.broadcast_to(logits, (batch, NUM_ACTIONS)),
+      value=value,
+    )
     return output, embedding
 
-  root = mctx.RootFnOutput(prior_logits=logits[None], value=jnp.zeros((1,)),
-                           embedding=jnp.zeros((1,), jnp.int32))
-  out = mcts.puct_search((), jax.random.key(1), root, recurrent_fn, num_simulations=30, max_depth=4,
-                         depth_bound=5, invalid_actions=~valid[None])
+  root = mctx.RootFnOutput(prior_logits=logits[None], value=jnp.zeros((1,)), embedding=jnp.zeros((1,), jnp.int32))
+  out = mcts.puct_search(
+    (),
+    jax.random.key(1),
+    root,
+    recurrent_fn,
+    num_simulations=30,
+    max_depth=4,
+    depth_bound=5,
+    invalid_actions=~valid[None],
+  )
   tree = out.search_tree
   expanded = np.asarray(tree.action_from_parent[0, 1:])  # The action that led to each expanded node.
   assert set(expanded.tolist()) <= {0, 2}

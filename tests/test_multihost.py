@@ -11,15 +11,20 @@ import sys
 import jax
 import numpy as np
 import pytest
+from test_train_judge import (
+  TINY_FLAGS,
+  _flags,
+  _logged_steps,
+  _wait_for,
+  datasets,  # noqa: F401
+  tiny_config,
+)
 
 from debate import experiment, image_experiment, multihost, runfiles
 from judges import train
 from launch import cli
-from launch.configs import chain as chain_config
 from launch.configs import chain_selfplay as chain_selfplay_config
 from launch.configs import irving_mnist
-from test_train_judge import (TINY_FLAGS, _flags, _logged_steps, _wait_for, data_dir, datasets,  # noqa: F401
-                              tiny_config)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMING = ('wall_s', 'games_per_s', 'examples_per_s', 'elapsed_s')
@@ -35,10 +40,24 @@ def _start_processes(module: str, args: list[str], log_prefix, processes: int = 
   """`python -m module args` as `processes` processes of one JAX job, 2 CPU devices each."""
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
   address = f'localhost:{_free_port()}'
-  return [subprocess.Popen([sys.executable, '-m', module, *args, f'--coordinator_address={address}',
-                            f'--num_processes={processes}', f'--process_id={i}'], cwd=ROOT, env=env,
-                           stdout=open(f'{log_prefix}.{i}.log', 'w'), stderr=subprocess.STDOUT)
-          for i in range(processes)]
+  return [
+    subprocess.Popen(
+      [
+        sys.executable,
+        '-m',
+        module,
+        *args,
+        f'--coordinator_address={address}',
+        f'--num_processes={processes}',
+        f'--process_id={i}',
+      ],
+      cwd=ROOT,
+      env=env,
+      stdout=open(f'{log_prefix}.{i}.log', 'w'),
+      stderr=subprocess.STDOUT,
+    )
+    for i in range(processes)
+  ]
 
 
 def _wait_all(procs, log_prefix, timeout=240) -> None:
@@ -72,10 +91,19 @@ def test_chain_grid_with_self_play_on_two_processes_gives_the_single_process_run
   # The learned judge, a self-play ladder (its games under shard_map) and the grid's games, each on a mesh of
   # 2 devices in each of 2 processes: every process trains on its share of every batch and plays its share
   # of every batch of games.
-  overrides = {'T': (3, 4), 'judges': ('learned:16',), 'protocols': ('debate/random', 'debate/az:20'),
-               'num_games': 40, 'batch_size': 16}  # 3 batches of 16 games, the last one padded
-  flags = ['--config=launch/configs/chain_selfplay.py:smoke', '--config.judge_training.steps=50',
-           '--config.selfplay_training.log_every=10', *(f'--config.{k}={v}' for k, v in overrides.items())]
+  overrides = {
+    'T': (3, 4),
+    'judges': ('learned:16',),
+    'protocols': ('debate/random', 'debate/az:20'),
+    'num_games': 40,
+    'batch_size': 16,
+  }  # 3 batches of 16 games, the last one padded
+  flags = [
+    '--config=launch/configs/chain_selfplay.py:smoke',
+    '--config.judge_training.steps=50',
+    '--config.selfplay_training.log_every=10',
+    *(f'--config.{k}={v}' for k, v in overrides.items()),
+  ]
   workdir = tmp_path / 'two'
   procs = _start_processes('launch.run', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
   config = chain_selfplay_config.get_config('smoke')  # Meanwhile, the same grid in this process (4 devices).
@@ -88,16 +116,21 @@ def test_chain_grid_with_self_play_on_two_processes_gives_the_single_process_run
   # The same verdicts; a judge's scores and the ladder's losses equal to float rounding (the gradients'
   # all-reduce sums in another order across processes).
   assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(records)
-  _assert_same_rows(runfiles.read_jsonl(workdir / experiment.TRANSCRIPTS),
-                    runfiles.read_jsonl(tmp_path / 'one' / experiment.TRANSCRIPTS))
+  _assert_same_rows(
+    runfiles.read_jsonl(workdir / experiment.TRANSCRIPTS),
+    runfiles.read_jsonl(tmp_path / 'one' / experiment.TRANSCRIPTS),
+  )
   ladder = 'agents/selfplay_learned_16_m7_seed0/metrics.json'
   two = json.loads((workdir / ladder).read_text())['history']
   one = json.loads((tmp_path / 'one' / ladder).read_text())['history']
   assert [h['step'] for h in two] == [h['step'] for h in one] == [10, 20]
   for ours, theirs in zip(two, one):
     assert ours['liar_win_rate'] == theirs['liar_win_rate']
-    np.testing.assert_allclose([ours[m] for m in ('loss', 'policy_loss', 'value_loss')],
-                               [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')], rtol=1e-4)
+    np.testing.assert_allclose(
+      [ours[m] for m in ('loss', 'policy_loss', 'value_loss')],
+      [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')],
+      rtol=1e-4,
+    )
   assert (workdir / 'table.md').read_text() != '' and (workdir / 'accuracy_vs_T.png').exists()
   for i in (0, 1):
     log = open(tmp_path / f'log.{i}.log').read()
@@ -128,25 +161,39 @@ def test_train_judge_on_two_processes_gives_the_single_process_losses(tmp_path, 
     assert evaluation['correct'] == metrics['test']['correct']  # Every process prints the whole split's.
 
 
-def test_image_selfplay_on_two_processes_loads_each_shard_and_gives_the_single_process_run(tmp_path, data_dir,
-                                                                                            datasets):
+def test_image_selfplay_on_two_processes_loads_each_shard_and_gives_the_single_process_run(
+  tmp_path, data_dir, datasets
+):
   judge = tmp_path / 'judge'  # A tiny judge (launch.train_judge's library function), then launch.run.
-  train.train_judge(tiny_config(steps=10, checkpoint_every=10, log_every=10), str(judge), datasets[0],
-                    log=lambda _: None)
-  overrides = {'k': 3, 'num_classes': 3, 'game.num_images': 4, 'game_batch_size': 16,
-               'game.protocols': ('debate/az:4/liar=random', 'debate/random/liar=az:4'),
-               'selfplay_training.batch_size': 8, 'selfplay_training.num_simulations': 2,
-               'selfplay_training.considered_actions': 2, 'selfplay_training.width': 2,
-               'selfplay_training.log_every': 2}
-  flags = ['--config=launch/configs/irving_mnist.py:selfplay_k6_cpu', f'--data_dir={data_dir}',
-           f'--judge_workdir={judge}', *(f'--config.{k}={v}' for k, v in overrides.items())]
+  train.train_judge(
+    tiny_config(steps=10, checkpoint_every=10, log_every=10), str(judge), datasets[0], log=lambda _: None
+  )
+  overrides = {
+    'k': 3,
+    'num_classes': 3,
+    'game.num_images': 4,
+    'game_batch_size': 16,
+    'game.protocols': ('debate/az:4/liar=random', 'debate/random/liar=az:4'),
+    'selfplay_training.batch_size': 8,
+    'selfplay_training.num_simulations': 2,
+    'selfplay_training.considered_actions': 2,
+    'selfplay_training.width': 2,
+    'selfplay_training.log_every': 2,
+  }
+  flags = [
+    '--config=launch/configs/irving_mnist.py:selfplay_k6_cpu',
+    f'--data_dir={data_dir}',
+    f'--judge_workdir={judge}',
+    *(f'--config.{k}={v}' for k, v in overrides.items()),
+  ]
   procs = _start_processes('launch.run', [*flags, f'--workdir={tmp_path / "two"}'], tmp_path / 'log')
   config = irving_mnist.get_config('selfplay_k6_cpu')  # Meanwhile, the same run in this process (4 devices).
   for field, value in overrides.items():
     parent, _, name = field.rpartition('.')
     (config[parent] if parent else config)[name] = value
-  records = image_experiment.run_image_experiment(config, str(tmp_path / 'one'), data_dir=str(data_dir),
-                                                  judge_workdir=str(judge), log=lambda _: None)
+  records = image_experiment.run_image_experiment(
+    config, str(tmp_path / 'one'), data_dir=str(data_dir), judge_workdir=str(judge), log=lambda _: None
+  )
   _wait_all(procs, tmp_path / 'log')
   for i, shard in enumerate(('0..127 of 256', '128..255 of 256')):  # Each process loaded only its half.
     assert f'self-play training images: {shard} in this process' in open(tmp_path / f'log.{i}.log').read()
@@ -156,15 +203,21 @@ def test_image_selfplay_on_two_processes_loads_each_shard_and_gives_the_single_p
   assert [h['step'] for h in two] == [h['step'] for h in one] == [2, 4]
   for ours, theirs in zip(two, one):  # The same games; the gradient's all-reduce rounds differently.
     assert ours['liar_win_rate'] == theirs['liar_win_rate']
-    np.testing.assert_allclose([ours[m] for m in ('loss', 'policy_loss', 'value_loss')],
-                               [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')], rtol=1e-4)
+    np.testing.assert_allclose(
+      [ours[m] for m in ('loss', 'policy_loss', 'value_loss')],
+      [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')],
+      rtol=1e-4,
+    )
   _assert_same_rows(runfiles.read_jsonl(tmp_path / 'two' / image_experiment.RESULTS), records)
 
 
 def test_sigterm_to_one_process_stops_both_at_the_same_step_and_the_job_resumes(tmp_path, data_dir):
   # No scheduled checkpoint before step 1000: any checkpoint is the one SIGTERM asked for.
-  flags = [*_flags(steps=100_000, checkpoint_every=1000, log_every=1), f'--data_dir={data_dir}',
-           f'--workdir={tmp_path / "run"}']
+  flags = [
+    *_flags(steps=100_000, checkpoint_every=1000, log_every=1),
+    f'--data_dir={data_dir}',
+    f'--workdir={tmp_path / "run"}',
+  ]
   procs = _start_processes('launch.train_judge', flags, tmp_path / 'log')
   try:
     _wait_for(lambda: len(_logged_steps(tmp_path / 'run')) >= 5, procs[0])
@@ -192,37 +245,58 @@ def test_single_process_helpers_are_identities():
   value = {'cells': ['a|b', 'c'], 'n': 3}
   assert multihost.broadcast_json(value) == value
   assert multihost.is_writer()
-  x = jax.device_put(np.arange(8), jax.sharding.NamedSharding(
-      jax.sharding.Mesh(np.array(jax.devices()), ('data',)), jax.sharding.PartitionSpec('data')))
+  x = jax.device_put(
+    np.arange(8),
+    jax.sharding.NamedSharding(
+      jax.sharding.Mesh(np.array(jax.devices()), ('data',)), jax.sharding.PartitionSpec('data')
+    ),
+  )
   host = multihost.to_host({'x': x, 'none': None})
   assert isinstance(host['x'], np.ndarray) and host['x'].tolist() == list(range(8)) and host['none'] is None
 
 
-@pytest.mark.parametrize('mode, address, processes, index, expected', [
+@pytest.mark.parametrize(
+  'mode, address, processes, index, expected',
+  [
     ('off', None, None, None, None),
     ('auto', None, None, None, {}),
     ('auto', None, 4, None, {'num_processes': 4}),
     ('off', 'h:1', 2, 1, {'coordinator_address': 'h:1', 'num_processes': 2, 'process_id': 1}),
-])
+  ],
+)
 def test_distributed_settings(mode, address, processes, index, expected):
   assert cli.distributed_settings(mode, address, processes, index) == expected
 
 
-@pytest.mark.parametrize('mode, address, processes, index, message', [
+@pytest.mark.parametrize(
+  'mode, address, processes, index, message',
+  [
     ('off', 'h:1', 2, None, 'missing --process_id'),
     ('off', None, 2, 0, 'missing --coordinator_address'),
     ('off', 'h', 2, 0, 'expected HOST:PORT'),
     ('off', 'h:1', 0, 0, '--num_processes must be >= 1'),
     ('off', 'h:1', 2, 2, r'--process_id must be in \[0, --num_processes\)'),
-])
+  ],
+)
 def test_bad_distributed_flags_are_refused(mode, address, processes, index, message):
   with pytest.raises(ValueError, match=message):
     cli.distributed_settings(mode, address, processes, index)
 
 
 def test_bad_distributed_flags_exit_with_status_2_before_anything_runs(tmp_path):
-  result = subprocess.run([sys.executable, '-m', 'launch.run', '--config=launch/configs/chain.py:smoke',
-                           f'--workdir={tmp_path / "w"}', '--num_processes=2'], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+  result = subprocess.run(
+    [
+      sys.executable,
+      '-m',
+      'launch.run',
+      '--config=launch/configs/chain.py:smoke',
+      f'--workdir={tmp_path / "w"}',
+      '--num_processes=2',
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
   assert result.returncode == 2 and 'missing --coordinator_address, --process_id' in result.stderr
   assert not (tmp_path / 'w').exists()

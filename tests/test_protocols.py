@@ -59,8 +59,9 @@ def test_debate_on_the_hand_built_instance(liar):
   spec = agents.LiarSpec(liar, 8 if liar == 'mcts' else 0)
   exact, _ = _play_many(functools.partial(debate.play, checker=EXACT, judge_params=None, liar=spec))
   assert bool(exact['correct'].all())  # the honest debater always wins against an exact checker
-  flipped, transcript = _play_many(functools.partial(debate.play, checker=ALWAYS_WRONG,
-                                                     judge_params=jax.random.key(0), liar=spec))
+  flipped, transcript = _play_many(
+    functools.partial(debate.play, checker=ALWAYS_WRONG, judge_params=jax.random.key(0), liar=spec)
+  )
   assert not bool(flipped['correct'].any())  # ... and always loses against a judge that inverts verdicts
   np.testing.assert_array_equal(transcript['num_rounds'], 2)
   np.testing.assert_array_equal(transcript['step_input'], INSTANCE.trace[transcript['disputed_step'] - 1])
@@ -81,8 +82,9 @@ def test_consultancy_outcomes_on_the_hand_built_instance():
   assert 10 < int(full['consultant_honest'].sum()) < 54
   # A judge that inverts every verdict rejects every honest trace and, with two or more checks, catches
   # every one-error trace through a correct step that it wrongly rejects: right exactly when the consultant lies.
-  flipped, _ = _play_many(functools.partial(consultancy.play, checker=ALWAYS_WRONG,
-                                            judge_params=jax.random.key(0), s=2))
+  flipped, _ = _play_many(
+    functools.partial(consultancy.play, checker=ALWAYS_WRONG, judge_params=jax.random.key(0), s=2)
+  )
   np.testing.assert_array_equal(flipped['correct'], ~flipped['consultant_honest'])
   none, _ = _play_many(functools.partial(consultancy.play, checker=EXACT, judge_params=None, s=0))
   np.testing.assert_array_equal(none['correct'], none['consultant_honest'])  # no checks: accept every claim
@@ -91,7 +93,7 @@ def test_consultancy_outcomes_on_the_hand_built_instance():
 def test_direct_outcomes_on_the_hand_built_instance():
   affordable, transcript = _play_many(functools.partial(direct.play, checker=EXACT, judge_params=None, s=4))
   assert bool(affordable['correct'].all())
-  np.testing.assert_array_equal(transcript["judge_computed"], 0)
+  np.testing.assert_array_equal(transcript['judge_computed'], 0)
   blind, transcript = _play_many(functools.partial(direct.play, checker=EXACT, judge_params=None, s=3))
   assert bool(transcript['guessed'].all())
   assert 10 < int(blind['correct'].sum()) < 54
@@ -101,8 +103,9 @@ def _accuracy_on_grid(arm_spec, lengths, s=2, games=2000):
   arm = rollout.parse_arm(arm_spec, s)
   results = {}
   for length in lengths:
-    outcome, _ = rollout.run_games(arm, cc.parse_checker('exact', 17), None, length=length, seed=1,
-                                   num_games=games, batch_size=games, max_length=16)
+    outcome, _ = rollout.run_games(
+      arm, cc.parse_checker('exact', 17), None, length=length, seed=1, num_games=games, batch_size=games, max_length=16
+    )
     results[length] = int(outcome['correct'].sum())
   return results
 
@@ -145,8 +148,9 @@ def _liar_win_table(instance, checker):
     reachable.setdefault((int(state.hi), int(state.liar_hi)), state)
   disputes = list(reachable)
   states = jax.tree.map(lambda *leaves: jnp.stack(leaves), *reachable.values())
-  verdicts = jax.jit(lambda params: jax.vmap(
-      lambda state: bisection.liar_wins(state, instance, checker, params))(states))
+  verdicts = jax.jit(
+    lambda params: jax.vmap(lambda state: bisection.liar_wins(state, instance, checker, params))(states)
+  )
   return lambda params: dict(zip(disputes, np.asarray(verdicts(params)).tolist()))
 
 
@@ -165,13 +169,14 @@ def test_mcts_liar_finds_the_single_step_the_judge_gets_wrong():
   assert len(table) == 13  # steps 1..3 with any of 4 false claims, plus step 4 with the wrong answer
 
   def win_rate(spec):
-    outcome, _ = _play_many(functools.partial(debate.play, checker=checker, judge_params=params, liar=spec),
-                            n=100, instance=instance)
+    outcome, _ = _play_many(
+      functools.partial(debate.play, checker=checker, judge_params=params, liar=spec), n=100, instance=instance
+    )
     return 1.0 - float(outcome['correct'].mean())
 
   assert win_rate(agents.LiarSpec('mcts', 64)) >= 0.95
-  assert win_rate(agents.LiarSpec("random")) <= 0.3
-  assert win_rate(agents.LiarSpec("oracle")) == 1.0
+  assert win_rate(agents.LiarSpec('random')) <= 0.3
+  assert win_rate(agents.LiarSpec('oracle')) == 1.0
 
 
 def test_oracle_liar_wins_exactly_when_some_reachable_step_is_exploitable():
@@ -209,21 +214,29 @@ def test_searching_consultants_put_the_wrong_step_where_the_judge_scores_it_high
 
   def wrong_steps_for(spec):
     """One compile per consultant; the judge's params (a noisy checker's key) are an argument."""
+
     @jax.jit
     def play_all(params):
-      return jax.vmap(lambda key: consultancy.play(key, instance, checker=checker, judge_params=params, s=1,
-                                                   liar=agents.LiarSpec(*spec)))(keys)
+      return jax.vmap(
+        lambda key: consultancy.play(
+          key, instance, checker=checker, judge_params=params, s=1, liar=agents.LiarSpec(*spec)
+        )
+      )(keys)
+
     def wrong_steps(params):
       outcome, transcript = play_all(params)
       return np.asarray(transcript['wrong_step'])[~np.asarray(outcome['consultant_honest'])]
+
     return wrong_steps
 
   oracle, search_all, random, search_two = (
-      wrong_steps_for(spec) for spec in (('oracle',), ('search', 5), ('random',), ('search', 2)))
+    wrong_steps_for(spec) for spec in (('oracle',), ('search', 5), ('random',), ('search', 2))
+  )
   for seed in range(6):
     params = jax.random.key(seed)
-    scores = [float(cc.step_score(checker, params, instance.trace[t - 1], instance.ops[t - 1], back[t]))
-              for t in range(1, 6)]
+    scores = [
+      float(cc.step_score(checker, params, instance.trace[t - 1], instance.ops[t - 1], back[t])) for t in range(1, 6)
+    ]
     best = int(np.argmax(scores)) + 1
     np.testing.assert_array_equal(oracle(params), best)
     np.testing.assert_array_equal(search_all(params), best)  # trying every step = the oracle
@@ -239,8 +252,9 @@ def test_open_consultancy_acceptance_probabilities_by_hand():
   assert float(open_consultancy.acceptance_probability(INSTANCE.trace, INSTANCE, EXACT, None, 2)) == 1.0
   assert float(open_consultancy.acceptance_probability(lie, INSTANCE, EXACT, None, 9)) == 0.0  # s > T
   # A judge that inverts every verdict rejects the 3 correct steps: only 1 check on step 3 passes, 1/4.
-  assert float(open_consultancy.acceptance_probability(lie, INSTANCE, ALWAYS_WRONG, jax.random.key(0), 1)) == \
-      pytest.approx(0.25)
+  assert float(
+    open_consultancy.acceptance_probability(lie, INSTANCE, ALWAYS_WRONG, jax.random.key(0), 1)
+  ) == pytest.approx(0.25)
 
 
 def test_theory_open_consultancy():
@@ -253,8 +267,9 @@ def test_theory_open_consultancy():
   arm = rollout.parse_arm('open_consultancy', 1)
   checker = cc.parse_checker('noisy:1.0', 17)
   for length in (1, 4, 16):
-    outcome, _ = rollout.run_games(arm, checker, jax.random.key(0), length=length, seed=2, num_games=2000,
-                                   batch_size=2000, max_length=16)
+    outcome, _ = rollout.run_games(
+      arm, checker, jax.random.key(0), length=length, seed=2, num_games=2000, batch_size=2000, max_length=16
+    )
     assert not outcome['consultant_honest'].any()
     assert _consistent(int(outcome['correct'].sum()), 2000, 1 - 1 / length), length
 
@@ -269,8 +284,9 @@ def test_theory_open_debate():
   # sides are equally strong the judge is right exactly as often as in assigned debate, game by game.
   checker = cc.parse_checker('noisy:0.05', 17)
   params = jax.random.key(3)
-  run = lambda spec: rollout.run_games(rollout.parse_arm(spec, 0), checker, params, length=6, seed=0,
-                                       num_games=400, batch_size=400)[0]
+  run = lambda spec: rollout.run_games(
+    rollout.parse_arm(spec, 0), checker, params, length=6, seed=0, num_games=400, batch_size=400
+  )[0]
   open_outcome, assigned = run('open_debate/oracle'), run('debate/oracle')
   np.testing.assert_array_equal(open_outcome['correct'], assigned['correct'])
   np.testing.assert_array_equal(open_outcome['protagonist_honest'], open_outcome['correct'])

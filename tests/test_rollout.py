@@ -11,24 +11,35 @@ from judges import chain_checkers as cc
 def _assert_same(a, b):
   """Every discrete result (verdicts, moves, correctness: everything a record counts) is bit-identical; a
   learned judge's float scores may differ in the last bits, as XLA picks matmul kernels per batch shape."""
+
   def same(x, y):
     if np.issubdtype(np.asarray(x).dtype, np.floating):
       np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
     else:
       np.testing.assert_array_equal(x, y)
+
   jax.tree.map(same, a, b)
 
 
-@pytest.mark.parametrize('arm_spec, judge', [('debate/mcts:2', 'learned:16'), ('consultancy', 'learned:16'),
-                                             ('debate/random', 'noisy:0.1')])
+@pytest.mark.parametrize(
+  'arm_spec, judge', [('debate/mcts:2', 'learned:16'), ('consultancy', 'learned:16'), ('debate/random', 'noisy:0.1')]
+)
 def test_results_are_identical_for_1_and_4_devices_and_any_batch_size(arm_spec, judge):
   assert len(jax.devices()) == 4, 'conftest sets four simulated CPU devices'
   arm = rollout.parse_arm(arm_spec, 3)
   checker = cc.parse_checker(judge, 17)
   params = cc.init_params(checker, jax.random.key(5))
   run = lambda devices, batch: rollout.run_games(
-      arm, checker, params, length=11, seed=3, num_games=40, batch_size=batch,
-      mesh=rollout.data_mesh(jax.devices()[:devices]), max_length=16)
+    arm,
+    checker,
+    params,
+    length=11,
+    seed=3,
+    num_games=40,
+    batch_size=batch,
+    mesh=rollout.data_mesh(jax.devices()[:devices]),
+    max_length=16,
+  )
   reference = run(1, 40)
   _assert_same(run(4, 12), reference)  # 12 games per batch: 3 per device, the last batch padded
   if arm.protocol != 'debate' or arm.liar.kind != 'mcts':  # (each layout compiles the search anew: slow)
@@ -42,8 +53,7 @@ def test_results_do_not_depend_on_padding(arm_spec):
   checker = cc.parse_checker('noisy:0.2', 17)
   params = cc.init_params(checker, jax.random.key(0))
   whole = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=30, batch_size=30)
-  padded = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=30, batch_size=30,
-                             max_length=64)
+  padded = rollout.run_games(arm, checker, params, length=5, seed=0, num_games=30, batch_size=30, max_length=64)
   _assert_same(padded[0], whole[0])
 
 
@@ -58,10 +68,20 @@ def test_results_do_not_depend_on_which_games_run_together():
   assert not np.array_equal(other_seed[1]['x0'], whole[1]['x0'])
 
 
-@pytest.mark.parametrize('spec, message', [
-    ('oracle', 'unknown protocol'), ('debate', 'needs a liar'), ('debate/wizard', 'unknown liar'),
-    ('debate/mcts', 'budget >= 1'), ('debate/mcts:x', 'bad liar budget'), ('direct/random', 'takes no liar'),
-    ('consultancy/greedy', 'unknown liar'), ('consultancy/search', 'budget >= 1'), ('debate/search:4', 'unknown liar')])
+@pytest.mark.parametrize(
+  'spec, message',
+  [
+    ('oracle', 'unknown protocol'),
+    ('debate', 'needs a liar'),
+    ('debate/wizard', 'unknown liar'),
+    ('debate/mcts', 'budget >= 1'),
+    ('debate/mcts:x', 'bad liar budget'),
+    ('direct/random', 'takes no liar'),
+    ('consultancy/greedy', 'unknown liar'),
+    ('consultancy/search', 'budget >= 1'),
+    ('debate/search:4', 'unknown liar'),
+  ],
+)
 def test_bad_arm_specs_are_refused(spec, message):
   with pytest.raises(ValueError, match=message):
     rollout.parse_arm(spec, 4)

@@ -30,8 +30,10 @@ FIRST, SECOND = tuple(OPS[:2]), tuple(OPS[2:])
 
 def _random_segments(key, batch, length, modulus):
   u_key, v_key, x_key = jax.random.split(key, 3)
-  ops = jnp.stack([jax.random.randint(u_key, (batch, length), 1, modulus),
-                   jax.random.randint(v_key, (batch, length), 0, modulus)], axis=-1).astype(jnp.int32)
+  ops = jnp.stack(
+    [jax.random.randint(u_key, (batch, length), 1, modulus), jax.random.randint(v_key, (batch, length), 0, modulus)],
+    axis=-1,
+  ).astype(jnp.int32)
   return jax.random.randint(x_key, (batch,), 0, modulus).astype(jnp.int32), ops
 
 
@@ -51,9 +53,9 @@ def test_recursive_evaluation_with_exact_components_is_exact_at_every_level():
     for level, (x, ops) in enumerate(tasks):
       for combine in rrm.COMBINATIONS:
         evaluate = lambda claim, assistant: rrm.recursive_evaluation(
-            x, ops, claim, checker=EXACT, judge_params=None, assistants=[assistant] * level, combine=combine)
-        out.append((level, evaluate(claims, rrm.exact_assistant(M)),
-                    evaluate(rrm.segment_end(x, ops, M), off_by_one)))
+          x, ops, claim, checker=EXACT, judge_params=None, assistants=[assistant] * level, combine=combine
+        )
+        out.append((level, evaluate(claims, rrm.exact_assistant(M)), evaluate(rrm.segment_end(x, ops, M), off_by_one)))
     return out
 
   tasks = [_random_segments(jax.random.key(level), 16, 2**level, M) for level in range(6)]
@@ -94,12 +96,14 @@ def test_unassisted_user_recomputes_up_to_s_steps_and_guesses_beyond():
 def _injected_reward(overrides):
   """The exact level-1 reward model, except on (start, ops, claim) in `overrides` (-> that probability)."""
   exact = rrm.exact_reward(M)
+
   def reward(x, ops, claim):
     value = exact(x, ops, claim)
     for (start, segment, bad_claim), probability in overrides.items():
       hit = (x == start) & (claim == bad_claim) & jnp.all(ops == jnp.array(segment, jnp.int32), axis=(-2, -1))
       value = jnp.where(hit, probability, value)
     return value
+
   return reward
 
 
@@ -119,27 +123,28 @@ def _only(values: dict) -> np.ndarray:
 def test_an_error_of_the_level1_reward_model_propagates_to_level2_as_predicted():
   honest, liar = rrm.exact_assistant(M), lambda x, ops: jnp.full(x.shape, 4, jnp.int32)  # liar: x_2 = 4
   cases = [
-      # (R_1 overrides, assistant, level-2 evaluation of claims 0..6 with 'and', with 'product')
-      ({}, honest, _only({0: 1}), _only({0: 1})),
-      # (a) R_1 accepts a wrong end of the second half, (0, SECOND) -> 6, at 0.8: level 2 accepts the wrong
-      # answer 6 too (1 x 0.8 with the product), and still accepts the truth 0.
-      ({(0, SECOND, 6): 0.8}, honest, _only({0: 1, 6: 1}), _only({0: 1, 6: 0.8})),
-      # (b) R_1 doubts the true first half, (3, FIRST) -> 0, at 0.25: 'and' rejects every claim of this task,
-      # the truth included; the product scales the truth's 1 to 0.25 and no wrong answer gains.
-      ({(3, FIRST, 0): 0.25}, honest, _only({}), _only({0: 0.25})),
-      # (c) a wrong assistant states x_2 = 4. With an exact R_1 level 2 rejects every claim...
-      ({}, liar, _only({}), _only({})),
-      # ...and if R_1 also wrongly accepts (3, FIRST) -> 4 at 0.9, level 2 accepts exactly the end reached
-      # from 4, 4 -> 2 -> 1: the wrong answer 1, and rejects the truth.
-      ({(3, FIRST, 4): 0.9}, liar, _only({1: 1}), _only({1: 0.9})),
-      # (d) an error below 1/2 does not pass the 'and' threshold: (0, SECOND) -> 6 at 0.4.
-      ({(0, SECOND, 6): 0.4}, honest, _only({0: 1}), _only({0: 1, 6: 0.4})),
+    # (R_1 overrides, assistant, level-2 evaluation of claims 0..6 with 'and', with 'product')
+    ({}, honest, _only({0: 1}), _only({0: 1})),
+    # (a) R_1 accepts a wrong end of the second half, (0, SECOND) -> 6, at 0.8: level 2 accepts the wrong
+    # answer 6 too (1 x 0.8 with the product), and still accepts the truth 0.
+    ({(0, SECOND, 6): 0.8}, honest, _only({0: 1, 6: 1}), _only({0: 1, 6: 0.8})),
+    # (b) R_1 doubts the true first half, (3, FIRST) -> 0, at 0.25: 'and' rejects every claim of this task,
+    # the truth included; the product scales the truth's 1 to 0.25 and no wrong answer gains.
+    ({(3, FIRST, 0): 0.25}, honest, _only({}), _only({0: 0.25})),
+    # (c) a wrong assistant states x_2 = 4. With an exact R_1 level 2 rejects every claim...
+    ({}, liar, _only({}), _only({})),
+    # ...and if R_1 also wrongly accepts (3, FIRST) -> 4 at 0.9, level 2 accepts exactly the end reached
+    # from 4, 4 -> 2 -> 1: the wrong answer 1, and rejects the truth.
+    ({(3, FIRST, 4): 0.9}, liar, _only({1: 1}), _only({1: 0.9})),
+    # (d) an error below 1/2 does not pass the 'and' threshold: (0, SECOND) -> 6 at 0.4.
+    ({(0, SECOND, 6): 0.4}, honest, _only({0: 1}), _only({0: 1, 6: 0.4})),
   ]
   for overrides, assistant, expected_and, expected_product in cases:
     reward = _injected_reward(overrides)
     np.testing.assert_allclose(_level2_evaluation(reward, assistant, 'and'), expected_and, err_msg=overrides)
-    np.testing.assert_allclose(_level2_evaluation(reward, assistant, 'product'), expected_product,
-                               rtol=1e-6, err_msg=overrides)
+    np.testing.assert_allclose(
+      _level2_evaluation(reward, assistant, 'product'), expected_product, rtol=1e-6, err_msg=overrides
+    )
 
 
 def _lookup_net_params(spec: rm.NetSpec, table: np.ndarray, scale: float = 20.0):
@@ -147,7 +152,7 @@ def _lookup_net_params(spec: rm.NetSpec, table: np.ndarray, scale: float = 20.0)
   (one hidden unit per start value; ops are ignored)."""
   params = jax.tree.map(jnp.zeros_like, rm.init_params(spec, jax.random.key(0)))['params']
   params['start']['embedding'] = jnp.eye(spec.modulus, spec.width)
-  params['Dense_0']['kernel'] = jnp.zeros((spec.width, spec.modulus)).at[:spec.modulus].set(scale * table)
+  params['Dense_0']['kernel'] = jnp.zeros((spec.width, spec.modulus)).at[: spec.modulus].set(scale * table)
   return {'params': params}
 
 
@@ -167,8 +172,9 @@ def test_a_level_l_network_error_reaches_the_level_l_plus_1_labels_as_predicted(
     if injected:
       table[3, 5] = 1.0
       expected[2, 5] = 1.0
-    labels = rrm_training.label_table(evaluator, {'judge': None, 'reward': _lookup_net_params(spec, table),
-                                                  'assistant': agent}, pool)
+    labels = rrm_training.label_table(
+      evaluator, {'judge': None, 'reward': _lookup_net_params(spec, table), 'assistant': agent}, pool
+    )
     np.testing.assert_array_equal(labels, np.broadcast_to(expected, (2, M, M)))
 
 
@@ -199,10 +205,23 @@ def test_smoke_experiment_runs_end_to_end_quickly_with_one_record_per_seed_level
   cells = [(r['seed'], r['level'], r['method']) for r in records]
   assert cells == [(s, l, m) for s in config.seeds for l in range(config.levels + 1) for m in config.methods]
   for r in records:
-    for key in ('cell', 'protocol', 'arm', 'judge', 'T', 'games', 'correct', 'rm_correct', 'rm_games',
-                'proxy_reward', 'hacking_gap', 'label_correct', 'rm_agent_correct'):
+    for key in (
+      'cell',
+      'protocol',
+      'arm',
+      'judge',
+      'T',
+      'games',
+      'correct',
+      'rm_correct',
+      'rm_games',
+      'proxy_reward',
+      'hacking_gap',
+      'label_correct',
+      'rm_agent_correct',
+    ):
       assert key in r, key
-    assert r['protocol'] == 'rrm' and r['T'] == 2**r['level'] and r['games'] == config.num_eval
+    assert r['protocol'] == 'rrm' and r['T'] == 2 ** r['level'] and r['games'] == config.num_eval
     assert r['hacking_gap'] == pytest.approx(r['proxy_reward'] - r['correct'] / r['games'])
     assert r['ci95'][0] <= r['accuracy'] <= r['ci95'][1]
     assert 0 <= r['fooled'] <= r['games'] - r['correct']
@@ -210,8 +229,10 @@ def test_smoke_experiment_runs_end_to_end_quickly_with_one_record_per_seed_level
   assert set(config.methods) == {'rrm', 'rrm-product', 'baseline'}
   for seed in config.seeds:
     # Level 0 is one game for every method: the user checks the single step.
-    level0 = [{k: v for k, v in by_cell[seed, 0, method].items() if k not in ('cell', 'arm', 'method', 'wall_s')}
-              for method in config.methods]
+    level0 = [
+      {k: v for k, v in by_cell[seed, 0, method].items() if k not in ('cell', 'arm', 'method', 'wall_s')}
+      for method in config.methods
+    ]
     assert all(record == level0[0] for record in level0)
     # The exact user's labels are right wherever it can check; past s = 2 the baseline user guesses (1/2),
     # so its verdict (> 1/2) rejects every held-out claim, half of which are true.
@@ -222,10 +243,14 @@ def test_smoke_experiment_runs_end_to_end_quickly_with_one_record_per_seed_level
       else:
         assert baseline['label_correct'] == baseline['rm_games'] // 2
         assert baseline['proxy_reward'] == pytest.approx(0.5, abs=0.05)
-  rows = [[cell.strip() for cell in line.split('|')[1:-1]]
-          for line in open(os.path.join(workdir, 'rrm_table.md')).read().splitlines()[2:] if line.startswith('|')]
-  assert [row[:4] for row in rows] == [[str(l), str(2**l), m, str(len(config.seeds))]
-                                       for l in range(config.levels + 1) for m in config.methods]
+  rows = [
+    [cell.strip() for cell in line.split('|')[1:-1]]
+    for line in open(os.path.join(workdir, 'rrm_table.md')).read().splitlines()[2:]
+    if line.startswith('|')
+  ]
+  assert [row[:4] for row in rows] == [
+    [str(l), str(2**l), m, str(len(config.seeds))] for l in range(config.levels + 1) for m in config.methods
+  ]
 
 
 def test_smoke_experiment_resumes_to_identical_records(smoke_run):
@@ -278,8 +303,13 @@ def test_a_resume_may_split_params_over_model(smoke_run, tmp_path):
 def test_the_command_line_dispatches_to_the_rrm_runner_and_resumes_a_finished_run(smoke_run):
   config, workdir, _ = smoke_run
   before = runfiles.read_jsonl(os.path.join(workdir, 'results.jsonl'))
-  result = subprocess.run([sys.executable, '-m', 'launch.run', '--config=launch/configs/rrm_chain.py:smoke',
-                           f'--workdir={workdir}'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  result = subprocess.run(
+    [sys.executable, '-m', 'launch.run', '--config=launch/configs/rrm_chain.py:smoke', f'--workdir={workdir}'],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   assert f'{len(before)} already done, 0 to run' in result.stderr
   assert 'hacking gap (pts)' in result.stdout and '| rrm-product |' in result.stdout.replace('  ', ' ')
@@ -297,8 +327,13 @@ def test_a_different_config_is_refused_on_resume(smoke_run):
 def test_launch_report_writes_the_rrm_table_and_figure(smoke_run, tmp_path):
   _, workdir, _ = smoke_run
   out = tmp_path / 'report'
-  result = subprocess.run([sys.executable, '-m', 'launch.report', f'--workdirs={workdir}', f'--out={out}'],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+  result = subprocess.run(
+    [sys.executable, '-m', 'launch.report', f'--workdirs={workdir}', f'--out={out}'],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   for name in rrm_report.FILES:
     assert (out / name).stat().st_size > 0, name
@@ -315,16 +350,21 @@ def test_training_reduces_reward_model_loss_and_the_agent_learns_on_a_tiny_level
   config = rrm_chain.get_config('smoke')
   plan = rrm_experiment.plan_rrm(config)
   checker = cc.parse_checker(config.judge, config.modulus)
-  pool = rrm.segment_pools(jax.random.key(0), levels=1, num_segments=config.num_segments,
-                           modulus=config.modulus)[1]
-  labels = rrm_training.label_table(rrm_training.Evaluator('unassisted', checker, s=config.s), {'judge': None},
-                                    pool)
+  pool = rrm.segment_pools(jax.random.key(0), levels=1, num_segments=config.num_segments, modulus=config.modulus)[1]
+  labels = rrm_training.label_table(rrm_training.Evaluator('unassisted', checker, s=config.s), {'judge': None}, pool)
   rm_net, agent_net = plan.nets(1)
   mesh = sharding.training_mesh(rollout.data_mesh(), plan.train.batch_size, plan.model_parallelism)
   assert mesh.devices.shape == (4, 1)
-  _, _, history, metrics = rrm_training.run_level(jax.random.key(1), pool, labels, rm_net=rm_net,
-                                                  agent_net=agent_net, train=plan.train, num_tasks=plan.num_eval,
-                                                  mesh=mesh)
+  _, _, history, metrics = rrm_training.run_level(
+    jax.random.key(1),
+    pool,
+    labels,
+    rm_net=rm_net,
+    agent_net=agent_net,
+    train=plan.train,
+    num_tasks=plan.num_eval,
+    mesh=mesh,
+  )
   losses = np.asarray(history['rm_loss'])
   assert losses.shape == (config.rounds, config.rm_steps)
   assert losses[-1, -30:].mean() < 0.25 * losses[0, :30].mean(), (losses[0, :30].mean(), losses[-1, -30:].mean())
@@ -339,16 +379,35 @@ def test_training_reduces_reward_model_loss_and_the_agent_learns_on_a_tiny_level
 
 
 def _record(method, level, seed, correct, proxy, rm_correct=90, games=100):
-  return {'cell': f'rrm/{method}|exact|level={level}|seed={seed}', 'protocol': 'rrm', 'arm': f'rrm/{method}',
-          'method': method, 'level': level, 'T': 2**level, 'judge': 'exact', 'seed': seed, 'games': games,
-          'correct': correct, 'rm_games': games, 'rm_correct': rm_correct, 'rm_agent_correct': 80,
-          'label_correct': 100, 'rm_top1_correct': 85, 'fooled': 5, 'proxy_reward': proxy,
-          'hacking_gap': proxy - correct / games}
+  return {
+    'cell': f'rrm/{method}|exact|level={level}|seed={seed}',
+    'protocol': 'rrm',
+    'arm': f'rrm/{method}',
+    'method': method,
+    'level': level,
+    'T': 2**level,
+    'judge': 'exact',
+    'seed': seed,
+    'games': games,
+    'correct': correct,
+    'rm_games': games,
+    'rm_correct': rm_correct,
+    'rm_agent_correct': 80,
+    'label_correct': 100,
+    'rm_top1_correct': 85,
+    'fooled': 5,
+    'proxy_reward': proxy,
+    'hacking_gap': proxy - correct / games,
+  }
 
 
 def test_summary_pools_counts_with_wilson_and_means_with_a_t_interval():
-  records = [_record('rrm', 1, 0, 50, 0.6), _record('rrm', 1, 1, 60, 0.7), _record('rrm', 1, 2, 70, 0.8),
-             _record('baseline', 1, 0, 10, 0.5)]
+  records = [
+    _record('rrm', 1, 0, 50, 0.6),
+    _record('rrm', 1, 1, 60, 0.7),
+    _record('rrm', 1, 2, 70, 0.8),
+    _record('baseline', 1, 0, 10, 0.5),
+  ]
   rows = rrm_report.summarize(records)
   assert [(r['level'], r['method']) for r in rows] == [(1, 'rrm'), (1, 'baseline')]
   rrm_row = rows[0]
@@ -374,14 +433,35 @@ def test_summary_pools_counts_with_wilson_and_means_with_a_t_interval():
 # Bad config values.
 
 
-@pytest.mark.parametrize('field, value', [
-    ('levels', -1), ('levels', 11), ('seeds', ()), ('seeds', (0, 0)), ('seeds', (-1,)),
-    ('methods', ('rrm', 'telepathy')), ('methods', ()), ('judge', 'oracle'), ('modulus', 16), ('s', 0),
-    ('num_segments', 0), ('rm_width', 0), ('agent_depth', 0), ('rounds', 0), ('rm_steps', 0),
-    ('batch_size', 0), ('temperature', 0.0), ('rm_learning_rate', -1e-3), ('num_eval', 1),
+@pytest.mark.parametrize(
+  'field, value',
+  [
+    ('levels', -1),
+    ('levels', 11),
+    ('seeds', ()),
+    ('seeds', (0, 0)),
+    ('seeds', (-1,)),
+    ('methods', ('rrm', 'telepathy')),
+    ('methods', ()),
+    ('judge', 'oracle'),
+    ('modulus', 16),
+    ('s', 0),
+    ('num_segments', 0),
+    ('rm_width', 0),
+    ('agent_depth', 0),
+    ('rounds', 0),
+    ('rm_steps', 0),
+    ('batch_size', 0),
+    ('temperature', 0.0),
+    ('rm_learning_rate', -1e-3),
+    ('num_eval', 1),
     # model_parallelism: not an integer >= 1, or one that does not divide the 4 devices.
-    ('model_parallelism', 0), ('model_parallelism', -2), ('model_parallelism', True), ('model_parallelism', 3),
-])
+    ('model_parallelism', 0),
+    ('model_parallelism', -2),
+    ('model_parallelism', True),
+    ('model_parallelism', 3),
+  ],
+)
 def test_bad_config_values_raise_a_config_error_naming_the_field_and_write_nothing(tmp_path, field, value):
   config = rrm_chain.get_config('smoke')
   config[field] = value
@@ -403,9 +483,20 @@ def test_bad_judge_training_and_unknown_variant():
 
 
 def test_the_command_line_reports_a_bad_value_in_one_line(tmp_path):
-  result = subprocess.run([sys.executable, '-m', 'launch.run', '--config=launch/configs/rrm_chain.py:smoke',
-                           f'--workdir={tmp_path / "w"}', '--config.levels=-1'],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+  result = subprocess.run(
+    [
+      sys.executable,
+      '-m',
+      'launch.run',
+      '--config=launch/configs/rrm_chain.py:smoke',
+      f'--workdir={tmp_path / "w"}',
+      '--config.levels=-1',
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert result.returncode == 2
   assert '--config.levels' in result.stderr and 'Traceback' not in result.stderr
   assert not (tmp_path / 'w').exists()

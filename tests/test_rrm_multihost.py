@@ -4,22 +4,35 @@ tests/test_multihost.py): the records of one process, written once."""
 import os
 
 import pytest
+from test_multihost import _start_processes, _wait_all, _without_timing
 
 from debate import rrm_experiment, runfiles
 from launch.configs import rrm_chain
-from test_multihost import _start_processes, _wait_all, _without_timing
 
 # Levels 0 and 1 (level 1 labelled with the level-0 models, gathered from both processes), a short training
 # (float rounding has not yet flipped a sampled claim, so the counts agree exactly).
-OVERRIDES = {'seeds': (0,), 'levels': 1, 'methods': ('rrm',), 'num_segments': 8, 'rm_width': 16,
-             'agent_width': 16, 'rounds': 2, 'rm_steps': 20, 'agent_steps': 10, 'batch_size': 32,
-             'num_eval': 64}
+OVERRIDES = {
+  'seeds': (0,),
+  'levels': 1,
+  'methods': ('rrm',),
+  'num_segments': 8,
+  'rm_width': 16,
+  'agent_width': 16,
+  'rounds': 2,
+  'rm_steps': 20,
+  'agent_steps': 10,
+  'batch_size': 32,
+  'num_eval': 64,
+}
 
 
 def test_rrm_on_two_processes_gives_the_single_process_records(tmp_path):
   # Params split over 'model' = 2 devices of each process, the batch over all 4 devices of both.
-  flags = ['--config=launch/configs/rrm_chain.py:smoke', '--config.model_parallelism=2',
-           *(f'--config.{k}={v}' for k, v in OVERRIDES.items())]
+  flags = [
+    '--config=launch/configs/rrm_chain.py:smoke',
+    '--config.model_parallelism=2',
+    *(f'--config.{k}={v}' for k, v in OVERRIDES.items()),
+  ]
   workdir = tmp_path / 'two'
   procs = _start_processes('launch.run', [*flags, f'--workdir={workdir}'], tmp_path / 'log')
   config = rrm_chain.get_config('smoke')  # Meanwhile, the same run in this process (4 devices, 4 x 1).
@@ -35,7 +48,8 @@ def test_rrm_on_two_processes_gives_the_single_process_records(tmp_path):
         assert new[field] == pytest.approx(value, rel=1e-5, abs=1e-6), (new['cell'], field)
       else:
         assert new[field] == value, (new['cell'], field)
-  assert sorted(os.listdir(workdir / rrm_experiment.MODELS)) == sorted(os.listdir(tmp_path / 'one' /
-                                                                                  rrm_experiment.MODELS))
+  assert sorted(os.listdir(workdir / rrm_experiment.MODELS)) == sorted(
+    os.listdir(tmp_path / 'one' / rrm_experiment.MODELS)
+  )
   assert (workdir / 'rrm_table.md').read_text() != ''
   assert 'training on a (data x model) = 2x2 mesh' in open(tmp_path / 'log.1.log').read()

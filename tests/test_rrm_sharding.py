@@ -27,13 +27,23 @@ NUM_TASKS = 64
 def levels():
   """{mesh name: (mesh, run_level's (rm_params, agent_params, history, metrics))}."""
   pool = rrm.segment_pools(jax.random.key(0), levels=1, num_segments=8, modulus=M)[1]
-  labels = rrm_training.label_table(rrm_training.Evaluator('unassisted', cc.parse_checker('exact', M), s=2),
-                                    {'judge': None}, pool)
-  meshes = {'one device': None, '4 x 1': sharding.make_mesh(jax.devices()[:4]),
-            '2 x 2': sharding.make_mesh(jax.devices()[:4], model_parallelism=2)}
-  return {name: (mesh, rrm_training.run_level(jax.random.key(1), pool, labels, rm_net=RM_NET,
-                                              agent_net=AGENT_NET, train=TRAIN, num_tasks=NUM_TASKS, mesh=mesh))
-          for name, mesh in meshes.items()}
+  labels = rrm_training.label_table(
+    rrm_training.Evaluator('unassisted', cc.parse_checker('exact', M), s=2), {'judge': None}, pool
+  )
+  meshes = {
+    'one device': None,
+    '4 x 1': sharding.make_mesh(jax.devices()[:4]),
+    '2 x 2': sharding.make_mesh(jax.devices()[:4], model_parallelism=2),
+  }
+  return {
+    name: (
+      mesh,
+      rrm_training.run_level(
+        jax.random.key(1), pool, labels, rm_net=RM_NET, agent_net=AGENT_NET, train=TRAIN, num_tasks=NUM_TASKS, mesh=mesh
+      ),
+    )
+    for name, mesh in meshes.items()
+  }
 
 
 def test_a_level_trains_to_the_same_losses_and_counts_on_every_mesh(levels):
@@ -68,12 +78,21 @@ def test_params_are_split_over_model_on_a_2x2_mesh_and_replicated_on_4x1(levels)
   assert all(x.sharding.mesh == mesh for x in jax.tree.leaves((rm_params, agent_params)))
   assert metrics['correct'].sharding.is_fully_replicated
   mesh, (rm_params, agent_params, _, _) = levels['4 x 1']
-  assert all(x.sharding.is_fully_replicated and x.sharding.mesh == mesh
-             for x in jax.tree.leaves((rm_params, agent_params)))
+  assert all(
+    x.sharding.is_fully_replicated and x.sharding.mesh == mesh for x in jax.tree.leaves((rm_params, agent_params))
+  )
 
 
 def test_a_batch_the_mesh_does_not_divide_is_refused():
   pool, labels = jnp.zeros((4, 2, 2), jnp.int32), jnp.zeros((4, M, M))
   with pytest.raises(ValueError, match='the batch of 16 is not divisible by the 3 devices'):
-    rrm_training.run_level(jax.random.key(0), pool, labels, rm_net=RM_NET, agent_net=AGENT_NET, train=TRAIN,
-                           num_tasks=NUM_TASKS, mesh=sharding.make_mesh(jax.devices()[:3]))
+    rrm_training.run_level(
+      jax.random.key(0),
+      pool,
+      labels,
+      rm_net=RM_NET,
+      agent_net=AGENT_NET,
+      train=TRAIN,
+      num_tasks=NUM_TASKS,
+      mesh=sharding.make_mesh(jax.devices()[:3]),
+    )

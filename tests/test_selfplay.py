@@ -18,8 +18,9 @@ from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
 
 M = 7
-TINY = selfplay.SelfPlayConfig(batch_size=16, num_simulations=4, considered_actions=4, learning_rate=3e-3,
-                               max_length=4, width=32, log_every=40)
+TINY = selfplay.SelfPlayConfig(
+  batch_size=16, num_simulations=4, considered_actions=4, learning_rate=3e-3, max_length=4, width=32, log_every=40
+)
 RUNGS = (0, 40, 80)
 
 
@@ -28,8 +29,7 @@ def ladder(weak_judge, tmp_path_factory):
   checker, params, _ = weak_judge
   workdir = str(tmp_path_factory.mktemp('agents'))
   lines = []
-  built = selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=RUNGS, config=TINY,
-                                log=lines.append)
+  built = selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=RUNGS, config=TINY, log=lines.append)
   return workdir, built, lines
 
 
@@ -40,8 +40,17 @@ def _arm(spec, policies):
 
 
 def _play(arm, checker, params, devices=4, num_games=256, length=4, batch=64):
-  return rollout.run_games(arm, checker, params, length=length, seed=2, num_games=num_games, batch_size=batch,
-                           mesh=rollout.data_mesh(jax.devices()[:devices]), max_length=4)
+  return rollout.run_games(
+    arm,
+    checker,
+    params,
+    length=length,
+    seed=2,
+    num_games=num_games,
+    batch_size=batch,
+    mesh=rollout.data_mesh(jax.devices()[:devices]),
+    max_length=4,
+  )
 
 
 def test_split_points_and_the_round_bound():
@@ -98,16 +107,18 @@ def test_ladder_reloads_to_identical_play(weak_judge, ladder):
   workdir, built, lines = ladder
   assert lines and set(built) == set(RUNGS) and built[0] != built[80]
   again_lines = []
-  again = selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(80,), config=TINY,
-                                log=again_lines.append)
+  again = selfplay.build_ladder(
+    checker, params, seed=1, workdir=workdir, rungs=(80,), config=TINY, log=again_lines.append
+  )
   assert again_lines == [] and again[80] == built[80]
   jax.tree.map(np.testing.assert_array_equal, again[80].params, built[80].params)
   one = _play(_arm('debate/az:80/az:80', built), checker, params, num_games=64)
   two = _play(_arm('debate/az:80/az:80', again), checker, params, num_games=64)
   jax.tree.map(np.testing.assert_array_equal, one, two)
   with pytest.raises(ValueError, match='fresh workdir'):
-    selfplay.build_ladder(checker, params, seed=1, workdir=workdir, rungs=(80,),
-                          config=dataclasses.replace(TINY, width=16))
+    selfplay.build_ladder(
+      checker, params, seed=1, workdir=workdir, rungs=(80,), config=dataclasses.replace(TINY, width=16)
+    )
 
 
 def test_training_stopped_by_sigterm_resumes_to_the_uninterrupted_ladder(weak_judge, ladder, tmp_path):
@@ -119,22 +130,27 @@ def test_training_stopped_by_sigterm_resumes_to_the_uninterrupted_ladder(weak_ju
       os.kill(os.getpid(), signal.SIGTERM)
 
   with pytest.raises(multihost.Preempted, match='at step 40'):
-    selfplay.build_ladder(checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=TINY,
-                          log=preempt_at_step_40)
+    selfplay.build_ladder(
+      checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=TINY, log=preempt_at_step_40
+    )
   directory = selfplay.agent_dir(str(tmp_path), checker, 1)
   assert not os.path.exists(os.path.join(directory, 'metrics.json'))  # No ladder yet: only training state.
   with pytest.raises(runfiles.WorkdirError, match='training state .* fresh workdir'):
-    selfplay.build_ladder(checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS,
-                          config=dataclasses.replace(TINY, learning_rate=1e-3))
+    selfplay.build_ladder(
+      checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=dataclasses.replace(TINY, learning_rate=1e-3)
+    )
   lines = []
-  resumed = selfplay.build_ladder(checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=TINY,
-                                  log=lines.append)
+  resumed = selfplay.build_ladder(
+    checker, params, seed=1, workdir=str(tmp_path), rungs=RUNGS, config=TINY, log=lines.append
+  )
   assert any(f'resumed training from the checkpoint at step 40 in {directory}' in line for line in lines)
   assert not any('step 40/80' in line for line in lines)  # Only steps 40..80 were trained again.
   for rung in RUNGS:
     jax.tree.map(np.testing.assert_array_equal, resumed[rung].params, built[rung].params)
-  histories = [json.load(open(os.path.join(selfplay.agent_dir(w, checker, 1), 'metrics.json')))['history']
-               for w in (workdir, str(tmp_path))]
+  histories = [
+    json.load(open(os.path.join(selfplay.agent_dir(w, checker, 1), 'metrics.json')))['history']
+    for w in (workdir, str(tmp_path))
+  ]
   assert histories[0] == histories[1]
   assert os.path.isdir(os.path.join(directory, learned_liar.TRAINING))
 
@@ -156,21 +172,35 @@ def test_params_at_a_step_do_not_depend_on_the_chunking_or_the_device_count(weak
   checker, params, _ = weak_judge
   _, built, _ = ladder  # Trained on one device in one chunk of 40 steps per rung.
   config = dataclasses.replace(TINY, log_every=20)
-  rechunked, history = selfplay.train_selfplay(checker, params, seed=1, rungs=(20, 40), log=lambda _: None,
-                                               config=config)
+  rechunked, history = selfplay.train_selfplay(
+    checker, params, seed=1, rungs=(20, 40), log=lambda _: None, config=config
+  )
   jax.tree.map(np.testing.assert_array_equal, rechunked[40], built[40].params)
   # The same games split over 4 devices (shard_map): the same self-play outcomes and, up to the float
   # rounding of the gradient's all-reduce, the same losses and params.
-  sharded, sharded_history = selfplay.train_selfplay(checker, params, seed=1, rungs=(20, 40), log=lambda _: None,
-                                                     config=config, mesh=rollout.data_mesh(jax.devices()[:4]))
+  sharded, sharded_history = selfplay.train_selfplay(
+    checker,
+    params,
+    seed=1,
+    rungs=(20, 40),
+    log=lambda _: None,
+    config=config,
+    mesh=rollout.data_mesh(jax.devices()[:4]),
+  )
   for ours, theirs in zip(sharded_history, history, strict=True):
     assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
     np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5), sharded[40], rechunked[40])
   # And with the params and Adam moments split FSDP-style over a 'model' axis of 2 (mesh 2 x 2).
   fsdp, fsdp_history = selfplay.train_selfplay(
-      checker, params, seed=1, rungs=(20, 40), log=lambda _: None, config=config,
-      mesh=sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2))
+    checker,
+    params,
+    seed=1,
+    rungs=(20, 40),
+    log=lambda _: None,
+    config=config,
+    mesh=sharding.training_mesh(rollout.data_mesh(jax.devices()[:4]), config.batch_size, 2),
+  )
   for ours, theirs in zip(fsdp_history, history, strict=True):
     assert ours['step'] == theirs['step'] and ours['liar_win_rate'] == theirs['liar_win_rate']
     np.testing.assert_allclose(ours['loss'], theirs['loss'], rtol=1e-4)
@@ -183,8 +213,16 @@ def test_a_training_chunk_compiles_once_on_a_mesh(weak_judge):
   init_key, train_key = jax.random.split(selfplay.agent_key(1))
   network = selfplay.init_params(TINY, checker.modulus, init_key)
   optimizer, chunk = selfplay.make_train_chunk(checker, TINY, train_key, mesh)
-  learned_liar.train_through_rungs(chunk, network, optimizer.init(network), sharding.replicated(params, mesh),
-                                   rungs=[6], log_every=2, report=lambda *_: {}, mesh=mesh)
+  learned_liar.train_through_rungs(
+    chunk,
+    network,
+    optimizer.init(network),
+    sharding.replicated(params, mesh),
+    rungs=[6],
+    log_every=2,
+    report=lambda *_: {},
+    mesh=mesh,
+  )
   assert chunk._cache_size() == 1  # Three chunks of 2 steps; the state starts on the mesh in its layout.
 
 
@@ -197,18 +235,20 @@ def test_arms_parse_and_bad_names_are_refused(weak_judge):
   assert arm.liar == agents.LiarSpec('az', 5, simulations=16) and arm.honest.simulations == 4
   assert arm.name == 'debate/az:5@16/az:7@4' and rollout.parse_arm(arm.name, 0) == arm
   assert rollout.parse_arm('debate/oracle/midpoint', 0) == rollout.parse_arm('debate/oracle', 0)
-  for spec, message in (('debate/az', 'names its checkpoint step'),
-                        ('debate/oracle/az:5', 'cannot play against the split-choosing'),
-                        ('debate/learned:5/mcts:4', 'cannot play against the split-choosing'),
-                        ('consultancy/random/az:5', 'only debate names an honest debater'),
-                        ('debate/random/alpha:5', 'unknown honest debater'),
-                        ('debate/random/az', 'unknown honest debater'),
-                        ('debate/random/midpoint:3', 'unknown honest debater'),
-                        ('debate/random/mcts:0', 'budget >= 1'),
-                        ('debate/az:5@0', 'az:1000@16'),
-                        ('debate/mcts:5@2', 'bad liar budget'),
-                        ('debate/random/mcts:5@2', 'bad honest debater'),
-                        ('open_debate/az:5', 'unknown liar')):
+  for spec, message in (
+    ('debate/az', 'names its checkpoint step'),
+    ('debate/oracle/az:5', 'cannot play against the split-choosing'),
+    ('debate/learned:5/mcts:4', 'cannot play against the split-choosing'),
+    ('consultancy/random/az:5', 'only debate names an honest debater'),
+    ('debate/random/alpha:5', 'unknown honest debater'),
+    ('debate/random/az', 'unknown honest debater'),
+    ('debate/random/midpoint:3', 'unknown honest debater'),
+    ('debate/random/mcts:0', 'budget >= 1'),
+    ('debate/az:5@0', 'az:1000@16'),
+    ('debate/mcts:5@2', 'bad liar budget'),
+    ('debate/random/mcts:5@2', 'bad honest debater'),
+    ('open_debate/az:5', 'unknown liar'),
+  ):
     with pytest.raises(ValueError, match=message):
       rollout.parse_arm(spec, 0)
   checker, params, _ = weak_judge
@@ -221,8 +261,9 @@ def test_a_grid_names_az_debaters_and_the_runner_loads_their_ladder(ladder, tmp_
   exact = cc.parse_checker('exact', M)
   # The ladder trained above, saved where the runner looks for the exact judge's (its training is tested
   # above; here the runner must find the rungs by name, attach them to both roles and play).
-  shutil.copytree(selfplay.agent_dir(workdir, cc.parse_checker('learned:16', M), 1),
-                  selfplay.agent_dir(str(tmp_path), exact, 0))
+  shutil.copytree(
+    selfplay.agent_dir(workdir, cc.parse_checker('learned:16', M), 1), selfplay.agent_dir(str(tmp_path), exact, 0)
+  )
   config = chain_config.get_config('smoke')
   config.modulus = M
   config.T = (4,)

@@ -29,14 +29,20 @@ def test_a_trainer_splits_its_batch_over_the_most_devices_that_divide_it():
   assert sharding.training_mesh(None, 16) is None
   assert sharding.training_mesh(four, 16, model_parallelism=2).devices.shape == (2, 2)
   assert sharding.training_mesh(four, 6, model_parallelism=2).devices.shape == (1, 2)
-  with pytest.raises(ConfigError, match=r'model_parallelism: the batch of 5 \(--config.batch_size\) cannot be '
-                                        r'split evenly over 1 process\(es\) with a multiple of '
-                                        r'model_parallelism=2 devices each; pass a --config.batch_size divisible'):
+  with pytest.raises(
+    ConfigError,
+    match=r'model_parallelism: the batch of 5 \(--config.batch_size\) cannot be '
+    r'split evenly over 1 process\(es\) with a multiple of '
+    r'model_parallelism=2 devices each; pass a --config.batch_size divisible',
+  ):
     sharding.training_mesh(four, 5, model_parallelism=2)
   with pytest.raises(ConfigError, match=r'pass a --config.selfplay_training.batch_size divisible by 2'):
     sharding.training_mesh(four, 5, model_parallelism=2, batch_field='selfplay_training.batch_size')
-  with pytest.raises(ConfigError, match=r'model_parallelism: 3 does not divide the 4 devices of each process; '
-                                        r'pass one of \[1, 2, 4\]'):
+  with pytest.raises(
+    ConfigError,
+    match=r'model_parallelism: 3 does not divide the 4 devices of each process; '
+    r'pass one of \[1, 2, 4\]',
+  ):
     sharding.training_mesh(four, 12, model_parallelism=3)
   with pytest.raises(ConfigError, match='--config.rrm_model_parallelism: 0 does not divide'):
     sharding.training_mesh(four, 12, model_parallelism=0, field='rrm_model_parallelism')

@@ -30,7 +30,7 @@ def _synthetic(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray
   labels = rng.integers(0, 3, n).astype(np.uint8)
   images = np.zeros((n, 12, 12), np.uint8)
   for i, label in enumerate(labels):
-    band = images[i, 4 * label:4 * label + 4]
+    band = images[i, 4 * label : 4 * label + 4]
     band[...] = np.where(rng.random(band.shape) < 0.5, rng.integers(1, 256, band.shape), 0)
     band[rng.integers(0, 4), rng.integers(0, 12)] = 255  # At least one nonzero pixel.
   return images, labels
@@ -49,14 +49,27 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def datasets(data_dir):
-  return (idx.load_image_dataset(data_dir, split='train', num_classes=3),
-          idx.load_image_dataset(data_dir, split='test', num_classes=3))
+  return (
+    idx.load_image_dataset(data_dir, split='train', num_classes=3),
+    idx.load_image_dataset(data_dir, split='test', num_classes=3),
+  )
 
 
 def tiny_config(**overrides):
   config = irving_mnist.get_config('smoke')
-  config.update(dict(judge='mlp', k=3, num_classes=3, batch_size=32, learning_rate=3e-3, steps=40,
-                     checkpoint_every=10, log_every=4, eval_batch_size=40))
+  config.update(
+    dict(
+      judge='mlp',
+      k=3,
+      num_classes=3,
+      batch_size=32,
+      learning_rate=3e-3,
+      steps=40,
+      checkpoint_every=10,
+      log_every=4,
+      eval_batch_size=40,
+    )
+  )
   config.update(overrides)
   return config
 
@@ -84,7 +97,12 @@ def test_configs():
   for variant, k, steps in (('k4', 4, 50_000), ('k6', 6, 30_000)):
     config = irving_mnist.get_config(variant)
     assert (config.k, config.steps, config.judge, config.learning_rate, config.batch_size) == (
-        k, steps, 'irving_cnn', 1e-4, 128)
+      k,
+      steps,
+      'irving_cnn',
+      1e-4,
+      128,
+    )
     train.validate_config(config)
   smoke = irving_mnist.get_config('smoke')
   assert smoke.k == 6 and smoke.judge in ('small_cnn', 'mlp') and smoke.steps <= 1000
@@ -94,8 +112,7 @@ def test_configs():
 
 def test_short_run_beats_chance_on_held_out_images(tmp_path, datasets):
   dataset_train, dataset_test = datasets
-  state, metrics = train.train_judge(tiny_config(), str(tmp_path), dataset_train, dataset_test,
-                                     log=lambda _: None)
+  state, metrics = train.train_judge(tiny_config(), str(tmp_path), dataset_train, dataset_test, log=lambda _: None)
   test = metrics['test']
   assert test['games'] == 96 and test['accuracy'] == test['correct'] / 96
   assert test['accuracy'] > 0.7 and test['ci95'][0] > 1 / 3, test
@@ -106,8 +123,11 @@ def test_short_run_beats_chance_on_held_out_images(tmp_path, datasets):
   assert again == test
   assert train.evaluate(model, state.params, dataset_test, k=3, seed=0, batch_size=7) == test
   saved = json.loads((tmp_path / train.CONFIG).read_text())
-  assert saved['k'] == 3 and saved['train_data'] == {'examples': 256, 'image_shape': [12, 12],
-                                                     'order': train.DATA_ORDER}
+  assert saved['k'] == 3 and saved['train_data'] == {
+    'examples': 256,
+    'image_shape': [12, 12],
+    'order': train.DATA_ORDER,
+  }
 
 
 class _Killed(Exception):
@@ -118,6 +138,7 @@ def _kill_at(step):
   def log(message):
     if message.startswith(f'step {step}/'):
       raise _Killed(message)
+
   return log
 
 
@@ -170,21 +191,20 @@ def test_losses_agree_on_1_and_4_devices_with_and_without_parameter_sharding(tmp
   quiet = lambda _: None
   # irving_cnn: dropout draws must not depend on the sharding either.
   config = tiny_config(judge='irving_cnn', steps=8, log_every=1, checkpoint_every=4, learning_rate=1e-3)
-  one, _ = train.train_judge(config, str(tmp_path / 'one'), dataset_train, log=quiet,
-                             devices=jax.devices()[:1])
+  one, _ = train.train_judge(config, str(tmp_path / 'one'), dataset_train, log=quiet, devices=jax.devices()[:1])
   reference = _losses(tmp_path / 'one')
   assert len(reference) == 8 and reference[-1] < reference[0]
   # 4 devices as data=2 x model=2: parameters and Adam moments split over 'model'.
-  two_by_two, _ = train.train_judge(_with(config, model_parallelism=2), str(tmp_path / 'two_by_two'),
-                                    dataset_train, log=quiet)
+  two_by_two, _ = train.train_judge(
+    _with(config, model_parallelism=2), str(tmp_path / 'two_by_two'), dataset_train, log=quiet
+  )
   np.testing.assert_allclose(_losses(tmp_path / 'two_by_two'), reference, rtol=1e-5)
   for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(two_by_two.params)):
     np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5)
   # data=1 x model=4 for 4 steps; its sharded checkpoint is restored onto data=4 x model=1 (data parallel,
   # parameters replicated) for the last 4.
   workdir = str(tmp_path / 'resharded')
-  sharded, _ = train.train_judge(_with(config, steps=4, model_parallelism=4), workdir, dataset_train,
-                                 log=quiet)
+  sharded, _ = train.train_judge(_with(config, steps=4, model_parallelism=4), workdir, dataset_train, log=quiet)
   kernel = sharded.params['params']['Dense_0']['kernel']  # [576, 1024]: its 1024 axis split 4 ways.
   assert kernel.sharding.spec == jax.sharding.PartitionSpec(None, 'model')
   assert kernel.addressable_shards[0].data.shape == (576, 256)
@@ -198,8 +218,11 @@ def test_losses_agree_on_1_and_4_devices_with_and_without_parameter_sharding(tmp
     np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5)
   with pytest.raises(runfiles.ConfigError, match='--config.batch_size: 30 is not divisible by the device count'):
     train.train_judge(tiny_config(batch_size=30), str(tmp_path / 'bad'), dataset_train, log=quiet)
-  with pytest.raises(runfiles.ConfigError, match=r'--config.model_parallelism: 3 does not divide the device '
-                                                 r'count 4.*\[1, 2, 4\]'):
+  with pytest.raises(
+    runfiles.ConfigError,
+    match=r'--config.model_parallelism: 3 does not divide the device '
+    r'count 4.*\[1, 2, 4\]',
+  ):
     train.train_judge(tiny_config(model_parallelism=3), str(tmp_path / 'bad'), dataset_train, log=quiet)
   assert not (tmp_path / 'bad').exists()
 
@@ -215,12 +238,14 @@ def test_batches_do_not_depend_on_the_process_count():
     for p in range(processes):
       start, stop = idx.shard_bounds(n, p, processes)
       rows = range(batch * p // processes, batch * (p + 1) // processes)
-      part = train.BatchIndices(key, num_examples=n, batch_size=batch, rows=rows, shard_start=start,
-                                shard_size=stop - start)
+      part = train.BatchIndices(
+        key, num_examples=n, batch_size=batch, rows=rows, shard_start=start, shard_size=stop - start
+      )
       parts.append((start, part))
     for step in (0, 5, 12, 13, 40):
-      np.testing.assert_array_equal(np.concatenate([start + part.indices(step) for start, part in parts]),
-                                    whole.indices(step))
+      np.testing.assert_array_equal(
+        np.concatenate([start + part.indices(step) for start, part in parts]), whole.indices(step)
+      )
   # Row r cycles through its stratum [floor(n r / B), floor(n (r + 1) / B)): each example once per epoch.
   seen = np.stack([whole.indices(step) for step in range(12)])  # 12 = the smallest stratum (103 // 8).
   for r in range(batch):
@@ -236,14 +261,23 @@ def test_batches_do_not_depend_on_the_process_count():
 
 def _launch(*args):
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
-  return subprocess.run([sys.executable, '-m', 'launch.train_judge', *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=300)
+  return subprocess.run(
+    [sys.executable, '-m', 'launch.train_judge', *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+  )
 
 
-TINY_FLAGS = ['--config=launch/configs/irving_mnist.py:smoke', '--config.judge=mlp', '--config.k=3',
-              '--config.num_classes=3', '--config.batch_size=32', '--config.learning_rate=0.003',
-              '--config.steps=30', '--config.checkpoint_every=10', '--config.log_every=10',
-              '--config.eval_batch_size=50']
+TINY_FLAGS = [
+  '--config=launch/configs/irving_mnist.py:smoke',
+  '--config.judge=mlp',
+  '--config.k=3',
+  '--config.num_classes=3',
+  '--config.batch_size=32',
+  '--config.learning_rate=0.003',
+  '--config.steps=30',
+  '--config.checkpoint_every=10',
+  '--config.log_every=10',
+  '--config.eval_batch_size=50',
+]
 
 
 def test_cli_end_to_end(tmp_path, data_dir):
@@ -271,8 +305,13 @@ def _start(workdir, data_dir, flags) -> subprocess.Popen:
   """launch.train_judge in the background (2 devices), its log in workdir.log."""
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
   log = open(f'{workdir}.log', 'w')
-  return subprocess.Popen([sys.executable, '-m', 'launch.train_judge', *flags, f'--data_dir={data_dir}',
-                           f'--workdir={workdir}'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+  return subprocess.Popen(
+    [sys.executable, '-m', 'launch.train_judge', *flags, f'--data_dir={data_dir}', f'--workdir={workdir}'],
+    cwd=ROOT,
+    env=env,
+    stdout=log,
+    stderr=subprocess.STDOUT,
+  )
 
 
 def _wait_for(condition, proc, timeout=180.0):
@@ -320,8 +359,9 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir, data
   assert _logged_steps(workdir)[-1] < 300 and not (workdir / 'eval.json').exists()
   # The uninterrupted run, in this process on 2 of its devices (bit-identical to a 2-device process).
   config = tiny_config(steps=300, checkpoint_every=10, log_every=1, eval_batch_size=50)
-  straight, metrics = train.train_judge(config, str(tmp_path / 'straight'), *datasets, log=lambda _: None,
-                                        devices=jax.devices()[:2])
+  straight, metrics = train.train_judge(
+    config, str(tmp_path / 'straight'), *datasets, log=lambda _: None, devices=jax.devices()[:2]
+  )
   result = _launch(*flags, f'--data_dir={data_dir}', f'--workdir={workdir}')
   assert result.returncode == 0, result.stderr[-3000:]
   resumed_at = int(re.search(r'resumed from the checkpoint at step (\d+)', result.stderr).group(1))
@@ -334,14 +374,17 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir, data
   assert {k: evaluation[k] for k in metrics['test']} == metrics['test']
 
 
-@pytest.mark.parametrize('flags, named', [
+@pytest.mark.parametrize(
+  'flags, named',
+  [
     ([], '--data_dir'),
     (['--data_dir={empty}'], '--data_dir'),
     (['--data_dir={data}', '--config.k=0'], '--config.k'),
     (['--data_dir={data}', '--config.k=145'], '--config.k'),
     (['--data_dir={data}', '--config.judge=nope'], '--config.judge'),
     (['--data_dir={data}', '--config.batch_size=33'], '--config.batch_size'),
-])
+  ],
+)
 def test_cli_bad_flags_exit_nonzero_name_the_flag_and_write_nothing(tmp_path, data_dir, flags, named):
   (tmp_path / 'empty').mkdir()
   workdir = tmp_path / 'bad'

@@ -29,6 +29,7 @@ class ChainInstance:
     trace: [max_length + 1] int32, the true values x_0..x_T (agents see it; judges never do), then x_T.
     wrong: [] int32, the wrong candidate answer, != x_T.
   """
+
   length: chex.Array
   ops: chex.Array
   trace: chex.Array
@@ -71,9 +72,11 @@ def _power_mod(base: chex.Array, exponent: int, modulus: int) -> chex.Array:
 
 def compute_trace(x0: chex.Array, ops: chex.Array, modulus: int) -> chex.Array:
   """x0: [] int32, ops: [T, 2] -> trace: [T + 1] int32."""
+
   def body(x, op):
     y = apply_step(x, op, modulus)
     return y, y
+
   _, rest = jax.lax.scan(body, x0, ops)
   return jnp.concatenate([x0[None], rest])
 
@@ -95,15 +98,20 @@ def sample_instance(key: chex.PRNGKey, length, modulus: int, max_length: int | N
 
   def draw_op(t):
     u_key, v_key = jax.random.split(jax.random.fold_in(ops_key, t))
-    return jnp.stack([jax.random.randint(u_key, (), 1, modulus, dtype=jnp.int32),
-                      jax.random.randint(v_key, (), 0, modulus, dtype=jnp.int32)])
+    return jnp.stack(
+      [
+        jax.random.randint(u_key, (), 1, modulus, dtype=jnp.int32),
+        jax.random.randint(v_key, (), 0, modulus, dtype=jnp.int32),
+      ]
+    )
 
   steps = jnp.arange(max_length)
   ops = jnp.where((steps < length)[:, None], jax.vmap(draw_op)(steps), jnp.asarray(IDENTITY_OP, jnp.int32))
   trace = compute_trace(x0, ops, modulus)
   offset = jax.random.randint(wrong_key, (), 1, modulus, dtype=jnp.int32)
-  return ChainInstance(length=jnp.asarray(length, jnp.int32), ops=ops, trace=trace,
-                       wrong=(trace[-1] + offset) % modulus)
+  return ChainInstance(
+    length=jnp.asarray(length, jnp.int32), ops=ops, trace=trace, wrong=(trace[-1] + offset) % modulus
+  )
 
 
 def make_instance(x0: int, ops, modulus: int, wrong: int) -> ChainInstance:
@@ -112,5 +120,6 @@ def make_instance(x0: int, ops, modulus: int, wrong: int) -> ChainInstance:
   trace = compute_trace(jnp.asarray(x0, jnp.int32), ops, modulus)
   if int(trace[-1]) == int(wrong) % modulus:
     raise ValueError(f'wrong={wrong} equals the true answer {int(trace[-1])}')
-  return ChainInstance(length=jnp.int32(ops.shape[0]), ops=ops, trace=trace,
-                       wrong=jnp.asarray(wrong % modulus, jnp.int32))
+  return ChainInstance(
+    length=jnp.int32(ops.shape[0]), ops=ops, trace=trace, wrong=jnp.asarray(wrong % modulus, jnp.int32)
+  )

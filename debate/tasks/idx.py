@@ -29,12 +29,12 @@ from debate import runfiles
 
 # IDX dtype code -> big-endian numpy dtype.
 IDX_DTYPES = {
-    0x08: np.dtype('>u1'),
-    0x09: np.dtype('>i1'),
-    0x0B: np.dtype('>i2'),
-    0x0C: np.dtype('>i4'),
-    0x0D: np.dtype('>f4'),
-    0x0E: np.dtype('>f8'),
+  0x08: np.dtype('>u1'),
+  0x09: np.dtype('>i1'),
+  0x0B: np.dtype('>i2'),
+  0x0C: np.dtype('>i4'),
+  0x0D: np.dtype('>f4'),
+  0x0E: np.dtype('>f8'),
 }
 _CODES = {dtype.newbyteorder('='): code for code, dtype in IDX_DTYPES.items()}
 _GZIP_MAGIC = b'\x1f\x8b'
@@ -64,8 +64,10 @@ def _read_bytes(path: str) -> bytes:
   try:
     return gzip.decompress(raw)
   except (OSError, EOFError, zlib.error) as e:
-    raise IdxError(f'IDX file {path!r} is a corrupt or truncated gzip file ({e}); re-download it, or '
-                   'decompress a good copy with gunzip') from None
+    raise IdxError(
+      f'IDX file {path!r} is a corrupt or truncated gzip file ({e}); re-download it, or '
+      'decompress a good copy with gunzip'
+    ) from None
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -78,22 +80,28 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   path = os.fspath(path)
   data = _read_bytes(path)
   if len(data) < 4:
-    raise IdxError(f'IDX file {path!r} is truncated: it has {len(data)} bytes, fewer than the 4-byte magic '
-                   'number; re-download it')
+    raise IdxError(
+      f'IDX file {path!r} is truncated: it has {len(data)} bytes, fewer than the 4-byte magic number; re-download it'
+    )
   zero0, zero1, code, ndim = data[:4]
   if zero0 or zero1:
-    raise IdxError(f'IDX file {path!r} has a bad magic number {data[:4].hex(" ")}: the first two bytes '
-                   'must be 00 00; it is not an IDX file (or is compressed other than with gzip)')
+    raise IdxError(
+      f'IDX file {path!r} has a bad magic number {data[:4].hex(" ")}: the first two bytes '
+      'must be 00 00; it is not an IDX file (or is compressed other than with gzip)'
+    )
   if code not in IDX_DTYPES:
-    raise IdxError(f'IDX file {path!r} has unknown dtype code 0x{code:02X} in its magic number; known '
-                   f'codes: {_code_names()}; the file is corrupt or not an IDX file')
+    raise IdxError(
+      f'IDX file {path!r} has unknown dtype code 0x{code:02X} in its magic number; known '
+      f'codes: {_code_names()}; the file is corrupt or not an IDX file'
+    )
   if ndim == 0:
-    raise IdxError(f'IDX file {path!r} declares 0 dimensions; an IDX data file has at least one; the file '
-                   'is corrupt')
+    raise IdxError(f'IDX file {path!r} declares 0 dimensions; an IDX data file has at least one; the file is corrupt')
   header = 4 + 4 * ndim
   if len(data) < header:
-    raise IdxError(f'IDX file {path!r} is truncated: its header needs {header} bytes for {ndim} '
-                   f'dimensions, found {len(data)}; re-download it')
+    raise IdxError(
+      f'IDX file {path!r} is truncated: its header needs {header} bytes for {ndim} '
+      f'dimensions, found {len(data)}; re-download it'
+    )
   dims = struct.unpack(f'>{ndim}I', data[4:header])
   dtype = IDX_DTYPES[code]
   expected = math.prod(dims) * dtype.itemsize
@@ -101,12 +109,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   shape = 'x'.join(map(str, dims))
   what = f'{shape} {dtype.newbyteorder("=").name}'
   if found < expected:
-    raise IdxError(f'IDX file {path!r} is truncated: expected {expected} bytes of data ({what}), found '
-                   f'{found}; re-download or re-extract it')
+    raise IdxError(
+      f'IDX file {path!r} is truncated: expected {expected} bytes of data ({what}), found '
+      f'{found}; re-download or re-extract it'
+    )
   if found > expected:
-    raise IdxError(f'IDX file {path!r} is too long: expected {expected} bytes of data ({what}), found '
-                   f'{found} ({found - expected} extra); the file is corrupt or its header is wrong; '
-                   're-download it')
+    raise IdxError(
+      f'IDX file {path!r} is too long: expected {expected} bytes of data ({what}), found '
+      f'{found} ({found - expected} extra); the file is corrupt or its header is wrong; '
+      're-download it'
+    )
   array = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
   return array.astype(dtype.newbyteorder('='))  # A writable, native-order copy.
 
@@ -121,20 +133,27 @@ def write_idx(path: str | os.PathLike, array) -> None:
   array = np.asarray(array)
   dtype = array.dtype.newbyteorder('=')
   if dtype not in _CODES:
-    raise ValueError(f'cannot write dtype {array.dtype} to IDX file {path!r}; supported: {_code_names()}; '
-                     'convert the array first (e.g. array.astype(np.uint8))')
+    raise ValueError(
+      f'cannot write dtype {array.dtype} to IDX file {path!r}; supported: {_code_names()}; '
+      'convert the array first (e.g. array.astype(np.uint8))'
+    )
   if array.ndim == 0 or array.ndim > 255:
     raise ValueError(f'cannot write a {array.ndim}-d array to IDX file {path!r}; IDX holds 1 to 255 dims')
   if any(size >= 2**32 for size in array.shape):
     raise ValueError(f'cannot write shape {array.shape} to IDX file {path!r}: sizes must fit in uint32')
   code = _CODES[dtype]
-  payload = (bytes([0, 0, code, array.ndim]) + struct.pack(f'>{array.ndim}I', *array.shape)
-             + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes())
+  payload = (
+    bytes([0, 0, code, array.ndim])
+    + struct.pack(f'>{array.ndim}I', *array.shape)
+    + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
+  )
   if path.endswith('.gz'):
     payload = gzip.compress(payload, mtime=0)
+
   def write(tmp: str) -> None:
     with open(tmp, 'wb') as f:
       f.write(payload)
+
   runfiles.atomic_write(path, write)
 
 
@@ -153,6 +172,7 @@ class ImageDataset:
     start: the global index of `images[0]` in the whole split (0 unless sharded).
     total: the number of examples in the whole split (N unless sharded).
   """
+
   images: np.ndarray
   labels: np.ndarray
   num_classes: int
@@ -204,26 +224,30 @@ def find_split_files(data_dir: str | os.PathLike, split: str) -> tuple[str, str]
   if split not in SPLIT_PREFIXES:
     raise ValueError(f'unknown split {split!r}; expected one of {sorted(SPLIT_PREFIXES)}')
   if not os.path.exists(data_dir):
-    raise IdxError(f'data folder {data_dir!r} does not exist; pass the folder that holds the IDX files '
-                   '(e.g. train-images-idx3-ubyte.gz), such as ../shared/data/mnist')
+    raise IdxError(
+      f'data folder {data_dir!r} does not exist; pass the folder that holds the IDX files '
+      '(e.g. train-images-idx3-ubyte.gz), such as ../shared/data/mnist'
+    )
   if not os.path.isdir(data_dir):
-    raise IdxError(f'data folder {data_dir!r} is a file, not a folder; pass the folder that holds the IDX '
-                   'files')
+    raise IdxError(f'data folder {data_dir!r} is a file, not a folder; pass the folder that holds the IDX files')
   prefix = SPLIT_PREFIXES[split]
   paths = []
   for base in (f'{prefix}-images-idx3-ubyte', f'{prefix}-labels-idx1-ubyte'):
     candidates = [base + '.gz', base]
     found = [name for name in candidates if os.path.isfile(os.path.join(data_dir, name))]
     if not found:
-      raise IdxError(f'data folder {data_dir!r} has no {split} file {base}: looked for '
-                     f'{" or ".join(candidates)}; {_listing(data_dir)}; point the data folder at a '
-                     'folder with the standard MNIST-family IDX file names')
+      raise IdxError(
+        f'data folder {data_dir!r} has no {split} file {base}: looked for '
+        f'{" or ".join(candidates)}; {_listing(data_dir)}; point the data folder at a '
+        'folder with the standard MNIST-family IDX file names'
+      )
     paths.append(os.path.join(data_dir, found[0]))
   return paths[0], paths[1]
 
 
-def load_image_dataset(data_dir: str | os.PathLike, *, split: str, num_classes: int = 10,
-                       process_index: int = 0, process_count: int = 1) -> ImageDataset:
+def load_image_dataset(
+  data_dir: str | os.PathLike, *, split: str, num_classes: int = 10, process_index: int = 0, process_count: int = 1
+) -> ImageDataset:
   """Loads split 'train' or 'test' (files named t10k-*) of the IDX image data set in `data_dir`.
 
   Looks for `{train,t10k}-images-idx3-ubyte[.gz]` and `{train,t10k}-labels-idx1-ubyte[.gz]` (the `.gz`
@@ -238,26 +262,38 @@ def load_image_dataset(data_dir: str | os.PathLike, *, split: str, num_classes: 
   images = read_idx(images_path)
   labels = read_idx(labels_path)
   if images.ndim != 3:
-    raise IdxError(f'image file {images_path!r} holds a {images.ndim}-d array of shape {images.shape}; '
-                   'expected 3-d [N, H, W] images; is it a labels file, or from another data set?')
+    raise IdxError(
+      f'image file {images_path!r} holds a {images.ndim}-d array of shape {images.shape}; '
+      'expected 3-d [N, H, W] images; is it a labels file, or from another data set?'
+    )
   if images.dtype != np.uint8:
     raise IdxError(f'image file {images_path!r} holds {images.dtype} values; expected uint8 pixels 0..255')
   if labels.ndim != 1:
-    raise IdxError(f'label file {labels_path!r} holds a {labels.ndim}-d array of shape {labels.shape}; '
-                   'expected 1-d [N] labels; is it an images file?')
+    raise IdxError(
+      f'label file {labels_path!r} holds a {labels.ndim}-d array of shape {labels.shape}; '
+      'expected 1-d [N] labels; is it an images file?'
+    )
   if labels.dtype.kind not in 'iu':
     raise IdxError(f'label file {labels_path!r} holds {labels.dtype} values; expected integer labels')
   if len(images) != len(labels):
-    raise IdxError(f'image file {images_path!r} has {len(images)} images but label file {labels_path!r} '
-                   f'has {len(labels)} labels; the two files must come from the same split and data set')
+    raise IdxError(
+      f'image file {images_path!r} has {len(images)} images but label file {labels_path!r} '
+      f'has {len(labels)} labels; the two files must come from the same split and data set'
+    )
   if len(labels):
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= num_classes:
       bad = int(np.flatnonzero((labels < 0) | (labels >= num_classes))[0])
-      raise IdxError(f'label file {labels_path!r} has labels outside [0, {num_classes}) (min {low}, max '
-                     f'{high}; first bad label {int(labels[bad])} at index {bad}); the file is corrupt, or '
-                     'pass the right num_classes')
+      raise IdxError(
+        f'label file {labels_path!r} has labels outside [0, {num_classes}) (min {low}, max '
+        f'{high}; first bad label {int(labels[bad])} at index {bad}); the file is corrupt, or '
+        'pass the right num_classes'
+      )
   start, stop = shard_bounds(len(labels), process_index, process_count)
-  return ImageDataset(images=np.ascontiguousarray(images[start:stop]),
-                      labels=labels[start:stop].astype(np.int32), num_classes=num_classes, start=start,
-                      total=len(labels))
+  return ImageDataset(
+    images=np.ascontiguousarray(images[start:stop]),
+    labels=labels[start:stop].astype(np.int32),
+    num_classes=num_classes,
+    start=start,
+    total=len(labels),
+  )

@@ -35,8 +35,10 @@ def judge_planes(image: chex.Array, mask: chex.Array) -> chex.Array:
   mask = jnp.asarray(mask, jnp.bool_)
   image = jnp.asarray(image, jnp.float32)
   if image.shape != mask.shape or image.ndim != 2:
-    raise ValueError(f'judge_planes takes one [H, W] image and an [H, W] mask, got {image.shape} and '
-                     f'{mask.shape}; use jax.vmap for a batch')
+    raise ValueError(
+      f'judge_planes takes one [H, W] image and an [H, W] mask, got {image.shape} and '
+      f'{mask.shape}; use jax.vmap for a batch'
+    )
   return jnp.stack([mask.astype(jnp.float32), jnp.where(mask, image, 0.0)], axis=-1)
 
 
@@ -67,8 +69,9 @@ def random_nonzero_mask(key: chex.PRNGKey, image: chex.Array, k: int) -> chex.Ar
     raise ValueError(f'random_nonzero_mask takes one [H, W] image, got shape {image.shape}; use jax.vmap')
   num_pixels = image.shape[0] * image.shape[1]
   if not isinstance(k, int) or not 0 <= k <= num_pixels:
-    raise ValueError(f'k (pixels to reveal) must be a static int in [0, {num_pixels}] for a {image.shape} '
-                     f'image, got {k!r}')
+    raise ValueError(
+      f'k (pixels to reveal) must be a static int in [0, {num_pixels}] for a {image.shape} image, got {k!r}'
+    )
   candidates = nonzero_pixel_mask(image)
   order = jax.random.permutation(key, num_pixels)
   in_order = candidates[order]

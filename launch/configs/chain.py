@@ -44,14 +44,12 @@ def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
   config.modulus = 17
   config.T = (1, 4, 16, 64, 100, 256, 1024)
   config.judges = ('exact', 'learned:96')
-  config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64',
-                      'debate/oracle')
+  config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64', 'debate/oracle')
   config.s = 4
   config.num_games = 2000
   config.batch_size = 1000
   config.num_transcripts = 3
-  config.judge_training = ml_collections.ConfigDict(
-      {'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
+  config.judge_training = ml_collections.ConfigDict({'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
   config.model_parallelism = 1
 
   if variant == 'smoke':

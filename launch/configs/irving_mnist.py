@@ -73,8 +73,18 @@ and exits with status 143; rerunning the command resumes.
 
 import ml_collections
 
-VARIANTS = ('k4', 'k6', 'k4_cpu', 'k6_cpu', 'ladder_k4', 'ladder_k6', 'ladder_k4_cpu', 'ladder_k6_cpu', 'smoke',
-            'selfplay_k6_cpu')
+VARIANTS = (
+  'k4',
+  'k6',
+  'k4_cpu',
+  'k6_cpu',
+  'ladder_k4',
+  'ladder_k6',
+  'ladder_k4_cpu',
+  'ladder_k6_cpu',
+  'smoke',
+  'selfplay_k6_cpu',
+)
 SELFPLAY_RUNGS = (0, 100, 200, 400)
 
 
@@ -95,8 +105,11 @@ def ladder_protocols(honest: str, budgets: tuple[int, ...]) -> tuple[str, ...]:
   """Direct judging, plus consultancy and precommit debate against a ladder of liars: random, greedy and
   mcts at each budget; in debate the honest debater is `honest` throughout (the guard is judge + honest)."""
   liars = ('random', 'greedy', *(f'mcts:{b}' for b in budgets))
-  return (('direct',) + tuple(f'consultancy/{liar}' for liar in liars)
-          + tuple(f'debate/{honest}' + ('' if liar == honest else f'/liar={liar}') for liar in liars))
+  return (
+    ('direct',)
+    + tuple(f'consultancy/{liar}' for liar in liars)
+    + tuple(f'debate/{honest}' + ('' if liar == honest else f'/liar={liar}') for liar in liars)
+  )
 
 
 def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
@@ -157,9 +170,16 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
     config.game.curve_budgets = ()
     config.game_memory_gb = 4.0
     # debate.image_selfplay.ImageSelfPlayConfig fields (k and num_classes come from the config above).
-    config.selfplay_training = {'batch_size': 16, 'num_simulations': 8, 'considered_actions': 8,
-                                'learning_rate': 3e-3, 'value_coef': 1.0, 'width': 8, 'depth': 1,
-                                'log_every': 50}
+    config.selfplay_training = {
+      'batch_size': 16,
+      'num_simulations': 8,
+      'considered_actions': 8,
+      'learning_rate': 3e-3,
+      'value_coef': 1.0,
+      'width': 8,
+      'depth': 1,
+      'log_every': 50,
+    }
   elif variant == 'smoke':
     config.judge = 'small_cnn'
     config.learning_rate = 1e-3
@@ -167,8 +187,14 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
     config.checkpoint_every = 200
     config.log_every = 50
     config.game.num_images = 6
-    config.game.protocols = ('direct', 'consultancy/greedy', 'debate/greedy', 'debate/mcts:16',
-                             'debate/mcts:16/no_precommit', 'debate/mcts:16/liar=random')
+    config.game.protocols = (
+      'direct',
+      'consultancy/greedy',
+      'debate/greedy',
+      'debate/mcts:16',
+      'debate/mcts:16/no_precommit',
+      'debate/mcts:16/liar=random',
+    )
     config.game.seeds_per_lie = 1
     config.game.curve_budgets = (4, 16)
     config.game.curve_images = 3

@@ -72,8 +72,7 @@ def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
   config.temperature = 0.03
   config.num_eval = 2000
   config.model_parallelism = 1
-  config.judge_training = ml_collections.ConfigDict(
-      {'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
+  config.judge_training = ml_collections.ConfigDict({'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
 
   if variant == 'smoke':
     config.seeds = (0, 1)
