@@ -40,7 +40,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from debate import multihost, rollout, rrm_report, rrm_training, runfiles, sharding
+from debate import checkpoints, multihost, rollout, rrm_report, rrm_training, runfiles, sharding
 from debate.runfiles import ConfigError
 from debate.stats import wilson_interval
 from debate.tasks.chain import is_prime
@@ -187,37 +187,21 @@ def _model_dir(workdir: str, seed: int, level: int, method: str) -> str:
   return os.path.abspath(os.path.join(workdir, MODELS, f'{method}_seed{seed}_level{level}'))
 
 
-def _save_models(directory: str, models: dict) -> None:
-  """Saves host (numpy) copies of `models`; with several processes every process calls it and Orbax writes
-  numpy trees from process 0 only."""
-  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
-
-  with ocp.StandardCheckpointer() as checkpointer:
-    checkpointer.save(directory, multihost.to_host(models), force=True)
-    checkpointer.wait_until_finished()
-
-
 def _restore_models(directory: str, plan: Plan, level: int) -> dict:
   """The models of `level` saved in `directory`, as numpy arrays; whether they exist is process 0's answer."""
-  import orbax.checkpoint as ocp
-
   if not multihost.broadcast_json(os.path.isdir(directory)):
     raise runfiles.WorkdirError(
       f'{directory} is missing, but results.jsonl records its level as done and the next rrm level needs '
       "its models; delete that seed's records from results.jsonl to retrain it, or use a new --workdir"
     )
   rm_net, agent_net = plan.nets(level)
-  like = jax.tree.map(
-    lambda x: np.zeros(x.shape, x.dtype),
-    jax.eval_shape(
-      lambda: {
-        'reward_model': rm.init_params(rm_net, jax.random.key(0)),
-        'agent': rm.init_params(agent_net, jax.random.key(0)),
-      }
-    ),
+  abstract = jax.eval_shape(
+    lambda: {
+      'reward_model': rm.init_params(rm_net, jax.random.key(0)),
+      'agent': rm.init_params(agent_net, jax.random.key(0)),
+    }
   )
-  with ocp.StandardCheckpointer() as checkpointer:
-    return checkpointer.restore(directory, like)
+  return checkpoints.restore_tree(directory, abstract)
 
 
 def _share(count: int, games: int) -> tuple[float, list[float]]:
@@ -373,7 +357,7 @@ def run_rrm(
           shared[evaluator] = multihost.to_host(({'reward_model': rm_params, 'agent': agent_params}, history, metrics))
         trained, history, metrics = shared[evaluator]
         models[level, method] = trained
-        _save_models(_model_dir(workdir, seed, level, method), trained)
+        checkpoints.save_tree(_model_dir(workdir, seed, level, method), trained)
         record = make_record(
           plan, seed, level, method, metrics, history, judge_metrics=judge_metrics, wall_s=time.time() - cell_start
         )

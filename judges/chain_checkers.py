@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debate import multihost, runfiles, sharding
+from debate import checkpoints, multihost, runfiles, sharding
 from debate.tasks import chain
 
 Params = Any
@@ -280,14 +280,12 @@ def build_judge(
   if checker.kind != 'learned':
     params = init_params(checker, key)
     return params, evaluate_checker(checker, params, eval_key)
-  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import and only learned judges need it.
-
   directory = checker_dir(workdir, checker, seed) if workdir else None
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   if directory and multihost.broadcast_json(os.path.exists(metrics_path)):
-    like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(lambda: init_params(checker, key)))
-    with ocp.StandardCheckpointer() as ckptr:
-      params = ckptr.restore(os.path.join(os.path.abspath(directory), 'params'), like)
+    params = checkpoints.restore_tree(
+      os.path.join(directory, 'params'), jax.eval_shape(lambda: init_params(checker, key))
+    )
     with open(metrics_path) as f:
       return params, json.load(f)['eval']
   params, history = train_learned_checker(
@@ -303,9 +301,7 @@ def build_judge(
   log(f'judge {checker.name}: measured errors {metrics}')
   if directory:
     os.makedirs(directory, exist_ok=True)
-    with ocp.StandardCheckpointer() as ckptr:
-      ckptr.save(os.path.join(os.path.abspath(directory), 'params'), params, force=True)
-      ckptr.wait_until_finished()
+    checkpoints.save_tree(os.path.join(directory, 'params'), params)
     if multihost.is_writer():
       runfiles.write_json(metrics_path, {'eval': metrics, 'train': train_config, 'history': history})
   return params, metrics

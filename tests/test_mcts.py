@@ -1,5 +1,7 @@
 """The O(depth) backward pass gives the very tree mctx builds; invalid actions are never expanded."""
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import mctx
@@ -65,6 +67,45 @@ def test_fixed_depth_backward_builds_the_same_tree_as_mctx(max_depth):
     'action_from_parent',
   ):
     np.testing.assert_array_equal(np.asarray(getattr(fixed, field)), np.asarray(getattr(stock, field)), err_msg=field)
+
+
+PINNED_MCTX = '0.0.71'  # setup.cfg pins this version: the one debate/mcts.py's swap was checked against.
+
+
+def test_mctx_still_reads_the_swapped_backward_pass_at_trace_time():
+  """debate/mcts.py swaps mctx's private `search.backward`; if mctx stops calling it, the swap would do nothing."""
+  calls = []
+  stock = mctx._src.search.backward  # pylint: disable=protected-access
+  stock_args = list(inspect.signature(stock).parameters)
+  original = mcts._fixed_depth_backward  # pylint: disable=protected-access
+
+  def spy(depth_bound):
+    fixed = original(depth_bound)
+
+    def backward(tree, leaf_index):
+      calls.append(depth_bound)
+      return fixed(tree, leaf_index)
+
+    return backward
+
+  mcts._fixed_depth_backward = spy  # pylint: disable=protected-access
+  try:
+    root = _root(2)
+    jax.jit(
+      lambda key: (
+        mcts.puct_search(
+          (), key, root, _random_recurrent_fn, num_simulations=3, max_depth=2, depth_bound=3
+        ).action_weights
+      )
+    ).lower(jax.random.key(0))
+  finally:
+    mcts._fixed_depth_backward = original  # pylint: disable=protected-access
+  assert calls and stock_args == ['tree', 'leaf_index'], (
+    f'mctx {mctx.__version__} no longer calls mctx._src.search.backward(tree, leaf_index) during a search '
+    f'(its signature is now {stock_args}; calls seen: {len(calls)}), so the O(depth) backward pass of '
+    f'debate/mcts.py is silently unused. It was checked against mctx {PINNED_MCTX} (pinned in setup.cfg): '
+    'read the new mctx search module, port fixed_depth_backward, and rerun tests/test_mcts.py.'
+  )
 
 
 def test_the_patch_is_undone_after_the_context():

@@ -1,7 +1,5 @@
 """Elo ratings: recovery of planted ratings, anchoring, bootstrap coverage, role ratings, errors."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -97,16 +95,15 @@ def test_bootstrap_coverage_roughly_nominal():
   assert 0.8 <= coverage <= 1.0, coverage
 
 
-def test_bootstrap_is_seeded_and_fast():
+def test_bootstrap_is_seeded():
   rng = np.random.default_rng(3)
   true = rng.normal(0.0, 200.0, size=8)
   wins, games = _simulate(true, 50, rng)
-  start = time.perf_counter()
   a = ratings.bootstrap_elo(wins, games, num_samples=1000, seed=4)
-  elapsed = time.perf_counter() - start
-  assert elapsed < 5.0, elapsed
   b = ratings.bootstrap_elo(wins, games, num_samples=1000, seed=4)
+  c = ratings.bootstrap_elo(wins, games, num_samples=1000, seed=5)
   np.testing.assert_array_equal(a.samples, b.samples)
+  assert not np.array_equal(a.samples, c.samples)
 
 
 def test_role_ratings_recover_planted_honest_and_liar_ratings():
