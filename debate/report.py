@@ -13,8 +13,6 @@ length ``T``.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +23,7 @@ from matplotlib.ticker import NullLocator
 
 from debate.runfiles import text_writer, write_files
 from debate.stats import wilson_interval
+from debate.table_writers import csv_table, latex_escape, latex_table, markdown_table
 
 Record = Mapping[str, Any]
 RowKey = tuple[str, str]  # (arm, judge)
@@ -134,35 +133,8 @@ def _table_body(grid: _Grid, missing: str) -> list[list[str]]:
 
 def _markdown_table(grid: _Grid) -> str:
   header = ['arm', 'judge', *(f'T={t}' for t in grid.ts)]
-  body = [[cell.replace('|', r'\|') for cell in row] for row in _table_body(grid, '–')]
-  widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-
-  def line(cells: Sequence[str]) -> str:
-    padded = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))]
-    return '| ' + ' | '.join(padded) + ' |'
-
-  rule = '|' + '|'.join('-' * (w + 1) + ':' if i >= 2 else ':' + '-' * (w + 1) for i, w in enumerate(widths)) + '|'
   caption = f'Judge accuracy (%) by chain length T; brackets: Wilson 95% interval; {_games_note(grid)}.'
-  return '\n'.join([line(header), rule, *(line(row) for row in body), '', caption]) + '\n'
-
-
-_LATEX_SPECIALS = {
-  '\\': r'\textbackslash{}',
-  '&': r'\&',
-  '%': r'\%',
-  '$': r'\$',
-  '#': r'\#',
-  '_': r'\_',
-  '{': r'\{',
-  '}': r'\}',
-  '~': r'\textasciitilde{}',
-  '^': r'\textasciicircum{}',
-}
-
-
-def latex_escape(text: str) -> str:
-  """Escapes LaTeX special characters in plain text."""
-  return ''.join(_LATEX_SPECIALS.get(char, char) for char in text)
+  return markdown_table(header, _table_body(grid, '–'), set(range(2, len(header))), caption)
 
 
 def _latex_table(grid: _Grid) -> str:
@@ -172,22 +144,7 @@ def _latex_table(grid: _Grid) -> str:
     r'Judge accuracy (\%) by chain length $T$. '
     rf'Brackets: Wilson 95\% interval; {_games_note(grid, math="$")}.'
   )
-  lines = [
-    r'\begin{table}[t]',
-    r'\centering',
-    r'\small',
-    rf'\caption{{{caption}}}',
-    r'\label{tab:accuracy}',
-    rf'\begin{{tabular}}{{ll{"r" * len(grid.ts)}}}',
-    r'\toprule',
-    ' & '.join(header) + r' \\',
-    r'\midrule',
-    *(' & '.join(row) + r' \\' for row in body),
-    r'\bottomrule',
-    r'\end{tabular}',
-    r'\end{table}',
-  ]
-  return '\n'.join(lines) + '\n'
+  return latex_table(header, body, f'll{"r" * len(grid.ts)}', caption, 'tab:accuracy')
 
 
 def _csv_value(value: Any) -> Any:
@@ -195,14 +152,12 @@ def _csv_value(value: Any) -> Any:
 
 
 def _csv_table(records: Sequence[Record]) -> str:
-  buffer = io.StringIO()
-  writer = csv.writer(buffer, lineterminator='\n')
-  writer.writerow(CSV_COLUMNS)
+  rows = []
   for record in records:
     ci = record.get('ci95') or (None, None)
     values = {**record, 'ci95_low': ci[0], 'ci95_high': ci[1]}
-    writer.writerow([_csv_value(values.get(column)) for column in CSV_COLUMNS])
-  return buffer.getvalue()
+    rows.append([_csv_value(values.get(column)) for column in CSV_COLUMNS])
+  return csv_table(CSV_COLUMNS, rows)
 
 
 def accuracy_table(records: Sequence[Record], *, fmt: str) -> str:

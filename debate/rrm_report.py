@@ -12,8 +12,6 @@ the pooled Wilson interval leaves out.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,9 +20,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from debate.report import latex_escape
 from debate.runfiles import text_writer, write_files
 from debate.stats import t_interval, wilson_interval
+from debate.table_writers import csv_table, latex_escape, markdown_table
 
 Record = Mapping[str, Any]
 METHOD_ORDER = ('rrm', 'rrm-product', 'baseline')
@@ -161,14 +159,8 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
     return _csv(rows)
   header, body = _table_rows(rows)
   if fmt == 'markdown':
-    body = [[cell.replace('|', r'\|') for cell in row] for row in body]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    numeric = [h not in ('judge', 'method') for h in header]
-    line = lambda cells: (
-      '| ' + ' | '.join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)) + ' |'
-    )
-    rule = '|' + '|'.join('-' * (w + 1) + ':' if n else ':' + '-' * (w + 1) for w, n in zip(widths, numeric)) + '|'
-    return '\n'.join([line(header), rule, *map(line, body), '', _caption(rows, latex=False)]) + '\n'
+    numeric = {i for i, h in enumerate(header) if h not in ('judge', 'method')}
+    return markdown_table(header, body, numeric, _caption(rows, latex=False))
   if fmt == 'latex':
     numeric = [h not in ('judge', 'method') for h in header]
     lines = [
@@ -208,9 +200,7 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
     ]
   for name in MEANS:
     columns += [name, f'{name}_ci95_low', f'{name}_ci95_high']
-  buffer = io.StringIO()
-  writer = csv.writer(buffer, lineterminator='\n')
-  writer.writerow(columns)
+  out = []
   for r in rows:
     flat = dict(r, seeds=' '.join(map(str, r['seeds'])))
     for name in [p[0] for p in PROPORTIONS] + list(MEANS):
@@ -218,10 +208,8 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
         interval = r.get(f'{name}_{suffix}')
         if interval is not None:
           flat[f'{name}_{suffix}_low'], flat[f'{name}_{suffix}_high'] = interval
-    writer.writerow(
-      ['' if isinstance(flat.get(c), float) and math.isnan(flat[c]) else flat.get(c, '') for c in columns]
-    )
-  return buffer.getvalue()
+    out.append(['' if isinstance(flat.get(c), float) and math.isnan(flat[c]) else flat.get(c, '') for c in columns])
+  return csv_table(columns, out)
 
 
 def rrm_figure(records: Sequence[Record], path: str) -> None:

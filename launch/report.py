@@ -60,7 +60,35 @@ import warnings
 
 from absl import app, flags
 
-from debate import report, rrm_report, runfiles, stats, tournament
+from debate import report, rrm_report, runfiles, stats
+from debate.tournament.elo import default_anchor, guard_houdini_matrix, rate, ratings_json
+from debate.tournament.figures import (
+  accuracy_vs_elo_figure,
+  accuracy_vs_gap_figure,
+  accuracy_vs_judge_figure,
+  general_fit_figure,
+  houdini_elo_fit_figure,
+  nso_figure,
+)
+from debate.tournament.fitting import (
+  accuracy_slopes,
+  accuracy_vs_elo,
+  accuracy_vs_strength,
+  general_nso_curve,
+  general_scaling_fits,
+  houdini_scaling_fit,
+  strength_fits,
+)
+from debate.tournament.placement import general_axis, image_axis, tournament_modulus
+from debate.tournament.pooling import (
+  agent_of,
+  check_seed_bootstrap,
+  elo_ready_Ts,
+  merge_sources,
+  pool_records,
+  record_seeds,
+)
+from debate.tournament.tables import dumps, elo_table, general_axis_table, general_fit_table, nso_table, strength_table
 from launch.cli import fail, parse_flags
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Comma-separated workdirs of finished runs (each holds results.jsonl).')
@@ -108,17 +136,13 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
 
 
 def _choose_T(records: list[dict]) -> int | None:
-  ready = tournament.elo_ready_Ts(records)
+  ready = elo_ready_Ts(records)
   if _T.value is None:
     return ready[-1] if ready else None
   if _T.value not in ready:
-    at_t = [
-      r
-      for r in records
-      if r.get('protocol') == 'debate' and int(r['T']) == _T.value and tournament.agent_of(r) is not None
-    ]
+    at_t = [r for r in records if r.get('protocol') == 'debate' and int(r['T']) == _T.value and agent_of(r) is not None]
     judges = len({r['judge'] for r in at_t})
-    agents = len({tournament.agent_of(r) for r in at_t})
+    agents = len({agent_of(r) for r in at_t})
     fail(
       f'--T={_T.value}: debate has {judges} judge(s) and {agents} liar(s) there; an Elo tournament needs at '
       f'least 2 of each; T values that have them: {", ".join(map(str, ready)) or "none"}'
@@ -128,9 +152,9 @@ def _choose_T(records: list[dict]) -> int | None:
 
 def _choose_bootstrap(records: list[dict], T: int, notes: list[str]) -> dict:
   """The bootstrap of the tournament at T ('seeds' or 'games', from --bootstrap) and the seeds behind it."""
-  seeds = tournament.record_seeds(records, T=T)
+  seeds = record_seeds(records, T=T)
   try:
-    tournament.check_seed_bootstrap(records, T=T)
+    check_seed_bootstrap(records, T=T)
   except ValueError as e:
     problem = str(e)
   else:
@@ -168,21 +192,19 @@ def _choose_bootstrap(records: list[dict], T: int, notes: list[str]) -> dict:
 def _tournament(records: list[dict], T: int, notes: list[str], bootstrap: str) -> dict:
   """Ratings per protocol, accuracy vs debate Elo, fits; everything computed before anything is written."""
   protocols = list(
-    dict.fromkeys(
-      ['debate'] + [r['protocol'] for r in records if int(r['T']) == T and tournament.agent_of(r) is not None]
-    )
+    dict.fromkeys(['debate'] + [r['protocol'] for r in records if int(r['T']) == T and agent_of(r) is not None])
   )
   all_ratings = []
   debate_matchups = None
   for protocol in protocols:
     try:
-      matchups = tournament.guard_houdini_matrix(records, protocol=protocol, T=T)
+      matchups = guard_houdini_matrix(records, protocol=protocol, T=T)
       all_ratings.append(
-        tournament.rate(
+        rate(
           matchups,
           num_samples=_NUM_SAMPLES.value,
           seed=_SEED.value,
-          anchor=tournament.default_anchor(matchups),
+          anchor=default_anchor(matchups),
           bootstrap=bootstrap,
         )
       )
@@ -196,11 +218,11 @@ def _tournament(records: list[dict], T: int, notes: list[str], bootstrap: str) -
   debate = all_ratings[0]
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter('always')
-    rows = tournament.accuracy_vs_elo(records, debate, T=T, protocols=protocols)
+    rows = accuracy_vs_elo(records, debate, T=T, protocols=protocols)
   notes.extend(str(w.message) for w in caught)
-  slopes = tournament.accuracy_slopes(rows, num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap)
+  slopes = accuracy_slopes(rows, num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap)
   try:
-    fit = tournament.houdini_scaling_fit(debate)
+    fit = houdini_scaling_fit(debate)
   except ValueError as e:
     fit = None
     notes.append(f'no houdini Elo-vs-budget fit: {e}')
@@ -221,15 +243,15 @@ def _general(records, matchups, debate, T: int, protocols: list[str], notes: lis
   out = {'axis': None, 'general_fits': None, 'nso': None, 'strength_rows': [], 'strength_fits': []}
   try:
     if any(r.get('task') == 'images' for r in records):
-      axis = tournament.image_axis(matchups, records)
+      axis = image_axis(matchups, records)
     else:
-      axis = tournament.general_axis(matchups, modulus=tournament.tournament_modulus(records, T=T))
+      axis = general_axis(matchups, modulus=tournament_modulus(records, T=T))
   except ValueError as e:
     notes.append(f'no general-strength axis: {e}')
     return out
   out['axis'] = axis
-  out['strength_rows'] = tournament.accuracy_vs_strength(records, axis, T=T, protocols=protocols)
-  out['strength_fits'] = tournament.strength_fits(
+  out['strength_rows'] = accuracy_vs_strength(records, axis, T=T, protocols=protocols)
+  out['strength_fits'] = strength_fits(
     out['strength_rows'], num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap
   )
   notes.extend(
@@ -238,7 +260,7 @@ def _general(records, matchups, debate, T: int, protocols: list[str], notes: lis
     if 'skipped' in f
   )
   try:
-    fits = tournament.general_scaling_fits(debate, axis, num_samples=_NUM_SAMPLES.value)
+    fits = general_scaling_fits(debate, axis, num_samples=_NUM_SAMPLES.value)
   except ValueError as e:
     notes.append(f'no guard/houdini fits on the general axis: {e}')
     return out
@@ -246,7 +268,7 @@ def _general(records, matchups, debate, T: int, protocols: list[str], notes: lis
   start = min(p['x'] for p in fits['guard']['points'])
   top = max(p['x'] for p in fits['houdini']['points'])
   out['general_fits'] = fits
-  out['nso'] = tournament.general_nso_curve(fits, range(0, max(1, math.ceil(top - start)) + 1), start=start)
+  out['nso'] = general_nso_curve(fits, range(0, max(1, math.ceil(top - start)) + 1), start=start)
   return out
 
 
@@ -274,30 +296,30 @@ def _general_files(result: dict) -> dict:
   axis, fits, nso = result['axis'], result['general_fits'], result['nso']
   tables = []
   if axis is not None:
-    tables.append(('general_axis', lambda fmt: tournament.general_axis_table(axis, result['ratings'][0], fmt=fmt)))
+    tables.append(('general_axis', lambda fmt: general_axis_table(axis, result['ratings'][0], fmt=fmt)))
   if fits is not None:
     games = fits['guard']['games']  # every debate game has one guard
     resampled = {'bootstrap': fits['guard']['bootstrap'], 'num_seeds': fits['guard']['num_seeds']}
     tables += [
-      ('general_fit', lambda fmt: tournament.general_fit_table(fits, fmt=fmt)),
-      ('nso', lambda fmt: tournament.nso_table(nso, fmt=fmt, games=games, **resampled)),
+      ('general_fit', lambda fmt: general_fit_table(fits, fmt=fmt)),
+      ('nso', lambda fmt: nso_table(nso, fmt=fmt, games=games, **resampled)),
     ]
   if result['strength_fits']:
-    tables.append(('accuracy_vs_strength', lambda fmt: tournament.strength_table(result['strength_fits'], fmt=fmt)))
+    tables.append(('accuracy_vs_strength', lambda fmt: strength_table(result['strength_fits'], fmt=fmt)))
   for name, render in tables:
     for ext, fmt in (('md', 'markdown'), ('tex', 'latex'), ('csv', 'csv')):
       files[f'{name}.{ext}'] = runfiles.text_writer(render(fmt))
   figures = []
   if fits is not None:
     figures += [
-      ('general_fit', lambda tmp: tournament.general_fit_figure(fits, tmp)),
-      ('nso', lambda tmp: tournament.nso_figure(nso, tmp)),
+      ('general_fit', lambda tmp: general_fit_figure(fits, tmp)),
+      ('nso', lambda tmp: nso_figure(nso, tmp)),
     ]
   if result['strength_rows']:
     rows, sfits = result['strength_rows'], result['strength_fits']
-    figures.append(('accuracy_vs_judge', lambda tmp: tournament.accuracy_vs_judge_figure(rows, sfits, tmp)))
+    figures.append(('accuracy_vs_judge', lambda tmp: accuracy_vs_judge_figure(rows, sfits, tmp)))
     if any(math.isfinite(r['gap']) for r in rows):
-      figures.append(('accuracy_vs_gap', lambda tmp: tournament.accuracy_vs_gap_figure(rows, sfits, tmp)))
+      figures.append(('accuracy_vs_gap', lambda tmp: accuracy_vs_gap_figure(rows, sfits, tmp)))
   for name, draw in figures:
     files[f'{name}.png'] = draw
     files[f'{name}.pdf'] = draw
@@ -357,8 +379,8 @@ def main(argv):
     if not any(records for _, records in sources):
       return
   try:
-    merged, notes = tournament.merge_sources(sources)
-    pooled = tournament.pool_records(merged)
+    merged, notes = merge_sources(sources)
+    pooled = pool_records(merged)
     notes = ladder_notes + notes
   except ValueError as e:
     fail(f'--workdirs: {e}')
@@ -387,22 +409,22 @@ def main(argv):
   }
   elo_markdown = None
   if result is not None:
-    elo_markdown = tournament.elo_table(result['ratings'], fmt='markdown')
+    elo_markdown = elo_table(result['ratings'], fmt='markdown')
     files.update(
       {
         'elo.md': runfiles.text_writer(elo_markdown),
-        'elo.tex': runfiles.text_writer(tournament.elo_table(result['ratings'], fmt='latex')),
-        'elo.csv': runfiles.text_writer(tournament.elo_table(result['ratings'], fmt='csv')),
-        'accuracy_vs_elo.png': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
-        'accuracy_vs_elo.pdf': lambda tmp: tournament.accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
+        'elo.tex': runfiles.text_writer(elo_table(result['ratings'], fmt='latex')),
+        'elo.csv': runfiles.text_writer(elo_table(result['ratings'], fmt='csv')),
+        'accuracy_vs_elo.png': lambda tmp: accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
+        'accuracy_vs_elo.pdf': lambda tmp: accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
       }
     )
     if result['fit'] is not None:
-      files['houdini_elo_fit.png'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
-      files['houdini_elo_fit.pdf'] = lambda tmp: tournament.houdini_elo_fit_figure(result['fit'], tmp)
+      files['houdini_elo_fit.png'] = lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)
+      files['houdini_elo_fit.pdf'] = lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)
     files.update(_general_files(result))
     files['scaling.json'] = runfiles.text_writer(
-      tournament.dumps(
+      dumps(
         {
           'T': T,
           'workdirs': [os.path.abspath(w) for w in workdirs],
@@ -410,7 +432,7 @@ def main(argv):
           'num_samples': _NUM_SAMPLES.value,
           'seed': _SEED.value,
           'bootstrap': bootstrap,
-          'ratings': [tournament.ratings_json(r) for r in result['ratings']],
+          'ratings': [ratings_json(r) for r in result['ratings']],
           'accuracy_vs_elo': result['rows'],
           'accuracy_vs_elo_logistic': result['slopes'],
           'houdini_elo_fit': _fit_json(result['fit']),
@@ -436,9 +458,9 @@ def main(argv):
     fits = result['general_fits']
     if fits is not None:
       print('\nGuard and houdini Elo against general strength (log2 FLOPs per game):\n')
-      print(tournament.general_fit_table(fits, fmt='markdown'))
+      print(general_fit_table(fits, fmt='markdown'))
       print(
-        tournament.nso_table(
+        nso_table(
           result['nso'],
           fmt='markdown',
           games=fits['guard']['games'],
@@ -447,7 +469,7 @@ def main(argv):
         )
       )
     if result['strength_fits']:
-      print(tournament.strength_table(result['strength_fits'], fmt='markdown'))
+      print(strength_table(result['strength_fits'], fmt='markdown'))
   sys.stdout.flush()
 
 

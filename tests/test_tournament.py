@@ -1,4 +1,4 @@
-"""Tests for debate.tournament: guard-vs-houdini matrices, ratings, accuracy vs Elo, scaling fits."""
+"""Tests for the debate.tournament modules: guard-vs-houdini matrices, ratings, accuracy vs Elo, scaling fits."""
 
 import math
 import warnings
@@ -6,8 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from debate import scaling, tournament
+from debate import scaling
 from debate.ratings import win_probability
+from debate.tournament import elo, figures, fitting, placement, pooling, tables
 
 GAMES = 2000
 SEEDS = (0, 1)
@@ -63,11 +64,11 @@ def records():
 
 @pytest.fixture(scope='module')
 def debate_ratings(records):
-  return tournament.rate(tournament.guard_houdini_matrix(records, protocol='debate', T=64), num_samples=400)
+  return elo.rate(elo.guard_houdini_matrix(records, protocol='debate', T=64), num_samples=400)
 
 
 def test_matrix_orders_players_and_pools_seeds(records):
-  m = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
+  m = elo.guard_houdini_matrix(records, protocol='debate', T=64)
   assert m.guards == list(PLANTED_GUARDS)
   assert m.houdinis == ['random', 'greedy', 'search:4', 'search:32', 'oracle']
   assert m.games.shape == (3, 5) and np.all(m.games == GAMES * len(SEEDS))
@@ -80,7 +81,7 @@ def test_matrix_orders_players_and_pools_seeds(records):
 
 def test_order_agents_by_strength():
   names = ['oracle', 'search:64', 'mystery', 'search:8', 'greedy', 'random', 'search:8', 'search:512']
-  assert tournament.order_agents(names) == [
+  assert pooling.order_agents(names) == [
     'random',
     'greedy',
     'search:8',
@@ -92,18 +93,18 @@ def test_order_agents_by_strength():
 
 
 def test_agent_derived_from_liar_and_budget_for_older_records():
-  assert tournament.agent_of({'protocol': 'debate', 'liar': 'mcts', 'budget': 16}) == 'search:16'
-  assert tournament.agent_of({'protocol': 'consultancy', 'liar': 'one_error', 'budget': None}) == 'random'
-  assert tournament.agent_of({'protocol': 'debate', 'liar': 'oracle', 'budget': None}) == 'oracle'
-  assert tournament.agent_of({'protocol': 'direct', 'liar': None}) is None
-  assert tournament.agent_of({'protocol': 'debate', 'liar': 'mcts', 'budget': 16, 'agent': 'search:9'}) == 'search:9'
+  assert pooling.agent_of({'protocol': 'debate', 'liar': 'mcts', 'budget': 16}) == 'search:16'
+  assert pooling.agent_of({'protocol': 'consultancy', 'liar': 'one_error', 'budget': None}) == 'random'
+  assert pooling.agent_of({'protocol': 'debate', 'liar': 'oracle', 'budget': None}) == 'oracle'
+  assert pooling.agent_of({'protocol': 'direct', 'liar': None}) is None
+  assert pooling.agent_of({'protocol': 'debate', 'liar': 'mcts', 'budget': 16, 'agent': 'search:9'}) == 'search:9'
 
 
 def test_missing_protocol_or_T_raises_naming_it(records):
   with pytest.raises(ValueError, match=r'no consultancy records with a liar at T=64.*debate T=64'):
-    tournament.guard_houdini_matrix(records, protocol='consultancy', T=64)
+    elo.guard_houdini_matrix(records, protocol='consultancy', T=64)
   with pytest.raises(ValueError, match='T=8'):
-    tournament.guard_houdini_matrix(records, protocol='debate', T=8)
+    elo.guard_houdini_matrix(records, protocol='debate', T=8)
 
 
 def test_ratings_recover_planted_elo_within_their_intervals(debate_ratings):
@@ -120,8 +121,8 @@ def test_ratings_recover_planted_elo_within_their_intervals(debate_ratings):
 
 
 def test_anchor_by_name_shifts_the_scale(records, debate_ratings):
-  m = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
-  shifted = tournament.rate(m, num_samples=50, anchor='learned:16')
+  m = elo.guard_houdini_matrix(records, protocol='debate', T=64)
+  shifted = elo.rate(m, num_samples=50, anchor='learned:16')
   assert shifted.guard_elo[1] == 0.0 and shifted.anchor == 1
   np.testing.assert_allclose(shifted.houdini_elo - debate_ratings.houdini_elo, -debate_ratings.guard_elo[1], atol=1e-6)
 
@@ -133,14 +134,14 @@ def test_a_houdini_that_never_wins_is_flagged_saturated_but_keeps_a_finite_ratin
   for r in records:
     if r['agent'] == 'random':
       r['correct'] = r['games']  # the random liar never fools either judge
-  m = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
-  r = tournament.rate(m, num_samples=50)
+  m = elo.guard_houdini_matrix(records, protocol='debate', T=64)
+  r = elo.rate(m, num_samples=50)
   assert list(r.houdini_saturated) == [True, False] and not r.guard_saturated.any()
   assert np.isfinite(r.houdini_elo).all() and r.houdini_elo[0] < r.houdini_elo[1]
   notes = [row for row in r.rows() if row['player'] == 'random']
   assert notes[0]['saturated'] and notes[0]['wins'] == 0
-  assert 'lost every game' in tournament.elo_table([r], fmt='markdown')
-  assert tournament.default_anchor(m) == 0
+  assert 'lost every game' in tables.elo_table([r], fmt='markdown')
+  assert elo.default_anchor(m) == 0
 
 
 def test_accuracy_vs_elo_places_consultancy_at_the_debate_elo(records, debate_ratings):
@@ -151,7 +152,7 @@ def test_accuracy_vs_elo_places_consultancy_at_the_debate_elo(records, debate_ra
     rng_seed=1,
   )
   with pytest.warns(UserWarning, match='search:128'):
-    rows = tournament.accuracy_vs_elo(records + consult, debate_ratings, T=64)
+    rows = fitting.accuracy_vs_elo(records + consult, debate_ratings, T=64)
   consultancy = [r for r in rows if r['protocol'] == 'consultancy']
   assert {r['agent'] for r in consultancy} == {'random', 'search:4', 'search:32'}
   for row in consultancy:
@@ -166,7 +167,7 @@ def test_accuracy_vs_elo_places_consultancy_at_the_debate_elo(records, debate_ra
   for judge in PLANTED_GUARDS:
     acc = [r['accuracy'] for r in debate if r['judge'] == judge]
     assert acc == sorted(acc, reverse=True)
-  slopes = {(s['protocol'], s['judge']): s for s in tournament.accuracy_slopes(rows, num_samples=100)}
+  slopes = {(s['protocol'], s['judge']): s for s in fitting.accuracy_slopes(rows, num_samples=100)}
   assert len(slopes) == 5
   # learned:64's line is left out: scaling.fit_logistic_accuracy reports "did not converge" on it (its line
   # search cannot resolve the last ~1e-8 Newton step in floating point), a known issue of scaling.py.
@@ -176,9 +177,9 @@ def test_accuracy_vs_elo_places_consultancy_at_the_debate_elo(records, debate_ra
 
 def test_accuracy_vs_elo_refuses_ratings_from_another_protocol(records):
   consult = synthetic_records({'a': 0.0}, {'random': 0.0, 'search:4': 50.0}, protocol='consultancy', games=50)
-  ratings = tournament.rate(tournament.guard_houdini_matrix(consult, protocol='consultancy', T=64), num_samples=20)
+  ratings = elo.rate(elo.guard_houdini_matrix(consult, protocol='consultancy', T=64), num_samples=20)
   with pytest.raises(ValueError, match='debate'):
-    tournament.accuracy_vs_elo(records, ratings, T=64)
+    fitting.accuracy_vs_elo(records, ratings, T=64)
 
 
 LADDER = [
@@ -198,15 +199,15 @@ LADDER_GUARDS = {'learned:64': 0.0, 'learned:16': -250.0, 'learned:256': 250.0}
 
 def _ladder_ratings(domain_elo):
   """Ratings of houdinis planted at domain_elo(log2 budget), oracle at 50 above the strongest."""
-  planted = {name: domain_elo(np.log2(tournament.default_budget(name))) for name in LADDER[:-1]}
+  planted = {name: domain_elo(np.log2(pooling.default_budget(name))) for name in LADDER[:-1]}
   planted['oracle'] = max(planted.values()) + 50
   records = synthetic_records(LADDER_GUARDS, planted, games=1000, rng_seed=3, shuffle=False)
-  return tournament.rate(tournament.guard_houdini_matrix(records, protocol='debate', T=64), num_samples=100)
+  return elo.rate(elo.guard_houdini_matrix(records, protocol='debate', T=64), num_samples=100)
 
 
 def test_houdini_scaling_fit_picks_double_relu_on_saturating_data():
   ratings = _ladder_ratings(lambda x: -300 + 100 * np.clip(x, 2, 6))
-  fit = tournament.houdini_scaling_fit(ratings)
+  fit = fitting.houdini_scaling_fit(ratings)
   assert fit['chosen'] == 'double_relu' and fit['conclusive'] and fit['delta_bic'] > 10
   assert fit['excluded'] == ['oracle'] and [p['houdini'] for p in fit['points']] == LADDER[:-1]
   drelu = fit['double_relu']
@@ -216,23 +217,23 @@ def test_houdini_scaling_fit_picks_double_relu_on_saturating_data():
 
 def test_houdini_scaling_fit_picks_linear_on_linear_data():
   ratings = _ladder_ratings(lambda x: -300 + 70 * x)
-  fit = tournament.houdini_scaling_fit(ratings)
+  fit = fitting.houdini_scaling_fit(ratings)
   assert fit['chosen'] == 'linear' and fit['linear'].slope == pytest.approx(70, rel=0.15)
 
 
 def test_houdini_scaling_fit_leaves_out_greedy_and_oracle_unless_placed(debate_ratings):
-  fit = tournament.houdini_scaling_fit(debate_ratings)
+  fit = fitting.houdini_scaling_fit(debate_ratings)
   assert [p['houdini'] for p in fit['points']] == ['random', 'search:4', 'search:32']
   assert fit['excluded'] == ['greedy', 'oracle'] and not fit['conclusive']
-  fit = tournament.houdini_scaling_fit(
-    debate_ratings, budget_of=lambda a: {'greedy': 2, 'oracle': 1024}.get(a, tournament.default_budget(a))
+  fit = fitting.houdini_scaling_fit(
+    debate_ratings, budget_of=lambda a: {'greedy': 2, 'oracle': 1024}.get(a, pooling.default_budget(a))
   )
   assert [p['budget'] for p in fit['points']] == [1, 2, 4, 32, 1024] and fit['excluded'] == []
   assert not fit['conclusive'] and 'inconclusive' in fit['note']
   two = synthetic_records({'a': 0.0}, {'random': 0.0, 'search:8': 50.0, 'oracle': 100.0}, games=50, seeds=(0,))
-  few = tournament.rate(tournament.guard_houdini_matrix(two, protocol='debate', T=64), num_samples=20)
+  few = elo.rate(elo.guard_houdini_matrix(two, protocol='debate', T=64), num_samples=20)
   with pytest.raises(ValueError, match='three or more distinct search budgets.*left out: oracle'):
-    tournament.houdini_scaling_fit(few)
+    fitting.houdini_scaling_fit(few)
 
 
 def test_nso_curve_matches_optimal_nso():
@@ -240,7 +241,7 @@ def test_nso_curve_matches_optimal_nso():
   houdini = scaling.DoubleReluFit(
     floor_x=-np.inf, ceiling_x=400.0, slope=0.5, intercept=100.0, sse=0, aic=0, bic=0, n=0
   )
-  rows = tournament.nso_curve(guard.predict, houdini.predict, [0.0, 200.0, 800.0], max_steps=10)
+  rows = fitting.nso_curve(guard.predict, houdini.predict, [0.0, 200.0, 800.0], max_steps=10)
   assert [r['gap'] for r in rows] == [0.0, 200.0, 800.0]
   for row in rows:
     best_n, best_p, probs = scaling.optimal_nso(row['gap'], guard.predict, houdini.predict, max_steps=10)
@@ -257,58 +258,58 @@ def test_pool_records_sums_seeds_and_recomputes_the_interval():
     _record('debate', 'exact', 'random', 8, 50, 40, 1),
     _record('debate', 'exact', 'random', 16, 100, 70, 0),
   ]
-  pooled = tournament.pool_records(recs)
+  pooled = pooling.pool_records(recs)
   assert len(pooled) == 2
   assert (pooled[0]['games'], pooled[0]['correct'], pooled[0]['seed']) == (150, 130, [0, 1])
   assert pooled[0]['cell'] == 'debate/random|exact|T=8' and pooled[0]['accuracy'] == pytest.approx(130 / 150)
   assert pooled[0]['ci95'][0] < 130 / 150 < pooled[0]['ci95'][1]
   assert pooled[1] == recs[2]
   with pytest.raises(ValueError, match='same seed'):
-    tournament.pool_records(recs + [recs[0]])
+    pooling.pool_records(recs + [recs[0]])
 
 
 def test_merge_sources_counts_identical_cells_once_and_keeps_differing_ones_apart():
   a = [_record('debate', 'exact', 'random', 8, 100, 90, 0), _record('debate', 'exact', 'oracle', 8, 100, 60, 0)]
   b = [dict(a[0]), _record('debate', 'exact', 'random', 8, 100, 91, 1)]
-  merged, notes = tournament.merge_sources([('a', a), ('b', b)])
+  merged, notes = pooling.merge_sources([('a', a), ('b', b)])
   assert len(merged) == 3 and 'counted once' in notes[0]
   c = [{**a[0], 'correct': 50}]
-  merged, notes = tournament.merge_sources([('a', a), ('c', c)])
+  merged, notes = pooling.merge_sources([('a', a), ('c', c)])
   assert [r['judge'] for r in merged] == ['a/exact', 'a/exact', 'c/exact'] and 'prefixed' in notes[0]
   with pytest.raises(ValueError, match='share a name'):
-    tournament.merge_sources([('run', a), ('run', c)])
+    pooling.merge_sources([('run', a), ('run', c)])
   with pytest.raises(ValueError, match='appears twice'):
-    tournament.merge_sources([('a', a + [a[0]])])
+    pooling.merge_sources([('a', a + [a[0]])])
 
 
 def test_elo_ready_Ts_needs_two_judges_and_two_agents(records):
   small = synthetic_records({'a': 0.0}, {'random': 0.0, 'oracle': 0.0}, T=8, games=10, seeds=(0,))
-  assert tournament.elo_ready_Ts(records + small) == [64]
+  assert pooling.elo_ready_Ts(records + small) == [64]
 
 
 def test_elo_tables(debate_ratings):
-  md = tournament.elo_table([debate_ratings], fmt='markdown')
+  md = tables.elo_table([debate_ratings], fmt='markdown')
   assert md.splitlines()[0].startswith('| protocol') and '| debate   | guard   | learned:64  |' in md
   assert md.count('\n| debate') == 8 and 'anchor' in md
-  tex = tournament.elo_table([debate_ratings], fmt='latex')
+  tex = tables.elo_table([debate_ratings], fmt='latex')
   assert '\\toprule' in tex and '\\bottomrule' in tex and '95\\% CI' in tex
-  csv_text = tournament.elo_table([debate_ratings], fmt='csv')
-  assert csv_text.splitlines()[0] == ','.join(tournament.ELO_CSV_COLUMNS) and len(csv_text.splitlines()) == 9
-  odd = tournament.Ratings(**{**debate_ratings.__dict__, 'guards': ('my_judge&co',) + debate_ratings.guards[1:]})
-  assert 'my\\_judge\\&co' in tournament.elo_table([odd], fmt='latex')
+  csv_text = tables.elo_table([debate_ratings], fmt='csv')
+  assert csv_text.splitlines()[0] == ','.join(tables.ELO_CSV_COLUMNS) and len(csv_text.splitlines()) == 9
+  odd = elo.Ratings(**{**debate_ratings.__dict__, 'guards': ('my_judge&co',) + debate_ratings.guards[1:]})
+  assert 'my\\_judge\\&co' in tables.elo_table([odd], fmt='latex')
   with pytest.raises(ValueError, match='unknown table format'):
-    tournament.elo_table([debate_ratings], fmt='html')
+    tables.elo_table([debate_ratings], fmt='html')
 
 
 def test_figures_render(tmp_path, records, debate_ratings):
   with warnings.catch_warnings():
     warnings.simplefilter('error')
-    rows = tournament.accuracy_vs_elo(records, debate_ratings, T=64)
-  tournament.accuracy_vs_elo_figure(rows, debate_ratings, str(tmp_path / 'acc.png'))
-  fit = tournament.houdini_scaling_fit(
-    debate_ratings, budget_of=lambda a: {'greedy': 2, 'oracle': 1024}.get(a, tournament.default_budget(a))
+    rows = fitting.accuracy_vs_elo(records, debate_ratings, T=64)
+  figures.accuracy_vs_elo_figure(rows, debate_ratings, str(tmp_path / 'acc.png'))
+  fit = fitting.houdini_scaling_fit(
+    debate_ratings, budget_of=lambda a: {'greedy': 2, 'oracle': 1024}.get(a, pooling.default_budget(a))
   )
-  tournament.houdini_elo_fit_figure(fit, str(tmp_path / 'fit.pdf'))
+  figures.houdini_elo_fit_figure(fit, str(tmp_path / 'fit.pdf'))
   assert (tmp_path / 'acc.png').read_bytes()[:4] == b'\x89PNG'
   assert (tmp_path / 'fit.pdf').read_bytes()[:4] == b'%PDF'
 
@@ -328,24 +329,24 @@ def test_checker_parameters_match_the_flax_model():
     checker = chain_checkers.parse_checker(f'learned:{width}', modulus)
     shapes = jax.eval_shape(lambda c=checker: chain_checkers.init_params(c, jax.random.key(0)))
     count = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
-    assert tournament.checker_parameters(f'learned:{width}', modulus) == count
-  assert tournament.checker_parameters('run2/learned:8', 17) == tournament.checker_parameters('learned:8', 17)
-  assert tournament.checker_parameters('exact', 17) is None
-  assert tournament.checker_parameters('noisy:0.1', 17) is None
+    assert placement.checker_parameters(f'learned:{width}', modulus) == count
+  assert placement.checker_parameters('run2/learned:8', 17) == placement.checker_parameters('learned:8', 17)
+  assert placement.checker_parameters('exact', 17) is None
+  assert placement.checker_parameters('noisy:0.1', 17) is None
 
 
 def test_debate_rounds_and_liar_verdicts():
-  assert [tournament.debate_rounds(t) for t in (1, 2, 3, 4, 64, 100)] == [0, 1, 2, 2, 6, 7]
-  assert tournament.liar_verdicts_per_move('search:256', 17) == 256
-  assert tournament.liar_verdicts_per_move('greedy', 17) == 17
-  assert tournament.liar_verdicts_per_move('random', 17) == 1
-  assert tournament.liar_verdicts_per_move('oracle', 17) is None
+  assert [placement.debate_rounds(t) for t in (1, 2, 3, 4, 64, 100)] == [0, 1, 2, 2, 6, 7]
+  assert placement.liar_verdicts_per_move('search:256', 17) == 256
+  assert placement.liar_verdicts_per_move('greedy', 17) == 17
+  assert placement.liar_verdicts_per_move('random', 17) == 1
+  assert placement.liar_verdicts_per_move('oracle', 17) is None
 
 
 def test_general_axis_hand_computed():
   # learned:8 has 69*8 + 9*8 + 9 = 633 parameters (4 * 633 FLOPs per verdict); exact has none.
   # T = 16: 4 rounds. search:4 played learned:8 in 30 games and exact in 10, greedy only exact.
-  m = tournament.Matchups(
+  m = elo.Matchups(
     guards=['learned:8', 'exact'],
     houdinis=['random', 'greedy', 'search:4', 'oracle'],
     guard_wins=np.zeros((2, 4), dtype=int),
@@ -353,7 +354,7 @@ def test_general_axis_hand_computed():
     protocol='debate',
     T=16,
   )
-  axis = tournament.general_axis(m, modulus=MODULUS)
+  axis = placement.general_axis(m, modulus=MODULUS)
   x8 = math.log2(4 * 633)
   assert axis.guard_x[0] == pytest.approx(x8) and math.isnan(axis.guard_x[1])
   assert list(axis.guard_parameters) == [633, 0]
@@ -361,7 +362,7 @@ def test_general_axis_hand_computed():
   assert math.isnan(axis.houdini_x[1]) and math.isnan(axis.houdini_x[3])  # no placed guard; not a search
   np.testing.assert_array_equal(axis.houdini_verdicts[[0, 2]], [4, 16])
   # Games-weighted over the placed guards it played: learned:8 (x8) 10 games, learned:32 (x32) 30 games.
-  m2 = tournament.Matchups(
+  m2 = elo.Matchups(
     guards=['learned:8', 'learned:32'],
     houdinis=['search:2'],
     guard_wins=np.zeros((2, 1), dtype=int),
@@ -369,7 +370,7 @@ def test_general_axis_hand_computed():
     T=4,
   )
   x32 = math.log2(4 * (69 * 32 + 33 * 32 + 33))
-  assert tournament.general_axis(m2, modulus=MODULUS).houdini_x[0] == pytest.approx(
+  assert placement.general_axis(m2, modulus=MODULUS).houdini_x[0] == pytest.approx(
     math.log2(2 * 2) + (10 * x8 + 30 * x32) / 40
   )
 
@@ -379,9 +380,9 @@ GENERAL_GUARDS = ('learned:16', 'learned:24', 'learned:32', 'learned:48', 'learn
 
 def _general_ratings(guard_elo, houdini_elo, houdinis, *, games=1000):
   """Ratings of guards and houdinis planted at guard_elo(x) / houdini_elo(x) on the general axis (T = 64)."""
-  gx = {g: math.log2(4 * tournament.checker_parameters(g, MODULUS)) for g in GENERAL_GUARDS}
+  gx = {g: math.log2(4 * placement.checker_parameters(g, MODULUS)) for g in GENERAL_GUARDS}
   mean_gx = float(np.mean(list(gx.values())))
-  hx = {h: math.log2(6 * tournament.liar_verdicts_per_move(h, MODULUS)) + mean_gx for h in houdinis}
+  hx = {h: math.log2(6 * placement.liar_verdicts_per_move(h, MODULUS)) + mean_gx for h in houdinis}
   planted_h = {h: houdini_elo(hx[h]) for h in houdinis}
   planted_h['oracle'] = max(planted_h.values()) + 400
   records = synthetic_records(
@@ -389,11 +390,11 @@ def _general_ratings(guard_elo, houdini_elo, houdinis, *, games=1000):
   )
   for r in records:
     r['modulus'] = MODULUS
-  matchups = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
-  axis = tournament.general_axis(matchups, modulus=tournament.tournament_modulus(records, T=64))
+  matchups = elo.guard_houdini_matrix(records, protocol='debate', T=64)
+  axis = placement.general_axis(matchups, modulus=placement.tournament_modulus(records, T=64))
   np.testing.assert_allclose([axis.x_of('guard', g) for g in GENERAL_GUARDS], list(gx.values()))
   np.testing.assert_allclose([axis.x_of('houdini', h) for h in houdinis], [hx[h] for h in houdinis])
-  return records, axis, tournament.rate(matchups, num_samples=100)
+  return records, axis, elo.rate(matchups, num_samples=100)
 
 
 def test_general_fits_recover_planted_slopes_and_plateaus():
@@ -402,7 +403,7 @@ def test_general_fits_recover_planted_slopes_and_plateaus():
   _, axis, ratings = _general_ratings(
     lambda x: 300.0 * (x - 14.0), lambda x: -500.0 + 120.0 * (min(x, 22.5) - 17.0), houdinis
   )
-  fits = tournament.general_scaling_fits(ratings, axis)
+  fits = fitting.general_scaling_fits(ratings, axis)
   guard, houdini = fits['guard'], fits['houdini']
   assert guard['chosen'] == 'linear' and guard['conclusive']
   assert guard['linear'].slope == pytest.approx(300.0, rel=0.05)
@@ -428,7 +429,7 @@ def test_general_nso_from_fitted_slopes_hand_computed():
     'guard': {'points': [{'x': 0.0}, {'x': 2.0}], 'chosen_fit': _line_fit(400.0, 0.0), 'samples': []},
     'houdini': {'points': [{'x': 0.0}, {'x': 4.0}], 'chosen_fit': _line_fit(200.0, 0.0), 'samples': []},
   }
-  rows = tournament.general_nso_curve(fits, [2.0, 4.0], max_steps=4)
+  rows = fitting.general_nso_curve(fits, [2.0, 4.0], max_steps=4)
   # Gap 2: n = 1: guard(0) = 0 vs houdini(2) = 400; n = 2: 0 vs 200, then 400 vs 400;
   # n = 3: guard - houdini = -400/3, 0, 400/3; n = 4: -100, 0, 100, 200.
   gap2 = [p(-400), p(-200) * p(0), p(-400 / 3) * p(0) * p(400 / 3), p(-100) * p(0) * p(100) * p(200)]
@@ -444,7 +445,7 @@ def test_general_nso_from_fitted_slopes_hand_computed():
   # With bootstrap refits, every row gets intervals that contain the point value here (identical refits).
   fits['guard']['samples'] = [_line_fit(400.0, 0.0)] * 3
   fits['houdini']['samples'] = [_line_fit(200.0, 0.0)] * 3
-  row = tournament.general_nso_curve(fits, [2.0], max_steps=4)[0]
+  row = fitting.general_nso_curve(fits, [2.0], max_steps=4)[0]
   assert row['best_n_ci'] == [2, 2] and row['best_probability_ci'] == [pytest.approx(gap2[1])] * 2
 
 
@@ -456,14 +457,14 @@ def test_strength_fits_recover_a_planted_gap_curve():
   records = synthetic_records(guards, {h: 0.0 for h in houdinis} | {'oracle': 0.0}, games=10, seeds=(0,), shuffle=False)
   for r in records:
     r['modulus'] = MODULUS
-  axis = tournament.general_axis(tournament.guard_houdini_matrix(records, protocol='debate', T=64), modulus=MODULUS)
+  axis = placement.general_axis(elo.guard_houdini_matrix(records, protocol='debate', T=64), modulus=MODULUS)
   for r in records:
     gap = axis.x_of('houdini', r['agent']) - axis.x_of('guard', r['judge'])
     r['games'] = 4000
     r['correct'] = int(rng.binomial(4000, 1 / (1 + math.exp(-(2.0 - 0.5 * gap))))) if math.isfinite(gap) else 0
-  rows = tournament.accuracy_vs_strength(records, axis, T=64, protocols=('debate',))
+  rows = fitting.accuracy_vs_strength(records, axis, T=64, protocols=('debate',))
   assert len(rows) == 15 and sum(math.isfinite(r['gap']) for r in rows) == 12
-  fits = tournament.strength_fits(rows, num_samples=200)
+  fits = fitting.strength_fits(rows, num_samples=200)
   assert [(f['fit'], f['agent']) for f in fits] == [('gap', None)] + [('judge', a) for a in houdinis + ('oracle',)]
   gap_fit = fits[0]
   assert gap_fit['b'] == pytest.approx(-0.5, abs=0.05) and gap_fit['b_ci'][0] < -0.5 < gap_fit['b_ci'][1]
@@ -472,9 +473,9 @@ def test_strength_fits_recover_a_planted_gap_curve():
   for f in fits[1:5]:
     assert f['b'] == pytest.approx(0.5, abs=0.1)
   assert 'skipped' in fits[5]  # the oracle always wins: no finite fit
-  md = tournament.strength_table(fits, fmt='markdown')
+  md = tables.strength_table(fits, fmt='markdown')
   assert md.count('\n| debate') == 6 and '| gap, judges pooled |' in md
-  assert tournament.strength_table(fits, fmt='csv').splitlines()[0] == ','.join(tournament.STRENGTH_CSV_COLUMNS)
+  assert tables.strength_table(fits, fmt='csv').splitlines()[0] == ','.join(tables.STRENGTH_CSV_COLUMNS)
 
 
 def test_tournament_config_has_the_ladders_the_issue_asks_for():
@@ -499,12 +500,12 @@ def test_seed_bootstrap_of_a_judge_retrained_per_seed():
     records += synthetic_records(
       {**PLANTED_GUARDS, 'learned:16': g16}, PLANTED_HOUDINIS, games=500, seeds=(seed,), rng_seed=seed, shuffle=False
     )
-  m = tournament.guard_houdini_matrix(records, protocol='debate', T=64)
+  m = elo.guard_houdini_matrix(records, protocol='debate', T=64)
   assert m.seeds == (0, 1, 2) and m.seed_games.shape == (3, 3, 5)
   np.testing.assert_array_equal(m.seed_games.sum(axis=0), m.games)
   np.testing.assert_array_equal(m.seed_guard_wins.sum(axis=0), m.guard_wins)
-  by_games = tournament.rate(m, num_samples=300)
-  by_seeds = tournament.rate(m, num_samples=300, bootstrap='seeds')
+  by_games = elo.rate(m, num_samples=300)
+  by_seeds = elo.rate(m, num_samples=300, bootstrap='seeds')
   np.testing.assert_array_equal(by_seeds.guard_elo, by_games.guard_elo)
   np.testing.assert_array_equal(by_seeds.houdini_elo, by_games.houdini_elo)
   assert (by_games.bootstrap, by_seeds.bootstrap, by_seeds.seeds) == ('games', 'seeds', (0, 1, 2))
@@ -516,30 +517,30 @@ def test_seed_bootstrap_of_a_judge_retrained_per_seed():
   # The pooled rating sits between the seeds' values, and the interval reaches (about) the outer two: with 3
   # seeds, all three draws of the weakest seed have probability 1/27 > 2.5%.
   assert by_seeds.guard_ci_low[i] < -300.0 and by_seeds.guard_ci_high[i] > -100.0
-  assert 'seed-level bootstrap interval (300 samples: the 3 seeds' in tournament.elo_table([by_seeds], fmt='markdown')
-  assert 'parametric-bootstrap interval (300 samples)' in tournament.elo_table([by_games], fmt='markdown')
-  assert tournament.ratings_json(by_seeds)['bootstrap'] == 'seeds'
+  assert 'seed-level bootstrap interval (300 samples: the 3 seeds' in tables.elo_table([by_seeds], fmt='markdown')
+  assert 'parametric-bootstrap interval (300 samples)' in tables.elo_table([by_games], fmt='markdown')
+  assert elo.ratings_json(by_seeds)['bootstrap'] == 'seeds'
 
-  rows = tournament.accuracy_vs_elo(records, by_seeds, T=64, protocols=('debate',))
+  rows = fitting.accuracy_vs_elo(records, by_seeds, T=64, protocols=('debate',))
   assert all(sum(r['seed_games']) == r['games'] == 1500 and sum(r['seed_correct']) == r['correct'] for r in rows)
-  slopes = {s['judge']: s for s in tournament.accuracy_slopes(rows, num_samples=200, bootstrap='seeds')}
+  slopes = {s['judge']: s for s in fitting.accuracy_slopes(rows, num_samples=200, bootstrap='seeds')}
   assert slopes['learned:16']['bootstrap'] == 'seeds' and slopes['learned:16']['num_seeds'] == 3
   lo, hi = slopes['learned:16']['b_ci95']
   assert lo <= slopes['learned:16']['b'] <= hi
 
-  assert tournament.check_seed_bootstrap(records, T=64) == (0, 1, 2)
+  assert pooling.check_seed_bootstrap(records, T=64) == (0, 1, 2)
   holey = [r for r in records if not (r['seed'] == 2 and r['judge'] == 'learned:16' and r['agent'] == 'greedy')]
   with pytest.raises(ValueError, match=r'seed 2 has no games in debate learned:16 vs greedy at T=64'):
-    tournament.check_seed_bootstrap(holey, T=64)
+    pooling.check_seed_bootstrap(holey, T=64)
   with pytest.raises(ValueError, match=r'seed 2 has no games in learned:16 vs greedy'):
-    tournament.rate(tournament.guard_houdini_matrix(holey, protocol='debate', T=64), bootstrap='seeds')
+    elo.rate(elo.guard_houdini_matrix(holey, protocol='debate', T=64), bootstrap='seeds')
   one_seed = [r for r in records if r['seed'] == 0]
   with pytest.raises(ValueError, match='at least 2 seeds'):
-    tournament.check_seed_bootstrap(one_seed, T=64)
+    pooling.check_seed_bootstrap(one_seed, T=64)
   with pytest.raises(ValueError, match='at least 2 seeds'):
-    tournament.rate(tournament.guard_houdini_matrix(one_seed, protocol='debate', T=64), bootstrap='seeds')
-  bare = tournament.Matchups(guards=m.guards, houdinis=m.houdinis, guard_wins=m.guard_wins, games=m.games)
+    elo.rate(elo.guard_houdini_matrix(one_seed, protocol='debate', T=64), bootstrap='seeds')
+  bare = elo.Matchups(guards=m.guards, houdinis=m.houdinis, guard_wins=m.guard_wins, games=m.games)
   with pytest.raises(ValueError, match='counts per seed'):
-    tournament.rate(bare, bootstrap='seeds')
+    elo.rate(bare, bootstrap='seeds')
   with pytest.raises(ValueError, match='bootstrap must be one of'):
-    tournament.rate(m, bootstrap='jackknife')
+    elo.rate(m, bootstrap='jackknife')

@@ -1,0 +1,292 @@
+"""Guard-vs-houdini matrices and their role-specific Elo ratings.
+
+:func:`guard_houdini_matrix` turns the records of one protocol at one chain length into pooled (and
+per-seed) guard wins and games; :func:`rate` fits guard and houdini Elo to them with
+``ratings.fit_role_elo`` (the bipartite Elo model of Khan et al. 2024, arXiv 2402.06782, guards as
+the honest side, one guard anchored at 0), with game- or seed-level bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from debate import ratings as ratings_lib
+from debate import stats
+from debate.tournament.pooling import Record, agent_of, counts_by_seed, order_agents
+
+
+@dataclasses.dataclass(frozen=True)
+class Matchups:
+  """Pooled guard-vs-houdini results of one protocol at one chain length.
+
+  Attributes:
+    guards: [G] judge names, in order of first appearance in the records.
+    houdinis: [H] agent names, weakest first (see :func:`pooling.order_agents`).
+    guard_wins: [G, H] games guard ``g`` won (correct verdicts) against houdini ``h``.
+    games: [G, H] games played (0 where the records have no such cell).
+    protocol, T: what the matrix was built from.
+    seeds: [K] the records' seeds (see :func:`pooling.record_seeds`); seed_guard_wins, seed_games:
+      [K, G, H] the same counts per seed (they sum to guard_wins and games), for the seed-level
+      bootstrap of :func:`rate`; None when the matrix was not built from records.
+  """
+
+  guards: list[str]
+  houdinis: list[str]
+  guard_wins: np.ndarray
+  games: np.ndarray
+  protocol: str | None = None
+  T: int | None = None
+  seeds: tuple = ()
+  seed_guard_wins: np.ndarray | None = None
+  seed_games: np.ndarray | None = None
+
+
+def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) -> Matchups:
+  """Guard wins and games [G, H] of ``protocol`` at chain length ``T``, seeds pooled.
+
+  Raises ``ValueError`` naming what is missing (with what is available) when the records hold no
+  cell of that protocol with a liar at that T.
+  """
+  records = list(records)
+  seeds, counts = counts_by_seed(records, protocol=protocol, T=T)
+  guards = dict.fromkeys(judge for judge, _ in counts)
+  if not guards:
+    available = sorted({(str(r.get('protocol')), int(r['T'])) for r in records if agent_of(r) is not None})
+    listed = ', '.join(f'{p} T={t}' for p, t in available) or 'none'
+    raise ValueError(f'no {protocol} records with a liar at T={T}; protocols and T with liars: {listed}')
+  guard_names = list(guards)
+  houdini_names = order_agents(dict.fromkeys(agent for _, agent in counts))
+  seed_wins = np.zeros((len(seeds), len(guard_names), len(houdini_names)), dtype=np.int64)
+  seed_games = np.zeros_like(seed_wins)
+  for (judge, agent), (correct, n) in counts.items():
+    i, j = guard_names.index(judge), houdini_names.index(agent)
+    seed_wins[:, i, j] = correct
+    seed_games[:, i, j] = n
+  return Matchups(
+    guards=guard_names,
+    houdinis=houdini_names,
+    guard_wins=seed_wins.sum(axis=0),
+    games=seed_games.sum(axis=0),
+    protocol=protocol,
+    T=int(T),
+    seeds=seeds,
+    seed_guard_wins=seed_wins,
+    seed_games=seed_games,
+  )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Ratings:
+  """Guard and houdini Elo of one protocol, anchored at one guard (rating 0; default the first).
+
+  Attributes:
+    guards: [G] names; houdinis: [H] names (weakest first).
+    guard_elo, guard_ci_low, guard_ci_high: [G] rating and bootstrap percentile interval.
+    houdini_elo, houdini_ci_low, houdini_ci_high: [H] the same for houdinis.
+    guard_games, guard_wins: [G] games played and won; houdini_games, houdini_wins: [H].
+    guard_saturated, houdini_saturated: [G] / [H] bool: every pairing the player played was a
+      sweep (it won all of that pairing's games or lost all of them); in particular a player
+      that won or lost every game it played. The data then only bound its rating; the value is
+      set by the prior of ``ratings.py`` (virtual draws), and its bootstrap interval, which
+      cannot vary a sweep, understates the uncertainty.
+    guard_samples: [num_samples, G]; houdini_samples: [num_samples, H] bootstrap ratings.
+    level: confidence level of the intervals; protocol, T: what was rated.
+    anchor: index of the guard fixed at rating 0.
+    bootstrap: 'games' (the pooled games redrawn) or 'seeds' (the seeds redrawn, then their
+      games; see :func:`rate`); seeds: [K] the seeds behind the counts.
+  """
+
+  guards: tuple[str, ...]
+  houdinis: tuple[str, ...]
+  guard_elo: np.ndarray
+  guard_ci_low: np.ndarray
+  guard_ci_high: np.ndarray
+  houdini_elo: np.ndarray
+  houdini_ci_low: np.ndarray
+  houdini_ci_high: np.ndarray
+  guard_games: np.ndarray
+  guard_wins: np.ndarray
+  houdini_games: np.ndarray
+  houdini_wins: np.ndarray
+  guard_saturated: np.ndarray
+  houdini_saturated: np.ndarray
+  guard_samples: np.ndarray
+  houdini_samples: np.ndarray
+  level: float
+  protocol: str | None = None
+  T: int | None = None
+  anchor: int = 0
+  bootstrap: str = 'games'
+  seeds: tuple = ()
+
+  def houdini(self, name: str) -> dict[str, Any]:
+    """``{'elo', 'ci_low', 'ci_high', 'games', 'saturated'}`` of a houdini; KeyError if unrated."""
+    if name not in self.houdinis:
+      raise KeyError(name)
+    j = self.houdinis.index(name)
+    return {
+      'elo': float(self.houdini_elo[j]),
+      'ci_low': float(self.houdini_ci_low[j]),
+      'ci_high': float(self.houdini_ci_high[j]),
+      'games': int(self.houdini_games[j]),
+      'saturated': bool(self.houdini_saturated[j]),
+    }
+
+  def rows(self) -> list[dict[str, Any]]:
+    """One dict per player (guards first): protocol, T, role, player, elo, ci_low, ci_high,
+    games, wins, saturated, anchor."""
+    out = []
+    for role, names, elo, lo, hi, games, wins, sat in (
+      (
+        'guard',
+        self.guards,
+        self.guard_elo,
+        self.guard_ci_low,
+        self.guard_ci_high,
+        self.guard_games,
+        self.guard_wins,
+        self.guard_saturated,
+      ),
+      (
+        'houdini',
+        self.houdinis,
+        self.houdini_elo,
+        self.houdini_ci_low,
+        self.houdini_ci_high,
+        self.houdini_games,
+        self.houdini_wins,
+        self.houdini_saturated,
+      ),
+    ):
+      for i, name in enumerate(names):
+        out.append(
+          {
+            'protocol': self.protocol,
+            'T': self.T,
+            'role': role,
+            'player': name,
+            'elo': float(elo[i]),
+            'ci_low': float(lo[i]),
+            'ci_high': float(hi[i]),
+            'games': int(games[i]),
+            'wins': int(wins[i]),
+            'saturated': bool(sat[i]),
+            'anchor': role == 'guard' and i == self.anchor,
+          }
+        )
+    return out
+
+
+def rate(
+  matchups: Matchups,
+  *,
+  num_samples: int = 1000,
+  seed: int = 0,
+  level: float = 0.95,
+  anchor: int | str = 0,
+  bootstrap: str = 'games',
+) -> Ratings:
+  """Role Elo of guards (the 'honest' side) and houdinis with bootstrap CIs.
+
+  Wraps ``ratings.fit_role_elo(guard_wins, games)`` anchored at guard ``anchor`` (an index or a
+  name; default the first guard) rated 0, so every interval is relative to that guard. Raises
+  ``ValueError`` if a player has no chain of games to the anchor. Anchoring at a saturated guard
+  (one that won every game) is allowed but puts the whole scale at an offset set by the prior;
+  :func:`default_anchor` picks the first guard rated from data.
+
+  ``bootstrap='games'`` redraws the games of the seeds pooled; ``'seeds'`` (a two-stage
+  bootstrap) redraws the seeds with replacement, then the games within each, so the intervals
+  include the between-seed variation (each seed trains its judges anew). The ratings themselves
+  are the pooled fit either way. ``'seeds'`` needs matchups from :func:`guard_houdini_matrix` with
+  at least ``stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds that all play the same pairings
+  (``ValueError`` naming the first missing one otherwise).
+  """
+  if isinstance(anchor, str):
+    if anchor not in matchups.guards:
+      raise ValueError(f'anchor {anchor!r} is not a guard; guards: {matchups.guards}')
+    anchor = list(matchups.guards).index(anchor)
+  wins = np.asarray(matchups.guard_wins, dtype=np.int64)
+  games = np.asarray(matchups.games, dtype=np.int64)
+  if bootstrap not in stats.RESAMPLE_KINDS:
+    raise ValueError(f'bootstrap must be one of {stats.RESAMPLE_KINDS}, got {bootstrap!r}')
+  if bootstrap == 'seeds':
+    if matchups.seed_games is None:
+      raise ValueError('a seed-level bootstrap needs the counts per seed: build the matchups with guard_houdini_matrix')
+    stats.check_seed_cells(
+      matchups.seed_games,
+      seeds=matchups.seeds,
+      cell_name=lambda c: f'{matchups.guards[c[0]]} vs {matchups.houdinis[c[1]]}',
+    )
+    fit = ratings_lib.fit_role_elo(
+      matchups.seed_guard_wins,
+      matchups.seed_games,
+      num_samples=num_samples,
+      seed=seed,
+      anchor=anchor,
+      anchor_rating=0.0,
+      level=level,
+      resample='seeds',
+    )
+  else:
+    fit = ratings_lib.fit_role_elo(
+      wins, games, num_samples=num_samples, seed=seed, anchor=anchor, anchor_rating=0.0, level=level
+    )
+  guard_games, guard_wins = games.sum(axis=1), wins.sum(axis=1)
+  houdini_games = games.sum(axis=0)
+  houdini_wins = houdini_games - wins.sum(axis=0)
+
+  swept = _swept_pairings(wins, games)
+
+  return Ratings(
+    guards=tuple(matchups.guards),
+    houdinis=tuple(matchups.houdinis),
+    guard_elo=fit.honest.ratings,
+    guard_ci_low=fit.honest.ci_low,
+    guard_ci_high=fit.honest.ci_high,
+    houdini_elo=fit.liar.ratings,
+    houdini_ci_low=fit.liar.ci_low,
+    houdini_ci_high=fit.liar.ci_high,
+    guard_games=guard_games,
+    guard_wins=guard_wins,
+    houdini_games=houdini_games,
+    houdini_wins=houdini_wins,
+    guard_saturated=(guard_games > 0) & swept.all(axis=1),
+    houdini_saturated=(houdini_games > 0) & swept.all(axis=0),
+    guard_samples=fit.honest.samples,
+    houdini_samples=fit.liar.samples,
+    level=fit.honest.level,
+    protocol=matchups.protocol,
+    T=matchups.T,
+    anchor=int(anchor),
+    bootstrap=bootstrap,
+    seeds=tuple(matchups.seeds),
+  )
+
+
+def _swept_pairings(wins: np.ndarray, games: np.ndarray) -> np.ndarray:
+  """[G, H] True where a pairing was a sweep (all won or all lost) or was not played."""
+  return (games == 0) | (wins == 0) | (wins == games)
+
+
+def default_anchor(matchups: Matchups) -> int:
+  """Index of the first guard rated from data (not every pairing a sweep); 0 if none is."""
+  swept = _swept_pairings(np.asarray(matchups.guard_wins), np.asarray(matchups.games))
+  rated = np.flatnonzero(~swept.all(axis=1))
+  return int(rated[0]) if rated.size else 0
+
+
+def ratings_json(r: Ratings) -> dict[str, Any]:
+  """Ratings without the bootstrap samples, for scaling.json."""
+  return {
+    'protocol': r.protocol,
+    'T': r.T,
+    'level': r.level,
+    'num_samples': int(r.guard_samples.shape[0]),
+    'bootstrap': r.bootstrap,
+    'seeds': list(r.seeds),
+    'players': r.rows(),
+  }

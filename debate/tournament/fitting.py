@@ -1,0 +1,521 @@
+"""Fits on tournament ratings: accuracy against Elo and general strength, domain Elo scaling, NSO.
+
+- judge accuracy of every protocol placed at the houdini's Elo *measured in debate* (Khan et al.
+  2024's figure) and its logistic slope (:func:`accuracy_vs_elo`, :func:`accuracy_slopes`);
+- the houdini's domain Elo against log2 of its search budget, and both roles' domain Elo against
+  the general axis of ``debate.tournament.placement``, with the linear and double-ReLU models of
+  Engels et al. 2025 (arXiv 2504.18530) chosen by BIC (:func:`houdini_scaling_fit`,
+  :func:`general_scaling_fits`), and their nested scalable oversight curves (:func:`nso_curve`,
+  :func:`general_nso_curve`);
+- judge accuracy against judge strength and the judge-liar gap on that axis
+  (:func:`accuracy_vs_strength`, :func:`strength_fits`).
+
+The models themselves are in ``debate.scaling``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from debate import scaling
+from debate.stats import wilson_interval
+from debate.tournament.elo import Ratings
+from debate.tournament.placement import GeneralAxis
+from debate.tournament.pooling import Record, counts_by_seed, default_budget, order_agents
+
+# select_model's choice between a line (2 mean parameters) and a double ReLU (up to 4) is only
+# informative with some residual degrees of freedom left: below this many points the double ReLU
+# (nearly) interpolates and its BIC runs off to -infinity.
+MIN_POINTS_FOR_MODEL_CHOICE = 6
+
+
+# ----------------------------------------------------------------------------------------------
+# Accuracy against the houdini's debate Elo.
+
+
+def accuracy_vs_elo(
+  records: Iterable[Record], ratings: Ratings, *, T: int, protocols: Sequence[str] = ('debate', 'consultancy')
+) -> list[dict[str, Any]]:
+  """Judge accuracy per (protocol, judge, houdini) at the houdini's Elo measured in debate.
+
+  ``ratings`` must be debate ratings (Khan et al. 2024: debater strength is measured in debate;
+  accuracy under each protocol is then plotted against it). Rows, in protocol order, judges by
+  first appearance, houdinis weakest first: protocol, T, judge, agent, elo, elo_ci_low,
+  elo_ci_high, elo_saturated, games, correct, accuracy, ci_low, ci_high (Wilson 95%), seeds
+  pooled, and seed_correct, seed_games: [K] the counts per seed (:func:`pooling.record_seeds` order,
+  0 where a seed lacks the cell). Houdinis without a debate rating are skipped with a warning.
+  """
+  if ratings.protocol not in (None, 'debate'):
+    raise ValueError(
+      f"accuracy_vs_elo places points at the houdinis' debate Elo, but these ratings are "
+      f'from {ratings.protocol!r}; pass the ratings of the debate tournament'
+    )
+  records = list(records)
+  rows = []
+  for protocol in protocols:
+    _, counts = counts_by_seed(records, protocol=protocol, T=T)
+    judges = list(dict.fromkeys(judge for judge, _ in counts))
+    agents = order_agents(agent for _, agent in counts)
+    unrated = [a for a in agents if a not in ratings.houdinis]
+    if unrated:
+      warnings.warn(
+        f'{protocol} at T={T}: no debate Elo for {", ".join(unrated)}; skipped in accuracy vs Elo', stacklevel=2
+      )
+    for judge in judges:
+      for agent in agents:
+        if agent in unrated or (judge, agent) not in counts:
+          continue
+        seed_correct, seed_games = counts[judge, agent]
+        correct, games = int(seed_correct.sum()), int(seed_games.sum())
+        low, high = wilson_interval(correct, games)
+        h = ratings.houdini(agent)
+        rows.append(
+          {
+            'protocol': protocol,
+            'T': int(T),
+            'judge': judge,
+            'agent': agent,
+            'elo': h['elo'],
+            'elo_ci_low': h['ci_low'],
+            'elo_ci_high': h['ci_high'],
+            'elo_saturated': h['saturated'],
+            'games': games,
+            'correct': correct,
+            'accuracy': correct / games if games else float('nan'),
+            'ci_low': low,
+            'ci_high': high,
+            'seed_correct': seed_correct.tolist(),
+            'seed_games': seed_games.tolist(),
+          }
+        )
+  return rows
+
+
+def accuracy_slopes(
+  rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000, seed: int = 0, bootstrap: str = 'games'
+) -> list[dict[str, Any]]:
+  """Logistic accuracy = sigmoid(a + b * elo / 400) per (protocol, judge) of accuracy_vs_elo rows.
+
+  ``b`` (logits per 400 Elo) with its bootstrap 95% interval summarises whether accuracy rises
+  or falls with houdini strength; ``bootstrap`` ('games' or 'seeds', see :func:`elo.rate`) says how
+  the samples are drawn ('seeds' reads the rows' per-seed counts). Lines whose fit does not exist
+  (fewer than two Elo values, or separated data such as all-correct) get ``skipped`` with the
+  reason.
+  """
+  lines: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+  for row in rows:
+    lines.setdefault((row['protocol'], row['judge']), []).append(row)
+  out = []
+  for (protocol, judge), pts in lines.items():
+    entry: dict[str, Any] = {
+      'protocol': protocol,
+      'judge': judge,
+      'points': len(pts),
+      'bootstrap': bootstrap,
+      'num_seeds': len(pts[0].get('seed_games', [0])),
+    }
+    try:
+      correct, games = _counts_to_resample(pts, bootstrap)
+      curve = scaling.bootstrap_logistic_accuracy(
+        [p['elo'] for p in pts], correct, games, num_samples=num_samples, seed=seed, resample=bootstrap
+      )
+    except ValueError as error:
+      entry['skipped'] = str(error)
+    else:
+      lo, hi = np.quantile(curve.samples[:, 1], [0.025, 0.975])
+      entry.update(a=curve.a, b=curve.b, b_ci95=[float(lo), float(hi)])
+    out.append(entry)
+  return out
+
+
+def _counts_to_resample(pts: Sequence[Mapping[str, Any]], bootstrap: str) -> tuple[np.ndarray, np.ndarray]:
+  """(correct, games) of rows for ``scaling.bootstrap_logistic_accuracy``: pooled [n], or [K, n]
+  per seed for the seed-level bootstrap."""
+  if bootstrap == 'seeds':
+    if not all('seed_games' in p for p in pts):
+      raise ValueError(
+        'a seed-level bootstrap needs rows with per-seed counts (seed_correct, '
+        'seed_games), as accuracy_vs_elo and accuracy_vs_strength write them'
+      )
+    return (
+      np.array([p['seed_correct'] for p in pts], dtype=float).T,
+      np.array([p['seed_games'] for p in pts], dtype=float).T,
+    )
+  return (np.array([p['correct'] for p in pts], dtype=float), np.array([p['games'] for p in pts], dtype=float))
+
+
+# ----------------------------------------------------------------------------------------------
+# Houdini domain Elo against search budget; nested scalable oversight.
+
+
+def houdini_scaling_fit(
+  ratings: Ratings, *, budget_of: Callable[[str], float | None] | None = None, exclude_saturated: bool = False
+) -> dict[str, Any]:
+  """Houdini domain Elo against log2 of its search budget: linear vs double ReLU by BIC.
+
+  ``budget_of(name)`` gives a houdini's budget, or ``None`` to leave it out; the default
+  (:func:`pooling.default_budget`) puts random at 1 and search:B at B and leaves out greedy and oracle
+  (pass e.g. ``lambda a: 4096 if a == 'oracle' else default_budget(a)`` to place the oracle).
+  Points are unweighted (Engels et al.), saturated ones included unless ``exclude_saturated``.
+
+  Returns ``scaling.select_model``'s dict (``linear``, ``double_relu``, ``chosen``,
+  ``chosen_fit``, ``delta_bic``, ``chosen_by_aic``, ``delta_aic``) plus ``points`` (houdini,
+  budget, log2_budget, elo, ci_low, ci_high, saturated), ``excluded`` (names), ``conclusive``
+  (False below ``MIN_POINTS_FOR_MODEL_CHOICE`` points, where the double ReLU nearly interpolates
+  and the BIC choice means little) and ``note``. Raises ``ValueError`` with fewer than three
+  distinct budgets.
+  """
+  budget_of = default_budget if budget_of is None else budget_of
+  points, excluded = [], []
+  for j, name in enumerate(ratings.houdinis):
+    budget = budget_of(name)
+    saturated = bool(ratings.houdini_saturated[j])
+    if budget is None or (exclude_saturated and saturated):
+      excluded.append(name)
+      continue
+    budget = float(budget)
+    if not (math.isfinite(budget) and budget > 0):
+      raise ValueError(f'budget of {name!r} must be a positive number, got {budget}')
+    points.append(
+      {
+        'houdini': name,
+        'budget': budget,
+        'log2_budget': math.log2(budget),
+        'elo': float(ratings.houdini_elo[j]),
+        'ci_low': float(ratings.houdini_ci_low[j]),
+        'ci_high': float(ratings.houdini_ci_high[j]),
+        'saturated': saturated,
+      }
+    )
+  distinct = {p['log2_budget'] for p in points}
+  if len(distinct) < 3:
+    raise ValueError(
+      f'need houdinis at three or more distinct search budgets to compare a line with a '
+      f'double ReLU; have {", ".join(p["houdini"] for p in points) or "none"}'
+      + (f' (left out: {", ".join(excluded)})' if excluded else '')
+    )
+  result = _select_model_with_note([p['log2_budget'] for p in points], [p['elo'] for p in points])
+  result.update(points=points, excluded=excluded, protocol=ratings.protocol, T=ratings.T, level=ratings.level)
+  return result
+
+
+def _select_model_with_note(x, y) -> dict[str, Any]:
+  """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
+  result = dict(scaling.select_model(np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
+  n = len(x)
+  result['conclusive'] = n >= MIN_POINTS_FOR_MODEL_CHOICE
+  result['note'] = (
+    ''
+    if result['conclusive']
+    else (
+      f'only {n} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
+      'BIC choice is inconclusive'
+    )
+  )
+  return result
+
+
+def nso_curve(
+  guard_fn: scaling.ArrayFn,
+  houdini_fn: scaling.ArrayFn,
+  total_gaps: Iterable[float],
+  max_steps: int = 20,
+  start_elo: float = 0.0,
+  *,
+  samples: Sequence[tuple[scaling.ArrayFn, scaling.ArrayFn]] = (),
+  level: float = 0.95,
+) -> list[dict[str, Any]]:
+  """Optimal nested scalable oversight per total general-strength gap (``scaling.optimal_nso``).
+
+  Rows: gap, best_n, best_probability (with best_n steps), one_step_probability (n = 1). With
+  ``samples`` ([(guard_fn, houdini_fn), ...], e.g. fits to bootstrap ratings) each row also has
+  percentile intervals at ``level`` over the samples, each sample choosing its own best n:
+  best_n_ci, best_probability_ci, one_step_probability_ci.
+  """
+  alpha = (1.0 - level) / 2.0
+  rows = []
+  for gap in total_gaps:
+    best_n, best_p, probs = scaling.optimal_nso(
+      float(gap), guard_fn, houdini_fn, max_steps=max_steps, start_elo=start_elo
+    )
+    row = {
+      'gap': float(gap),
+      'best_n': int(best_n),
+      'best_probability': float(best_p),
+      'one_step_probability': float(probs[0]),
+    }
+    if samples:
+      draws = np.array(
+        [
+          (n, p, ps[0])
+          for n, p, ps in (
+            scaling.optimal_nso(float(gap), g, h, max_steps=max_steps, start_elo=start_elo) for g, h in samples
+          )
+        ]
+      )  # [S, 3]
+      lo, hi = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+      row.update(
+        best_n_ci=[float(lo[0]), float(hi[0])],
+        best_probability_ci=[float(lo[1]), float(hi[1])],
+        one_step_probability_ci=[float(lo[2]), float(hi[2])],
+      )
+    rows.append(row)
+  return rows
+
+
+def general_scaling_fits(
+  ratings: Ratings, axis: GeneralAxis, *, num_samples: int | None = None
+) -> dict[str, dict[str, Any]]:
+  """Guard and houdini domain Elo (debate ratings) against the general axis: line vs double ReLU.
+
+  For each role (``'guard'``, ``'houdini'``) the placed players' ratings are fitted with
+  ``scaling.select_model`` (BIC), as :func:`houdini_scaling_fit`, and refitted (model choice
+  included) on the first ``num_samples`` (default all) bootstrap samples of the ratings, which
+  vary both roles jointly. Returns per role the select_model dict plus ``points`` (player, x,
+  elo, ci_low, ci_high, games, saturated), ``excluded`` (names) and ``unplaced`` (their player,
+  elo, ci_low, ci_high), ``conclusive``, ``note``,
+  ``bootstrap`` and ``num_seeds`` (how the ratings were resampled, see :func:`elo.rate`),
+  ``samples`` ([S] chosen fits), ``linear_slope_ci`` and ``double_relu_slope_ci`` (percentile
+  intervals at the ratings' level of each model's slope), ``double_relu_share`` (fraction of samples choosing it) and
+  ``games`` (games the fitted players played). Raises ``ValueError`` if a role has fewer than
+  three placed players.
+  """
+  if (tuple(ratings.guards), tuple(ratings.houdinis)) != (axis.guards, axis.houdinis):
+    raise ValueError('ratings and axis must come from the same matchups')
+  total = ratings.guard_samples.shape[0]
+  num = total if num_samples is None else min(int(num_samples), total)
+  alpha = (1.0 - ratings.level) / 2.0
+  fits = {}
+  for role, names, x, elo, lo, hi, games, sat, draws in (
+    (
+      'guard',
+      ratings.guards,
+      axis.guard_x,
+      ratings.guard_elo,
+      ratings.guard_ci_low,
+      ratings.guard_ci_high,
+      ratings.guard_games,
+      ratings.guard_saturated,
+      ratings.guard_samples,
+    ),
+    (
+      'houdini',
+      ratings.houdinis,
+      axis.houdini_x,
+      ratings.houdini_elo,
+      ratings.houdini_ci_low,
+      ratings.houdini_ci_high,
+      ratings.houdini_games,
+      ratings.houdini_saturated,
+      ratings.houdini_samples,
+    ),
+  ):
+    use = np.flatnonzero(np.isfinite(x))
+    if np.unique(x[use]).size < 3:
+      raise ValueError(
+        f'need {role}s at three or more distinct general strengths to compare a line with '
+        f'a double ReLU; placed: {", ".join(names[i] for i in use) or "none"}'
+      )
+    fit = _select_model_with_note(x[use], elo[use])
+    sample_fits = [scaling.select_model(x[use], draws[s, use]) for s in range(num)]
+    linear_slopes = [f['linear'].slope for f in sample_fits]
+    drelu_slopes = [f['double_relu'].slope for f in sample_fits]
+    fit.update(
+      role=role,
+      level=ratings.level,
+      bootstrap=ratings.bootstrap,
+      num_seeds=len(ratings.seeds),
+      points=[
+        {
+          'player': names[i],
+          'x': float(x[i]),
+          'elo': float(elo[i]),
+          'ci_low': float(lo[i]),
+          'ci_high': float(hi[i]),
+          'games': int(games[i]),
+          'saturated': bool(sat[i]),
+        }
+        for i in use
+      ],
+      excluded=[names[i] for i in range(len(names)) if i not in use],
+      unplaced=[
+        {'player': names[i], 'elo': float(elo[i]), 'ci_low': float(lo[i]), 'ci_high': float(hi[i])}
+        for i in range(len(names))
+        if i not in use
+      ],
+      samples=[f['chosen_fit'] for f in sample_fits],
+      linear_slope_ci=[float(v) for v in np.quantile(linear_slopes, [alpha, 1 - alpha])],
+      double_relu_slope_ci=[float(v) for v in np.quantile(drelu_slopes, [alpha, 1 - alpha])],
+      double_relu_share=float(np.mean([f['chosen'] == 'double_relu' for f in sample_fits])),
+      games=int(np.sum(games[use])),
+    )
+    fits[role] = fit
+  return fits
+
+
+def general_nso_curve(
+  fits: Mapping[str, Mapping[str, Any]], total_gaps: Iterable[float], *, max_steps: int = 20, start: float | None = None
+) -> list[dict[str, Any]]:
+  """NSO from the fitted guard and houdini curves on the general axis, with bootstrap intervals.
+
+  Each role's curve (its BIC-chosen fit, and each bootstrap refit) is used inside the range of
+  its fitted players and held flat outside it: no extrapolation. On `chain` the plateaus are
+  measured, not assumed, below the random liar (no search) and at both ends of the judge ladder
+  (learned checkers of width 16 and 32, and of 128 and 256, have the same error rates at the
+  default training budget); above the strongest searching liar the flat curve understates the
+  liar (the oracle is stronger), so success there is an upper bound.
+
+  ``start``: the general strength of the first (trusted) guard; default the weakest fitted
+  guard. Each row (:func:`nso_curve`) also gets ``start`` and ``target_x`` = start + gap, the
+  general strength of the houdini to be overseen.
+  """
+  guard, houdini = fits['guard'], fits['houdini']
+  if start is None:
+    start = min(p['x'] for p in guard['points'])
+
+  def held(fit, role):
+    xs = [p['x'] for p in fits[role]['points']]
+    lo, hi = min(xs), max(xs)
+    return lambda x: fit.predict(np.clip(x, lo, hi))
+
+  samples = [(held(g, 'guard'), held(h, 'houdini')) for g, h in zip(guard['samples'], houdini['samples'])]
+  rows = nso_curve(
+    held(guard['chosen_fit'], 'guard'),
+    held(houdini['chosen_fit'], 'houdini'),
+    total_gaps,
+    max_steps=max_steps,
+    start_elo=float(start),
+    samples=samples,
+    level=float(guard.get('level', 0.95)),
+  )
+  for row in rows:
+    row.update(start=float(start), target_x=float(start) + row['gap'])
+  return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Accuracy against judge strength and the judge-liar gap on the general axis.
+
+
+def accuracy_vs_strength(
+  records: Iterable[Record], axis: GeneralAxis, *, T: int, protocols: Sequence[str] = ('debate', 'consultancy')
+) -> list[dict[str, Any]]:
+  """Judge accuracy per (protocol, judge, houdini) with the players' general strengths.
+
+  As :func:`accuracy_vs_elo`, houdinis are placed at their strength *measured in debate* (the
+  axis of the debate tournament), judges at their checker's. Rows (judges with a place on the
+  axis only): protocol, T, judge, agent, judge_x, agent_x (nan: the liar has no place, e.g. the
+  oracle), gap = agent_x - judge_x, games, correct, accuracy, ci_low, ci_high (Wilson 95%),
+  seed_correct, seed_games ([K] per seed, as :func:`accuracy_vs_elo`).
+  """
+  records = list(records)
+  rows = []
+  for protocol in protocols:
+    _, counts = counts_by_seed(records, protocol=protocol, T=T)
+    judges = list(dict.fromkeys(judge for judge, _ in counts))
+    agents = order_agents(agent for _, agent in counts)
+    for judge in judges:
+      if judge not in axis.guards or not np.isfinite(axis.x_of('guard', judge)):
+        continue
+      judge_x = axis.x_of('guard', judge)
+      for agent in agents:
+        if (judge, agent) not in counts:
+          continue
+        agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
+        seed_correct, seed_games = counts[judge, agent]
+        correct, games = int(seed_correct.sum()), int(seed_games.sum())
+        low, high = wilson_interval(correct, games)
+        rows.append(
+          {
+            'protocol': protocol,
+            'T': int(T),
+            'judge': judge,
+            'agent': agent,
+            'judge_x': judge_x,
+            'agent_x': agent_x,
+            'gap': agent_x - judge_x,
+            'games': games,
+            'correct': correct,
+            'accuracy': correct / games if games else float('nan'),
+            'ci_low': low,
+            'ci_high': high,
+            'seed_correct': seed_correct.tolist(),
+            'seed_games': seed_games.tolist(),
+          }
+        )
+  return rows
+
+
+def strength_fits(
+  rows: Sequence[Mapping[str, Any]], *, num_samples: int = 1000, seed: int = 0, bootstrap: str = 'games'
+) -> list[dict[str, Any]]:
+  """Logistic accuracy fits on the general axis, from :func:`accuracy_vs_strength` rows.
+
+  Per protocol, in this order:
+
+  - ``fit='gap'``: accuracy = sigmoid(a + b * gap), pooled over judges and liars (points with a
+    finite gap); b is logits per doubling of the liar's compute over the judge's;
+  - ``fit='judge'``, one per liar: accuracy = sigmoid(a + b * judge_x); b is logits per doubling
+    of the judge's compute.
+
+  Each entry: protocol, fit, agent (None for 'gap'), points, games, a, b, b_ci (bootstrap 95%),
+  x50 = -a / b (the gap or judge strength of 50% accuracy) with x50_ci when b's interval excludes
+  0 (else None), deviance G^2 and df = points - 2 (G^2 well above df: the curve misses points;
+  for 'gap', the gap alone does not set accuracy), and ``curve`` (x, accuracy, ci_low, ci_high on
+  101 points) for figures. A line whose fit does not exist gets ``skipped`` with the reason.
+  ``bootstrap`` ('games' or 'seeds', see :func:`elo.rate`; also in each entry) says how the samples
+  are drawn.
+  """
+  groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
+  for row in rows:
+    if math.isfinite(row['gap']):
+      groups.setdefault((row['protocol'], 'gap', None), []).append(row)
+  for row in rows:
+    groups.setdefault((row['protocol'], 'judge', row['agent']), []).append(row)
+  order = list(dict.fromkeys(row['protocol'] for row in rows))
+  keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1] != 'gap'))
+  out = []
+  for protocol, fit, agent in keys:
+    pts = groups[protocol, fit, agent]
+    x = np.array([p['gap'] if fit == 'gap' else p['judge_x'] for p in pts])
+    correct = np.array([p['correct'] for p in pts])
+    games = np.array([p['games'] for p in pts])
+    entry: dict[str, Any] = {
+      'protocol': protocol,
+      'fit': fit,
+      'agent': agent,
+      'points': len(pts),
+      'games': int(games.sum()),
+      'bootstrap': bootstrap,
+      'num_seeds': len(pts[0].get('seed_games', [0])),
+    }
+    try:
+      curve = scaling.bootstrap_logistic_accuracy(
+        x, *_counts_to_resample(pts, bootstrap), num_samples=num_samples, seed=seed, scale=1.0, resample=bootstrap
+      )
+    except ValueError as error:
+      entry['skipped'] = str(error)
+      out.append(entry)
+      continue
+    a_s, b_s = curve.samples[:, 0], curve.samples[:, 1]
+    b_ci = [float(v) for v in np.quantile(b_s, [0.025, 0.975])]
+    x50_ci = None
+    if b_ci[0] > 0 or b_ci[1] < 0:
+      x50_ci = [float(v) for v in np.quantile(-a_s / b_s, [0.025, 0.975])]
+    entry.update(
+      a=curve.a,
+      b=curve.b,
+      b_ci=b_ci,
+      x50=-curve.a / curve.b if curve.b else None,
+      x50_ci=x50_ci,
+      deviance=scaling.logistic_deviance(x, correct, games, curve.a, curve.b, scale=1.0),
+      df=len(pts) - 2,
+      curve={'x': curve.elo_grid, 'accuracy': curve.accuracy, 'ci_low': curve.ci_low, 'ci_high': curve.ci_high},
+    )
+    out.append(entry)
+  return out

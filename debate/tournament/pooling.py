@@ -1,0 +1,305 @@
+"""Tournament records: the liars' canonical names, merging workdirs, pooling seeds, counts per seed.
+
+A record is one grid cell of one run (a line of a workdir's ``results.jsonl``). Every cell of a
+protocol with a liar is a match between a guard (the judge with the honest side, named by the
+record's ``judge``) and a houdini (the liar, named by :func:`agent_of`). This module turns the
+records of one or more workdirs into the counts the ratings and fits of the other modules of
+``debate.tournament`` read: :func:`merge_sources` and :func:`pool_records` across workdirs and seeds,
+:func:`counts_by_seed` and :func:`pooled_counts` per (judge, agent), and the checks that decide
+whether a seed-level bootstrap is possible (:func:`check_seed_bootstrap`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from debate import stats
+from debate.stats import wilson_interval
+
+Record = Mapping[str, Any]
+
+
+# ----------------------------------------------------------------------------------------------
+# Agents: canonical names and strength order.
+
+
+def agent_of(record: Record) -> str | None:
+  """The liar's canonical strength name of a record (``None`` for direct judging).
+
+  Uses the record's ``agent`` field when present; older records without it are mapped from
+  ``liar`` and ``budget``: ``one_error`` and ``random`` -> ``random``, ``greedy`` -> ``greedy``,
+  ``mcts`` / ``search`` with budget B -> ``search:B``, ``oracle`` -> ``oracle``.
+  """
+  if 'agent' in record:
+    agent = record['agent']
+    return None if agent is None else str(agent)
+  if record.get('protocol') == 'direct':
+    return None
+  liar = record.get('liar')
+  if liar is None:
+    return None
+  liar = str(liar)
+  if liar in ('one_error', 'random'):
+    return 'random'
+  if liar in ('mcts', 'search'):
+    budget = record.get('budget')
+    if budget is None:
+      raise ValueError(f'record {record.get("cell")!r}: liar {liar!r} without a budget')
+    return f'search:{int(budget)}'
+  return liar
+
+
+def search_budget(agent: str) -> int | None:
+  """B for ``search:B``, else ``None``."""
+  if agent.startswith('search:'):
+    try:
+      return int(agent.split(':', 1)[1])
+    except ValueError:
+      return None
+  return None
+
+
+def order_agents(agents: Iterable[str]) -> list[str]:
+  """Distinct agents by strength: random < greedy < search:B (by B) < oracle < any other.
+
+  Unknown names keep their first-appearance order after ``oracle``.
+  """
+  distinct = list(dict.fromkeys(agents))
+
+  def key(item):
+    index, name = item
+    if name == 'random':
+      return (0, 0, index)
+    if name == 'greedy':
+      return (1, 0, index)
+    budget = search_budget(name)
+    if budget is not None:
+      return (2, budget, index)
+    if name == 'oracle':
+      return (3, 0, index)
+    return (4, 0, index)
+
+  return [name for _, name in sorted(enumerate(distinct), key=key)]
+
+
+def default_budget(agent: str) -> float | None:
+  """Search budget used by :func:`fitting.houdini_scaling_fit`: random = 1, search:B = B, else None."""
+  if agent == 'random':
+    return 1.0
+  budget = search_budget(agent)
+  return None if budget is None else float(budget)
+
+
+# ----------------------------------------------------------------------------------------------
+# Records: merging workdirs, pooling seeds.
+
+
+def _cell_id(record: Record) -> tuple[str, Any]:
+  # (cell, seed): cell ids written before seeds were part of them still tell seeds apart.
+  return str(record['cell']), record.get('seed')
+
+
+def merge_sources(sources: Sequence[tuple[str, Sequence[Record]]]) -> tuple[list[dict], list[str]]:
+  """Merges the records of several workdirs; returns ``(records, notes)``.
+
+  ``sources`` is ``[(name, records), ...]`` (name: the workdir's basename). Records of different
+  workdirs *collide* when they share ``cell`` (and ``seed``, for older cell ids without it):
+
+  - identical collisions (same ``games`` and ``correct``: the same deterministic measurement,
+    e.g. a grid rerun inside a larger sweep) are kept once;
+  - if any collision differs, the workdirs measured different things under one name (e.g.
+    another modulus or judge training), so every record of every workdir is kept, its
+    ``judge`` and ``cell`` prefixed with ``NAME/``: each workdir's judges become separate rows
+    and separate guards. The names must then be distinct.
+
+  A workdir that repeats a cell itself is an error (``ValueError``), as is a name clash.
+  """
+  seen: dict[tuple[str, Any], tuple[str, Record]] = {}
+  identical, differing = [], []
+  for name, records in sources:
+    own: set[tuple[str, Any]] = set()
+    for record in records:
+      key = _cell_id(record)
+      if key in own:
+        raise ValueError(f'{name}: cell {key[0]!r} (seed {key[1]}) appears twice')
+      own.add(key)
+      if key in seen:
+        other_name, other = seen[key]
+        same = (int(other['games']), int(other['correct'])) == (int(record['games']), int(record['correct']))
+        (identical if same else differing).append((key[0], other_name, name))
+      else:
+        seen[key] = (name, record)
+  notes = []
+  if differing:
+    names = [name for name, _ in sources]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+      raise ValueError(
+        f'workdirs {", ".join(clash)} share a name and hold different results for the same '
+        f'cell ({differing[0][0]!r}); rename one so their records can be told apart'
+      )
+    cell, a, b = differing[0]
+    notes.append(
+      f'{len(differing)} cell(s) differ between workdirs (first: {cell!r} in {a} and {b}); '
+      "judges are prefixed with their workdir's name and kept apart"
+    )
+    merged = []
+    for name, records in sources:
+      for record in records:
+        merged.append({**record, 'judge': f'{name}/{record["judge"]}', 'cell': f'{name}/{record["cell"]}'})
+    return merged, notes
+  merged, kept = [], set()
+  for _, records in sources:
+    for record in records:
+      key = _cell_id(record)
+      if key not in kept:
+        kept.add(key)
+        merged.append(dict(record))
+  if identical:
+    notes.append(
+      f'{len(identical)} identical cell(s) found in more than one workdir '
+      f'(first: {identical[0][0]!r}) were counted once'
+    )
+  return merged, notes
+
+
+def _seed_order(seed: Any) -> tuple:
+  # Numbers by value, then anything else (None, strings) by its repr.
+  if isinstance(seed, (int, float)) and not isinstance(seed, bool):
+    return (0, seed, '')
+  return (1, 0, repr(seed))
+
+
+def pool_records(records: Iterable[Record]) -> list[dict]:
+  """One record per (protocol, arm, judge, T): the seeds' ``games`` and ``correct`` summed.
+
+  A group of one record is returned unchanged (copied). A pooled record gets the summed counts,
+  ``accuracy`` and a Wilson ``ci95`` recomputed from them, ``seed`` = the sorted list of seeds,
+  the seed dropped from ``cell``, the consultancy role splits summed, ``wall_s`` summed and the
+  judges' measured error rates averaged. Raises ``ValueError`` if a seed repeats in a group.
+  """
+  groups: dict[tuple, list[Record]] = {}
+  for record in records:
+    key = (record.get('protocol'), str(record['arm']), str(record['judge']), int(record['T']))
+    groups.setdefault(key, []).append(record)
+  pooled = []
+  for (_, arm, judge, t), group in groups.items():
+    if len(group) == 1:
+      pooled.append(dict(group[0]))
+      continue
+    seeds = [r.get('seed') for r in group]
+    if len(set(map(repr, seeds))) != len(seeds):
+      raise ValueError(f'cell {arm}|{judge}|T={t} has several records with the same seed')
+    games = sum(int(r['games']) for r in group)
+    correct = sum(int(r['correct']) for r in group)
+    out = dict(group[0])
+    out.update(
+      cell='|'.join(p for p in str(group[0]['cell']).split('|') if not p.startswith('seed=')),
+      games=games,
+      correct=correct,
+      accuracy=correct / games if games else float('nan'),
+      ci95=list(wilson_interval(correct, games)),
+      seed=sorted(seeds, key=_seed_order),
+    )
+    for role in ('honest_consultant', 'lying_consultant'):
+      if all(f'games_{role}' in r for r in group):
+        n = sum(int(r[f'games_{role}'] or 0) for r in group)
+        k = sum(round((r.get(f'accuracy_{role}') or 0.0) * int(r[f'games_{role}'] or 0)) for r in group)
+        out[f'games_{role}'] = n
+        out[f'accuracy_{role}'] = k / n if n else None
+    if all(isinstance(r.get('wall_s'), (int, float)) for r in group):
+      out['wall_s'] = round(sum(r['wall_s'] for r in group), 3)
+      out['games_per_s'] = round(games / max(out['wall_s'], 1e-9), 1)
+    for field in ('judge_step_error', 'judge_pairwise_error', 'judge_exploitable_error'):
+      values = [r.get(field) for r in group]
+      if values and all(isinstance(v, (int, float)) for v in values):
+        out[field] = float(np.mean(values))
+    pooled.append(out)
+  return pooled
+
+
+def elo_ready_Ts(
+  records: Iterable[Record], *, protocol: str = 'debate', min_guards: int = 2, min_houdinis: int = 2
+) -> list[int]:
+  """Sorted chain lengths T at which ``protocol`` has >= min_guards judges and >= min_houdinis agents."""
+  judges: dict[int, set] = {}
+  agents: dict[int, set] = {}
+  for record in records:
+    if record.get('protocol') != protocol:
+      continue
+    agent = agent_of(record)
+    if agent is None:
+      continue
+    t = int(record['T'])
+    judges.setdefault(t, set()).add(str(record['judge']))
+    agents.setdefault(t, set()).add(agent)
+  return sorted(t for t in judges if len(judges[t]) >= min_guards and len(agents[t]) >= min_houdinis)
+
+
+def record_seeds(records: Iterable[Record], *, T: int) -> tuple:
+  """The distinct seeds (numbers by value, then others, e.g. None for records without one) of the
+  records at ``T`` that have a liar: the seed axis of :func:`counts_by_seed` and of the seed-level
+  bootstrap."""
+  seeds = {repr(r.get('seed')): r.get('seed') for r in records if int(r['T']) == int(T) and agent_of(r) is not None}
+  return tuple(sorted(seeds.values(), key=_seed_order))
+
+
+def counts_by_seed(
+  records: Iterable[Mapping[str, Any]], *, protocol: str, T: int, seeds: Sequence[Any] | None = None
+) -> tuple[tuple, dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]]:
+  """``(seeds [K], {(judge, agent): (correct [K], games [K])})`` for the records of `protocol` at `T`
+  that have a liar; keys in first-appearance order, zeros where a seed lacks the cell. ``seeds``
+  default: :func:`record_seeds` of all the records at T (so every protocol shares one seed axis)."""
+  records = list(records)
+  seeds = record_seeds(records, T=T) if seeds is None else tuple(seeds)
+  index = {repr(seed): k for k, seed in enumerate(seeds)}
+  counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+  for record in records:
+    if record.get('protocol') != protocol or int(record['T']) != int(T):
+      continue
+    agent = agent_of(record)
+    if agent is None:
+      continue
+    k = index.get(repr(record.get('seed')))
+    if k is None:
+      raise ValueError(f'record {record.get("cell")!r} has seed {record.get("seed")!r}, not one of {list(seeds)}')
+    correct, games = counts.setdefault(
+      (str(record['judge']), agent), (np.zeros(len(seeds), np.int64), np.zeros(len(seeds), np.int64))
+    )
+    correct[k] += int(record['correct'])
+    games[k] += int(record['games'])
+  return seeds, counts
+
+
+def pooled_counts(
+  records: Iterable[Mapping[str, Any]], *, protocol: str, T: int
+) -> dict[tuple[str, str], tuple[int, int]]:
+  """(judge, agent) -> (correct, games) summed over seeds, for the records of `protocol` at `T` that
+  have a liar; keys in first-appearance order."""
+  _, counts = counts_by_seed(records, protocol=protocol, T=T)
+  return {key: (int(correct.sum()), int(games.sum())) for key, (correct, games) in counts.items()}
+
+
+def check_seed_bootstrap(records: Iterable[Record], *, T: int) -> tuple:
+  """The seeds of the records at ``T`` if a seed-level bootstrap can resample them; else ``ValueError``
+  saying why: fewer than ``stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds, or a seed that lacks a
+  (protocol, judge, liar) cell another seed has (resampling it could drop the cell)."""
+  records = list(records)
+  seeds = record_seeds(records, T=T)
+  protocols = list(
+    dict.fromkeys(r.get('protocol') for r in records if int(r['T']) == int(T) and agent_of(r) is not None)
+  )
+  if len(seeds) < stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP:  # too few seeds, whatever the cells: raises
+    stats.check_seed_cells(np.zeros((len(seeds), 0)), seeds=seeds)
+  for protocol in protocols:
+    _, counts = counts_by_seed(records, protocol=protocol, T=T, seeds=seeds)
+    keys = list(counts)
+    stats.check_seed_cells(
+      np.stack([counts[key][1] for key in keys], axis=1),
+      seeds=seeds,
+      cell_name=lambda c: f'{protocol} {keys[c[0]][0]} vs {keys[c[0]][1]} at T={T}',
+    )
+  return seeds
