@@ -10,6 +10,11 @@ the same game under two protocols or budgets is a paired comparison:
   claim key = the same with 1 in place of 0 (the consultant's assignment: true label or a random wrong one)
 
 Lie number j of an image with label y claims (y + 1 + j) mod C (precommit debate: L = C - 1 lies).
+
+The compiled batch depends only on the game shapes, the arm (agents and budgets), the judge's architecture
+(its ImageJudge), k and the mesh: the seed's key, the judge's params, precommit and the first player are
+traced arguments, so every seed and every judge of one architecture (a ladder of checkpoints, judges
+trained on other seeds) reuse one compilation. `compilations()` counts them.
 """
 
 from __future__ import annotations
@@ -137,6 +142,7 @@ def play_one(
   image_index,
   lie,
   repeat,
+  seed_key,
   judge_params,
   precommit,
   honest_first,
@@ -146,15 +152,14 @@ def play_one(
   k: int,
   num_actions: int,
   num_classes: int,
-  seed: int,
 ):
   """One game: image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript).
 
-  precommit, honest_first: [] bool, the same for every game of a batch (they are arguments rather than
-  static options so that one compilation serves the four debate variants of an agent pair); `arm.precommit`
-  is ignored.
+  seed_key: key(seed), a [] PRNG key; judge_params: the judge's params. precommit, honest_first: [] bool, the
+  same for every game of a batch (they are arguments rather than static options so that one compilation
+  serves the four debate variants of an agent pair); `arm.precommit` is ignored.
   """
-  base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), image_index), lie), repeat)
+  base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(seed_key, image_index), lie), repeat)
   play_key, claim_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
   if arm.protocol == 'direct':
     claim = jnp.int32(-1)
@@ -178,22 +183,32 @@ def play_one(
   return outcome, {**transcript, 'claim': claim}
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, seed: int, mesh):
-  """The compiled batch of games of `arm` (with precommit normalised away: it is an argument)."""
-  play = functools.partial(
-    play_one, arm=arm, judge=judge, k=k, num_actions=num_actions, num_classes=num_classes, seed=seed
-  )
+_traces = [0]  # Traces of the batch-of-games function: one per compilation (`compilations`).
 
-  def local(images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first):
-    return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None, None, None))(
-      images, labels, image_indices, lies, repeats, judge_params, precommit, honest_first
+
+def compilations() -> int:
+  """How many batches of image games this process has compiled (traced) so far, over every arm and judge."""
+  return _traces[0]
+
+
+@functools.lru_cache(maxsize=64)
+def compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, mesh):
+  """The compiled batch of games of `arm` (with precommit normalised away: it is an argument):
+
+  fn(images [B, H, W], labels [B], image_indices [B], lies [B], repeats [B] (sharded over 'data'), seed_key
+  [] PRNG key, judge_params, precommit [] bool, honest_first [] bool) -> (outcome, transcript), leading axis
+  [B]. Nothing of the seed or of the judge's params is static: one compilation serves every seed and every
+  judge of the architecture `judge`."""
+  play = functools.partial(play_one, arm=arm, judge=judge, k=k, num_actions=num_actions, num_classes=num_classes)
+
+  def local(images, labels, image_indices, lies, repeats, seed_key, judge_params, precommit, honest_first):
+    _traces[0] += 1
+    return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None, None, None, None))(
+      images, labels, image_indices, lies, repeats, seed_key, judge_params, precommit, honest_first
     )
 
   data = P('data')
-  sharded = jax.shard_map(
-    local, mesh=mesh, in_specs=(data, data, data, data, data, P(), P(), P()), out_specs=data, check_vma=False
-  )
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(data,) * 5 + (P(),) * 4, out_specs=data, check_vma=False)
   return jax.jit(sharded)
 
 
@@ -230,8 +245,8 @@ def run_games(
   num_lies = lies_per_image(arm, num_classes)
   num_games = len(images) * num_lies * repeats
   batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
-  fn = _compiled_games(dataclasses.replace(arm, precommit=True), judge, k, num_actions, num_classes, seed, mesh)
-  replicated = multihost.replicate(judge_params, mesh)
+  fn = compiled_games(dataclasses.replace(arm, precommit=True), judge, k, num_actions, num_classes, mesh)
+  seed_key, replicated = multihost.replicate((jax.random.key(seed), judge_params), mesh)
   flags = [multihost.replicate(np.bool_(x), mesh) for x in (arm.precommit, first != 'liar')]
   sharding = NamedSharding(mesh, P('data'))
   chunks = []
@@ -247,7 +262,7 @@ def run_games(
       repeat.astype(np.int32),
     )
     inputs = [jax.device_put(x, sharding) for x in inputs]
-    chunks.append(multihost.to_host(fn(*inputs, replicated, *flags)))
+    chunks.append(multihost.to_host(fn(*inputs, seed_key, replicated, *flags)))
     if on_batch:
       on_batch(min(start + batch, num_games))
   flat = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

@@ -9,6 +9,11 @@ the last bits, as XLA picks kernels per shape):
                                                                       paired comparisons across cells)
   play key     = fold_in(fold_in(fold_in(key(seed), 1), T), index)
 
+The compiled batch of games depends only on the game shapes, the arm (protocol, agents, budget), the judge's
+architecture (its StepChecker) and the mesh: T, the seed's key and the judge's params are traced arguments,
+so one compilation serves every T up to the padded length, every seed and every judge of one architecture
+(a ladder of learned judges of one width, a noisy judge's seeds). `compilations()` counts them.
+
 With several processes (debate/multihost.py) the mesh spans every process's devices: each process plays the
 games of its devices' share of each batch, and the outcomes are gathered so that every process returns all
 of them, bit-identical to a single process's.
@@ -153,19 +158,19 @@ def _check_s(s: int) -> int:
   return s
 
 
-def game_keys(seed: int, length: int, index: jax.Array):
-  """(instance_key, play_key) of the game with global `index`."""
-  base = jax.random.key(seed)
+def game_keys(base, length, index: jax.Array):
+  """(instance_key, play_key) of the game with global `index`; base: key(seed), a [] PRNG key."""
   instance_key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, 0), length), index)
   play_key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, 1), length), index)
   return instance_key, play_key
 
 
-def play_one(index, length, judge_params, *, arm: Arm, checker: StepChecker, max_length: int, seed: int):
-  """Plays the game with global `index` on a chain of `length` (traced) steps, padded to `max_length`.
+def play_one(index, length, seed_key, judge_params, *, arm: Arm, checker: StepChecker, max_length: int):
+  """Plays the game with global `index` ([] uint32) on a chain of `length` ([] int32) steps, padded to
+  `max_length`, with seed_key = key(seed) ([] PRNG key) and the judge's `judge_params` (all traced).
 
   Returns (outcome, transcript) for one game."""
-  instance_key, play_key = game_keys(seed, length, index)
+  instance_key, play_key = game_keys(seed_key, length, index)
   instance = chain.sample_instance(instance_key, length, checker.modulus, max_length)
   if arm.protocol == 'direct':
     return direct.play(play_key, instance, checker, judge_params, s=arm.s)
@@ -193,14 +198,28 @@ def padded_length(length: int) -> int:
   return 1 << max(0, (length - 1).bit_length())
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled_games(arm: Arm, checker: StepChecker, max_length: int, seed: int, mesh):
-  def local(indices, length, judge_params):
-    return jax.vmap(
-      lambda i: play_one(i, length, judge_params, arm=arm, checker=checker, max_length=max_length, seed=seed)
-    )(indices)
+_traces = [0]  # Traces of the batch-of-games function: one per compilation (`compilations`).
 
-  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P(), P()), out_specs=P('data'), check_vma=False)
+
+def compilations() -> int:
+  """How many batches of chain games this process has compiled (traced) so far, over every arm and judge."""
+  return _traces[0]
+
+
+@functools.lru_cache(maxsize=64)
+def compiled_games(arm: Arm, checker: StepChecker, max_length: int, mesh):
+  """The compiled batch of games of `arm` judged by a `checker` of one architecture, on `mesh`:
+
+  fn(indices [B] uint32 sharded over 'data', length [] int32, seed_key [] PRNG key, judge_params) ->
+  (outcome, transcript) with leading axis [B]; everything but `indices` replicated. Nothing of the seed or of
+  the judge's params is static, so every seed and every judge of the architecture reuse one compilation."""
+
+  def local(indices, length, seed_key, judge_params):
+    _traces[0] += 1
+    play = functools.partial(play_one, arm=arm, checker=checker, max_length=max_length)
+    return jax.vmap(play, in_axes=(0, None, None, None))(indices, length, seed_key, judge_params)
+
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P(), P(), P()), out_specs=P('data'), check_vma=False)
   return jax.jit(sharded)
 
 
@@ -235,13 +254,13 @@ def run_games(
   mesh = mesh or data_mesh()
   n_devices = mesh.devices.size
   batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
-  fn = _compiled_games(arm, checker, max_length, seed, mesh)
+  fn = compiled_games(arm, checker, max_length, mesh)
   length = jax.device_put(np.int32(length), NamedSharding(mesh, P()))
-  replicated = multihost.replicate(judge_params, mesh)
+  seed_key, replicated = multihost.replicate((jax.random.key(seed), judge_params), mesh)
   chunks = []
   for start in range(first_index, first_index + num_games, batch):
     indices = jax.device_put(np.arange(start, start + batch, dtype=np.uint32), NamedSharding(mesh, P('data')))
-    chunks.append(multihost.to_host(fn(indices, length, replicated)))
+    chunks.append(multihost.to_host(fn(indices, length, seed_key, replicated)))
     if on_batch:
       on_batch(min(start + batch, first_index + num_games) - first_index)
   return jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)

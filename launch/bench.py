@@ -50,6 +50,20 @@ mesh and its params and Adam moments FSDP-style over 'model' (debate.sharding's 
 Its steps run as one compiled `lax.scan` of `--train_steps` steps, as in training (compile_s is that
 call's compilation; one warm-up call); examples/s counts self-play games.
 
+Judge ladders (`--ladder`): what compiling once per judge architecture saves. A ladder of
+`--ladder_judges` judges of the one architecture `--judge` (untrained, init keys 0, 1, ...) x `--ladder_seeds`
+seeds x `--protocols`, `--ladder_games` games each at `--T`, played in this process on its first device:
+
+  python -m launch.bench --task=chain --ladder --protocols=debate/random,debate/mcts:4,consultancy \
+      --judge=learned:32 --T=16 --ladder_judges=4 --ladder_seeds=3 --ladder_games=64 --repeats=3
+
+once per mode and repeat, each from a cold cache of compiled games: `traced` (run_games: seed and judge
+params are arguments, one compilation per protocol), `static_seed` (the seed's key compiled in, params
+traced: one per protocol and seed, as before judge params and seeds were data) and `static_judge` (params
+and seed compiled in as constants: one per protocol, judge and seed). The table gives the compilations of
+the game function per repeat (counted by the jitted functions' caches), the median wall time, its ratio to
+`traced`, and whether every game's outcome is the traced mode's.
+
 Bad flags exit with status 2 and one line, `error: ...`, naming the flag, before anything runs.
 """
 
@@ -102,6 +116,18 @@ _IMAGE_DATA_DIR = flags.DEFINE_string(
   None,
   '--task=images: IDX folder whose test images to play '
   '(default: synthetic images with 150 nonzero pixels, like MNIST).',
+)
+_LADDER = flags.DEFINE_bool(
+  'ladder', False, '--task=chain: time a ladder of judges of one architecture x seeds in each --ladder_modes.'
+)
+_LADDER_JUDGES = flags.DEFINE_integer('ladder_judges', 4, '--ladder: judges of the --judge architecture.')
+_LADDER_SEEDS = flags.DEFINE_integer('ladder_seeds', 3, '--ladder: run seeds per judge.')
+_LADDER_GAMES = flags.DEFINE_integer('ladder_games', 64, '--ladder: games per (protocol, judge, seed), one batch.')
+_LADDER_MODES = flags.DEFINE_list(
+  'ladder_modes',
+  ['traced', 'static_seed', 'static_judge'],
+  '--ladder: how the game function is compiled: traced (seed and params are arguments), static_seed (the seed '
+  'compiled in) or static_judge (seed and judge params compiled in).',
 )
 _TRAIN = flags.DEFINE_string(
   'train',
@@ -244,6 +270,125 @@ def measure_chain(
       if on_row:
         on_row(row)
   return rows
+
+
+LADDER_MODES = ('traced', 'static_seed', 'static_judge')
+
+
+def measure_ladder(
+  protocols: Sequence[str],
+  judge: str,
+  T: int,
+  *,
+  judges: int = 4,
+  seeds: int = 3,
+  games: int = 64,
+  repeats: int = 3,
+  modes: Sequence[str] = LADDER_MODES,
+  modulus: int = 17,
+  s: int = 4,
+  log: Callable[[str], None] | None = None,
+) -> list[dict]:
+  """Plays `protocols` x `judges` judges of architecture `judge` (init keys 0 .. judges - 1) x seeds 0 ..
+  seeds - 1, `games` games each (one batch) at chain length T on the first device, `repeats` times per mode
+  (see the module docstring), each time after clearing the cache of compiled games.
+
+  Returns one row per mode: compilations [repeats] (of the game function, per repeat), times_s [repeats],
+  median_s, ratio_to_traced (median_s over the traced mode's; None without a traced row) and
+  same_outcomes (every game's outcome equals the first mode's, None for the first mode).
+  """
+  import jax
+  import numpy as np
+  from jax.sharding import NamedSharding
+  from jax.sharding import PartitionSpec as P
+
+  from debate import rollout
+  from judges import chain_checkers
+
+  unknown = sorted(set(modes) - set(LADDER_MODES))
+  if unknown:
+    raise ValueError(f'unknown ladder modes {unknown}; expected some of {", ".join(LADDER_MODES)}')
+  if min(judges, seeds, games, repeats) < 1:
+    raise ValueError('judges, seeds, games and repeats must all be >= 1')
+  mesh = rollout.data_mesh(jax.devices()[:1])
+  checker = chain_checkers.parse_checker(judge, modulus=modulus)
+  ladder = [chain_checkers.init_params(checker, jax.random.key(j)) for j in range(judges)]
+  arms = [rollout.parse_arm(spec, s) for spec in protocols]
+  max_length = rollout.padded_length(T)
+  indices = jax.device_put(np.arange(games, dtype=np.uint32), NamedSharding(mesh, P('data')))
+  length = np.int32(T)
+
+  def play_all(mode: str) -> tuple[int, dict]:
+    """(compilations, {(protocol, judge, seed): outcome['correct'] [games]}), from a cold cache."""
+    rollout.compiled_games.cache_clear()
+    before, static, outcomes = rollout.compilations(), {}, {}
+    for arm in arms:
+      fn = rollout.compiled_games(arm, checker, max_length, mesh)
+      for j, params in enumerate(ladder):
+        for seed in range(seeds):
+          if mode == 'traced':
+            outcome, _ = rollout.run_games(
+              arm, checker, params, length=T, seed=seed, num_games=games, batch_size=games, mesh=mesh
+            )
+          elif mode == 'static_seed':
+            if (arm, seed) not in static:
+              static[arm, seed] = jax.jit(lambda i, n, p, fn=fn, seed=seed: fn(i, n, jax.random.key(seed), p))
+            outcome, _ = jax.device_get(static[arm, seed](indices, length, params))
+          else:
+            game = jax.jit(lambda i, n, fn=fn, seed=seed, params=params: fn(i, n, jax.random.key(seed), params))
+            static[arm, j, seed] = game
+            outcome, _ = jax.device_get(game(indices, length))
+          outcomes[arm.name, j, seed] = np.asarray(outcome['correct'])
+    if mode == 'traced':
+      return rollout.compilations() - before, outcomes
+    return sum(f._cache_size() for f in static.values()), outcomes
+
+  rows, reference = [], None
+  for mode in modes:
+    compiled, times = [], []
+    for _ in range(repeats):
+      start = time.perf_counter()
+      count, outcomes = play_all(mode)
+      times.append(time.perf_counter() - start)
+      compiled.append(count)
+    same = None if reference is None else all(np.array_equal(outcomes[k], reference[k]) for k in reference)
+    reference = outcomes if reference is None else reference
+    rows.append(
+      {
+        'mode': mode,
+        'protocols': list(protocols),
+        'judge': checker.name,
+        'judges': judges,
+        'seeds': seeds,
+        'games': games,
+        'T': T,
+        'repeats': repeats,
+        'compilations': compiled,
+        'times_s': times,
+        'median_s': statistics.median(times),
+        'same_outcomes': same,
+      }
+    )
+    if log:
+      log(f'[bench ladder] {mode}: {compiled[0]} compilations, median {rows[-1]["median_s"]:.2f} s over {repeats}')
+  traced = next((r['median_s'] for r in rows if r['mode'] == 'traced'), None)
+  return [{**r, 'ratio_to_traced': r['median_s'] / traced if traced else None} for r in rows]
+
+
+def render_ladder_markdown(rows: Sequence[dict]) -> str:
+  """A Markdown table of ladder rows: one line per compilation mode."""
+  lines = [
+    '| mode | judge | judges x seeds | protocols | compilations | median_s | vs traced | same outcomes |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+  ]
+  for r in rows:
+    ratio = f'{r["ratio_to_traced"]:.2f}x' if r['ratio_to_traced'] is not None else '—'
+    same = {None: '—', True: 'yes', False: 'no'}[r['same_outcomes']]
+    lines.append(
+      f'| {r["mode"]} | {r["judge"]} | {r["judges"]} x {r["seeds"]} | {len(r["protocols"])} | '
+      f'{"/".join(map(str, r["compilations"]))} | {r["median_s"]:.2f} | {ratio} | {same} |'
+    )
+  return '\n'.join(lines)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -481,6 +626,9 @@ def main(argv):
   if _TASK.value == 'images':
     _main_images()
     return
+  if _LADDER.value:
+    _main_ladder()
+    return
   try:
     settings = validate()
   except UsageError as e:
@@ -495,6 +643,44 @@ def main(argv):
   if _OUT.value:
     _write(_OUT.value, settings, rows, envs, table, sys.argv)
     print(f'[bench] wrote {os.path.join(_OUT.value, "bench_chain.json")} and bench_chain.md', file=sys.stderr)
+
+
+def _main_ladder() -> None:
+  """--task=chain --ladder: the ladder of judges x seeds in each mode, in this process; then the table."""
+  from debate import runfiles
+
+  try:
+    settings = validate()
+    if not set(_LADDER_MODES.value) <= set(LADDER_MODES) or not _LADDER_MODES.value:
+      raise UsageError(f'--ladder_modes: expected some of {", ".join(LADDER_MODES)}, got {_LADDER_MODES.value}')
+    for name, flag in (
+      ('ladder_judges', _LADDER_JUDGES),
+      ('ladder_seeds', _LADDER_SEEDS),
+      ('ladder_games', _LADDER_GAMES),
+    ):
+      if flag.value < 1:
+        raise UsageError(f'--{name} must be >= 1, got {flag.value}')
+  except UsageError as e:
+    fail(str(e))
+  rows = measure_ladder(
+    settings['protocols'],
+    settings['judge'],
+    settings['T'],
+    judges=_LADDER_JUDGES.value,
+    seeds=_LADDER_SEEDS.value,
+    games=_LADDER_GAMES.value,
+    repeats=settings['repeats'],
+    modes=_LADDER_MODES.value,
+    modulus=settings['modulus'],
+    s=settings['s'],
+    log=lambda line: print(line, file=sys.stderr, flush=True),
+  )
+  table = render_ladder_markdown(rows)
+  print(table, flush=True)
+  if _OUT.value:
+    command = ' '.join(['python -m launch.bench'] + sys.argv[1:])
+    runfiles.write_files(_OUT.value, {'bench_ladder.md': runfiles.text_writer(f'`{command}`\n\n{table}\n')})
+    runfiles.write_json(os.path.join(_OUT.value, 'bench_ladder.json'), {'command': command, 'rows': rows})
 
 
 def _main_images() -> None:

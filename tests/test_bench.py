@@ -121,3 +121,16 @@ def test_bad_train_flag_exits_with_message(flags, named):
   proc = subprocess.run([sys.executable, '-m', 'launch.bench', *flags], capture_output=True, text=True, timeout=120)
   assert proc.returncode == 2 and proc.stdout == '' and proc.stderr.startswith('error: ')
   assert named in proc.stderr
+
+
+def test_measure_ladder_compiles_once_per_architecture_when_params_and_seed_are_traced():
+  rows = bench.measure_ladder(['direct'], 'learned:8', 4, judges=2, seeds=2, games=4, repeats=2)
+  by_mode = {r['mode']: r for r in rows}
+  assert [r['mode'] for r in rows] == list(bench.LADDER_MODES)
+  assert by_mode['traced']['compilations'] == [1, 1]  # One for the 2 judges x 2 seeds, again after a cold cache.
+  assert by_mode['static_seed']['compilations'] == [2, 2]  # One per seed.
+  assert by_mode['static_judge']['compilations'] == [4, 4]  # One per judge and seed.
+  assert by_mode['traced']['ratio_to_traced'] == 1.0 and by_mode['traced']['same_outcomes'] is None
+  assert by_mode['static_seed']['same_outcomes'] and by_mode['static_judge']['same_outcomes']
+  lines = bench.render_ladder_markdown(rows).splitlines()
+  assert len(lines) == 2 + 3 and lines[2].startswith('| traced | learned:8 | 2 x 2 | 1 | 1/1 |')

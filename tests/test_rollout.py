@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from debate import rollout
+from debate.tasks import chain
 from judges import chain_checkers as cc
 
 
@@ -99,3 +100,43 @@ def test_bad_lengths_are_refused():
     rollout.run_games(arm, checker, None, length=0, seed=0, num_games=4, batch_size=4)
   with pytest.raises(ValueError, match='exceeds max_length'):
     rollout.run_games(arm, checker, None, length=9, seed=0, num_games=4, batch_size=4, max_length=8)
+
+
+def _closed_over(arm, checker, params, *, length, seed, num_games, max_length):
+  """The games compiled the old way: seed and judge params closed over (constants of their own compilation)."""
+  mesh = rollout.data_mesh(jax.devices()[:1])
+  fn = rollout.compiled_games(arm, checker, max_length, mesh)
+  indices = np.arange(num_games, dtype=np.uint32)
+  return jax.device_get(jax.jit(lambda i: fn(i, np.int32(length), jax.random.key(seed), params))(indices))
+
+
+@pytest.mark.parametrize('judge', ['learned:8', 'noisy:0.2'])
+def test_one_compilation_serves_every_judge_of_an_architecture_and_every_seed(judge):
+  arm = rollout.parse_arm('debate/random', 0)
+  checker = cc.parse_checker(judge, 17)
+  ladder = [cc.init_params(checker, jax.random.key(i)) for i in range(2)]
+  mesh = rollout.data_mesh(jax.devices()[:1])
+  run = lambda params, seed: rollout.run_games(
+    arm, checker, params, length=5, seed=seed, num_games=16, batch_size=16, mesh=mesh, max_length=8
+  )
+  run(ladder[0], 0)  # Compiles, unless an earlier test did.
+  compiled, before = rollout.compiled_games(arm, checker, 8, mesh), rollout.compilations()
+  results = {(j, seed): run(params, seed) for j, params in enumerate(ladder) for seed in (0, 1)}
+  assert rollout.compilations() == before
+  assert compiled._cache_size() == 1
+  for (j, seed), result in results.items():  # The outcomes of the old per-(judge, seed) compilations.
+    _assert_same(result, _closed_over(arm, checker, ladder[j], length=5, seed=seed, num_games=16, max_length=8))
+  # Different judges and seeds do play different games (the traced arguments are not ignored).
+  assert not np.array_equal(results[0, 0][1]['x0'], results[0, 1][1]['x0'])
+  assert not np.array_equal(results[0, 0][1]['honest_score'], results[1, 0][1]['honest_score'])
+
+
+def test_traced_seed_plays_the_instances_its_keys_name():
+  arm = rollout.parse_arm('debate/random', 0)
+  checker = cc.parse_checker('exact', 17)
+  outcome, transcript = rollout.run_games(arm, checker, None, length=6, seed=7, num_games=5, batch_size=5)
+  for i in range(5):
+    instance_key, _ = rollout.game_keys(jax.random.key(7), 6, np.uint32(i))
+    instance = chain.sample_instance(instance_key, 6, 17, rollout.padded_length(6))
+    assert transcript['x0'][i] == instance.trace[0]
+  assert outcome['correct'].all()  # The exact judge never loses a debate to a random liar.
