@@ -42,6 +42,7 @@ import numpy as np
 import optax
 
 from debate import bisection, mcts, multihost, runfiles, sharding
+from debate import metrics as metrics_writer
 from debate.tasks import chain
 from judges import chain_checkers
 
@@ -262,13 +263,15 @@ def train_through_rungs(
 ) -> tuple[dict, list[dict]]:
   """Runs `train_chunk(params, opt_state, judge_params, steps) -> (params, opt_state, metrics)` from step 0
   to rungs[-1] in chunks of at most `log_every` steps that end on every rung; returns ({rung: params},
-  history), history holding `report(step, metrics, steps per second)` after each chunk (the rate of this
-  run's steps: a resumed run does not count the restored ones).
+  history), history holding {'step': step, **report(step, metrics, steps per second)} after each chunk
+  (the rate of this run's steps: a resumed run does not count the restored ones).
 
   With `checkpoint_dir` the whole training state (params, optimizer state, the rungs reached, the history;
   the step is the checkpoint's, and every key derives from (seed, step)) is saved there with Orbax after
   every chunk, training resumes from the latest usable checkpoint, and SIGTERM stops it after the chunk
   under way with `multihost.Preempted`: a resumed run ends with exactly the params of an uninterrupted one.
+  Each history entry is then also written by debate/metrics.py into the directory holding `checkpoint_dir`
+  (the agent's directory): a line of its metrics.jsonl and TensorBoard scalars.
   `mesh`: the chunk's training mesh (debate.sharding.training_mesh), which may span processes: params and
   optimizer state start laid out on it (sharding.fsdp_placed) and the step numbers replicated over it;
   `judge_params` (the chunk's constant input) must already be on it (sharding.replicated). With several
@@ -278,11 +281,13 @@ def train_through_rungs(
   ladder = {0: multihost.to_host(params)} if 0 in rungs else {}
   history, done = [], 0
   manager = _training_manager(checkpoint_dir) if checkpoint_dir else None
+  writer = None
   if manager is not None:
     resumed = _resume_point(manager, rungs, params, opt_state)
     if resumed is not None:
       done, params, opt_state, ladder, history = resumed
       log(f'resumed training from the checkpoint at step {done} in {checkpoint_dir}')
+    writer = metrics_writer.MetricsWriter(os.path.dirname(os.path.abspath(checkpoint_dir)), step=done)
   params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
   if mesh is not None and done < rungs[-1]:
     processes = len({d.process_index for d in mesh.devices.flat})
@@ -299,7 +304,8 @@ def train_through_rungs(
         done = stop
         if done in rungs:
           ladder[done] = multihost.to_host(params)
-        history.append(report(done, multihost.to_host(metrics), (done - first) / max(time.time() - start, 1e-9)))
+        means = report(done, multihost.to_host(metrics), (done - first) / max(time.time() - start, 1e-9))
+        history.append({'step': done, **means} if writer is None else writer.write(done, means))
         if manager is None:
           continue
         _save_training(manager, done, params, opt_state, ladder, history)
@@ -333,8 +339,8 @@ def _save_training(manager, step: int, params, opt_state, ladder: dict, history:
 
 def az_report(log: Callable[[str], None], who: str, last_rung: int) -> Callable[[int, Any, float], dict]:
   """The `report` of a self-play trainer for train_through_rungs: logs the chunk's mean loss, policy and
-  value losses and self-play liar win rate, with the rate and time left, and returns them as a history entry
-  ({'step', 'loss', 'policy_loss', 'value_loss', 'liar_win_rate'})."""
+  value losses and self-play liar win rate, with the rate and time left, and returns them ({'loss',
+  'policy_loss', 'value_loss', 'liar_win_rate'}; the history entry adds the step)."""
 
   def report(done, metrics, steps_per_s):
     means = {name: float(value.mean()) for name, value in metrics.items()}
@@ -343,7 +349,7 @@ def az_report(log: Callable[[str], None], who: str, last_rung: int) -> Callable[
       f'{means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} in self-play; {steps_per_s:.2f} '
       f'steps/s, about {(last_rung - done) / max(steps_per_s, 1e-9):.0f}s left'
     )
-    return {'step': done, **means}
+    return means
 
   return report
 
@@ -391,7 +397,7 @@ def train_liar(
       f'learned liar vs {checker.name}: step {done}/{rungs[-1]} sampled win rate '
       f'{float(rewards.mean()):.4f} ({steps_per_s * config.batch_size:,.0f} games/s)'
     )
-    return {'step': done, 'mean_reward': float(rewards.mean())}
+    return {'mean_reward': float(rewards.mean())}
 
   return train_through_rungs(
     train_chunk,
@@ -454,8 +460,9 @@ def saved_ladder(
   """The checkpoint ladder of a learned agent: {step: Policy} for every rung, from `directory` or trained.
 
   The one place learned agents are saved and loaded (the learned liar here, the self-play debaters in
-  debate/selfplay.py). `directory` holds `step_<N>/` (Orbax, host copies of the params) per rung and
-  `metrics.json` ({'config', 'rungs', 'history'}); None trains without saving. `config` is a frozen
+  debate/selfplay.py). `directory` holds `step_<N>/` (Orbax, host copies of the params) per rung,
+  `metrics.json` ({'config', 'rungs', 'history'}) and, written during training, the history entries as
+  metrics.jsonl lines and TensorBoard event files (train_through_rungs); None trains without saving. `config` is a frozen
   dataclass with `width` and `depth`; a directory written with another config is refused (WorkdirError).
   `init_like()` gives params of the right structure; `train(rungs, checkpoint_dir)` returns ({step: params},
   history) for the sorted rungs it is given, saving and resuming its training state in `checkpoint_dir`

@@ -33,12 +33,13 @@ finishes its current step, saves a checkpoint at that step and raises `multihost
 exits with status 143); rerunning the same command resumes. With several processes all stop at the same
 step (debate/multihost.PreemptionWatch).
 
-Workdir layout (only process 0 writes the JSON files; all processes take part in checkpointing, so with
-several hosts the workdir must be storage they all see):
+Workdir layout (only process 0 writes the JSON and event files; all processes take part in checkpointing,
+so with several hosts the workdir must be storage they all see):
   config.json        the resolved config, plus `train_data` (split size, image shape, data order)
   metrics.jsonl      one JSON object per logged step: step, loss, accuracy (of that step's batch),
                      examples_per_s, elapsed_s; a final {"step": S, "test": {...}} line when a test split
                      is given
+  events.out.tfevents.*   the same lines as TensorBoard scalars (debate/metrics.py writes both)
   checkpoints/<step>/state/   Orbax checkpoints of the train state {step, params, opt_state, rng (raw key
                      data)}, sharded as in training, every `checkpoint_every` steps, at the end and on
                      SIGTERM; the last 3 are kept. A restore reshards them onto the current mesh.
@@ -64,6 +65,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from debate import metrics as metrics_writer
 from debate import multihost, runfiles
 from debate.runfiles import ConfigError, WorkdirError
 from debate.sharding import batch_sharding, fsdp_sharding, make_mesh
@@ -73,7 +75,7 @@ from debate.tasks.idx import ImageDataset, partition_bounds
 from judges import image_judges
 
 CONFIG = 'config.json'
-METRICS = 'metrics.jsonl'
+METRICS = metrics_writer.METRICS
 CHECKPOINTS = 'checkpoints'
 MAX_CHECKPOINTS = 3
 # The config fields (and the training data's description) that change a judge's training: a resumed run
@@ -510,13 +512,6 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
 # Metrics.
 
 
-def _truncate_metrics(path: str, step: int) -> None:
-  """Keeps only the training lines of steps <= `step` (what a resumed run has not redone)."""
-  if os.path.exists(path):
-    kept = [row for row in runfiles.read_jsonl(path) if row.get('step', 0) <= step and 'test' not in row]
-    runfiles.write_jsonl(path, kept)
-
-
 def _format_duration(seconds: float) -> str:
   seconds = int(round(seconds))
   return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
@@ -571,9 +566,7 @@ def train_judge(
       'examples (each row of the batch draws from its own N / B of them)',
     )
   check_workdir(config, workdir, dataset_train)
-  is_writer = multihost.is_writer()
-  metrics_path = os.path.join(workdir, METRICS)
-  if is_writer:
+  if multihost.is_writer():
     os.makedirs(workdir, exist_ok=True)
     runfiles.write_json(os.path.join(workdir, CONFIG), _resolved_config(config, dataset_train))
 
@@ -589,10 +582,9 @@ def train_judge(
         state = _restore(manager, latest, state, shardings)
         log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
       step = int(jax.device_get(state.step))
-      if is_writer:
-        _truncate_metrics(metrics_path, step)
-      logged = runfiles.read_jsonl(metrics_path) if is_writer and os.path.exists(metrics_path) else []
-      train_metrics = next((row for row in reversed(logged) if 'loss' in row), None)
+      # The training lines of the steps done so far; the test line is measured again at the end.
+      writer = metrics_writer.MetricsWriter(workdir, step=step, keep=lambda row: 'test' not in row)
+      train_metrics = next((row for row in reversed(writer.rows) if 'loss' in row), None)
 
       sharded = batch_sharding(mesh)
       batches = BatchIndices(
@@ -628,15 +620,15 @@ def train_judge(
           now = time.perf_counter()
           rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
           window_time, window_start = now, step
-          train_metrics = {
-            'step': step,
-            'loss': float(step_metrics['loss']),
-            'accuracy': float(step_metrics['accuracy']),
-            'examples_per_s': round(rate, 1),
-            'elapsed_s': round(now - start_time, 3),
-          }
-          if is_writer:
-            runfiles.append_jsonl(metrics_path, [train_metrics])
+          train_metrics = writer.write(
+            step,
+            {
+              'loss': float(step_metrics['loss']),
+              'accuracy': float(step_metrics['accuracy']),
+              'examples_per_s': round(rate, 1),
+              'elapsed_s': round(now - start_time, 3),
+            },
+          )
           left = (config.steps - step) * config.batch_size / rate
           log(
             f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
@@ -664,8 +656,7 @@ def train_judge(
       f'(95% CI {metrics["test"]["ci95"][0]:.4f}-{metrics["test"]["ci95"][1]:.4f}, '
       f'{metrics["test"]["games"]} images)'
     )
-    if is_writer:
-      runfiles.append_jsonl(metrics_path, [{'step': step, 'test': metrics['test']}])
+    writer.write(step, {'test': metrics['test']})
   return state, metrics
 
 

@@ -4,10 +4,11 @@
       [--config.FIELD=VALUE ...]
 
 DIR holds the MNIST-family IDX files ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]). Writes to J:
-config.json, metrics.jsonl, checkpoints/<step>/ (Orbax) and eval.json (random-pixel accuracy on the whole
-test split, with its Wilson 95% interval), and prints the evaluation. Rerunning the same command resumes.
-With several processes (--distributed=auto, or --coordinator_address, --num_processes and --process_id: see
-launch/cli.py) each loads its own shard of the data and only process 0 writes the JSON files. On SIGTERM the
+config.json, metrics.jsonl and TensorBoard event files of the same metrics (`tensorboard --logdir=J`),
+checkpoints/<step>/ (Orbax) and eval.json (random-pixel accuracy on the whole test split, with its Wilson
+95% interval), and prints the evaluation. Rerunning the same command resumes. With several processes
+(--distributed=auto, or --coordinator_address, --num_processes and --process_id: see launch/cli.py) each
+loads its own shard of the data and only process 0 writes the JSON and event files. On SIGTERM the
 run saves a checkpoint at its current step and exits with status 143; rerunning the command resumes.
 """
 
@@ -34,9 +35,7 @@ def run(config, workdir: str) -> None:
   except runfiles.ConfigError as e:
     cli.fail(str(e))
   if not _DATA_DIR.value:
-    cli.fail(
-      '--data_dir is required: the folder with the MNIST-family IDX files, e.g. --data_dir=/work/shared/data/mnist'
-    )
+    cli.fail('--data_dir is required: the folder with the MNIST-family IDX files, e.g. --data_dir=../shared/data/mnist')
   shard = dict(num_classes=config.num_classes, process_index=jax.process_index(), process_count=jax.process_count())
   try:
     dataset_train = idx.load_image_dataset(_DATA_DIR.value, split='train', **shard)

@@ -6,11 +6,11 @@ k = 6 (the paper's numbers). Its random-pixel accuracy on the test split is the 
 pixels" column of the paper's Table 2 (48.2% for k = 4, 59.4% for k = 6).
 
   python -m launch.train_judge --config=launch/configs/irving_mnist.py:k6 \
-      --data_dir=/work/shared/data/mnist --workdir=/tmp/judge_k6
+      --data_dir=../shared/data/mnist --workdir=/tmp/judge_k6
   python -m launch.train_judge --config=launch/configs/irving_mnist.py:k4 \
-      --data_dir=/work/shared/data/mnist --workdir=/tmp/judge_k4
+      --data_dir=../shared/data/mnist --workdir=/tmp/judge_k4
   python -m launch.train_judge --config=launch/configs/irving_mnist.py:smoke \
-      --data_dir=/work/shared/data/mnist --workdir=/tmp/judge_smoke
+      --data_dir=../shared/data/mnist --workdir=/tmp/judge_smoke
   # any field can be overridden, e.g. --config.steps=1000 --config.judge=small_cnn --config.k=5
 
 Rerunning a command on the same workdir resumes from the latest checkpoint and ends with exactly the params of
