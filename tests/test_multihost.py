@@ -16,6 +16,7 @@ from test_train_judge import (
   _flags,
   _logged_steps,
   _wait_for,
+  data_dir,  # noqa: F401  (a pytest fixture)
   datasets,  # noqa: F401
   tiny_config,
 )
