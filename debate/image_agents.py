@@ -17,9 +17,6 @@ An agent is an `agents.AgentSpec` (kind and budget), as on `chain`:
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -27,52 +24,9 @@ import mctx
 
 from debate import image_game, mcts
 from debate.agents import LiarSpec as AgentSpec
-from debate.image_game import ImageGame, ImageState
+from debate.image_game import ImageGame, ImageState, Roles
 
 IMAGE_AGENT_KINDS = ('random', 'greedy', 'mcts', 'az')
-
-
-@dataclasses.dataclass(frozen=True)
-class Roles:
-  """Who moves and what each side wants: static for a compiled game.
-
-  mode: 'debate' (honest and liar alternate, `honest_first` says who starts) or 'consultancy' (one player).
-  honest_first: a Python bool or a [] bool array; as an array it must be the same for every game of a batch
-    (not vmapped), so one compilation serves both first players and the mover stays unbatched.
-  """
-
-  mode: str
-  honest_first: Any = True
-
-  def __post_init__(self):
-    if self.mode not in ('debate', 'consultancy'):
-      raise ValueError(f"mode must be 'debate' or 'consultancy', got {self.mode!r}")
-
-  def honest_to_move(self, num_revealed) -> chex.Array:
-    """[] bool: in debate, whether the honest side makes move number `num_revealed` (0-based)."""
-    return (num_revealed % 2 == 0) == self.honest_first
-
-  def margin(self, game: ImageGame, logits: chex.Array, num_revealed) -> chex.Array:
-    """The judge's margin in favour of the player making move `num_revealed` (> 0: it is winning): []."""
-    if self.mode == 'consultancy':
-      return image_game.consultant_margin(game, logits)
-    honest = image_game.honest_margin(game, logits)
-    return jnp.where(self.honest_to_move(num_revealed), honest, -honest)
-
-  def outcome(self, game: ImageGame, logits: chex.Array, num_revealed) -> chex.Array:
-    """+1 if the player making move `num_revealed` wins with these final logits, else -1: [] float32.
-
-    Debate: the honest side wins iff its margin is > 0 (a tie goes to the liar), so the two sides' outcomes
-    are exact opposites. Consultancy: +1 iff the judge accepts the claim.
-    """
-    if self.mode == 'consultancy':
-      return jnp.where(image_game.consultant_margin(game, logits) > 0, 1.0, -1.0)
-    honest_wins = image_game.honest_margin(game, logits) > 0
-    return jnp.where(honest_wins == self.honest_to_move(num_revealed), 1.0, -1.0)
-
-  @property
-  def discount(self) -> float:
-    return -1.0 if self.mode == 'debate' else 1.0
 
 
 def _prior_logits(game: ImageGame, state: ImageState) -> chex.Array:
@@ -152,7 +106,7 @@ def choose_pixel(
   if agent.kind == 'random':
     return image_game.random_pixel(key, game, state)
   if agent.kind == 'az':
-    from debate import image_selfplay  # It builds on Roles above.
+    from debate import image_selfplay  # Imported here: it needs flax and optax, which only az agents use.
 
     return image_selfplay.az_pixel(agent, key, game, state, judge, judge_params, roles)
   search_key, tie_key = jax.random.split(key)

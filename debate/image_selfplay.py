@@ -69,8 +69,7 @@ import optax
 from jax.sharding import PartitionSpec as P
 
 from debate import image_game, learned_liar, mcts, multihost, sharding
-from debate.image_agents import Roles
-from debate.image_game import ImageGame, ImageState
+from debate.image_game import ImageGame, ImageState, Roles
 from debate.learned_liar import Policy
 from debate.tasks.idx import ImageDataset, partition_bounds
 

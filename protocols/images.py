@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 
 from debate import image_agents, image_game
-from debate.image_agents import AgentSpec, Roles
-from debate.image_game import ImageGame
+from debate.image_agents import AgentSpec
+from debate.image_game import ImageGame, Roles
 from debate.tasks import images as image_task
 
 

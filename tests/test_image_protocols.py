@@ -164,7 +164,7 @@ def test_mcts_finds_the_only_winning_first_move():
   4 or 2; pixels 2, 4 help the lie; pixel 5 helps no one and leaves the liar to win. So pixel 1 is the only
   winning first move, and MCTS must find it."""
   game = _game()
-  roles = image_agents.Roles('debate', honest_first=True)
+  roles = image_game.Roles('debate', honest_first=True)
   state = image_game.init_state(game, 2)
   search = jax.jit(lambda key: image_agents.mcts_search(key, game, state, JUDGE, WEIGHTS, roles, 200))
   visits, value = search(jax.random.key(3))
@@ -177,7 +177,7 @@ def test_mcts_finds_the_only_winning_first_move():
 def test_mcts_liar_finds_its_winning_reply():
   # Honest first has shown pixel 0 (+2); the liar's replies 2 (+3) and 4 (+4) both win, 1 and 5 do not.
   game = _game()
-  roles = image_agents.Roles('debate', honest_first=True)
+  roles = image_game.Roles('debate', honest_first=True)
   state = image_game.step(image_game.init_state(game, 2), jnp.int32(0))
   assert set(_chosen_pixels('mcts:32', game, state, roles).tolist()) <= {2, 4}
 

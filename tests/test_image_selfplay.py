@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from debate import image_experiment, image_game, image_rollout, image_selfplay, rollout, sharding
-from debate.image_agents import Roles
+from debate.image_game import Roles
 from debate.runfiles import ConfigError
 from debate.tasks import idx
 from launch.configs import irving_mnist

@@ -23,8 +23,7 @@ import jax.numpy as jnp
 
 from debate import image_game
 from debate.games import base
-from debate.image_agents import Roles
-from debate.image_game import ImageGame, ImageState
+from debate.image_game import ImageGame, ImageState, Roles
 from judges.image_judges import ImageJudge
 
 
