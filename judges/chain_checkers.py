@@ -30,8 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debate import checkpoints, multihost, runfiles, sharding
+from debate.distributed import multihost, sharding
+from debate.experiments import runfiles
 from debate.tasks import chain
+from debate.training import checkpoints
 
 Params = Any
 
@@ -169,7 +171,7 @@ def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: Train
 
   The training loop runs under one `jit` in chunks of `config.log_every` steps (a `lax.scan` each), so the
   only Python between steps is the progress log. Step s draws its batch from fold_in(data key, s) only.
-  With a `mesh` (debate.sharding.training_mesh, which may span processes) each step's batch is split over
+  With a `mesh` (debate.distributed.sharding.training_mesh, which may span processes) each step's batch is split over
   all its devices, and params and Adam moments are laid out FSDP-style over its 'model' axis; the loss is
   the mean over the whole batch, so the params agree with one device's up to float rounding.
   """
@@ -270,7 +272,7 @@ def build_judge(
 ) -> tuple[Params, Mapping[str, float]]:
   """Params and measured error rates of a judge, trained (learned) or derived from the seed (others).
 
-  Learned judges train on debate.sharding.training_mesh(mesh, batch size, model_parallelism) of the
+  Learned judges train on debate.distributed.sharding.training_mesh(mesh, batch size, model_parallelism) of the
   experiment's `mesh` (all processes take part, each with its share of every batch), are saved to
   `workdir/judges/...` with Orbax and reloaded on the next run. Whether a saved one exists is process 0's
   answer, and params are saved and restored as host (numpy) arrays, which Orbax writes from process 0 only.

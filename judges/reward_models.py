@@ -2,7 +2,7 @@
 
 `SegmentNet` reads a task (start value x, segment ops) and returns one logit per value of Z_m. As a reward
 model, R(x, ops, y) = sigmoid(logit[y]) is its probability that y is the segment's end value; the RRM agents
-(`debate.rrm_agents`) use the same network as a policy (softmax over the logits), so one architecture serves
+(`debate.agents.rrm`) use the same network as a policy (softmax over the logits), so one architecture serves
 both. The first layer is a Dense layer over the one-hot encodings of (x, u_1, v_1, ..., u_T, v_T), computed
 as a sum of embedding rows (one table per input position), so its cost grows with T, not with T * m.
 

@@ -39,7 +39,7 @@ so with several hosts the workdir must be storage they all see):
   metrics.jsonl      one JSON object per logged step: step, loss, accuracy (of that step's batch),
                      examples_per_s, elapsed_s; a final {"step": S, "test": {...}} line when a test split
                      is given
-  events.out.tfevents.*   the same lines as TensorBoard scalars (debate/metrics.py writes both)
+  events.out.tfevents.*   the same lines as TensorBoard scalars (debate/training/metrics.py writes both)
   checkpoints/<step>/state/   Orbax checkpoints of the train state {step, params, opt_state, rng (raw key
                      data)}, sharded as in training, every `checkpoint_every` steps, at the end and on
                      SIGTERM; the last 3 are kept. A restore reshards them onto the current mesh.
@@ -65,13 +65,14 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from debate import metrics as metrics_writer
-from debate import multihost, runfiles
-from debate.runfiles import ConfigError, WorkdirError
-from debate.sharding import batch_sharding, fsdp_sharding, make_mesh
-from debate.stats import wilson_interval
+from debate.analysis.stats import wilson_interval
+from debate.distributed import multihost
+from debate.distributed.sharding import batch_sharding, fsdp_sharding, make_mesh
+from debate.experiments import runfiles
+from debate.experiments.runfiles import ConfigError, WorkdirError
 from debate.tasks import images as image_task
 from debate.tasks.idx import ImageDataset, partition_bounds
+from debate.training import metrics as metrics_writer
 from judges import image_judges
 
 CONFIG = 'config.json'
@@ -332,7 +333,7 @@ class BatchIndices:
 
 def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
   """Shardings of a train state (arrays or ShapeDtypeStructs) on `mesh`: params and optimizer state by
-  `debate.sharding.fsdp_spec`, step and rng replicated."""
+  `debate.distributed.sharding.fsdp_spec`, step and rng replicated."""
   fsdp = lambda x: fsdp_sharding(x, mesh)
   replicated = NamedSharding(mesh, P())
   return TrainState(

@@ -1,4 +1,4 @@
-"""Throughput benchmark of the batched, sharded rollouts (`debate.rollout.run_games`).
+"""Throughput benchmark of the batched, sharded rollouts (`debate.rollouts.chain.run_games`).
 
   python -m launch.bench --task=chain --out=/tmp/bench_chain
 
@@ -38,10 +38,10 @@ and ended by block_until_ready; the table gives the median repetition, steps/s, 
 relative to the first mesh, XLA's FLOPs per step and device, and the model FLOPs utilisation where the
 device's peak is known (PEAK_FLOPS; blank on CPU).
 
-Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/selfplay.py:
+Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/training/selfplay_chain.py:
 `--train_batch_size` games of split-choice debate per step, both roles moved by a Gumbel MuZero search of
 `--selfplay_simulations` simulations a ply, then one Adam update), its games split over every device of the
-mesh and its params and Adam moments FSDP-style over 'model' (debate.sharding's layout):
+mesh and its params and Adam moments FSDP-style over 'model' (debate.distributed.sharding's layout):
 
   python -m launch.bench --train=selfplay --mesh=data:1 --mesh=data:4 --train_batch_size=64 \
       --train_steps=10 --repeats=3 --modulus=17 --selfplay_max_length=16 --selfplay_simulations=16 \
@@ -134,7 +134,7 @@ _TRAIN = flags.DEFINE_string(
   None,
   "Benchmark training instead of a task's rollouts: 'judge' (the "
   "image judge trainer, judges/train.py) or 'selfplay' (the chain debaters' "
-  'self-play, debate/selfplay.py).',
+  'self-play, debate/training/selfplay_chain.py).',
 )
 _MESH = flags.DEFINE_multi_string(
   'mesh',
@@ -207,7 +207,7 @@ def measure_chain(
   """
   import jax
 
-  from debate import rollout
+  from debate.rollouts import chain as rollout
   from judges import chain_checkers
 
   if repeats < 1:
@@ -302,7 +302,7 @@ def measure_ladder(
   from jax.sharding import NamedSharding
   from jax.sharding import PartitionSpec as P
 
-  from debate import rollout
+  from debate.rollouts import chain as rollout
   from judges import chain_checkers
 
   unknown = sorted(set(modes) - set(LADDER_MODES))
@@ -461,7 +461,7 @@ def _int_list(flag: str, values: Sequence[str]) -> list[int]:
 
 def validate() -> dict:
   """Checks every flag; returns the parsed settings. Raises UsageError naming the flag at fault."""
-  from debate import rollout
+  from debate.rollouts import chain as rollout
   from judges import chain_checkers
 
   if _TASK.value is None:
@@ -647,7 +647,7 @@ def main(argv):
 
 def _main_ladder() -> None:
   """--task=chain --ladder: the ladder of judges x seeds in each mode, in this process; then the table."""
-  from debate import runfiles
+  from debate.experiments import runfiles
 
   try:
     settings = validate()
@@ -684,7 +684,7 @@ def _main_ladder() -> None:
 
 
 def _main_images() -> None:
-  """--task=images: k-pixel precommit debate, MCTS against MCTS, on this process's devices (debate/image_bench.py).
+  """--task=images: k-pixel precommit debate, MCTS against MCTS, on this process's devices (debate/rollouts/throughput.py).
 
   python -m launch.bench --task=images --simulations=100,1000 --image_batch_sizes=32,128,512,1024 --k=6
   """
@@ -697,7 +697,8 @@ def _main_images() -> None:
     fail(f'--repeats must be >= 1, got {_REPEATS.value}')
   if not 1 <= _IMAGE_K.value <= 64:
     fail(f'--k must be in [1, 64], got {_IMAGE_K.value}')
-  from debate import image_bench, runfiles
+  from debate.experiments import runfiles
+  from debate.rollouts import throughput as image_bench
   from judges import image_judges
 
   if _IMAGE_JUDGE.value not in image_judges.JUDGE_MODELS:
@@ -787,7 +788,7 @@ def measure_train_judge(
   from jax.sharding import NamedSharding
   from jax.sharding import PartitionSpec as P
 
-  from debate import sharding
+  from debate.distributed import sharding
   from judges import image_judges, train
 
   data, model = mesh_shape
@@ -881,7 +882,7 @@ def measure_train_selfplay(
   repeats: int = 3,
   seed: int = 0,
 ) -> dict:
-  """Times the self-play training of the chain debaters (debate/selfplay.py) on a (data, model) = `mesh_shape`
+  """Times the self-play training of the chain debaters (debate/training/selfplay_chain.py) on a (data, model) = `mesh_shape`
   mesh of the first devices (games over all of them, params FSDP-style over 'model'), against an untrained
   learned:96 judge (its speed does not depend on its weights).
 
@@ -892,7 +893,8 @@ def measure_train_selfplay(
   import jax
   import jax.numpy as jnp
 
-  from debate import selfplay, sharding
+  from debate.distributed import sharding
+  from debate.training import selfplay_chain as selfplay
   from judges import chain_checkers
 
   data, model = mesh_shape
@@ -1052,7 +1054,7 @@ def _train_settings() -> dict:
 
 def _main_train() -> None:
   """--train: one child process per --mesh (with data x model simulated devices on a CPU), then the table."""
-  from debate import runfiles
+  from debate.experiments import runfiles
 
   try:
     settings = _train_settings()

@@ -31,7 +31,7 @@ and, when debate cells with at least 2 judges and 2 liars exist at the chosen T 
 Image records of a ladder (launch/configs/irving_mnist.py:ladder_k6_cpu and friends: one run per judge, each judge
 against liars of several strengths) enter the same tournament: a guard is judge + honest debater, a houdini the
 liar by strength name (random, greedy, search:B for mcts:B), both first players pooled, and T holds the pixels k
-(debate/image_experiment.py `tournament_records`). Chain and image workdirs are best reported separately, since
+(debate/experiments/images.py `tournament_records`). Chain and image workdirs are best reported separately, since
 a chain length T and a pixel count k share that axis.
 
 Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
@@ -60,7 +60,10 @@ import warnings
 
 from absl import app, flags
 
-from debate import report, rrm_report, runfiles, stats
+from debate.analysis import stats
+from debate.experiments import runfiles
+from debate.reports import chain as report
+from debate.reports import rrm as rrm_report
 from debate.tournament.elo import default_anchor, guard_houdini_matrix, rate, ratings_json
 from debate.tournament.figures import (
   accuracy_vs_elo_figure,
@@ -126,7 +129,7 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
     if not records:
       fail(f'--workdirs: {path} holds no records')
     for number, record in enumerate(records, start=1):
-      if record.get('task') == 'images':  # Image records have their own schema (debate/image_experiment.py).
+      if record.get('task') == 'images':  # Image records have their own schema (debate/experiments/images.py).
         continue
       missing = [k for k in ('cell', 'protocol', 'arm', 'judge', 'T', 'games', 'correct') if k not in record]
       if missing:
@@ -327,7 +330,7 @@ def _general_files(result: dict) -> dict:
 
 
 def _image_reports(records: list[dict], workdirs: list[str]) -> None:
-  from debate import image_report
+  from debate.reports import images as image_report
 
   transcripts = []
   for workdir in workdirs:
@@ -358,10 +361,10 @@ def main(argv):
   sources = [(name, [r for r in records if r.get('task') != 'images']) for name, records in sources]
   ladder_notes = []
   if any(records for _, records in image_sources):
-    # Irving et al. 2018 on images: Table 2 and its figures (debate/image_report.py) ...
+    # Irving et al. 2018 on images: Table 2 and its figures (debate/reports/images.py) ...
     _image_reports([r for _, records in image_sources for r in records], workdirs)
     # ... and, where judges met several liars (an image ladder), the same tournament as on chains.
-    from debate import image_experiment
+    from debate.experiments import images as image_experiment
 
     for name, records in image_sources:
       ladder, ladder_notes_here = image_experiment.tournament_records(records)

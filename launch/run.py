@@ -3,11 +3,11 @@
   python -m launch.run --config=launch/configs/chain.py[:smoke] --workdir=DIR [--config.FIELD=VALUE ...]
 
 The config's `experiment` field picks the runner (a missing field means 'grid'):
-  grid    the chain grid (debate/experiment.py): config.json, results.jsonl, transcripts.jsonl, table.md,
+  grid    the chain grid (debate/experiments/chain.py): config.json, results.jsonl, transcripts.jsonl, table.md,
           table.tex, table.csv and accuracy_vs_T.png in DIR; prints the Markdown table.
-  rrm     recursive reward modelling per level vs the unassisted baseline (debate/rrm_experiment.py):
+  rrm     recursive reward modelling per level vs the unassisted baseline (debate/experiments/rrm.py):
           config.json, results.jsonl, rrm_models/, rrm_table.{md,tex,csv} and rrm_levels.{png,pdf} in DIR.
-  irving  Irving et al. 2018 on MNIST (debate/image_experiment.py; needs --data_dir and --judge_workdir):
+  irving  Irving et al. 2018 on MNIST (debate/experiments/images.py; needs --data_dir and --judge_workdir):
           results.jsonl, transcripts.jsonl, table2.md/.tex/.csv, precommit_vs_simulations.png/.pdf,
           confusion.png/.pdf and sample_games.png/.pdf in DIR; prints Table 2.
 Rerunning the same command on the same DIR resumes, also a learned agent's training stopped by SIGTERM
@@ -18,7 +18,10 @@ import sys
 
 from absl import flags, logging
 
-from debate import experiment, multihost, report, runfiles
+from debate.distributed import multihost
+from debate.experiments import chain as experiment
+from debate.experiments import runfiles
+from debate.reports import chain as report
 from launch import cli
 
 DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder of the IDX image files (image experiments).')
@@ -33,7 +36,8 @@ def _run_grid(config, workdir: str) -> str:
 
 
 def _run_irving(config, workdir: str) -> str:
-  from debate import image_experiment, image_report  # Image experiments only: keeps chain runs light.
+  from debate import image_report  # Image experiments only: keeps chain runs light.
+  from debate.experiments import images as image_experiment
 
   records = image_experiment.run_image_experiment(
     config, workdir, data_dir=DATA_DIR.value, judge_workdir=JUDGE_WORKDIR.value, log=logging.info
@@ -42,7 +46,8 @@ def _run_irving(config, workdir: str) -> str:
 
 
 def _run_rrm(config, workdir: str) -> str:
-  from debate import rrm_experiment, rrm_report
+  from debate.experiments import rrm as rrm_experiment
+  from debate.reports import rrm as rrm_report
 
   records = rrm_experiment.run_rrm(config, workdir, log=logging.info)
   return rrm_report.rrm_table(records, fmt='markdown')

@@ -8,7 +8,8 @@ import os
 
 from absl import app, flags
 
-from debate import runfiles, transcripts
+from debate.experiments import runfiles
+from debate.reports import transcripts
 from launch.cli import fail, parse_flags
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of a run (holds transcripts.jsonl).')

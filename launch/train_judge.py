@@ -19,7 +19,8 @@ import sys
 import jax
 from absl import flags, logging
 
-from debate import multihost, runfiles
+from debate.distributed import multihost
+from debate.experiments import runfiles
 from debate.tasks import idx
 from judges import train
 from launch import cli

@@ -7,7 +7,7 @@ wrong answer (each step is invertible), so every step but t* checks out. Against
 is right with probability 1/2 + 1/2 * min(1, s/T) wherever t* is.
 
 Against an imperfect checker the position matters, and the consultant's strength is how it picks t*
-(`liar`, a `debate.agents.LiarSpec`): `random` uniformly; `search:B` the best, by the judge's score of the
+(`liar`, a `debate.agents.chain.LiarSpec`): `random` uniformly; `search:B` the best, by the judge's score of the
 wrong step, of B distinct random positions; `oracle` the best of all T positions. A wrong step the judge
 accepts is never caught, so a strong consultant wins every lying game where such a step exists.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate import agents
+from debate.agents import chain as agents
 from debate.tasks import chain
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers

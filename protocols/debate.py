@@ -1,5 +1,5 @@
-"""`debate` on the chain task: recursive bisection (see `debate.bisection`) between the honest debater and a
-liar (`debate.agents`), then the judge decides the single disputed step.
+"""`debate` on the chain task: recursive bisection (see `debate.games.bisection`) between the honest debater and a
+liar (`debate.agents.chain`), then the judge decides the single disputed step.
 
 Against an exact checker the honest debater always wins: the disputed step has an agreed, true input and the
 honest output is the true result. Against an imperfect checker, a liar that searches can steer the dispute
@@ -11,7 +11,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate import agents, bisection
+from debate.agents import chain as agents
+from debate.games import bisection
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 

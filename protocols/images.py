@@ -20,9 +20,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate import image_agents, image_game
-from debate.image_agents import AgentSpec
-from debate.image_game import ImageGame, Roles
+from debate.agents import images as image_agents
+from debate.agents.images import AgentSpec
+from debate.games import pixels as image_game
+from debate.games.pixels import ImageGame, Roles
 from debate.tasks import images as image_task
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate import agents
+from debate.agents import chain as agents
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 from protocols import consultancy

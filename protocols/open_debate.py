@@ -1,7 +1,7 @@
 """`open_debate` on the chain task: the protagonist chooses which answer to argue; the antagonist argues the
 other (the open debate of Kenton et al. 2024).
 
-Both debaters have the strength `liar` (a `debate.agents.LiarSpec`): whichever of them ends up defending the
+Both debaters have the strength `liar` (a `debate.agents.chain.LiarSpec`): whichever of them ends up defending the
 wrong answer plays that liar, and the one defending the true answer states the truth (see `protocols.debate`).
 The protagonist maximises its chance of winning: it estimates the liar's chance p with its own means
 (`agents.liar_win_estimate`: exact for the oracle, the root value of its search for mcts:B) and, since its
@@ -20,7 +20,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate import agents
+from debate.agents import chain as agents
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 from protocols import debate

@@ -8,9 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import agents, image_game
+from debate.agents import chain as agents
 from debate.games import chain as chain_game
 from debate.games import example, images, play
+from debate.games import pixels as image_game
 from debate.tasks import chain
 from judges import chain_checkers, image_judges
 from protocols import debate as chain_debate
@@ -128,7 +129,7 @@ def test_searching_policies_find_the_winning_last_move(first):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Chain: the generic game against the existing bisection debate (protocols/debate.py, which debate/rollout.py
+# Chain: the generic game against the existing bisection debate (protocols/debate.py, which debate/rollouts/chain.py
 # plays for every debate arm).
 
 MODULUS = 7

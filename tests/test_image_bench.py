@@ -7,7 +7,9 @@ import sys
 import jax
 import numpy as np
 
-from debate import image_bench, image_rollout, rollout
+from debate.rollouts import chain as rollout
+from debate.rollouts import images as image_rollout
+from debate.rollouts import throughput as image_bench
 from judges import image_judges
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

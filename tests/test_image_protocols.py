@@ -17,7 +17,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import image_agents, image_experiment, image_game, image_report, image_rollout, rollout
+from debate.agents import images as image_agents
+from debate.experiments import images as image_experiment
+from debate.games import pixels as image_game
+from debate.reports import images as image_report
+from debate.rollouts import chain as rollout
+from debate.rollouts import images as image_rollout
 from debate.tasks import idx
 from protocols import images as image_protocols
 

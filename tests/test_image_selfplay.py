@@ -1,4 +1,4 @@
-"""Self-play debaters for image debate (debate/image_selfplay.py) on tiny hand-built images and a hand-built
+"""Self-play debaters for image debate (debate/training/selfplay_images.py) on tiny hand-built images and a hand-built
 judge whose verdicts we can predict: the observation, learning, chunking, the Orbax ladder, legal play in
 the image runner's games, and the names in configs."""
 
@@ -10,10 +10,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import image_experiment, image_game, image_rollout, image_selfplay, rollout, sharding
-from debate.image_game import Roles
-from debate.runfiles import ConfigError
+from debate.distributed import sharding
+from debate.experiments import images as image_experiment
+from debate.experiments.runfiles import ConfigError
+from debate.games import pixels as image_game
+from debate.games.pixels import Roles
+from debate.rollouts import chain as rollout
+from debate.rollouts import images as image_rollout
 from debate.tasks import idx
+from debate.training import selfplay_images as image_selfplay
 from launch.configs import irving_mnist
 
 

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import rollout, sharding
+from debate.distributed import sharding
+from debate.rollouts import chain as rollout
 from judges import chain_checkers as cc
 
 
@@ -87,7 +88,7 @@ def test_learned_checker_training_gives_the_same_losses_on_1_and_4_devices_with_
 
 
 def test_an_experiment_trains_its_learned_judge_on_a_mesh_split_over_model(tmp_path):
-  from debate import experiment
+  from debate.experiments import chain as experiment
   from launch.configs import chain as chain_config
 
   config = chain_config.get_config('smoke')

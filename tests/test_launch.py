@@ -8,7 +8,8 @@ import sys
 import ml_collections
 import pytest
 
-from debate import experiment, runfiles
+from debate.experiments import chain as experiment
+from debate.experiments import runfiles
 from launch.configs import chain as chain_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,7 +9,11 @@ import jax
 import numpy as np
 import pytest
 
-from debate import agents, experiment, learned_liar, rollout, sharding
+from debate.agents import chain as agents
+from debate.distributed import sharding
+from debate.experiments import chain as experiment
+from debate.rollouts import chain as rollout
+from debate.training import liar as learned_liar
 from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
 

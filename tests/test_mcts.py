@@ -8,7 +8,7 @@ import mctx
 import numpy as np
 import pytest
 
-from debate import mcts
+from debate.agents import search as mcts
 
 NUM_ACTIONS = 5
 
@@ -69,11 +69,11 @@ def test_fixed_depth_backward_builds_the_same_tree_as_mctx(max_depth):
     np.testing.assert_array_equal(np.asarray(getattr(fixed, field)), np.asarray(getattr(stock, field)), err_msg=field)
 
 
-PINNED_MCTX = '0.0.71'  # setup.cfg pins this version: the one debate/mcts.py's swap was checked against.
+PINNED_MCTX = '0.0.71'  # setup.cfg pins this version: the one debate/agents/search.py's swap was checked against.
 
 
 def test_mctx_still_reads_the_swapped_backward_pass_at_trace_time():
-  """debate/mcts.py swaps mctx's private `search.backward`; if mctx stops calling it, the swap would do nothing."""
+  """debate/agents/search.py swaps mctx's private `search.backward`; if mctx stops calling it, the swap would do nothing."""
   calls = []
   stock = mctx._src.search.backward  # pylint: disable=protected-access
   stock_args = list(inspect.signature(stock).parameters)
@@ -103,7 +103,7 @@ def test_mctx_still_reads_the_swapped_backward_pass_at_trace_time():
   assert calls and stock_args == ['tree', 'leaf_index'], (
     f'mctx {mctx.__version__} no longer calls mctx._src.search.backward(tree, leaf_index) during a search '
     f'(its signature is now {stock_args}; calls seen: {len(calls)}), so the O(depth) backward pass of '
-    f'debate/mcts.py is silently unused. It was checked against mctx {PINNED_MCTX} (pinned in setup.cfg): '
+    f'debate/agents/search.py is silently unused. It was checked against mctx {PINNED_MCTX} (pinned in setup.cfg): '
     'read the new mctx search module, port fixed_depth_backward, and rerun tests/test_mcts.py.'
   )
 

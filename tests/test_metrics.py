@@ -1,4 +1,4 @@
-"""The metrics writer (debate/metrics.py): metrics.jsonl lines, TensorBoard event files, resuming, and the
+"""The metrics writer (debate/training/metrics.py): metrics.jsonl lines, TensorBoard event files, resuming, and the
 trainers that write through it."""
 
 import glob
@@ -10,9 +10,11 @@ import pytest
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 from tensorboardX.record_writer import masked_crc32c
 
-from debate import learned_liar, multihost, runfiles
-from debate import metrics as metrics_writer
+from debate.distributed import multihost
+from debate.experiments import runfiles
 from debate.tasks.idx import ImageDataset
+from debate.training import liar as learned_liar
+from debate.training import metrics as metrics_writer
 from judges import train
 from launch.configs import irving_mnist
 

@@ -21,7 +21,10 @@ from test_train_judge import (
   tiny_config,
 )
 
-from debate import experiment, image_experiment, multihost, runfiles
+from debate.distributed import multihost
+from debate.experiments import chain as experiment
+from debate.experiments import images as image_experiment
+from debate.experiments import runfiles
 from judges import train
 from launch import cli
 from launch.configs import chain_selfplay as chain_selfplay_config

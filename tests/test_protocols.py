@@ -8,8 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import agents, bisection, rollout
-from debate.stats import wilson_interval
+from debate.agents import chain as agents
+from debate.analysis.stats import wilson_interval
+from debate.games import bisection
+from debate.rollouts import chain as rollout
 from debate.tasks import chain
 from judges import chain_checkers as cc
 from protocols import consultancy, debate, direct, open_consultancy

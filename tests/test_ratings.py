@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from debate import ratings
+from debate.analysis import ratings
 
 
 def _simulate(true_ratings, games_per_pair, rng):

@@ -1,4 +1,4 @@
-"""Tests for debate.report: tables, figure, atomic report writing, record loading."""
+"""Tests for debate.reports.chain: tables, figure, atomic report writing, record loading."""
 
 import copy
 import csv
@@ -8,13 +8,13 @@ import os
 
 import pytest
 
-from debate.report import (
+from debate.experiments.runfiles import read_jsonl
+from debate.reports.chain import (
   CSV_COLUMNS,
   accuracy_table,
   accuracy_vs_T_figure,
   write_reports,
 )
-from debate.runfiles import read_jsonl
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from debate import rollout
+from debate.rollouts import chain as rollout
 from debate.tasks import chain
 from judges import chain_checkers as cc
 

@@ -12,8 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import rollout, rrm_experiment, rrm_report, rrm_training, runfiles, sharding
-from debate.runfiles import ConfigError
+from debate.distributed import sharding
+from debate.experiments import rrm as rrm_experiment
+from debate.experiments import runfiles
+from debate.experiments.runfiles import ConfigError
+from debate.reports import rrm as rrm_report
+from debate.rollouts import chain as rollout
+from debate.training import rrm as rrm_training
 from judges import chain_checkers as cc
 from judges import reward_models as rm
 from launch.configs import rrm_chain

@@ -6,7 +6,8 @@ import os
 import pytest
 from test_multihost import _start_processes, _wait_all, _without_timing
 
-from debate import rrm_experiment, runfiles
+from debate.experiments import rrm as rrm_experiment
+from debate.experiments import runfiles
 from launch.configs import rrm_chain
 
 # Levels 0 and 1 (level 1 labelled with the level-0 models, gathered from both processes), a short training

@@ -1,8 +1,8 @@
-"""The RRM trainer on a ('data', 'model') mesh (debate/sharding.py): a level trained on one device, on 4 x 1
+"""The RRM trainer on a ('data', 'model') mesh (debate/distributed/sharding.py): a level trained on one device, on 4 x 1
 and on 2 x 2 (params split over 'model') gives the same losses up to float rounding and the same counts.
 
 The training is short (2 rounds of 12 + 8 steps): over hundreds of steps the rounding differences grow
-until a sampled claim flips (debate/rrm_training.py), see test_rrm.py::test_a_resume_may_split_params_over_model.
+until a sampled claim flips (debate/training/rrm.py), see test_rrm.py::test_a_resume_may_split_params_over_model.
 """
 
 import jax
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from debate import rrm_training, sharding
+from debate.distributed import sharding
+from debate.training import rrm as rrm_training
 from judges import chain_checkers as cc
 from judges import reward_models as rm
 from protocols import rrm

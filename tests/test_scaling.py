@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from debate import scaling
+from debate.analysis import scaling
 
 
 def _planted_double_relu(rng, n=200, noise=25.0):

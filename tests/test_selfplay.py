@@ -1,4 +1,4 @@
-"""Self-play debaters (debate/selfplay.py): the split-choice game, AlphaZero-style training, the checkpoint
+"""Self-play debaters (debate/training/selfplay_chain.py): the split-choice game, AlphaZero-style training, the checkpoint
 ladder, and the az agents in the runners."""
 
 import dataclasses
@@ -12,8 +12,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate import agents, bisection, experiment, learned_liar, multihost, rollout, runfiles, selfplay, sharding
+from debate.agents import chain as agents
+from debate.distributed import multihost, sharding
+from debate.experiments import chain as experiment
+from debate.experiments import runfiles
+from debate.games import bisection
+from debate.rollouts import chain as rollout
 from debate.tasks import chain
+from debate.training import liar as learned_liar
+from debate.training import selfplay_chain as selfplay
 from judges import chain_checkers as cc
 from launch.configs import chain as chain_config
 

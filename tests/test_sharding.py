@@ -1,4 +1,4 @@
-"""The meshes and layouts every trainer shares (debate/sharding.py): which devices a batch is split over, and
+"""The meshes and layouts every trainer shares (debate/distributed/sharding.py): which devices a batch is split over, and
 how parameters are split FSDP-style over 'model'."""
 
 import jax
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from debate import rollout, sharding
-from debate.runfiles import ConfigError
+from debate.distributed import sharding
+from debate.experiments.runfiles import ConfigError
+from debate.rollouts import chain as rollout
 
 
 def test_fsdp_spec_splits_the_largest_divisible_axis():

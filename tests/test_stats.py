@@ -1,10 +1,10 @@
-"""Tests for debate.stats."""
+"""Tests for debate.analysis.stats."""
 
 import math
 
 import pytest
 
-from debate.stats import Z_95, wilson_interval
+from debate.analysis.stats import Z_95, wilson_interval
 
 
 def wilson_closed_form(correct: int, games: int, z: float = Z_95) -> tuple[float, float]:

@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from debate import scaling
-from debate.ratings import win_probability
+from debate.analysis import scaling
+from debate.analysis.ratings import win_probability
 from debate.tournament import elo, figures, fitting, placement, pooling, tables
 
 GAMES = 2000
@@ -479,7 +479,7 @@ def test_strength_fits_recover_a_planted_gap_curve():
 
 
 def test_tournament_config_has_the_ladders_the_issue_asks_for():
-  from debate import experiment
+  from debate.experiments import chain as experiment
   from launch.configs import chain_tournament
 
   config = chain_tournament.get_config()

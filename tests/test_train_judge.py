@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import pytest
 
-from debate import runfiles
+from debate.experiments import runfiles
 from debate.tasks import idx
 from judges import image_judges, train
 from launch import cli

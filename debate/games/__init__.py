@@ -5,7 +5,7 @@ Modules:
   `current_player(state)`, `terminal(state)`, `judge_view(state)`, `verdict(judge_params, state)`, and the
   static sizes `num_actions`, `max_moves`, `num_players`. Illegal actions are no-ops.
 - `chain`: bisection debate on chain instances, judged by a step checker (`ChainDebate`), plus the existing
-  random and oracle liars of `debate.agents` as policies (`RandomLiar`, `OracleLiar`).
+  random and oracle liars of `debate.agents.chain` as policies (`RandomLiar`, `OracleLiar`).
 - `images`: the sparse-pixel image game, precommit debate, debate without precommit and consultancy, judged
   by an image classifier (`ImageDebate`).
 - `example`: a tiny example task (`BitsDebate`): two debaters reveal bits of a hidden vector.

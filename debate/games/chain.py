@@ -1,6 +1,6 @@
 """Chain bisection debate (Brown-Cohen, Irving & Piliouras 2023) on the game interface, judged by a step checker.
 
-The dynamics and the verdict are those of `debate.bisection`; this module only says whose turn it is.
+The dynamics and the verdict are those of `debate.games.bisection`; this module only says whose turn it is.
 Player 0 is the honest debater (it claims the true answer x_T), player 1 the liar (it claims
 `instance.wrong`). Each bisection round is two moves: the honest debater states x_mid, then the liar does;
 an action is a value in Z_m (A = m). The honest debater's only legal move is the truth (its claims are
@@ -20,8 +20,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from debate import agents, bisection
-from debate.games import base
+from debate.agents import chain as agents
+from debate.games import base, bisection
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 
@@ -93,7 +93,7 @@ class ChainDebate(base.Game):
 
 @dataclasses.dataclass(frozen=True)
 class RandomLiar:
-  """The existing random liar of `debate.agents` (agree with probability 1/2, else a random false value) as a
+  """The existing random liar of `debate.agents.chain` (agree with probability 1/2, else a random false value) as a
   policy of the liar's moves: `policy(key, game, state, judge_params) -> [] int32`."""
 
   def __call__(self, key, game: ChainDebate, state: ChainState, judge_params) -> chex.Array:
@@ -103,7 +103,7 @@ class RandomLiar:
 
 @dataclasses.dataclass(frozen=True)
 class OracleLiar:
-  """The existing oracle liar of `debate.agents` (steers the dispute to the reachable step the judge gets
+  """The existing oracle liar of `debate.agents.chain` (steers the dispute to the reachable step the judge gets
   most wrong) as a policy of the liar's moves. It re-plans at every move (T m judge calls a move)."""
 
   def __call__(self, key, game: ChainDebate, state: ChainState, judge_params) -> chex.Array:

@@ -1,6 +1,6 @@
 """The sparse-pixel image game of Irving et al. 2018 on the game interface, judged by an image classifier.
 
-The dynamics, judge view and verdicts are those of `debate.image_game`; this module says whose turn it is.
+The dynamics, judge view and verdicts are those of `debate.games.pixels`; this module says whose turn it is.
 An instance is an `image_game.ImageGame` (`image_game.make_game(image, label, claim, num_actions)`): its
 `claim` makes the game precommit debate (claim = the lie >= 0) or debate without precommit (claim = -1), or,
 in consultancy, the label the consultant argues for. An action is an index into the image's nonzero pixels
@@ -21,9 +21,9 @@ import dataclasses
 import chex
 import jax.numpy as jnp
 
-from debate import image_game
 from debate.games import base
-from debate.image_game import ImageGame, ImageState, Roles
+from debate.games import pixels as image_game
+from debate.games.pixels import ImageGame, ImageState, Roles
 from judges.image_judges import ImageJudge
 
 

@@ -7,7 +7,7 @@ Generic ones, written once over the interface:
 - `Greedy()`: one-step lookahead with the judge: each legal action is valued by the judge's verdict, for the
   mover, of one random continuation of the game after it (exact when the action ends the game); the best
   is played, ties broken at random.
-- `MCTS(budget)`: `budget` PUCT simulations with `mctx` (`debate.mcts.puct_search`: c_puct = 1, uniform
+- `MCTS(budget)`: `budget` PUCT simulations with `mctx` (`debate.agents.search.puct_search`: c_puct = 1, uniform
   prior over the legal actions, illegal ones masked at the root and below), with ONE recurrent function over
   the interface: step the game; the reward of a move that ends the game is the judge's verdict for the
   mover; a leaf is valued by one random continuation; the discount is -1 when the turn passes to another
@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from debate import mcts
+from debate.agents import search as mcts
 from debate.games.base import Game
 
 

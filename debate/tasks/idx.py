@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-from debate import runfiles
+from debate.experiments import runfiles
 
 # IDX dtype code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -195,7 +195,7 @@ def partition_bounds(num_examples: int, parts: int) -> np.ndarray:
   """[parts + 1] int64: part i of `parts` contiguous parts of `num_examples` is [bounds[i], bounds[i + 1]),
   bounds[i] = floor(N * i / parts). The parts cover [0, N) in order and their sizes differ by at most one
   (some are empty when N < parts). The one rule for shards of a split (processes, devices) and for the
-  strata of a batch's rows (judges/train.py, debate/image_selfplay.py)."""
+  strata of a batch's rows (judges/train.py, debate/training/selfplay_images.py)."""
   return num_examples * np.arange(parts + 1, dtype=np.int64) // parts
 
 

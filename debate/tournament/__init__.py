@@ -16,10 +16,10 @@ summing ``games`` and ``correct``. Records written before the ``agent`` field ex
 The modules, each importing only those above it:
 
 - ``pooling``: agent names and their strength order, merging workdirs, pooling seeds, counts per seed;
-- ``elo``: guard-vs-houdini matrices and role-specific Elo (``debate.ratings`` does the maths);
+- ``elo``: guard-vs-houdini matrices and role-specific Elo (``debate.analysis.ratings`` does the maths);
 - ``placement``: the general-strength axis (log2 FLOPs per debate game) shared by both roles;
 - ``fitting``: accuracy against Elo and against general strength, domain-Elo scaling fits and nested
-  scalable oversight (``debate.scaling`` holds the models);
+  scalable oversight (``debate.analysis.scaling`` holds the models);
 - ``tables``: Markdown, LaTeX and CSV tables of all of these, and the JSON of scaling.json;
 - ``figures``: the matplotlib figures.
 

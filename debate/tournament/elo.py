@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from debate import ratings as ratings_lib
-from debate import stats
+from debate.analysis import ratings as ratings_lib
+from debate.analysis import stats
 from debate.tournament.pooling import Record, agent_of, counts_by_seed, order_agents
 
 

@@ -1,4 +1,4 @@
-"""Tournament figures (matplotlib ``Figure`` with ``FigureCanvasAgg``, as ``debate.report``).
+"""Tournament figures (matplotlib ``Figure`` with ``FigureCanvasAgg``, as ``debate.reports.chain``).
 
 Accuracy against houdini Elo, houdini Elo against search budget, both roles' Elo against the general
 axis, nested scalable oversight, and accuracy against judge strength and the judge-liar gap. Each

@@ -10,7 +10,7 @@
 - judge accuracy against judge strength and the judge-liar gap on that axis
   (:func:`accuracy_vs_strength`, :func:`strength_fits`).
 
-The models themselves are in ``debate.scaling``.
+The models themselves are in ``debate.analysis.scaling``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from debate import scaling
-from debate.stats import wilson_interval
+from debate.analysis import scaling
+from debate.analysis.stats import wilson_interval
 from debate.tournament.elo import Ratings
 from debate.tournament.placement import GeneralAxis
 from debate.tournament.pooling import Record, counts_by_seed, default_budget, order_agents

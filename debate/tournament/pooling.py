@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from debate import stats
-from debate.stats import wilson_interval
+from debate.analysis import stats
+from debate.analysis.stats import wilson_interval
 
 Record = Mapping[str, Any]
 

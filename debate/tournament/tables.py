@@ -2,7 +2,7 @@
 
 One function per table: :func:`elo_table`, :func:`general_axis_table`, :func:`general_fit_table`,
 :func:`nso_table` and :func:`strength_table`, each rendering ``fmt`` = 'markdown', 'latex' or 'csv'
-with the writers of ``debate.table_writers``.
+with the writers of ``debate.reports.tables``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from debate import runfiles
-from debate.table_writers import check_fmt, csv_table, latex_escape, latex_table, markdown_table
+from debate.experiments import runfiles
+from debate.reports.tables import check_fmt, csv_table, latex_escape, latex_table, markdown_table
 from debate.tournament.elo import Ratings
 from debate.tournament.fitting import MIN_POINTS_FOR_MODEL_CHOICE
 from debate.tournament.placement import GeneralAxis

@@ -31,7 +31,7 @@ Fields:
   model_parallelism (default 1): the 'model' axis of the training meshes of the learned judges and
     agents; their params and Adam moments are split FSDP-style over it, and each batch (steps, games) over
     every device of the mesh (from every process, the most devices that divide the batch;
-    debate.sharding.training_mesh). Results do not depend on it (up to float rounding).
+    debate.distributed.sharding.training_mesh). Results do not depend on it (up to float rounding).
 """
 
 import ml_collections

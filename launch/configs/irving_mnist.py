@@ -30,7 +30,7 @@ debater (greedy on CPU, mcts:1000 on an accelerator). Run one per judge, then ra
       --judge_workdir=J1 --workdir=L1          # and again with J2 -> L2, ...
   python -m launch.report --workdirs=L1,L2 --out=R    # Elo, accuracy vs liar Elo, houdini fit (T = k)
 
-The self-play variant (selfplay_k6_cpu) trains the learned debaters of debate/image_selfplay.py (one
+The self-play variant (selfplay_k6_cpu) trains the learned debaters of debate/training/selfplay_images.py (one
 policy-value network for both roles, AlphaZero-style with Gumbel MuZero search) against the judge of
 --judge_workdir on the training split, saves rungs 0, 100, 200 and 400 in W/agents/, and plays them on the
 first 50 test images (precommit, both first players, every lie) as the liar against the honest mcts:30
@@ -62,7 +62,7 @@ Fields:
     so a run may resume with another M or device count. Example, 4 GPUs as 2 x 2:
     --config.model_parallelism=2. The self-play debaters' trainer (selfplay variants) uses the same M on
     its own mesh, from each process the most devices that divide its batch, so there M must also divide
-    each process's device count (debate.sharding.training_mesh).
+    each process's device count (debate.distributed.sharding.training_mesh).
 
 Several hosts (a TPU pod, a SLURM job): add --distributed=auto (or --coordinator_address, --num_processes
 and --process_id) to the same command on every host (launch/tpu_pod.sh, launch/slurm_gpu.sbatch); each
@@ -169,7 +169,7 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
     config.game.seeds_per_lie = 1
     config.game.curve_budgets = ()
     config.game_memory_gb = 4.0
-    # debate.image_selfplay.ImageSelfPlayConfig fields (k and num_classes come from the config above).
+    # debate.training.selfplay_images.ImageSelfPlayConfig fields (k and num_classes come from the config above).
     config.selfplay_training = {
       'batch_size': 16,
       'num_simulations': 8,

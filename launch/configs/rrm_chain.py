@@ -14,7 +14,7 @@ level l-1 agent states the midpoint and the level l-1 reward model scores both h
 when both halves are), while the baseline learns from the user alone, who can check a claimed end only by
 recomputing the chain when 2^l <= s and otherwise guesses. At every level a reward model is fit to those
 labels and an agent is trained against it; records (one per seed, level and method) carry the reward model's
-accuracy, the agent's true accuracy, its proxy reward and the hacking gap. See debate/rrm_experiment.py.
+accuracy, the agent's true accuracy, its proxy reward and the hacking gap. See debate/experiments/rrm.py.
 
 Expected runtime: default about 5 minutes on a 2-core CPU (3 seeds x 6 levels x 3 methods; measured 4 m 35 s
 and 4 m 52 s with other jobs sharing the cores; the first seed also compiles each level, 10-15 s a level);
@@ -41,7 +41,7 @@ Fields:
     the agent's params and Adam moments are split FSDP-style over it, every step's batch over all devices of
     the mesh (the most devices of each process that divide batch_size; debate/sharding.training_mesh); a
     learned judge trains the same way. An integer >= 1 dividing each process's device count. It changes only
-    float rounding (amplified over a long training; debate/rrm_training.py); a run may resume with another
+    float rounding (amplified over a long training; debate/training/rrm.py); a run may resume with another
     value.
 """
 

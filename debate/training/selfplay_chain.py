@@ -1,7 +1,7 @@
 """Self-play debaters for chain bisection debate: one policy-value network for both roles, trained
 AlphaZero-style with `mctx.gumbel_muzero_policy` against a fixed judge.
 
-**The game (split-choice bisection).** In the bisection of debate/bisection.py the honest debater has
+**The game (split-choice bisection).** In the bisection of debate/games/bisection.py the honest debater has
 nothing to choose: it states the truth at the fixed midpoint. Here it chooses WHERE the dispute [lo, hi] is
 split, among `len(SPLITS)` = 3 points: action k picks
 
@@ -9,7 +9,7 @@ split, among `len(SPLITS)` = 3 points: action k picks
 
 so action 0 is the usual midpoint (lo + hi) // 2. Then the liar states its value for x_split (any value of
 Z_m; the true one = agreeing), the dispute narrows to [split, hi] on agreement and to [lo, split] otherwise,
-and when it is a single step the judge decides it, exactly as in debate/bisection.py. Every round is two
+and when it is a single step the judge decides it, exactly as in debate/games/bisection.py. Every round is two
 plies, honest then liar; a game of T steps lasts at most `max_rounds(T)` rounds (the worst split shrinks a
 span to 3/4: 8 rounds for T = 16, 15 for T = 64, against log2 T for the midpoint). Against an imperfect
 judge the honest debater can use its choice to keep the dispute away from the steps the judge gets wrong;
@@ -45,7 +45,7 @@ considering every valid action; its search models the opponent by the network's 
   debater is not the midpoint one: B simulations of PUCT (`mcts.puct_search`, c_puct = 1, uniform prior over
   the valid actions, leaves valued by one random continuation of BOTH players to the judge's verdict), the
   most visited move, ties broken at random. (`debate/mcts:B` with the midpoint honest debater is the
-  standard one-player MCTS liar of debate/agents.py.)
+  standard one-player MCTS liar of debate/agents/chain.py.)
 - `midpoint`: the standard honest debater; `debate/LIAR/midpoint` is the same arm as `debate/LIAR`.
 The runner attaches the rungs' params with `attach_networks` (trained or loaded once per judge and seed).
 """
@@ -65,9 +65,12 @@ import mctx
 import optax
 from jax.sharding import PartitionSpec as P
 
-from debate import bisection, learned_liar, mcts, sharding
-from debate.learned_liar import Policy
+from debate.agents import search as mcts
+from debate.distributed import sharding
+from debate.games import bisection
 from debate.tasks import chain
+from debate.training import liar as learned_liar
+from debate.training.liar import Policy
 from judges import chain_checkers
 
 SPLITS = ((1, 2), (1, 4), (3, 4))  # Honest action k splits a span s at floor(s * num / den), clipped.
@@ -326,7 +329,7 @@ def mcts_action(key, state: SplitState, instance, checker, judge_params, budget:
 def network_action(network: Policy | None, state: SplitState, instance, modulus: int) -> chex.Array:
   """The argmax of the network's policy over the mover's valid actions: [] int32."""
   if network is None:
-    raise ValueError('an az debater needs its params: attach them with debate.selfplay.attach_networks')
+    raise ValueError('an az debater needs its params: attach them with debate.training.selfplay_chain.attach_networks')
   logits, _ = _evaluate(network, state, instance, modulus)
   return jnp.argmax(logits).astype(jnp.int32)
 
@@ -337,7 +340,7 @@ def search_action(
   """The move of a `simulations`-simulation Gumbel MuZero search with the network for one game (no Gumbel
   noise: the search's best action; it considers every valid action): [] int32."""
   if network is None:
-    raise ValueError('an az debater needs its params: attach them with debate.selfplay.attach_networks')
+    raise ValueError('an az debater needs its params: attach them with debate.training.selfplay_chain.attach_networks')
   batched = jax.tree.map(lambda a: a[None], (state, instance))
   output = gumbel_search(
     network,
@@ -392,7 +395,7 @@ def _action(spec, key, state, instance, checker, judge_params):
 def play(key, instance: chain.ChainInstance, checker: chain_checkers.StepChecker, judge_params, *, liar, honest):
   """One split-choice game (outcome, transcript), the dicts of protocols/debate.play (`mid` = the split).
 
-  `liar`: a debate.agents.LiarSpec of kind random, mcts or az; `honest`: a debate.agents.HonestSpec.
+  `liar`: a debate.agents.chain.LiarSpec of kind random, mcts or az; `honest`: a debate.agents.chain.HonestSpec.
   """
   rounds = max(max_rounds(instance.max_length), 1)
   empty = jnp.full((rounds,), -1, jnp.int32)
@@ -473,7 +476,7 @@ def selfplay_games(params, key, checker, judge_params, config: SelfPlayConfig, m
 
   Game b's instance and search keys derive from (key, b) only: each game is a batch-of-one Gumbel search
   (vmapped over the games), because mctx draws the Gumbel noise of a whole batch from one key. So the games
-  do not depend on how they are laid out, and with a `mesh` (debate.sharding.training_mesh) each device plays its
+  do not depend on how they are laid out, and with a `mesh` (debate.distributed.sharding.training_mesh) each device plays its
   share under `shard_map` (the search trees never cross devices) with the same moves as one device.
   """
   modulus = checker.modulus
@@ -530,7 +533,7 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: SelfPlayConfig
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, metrics {[n]}).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
-  `mesh` (debate.sharding.training_mesh) the games of a step are played under `shard_map`, each device its share
+  `mesh` (debate.distributed.sharding.training_mesh) the games of a step are played under `shard_map`, each device its share
   (selfplay_games: the same games as on one device), the loss's gradient is a mean over all of them (an
   all-reduce), and params and Adam moments are laid out FSDP-style over its 'model' axis (gathered for the
   games), so the params agree with one device's to float rounding.
@@ -584,7 +587,7 @@ def train_selfplay(
 ):
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean metrics).
 
-  `mesh`: an optional debate.sharding.training_mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
+  `mesh`: an optional debate.distributed.sharding.training_mesh to split each step's games over (make_train_chunk); `checkpoint_dir`:
   where to save and resume the training state (learned_liar.train_through_rungs)."""
   rungs = learned_liar.checked_rungs(rungs)
   sharding.check_batch(mesh, config.batch_size)
@@ -662,7 +665,7 @@ def attach_networks(
   Trains (or loads) once per (judge, seed) every az rung that `cells` (with .arm, .checker, .seed) name for
   that judge and seed, as a liar or as the honest debater; `cache` keeps the ladder. `train_config`: a
   mapping of SelfPlayConfig fields (an experiment config's optional `selfplay_training`), None: defaults.
-  Training runs on debate.sharding.training_mesh(mesh, batch size, model_parallelism) of the experiment's `mesh`.
+  Training runs on debate.distributed.sharding.training_mesh(mesh, batch size, model_parallelism) of the experiment's `mesh`.
   """
 
   def az_specs(a):

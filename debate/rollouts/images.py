@@ -29,9 +29,11 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from debate import image_agents, image_game, multihost
-from debate.image_agents import AgentSpec
-from debate.rollout import data_mesh
+from debate.agents import images as image_agents
+from debate.agents.images import AgentSpec
+from debate.distributed import multihost
+from debate.games import pixels as image_game
+from debate.rollouts.chain import data_mesh
 from protocols import images as image_protocols
 
 IMAGE_PROTOCOLS = ('direct', 'consultancy', 'debate')
@@ -44,7 +46,7 @@ class ImageArm:
 
   In debate, AGENT is the honest debater and also the liar unless `liar=` names another; AGENT is random,
   greedy, mcts:SIMULATIONS, or (precommit debate only) a self-play network az:STEP[@SIMULATIONS]
-  (debate/image_selfplay.py). `precommit` only matters for debate.
+  (debate/training/selfplay_images.py). `precommit` only matters for debate.
   """
 
   protocol: str

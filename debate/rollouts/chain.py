@@ -14,7 +14,7 @@ architecture (its StepChecker) and the mesh: T, the seed's key and the judge's p
 so one compilation serves every T up to the padded length, every seed and every judge of one architecture
 (a ladder of learned judges of one width, a noisy judge's seeds). `compilations()` counts them.
 
-With several processes (debate/multihost.py) the mesh spans every process's devices: each process plays the
+With several processes (debate/distributed/multihost.py) the mesh spans every process's devices: each process plays the
 games of its devices' share of each batch, and the outcomes are gathered so that every process returns all
 of them, bit-identical to a single process's.
 """
@@ -30,8 +30,10 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from debate import agents, multihost, selfplay
+from debate.agents import chain as agents
+from debate.distributed import multihost
 from debate.tasks import chain
+from debate.training import selfplay_chain as selfplay
 from judges.chain_checkers import StepChecker
 from protocols import consultancy, debate, direct, open_consultancy, open_debate
 
@@ -44,12 +46,12 @@ class Arm:
 
   Spelled `direct`, `consultancy[/LIAR]` or `open_consultancy[/LIAR]` with LIAR one of random (the
   default), search:BUDGET, oracle, or `[open_]debate/LIAR` with LIAR one of random, greedy, mcts:BUDGET,
-  oracle, or `debate/learned:STEP` (the learned liar's checkpoint at STEP; see debate/learned_liar.py) or
+  oracle, or `debate/learned:STEP` (the learned liar's checkpoint at STEP; see debate/training/liar.py) or
   `debate/az:STEP[@S]` (the self-play network's checkpoint at STEP as the liar, with S search simulations
-  per move if given; see debate/selfplay.py).
+  per move if given; see debate/training/selfplay_chain.py).
   `debate/LIAR/HONEST` also names the honest debater: midpoint (the standard one, the default: the same arm
   as `debate/LIAR`), or a split-choosing one, mcts:BUDGET or az:STEP[@S], which plays the split-choice game
-  of debate/selfplay.py against LIAR = random, mcts:BUDGET or az:STEP[@S].
+  of debate/training/selfplay_chain.py against LIAR = random, mcts:BUDGET or az:STEP[@S].
   `s` is the judge's step-check budget (direct and consultancy).
   """
 

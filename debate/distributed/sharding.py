@@ -27,8 +27,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from debate import multihost
-from debate.runfiles import ConfigError
+from debate.distributed import multihost
+from debate.experiments.runfiles import ConfigError
 
 
 def make_mesh(devices: Sequence[jax.Device] | None = None, *, model_parallelism: int = 1) -> Mesh:

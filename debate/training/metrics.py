@@ -29,7 +29,8 @@ from tensorboardX.proto.event_pb2 import Event, SessionLog
 from tensorboardX.proto.summary_pb2 import Summary
 from tensorboardX.record_writer import masked_crc32c
 
-from debate import multihost, runfiles
+from debate.distributed import multihost
+from debate.experiments import runfiles
 
 METRICS = 'metrics.jsonl'
 EVENTS_GLOB = 'events.out.tfevents.*'

@@ -1,10 +1,10 @@
 """Self-play debaters for the sparse-pixel image debate (Irving et al. 2018): one policy-value network for
 both roles, trained AlphaZero-style with `mctx.gumbel_muzero_policy` against a fixed image judge.
 
-The image counterpart of debate/selfplay.py (chain). Its checkpoint ladder, rung-by-rung training loop and
-AlphaZero loss are the shared ones of debate/learned_liar.py (`saved_ladder`, `train_through_rungs`,
+The image counterpart of debate/training/selfplay_chain.py (chain). Its checkpoint ladder, rung-by-rung training loop and
+AlphaZero loss are the shared ones of debate/training/liar.py (`saved_ladder`, `train_through_rungs`,
 `checked_rungs`, `az_loss`); the game, its verdict and the search's model of it are those of
-debate/image_game.py and debate/image_agents.py (`Roles`).
+debate/games/pixels.py and debate/agents/images.py (`Roles`).
 
 **The game** is precommit debate on one image: the liar has committed to a wrong label (`game.claim`), the
 two debaters alternate revealing nonzero pixels, k moves in all, the first mover given by `honest_first`;
@@ -68,10 +68,13 @@ import numpy as np
 import optax
 from jax.sharding import PartitionSpec as P
 
-from debate import image_game, learned_liar, mcts, multihost, sharding
-from debate.image_game import ImageGame, ImageState, Roles
-from debate.learned_liar import Policy
+from debate.agents import search as mcts
+from debate.distributed import multihost, sharding
+from debate.games import pixels as image_game
+from debate.games.pixels import ImageGame, ImageState, Roles
 from debate.tasks.idx import ImageDataset, partition_bounds
+from debate.training import liar as learned_liar
+from debate.training.liar import Policy
 
 HONEST, LIAR = 0, 1
 _GAMES = 'games'  # The vmap axis of the per-game searches of selfplay_games.
@@ -226,7 +229,7 @@ def _need_params(spec):
   if spec.policy is None:
     raise ValueError(
       f'the image az debater {spec.name} needs its params: attach them with '
-      'debate.image_selfplay.attach_networks (the image runner does)'
+      'debate.training.selfplay_images.attach_networks (the image runner does)'
     )
 
 
@@ -302,7 +305,7 @@ def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[
   devices (1 without a mesh: the whole split). `dataset` (debate.tasks.idx.ImageDataset) is this process's
   shard of the training split; it must hold the blocks of this process's devices, which
   idx.load_image_dataset(process_index=p, process_count=P) gives when the mesh has the same number of
-  devices in every process (debate.sharding.training_mesh). Every process must call this."""
+  devices in every process (debate.distributed.sharding.training_mesh). Every process must call this."""
   image_strata(dataset.total, batch_size)  # Checks N >= B.
   devices = [None] if mesh is None else list(mesh.devices.flat)
   bounds = partition_bounds(dataset.total, len(devices))  # Device d's block: the strata of its games.
@@ -315,7 +318,7 @@ def training_images(dataset: ImageDataset, batch_size: int, mesh=None) -> tuple[
       raise ValueError(
         f'device {d} of the self-play mesh plays games on examples {bounds[d]}..{bounds[d + 1] - 1}, '
         f'but this process holds examples {dataset.start}..{dataset.start + len(dataset) - 1}; '
-        'train on a debate.sharding.training_mesh over every process with the shard of '
+        'train on a debate.distributed.sharding.training_mesh over every process with the shard of '
         'idx.load_image_dataset(process_index=jax.process_index(), '
         'process_count=jax.process_count()), or on one process with the whole split'
       )
@@ -354,7 +357,7 @@ def selfplay_games(
   Game b's image (uniform over its stratum, `image_strata`), lie, first player and search keys derive from
   (key, b) only, and each game is a batch-of-one Gumbel search (vmapped over the games; mctx draws the Gumbel
   noise of a whole batch from one key). So the games do not depend on how they are laid out: with a `mesh`
-  (debate.sharding.training_mesh, which may span processes) each device plays its share under `shard_map`,
+  (debate.distributed.sharding.training_mesh, which may span processes) each device plays its share under `shard_map`,
   on the images of its own block, with the same moves as one device.
   """
   k, num_classes, batch = config.k, config.num_classes, config.batch_size
@@ -431,7 +434,7 @@ def make_train_chunk(
   """A jitted (params, opt_state, (judge_params, images, labels), steps [n] int32) -> (params, opt_state,
   metrics {name: [n]}), with (images, labels) the `training_images` of `num_examples` training examples on
   `mesh`. Step `s` uses the key fold_in(key, s) only, so any chunking gives the same params.
-  With a `mesh` (debate.sharding.training_mesh) each device plays its share of a step's games (selfplay_games: the
+  With a `mesh` (debate.distributed.sharding.training_mesh) each device plays its share of a step's games (selfplay_games: the
   same games as on one device), the gradient is a mean over all of them (an all-reduce), and params and Adam
   moments are laid out FSDP-style over its 'model' axis.
   Metrics per step: loss, policy_loss, value_loss, liar_win_rate (of the self-play games)."""
@@ -507,7 +510,7 @@ def train_selfplay(
   """Trains on the training split (`dataset`: this process's shard of it, idx.load_image_dataset) to
   max(rungs) steps; returns ({step: params} for every rung, history of mean metrics per chunk).
   `checkpoint_dir`: where to save and resume the training state (learned_liar.train_through_rungs); `mesh`:
-  an optional debate.sharding.training_mesh to split each step's games over (make_train_chunk), each device
+  an optional debate.distributed.sharding.training_mesh to split each step's games over (make_train_chunk), each device
   holding only the images of its games (`training_images`)."""
   rungs = learned_liar.checked_rungs(rungs)
   sharding.check_batch(mesh, config.batch_size)

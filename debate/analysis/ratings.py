@@ -26,7 +26,7 @@ import dataclasses
 
 import numpy as np
 
-from debate import stats
+from debate.analysis import stats
 
 # Natural-log units per Elo point: s = r * ELO_SCALE makes P(i beats j) = sigmoid(s_i - s_j).
 ELO_SCALE = np.log(10.0) / 400.0

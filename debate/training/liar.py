@@ -41,9 +41,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debate import bisection, mcts, multihost, runfiles, sharding
-from debate import metrics as metrics_writer
+from debate.agents import search as mcts
+from debate.distributed import multihost, sharding
+from debate.experiments import runfiles
+from debate.games import bisection
 from debate.tasks import chain
+from debate.training import metrics as metrics_writer
 from judges import chain_checkers
 
 MAX_ROUNDS_FEATURE = 16
@@ -127,7 +130,7 @@ def logits(policy: Policy, observation: chex.Array, modulus: int) -> chex.Array:
 def policy_claim(policy: Policy | None, state, instance, modulus: int) -> chex.Array:
   """The learned liar's claim for x_mid: the argmax of its logits: [] int32."""
   if policy is None:
-    raise ValueError('a learned liar needs its params: attach them with debate.learned_liar.attach_policy')
+    raise ValueError('a learned liar needs its params: attach them with debate.training.liar.attach_policy')
   return jnp.argmax(logits(policy, observe(state, instance, modulus), modulus)).astype(jnp.int32)
 
 
@@ -161,7 +164,7 @@ def make_train_chunk(checker: chain_checkers.StepChecker, config: AgentTrainConf
   """A jitted (params, opt_state, judge_params, steps [n] int32) -> (params, opt_state, rewards [n]).
 
   Step `s` uses the key fold_in(key, s) only, so any chunking of the steps gives the same params. With a
-  `mesh` (debate.sharding.training_mesh) the games of a step are split over all its devices (game b keyed by
+  `mesh` (debate.distributed.sharding.training_mesh) the games of a step are split over all its devices (game b keyed by
   b, so the same games) and params and Adam moments are laid out FSDP-style over its 'model' axis.
   """
   optimizer = optax.adam(config.learning_rate)
@@ -270,9 +273,9 @@ def train_through_rungs(
   the step is the checkpoint's, and every key derives from (seed, step)) is saved there with Orbax after
   every chunk, training resumes from the latest usable checkpoint, and SIGTERM stops it after the chunk
   under way with `multihost.Preempted`: a resumed run ends with exactly the params of an uninterrupted one.
-  Each history entry is then also written by debate/metrics.py into the directory holding `checkpoint_dir`
+  Each history entry is then also written by debate/training/metrics.py into the directory holding `checkpoint_dir`
   (the agent's directory): a line of its metrics.jsonl and TensorBoard scalars.
-  `mesh`: the chunk's training mesh (debate.sharding.training_mesh), which may span processes: params and
+  `mesh`: the chunk's training mesh (debate.distributed.sharding.training_mesh), which may span processes: params and
   optimizer state start laid out on it (sharding.fsdp_placed) and the step numbers replicated over it;
   `judge_params` (the chunk's constant input) must already be on it (sharding.replicated). With several
   processes each plays its share of every step's games. Rungs, metrics and checkpoints are host copies of
@@ -385,7 +388,7 @@ def train_liar(
   """Trains to max(rungs) steps; returns ({step: params} for every rung, history of mean rewards).
 
   `checkpoint_dir`: where to save and resume the training state (train_through_rungs); `mesh`: an optional
-  debate.sharding.training_mesh to split each step's games over (make_train_chunk)."""
+  debate.distributed.sharding.training_mesh to split each step's games over (make_train_chunk)."""
   rungs = checked_rungs(rungs)
   sharding.check_batch(mesh, config.batch_size)
   init_key, train_key = jax.random.split(agent_key(seed))
@@ -460,7 +463,7 @@ def saved_ladder(
   """The checkpoint ladder of a learned agent: {step: Policy} for every rung, from `directory` or trained.
 
   The one place learned agents are saved and loaded (the learned liar here, the self-play debaters in
-  debate/selfplay.py). `directory` holds `step_<N>/` (Orbax, host copies of the params) per rung,
+  debate/training/selfplay_chain.py). `directory` holds `step_<N>/` (Orbax, host copies of the params) per rung,
   `metrics.json` ({'config', 'rungs', 'history'}) and, written during training, the history entries as
   metrics.jsonl lines and TensorBoard event files (train_through_rungs); None trains without saving. `config` is a frozen
   dataclass with `width` and `depth`; a directory written with another config is refused (WorkdirError).
@@ -547,7 +550,7 @@ def attach_policy(
   Trains (or loads) once per (judge, seed) the ladder of every `learned:STEP` rung that `cells` (the
   experiment's cells, each with .arm, .checker, .seed) name for that judge and seed; `cache` keeps it.
   `train_config`: a mapping of AgentTrainConfig fields (an experiment config's optional `agent_training`);
-  None for the defaults. Training runs on debate.sharding.training_mesh(mesh, batch size, model_parallelism).
+  None for the defaults. Training runs on debate.distributed.sharding.training_mesh(mesh, batch size, model_parallelism).
   """
   liar = getattr(arm, 'liar', None)
   if liar is None or liar.kind != 'learned':

@@ -11,15 +11,15 @@ A liar is a frozen `LiarSpec`; `liar_action` maps (key, state, instance, judge) 
   bisection can reach with the judge (T x m judge calls per game, made once, before the first round) and
   steers the dispute to the one the judge gets most wrong. It wins whenever any reachable step is
   exploitable, so it measures what the judge's errors allow, and how far a budgeted search is from it.
-- `learned:STEP`: a policy network trained by REINFORCE against the judge (debate/learned_liar.py), at its
+- `learned:STEP`: a policy network trained by REINFORCE against the judge (debate/training/liar.py), at its
   checkpoint of training step STEP (`budget` holds STEP); it plays the argmax of its policy. Its params
   ride on the spec as a hashable `learned_liar.Policy` (`policy`), attached by the runner.
-- `az:STEP`: the self-play (AlphaZero-style) policy-value network of debate/selfplay.py at training step
+- `az:STEP`: the self-play (AlphaZero-style) policy-value network of debate/training/selfplay_chain.py at training step
   STEP, in the liar's role; it plays the argmax of its policy (params attached by the runner, as above).
   `az:STEP@S` plays the move of an S-simulation Gumbel MuZero search with that network (`simulations`).
 
 Honest debaters (`HonestSpec`): `midpoint`, the standard one (it states the truth at the midpoint, the only
-choice bisection leaves it), and the split-choosing ones of debate/selfplay.py, which pick where each
+choice bisection leaves it), and the split-choosing ones of debate/training/selfplay_chain.py, which pick where each
 dispute is split: `mcts:B` (B PUCT simulations) and `az:STEP[@S]` (the self-play network in the honest role).
 Against a split-choosing honest debater the liar must be random, mcts:B or az:STEP (selfplay.SPLIT_GAME_LIARS).
 
@@ -41,8 +41,11 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from debate import bisection, learned_liar, mcts, selfplay
+from debate.agents import search as mcts
+from debate.games import bisection
 from debate.tasks.chain import ChainInstance
+from debate.training import liar as learned_liar
+from debate.training import selfplay_chain as selfplay
 from judges.chain_checkers import StepChecker
 from judges.chain_checkers import step_score as chain_step_score
 
@@ -84,7 +87,7 @@ class LiarSpec:
 
 @dataclasses.dataclass(frozen=True)
 class HonestSpec:
-  """The honest debater of chain debate: midpoint (the standard one), mcts:B or az:STEP (debate/selfplay.py)."""
+  """The honest debater of chain debate: midpoint (the standard one), mcts:B or az:STEP (debate/training/selfplay_chain.py)."""
 
   kind: str = 'midpoint'
   budget: int = 0

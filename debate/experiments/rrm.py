@@ -7,17 +7,17 @@ For each seed, levels l = 0..L run in order, and at each level the configured me
   rrm-product  the same recursion with its own models, the halves' scores multiplied (combine='product');
   baseline     every level learns from `protocols.rrm.unassisted_evaluation` (the user alone, s step checks).
 At level 0 all are the same game (the user checks the single step), so it is trained once and recorded for
-each. Each (seed, level, method) trains a reward model and an agent (`debate.rrm_training`), saves them
+each. Each (seed, level, method) trains a reward model and an agent (`debate.training.rrm`), saves them
 with Orbax under `rrm_models/` in the workdir and appends one record to `results.jsonl` the moment it
 finishes; a rerun with the same config skips finished cells and restores the level l-1 rrm models it needs,
 so it ends with the same records as an uninterrupted run.
 
-Sharding: each level trains on `debate.sharding.training_mesh(mesh, batch_size, model_parallelism)` of the
+Sharding: each level trains on `debate.distributed.sharding.training_mesh(mesh, batch_size, model_parallelism)` of the
 experiment's mesh (default: every device): the batch of every step is split over its devices and the
-networks' params and Adam moments FSDP-style over its 'model' axis (`debate.rrm_training`). The mesh only
+networks' params and Adam moments FSDP-style over its 'model' axis (`debate.training.rrm`). The mesh only
 changes float rounding, so a run may resume on other devices or with another model_parallelism (an
 execution-only field); the cells it then trains differ from an uninterrupted run's by that rounding, which
-a long training amplifies (see there). With several processes (debate/multihost.py) every process runs
+a long training amplifies (see there). With several processes (debate/distributed/multihost.py) every process runs
 every level on its share of the batch; process 0 alone writes config.json, results.jsonl and the reports;
 the finished cells (and whether saved models exist) are its answers, broadcast; models are gathered to host
 arrays before Orbax saves them (from process 0) and before they label the next level.
@@ -40,10 +40,15 @@ import jax
 import ml_collections
 import numpy as np
 
-from debate import checkpoints, multihost, rollout, rrm_report, rrm_training, runfiles, sharding
-from debate.runfiles import ConfigError
-from debate.stats import wilson_interval
+from debate.analysis.stats import wilson_interval
+from debate.distributed import multihost, sharding
+from debate.experiments import runfiles
+from debate.experiments.runfiles import ConfigError
+from debate.reports import rrm as rrm_report
+from debate.rollouts import chain as rollout
 from debate.tasks.chain import is_prime
+from debate.training import checkpoints
+from debate.training import rrm as rrm_training
 from judges import chain_checkers
 from judges import reward_models as rm
 from protocols import rrm

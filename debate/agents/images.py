@@ -9,7 +9,7 @@ An agent is an `agents.AgentSpec` (kind and budget), as on `chain`:
   one uniformly random completion of the game scored by the judge (win +1, loss -1 for the player to move),
   the move = the most visited pixel, ties broken at random. The agents have full access to the judge.
   Debate is zero-sum with alternating turns (mctx discount -1); consultancy has one player (discount +1).
-- `az:STEP` / `az:STEP@S`: the self-play policy-value network of debate/image_selfplay.py at training step
+- `az:STEP` / `az:STEP@S`: the self-play policy-value network of debate/training/selfplay_images.py at training step
   STEP (`budget` holds STEP), as the honest debater or the liar of precommit debate: the argmax of its policy,
   or with @S the move of an S-simulation Gumbel MuZero search with it (`simulations`). Its params ride on the
   spec (`policy`), attached by the image runner.
@@ -22,9 +22,10 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from debate import image_game, mcts
-from debate.agents import LiarSpec as AgentSpec
-from debate.image_game import ImageGame, ImageState, Roles
+from debate.agents import search as mcts
+from debate.agents.chain import LiarSpec as AgentSpec
+from debate.games import pixels as image_game
+from debate.games.pixels import ImageGame, ImageState, Roles
 
 IMAGE_AGENT_KINDS = ('random', 'greedy', 'mcts', 'az')
 

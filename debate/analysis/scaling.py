@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from debate import stats
+from debate.analysis import stats
 
 ELO_SCALE = np.log(10.0) / 400.0
 

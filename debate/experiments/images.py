@@ -8,7 +8,7 @@ A cell is (arm, first player, number of test images); `config.game` lists them:
 - the budget curve, on the first `curve_images` test images: precommit debate with `curve_agent` at each
   budget of `curve_budgets`, for each first player.
 
-Self-play debaters (`az:STEP[@S]`, debate/image_selfplay.py) in any debate arm are trained against the judge
+Self-play debaters (`az:STEP[@S]`, debate/training/selfplay_images.py) in any debate arm are trained against the judge
 of --judge_workdir on the training split of --data_dir (or loaded: once per run, every rung the cells name)
 and saved in `agents/` of the workdir before the first cell; the optional config field `selfplay_training`
 (a dict of `image_selfplay.ImageSelfPlayConfig` fields other than k and num_classes) overrides the defaults.
@@ -34,10 +34,15 @@ import jax
 import ml_collections
 import numpy as np
 
-from debate import image_game, image_report, image_rollout, multihost, rollout, runfiles, sharding
-from debate.experiment import progress_reporter
-from debate.runfiles import ConfigError, WorkdirError
-from debate.stats import bootstrap_mean_interval, wilson_interval
+from debate.analysis.stats import bootstrap_mean_interval, wilson_interval
+from debate.distributed import multihost, sharding
+from debate.experiments import runfiles
+from debate.experiments.chain import progress_reporter
+from debate.experiments.runfiles import ConfigError, WorkdirError
+from debate.games import pixels as image_game
+from debate.reports import images as image_report
+from debate.rollouts import chain as rollout
+from debate.rollouts import images as image_rollout
 from debate.tasks import idx
 from judges import image_judges
 
@@ -89,7 +94,7 @@ def selfplay_config(config: ml_collections.ConfigDict):
     return image_selfplay.ImageSelfPlayConfig(k=config.k, num_classes=config.num_classes, **fields)
   except TypeError as e:
     raise ConfigError(
-      'selfplay_training', f'{e}; the fields are those of debate.image_selfplay.ImageSelfPlayConfig'
+      'selfplay_training', f'{e}; the fields are those of debate.training.selfplay_images.ImageSelfPlayConfig'
     ) from None
 
 
@@ -107,9 +112,9 @@ def attach_selfplay_networks(
 ) -> tuple[ImageCell, ...]:
   """`cells` with the params of their az agents attached: every rung the cells name is trained against the
   judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games split over
-  debate.sharding.training_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`);
+  debate.distributed.sharding.training_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`);
   each process loads only its shard of the split, the images of its devices' games."""
-  from debate import image_selfplay
+  from debate.training import selfplay_images as image_selfplay
 
   rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
   if not rungs:

@@ -9,12 +9,12 @@ of a level (and every seed); only the small label program depends on the evaluat
 `train_level` runs `rounds` rounds. Each round first trains the reward model (binary cross-entropy with the
 soft labels, Adam) on fresh batches whose claims are a third each: the true end, a uniformly random wrong
 value, and an answer sampled from the current agent (the untrained policy in round 0). Then it trains the
-agent (`debate.rrm_agents.policy_improvement_loss`, Adam) against the current reward model.
+agent (`debate.agents.rrm.policy_improvement_loss`, Adam) against the current reward model.
 
 All randomness comes from the level key: `fold_in(key, PURPOSE)` for initialisation, data and measurement,
 then `fold_in(., round)` and `fold_in(., step)` for data.
 
-Sharding (`debate.sharding`): with a ('data', 'model') `mesh` (`sharding.training_mesh`; None: one device)
+Sharding (`debate.distributed.sharding`): with a ('data', 'model') `mesh` (`sharding.training_mesh`; None: one device)
 each step's batch (tasks, segments, claims, labels: [batch, ...]) is split over every device of the mesh,
 and both networks' params and Adam moments are split FSDP-style over 'model' (laid out at initialisation and
 after every update, inside the jit); the measurement's tasks are split too when the mesh divides num_tasks.
@@ -37,7 +37,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from debate import rrm_agents, sharding
+from debate.agents import rrm as rrm_agents
+from debate.distributed import sharding
 from judges import chain_checkers
 from judges import reward_models as rm
 from protocols import rrm
@@ -108,7 +109,7 @@ def label_table(evaluator: Evaluator, params: dict[str, Any], pool: chex.Array) 
 @dataclasses.dataclass(frozen=True)
 class TrainSpec:
   """Rounds of (reward-model steps, then agent steps); Adam for both; the agent's policy-improvement
-  temperature (`debate.rrm_agents.policy_improvement_loss`)."""
+  temperature (`debate.agents.rrm.policy_improvement_loss`)."""
 
   rounds: int = 3
   rm_steps: int = 400

@@ -21,9 +21,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from debate.runfiles import text_writer, write_files
-from debate.stats import wilson_interval
-from debate.table_writers import csv_table, latex_escape, latex_table, markdown_table
+from debate.analysis.stats import wilson_interval
+from debate.experiments.runfiles import text_writer, write_files
+from debate.reports.tables import csv_table, latex_escape, latex_table, markdown_table
 
 Record = Mapping[str, Any]
 RowKey = tuple[str, str]  # (arm, judge)

@@ -4,7 +4,7 @@ A cell is (seed, judge, T, arm). Cells run in a stable order; each appends one r
 sample transcripts to `transcripts.jsonl`) the moment it ends, so a killed run restarted with the same
 command and workdir skips the finished cells and ends with the same records as an uninterrupted one.
 
-With several processes (debate/multihost.py) every process plays its share of each cell's games and gets
+With several processes (debate/distributed/multihost.py) every process plays its share of each cell's games and gets
 all outcomes; process 0 alone writes the workdir, and the finished cells it reads there are broadcast, so
 every process runs the same cells.
 """
@@ -21,10 +21,15 @@ from typing import Any, Callable
 import jax
 import ml_collections
 
-from debate import learned_liar, multihost, report, rollout, runfiles, selfplay, sharding
-from debate.runfiles import ConfigError
-from debate.stats import wilson_interval
+from debate.analysis.stats import wilson_interval
+from debate.distributed import multihost, sharding
+from debate.experiments import runfiles
+from debate.experiments.runfiles import ConfigError
+from debate.reports import chain as report
+from debate.rollouts import chain as rollout
 from debate.tasks.chain import is_prime
+from debate.training import liar as learned_liar
+from debate.training import selfplay_chain as selfplay
 from judges import chain_checkers
 
 RESULTS = 'results.jsonl'
@@ -176,7 +181,7 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float, judge
     'wall_s': round(wall_s, 3),
     'games_per_s': round(games / max(wall_s, 1e-9), 1),
   }
-  if cell.arm.honest is not None:  # A split-choosing honest debater (debate/selfplay.py).
+  if cell.arm.honest is not None:  # A split-choosing honest debater (debate/training/selfplay_chain.py).
     record['honest'] = cell.arm.honest.name
   for role in ('consultant', 'protagonist'):  # consultancy and the open protocols: split by the agent's side
     if f'{role}_honest' in outcome:

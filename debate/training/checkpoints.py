@@ -13,7 +13,7 @@ import os
 import jax
 import numpy as np
 
-from debate import multihost
+from debate.distributed import multihost
 
 
 def save_tree(directory: str, tree) -> None:

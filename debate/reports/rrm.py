@@ -20,9 +20,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from debate.runfiles import text_writer, write_files
-from debate.stats import t_interval, wilson_interval
-from debate.table_writers import csv_table, latex_escape, markdown_table
+from debate.analysis.stats import t_interval, wilson_interval
+from debate.experiments.runfiles import text_writer, write_files
+from debate.reports.tables import csv_table, latex_escape, markdown_table
 
 Record = Mapping[str, Any]
 METHOD_ORDER = ('rrm', 'rrm-product', 'baseline')

@@ -22,9 +22,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from debate.runfiles import text_writer, write_files
-from debate.stats import bootstrap_mean_interval
-from debate.table_writers import latex_escape
+from debate.analysis.stats import bootstrap_mean_interval
+from debate.experiments.runfiles import text_writer, write_files
+from debate.reports.tables import latex_escape
 
 Record = dict[str, Any]
 FIRSTS = ('honest', 'liar', 'mean')

@@ -21,7 +21,9 @@ from typing import Sequence
 import jax
 import numpy as np
 
-from debate import image_game, image_rollout, rollout
+from debate.games import pixels as image_game
+from debate.rollouts import chain as rollout
+from debate.rollouts import images as image_rollout
 from debate.tasks import images as image_task
 from judges import image_judges
 

@@ -1,0 +1,1 @@
+"""Statistics of results: confidence intervals, Elo ratings from cross-play, scaling fits."""

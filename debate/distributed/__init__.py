@@ -1,0 +1,1 @@
+"""Devices and processes: meshes and layouts of every trainer, and running as one of several JAX processes."""
