@@ -36,8 +36,8 @@ def _run_grid(config, workdir: str) -> str:
 
 
 def _run_irving(config, workdir: str) -> str:
-  from debate import image_report  # Image experiments only: keeps chain runs light.
   from debate.experiments import images as image_experiment
+  from debate.reports import images as image_report  # Image experiments only: keeps chain runs light.
 
   records = image_experiment.run_image_experiment(
     config, workdir, data_dir=DATA_DIR.value, judge_workdir=JUDGE_WORKDIR.value, log=logging.info

@@ -107,7 +107,8 @@ def choose_pixel(
   if agent.kind == 'random':
     return image_game.random_pixel(key, game, state)
   if agent.kind == 'az':
-    from debate import image_selfplay  # Imported here: it needs flax and optax, which only az agents use.
+    # Imported here: it needs flax and optax, which only az agents use.
+    from debate.training import selfplay_images as image_selfplay
 
     return image_selfplay.az_pixel(agent, key, game, state, judge, judge_params, roles)
   search_key, tie_key = jax.random.split(key)

@@ -84,7 +84,7 @@ def _tuple(game, field: str, allow_empty: bool = False) -> tuple:
 def selfplay_config(config: ml_collections.ConfigDict):
   """The image_selfplay.ImageSelfPlayConfig of `config` (k and num_classes from the experiment, the rest
   defaults overridden by the optional `selfplay_training` dict). Raises ConfigError naming the field."""
-  from debate import image_selfplay  # Only runs with az agents train them.
+  from debate.training import selfplay_images as image_selfplay  # Only runs with az agents train them.
 
   fields = dict(config.get('selfplay_training') or {})
   for fixed in ('k', 'num_classes'):
@@ -493,7 +493,7 @@ def run_image_experiment(
   num_actions = image_game.action_space_size(np.asarray(test.images))
 
   mesh = mesh or rollout.data_mesh()
-  from debate import image_selfplay  # Only runs with az agents train them.
+  from debate.training import selfplay_images as image_selfplay  # Only runs with az agents train them.
 
   if any(image_selfplay.az_specs(cell.arm) for cell in cells):
     # The self-play trainer's mesh, checked before the workdir is touched.

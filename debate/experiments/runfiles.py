@@ -82,7 +82,7 @@ def resume_workdir(
   With several processes every process calls this: process 0 rewrites the files, and its records are
   broadcast, so every process runs the same cells.
   """
-  from debate import multihost  # Imported here: this module is otherwise free of JAX.
+  from debate.distributed import multihost  # Imported here: this module is otherwise free of JAX.
 
   check_resumable(workdir, config_path, resolved, fields=fields, ignore=ignore)
   records = None
