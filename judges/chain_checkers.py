@@ -34,6 +34,7 @@ from debate.distributed import multihost, sharding
 from debate.experiments import runfiles
 from debate.tasks import chain
 from debate.training import checkpoints
+from debate.training import metrics as metrics_writer
 
 Params = Any
 
@@ -165,9 +166,12 @@ class TrainConfig:
   log_every: int = 1000
 
 
-def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: TrainConfig, *, log=print, mesh=None):
+def train_learned_checker(
+  checker: StepChecker, key: chex.PRNGKey, config: TrainConfig, *, log=print, mesh=None, metrics_dir=None
+):
   """Trains a learned checker on fresh random steps (binary cross-entropy, Adam). Returns (params, history):
-  params as host (numpy) arrays, history [{'step', 'loss'}] after every chunk.
+  params as host (numpy) arrays, history [{'step', 'loss'}] after every chunk, also written to `metrics_dir`
+  (if given) by debate/training/metrics.py (metrics.jsonl and TensorBoard scalars).
 
   The training loop runs under one `jit` in chunks of `config.log_every` steps (a `lax.scan` each), so the
   only Python between steps is the progress log. Step s draws its batch from fold_in(data key, s) only.
@@ -206,6 +210,7 @@ def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: Train
   params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
   devices = 1 if mesh is None else mesh.devices.size
   history = []
+  writer = metrics_writer.MetricsWriter(metrics_dir) if metrics_dir else None
   done, start = 0, time.time()
   while done < config.steps:
     chunk = min(config.log_every, config.steps - done)
@@ -214,7 +219,7 @@ def train_learned_checker(checker: StepChecker, key: chex.PRNGKey, config: Train
     loss = float(multihost.to_host(loss))
     done += chunk
     rate = done * config.batch_size / max(time.time() - start, 1e-9)
-    history.append({'step': done, 'loss': loss})
+    history.append(writer.write(done, {'loss': loss}) if writer else {'step': done, 'loss': loss})
     log(
       f'judge {checker.name}: step {done}/{config.steps} loss {loss:.4f} ({rate:,.0f} examples/s on '
       f'{devices} device(s))'
@@ -298,6 +303,7 @@ def build_judge(
     mesh=sharding.training_mesh(
       mesh, train_config.batch_size, model_parallelism, batch_field='judge_training.batch_size'
     ),
+    metrics_dir=directory,
   )
   metrics = evaluate_checker(checker, params, eval_key)
   log(f'judge {checker.name}: measured errors {metrics}')

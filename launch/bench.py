@@ -38,7 +38,7 @@ and ended by block_until_ready; the table gives the median repetition, steps/s, 
 relative to the first mesh, XLA's FLOPs per step and device, and the model FLOPs utilisation where the
 device's peak is known (PEAK_FLOPS; blank on CPU).
 
-Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/training/selfplay_chain.py:
+Self-play training (`--train=selfplay`): the AlphaZero-style step of the chain debaters (debate/training/selfplay.py:
 `--train_batch_size` games of split-choice debate per step, both roles moved by a Gumbel MuZero search of
 `--selfplay_simulations` simulations a ply, then one Adam update), its games split over every device of the
 mesh and its params and Adam moments FSDP-style over 'model' (debate.distributed.sharding's layout):
@@ -208,6 +208,7 @@ def measure_chain(
   import jax
 
   from debate.rollouts import chain as rollout
+  from debate.rollouts import runner
   from judges import chain_checkers
 
   if repeats < 1:
@@ -216,7 +217,7 @@ def measure_chain(
   n = len(available) if devices is None else devices
   if not 1 <= n <= len(available):
     raise ValueError(f'asked for {n} devices, this process has {len(available)} ({jax.default_backend()})')
-  mesh = rollout.data_mesh(available[:n])
+  mesh = runner.data_mesh(available[:n])
   checker = chain_checkers.parse_checker(judge, modulus=modulus)
   params = chain_checkers.init_params(checker, jax.random.key(seed))
   rows = []
@@ -303,6 +304,7 @@ def measure_ladder(
   from jax.sharding import PartitionSpec as P
 
   from debate.rollouts import chain as rollout
+  from debate.rollouts import runner
   from judges import chain_checkers
 
   unknown = sorted(set(modes) - set(LADDER_MODES))
@@ -310,7 +312,7 @@ def measure_ladder(
     raise ValueError(f'unknown ladder modes {unknown}; expected some of {", ".join(LADDER_MODES)}')
   if min(judges, seeds, games, repeats) < 1:
     raise ValueError('judges, seeds, games and repeats must all be >= 1')
-  mesh = rollout.data_mesh(jax.devices()[:1])
+  mesh = runner.data_mesh(jax.devices()[:1])
   checker = chain_checkers.parse_checker(judge, modulus=modulus)
   ladder = [chain_checkers.init_params(checker, jax.random.key(j)) for j in range(judges)]
   arms = [rollout.parse_arm(spec, s) for spec in protocols]
@@ -320,10 +322,10 @@ def measure_ladder(
 
   def play_all(mode: str) -> tuple[int, dict]:
     """(compilations, {(protocol, judge, seed): outcome['correct'] [games]}), from a cold cache."""
-    rollout.compiled_games.cache_clear()
-    before, static, outcomes = rollout.compilations(), {}, {}
+    runner.compiled_games.cache_clear()
+    before, static, outcomes = runner.compilations(), {}, {}
     for arm in arms:
-      fn = rollout.compiled_games(arm, checker, max_length, mesh)
+      fn = runner.compiled_games(rollout.ChainPlayer(arm.structure, checker, max_length), mesh, 1, 4)
       for j, params in enumerate(ladder):
         for seed in range(seeds):
           if mode == 'traced':
@@ -332,15 +334,19 @@ def measure_ladder(
             )
           elif mode == 'static_seed':
             if (arm, seed) not in static:
-              static[arm, seed] = jax.jit(lambda i, n, p, fn=fn, seed=seed: fn(i, n, jax.random.key(seed), p))
+              static[arm, seed] = jax.jit(
+                lambda i, n, p, fn=fn, seed=seed: fn(i, n, jax.random.key(seed), p, (None, None))
+              )
             outcome, _ = jax.device_get(static[arm, seed](indices, length, params))
           else:
-            game = jax.jit(lambda i, n, fn=fn, seed=seed, params=params: fn(i, n, jax.random.key(seed), params))
+            game = jax.jit(
+              lambda i, n, fn=fn, seed=seed, params=params: fn(i, n, jax.random.key(seed), params, (None, None))
+            )
             static[arm, j, seed] = game
             outcome, _ = jax.device_get(game(indices, length))
           outcomes[arm.name, j, seed] = np.asarray(outcome['correct'])
     if mode == 'traced':
-      return rollout.compilations() - before, outcomes
+      return runner.compilations() - before, outcomes
     return sum(f._cache_size() for f in static.values()), outcomes
 
   rows, reference = [], None
@@ -882,7 +888,8 @@ def measure_train_selfplay(
   repeats: int = 3,
   seed: int = 0,
 ) -> dict:
-  """Times the self-play training of the chain debaters (debate/training/selfplay_chain.py) on a (data, model) = `mesh_shape`
+  """Times the self-play training of the chain debaters (debate/training/selfplay.py on the split-choice
+  chain game) on a (data, model) = `mesh_shape`
   mesh of the first devices (games over all of them, params FSDP-style over 'model'), against an untrained
   learned:96 judge (its speed does not depend on its weights).
 
@@ -894,7 +901,8 @@ def measure_train_selfplay(
   import jax.numpy as jnp
 
   from debate.distributed import sharding
-  from debate.training import selfplay_chain as selfplay
+  from debate.games import chain as chain_game
+  from debate.training import selfplay
   from judges import chain_checkers
 
   data, model = mesh_shape
@@ -909,13 +917,14 @@ def measure_train_selfplay(
   mesh = sharding.make_mesh(jax.devices()[:devices], model_parallelism=model)
   checker = chain_checkers.parse_checker('learned:96', modulus)
   judge = chain_checkers.init_params(checker, jax.random.key(seed))
-  config = selfplay.SelfPlayConfig(
-    batch_size=batch_size, num_simulations=simulations, max_length=max_length, width=width
-  )
+  config = selfplay.SelfPlayConfig(batch_size=batch_size, num_simulations=simulations, width=width)
+  game = chain_game.ChainDebate(checker, max_length, honest_splits=True)
+  sampler = chain_game.TrainingGames(modulus, max_length)
   init_key, train_key = jax.random.split(selfplay.agent_key(seed))
-  params = selfplay.init_params(config, modulus, init_key)
-  optimizer, train_chunk = selfplay.make_train_chunk(checker, config, train_key, mesh)
+  params = selfplay.init_params(game, sampler, width, config.depth, init_key)
+  optimizer, train_chunk = selfplay.make_train_chunk(game, sampler, config, train_key, mesh)
   params, opt_state = sharding.fsdp_placed((params, optimizer.init(params)), mesh)  # As training lays them out.
+  judge = (sharding.replicated(judge, mesh), {})
   steps = lambda r: jnp.arange(r * steps_per_repeat, (r + 1) * steps_per_repeat, dtype=jnp.int32)
 
   start = time.perf_counter()

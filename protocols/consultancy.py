@@ -7,7 +7,7 @@ wrong answer (each step is invertible), so every step but t* checks out. Against
 is right with probability 1/2 + 1/2 * min(1, s/T) wherever t* is.
 
 Against an imperfect checker the position matters, and the consultant's strength is how it picks t*
-(`liar`, a `debate.agents.chain.LiarSpec`): `random` uniformly; `search:B` the best, by the judge's score of the
+(`liar`, a `debate.agents.specs.AgentSpec`): `random` uniformly; `search:B` the best, by the judge's score of the
 wrong step, of B distinct random positions; `oracle` the best of all T positions. A wrong step the judge
 accepts is never caught, so a strong consultant wins every lying game where such a step exists.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate.agents import chain as agents
+from debate.agents.specs import AgentSpec
 from debate.tasks import chain
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
@@ -60,7 +60,7 @@ CONSULTANT_KINDS = ('random', 'search', 'oracle')
 
 
 def choose_wrong_step(
-  key, instance: ChainInstance, backward, checker: chain_checkers.StepChecker, judge_params, liar: agents.LiarSpec
+  key, instance: ChainInstance, backward, checker: chain_checkers.StepChecker, judge_params, liar: AgentSpec
 ) -> jax.Array:
   """Where the lying consultant puts its one wrong step: [] int32 in 1..T.
 
@@ -76,7 +76,7 @@ def choose_wrong_step(
   return candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
 
 
-def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, liar: agents.LiarSpec):
+def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, liar: AgentSpec):
   """The lying consultant's trace: ([max_length + 1] int32 claimed values, [] int32 its wrong step)."""
   if liar.kind not in CONSULTANT_KINDS:
     raise ValueError(f'a consultant liar is one of {", ".join(CONSULTANT_KINDS)}, not {liar.kind!r}')
@@ -131,7 +131,7 @@ def play(
   judge_params,
   *,
   s: int,
-  liar: agents.LiarSpec = agents.LiarSpec('random'),
+  liar: AgentSpec = AgentSpec('random'),
 ):
   honest_key, lie_key, check_key = jax.random.split(key, 3)
   consultant_honest = jax.random.bernoulli(honest_key)

@@ -1,8 +1,10 @@
-"""`direct`: the judge alone, with a budget of `s` step checks and no help.
+"""`direct`: the judge alone, with no help.
 
-The judge can afford to work through the chain itself only when T <= s: it then computes each step as the
+Chain (`play`): the judge has a budget of `s` step checks. It can afford to work through the chain itself only when T <= s: it then computes each step as the
 result its checker scores highest, and picks the candidate equal to its result (a coin flip if neither is).
 When T > s it has no evidence at all and can only guess between the two candidates.
+
+Images (`play_images`): the judge sees k uniformly random nonzero pixels and names its argmax class.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from debate.tasks import images as image_task
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 
@@ -43,3 +46,13 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
     'verdict': verdict,
   }
   return outcome, transcript
+
+
+def play_images(key, game, judge, judge_params, *, k: int):
+  """game: a `debate.games.pixels.ImageGame` -> (outcome {correct, verdict}, transcript {revealed [k] pixels
+  in raster order (H * W for none), logits [C]})."""
+  mask = image_task.random_nonzero_mask(key, game.image, k)
+  logits = judge.logits(judge_params, image_task.judge_planes(game.image, mask)[None])[0]
+  verdict = jnp.argmax(logits).astype(jnp.int32)
+  revealed = jnp.nonzero(mask.reshape(-1), size=k, fill_value=game.image.size)[0].astype(jnp.int32)
+  return {'correct': verdict == game.label, 'verdict': verdict}, {'revealed': revealed, 'logits': logits}

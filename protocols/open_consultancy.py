@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from debate.agents import chain as agents
+from debate.agents.specs import AgentSpec
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
 from protocols import consultancy
@@ -46,7 +46,7 @@ def play(
   judge_params,
   *,
   s: int,
-  liar: agents.LiarSpec = agents.LiarSpec('random'),
+  liar: AgentSpec = AgentSpec('random'),
 ):
   lie_key, tie_key, check_key = jax.random.split(key, 3)
   lie, wrong_step = consultancy.best_lie(lie_key, instance, checker, judge_params, liar)

@@ -7,8 +7,8 @@ import sys
 import jax
 import numpy as np
 
-from debate.rollouts import chain as rollout
 from debate.rollouts import images as image_rollout
+from debate.rollouts import runner
 from debate.rollouts import throughput as image_bench
 from judges import image_judges
 
@@ -46,7 +46,7 @@ def test_one_compilation_of_image_games_serves_every_judge_of_an_architecture_an
   judge = image_judges.ImageJudge('mlp', num_classes=3)
   ladder = [image_judges.init_judge(image_judges.make_judge('mlp', 3), jax.random.key(i), (4, 4)) for i in range(2)]
   arm = image_rollout.parse_image_arm('debate/random')
-  mesh = rollout.data_mesh(jax.devices()[:1])
+  mesh = runner.data_mesh(jax.devices()[:1])
   run = lambda params, seed: image_rollout.run_games(
     arm,
     judge,
@@ -64,16 +64,18 @@ def test_one_compilation_of_image_games_serves_every_judge_of_an_architecture_an
     mesh=mesh,
   )
   run(ladder[0], 0)
-  before = image_rollout.compilations()
+  before = runner.compilations()
   results = {(j, seed): run(params, seed) for j, params in enumerate(ladder) for seed in (0, 1)}
-  assert image_rollout.compilations() == before
-  assert image_rollout.compiled_games(arm, judge, 2, 16, 3, mesh)._cache_size() == 1
+  assert runner.compilations() == before
+  compiled = runner.compiled_games(image_rollout.ImagePlayer(arm.structure, judge, 2, 16, 3), mesh, 5, 5)
+  assert compiled._cache_size() == 1
   games = np.arange(12)  # (image, lie, repeat) of game g: (g // 4, (g // 2) % 2, g % 2).
   inputs = (images[games // 4], labels[games // 4], (games // 4).astype(np.int32), (games // 2) % 2, games % 2)
   inputs = [np.asarray(x, np.float32 if x.ndim == 3 else np.int32) for x in inputs]
-  compiled = image_rollout.compiled_games(arm, judge, 2, 16, 3, mesh)
   for (j, seed), (outcome, _) in results.items():  # The outcomes of the old per-(judge, seed) compilations.
-    closed = jax.jit(lambda *x, j=j, seed=seed: compiled(*x, jax.random.key(seed), ladder[j], True, False))
+    closed = jax.jit(
+      lambda *x, j=j, seed=seed: compiled(*x, jax.random.key(seed), ladder[j], True, False, (None, None))
+    )
     old, _ = jax.device_get(closed(*inputs))
     np.testing.assert_array_equal(old['correct'].reshape(3, 2, 2), outcome['correct'])
   assert not np.array_equal(results[0, 0][1]['revealed'], results[0, 1][1]['revealed'])

@@ -17,14 +17,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate.agents import images as image_agents
+from debate.agents import search
+from debate.agents.specs import parse_agent
 from debate.experiments import images as image_experiment
+from debate.games import conformance
+from debate.games import images as image_games
 from debate.games import pixels as image_game
 from debate.reports import images as image_report
-from debate.rollouts import chain as rollout
 from debate.rollouts import images as image_rollout
+from debate.rollouts import runner
 from debate.tasks import idx
-from protocols import images as image_protocols
+from judges import image_judges
+from protocols import debate, direct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,12 +56,18 @@ WEIGHTS = _votes(9, 4, {0: {0: 2.0}, 1: {0: 5.0}, 2: {1: 3.0}, 4: {1: 4.0}, 5: {
 JUDGE = PixelVoteJudge()
 
 
-def _game(claim=1, num_actions=8):
-  return image_game.make_game(IMAGE, 0, claim, num_actions)
+def _game(claim=1, num_actions=8, honest_first=True):
+  return image_game.make_game(IMAGE, 0, claim, num_actions, honest_first)
 
 
 def _agent(spec):
-  return image_agents.parse_agent(spec)
+  return image_rollout.policy(parse_agent(spec, image_rollout.AGENT_KINDS), {})
+
+
+def _play(claim, k, *agents, mode='debate'):
+  """One game on IMAGE (label 0) with `agents` (specs: honest and liar, or the consultant), honest first."""
+  game = image_games.ImageDebate(JUDGE, k, 8, mode)
+  return debate.play(jax.random.key(0), game, _game(claim), tuple(_agent(a) for a in agents), WEIGHTS)
 
 
 def test_game_candidates_moves_and_planes():
@@ -84,7 +94,7 @@ def test_random_completion_fills_exactly_the_free_moves_with_distinct_nonzero_pi
 
 def test_direct_reveals_k_random_nonzero_pixels_and_takes_the_argmax():
   game = _game()
-  outcome, transcript = image_protocols.play_direct(jax.random.key(0), game, JUDGE, WEIGHTS, k=5)
+  outcome, transcript = direct.play_images(jax.random.key(0), game, JUDGE, WEIGHTS, k=5)
   # All 5 nonzero pixels: logits [7, 7, 0, 6]: a tie between 0 and 1 goes to argmax's first, 0.
   np.testing.assert_array_equal(transcript['logits'], [7, 7, 0, 6])
   assert int(outcome['verdict']) == 0 and bool(outcome['correct'])
@@ -93,47 +103,25 @@ def test_direct_reveals_k_random_nonzero_pixels_and_takes_the_argmax():
 
 def test_greedy_debate_with_precommit_follows_the_hand_computed_moves():
   # Honest first: it takes pixel 1 (+5 margin); the liar takes 4 (+4 for the lie); honest 0; liar 2.
-  outcome, transcript = image_protocols.play_debate(
-    jax.random.key(0), _game(), JUDGE, WEIGHTS, k=4, honest=_agent('greedy'), liar=_agent('greedy'), honest_first=True
-  )
+  outcome, transcript = _play(1, 4, 'greedy', 'greedy')
   np.testing.assert_array_equal(transcript['revealed'], [1, 4, 0, 2])
   # Final logits: label 7, lie 7: a tie is a liar win.
   assert float(outcome['honest_margin']) == 0.0 and not bool(outcome['correct'])
   assert int(outcome['verdict']) == 1
   # With 3 moves the honest side ends ahead: 7 against 4.
-  outcome, transcript = image_protocols.play_debate(
-    jax.random.key(0), _game(), JUDGE, WEIGHTS, k=3, honest=_agent('greedy'), liar=_agent('greedy'), honest_first=True
-  )
+  outcome, transcript = _play(1, 3, 'greedy', 'greedy')
   np.testing.assert_array_equal(transcript['revealed'], [1, 4, 0])
   assert float(outcome['honest_margin']) == 3.0 and bool(outcome['correct']) and int(outcome['verdict']) == 0
 
 
 def test_without_precommit_the_liar_can_win_with_any_wrong_class():
   # No precommit: the liar's best first reply is pixel 5 (+6 for class 3), which beats the label's 5.
-  outcome, transcript = image_protocols.play_debate(
-    jax.random.key(0),
-    _game(claim=-1),
-    JUDGE,
-    WEIGHTS,
-    k=2,
-    honest=_agent('greedy'),
-    liar=_agent('greedy'),
-    honest_first=True,
-  )
+  outcome, transcript = _play(-1, 2, 'greedy', 'greedy')
   np.testing.assert_array_equal(transcript['revealed'], [1, 5])
   assert not bool(outcome['correct']) and int(outcome['verdict']) == 3
   # With precommit to lie 1, class 3 is ignored: the same moves leave the honest side ahead 5 to 0, and the
   # greedy liar instead plays its best pixel for class 1 (4): 5 against 4, honest wins.
-  outcome, transcript = image_protocols.play_debate(
-    jax.random.key(0),
-    _game(claim=1),
-    JUDGE,
-    WEIGHTS,
-    k=2,
-    honest=_agent('greedy'),
-    liar=_agent('greedy'),
-    honest_first=True,
-  )
+  outcome, transcript = _play(1, 2, 'greedy', 'greedy')
   np.testing.assert_array_equal(transcript['revealed'], [1, 4])
   assert bool(outcome['correct'])
 
@@ -141,26 +129,20 @@ def test_without_precommit_the_liar_can_win_with_any_wrong_class():
 def test_consultancy_verdicts():
   # A lying greedy consultant for class 3 reveals 5 first (+6), then 2 and 4 (votes for class 1 do not
   # hurt it as long as class 3 stays on top): logits [0, 7, 0, 6] -> rejected, the judge is right.
-  outcome, transcript = image_protocols.play_consultancy(
-    jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS, k=3, consultant=_agent('greedy')
-  )
+  outcome, transcript = _play(3, 3, 'greedy', mode='consultancy')
   assert int(transcript['revealed'][0]) == 5
   assert not bool(outcome['consultant_honest'])
   # With k = 1 it shows only pixel 5 and is accepted: a wrong verdict.
-  outcome, _ = image_protocols.play_consultancy(
-    jax.random.key(0), _game(claim=3), JUDGE, WEIGHTS, k=1, consultant=_agent('greedy')
-  )
+  outcome, _ = _play(3, 1, 'greedy', mode='consultancy')
   assert bool(outcome['accept']) and not bool(outcome['correct']) and int(outcome['verdict']) == 3
   # An honest consultant shows pixel 1 and is accepted: right.
-  outcome, _ = image_protocols.play_consultancy(
-    jax.random.key(0), _game(claim=0), JUDGE, WEIGHTS, k=1, consultant=_agent('greedy')
-  )
+  outcome, _ = _play(0, 1, 'greedy', mode='consultancy')
   assert bool(outcome['accept']) and bool(outcome['correct'])
 
 
-def _chosen_pixels(agent, game, state, roles, seeds=5):
+def _chosen_pixels(agent, game, state, seeds=5):
   """The pixel `agent` picks in `state` under each of `seeds` keys: [seeds] (one compiled, vmapped call)."""
-  choose = lambda key: image_agents.choose_pixel(_agent(agent), key, game, state, JUDGE, WEIGHTS, roles)
+  choose = lambda key: state.game.candidates[_agent(agent)(key, game, state, WEIGHTS, None, None)]
   return np.asarray(jax.jit(jax.vmap(choose))(jax.random.split(jax.random.key(0), seeds)))
 
 
@@ -168,23 +150,20 @@ def test_mcts_finds_the_only_winning_first_move():
   """k = 2, honest first, lie 1. Minimax: honest 1 (+5) beats any reply (best: 4, +4); honest 0 (+2) loses to
   4 or 2; pixels 2, 4 help the lie; pixel 5 helps no one and leaves the liar to win. So pixel 1 is the only
   winning first move, and MCTS must find it."""
-  game = _game()
-  roles = image_game.Roles('debate', honest_first=True)
-  state = image_game.init_state(game, 2)
-  search = jax.jit(lambda key: image_agents.mcts_search(key, game, state, JUDGE, WEIGHTS, roles, 200))
-  visits, value = search(jax.random.key(3))
+  game = image_games.ImageDebate(JUDGE, 2, 8)
+  state = game.init(None, _game())
+  visits, value = jax.jit(lambda key: search.puct(game, key, state, WEIGHTS, simulations=200))(jax.random.key(3))
   visits = np.asarray(visits)
-  assert game.candidates[int(np.argmax(visits))] == 1 and float(value) > 0
+  assert state.game.candidates[int(np.argmax(visits))] == 1 and float(value) > 0
   assert visits[5:].sum() == 0  # The padding actions are never visited.
-  np.testing.assert_array_equal(_chosen_pixels('mcts:64', game, state, roles), [1] * 5)
+  np.testing.assert_array_equal(_chosen_pixels('mcts:64', game, state), [1] * 5)
 
 
 def test_mcts_liar_finds_its_winning_reply():
   # Honest first has shown pixel 0 (+2); the liar's replies 2 (+3) and 4 (+4) both win, 1 and 5 do not.
-  game = _game()
-  roles = image_game.Roles('debate', honest_first=True)
-  state = image_game.step(image_game.init_state(game, 2), jnp.int32(0))
-  assert set(_chosen_pixels('mcts:32', game, state, roles).tolist()) <= {2, 4}
+  game = image_games.ImageDebate(JUDGE, 2, 8)
+  state = game.step(game.init(None, _game()), jnp.int32(0))  # Action 0: pixel 0.
+  assert set(_chosen_pixels('mcts:32', game, state).tolist()) <= {2, 4}
 
 
 def test_image_scores_credit_the_liar_with_its_best_lie():
@@ -249,7 +228,7 @@ def test_results_are_identical_on_one_and_four_devices_and_any_batch(spec):
   common = dict(k=3, num_actions=16, num_classes=4, first='liar', seed=0, repeats=2)
   runs = []
   for devices, batch in ((1, 64), (4, 12)):  # 4 devices: 3 games each, the last batch padded.
-    mesh = rollout.data_mesh(jax.devices()[:devices])
+    mesh = runner.data_mesh(jax.devices()[:devices])
     runs.append(
       image_rollout.run_games(arm, JUDGE, weights, images, labels, np.arange(5), batch_size=batch, mesh=mesh, **common)
     )
@@ -529,3 +508,19 @@ def test_launch_report_rates_an_image_ladder_of_two_judges(tmp_path):
   assert float(axis['houdini', 'greedy']['verdicts_per_game']) == 48
   assert 'forward pass of its judge' in (out / 'general_axis.md').read_text()
   assert (out / 'nso.md').exists() and (out / 'accuracy_vs_strength.md').exists()
+
+
+@pytest.mark.parametrize(
+  'mode, claim, honest_first', [('debate', 1, True), ('debate', -1, False), ('consultancy', 2, True)]
+)
+def test_api(mode, claim, honest_first):
+  """The conformance test on a random 6 x 6 image with an MLP judge of 3 classes."""
+  mask_key, value_key = jax.random.split(jax.random.key(5))
+  mask = jax.random.bernoulli(mask_key, 0.35, (6, 6))
+  image = jnp.where(mask, jax.random.uniform(value_key, mask.shape, minval=0.1), 0.0)
+  actions = image_game.action_space_size(np.asarray(image)[None])
+  judge = image_judges.ImageJudge('mlp', 3)
+  params = image_judges.init_judge(image_judges.make_judge('mlp', 3), jax.random.key(6), image.shape)
+  game = image_games.ImageDebate(judge, k=4, actions=actions, mode=mode)
+  instance = image_game.make_game(image, 0, claim, actions, honest_first)
+  conformance.api_test(game, instance, jax.random.key(0), params, network=(8, 1) if mode == 'debate' else None)

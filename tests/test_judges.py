@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from debate.distributed import sharding
-from debate.rollouts import chain as rollout
+from debate.rollouts import runner
 from judges import chain_checkers as cc
 
 
@@ -71,7 +71,7 @@ def test_learned_checker_training_gives_the_same_losses_on_1_and_4_devices_with_
   checker = cc.parse_checker('learned:32', 17)
   config = cc.TrainConfig(steps=60, batch_size=64, log_every=20)
   one, one_history = cc.train_learned_checker(checker, jax.random.key(5), config, log=lambda _: None)
-  four = rollout.data_mesh(jax.devices()[:4])
+  four = runner.data_mesh(jax.devices()[:4])
   for model_parallelism in (1, 2):
     mesh = sharding.training_mesh(four, config.batch_size, model_parallelism)
     assert mesh.devices.shape == (4 // model_parallelism, model_parallelism)

@@ -13,7 +13,7 @@ from tensorboardX.record_writer import masked_crc32c
 from debate.distributed import multihost
 from debate.experiments import runfiles
 from debate.tasks.idx import ImageDataset
-from debate.training import liar as learned_liar
+from debate.training import ladder
 from debate.training import metrics as metrics_writer
 from judges import train
 from launch.configs import irving_mnist
@@ -118,11 +118,11 @@ def test_only_process_0_writes(tmp_path, monkeypatch):
 
 
 def test_agent_training_writes_its_history_next_to_its_checkpoints(tmp_path):
-  """train_through_rungs (the learned liar's and both self-play trainers') writes each history entry."""
+  """train_through_rungs (every agent trainer's) writes each history entry."""
   chunk = lambda params, opt_state, judge, steps: (params + len(steps), opt_state, {'loss': 1.0 / (1 + steps)})
   report = lambda done, metrics, steps_per_s: {'loss': float(np.mean(metrics['loss']))}
   agent = tmp_path / 'agent'
-  run = lambda rungs: learned_liar.train_through_rungs(
+  run = lambda rungs: ladder.train_through_rungs(
     chunk,
     np.zeros(2, np.float32),
     np.zeros(2, np.float32),
@@ -130,7 +130,7 @@ def test_agent_training_writes_its_history_next_to_its_checkpoints(tmp_path):
     rungs=rungs,
     log_every=2,
     report=report,
-    checkpoint_dir=str(agent / learned_liar.TRAINING),
+    checkpoint_dir=str(agent / ladder.TRAINING),
     log=lambda _: None,
   )
   _, history = run([4])

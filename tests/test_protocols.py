@@ -8,9 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from debate.agents import chain as agents
+from debate.agents import policies
+from debate.agents.specs import AgentSpec
 from debate.analysis.stats import wilson_interval
-from debate.games import bisection
+from debate.games import bisection, conformance
+from debate.games import chain as chain_game
 from debate.rollouts import chain as rollout
 from debate.tasks import chain
 from judges import chain_checkers as cc
@@ -26,6 +28,13 @@ ALWAYS_WRONG = cc.parse_checker('noisy:1.0', M)  # inverts every verdict: a judg
 def _play_many(play, n=64, instance=INSTANCE):
   keys = jax.random.split(jax.random.key(0), n)
   return jax.jit(jax.vmap(lambda k: play(k, instance)))(keys)
+
+
+def _debate(checker, judge_params, liar: AgentSpec, max_length=INSTANCE.max_length):
+  """play(key, instance): chain debate (debate.games.chain) with the standard honest debater and `liar`."""
+  game = chain_game.ChainDebate(checker, max_length)
+  players = (chain_game.Midpoint(), rollout.policy(liar, {}))
+  return lambda key, instance: debate.play(key, game, instance, players, judge_params)
 
 
 def test_bisection_follows_the_claims_to_the_first_disputed_step():
@@ -58,12 +67,10 @@ def test_bisection_on_a_length_that_is_not_a_power_of_two():
 
 @pytest.mark.parametrize('liar', ['random', 'greedy', 'mcts', 'oracle'])
 def test_debate_on_the_hand_built_instance(liar):
-  spec = agents.LiarSpec(liar, 8 if liar == 'mcts' else 0)
-  exact, _ = _play_many(functools.partial(debate.play, checker=EXACT, judge_params=None, liar=spec))
+  spec = AgentSpec(liar, 8 if liar == 'mcts' else 0)
+  exact, _ = _play_many(_debate(EXACT, None, spec))
   assert bool(exact['correct'].all())  # the honest debater always wins against an exact checker
-  flipped, transcript = _play_many(
-    functools.partial(debate.play, checker=ALWAYS_WRONG, judge_params=jax.random.key(0), liar=spec)
-  )
+  flipped, transcript = _play_many(_debate(ALWAYS_WRONG, jax.random.key(0), spec))
   assert not bool(flipped['correct'].any())  # ... and always loses against a judge that inverts verdicts
   np.testing.assert_array_equal(transcript['num_rounds'], 2)
   np.testing.assert_array_equal(transcript['step_input'], INSTANCE.trace[transcript['disputed_step'] - 1])
@@ -171,22 +178,20 @@ def test_mcts_liar_finds_the_single_step_the_judge_gets_wrong():
   assert len(table) == 13  # steps 1..3 with any of 4 false claims, plus step 4 with the wrong answer
 
   def win_rate(spec):
-    outcome, _ = _play_many(
-      functools.partial(debate.play, checker=checker, judge_params=params, liar=spec), n=100, instance=instance
-    )
+    outcome, _ = _play_many(_debate(checker, params, spec, instance.max_length), n=100, instance=instance)
     return 1.0 - float(outcome['correct'].mean())
 
-  assert win_rate(agents.LiarSpec('mcts', 64)) >= 0.95
-  assert win_rate(agents.LiarSpec('random')) <= 0.3
-  assert win_rate(agents.LiarSpec('oracle')) == 1.0
+  assert win_rate(AgentSpec('mcts', 64)) >= 0.95
+  assert win_rate(AgentSpec('random')) <= 0.3
+  assert win_rate(AgentSpec('oracle')) == 1.0
 
 
 def test_oracle_liar_wins_exactly_when_some_reachable_step_is_exploitable():
   m = 5
   instance = chain.make_instance(2, [(2, 1), (3, 3), (4, 0), (1, 2), (2, 2)], modulus=m, wrong=1)
   checker = cc.parse_checker('noisy:0.04', m)
-  oracle = agents.LiarSpec('oracle')
-  play = jax.jit(lambda params: debate.play(jax.random.key(0), instance, checker, params, liar=oracle))
+  oracle = AgentSpec('oracle')
+  play = jax.jit(lambda params: _debate(checker, params, oracle, instance.max_length)(jax.random.key(0), instance))
   outcomes = []
   win_table = _liar_win_table(instance, checker)
   for seed in range(24):
@@ -220,9 +225,7 @@ def test_searching_consultants_put_the_wrong_step_where_the_judge_scores_it_high
     @jax.jit
     def play_all(params):
       return jax.vmap(
-        lambda key: consultancy.play(
-          key, instance, checker=checker, judge_params=params, s=1, liar=agents.LiarSpec(*spec)
-        )
+        lambda key: consultancy.play(key, instance, checker=checker, judge_params=params, s=1, liar=AgentSpec(*spec))
       )(keys)
 
     def wrong_steps(params):
@@ -293,3 +296,38 @@ def test_theory_open_debate():
   np.testing.assert_array_equal(open_outcome['correct'], assigned['correct'])
   np.testing.assert_array_equal(open_outcome['protagonist_honest'], open_outcome['correct'])
   assert 0 < open_outcome['correct'].mean() < 1
+
+
+@pytest.mark.parametrize('honest_splits', [False, True])
+def test_api(honest_splits):
+  checker = cc.parse_checker('noisy:0.3', 5)
+  game = chain_game.ChainDebate(checker, max_length=8, honest_splits=honest_splits)
+  instance = chain.sample_instance(jax.random.key(3), 6, 5, 8)
+  conformance.api_test(game, instance, jax.random.key(0), cc.init_params(checker, jax.random.key(4)), network=(8, 1))
+
+
+@pytest.mark.parametrize('honest_splits', [False, True])
+def test_chain_honest_always_wins_against_an_exact_checker(honest_splits):
+  """Known theory: with an exact step checker no liar beats the honest debater, whatever either plays."""
+  checker = cc.parse_checker('exact', 5)
+  game = chain_game.ChainDebate(checker, 8, honest_splits=honest_splits)
+  instances = jax.vmap(lambda k, t: chain.sample_instance(k, t, 5, 8))(
+    jax.random.split(jax.random.key(7), 16), jnp.arange(16) % 8 + 1
+  )
+  keys = jax.random.split(jax.random.key(8), 16)
+  honest_players = (chain_game.Midpoint(), policies.Random(), policies.MCTS(6)) if honest_splits else (None,)
+  for honest in honest_players:
+    for liar in (policies.Random(), policies.Greedy(), policies.MCTS(6)):
+      players = (honest or chain_game.Midpoint(), liar)
+      outcome, _ = jax.jit(jax.vmap(lambda k, i, p=players: debate.play(k, game, i, p, None)))(keys, instances)
+      assert bool(outcome['correct'].all()), (honest, liar)
+
+
+def test_the_oracle_plans_once_and_beats_a_judge_that_inverts_every_verdict():
+  checker = cc.parse_checker('noisy:1.0', 5)
+  game = chain_game.ChainDebate(checker, 8)
+  instance = chain.sample_instance(jax.random.key(3), 6, 5, 8)
+  outcome, transcript = debate.play(
+    jax.random.key(0), game, instance, (chain_game.Midpoint(), chain_game.OracleLiar()), jax.random.key(1)
+  )
+  assert not bool(outcome['correct']) and int(transcript['num_rounds']) == 3

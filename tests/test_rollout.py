@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from debate.rollouts import chain as rollout
+from debate.rollouts import runner
 from debate.tasks import chain
 from judges import chain_checkers as cc
 
@@ -38,7 +39,7 @@ def test_results_are_identical_for_1_and_4_devices_and_any_batch_size(arm_spec, 
     seed=3,
     num_games=40,
     batch_size=batch,
-    mesh=rollout.data_mesh(jax.devices()[:devices]),
+    mesh=runner.data_mesh(jax.devices()[:devices]),
     max_length=16,
   )
   reference = run(1, 40)
@@ -104,10 +105,11 @@ def test_bad_lengths_are_refused():
 
 def _closed_over(arm, checker, params, *, length, seed, num_games, max_length):
   """The games compiled the old way: seed and judge params closed over (constants of their own compilation)."""
-  mesh = rollout.data_mesh(jax.devices()[:1])
-  fn = rollout.compiled_games(arm, checker, max_length, mesh)
+  mesh = runner.data_mesh(jax.devices()[:1])
+  fn = runner.compiled_games(rollout.ChainPlayer(arm, checker, max_length), mesh, 1, 4)
   indices = np.arange(num_games, dtype=np.uint32)
-  return jax.device_get(jax.jit(lambda i: fn(i, np.int32(length), jax.random.key(seed), params))(indices))
+  closed = jax.jit(lambda i: fn(i, np.int32(length), jax.random.key(seed), params, (None, None)))
+  return jax.device_get(closed(indices))
 
 
 @pytest.mark.parametrize('judge', ['learned:8', 'noisy:0.2'])
@@ -115,14 +117,15 @@ def test_one_compilation_serves_every_judge_of_an_architecture_and_every_seed(ju
   arm = rollout.parse_arm('debate/random', 0)
   checker = cc.parse_checker(judge, 17)
   ladder = [cc.init_params(checker, jax.random.key(i)) for i in range(2)]
-  mesh = rollout.data_mesh(jax.devices()[:1])
+  mesh = runner.data_mesh(jax.devices()[:1])
   run = lambda params, seed: rollout.run_games(
     arm, checker, params, length=5, seed=seed, num_games=16, batch_size=16, mesh=mesh, max_length=8
   )
   run(ladder[0], 0)  # Compiles, unless an earlier test did.
-  compiled, before = rollout.compiled_games(arm, checker, 8, mesh), rollout.compilations()
+  compiled = runner.compiled_games(rollout.ChainPlayer(arm, checker, 8), mesh, 1, 4)
+  before = runner.compilations()
   results = {(j, seed): run(params, seed) for j, params in enumerate(ladder) for seed in (0, 1)}
-  assert rollout.compilations() == before
+  assert runner.compilations() == before
   assert compiled._cache_size() == 1
   for (j, seed), result in results.items():  # The outcomes of the old per-(judge, seed) compilations.
     _assert_same(result, _closed_over(arm, checker, ladder[j], length=5, seed=seed, num_games=16, max_length=8))

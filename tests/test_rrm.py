@@ -17,7 +17,7 @@ from debate.experiments import rrm as rrm_experiment
 from debate.experiments import runfiles
 from debate.experiments.runfiles import ConfigError
 from debate.reports import rrm as rrm_report
-from debate.rollouts import chain as rollout
+from debate.rollouts import runner
 from debate.training import rrm as rrm_training
 from judges import chain_checkers as cc
 from judges import reward_models as rm
@@ -289,8 +289,8 @@ def test_a_resume_may_split_params_over_model(smoke_run, tmp_path):
   changed.model_parallelism = 2
   messages = []
   resumed = rrm_experiment.run_rrm(changed, str(resumed_dir), log=messages.append)
-  assert f'{keep} already done, {len(config.methods)} to run' in messages[0]
   assert 'training on a (data x model) = 2x2 mesh' in messages[0]
+  assert f'{keep} already done, {len(config.methods)} to run' in messages[1]
   assert resumed[:keep] == full[:keep]
   for new, old in zip(resumed[keep:], full[keep:]):
     assert (new['cell'], new['level'], new['seed']) == (old['cell'], config.levels, config.seeds[-1])
@@ -353,7 +353,7 @@ def test_training_reduces_reward_model_loss_and_the_agent_learns_on_a_tiny_level
   pool = rrm.segment_pools(jax.random.key(0), levels=1, num_segments=config.num_segments, modulus=config.modulus)[1]
   labels = rrm_training.label_table(rrm_training.Evaluator('unassisted', checker, s=config.s), {'judge': None}, pool)
   rm_net, agent_net = plan.nets(1)
-  mesh = sharding.training_mesh(rollout.data_mesh(), plan.train.batch_size, plan.model_parallelism)
+  mesh = sharding.training_mesh(runner.data_mesh(), plan.train.batch_size, plan.model_parallelism)
   assert mesh.devices.shape == (4, 1)
   _, _, history, metrics = rrm_training.run_level(
     jax.random.key(1),

@@ -8,7 +8,7 @@ from jax.sharding import PartitionSpec as P
 
 from debate.distributed import sharding
 from debate.experiments.runfiles import ConfigError
-from debate.rollouts import chain as rollout
+from debate.rollouts import runner
 
 
 def test_fsdp_spec_splits_the_largest_divisible_axis():
@@ -22,7 +22,7 @@ def test_fsdp_spec_splits_the_largest_divisible_axis():
 
 
 def test_a_trainer_splits_its_batch_over_the_most_devices_that_divide_it():
-  four = rollout.data_mesh(jax.devices()[:4])
+  four = runner.data_mesh(jax.devices()[:4])
   assert sharding.training_mesh(four, 16).devices.shape == (4, 1)  # ('data', 'model')
   assert sharding.training_mesh(four, 6).devices.shape == (3, 1)
   assert list(sharding.training_mesh(four, 6).devices.flat) == jax.devices()[:3]

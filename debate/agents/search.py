@@ -1,4 +1,23 @@
-"""PUCT search with `mctx`, as every searching agent of the simulator runs it.
+"""Search with `mctx` over any game of the interface (`debate.games.base.Game`): one model of the game, two
+searches (PUCT for the `mcts:B` agents, Gumbel MuZero for the networks' searches and self-play).
+
+**The model of a game** (`recurrent_fn`, written once): the exact dynamics (`game.step`); the reward of a
+move that ends the game is the judge's verdict for the mover, 0 otherwise; the discount is -1 when the turn
+passes to another player and +1 when the same player moves again (zero-sum two-player games and one-player
+games alike); a finished game has discount 0. A new node gets its prior and value from an *evaluator*:
+- `rollouts`: a uniform prior over the legal actions and the verdict, for the player to move, of ONE random
+  continuation (`game.rollout`; the same continuation scores the move when it ends the game, so a
+  simulation costs one judge evaluation);
+- `NetworkEvaluator`: a policy-value network's logits (masked to the legal actions) and value; the judge is
+  evaluated only in simulations where some game ends (a real branch, also across vmapped per-game searches
+  via `batch_axis`).
+States are stored in the tree without the game's `constant_fields` (the instance), which ride along once
+per search in the model's params.
+
+**The meaning of `mcts:B`, on every task**: B PUCT simulations from the position to move, c_puct = 1, no
+Dirichlet noise, the `rollouts` evaluator, the tree cut at `game.moves_left` (so results never depend on
+padding), the Q transform `neutral_qtransform` (below), and the move = the most visited legal action, ties
+broken at random (`debate.agents.policies.MCTS`).
 
 `puct_search` wraps `mctx.muzero_policy` with the settings of Irving et al. 2018 (PUCT with a constant
 c_puct, no Dirichlet noise, the prior and values supplied by the game; outcomes in [-1, 1]) and three
@@ -24,6 +43,7 @@ additions:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import chex
 import jax
@@ -138,3 +158,150 @@ def argmax_random_tiebreak(key: chex.PRNGKey, values: chex.Array) -> chex.Array:
   """values: [n] -> the index of a maximum, ties broken uniformly at random: [] int32."""
   noise = jax.random.uniform(key, values.shape, maxval=1e-3)
   return jnp.argmax(values + noise * (values == values.max())).astype(jnp.int32)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Searches over a game of the interface.
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutEvaluator:
+  """Uniform prior over the legal actions; value = the verdict of one random continuation (see the module)."""
+
+  uses_rollouts = True
+
+  def __call__(self, game, key, state, judge_params, agent_params):
+    """(prior logits [A], value []) for the player to move in `state`, and the continuation's verdict [P]."""
+    verdict = game.verdict(judge_params, game.rollout(key, state))
+    return uniform_prior(game, state), verdict[game.current_player(state)], verdict
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkEvaluator:
+  """The policy-value network `game.network(width, depth)` with params `agent_params` (see the module)."""
+
+  width: int
+  depth: int
+  uses_rollouts = False
+
+  def __call__(self, game, key, state, judge_params, agent_params):
+    del key, judge_params
+    logits, value = game.network(self.width, self.depth).apply(agent_params, game.observe(state))
+    return jnp.where(game.legal_actions(state), logits, INVALID_LOGIT), value, None
+
+
+rollouts = RolloutEvaluator()
+
+
+def uniform_prior(game, state) -> chex.Array:
+  """[A]: 0 for the legal actions, INVALID_LOGIT for the others."""
+  return jnp.where(game.legal_actions(state), 0.0, INVALID_LOGIT)
+
+
+def recurrent_fn(game, evaluator, batch_axis: str | None = None):
+  """The mctx model of `game` (see the module docstring). Its params: (judge_params, agent_params,
+  constants [B, ...]); its embedding: the states [B] without their constant fields. `batch_axis`: the vmap
+  axis name when each game is its own search, so that "some game ends" spans the vmapped games."""
+
+  def fn(params, key, action, core):
+    judge_params, agent_params, constants = params
+    keys = jax.random.split(key, action.shape[0])
+
+    def expand(key, action, core, constants):
+      state = game.join_constants(constants, core)
+      new = game.step(state, action)
+      mover, done = game.current_player(state), game.terminal(new)
+      ends = done & ~game.terminal(state)
+      prior, value, verdict = evaluator(game, key, new, judge_params, agent_params)
+      if verdict is None:  # The rollout's verdict scores the move when it ends the game; else ask the judge.
+        verdict = jnp.zeros((game.num_players,), jnp.float32)
+      discount = jnp.where(done, 0.0, jnp.where(game.current_player(new) == mover, 1.0, -1.0))
+      reward = jnp.where(ends, verdict[mover], 0.0)
+      new_core = game.split_constants(new)[1]
+      return reward, discount, prior, jnp.where(done, 0.0, value), new_core, ends, mover, new
+
+    reward, discount, prior, value, new_core, ends, movers, new = jax.vmap(expand)(keys, action, core, constants)
+    if not evaluator.uses_rollouts:
+      any_ends = ends.any()
+      if batch_axis is not None:
+        any_ends = jax.lax.psum(any_ends.astype(jnp.int32), batch_axis) > 0
+      verdicts = jax.lax.cond(
+        any_ends,
+        lambda: jax.vmap(lambda s: game.verdict(judge_params, s))(new),
+        lambda: jnp.zeros((action.shape[0], game.num_players), jnp.float32),
+      )
+      reward = jnp.where(ends, jnp.take_along_axis(verdicts, movers[:, None], axis=1)[:, 0], 0.0)
+    output = mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=prior, value=value)
+    return output, new_core
+
+  return fn
+
+
+def _batched_root(game, evaluator, key, states, judge_params, agent_params):
+  """The mctx root of states [B] and the model's params."""
+  constants, core = jax.vmap(game.split_constants)(states)
+  keys = jax.random.split(key, jax.tree.leaves(core)[0].shape[0])
+  prior, value, _ = jax.vmap(lambda k, s: evaluator(game, k, s, judge_params, agent_params))(keys, states)
+  root = mctx.RootFnOutput(prior_logits=prior, value=value, embedding=core)
+  return root, (judge_params, agent_params, constants)
+
+
+def puct(
+  game, key, state, judge_params, agent_params=None, *, simulations: int, evaluator=rollouts, batch_axis=None
+) -> tuple[chex.Array, chex.Array]:
+  """`simulations` PUCT simulations from one game's `state`: (root visit counts [A] float32, root value []
+  for the player to move). The tree is cut at game.moves_left(state)."""
+  search_key, root_key = jax.random.split(key)
+  states = jax.tree.map(lambda a: a[None], state)
+  if evaluator.uses_rollouts:  # The root's value: one continuation from root_key (kept for the rollouts).
+    root = mctx.RootFnOutput(
+      prior_logits=uniform_prior(game, state)[None],
+      value=evaluator(game, root_key, state, judge_params, agent_params)[1][None],
+      embedding=game.split_constants(states)[1],
+    )
+    params = (judge_params, agent_params, game.split_constants(states)[0])
+  else:
+    root, params = _batched_root(game, evaluator, root_key, states, judge_params, agent_params)
+  output = puct_search(
+    params,
+    search_key,
+    root,
+    recurrent_fn(game, evaluator, batch_axis),
+    num_simulations=simulations,
+    max_depth=jnp.maximum(game.moves_left(state), 1),
+    depth_bound=game.max_moves + 1,
+    invalid_actions=~game.legal_actions(state)[None],
+  )
+  summary = output.search_tree.summary()
+  return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
+
+
+def gumbel(
+  game,
+  key,
+  states,
+  judge_params,
+  agent_params,
+  *,
+  evaluator: NetworkEvaluator,
+  simulations: int,
+  considered_actions: int,
+  gumbel_scale: float = 1.0,
+  batch_axis: str | None = None,
+) -> mctx.PolicyOutput:
+  """Gumbel MuZero search from `states` ([B] each) with the network `evaluator`: `action` [B] (sampled with
+  Gumbel noise; with gumbel_scale 0 the search's best) and `action_weights` [B, A] (the self-play target).
+  The tree is cut at the largest game.moves_left of the batch."""
+  root, params = _batched_root(game, evaluator, key, states, judge_params, agent_params)  # (No key used.)
+  with fixed_depth_backward(game.max_moves + 1):
+    return mctx.gumbel_muzero_policy(
+      params=params,
+      rng_key=key,
+      root=root,
+      recurrent_fn=recurrent_fn(game, evaluator, batch_axis),
+      num_simulations=simulations,
+      invalid_actions=~jax.vmap(game.legal_actions)(states),
+      max_depth=jnp.maximum(jax.vmap(game.moves_left)(states).max(), 1),
+      max_num_considered_actions=min(considered_actions, game.num_actions),
+      gumbel_scale=gumbel_scale,
+    )

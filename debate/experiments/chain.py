@@ -1,12 +1,6 @@
-"""The experiment runner: a grid of cells from a config, each recorded as soon as it finishes.
-
-A cell is (seed, judge, T, arm). Cells run in a stable order; each appends one record to `results.jsonl` (and its
-sample transcripts to `transcripts.jsonl`) the moment it ends, so a killed run restarted with the same
-command and workdir skips the finished cells and ends with the same records as an uninterrupted one.
-
-With several processes (debate/distributed/multihost.py) every process plays its share of each cell's games and gets
-all outcomes; process 0 alone writes the workdir, and the finished cells it reads there are broadcast, so
-every process runs the same cells.
+"""The chain experiment: a grid of cells (seed, judge, T, arm) from a config, run by `debate.experiments.grid`
+(each cell recorded as soon as it finishes; a rerun resumes). Judges are built (or trained) once per
+(judge, seed), learned agents' ladders once per (kind, judge, seed).
 """
 
 from __future__ import annotations
@@ -22,22 +16,43 @@ import jax
 import ml_collections
 
 from debate.analysis.stats import wilson_interval
-from debate.distributed import multihost, sharding
-from debate.experiments import runfiles
+from debate.distributed import sharding
+from debate.experiments import grid
 from debate.experiments.runfiles import ConfigError
+from debate.games import chain as chain_game
 from debate.reports import chain as report
 from debate.rollouts import chain as rollout
+from debate.rollouts import runner
 from debate.tasks.chain import is_prime
-from debate.training import liar as learned_liar
-from debate.training import selfplay_chain as selfplay
+from debate.training import ladder, reinforce, selfplay
 from judges import chain_checkers
 
-RESULTS = 'results.jsonl'
-TRANSCRIPTS = 'transcripts.jsonl'
-CONFIG = 'config.json'
+RESULTS, TRANSCRIPTS, CONFIG = grid.RESULTS, grid.TRANSCRIPTS, grid.CONFIG
 # Fields that change how a run executes but not its results (model_parallelism: up to the float rounding of
 # what is trained after the resume): a resumed run may change them.
 EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts', 'model_parallelism')
+
+
+# The learned agents' trainers: kind -> (config field, trainer config, trainer, default max_length, ladder folder).
+LEARNED = {
+  'learned': ('agent_training', reinforce.ReinforceConfig, reinforce.train_reinforce, 64, 'learned_liar'),
+  'az': ('selfplay_training', selfplay.SelfPlayConfig, selfplay.train_selfplay, 16, 'selfplay'),
+}
+
+
+def training_settings(config: ml_collections.ConfigDict, kind: str) -> tuple[int, Any]:
+  """(max_length, trainer config) of the learned agents of `kind` ('learned': REINFORCE, 'az': self-play):
+  the config's optional dict of trainer fields plus `max_length` (the training chains' longest T).
+  Raises ConfigError naming the field."""
+  field, make, _, default_length, _ = LEARNED[kind]
+  fields = dict(config.get(field) or {})
+  max_length = fields.pop('max_length', default_length)
+  if not isinstance(max_length, int) or max_length < 2:
+    raise ConfigError(f'{field}.max_length', f'must be an integer >= 2, got {max_length!r}')
+  try:
+    return max_length, make(**fields)
+  except TypeError as e:
+    raise ConfigError(field, f'{e}; the fields are max_length and those of {make.__module__}.{make.__name__}') from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,15 +126,8 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
       raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
   if not training.learning_rate > 0:
     raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
-  for field, make in (
-    ('agent_training', learned_liar.AgentTrainConfig),
-    ('selfplay_training', selfplay.SelfPlayConfig),
-  ):
-    if config.get(field) is not None:
-      try:
-        make(**dict(config[field]))
-      except TypeError as e:
-        raise ConfigError(field, f'{e}; the fields are those of {make.__module__}.{make.__name__}') from None
+  for kind in LEARNED:
+    training_settings(config, kind)
   model_parallelism = config.get('model_parallelism', 1)
   if not isinstance(model_parallelism, int) or model_parallelism < 1:
     raise ConfigError('model_parallelism', f'must be an integer >= 1, got {model_parallelism!r}')
@@ -136,21 +144,6 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
     train_config=chain_checkers.TrainConfig(
       steps=training.steps, batch_size=training.batch_size, learning_rate=float(training.learning_rate)
     ),
-  )
-
-
-def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  """Checks a resumed workdir against the config, drops half-written output, returns finished records.
-
-  Process 0 reads and rewrites the files; every process gets its records.
-  """
-  return runfiles.resume_workdir(
-    workdir,
-    os.path.join(workdir, CONFIG),
-    json.loads(config.to_json_best_effort()),
-    results_path=os.path.join(workdir, RESULTS),
-    transcripts_path=os.path.join(workdir, TRANSCRIPTS),
-    ignore=EXECUTION_ONLY_FIELDS,
   )
 
 
@@ -193,46 +186,107 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float, judge
   return record
 
 
-def progress_reporter(name: str, num_games: int, log: Callable[[str], None], every_s: float = 15.0):
-  """An `on_batch` callback that logs the progress of the long cell `name` at most every `every_s` seconds."""
-  start = last = time.time()
-
-  def report(games_done: int) -> None:
-    nonlocal last
-    now = time.time()
-    if now - last >= every_s and games_done < num_games:
-      rate = games_done / (now - start)
-      log(
-        f'  {name}: {games_done}/{num_games} games, {rate:,.1f} games/s, about '
-        f'{(num_games - games_done) / rate:.0f}s left in this cell'
-      )
-      last = now
-
-  return report
-
-
 def _check_training_meshes(config: ml_collections.ConfigDict, plan: Plan, mesh) -> None:
   """ConfigError (before the workdir is touched) if the batch of a trainer the grid needs (learned judges,
   learned liars, self-play debaters) cannot be split over `mesh` with the config's model_parallelism."""
-  specs = [
-    s
-    for cell in plan.cells
-    for s in (getattr(cell.arm, 'liar', None), getattr(cell.arm, 'honest', None))
-    if s is not None
-  ]
+  specs = [s for cell in plan.cells for s in cell.arm.agents if s is not None]
   batches = {}  # config field -> batch size
   if any(c.checker.kind == 'learned' for c in plan.cells):
     batches['judge_training.batch_size'] = plan.train_config.batch_size
-  if any(s.kind == 'learned' for s in specs):
-    batches['agent_training.batch_size'] = learned_liar.AgentTrainConfig(
-      **dict(config.get('agent_training') or {})
-    ).batch_size
-  if any(s.kind == 'az' for s in specs):
-    batches['selfplay_training.batch_size'] = selfplay.SelfPlayConfig(
-      **dict(config.get('selfplay_training') or {})
-    ).batch_size
+  for kind, (field, *_) in LEARNED.items():
+    if any(s.kind == kind for s in specs):
+      batches[f'{field}.batch_size'] = training_settings(config, kind)[1].batch_size
   for field, batch_size in batches.items():
     sharding.training_mesh(mesh, batch_size, config.get('model_parallelism', 1), batch_field=field)
+
+
+def networks(config: ml_collections.ConfigDict) -> tuple:
+  """((kind, width, depth), ...) of the learned agents' networks (debate.rollouts.chain.ChainPlayer)."""
+  return tuple((kind, cfg.width, cfg.depth) for kind in LEARNED for cfg in [training_settings(config, kind)[1]])
+
+
+def ladder_dir(workdir: str, kind: str, checker: chain_checkers.StepChecker, seed: int) -> str:
+  folder = LEARNED[kind][4]
+  return os.path.join(workdir, 'agents', f'{folder}_{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
+
+
+def build_ladder(
+  kind: str,
+  checker: chain_checkers.StepChecker,
+  judge_params,
+  *,
+  seed: int,
+  workdir: str | None,
+  rungs,
+  max_length: int,
+  train_config,
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> dict:
+  """{step: params} of the learned chain agents of `kind` against the judge, at every rung: loaded from
+  `ladder_dir` or trained there (debate.training.ladder.saved_ladder): REINFORCE (`learned`) in the
+  standard game, self-play (`az`) in the split-choice game, on instances with T ~ U[2, max_length], on
+  `mesh` (a debate.distributed.sharding.training_mesh, or None)."""
+  train = LEARNED[kind][2]
+  game = chain_game.ChainDebate(checker, max_length, honest_splits=kind == 'az')
+  sampler = chain_game.TrainingGames(checker.modulus, max_length)
+  return ladder.saved_ladder(
+    workdir and ladder_dir(workdir, kind, checker, seed),
+    rungs=rungs,
+    config={'max_length': max_length, **dataclasses.asdict(train_config)},
+    init_like=lambda: selfplay.init_params(game, sampler, train_config.width, train_config.depth, jax.random.key(0)),
+    train=lambda all_rungs, checkpoint_dir: train(
+      game,
+      sampler,
+      judge_params,
+      seed=seed,
+      rungs=all_rungs,
+      config=train_config,
+      who=f'{kind} agent vs {checker.name}',
+      log=log,
+      checkpoint_dir=checkpoint_dir,
+      mesh=mesh,
+    ),
+    what=f'{kind} agent',
+  )
+
+
+def agent_ladders(cell: Cell, cells, judge_params, config, *, workdir, cache: dict, log, mesh) -> tuple:
+  """The (honest, liar) params of `cell`'s learned agents (None for the others). Each ladder (kind, judge,
+  seed) is built once (`build_ladder`, cached in `cache`) with every rung any of `cells` names for that judge
+  and seed, on debate.distributed.sharding.training_mesh of the experiment's mesh."""
+  checker, seed = cell.checker, cell.seed
+  params = []
+  for spec in cell.arm.agents:
+    if spec is None or not spec.learned:
+      params.append(None)
+      continue
+    key = (spec.kind, checker.name, checker.modulus, seed)
+    if key not in cache:
+      max_length, train_config = training_settings(config, spec.kind)
+      field = LEARNED[spec.kind][0]
+      cache[key] = build_ladder(
+        spec.kind,
+        checker,
+        judge_params,
+        seed=seed,
+        workdir=workdir,
+        rungs={
+          s.budget
+          for c in cells
+          if (c.checker, c.seed) == (checker, seed)
+          for s in c.arm.agents
+          if s and s.kind == spec.kind
+        },
+        max_length=max_length,
+        train_config=train_config,
+        log=log,
+        mesh=sharding.training_mesh(
+          mesh, train_config.batch_size, config.get('model_parallelism', 1), batch_field=f'{field}.batch_size'
+        ),
+      )
+    params.append(cache[key][spec.budget])
+  return tuple(params)
 
 
 def run_experiment(
@@ -243,20 +297,12 @@ def run_experiment(
   Returns the records of every cell, in run order.
   """
   plan = plan_experiment(config)  # Validate before touching the workdir.
-  mesh = mesh or rollout.data_mesh()
+  mesh = mesh or runner.data_mesh()
   _check_training_meshes(config, plan, mesh)
-  records = _prepare_workdir(config, workdir)
-  done = {r['cell'] for r in records}
-  pending = [cell for cell in plan.cells if cell.name not in done]
-  log(
-    f'{len(plan.cells)} cells, {len(done)} already done, {len(pending)} to run; '
-    f'{config.num_games} games each on {len(jax.devices())} device(s)'
-  )
   judges: dict[tuple[str, int], tuple] = {}
-  learned_ladders: dict = {}  # (judge, modulus, seed) -> {step: learned_liar.Policy}
-  selfplay_ladders: dict = {}  # the same for the self-play (az) debaters
-  start = time.time()
-  for position, cell in enumerate(pending, 1):
+  ladders: dict = {}  # (kind, judge, modulus, seed) -> {step: params}
+
+  def run_cell(cell: Cell):
     judge_key = (cell.checker.name, cell.seed)
     if judge_key not in judges:
       judges[judge_key] = chain_checkers.build_judge(
@@ -269,35 +315,10 @@ def run_experiment(
         model_parallelism=config.get('model_parallelism', 1),
       )
     params, judge_metrics = judges[judge_key]
-    arm = learned_liar.attach_policy(
-      cell.arm,
-      plan.cells,
-      cell.checker,
-      params,
-      seed=cell.seed,
-      workdir=workdir,
-      cache=learned_ladders,
-      train_config=config.get('agent_training'),
-      log=log,
-      mesh=mesh,
-      model_parallelism=config.get('model_parallelism', 1),
-    )
-    arm = selfplay.attach_networks(
-      arm,
-      plan.cells,
-      cell.checker,
-      params,
-      seed=cell.seed,
-      workdir=workdir,
-      cache=selfplay_ladders,
-      train_config=config.get('selfplay_training'),
-      log=log,
-      mesh=mesh,
-      model_parallelism=config.get('model_parallelism', 1),
-    )
-    cell_start = time.time()
+    agent_params = agent_ladders(cell, plan.cells, params, config, workdir=workdir, cache=ladders, log=log, mesh=mesh)
+    start = time.time()
     outcome, transcripts = rollout.run_games(
-      arm,
+      cell.arm,
       cell.checker,
       params,
       length=cell.length,
@@ -306,9 +327,11 @@ def run_experiment(
       batch_size=config.batch_size,
       mesh=mesh,
       max_length=plan.max_length,
-      on_batch=progress_reporter(cell.name, config.num_games, log),
+      on_batch=grid.progress_reporter(cell.name, config.num_games, log),
+      agent_params=agent_params,
+      networks=networks(config),
     )
-    wall_s = time.time() - cell_start
+    wall_s = time.time() - start
     rows = [
       {
         'cell': cell.name,
@@ -325,21 +348,16 @@ def run_experiment(
       }
       for i in range(min(config.num_transcripts, config.num_games))
     ]
-    record = make_record(cell, outcome, modulus=config.modulus, wall_s=wall_s, judge_metrics=judge_metrics)
-    if multihost.is_writer():
-      runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS), rows)
-      runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
-    records.append(record)
-    elapsed = time.time() - start
-    eta = elapsed / position * (len(pending) - position)
-    lo, hi = record['ci95']
-    log(
-      f'[{len(done) + position}/{len(plan.cells)}] {cell.name}: accuracy {record["accuracy"]:.3f} '
-      f'[{lo:.3f}, {hi:.3f}] over {record["games"]} games, {record["games_per_s"]:,.0f} games/s; '
-      f'elapsed {elapsed:.0f}s, about {eta:.0f}s left'
-    )
-  order = {cell.name: i for i, cell in enumerate(plan.cells)}
-  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
-  if multihost.is_writer():
-    report.write_reports(records, workdir)
-  return records
+    return make_record(cell, outcome, modulus=config.modulus, wall_s=wall_s, judge_metrics=judge_metrics), rows
+
+  log(f'{config.num_games} games per cell on {len(jax.devices())} device(s)')
+  return grid.run_grid(
+    plan.cells,
+    run_cell,
+    workdir,
+    json.loads(config.to_json_best_effort()),
+    summary=grid.accuracy_summary,
+    write_reports=report.write_reports,
+    ignore=EXECUTION_ONLY_FIELDS,
+    log=log,
+  )

@@ -8,10 +8,11 @@ A cell is (arm, first player, number of test images); `config.game` lists them:
 - the budget curve, on the first `curve_images` test images: precommit debate with `curve_agent` at each
   budget of `curve_budgets`, for each first player.
 
-Self-play debaters (`az:STEP[@S]`, debate/training/selfplay_images.py) in any debate arm are trained against the judge
-of --judge_workdir on the training split of --data_dir (or loaded: once per run, every rung the cells name)
-and saved in `agents/` of the workdir before the first cell; the optional config field `selfplay_training`
-(a dict of `image_selfplay.ImageSelfPlayConfig` fields other than k and num_classes) overrides the defaults.
+Self-play debaters (`az:STEP[@S]`, debate/training/selfplay.py on the precommit image game) in any debate
+arm are trained against the judge of --judge_workdir on the training split of --data_dir (or loaded: once per
+run, every rung the cells name) and saved in `agents/` of the workdir before the first cell; the optional
+config field `selfplay_training` (a dict of `debate.training.selfplay.SelfPlayConfig` fields) overrides the
+image defaults (`SELFPLAY_DEFAULTS`).
 
 Each cell's record is appended to results.jsonl (after its sample games in transcripts.jsonl) as soon as it
 ends; a rerun skips finished cells and ends with the same records. An image's score is the honest side's
@@ -36,19 +37,18 @@ import numpy as np
 
 from debate.analysis.stats import bootstrap_mean_interval, wilson_interval
 from debate.distributed import multihost, sharding
-from debate.experiments import runfiles
-from debate.experiments.chain import progress_reporter
+from debate.experiments import grid, runfiles
 from debate.experiments.runfiles import ConfigError, WorkdirError
+from debate.games import images as image_games
 from debate.games import pixels as image_game
 from debate.reports import images as image_report
-from debate.rollouts import chain as rollout
 from debate.rollouts import images as image_rollout
+from debate.rollouts import runner
 from debate.tasks import idx
+from debate.training import ladder, selfplay
 from judges import image_judges
 
-RESULTS = 'results.jsonl'
-TRANSCRIPTS = 'transcripts.jsonl'
-CONFIG = 'config.json'
+RESULTS, TRANSCRIPTS, CONFIG = grid.RESULTS, grid.TRANSCRIPTS, grid.CONFIG
 # The fields whose values change a run's results; the others (the judge's training fields, and
 # game_batch_size, game_memory_gb, num_transcripts, which change only how a run executes) may differ on resume.
 RESULT_FIELDS = ('task', 'k', 'num_classes', 'game', 'judge_checkpoint', 'selfplay_training')
@@ -81,24 +81,33 @@ def _tuple(game, field: str, allow_empty: bool = False) -> tuple:
   return value
 
 
-def selfplay_config(config: ml_collections.ConfigDict):
-  """The image_selfplay.ImageSelfPlayConfig of `config` (k and num_classes from the experiment, the rest
-  defaults overridden by the optional `selfplay_training` dict). Raises ConfigError naming the field."""
-  from debate.training import selfplay_images as image_selfplay  # Only runs with az agents train them.
+SELFPLAY_DEFAULTS = {
+  'batch_size': 16,
+  'num_simulations': 8,
+  'considered_actions': 8,
+  'learning_rate': 3e-3,
+  'width': 8,
+  'depth': 1,
+}
 
-  fields = dict(config.get('selfplay_training') or {})
-  for fixed in ('k', 'num_classes'):
-    if fixed in fields:
-      raise ConfigError(f'selfplay_training.{fixed}', f"is the experiment's {fixed}; set --config.{fixed} instead")
+
+def selfplay_config(config: ml_collections.ConfigDict) -> selfplay.SelfPlayConfig:
+  """The self-play settings of `config`: SELFPLAY_DEFAULTS overridden by the optional `selfplay_training`
+  dict. Raises ConfigError naming the field."""
   try:
-    return image_selfplay.ImageSelfPlayConfig(k=config.k, num_classes=config.num_classes, **fields)
+    return selfplay.SelfPlayConfig(**{**SELFPLAY_DEFAULTS, **dict(config.get('selfplay_training') or {})})
   except TypeError as e:
     raise ConfigError(
-      'selfplay_training', f'{e}; the fields are those of debate.training.selfplay_images.ImageSelfPlayConfig'
+      'selfplay_training', f'{e}; the fields are those of debate.training.selfplay.SelfPlayConfig'
     ) from None
 
 
-def attach_selfplay_networks(
+def az_specs(arm) -> list:
+  """The az agents of an ImageArm."""
+  return [s for s in (arm.honest, arm.liar) if s is not None and s.kind == 'az']
+
+
+def selfplay_ladder(
   cells: tuple[ImageCell, ...],
   config,
   *,
@@ -109,16 +118,14 @@ def attach_selfplay_networks(
   workdir: str,
   log: Callable[[str], None],
   mesh=None,
-) -> tuple[ImageCell, ...]:
-  """`cells` with the params of their az agents attached: every rung the cells name is trained against the
-  judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games split over
-  debate.distributed.sharding.training_mesh of the experiment's `mesh` (params FSDP-style over `model_parallelism`);
-  each process loads only its shard of the split, the images of its devices' games."""
-  from debate.training import selfplay_images as image_selfplay
-
-  rungs = {spec.budget for cell in cells for spec in image_selfplay.az_specs(cell.arm)}
+) -> dict:
+  """{step: params} of the self-play network at every rung the cells' az agents name ({} if none), trained
+  against the judge on the training split of `data_dir` (or loaded from `workdir/agents/`) once, its games
+  split over debate.distributed.sharding.training_mesh of the experiment's `mesh` (params FSDP-style over
+  `model_parallelism`); each process loads only its shard of the split, the images of its devices' games."""
+  rungs = {spec.budget for cell in cells for spec in az_specs(cell.arm)}
   if not rungs:
-    return cells
+    return {}
   try:
     train = idx.load_image_dataset(
       data_dir,
@@ -129,13 +136,13 @@ def attach_selfplay_networks(
     )
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
-  judge_name = f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}'
   training = selfplay_config(config)
-  ladder = image_selfplay.build_ladder(
+  return build_ladder(
     judge,
     judge_params,
     train,
-    judge_name=judge_name,
+    judge_name=f'{judge_info["model"]}_k{judge_info["k"]}_step{judge_info["step"]}',
+    k=config.k,
     seed=config.game.seed,
     workdir=workdir,
     rungs=sorted(rungs),
@@ -143,7 +150,58 @@ def attach_selfplay_networks(
     log=log,
     mesh=sharding.training_mesh(mesh, training.batch_size, config.get('model_parallelism', 1)),
   )
-  return tuple(dataclasses.replace(cell, arm=image_selfplay.attach_networks(cell.arm, ladder)) for cell in cells)
+
+
+def ladder_dir(workdir: str, judge_name: str, seed: int) -> str:
+  return os.path.join(workdir, 'agents', f'image_selfplay_{judge_name.replace(":", "_").replace("/", "_")}_seed{seed}')
+
+
+def build_ladder(
+  judge,
+  judge_params,
+  train: idx.ImageDataset,
+  *,
+  judge_name: str,
+  k: int,
+  seed: int,
+  workdir: str | None,
+  rungs,
+  config: selfplay.SelfPlayConfig,
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> dict:
+  """{step: params} of the image self-play network against the judge at every rung: loaded from `ladder_dir`
+  or trained there (debate.training.ladder.saved_ladder) on precommit debates with k pixels on `train` (this
+  process's shard of the training split), on `mesh` (a debate.distributed.sharding.training_mesh or None)."""
+  if train.images.dtype != np.uint8 or train.images.ndim != 3:
+    raise WorkdirError(f'self-play trains on uint8 images [N, H, W], got {train.images.dtype} {train.images.shape}')
+  game = image_games.ImageDebate(judge, k, multihost.global_max(image_game.action_space_size(train.images)))
+  devices = mesh.devices.size if mesh else 1
+  sampler = image_games.TrainingGames(train.total, train.num_classes, game.actions, train.image_shape, devices)
+  log(
+    f'self-play training images: {train.start}..{train.start + len(train) - 1} of {train.total} in '
+    f'this process (process {jax.process_index()} of {jax.process_count()})'
+  )
+  return ladder.saved_ladder(
+    workdir and ladder_dir(workdir, judge_name, seed),
+    rungs=rungs,
+    config={'k': k, **dataclasses.asdict(config)},
+    init_like=lambda: selfplay.init_params(game, sampler, config.width, config.depth, jax.random.key(0)),
+    train=lambda all_rungs, checkpoint_dir: selfplay.train_selfplay(
+      game,
+      sampler,
+      judge_params,
+      image_games.training_images(train, config.batch_size, mesh),
+      seed=seed,
+      rungs=all_rungs,
+      config=config,
+      who=f'image self-play vs {judge_name}',
+      log=log,
+      checkpoint_dir=checkpoint_dir,
+      mesh=mesh,
+    ),
+    what='image self-play debater',
+  )
 
 
 def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
@@ -436,21 +494,6 @@ def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, im
   return rows
 
 
-def _prepare_workdir(config, workdir: str, judge_info: dict) -> list[dict]:
-  """Checks a resumed workdir against the config, drops half-written output, returns finished records.
-  Process 0 reads and rewrites the files; every process gets its records."""
-  resolved = json.loads(config.to_json_best_effort())
-  resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
-  return runfiles.resume_workdir(
-    workdir,
-    os.path.join(workdir, CONFIG),
-    resolved,
-    results_path=os.path.join(workdir, RESULTS),
-    transcripts_path=os.path.join(workdir, TRANSCRIPTS),
-    fields=RESULT_FIELDS,
-  )
-
-
 def run_image_experiment(
   config: ml_collections.ConfigDict,
   workdir: str,
@@ -492,10 +535,8 @@ def run_image_experiment(
   # One action space for the whole data set, so a game never depends on which images a run plays.
   num_actions = image_game.action_space_size(np.asarray(test.images))
 
-  mesh = mesh or rollout.data_mesh()
-  from debate.training import selfplay_images as image_selfplay  # Only runs with az agents train them.
-
-  if any(image_selfplay.az_specs(cell.arm) for cell in cells):
+  mesh = mesh or runner.data_mesh()
+  if any(az_specs(cell.arm) for cell in cells):
     # The self-play trainer's mesh, checked before the workdir is touched.
     sharding.training_mesh(
       mesh,
@@ -503,35 +544,36 @@ def run_image_experiment(
       config.get('model_parallelism', 1),
       batch_field='selfplay_training.batch_size',
     )
-  records = _prepare_workdir(config, workdir, judge_info)
-  done = {r['cell'] for r in records}
-  pending = attach_selfplay_networks(
-    tuple(c for c in cells if c.name not in done),
-    config,
-    judge=judge,
-    judge_params=params,
-    judge_info=judge_info,
-    data_dir=data_dir,
-    workdir=workdir,
-    log=log,
-    mesh=mesh,
-  )
+  resolved = json.loads(config.to_json_best_effort())
+  resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
+  ladder_of = {}
+  training = selfplay_config(config)
   log(
-    f'{len(cells)} cells, {len(done)} already done, {len(pending)} to run, on {mesh.devices.size} '
-    f'device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
+    f'{mesh.devices.size} device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
     f'{num_actions} actions per move'
   )
-  start = time.time()
-  for position, cell in enumerate(pending, 1):
-    arm = cell.arm
+
+  def run_cell(cell: ImageCell):
+    if az_specs(cell.arm) and not ladder_of:  # Trained (or loaded) once, with every rung the cells name.
+      ladder_of['az'] = selfplay_ladder(
+        cells,
+        config,
+        judge=judge,
+        judge_params=params,
+        judge_info=judge_info,
+        data_dir=data_dir,
+        workdir=workdir,
+        log=log,
+        mesh=mesh,
+      )
+    arm, n = cell.arm, cell.num_images
     repeats = 1 if arm.protocol == 'direct' else game.seeds_per_lie
     tree_bytes = image_rollout.search_bytes_per_game(arm, num_actions, config.k)
     batch = config.game_batch_size
     if tree_bytes:
       batch = max(mesh.devices.size, min(batch, int(config.game_memory_gb * 2**30 // tree_bytes)))
-    n = cell.num_images
     total = n * image_rollout.lies_per_image(arm, config.num_classes) * repeats
-    cell_start = time.time()
+    start = time.time()
     outcome, transcript = image_rollout.run_games(
       arm,
       judge,
@@ -547,9 +589,10 @@ def run_image_experiment(
       repeats=repeats,
       batch_size=batch,
       mesh=mesh,
-      on_batch=progress_reporter(cell.name, total, log, every_s=30.0),
+      on_batch=grid.progress_reporter(cell.name, total, log, every_s=30.0),
+      agent_params=tuple(ladder_of['az'][s.budget] if s in az_specs(arm) else None for s in (arm.honest, arm.liar)),
+      networks=(('az', training.width, training.depth),),
     )
-    wall_s = time.time() - cell_start
     record = make_record(
       cell,
       outcome,
@@ -558,30 +601,26 @@ def run_image_experiment(
       k=config.k,
       num_classes=config.num_classes,
       judge_info=judge_info,
-      wall_s=wall_s,
+      wall_s=time.time() - start,
       seed=game.seed,
       num_actions=num_actions,
     )
-    if multihost.is_writer():
-      runfiles.append_jsonl(
-        os.path.join(workdir, TRANSCRIPTS),
-        _transcript_rows(
-          cell, outcome, transcript, images_u8[:n], labels[:n], image_indices[:n], config.num_transcripts
-        ),
-      )
-      runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
-    records.append(record)
-    elapsed = time.time() - start
+    rows = _transcript_rows(
+      cell, outcome, transcript, images_u8[:n], labels[:n], image_indices[:n], config.num_transcripts
+    )
+    return record, rows
+
+  def summary(record):
     lo, hi = record['ci95']
-    log(
-      f'[{len(done) + position}/{len(cells)}] {cell.name}: accuracy {record["accuracy"]:.3f} [{lo:.3f}, '
-      f'{hi:.3f}] over {record["images"]} images ({record["games"]} games, batch {batch}) in {wall_s:.0f}s; '
-      f'elapsed {elapsed:.0f}s, about {elapsed / position * (len(pending) - position):.0f}s left'
+    return (
+      f'accuracy {record["accuracy"]:.3f} [{lo:.3f}, {hi:.3f}] over {record["images"]} images '
+      f'({record["games"]} games) in {record["wall_s"]:.0f}s'
     )
-  order = {cell.name: i for i, cell in enumerate(cells)}
-  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
-  if multihost.is_writer():
-    image_report.write_image_reports(
-      records, workdir, transcripts=runfiles.read_jsonl(os.path.join(workdir, TRANSCRIPTS))
-    )
-  return records
+
+  def write_reports(records, workdir):
+    transcripts = runfiles.read_jsonl(os.path.join(workdir, grid.TRANSCRIPTS))
+    image_report.write_image_reports(records, workdir, transcripts=transcripts)
+
+  return grid.run_grid(
+    cells, run_cell, workdir, resolved, summary=summary, write_reports=write_reports, fields=RESULT_FIELDS, log=log
+  )

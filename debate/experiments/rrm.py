@@ -42,19 +42,19 @@ import numpy as np
 
 from debate.analysis.stats import wilson_interval
 from debate.distributed import multihost, sharding
-from debate.experiments import runfiles
+from debate.experiments import grid, runfiles
 from debate.experiments.runfiles import ConfigError
 from debate.reports import rrm as rrm_report
-from debate.rollouts import chain as rollout
+from debate.rollouts import runner
 from debate.tasks.chain import is_prime
 from debate.training import checkpoints
+from debate.training import metrics as metrics_writer
 from debate.training import rrm as rrm_training
 from judges import chain_checkers
 from judges import reward_models as rm
 from protocols import rrm
 
-RESULTS = 'results.jsonl'
-CONFIG = 'config.json'
+RESULTS, CONFIG = grid.RESULTS, grid.CONFIG
 MODELS = 'rrm_models'
 # Fields that change how a run executes but not its results (up to float rounding): a resumed run may change them.
 EXECUTION_ONLY_FIELDS = ('model_parallelism',)
@@ -274,112 +274,98 @@ def make_record(
   return record
 
 
-def _prepare_workdir(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  """Checks a resumed workdir against the config, drops a half-written last record, returns the finished
-  records. Process 0 reads and rewrites the files; every process gets its records."""
-  return runfiles.resume_workdir(
-    workdir,
-    os.path.join(workdir, CONFIG),
-    json.loads(config.to_json_best_effort()),
-    results_path=os.path.join(workdir, RESULTS),
-    ignore=EXECUTION_ONLY_FIELDS,
-  )
-
-
 def run_rrm(
   config: ml_collections.ConfigDict, workdir: str, *, mesh=None, log: Callable[[str], None] = logging.info
 ) -> list[dict]:
   """Runs (or resumes) the RRM experiment of `config` in `workdir`; writes records, tables and figures.
 
-  `mesh`: the experiment's devices (default: all, `rollout.data_mesh()`); each level trains on
+  `mesh`: the experiment's devices (default: all, `runner.data_mesh()`); each level trains on
   `sharding.training_mesh(mesh, batch_size, model_parallelism)`, a learned judge on its own. Returns the
   records of every cell, in run order (in every process; process 0 writes them).
   """
   plan = plan_rrm(config)  # Validate before touching the workdir.
-  mesh = rollout.data_mesh() if mesh is None else mesh
+  mesh = runner.data_mesh() if mesh is None else mesh
   train_mesh = sharding.training_mesh(mesh, plan.train.batch_size, plan.model_parallelism)
   if plan.checker.kind == 'learned':  # The judge's training mesh, checked now rather than after the workdir.
     sharding.training_mesh(
       mesh, plan.judge_train.batch_size, plan.model_parallelism, batch_field='judge_training.batch_size'
     )
-  records = _prepare_workdir(config, workdir)
-  done = {r['cell'] for r in records}
-  cells = plan.cells()
-  pending = [c for c in cells if plan.cell_name(*c) not in done]
   layout = 'x'.join(map(str, train_mesh.devices.shape)) if train_mesh else '1x1'
-  log(
-    f'rrm: {len(cells)} cells (seed x level x method), {len(cells) - len(pending)} already done, '
-    f'{len(pending)} to run; training on a (data x model) = {layout} mesh'
-  )
-  results_path = os.path.join(workdir, RESULTS)
-  start, finished = time.time(), 0
-  for seed in plan.seeds:
-    if not any(c[0] == seed for c in pending):
-      continue
+  log(f'rrm: cells are seed x level x method; training on a (data x model) = {layout} mesh')
+  per_seed: dict[int, tuple] = {}  # seed -> (pools, judge params, judge metrics)
+  models: dict[tuple[int, int, str], dict] = {}  # (seed, level, method) -> {'reward_model', 'agent'}
+  shared: dict[tuple, tuple] = {}  # (seed, level, evaluator) -> what that evaluator's training gave
+
+  def run_cell(cell):
+    seed, level, method = cell
     base = jax.random.fold_in(jax.random.key(seed), _SEED_TAG)
-    pools = rrm.segment_pools(
-      jax.random.fold_in(base, _POOLS), levels=plan.levels, num_segments=plan.num_segments, modulus=plan.modulus
-    )
-    judge_params, judge_metrics = chain_checkers.build_judge(
-      plan.checker,
-      seed=seed,
-      workdir=workdir,
-      train_config=plan.judge_train,
-      log=log,
-      mesh=mesh,
-      model_parallelism=plan.model_parallelism,
-    )
-    models: dict[tuple[int, str], dict] = {}  # (level, method) -> {'reward_model', 'agent'}
-    for level in range(plan.levels + 1):
-      key = jax.random.fold_in(jax.random.fold_in(base, _LEVELS), level)
+    if seed not in per_seed:
+      pools = rrm.segment_pools(
+        jax.random.fold_in(base, _POOLS), levels=plan.levels, num_segments=plan.num_segments, modulus=plan.modulus
+      )
+      judge_params, judge_metrics = chain_checkers.build_judge(
+        plan.checker,
+        seed=seed,
+        workdir=workdir,
+        train_config=plan.judge_train,
+        log=log,
+        mesh=mesh,
+        model_parallelism=plan.model_parallelism,
+      )
+      per_seed[seed] = (pools, judge_params, judge_metrics)
+    pools, judge_params, judge_metrics = per_seed[seed]
+    evaluator = _evaluator(plan, level, method)
+    eval_params = {'judge': judge_params}
+    if evaluator.kind == 'assisted':
+      if (seed, level - 1, method) not in models:
+        models[seed, level - 1, method] = _restore_models(_model_dir(workdir, seed, level - 1, method), plan, level - 1)
+      lower = models[seed, level - 1, method]
+      eval_params.update(reward=lower['reward_model'], assistant=lower['agent'])
+    start = time.time()
+    if (seed, level, evaluator) not in shared:
       rm_net, agent_net = plan.nets(level)
-      shared: dict[rrm_training.Evaluator, tuple] = {}  # an evaluator trained at this level -> its outputs
-      for method in plan.methods:
-        if plan.cell_name(seed, level, method) in done:
-          continue
-        evaluator = _evaluator(plan, level, method)
-        eval_params = {'judge': judge_params}
-        if evaluator.kind == 'assisted':
-          if (level - 1, method) not in models:
-            models[level - 1, method] = _restore_models(_model_dir(workdir, seed, level - 1, method), plan, level - 1)
-          lower = models[level - 1, method]
-          eval_params.update(reward=lower['reward_model'], assistant=lower['agent'])
-        cell_start = time.time()
-        if evaluator not in shared:
-          labels = rrm_training.label_table(evaluator, eval_params, pools[level])
-          rm_params, agent_params, history, metrics = rrm_training.run_level(
-            key,
-            pools[level],
-            labels,
-            rm_net=rm_net,
-            agent_net=agent_net,
-            train=plan.train,
-            num_tasks=plan.num_eval,
-            mesh=train_mesh,
-          )
-          # Host copies of the whole values (gathered from every process): saved, read, and the next level's
-          # evaluator.
-          shared[evaluator] = multihost.to_host(({'reward_model': rm_params, 'agent': agent_params}, history, metrics))
-        trained, history, metrics = shared[evaluator]
-        models[level, method] = trained
-        checkpoints.save_tree(_model_dir(workdir, seed, level, method), trained)
-        record = make_record(
-          plan, seed, level, method, metrics, history, judge_metrics=judge_metrics, wall_s=time.time() - cell_start
-        )
-        if multihost.is_writer():
-          runfiles.append_jsonl(results_path, [record])
-        records.append(record)
-        finished += 1
-        elapsed = time.time() - start
-        log(
-          f'[{len(cells) - len(pending) + finished}/{len(cells)}] {record["cell"]}: agent accuracy '
-          f'{record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
-          f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} '
-          f'({record["wall_s"]:.1f}s); elapsed {elapsed:.0f}s, about '
-          f'{elapsed / finished * (len(pending) - finished):.0f}s left'
-        )
-  order = {plan.cell_name(*c): i for i, c in enumerate(cells)}
-  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
-  if multihost.is_writer():
-    rrm_report.write_rrm_reports(records, workdir)
-  return records
+      labels = rrm_training.label_table(evaluator, eval_params, pools[level])
+      rm_params, agent_params, history, metrics = rrm_training.run_level(
+        jax.random.fold_in(jax.random.fold_in(base, _LEVELS), level),
+        pools[level],
+        labels,
+        rm_net=rm_net,
+        agent_net=agent_net,
+        train=plan.train,
+        num_tasks=plan.num_eval,
+        mesh=train_mesh,
+      )
+      # Host copies of the whole values (gathered from every process): saved, read, and the next level's evaluator.
+      trained = {'reward_model': rm_params, 'agent': agent_params}
+      shared[seed, level, evaluator] = multihost.to_host((trained, history, metrics))
+    trained, history, metrics = shared[seed, level, evaluator]
+    models[seed, level, method] = trained
+    directory = _model_dir(workdir, seed, level, method)
+    checkpoints.save_tree(directory, trained)
+    # The training curves, one point per round, in WORKDIR/metrics/ (TensorBoard finds them there).
+    writer = metrics_writer.MetricsWriter(os.path.join(workdir, 'metrics', os.path.basename(directory)))
+    for r, (losses, rewards) in enumerate(zip(history['rm_loss'], history['agent_reward'])):
+      writer.write(r + 1, {'rm_loss': float(np.mean(losses)), 'agent_reward': float(np.mean(rewards))})
+    record = make_record(
+      plan, seed, level, method, metrics, history, judge_metrics=judge_metrics, wall_s=time.time() - start
+    )
+    return record, []
+
+  def summary(record):
+    return (
+      f'agent accuracy {record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
+      f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} ({record["wall_s"]:.1f}s)'
+    )
+
+  return grid.run_grid(
+    plan.cells(),
+    run_cell,
+    workdir,
+    json.loads(config.to_json_best_effort()),
+    name=lambda cell: plan.cell_name(*cell),
+    summary=summary,
+    write_reports=rrm_report.write_rrm_reports,
+    ignore=EXECUTION_ONLY_FIELDS,
+    transcripts=False,
+    log=log,
+  )

@@ -1,10 +1,13 @@
-"""A tiny example of a task on the game interface: two debaters reveal bits of a hidden vector.
+"""A tiny example of a task on the platform: two debaters reveal bits of a hidden vector. This file is what a
+new task costs: a game (`BitsDebate`) and a batch player for the runner (`BitsPlayer`); the agents, search,
+protocols, runner and records are the platform's (tests/test_games.py runs it through all of them).
 
 The instance is a hidden bit vector `bits: [n] bool`; the question is whether it has more ones than zeros.
 Player 0 argues "yes", player 1 "no"; the key draws who moves first. Each move reveals one hidden bit
 (A = n actions, an action is a bit index, revealed bits are illegal), `k` moves in all. The judge sees the
-revealed positions and values and says "yes" iff (revealed ones - revealed zeros + bias) > 0, with its
-params `bias: [] float32` (its prior). This whole file is what a new task costs.
+revealed positions and values and says "yes" iff its score (revealed ones - revealed zeros + bias) > 0,
+with its params `bias: [] float32` (its prior); it can read an unfinished game too, so a position's value
+is each side's score margin.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from debate.agents import policies
 from debate.games import base
+from protocols import debate
 
 
 @chex.dataclass(frozen=True)
@@ -62,8 +67,33 @@ class BitsDebate(base.Game):
     """[n, 2] bool: (revealed, revealed value)."""
     return jnp.stack([state.revealed, state.revealed & state.bits], axis=-1)
 
-  def verdict(self, judge_params, state: BitsState) -> chex.Array:
-    """[2] float32: (+1, -1) if the judge says "yes", else (-1, +1)."""
+  def position_value(self, key, judge_params, state: BitsState) -> chex.Array:
+    """[2] float32: the judge's score for "yes" (player 0) and its negative."""
     view = self.judge_view(state)
     score = 2 * view[:, 1].sum() - view[:, 0].sum() + judge_params
-    return jnp.where(score > 0, 1.0, -1.0) * jnp.array([1.0, -1.0], jnp.float32)
+    return jnp.stack([score, -score]).astype(jnp.float32)
+
+  def verdict(self, judge_params, state: BitsState) -> chex.Array:
+    """[2] float32: (+1, -1) if the judge says "yes", else (-1, +1)."""
+    return jnp.where(self.position_value(None, judge_params, state) > 0, 1.0, -1.0)
+
+  def result(self, judge_params, state: BitsState, moves) -> tuple[dict, dict]:
+    """Outcome: correct (the judge's answer is the truth), verdict (1: "yes"); transcript: bits and moves."""
+    says_yes = self.verdict(judge_params, state)[0] > 0
+    truth = 2 * state.bits.sum() > self.num_bits
+    outcome = {'correct': says_yes == truth, 'verdict': says_yes.astype(jnp.int32)}
+    return outcome, {'bits': state.bits, 'revealed': moves.actions}
+
+
+@dataclasses.dataclass(frozen=True)
+class BitsPlayer:
+  """The runner's batch player (debate.rollouts.runner): game `index` of a cell. Its bits are drawn from
+  (seed, index) only; `agents` are the two debaters' policies."""
+
+  game: BitsDebate
+  agents: tuple[policies.Policy, policies.Policy]
+
+  def __call__(self, index, seed_key, bias):
+    instance_key, play_key = jax.random.split(jax.random.fold_in(seed_key, index))
+    bits = jax.random.bernoulli(instance_key, 0.5, (self.game.num_bits,))
+    return debate.play(play_key, self.game, bits, self.agents, bias, batch_axis='games')

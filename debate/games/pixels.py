@@ -39,6 +39,7 @@ class ImageGame:
     consultant argues for (the true one or a wrong one).
   candidates: [A] int32, the image's nonzero pixels (flat index row * W + col) in increasing order, then H * W.
   num_candidates: [] int32, how many of `candidates` are real.
+  honest_first: [] bool: in debate, whether the honest side makes move 0.
   """
 
   image: chex.Array
@@ -46,6 +47,7 @@ class ImageGame:
   claim: chex.Array
   candidates: chex.Array
   num_candidates: chex.Array
+  honest_first: chex.Array = True
 
 
 @chex.dataclass(frozen=True)
@@ -57,7 +59,7 @@ class ImageState:
   num_revealed: chex.Array
 
 
-def make_game(image: chex.Array, label, claim, num_actions: int) -> ImageGame:
+def make_game(image: chex.Array, label, claim, num_actions: int, honest_first=True) -> ImageGame:
   """The game on `image` ([H, W] float32) with `num_actions` = A >= its number of nonzero pixels (static).
 
   If the image has more nonzero pixels than A, only the first A (in raster order) can be revealed; callers
@@ -75,6 +77,7 @@ def make_game(image: chex.Array, label, claim, num_actions: int) -> ImageGame:
     claim=jnp.asarray(claim, jnp.int32),
     candidates=candidates,
     num_candidates=jnp.minimum(nonzero.sum(), num_actions).astype(jnp.int32),
+    honest_first=jnp.asarray(honest_first, jnp.bool_),
   )
 
 

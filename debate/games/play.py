@@ -1,36 +1,26 @@
-"""Playing any game of the interface (`debate.games.base`): the game loop and generic policies.
+"""Playing any game of the interface (`debate.games.base`): the game loop, written once.
 
-A policy is a frozen (hashable) callable `policy(key, game, state, judge_params) -> [] int32`, the action
-for the player to move in `state`. Policies have full access to the judge, as in Irving et al. 2018.
-Generic ones, written once over the interface:
-- `Random()`: a uniformly random legal action.
-- `Greedy()`: one-step lookahead with the judge: each legal action is valued by the judge's verdict, for the
-  mover, of one random continuation of the game after it (exact when the action ends the game); the best
-  is played, ties broken at random.
-- `MCTS(budget)`: `budget` PUCT simulations with `mctx` (`debate.agents.search.puct_search`: c_puct = 1, uniform
-  prior over the legal actions, illegal ones masked at the root and below), with ONE recurrent function over
-  the interface: step the game; the reward of a move that ends the game is the judge's verdict for the
-  mover; a leaf is valued by one random continuation; the discount is -1 when the turn passes to another
-  player and +1 when the same player moves again (one-player games, zero-sum two-player games). The move
-  is the most visited action, ties broken at random.
+`continue_game(game, state, policies, key, judge_params, agent_params)` plays from `state` to the end in a
+`lax.while_loop` (no Python per move), so it is jit- and vmap-able; `policies[p]` (see
+`debate.agents.policies`) moves for player p with `agent_params[p]`; move t uses the key fold_in(key, t).
+Each policy's `plan` is made once, before the first move, with the key fold_in(key, 2**31 - 1 - p) for
+player p (never a move's key).
 
-`play(game, instance, policies, key, judge_params)` runs a whole game in a `lax.while_loop` (no Python per
-move), so it is jit- and vmap-able; `policies[p]` moves for player p. Under `vmap` the player to move is
-batched and `lax.switch` runs every distinct policy each move (select); pass the same policy for every
-player to pay for one.
+Under `vmap` the player to move is batched, so choosing between two different policies would run both for
+every game (a select). With `batch_axis` (the vmap axis name of the games) each distinct policy instead runs
+under a `lax.cond` on "some game of the batch has this player to move" (a psum over the axis), so games
+whose turns are aligned (alternating debates) pay for one policy per move.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import chex
 import jax
 import jax.numpy as jnp
-import mctx
 
-from debate.agents import search as mcts
 from debate.games.base import Game
+
+_PLAN_KEY = 2**31 - 1
 
 
 @chex.dataclass(frozen=True)
@@ -38,146 +28,97 @@ class Outcome:
   """A finished game.
 
   state: the final state. actions, players: [max_moves] int32, each move's action and mover (-1 after the
-  end). num_moves: [] int32. payoff: [num_players] float32, the judge's verdict (game.verdict).
+  end). records: {name: [max_moves]} the game's `move_record` of each move (-1 after the end).
+  num_moves: [] int32. payoff: [num_players] float32, the judge's verdict (game.verdict).
   """
 
   state: object
   actions: chex.Array
   players: chex.Array
+  records: dict
   num_moves: chex.Array
   payoff: chex.Array
 
 
-def _act(policies, key, game: Game, state, judge_params) -> chex.Array:
-  """The action of policies[current player]: [] int32."""
-  distinct = list(dict.fromkeys(policies))
-  if len(distinct) == 1:
-    return jnp.asarray(distinct[0](key, game, state, judge_params), jnp.int32)
-  branch = jnp.asarray([distinct.index(p) for p in policies], jnp.int32)[game.current_player(state)]
-  branches = [lambda p=p: jnp.asarray(p(key, game, state, judge_params), jnp.int32) for p in distinct]
-  return jax.lax.switch(branch, branches)
+def _act(policies, plans, key, game: Game, state, judge_params, agent_params, batch_axis) -> chex.Array:
+  """The action of policies[current player]: [] int32. Players with equal policies and no params share one
+  branch; a policy with params (a network) gets a branch per player, as their params may differ."""
+  seat = lambda p: policies[p] if agent_params[p] is None else (policies[p], p)
+  branches = list(dict.fromkeys(seat(p) for p in game.movers))
+
+  def run(branch):
+    p = next(q for q in game.movers if seat(q) == branch)
+    action = policies[p](key, game, state, judge_params, agent_params[p], plans[p], batch_axis=batch_axis)
+    return jnp.asarray(action, jnp.int32)
+
+  if len(branches) == 1:
+    return run(branches[0])
+  owner = jnp.asarray([branches.index(seat(p)) if p in game.movers else 0 for p in range(len(policies))])
+  owner = owner[game.current_player(state)]
+  if batch_axis is None:
+    return jax.lax.switch(owner, [lambda b=b: run(b) for b in branches])
+  action = jnp.int32(0)
+  for i, branch in enumerate(branches):
+    needed = jax.lax.psum((owner == i).astype(jnp.int32), batch_axis) > 0
+    mine = jax.lax.cond(needed, lambda b=branch: run(b), lambda: jnp.int32(0))
+    action = jnp.where(owner == i, mine, action)
+  return action
 
 
-def continue_game(game: Game, state, policies, key: chex.PRNGKey, judge_params) -> Outcome:
-  """Plays from `state` until the game ends or `game.max_moves` moves were made in all; move t of this call
-  uses the key fold_in(key, t)."""
-  empty = jnp.full((game.max_moves,), -1, jnp.int32)
-
-  def running(carry):
-    t, state, _, _ = carry
-    return (t < game.max_moves) & ~game.terminal(state)
-
-  def move(carry):
-    t, state, actions, players = carry
-    action = _act(policies, jax.random.fold_in(key, t), game, state, judge_params)
-    players = players.at[t].set(game.current_player(state))
-    return t + 1, game.step(state, action), actions.at[t].set(action), players
-
-  num_moves, final, actions, players = jax.lax.while_loop(running, move, (jnp.int32(0), state, empty, empty))
-  return Outcome(
-    state=final, actions=actions, players=players, num_moves=num_moves, payoff=game.verdict(judge_params, final)
+def make_plans(policies, key, game: Game, state, judge_params, agent_params) -> tuple:
+  """Each player's policy's plan for the game starting in `state` (see the module docstring)."""
+  return tuple(
+    policy.plan(jax.random.fold_in(key, _PLAN_KEY - p), game, state, judge_params, agent_params[p])
+    if p in game.movers
+    else None
+    for p, policy in enumerate(policies)
   )
 
 
-def play(game: Game, instance, policies, key: chex.PRNGKey, judge_params) -> Outcome:
-  """One whole game on `instance`: policies: a tuple of `game.num_players` policies (static); key: a PRNG key.
+def continue_game(
+  game: Game, state, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None, plans=None
+) -> Outcome:
+  """Plays from `state` until the game ends or `game.max_moves` moves were made in all.
 
-  The game's init uses fold_in(key, 0), the moves fold_in(key, 1) (see `continue_game`)."""
+  policies: a tuple of `game.num_players` policies (static); agent_params: a tuple of their params (None:
+  none has any); plans: their plans (None: made here, see `make_plans`)."""
+  policies = tuple(policies)
   if len(policies) != game.num_players:
     raise ValueError(f'{type(game).__name__} has {game.num_players} players, got {len(policies)} policies')
+  agent_params = (None,) * len(policies) if agent_params is None else tuple(agent_params)
+  if plans is None:
+    plans = make_plans(policies, key, game, state, judge_params, agent_params)
+  empty = jnp.full((game.max_moves,), -1, jnp.int32)
+  template = jax.eval_shape(lambda: game.move_record(state, jnp.int32(0)))
+  records = {name: jnp.full((game.max_moves,), -1, leaf.dtype) for name, leaf in template.items()}
+
+  def running(carry):
+    t, state = carry[:2]
+    return (t < game.max_moves) & ~game.terminal(state)
+
+  def move(carry):
+    t, state, actions, players, records = carry
+    action = _act(policies, plans, jax.random.fold_in(key, t), game, state, judge_params, agent_params, batch_axis)
+    record = game.move_record(state, action)
+    records = {name: records[name].at[t].set(record[name]) for name in records}
+    players = players.at[t].set(game.current_player(state))
+    return t + 1, game.step(state, action), actions.at[t].set(action), players, records
+
+  carry = (jnp.int32(0), state, empty, empty, records)
+  num_moves, final, actions, players, records = jax.lax.while_loop(running, move, carry)
+  return Outcome(
+    state=final,
+    actions=actions,
+    players=players,
+    records=records,
+    num_moves=num_moves,
+    payoff=game.verdict(judge_params, final),
+  )
+
+
+def play(game: Game, instance, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None):
+  """One whole game on `instance`: the game's init uses fold_in(key, 0), the moves fold_in(key, 1)."""
   state = game.init(jax.random.fold_in(key, 0), instance)
-  return continue_game(game, state, tuple(policies), jax.random.fold_in(key, 1), judge_params)
-
-
-def _random_action(key: chex.PRNGKey, legal: chex.Array) -> chex.Array:
-  """legal: [A] bool -> a uniformly random legal action ([] int32; 0 if none is legal)."""
-  return jnp.argmax(jnp.where(legal, jax.random.uniform(key, legal.shape), -1.0)).astype(jnp.int32)
-
-
-@dataclasses.dataclass(frozen=True)
-class Random:
-  def __call__(self, key, game: Game, state, judge_params) -> chex.Array:
-    del judge_params
-    return _random_action(key, game.legal_actions(state))
-
-
-def rollout_value(key: chex.PRNGKey, game: Game, state, judge_params) -> chex.Array:
-  """The judge's verdict for the player to move in `state` after one random continuation: [] float32."""
-  outcome = continue_game(game, state, (Random(),), key, judge_params)
-  return outcome.payoff[game.current_player(state)]
-
-
-@dataclasses.dataclass(frozen=True)
-class Greedy:
-  def __call__(self, key, game: Game, state, judge_params) -> chex.Array:
-    value_key, tie_key = jax.random.split(key)
-    mover = game.current_player(state)
-
-    def value(action, k):
-      return continue_game(game, game.step(state, action), (Random(),), k, judge_params).payoff[mover]
-
-    actions = jnp.arange(game.num_actions, dtype=jnp.int32)
-    values = jax.vmap(value)(actions, jax.random.split(value_key, game.num_actions))
-    values = jnp.where(game.legal_actions(state), values, -jnp.inf)
-    return mcts.argmax_random_tiebreak(tie_key, values)
-
-
-def _prior_logits(game: Game, state) -> chex.Array:
-  """[A]: uniform over the legal actions, INVALID_LOGIT elsewhere."""
-  return jnp.where(game.legal_actions(state), 0.0, mcts.INVALID_LOGIT)
-
-
-def _recurrent_fn(game: Game):
-  """The mctx model of any game: exact dynamics, terminal reward = the judge's verdict for the mover."""
-
-  def recurrent_fn(judge_params, key, action, state):
-    def one(key, action, state):
-      new = game.step(state, action)
-      mover, done = game.current_player(state), game.terminal(new)
-      ends = done & ~game.terminal(state)
-      reward = jnp.where(ends, game.verdict(judge_params, new)[mover], 0.0)
-      value = jnp.where(done, 0.0, rollout_value(key, game, new, judge_params))
-      same_player = game.current_player(new) == mover
-      discount = jnp.where(done, 0.0, jnp.where(same_player, 1.0, -1.0))
-      return reward, discount, value, _prior_logits(game, new), new
-
-    keys = jax.random.split(key, action.shape[0])
-    reward, discount, value, prior_logits, new = jax.vmap(one)(keys, action, state)
-    return mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=prior_logits, value=value), new
-
-  return recurrent_fn
-
-
-@dataclasses.dataclass(frozen=True)
-class MCTS:
-  budget: int
-
-  def __post_init__(self):
-    if self.budget < 1:
-      raise ValueError(f'MCTS needs a budget >= 1 simulation, got {self.budget}')
-
-  def search(self, key, game: Game, state, judge_params):
-    """`budget` simulations from `state`: (root visit counts [A] float32, root value [] float32)."""
-    search_key, rollout_key = jax.random.split(key)
-    root = mctx.RootFnOutput(
-      prior_logits=_prior_logits(game, state)[None],
-      value=rollout_value(rollout_key, game, state, judge_params)[None],
-      embedding=jax.tree.map(lambda a: a[None], state),
-    )
-    output = mcts.puct_search(
-      judge_params,
-      search_key,
-      root,
-      _recurrent_fn(game),
-      num_simulations=self.budget,
-      max_depth=game.max_moves,
-      depth_bound=game.max_moves + 1,
-      invalid_actions=~game.legal_actions(state)[None],
-    )
-    summary = output.search_tree.summary()
-    return summary.visit_counts[0].astype(jnp.float32), summary.value[0]
-
-  def __call__(self, key, game: Game, state, judge_params) -> chex.Array:
-    search_key, tie_key = jax.random.split(key)
-    visits, _ = self.search(search_key, game, state, judge_params)
-    return mcts.argmax_random_tiebreak(tie_key, jnp.where(game.legal_actions(state), visits, -1.0))
+  return continue_game(
+    game, state, policies, jax.random.fold_in(key, 1), judge_params, agent_params, batch_axis=batch_axis
+  )

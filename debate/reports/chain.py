@@ -257,16 +257,20 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
 
 
 def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
-  """Writes table.{md,tex,csv} and accuracy_vs_T.png into ``workdir``.
+  """Writes table.{md,tex,csv} and accuracy_vs_T.png into ``workdir``, the seeds of a cell pooled
+  (debate.tournament.pooling.pool_records; the CSV keeps one row per record).
 
   Each file is written atomically. Returns ``{file name: path}``.
   """
+  from debate.tournament.pooling import pool_records  # (The tournament package reads records too.)
+
+  pooled = pool_records(records)
   return write_files(
     workdir,
     {
-      'table.md': text_writer(accuracy_table(records, fmt='markdown')),
-      'table.tex': text_writer(accuracy_table(records, fmt='latex')),
+      'table.md': text_writer(accuracy_table(pooled, fmt='markdown')),
+      'table.tex': text_writer(accuracy_table(pooled, fmt='latex')),
       'table.csv': text_writer(accuracy_table(records, fmt='csv')),
-      'accuracy_vs_T.png': lambda tmp: accuracy_vs_T_figure(records, tmp),
+      'accuracy_vs_T.png': lambda tmp: accuracy_vs_T_figure(pooled, tmp),
     },
   )

@@ -11,32 +11,31 @@ the same game under two protocols or budgets is a paired comparison:
 
 Lie number j of an image with label y claims (y + 1 + j) mod C (precommit debate: L = C - 1 lies).
 
-The compiled batch depends only on the game shapes, the arm (agents and budgets), the judge's architecture
-(its ImageJudge), k and the mesh: the seed's key, the judge's params, precommit and the first player are
-traced arguments, so every seed and every judge of one architecture (a ladder of checkpoints, judges
-trained on other seeds) reuse one compilation. `compilations()` counts them.
+The compiled batch depends only on the game shapes, the arm's structure (agents and budgets, without
+checkpoint steps), the judge's architecture (its ImageJudge), k and the mesh: the seed's key, the judge's
+params, the agents' params, precommit and the first player are traced arguments, so every seed, every judge
+of one architecture and every checkpoint of a self-play ladder reuse one compilation
+(`debate.rollouts.runner`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 
-from debate.agents import images as image_agents
-from debate.agents.images import AgentSpec
-from debate.distributed import multihost
+from debate.agents import policies
+from debate.agents.specs import AgentSpec, parse_agent
+from debate.games import images as image_games
 from debate.games import pixels as image_game
-from debate.rollouts.chain import data_mesh
-from protocols import images as image_protocols
+from debate.rollouts import runner
+from protocols import debate, direct
 
 IMAGE_PROTOCOLS = ('direct', 'consultancy', 'debate')
+AGENT_KINDS = ('random', 'greedy', 'mcts', 'az')
 FIRST_PLAYERS = ('honest', 'liar')
 
 
@@ -66,6 +65,13 @@ class ImageArm:
     return name if self.precommit else name + '/no_precommit'
 
   @property
+  def structure(self) -> ImageArm:
+    """The arm without checkpoint steps and with precommit normalised (a traced flag): what a compiled
+    batch depends on."""
+    strip = lambda spec: spec and spec.structure
+    return dataclasses.replace(self, honest=strip(self.honest), liar=strip(self.liar), precommit=True)
+
+  @property
   def budget(self) -> int | None:
     """The debaters' (consultant's) MCTS simulations per move, if they search."""
     agent = self.liar if self.protocol == 'debate' else self.honest
@@ -85,7 +91,7 @@ def parse_image_arm(spec: str) -> ImageArm:
     raise ValueError(
       f'{protocol} needs an agent, e.g. {protocol}/mcts:100, {protocol}/greedy or {protocol}/random; got {spec!r}'
     )
-  agent = image_agents.parse_agent(rest[0])
+  agent = parse_agent(rest[0], AGENT_KINDS, role='image agent', context=spec)
   if protocol == 'consultancy':
     if len(rest) > 1:
       raise ValueError(f'consultancy takes one agent and no options, got {spec!r}')
@@ -97,7 +103,7 @@ def parse_image_arm(spec: str) -> ImageArm:
     if option == 'no_precommit':
       precommit = False
     elif option.startswith('liar='):
-      liar = image_agents.parse_agent(option[len('liar=') :])
+      liar = parse_agent(option[len('liar=') :], AGENT_KINDS, role='image agent', context=spec)
     else:
       raise ValueError(f'unknown debate option {option!r} in {spec!r}; expected liar=AGENT or no_precommit')
   if not precommit and 'az' in (agent.kind, liar.kind):
@@ -138,80 +144,56 @@ def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:
   return (budget + 1) * per_node
 
 
-def play_one(
-  image,
-  label,
-  image_index,
-  lie,
-  repeat,
-  seed_key,
-  judge_params,
-  precommit,
-  honest_first,
-  *,
-  arm: ImageArm,
-  judge,
-  k: int,
-  num_actions: int,
-  num_classes: int,
-):
-  """One game: image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript).
-
-  seed_key: key(seed), a [] PRNG key; judge_params: the judge's params. precommit, honest_first: [] bool, the
-  same for every game of a batch (they are arguments rather than static options so that one compilation
-  serves the four debate variants of an agent pair); `arm.precommit` is ignored.
-  """
-  base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(seed_key, image_index), lie), repeat)
-  play_key, claim_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
-  if arm.protocol == 'direct':
-    claim = jnp.int32(-1)
-  elif arm.protocol == 'consultancy':
-    honest_key, wrong_key = jax.random.split(claim_key)
-    wrong = (label + jax.random.randint(wrong_key, (), 1, num_classes)) % num_classes
-    claim = jnp.where(jax.random.bernoulli(honest_key), label, wrong)
-  else:
-    claim = jnp.where(precommit, (label + 1 + lie) % num_classes, -1)
-  game = image_game.make_game(image, label, claim, num_actions)
-  if arm.protocol == 'direct':
-    outcome, transcript = image_protocols.play_direct(play_key, game, judge, judge_params, k=k)
-  elif arm.protocol == 'consultancy':
-    outcome, transcript = image_protocols.play_consultancy(
-      play_key, game, judge, judge_params, k=k, consultant=arm.honest
-    )
-  else:
-    outcome, transcript = image_protocols.play_debate(
-      play_key, game, judge, judge_params, k=k, honest=arm.honest, liar=arm.liar, honest_first=honest_first
-    )
-  return outcome, {**transcript, 'claim': claim}
+def policy(spec: AgentSpec, networks: dict[str, tuple[int, int]]) -> policies.Policy:
+  """The policy of an image agent spec; `networks`: kind -> (width, depth) of the learned kinds."""
+  if spec.learned:
+    return policies.Network(*networks[spec.kind], simulations=spec.simulations)
+  if spec.kind == 'mcts':
+    return policies.MCTS(spec.budget)
+  return {'random': policies.Random, 'greedy': policies.Greedy}[spec.kind]()
 
 
-_traces = [0]  # Traces of the batch-of-games function: one per compilation (`compilations`).
+@dataclasses.dataclass(frozen=True)
+class ImagePlayer:
+  """The batch player of image cells (see debate.rollouts.runner): one (image, lie, repeat) game.
 
+  networks: ((kind, width, depth), ...) of the learned agents' networks."""
 
-def compilations() -> int:
-  """How many batches of image games this process has compiled (traced) so far, over every arm and judge."""
-  return _traces[0]
+  arm: ImageArm
+  judge: Any
+  k: int
+  num_actions: int
+  num_classes: int
+  networks: tuple = ()
 
+  def __call__(self, image, label, image_index, lie, repeat, seed_key, judge_params, precommit, honest_first, agents):
+    """image [H, W] float32 in [0, 1], label / image_index / lie / repeat [] int32 -> (outcome, transcript).
 
-@functools.lru_cache(maxsize=64)
-def compiled_games(arm: ImageArm, judge, k: int, num_actions: int, num_classes: int, mesh):
-  """The compiled batch of games of `arm` (with precommit normalised away: it is an argument):
-
-  fn(images [B, H, W], labels [B], image_indices [B], lies [B], repeats [B] (sharded over 'data'), seed_key
-  [] PRNG key, judge_params, precommit [] bool, honest_first [] bool) -> (outcome, transcript), leading axis
-  [B]. Nothing of the seed or of the judge's params is static: one compilation serves every seed and every
-  judge of the architecture `judge`."""
-  play = functools.partial(play_one, arm=arm, judge=judge, k=k, num_actions=num_actions, num_classes=num_classes)
-
-  def local(images, labels, image_indices, lies, repeats, seed_key, judge_params, precommit, honest_first):
-    _traces[0] += 1
-    return jax.vmap(play, in_axes=(0, 0, 0, 0, 0, None, None, None, None))(
-      images, labels, image_indices, lies, repeats, seed_key, judge_params, precommit, honest_first
-    )
-
-  data = P('data')
-  sharded = jax.shard_map(local, mesh=mesh, in_specs=(data,) * 5 + (P(),) * 4, out_specs=data, check_vma=False)
-  return jax.jit(sharded)
+    seed_key: key(seed); precommit, honest_first: [] bool, the same for every game of a batch (arguments
+    rather than static options, so that one compilation serves the four debate variants of an agent pair);
+    agents: the (honest, liar) params of learned agents (None where not learned)."""
+    arm, num_classes = self.arm, self.num_classes
+    base = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(seed_key, image_index), lie), repeat)
+    play_key, claim_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
+    if arm.protocol == 'direct':
+      claim = jnp.int32(-1)
+    elif arm.protocol == 'consultancy':
+      honest_key, wrong_key = jax.random.split(claim_key)
+      wrong = (label + jax.random.randint(wrong_key, (), 1, num_classes)) % num_classes
+      claim = jnp.where(jax.random.bernoulli(honest_key), label, wrong)
+    else:
+      claim = jnp.where(precommit, (label + 1 + lie) % num_classes, -1)
+    instance = image_game.make_game(image, label, claim, self.num_actions, honest_first)
+    if arm.protocol == 'direct':
+      outcome, transcript = direct.play_images(play_key, instance, self.judge, judge_params, k=self.k)
+    else:
+      networks = {kind: (width, depth) for kind, width, depth in self.networks}
+      game = image_games.ImageDebate(self.judge, self.k, self.num_actions, arm.protocol)
+      players = tuple(policy(spec, networks) for spec in (arm.honest, arm.liar)[: game.num_players])
+      outcome, transcript = debate.play(
+        play_key, game, instance, players, judge_params, agents[: game.num_players], batch_axis=runner.GAMES
+      )
+    return outcome, {**transcript, 'claim': claim}
 
 
 def run_games(
@@ -231,41 +213,37 @@ def run_games(
   batch_size: int,
   mesh=None,
   on_batch: Callable[[int], Any] | None = None,
+  agent_params=(None, None),
+  networks: tuple = (),
 ):
   """Plays every (image, lie, repeat) game of `arm` on `images` ([N, H, W] float32 in [0, 1]).
 
   labels, image_indices: [N] int (image_indices: each image's index in its data set, which keys its games).
-  Games run in global batches of `batch_size` (rounded up to a multiple of the device count; the last one is
-  padded with copies of game 0 whose results are dropped). Returns (outcome, transcript): dicts of numpy
-  arrays with leading axes [N, L, repeats], L = lies per image, in every process (with several processes
-  each plays its devices' share of every batch and every one must call this: the outcomes are gathered).
+  Games run in global batches of `batch_size` (see runner.run_games; the last one is padded with copies of
+  game 0 whose results are dropped). `agent_params`: the (honest, liar) params of learned agents;
+  `networks`: their architectures (ImagePlayer). Returns (outcome, transcript): dicts of numpy arrays with
+  leading axes [N, L, repeats], L = lies per image, in every process (with several processes every one must
+  call this).
   """
   if first not in FIRST_PLAYERS + (None,):
     raise ValueError(f'first player must be one of {FIRST_PLAYERS}, got {first!r}')
-  mesh = mesh or data_mesh()
-  n_devices = mesh.devices.size
   num_lies = lies_per_image(arm, num_classes)
   num_games = len(images) * num_lies * repeats
-  batch = -(-max(1, min(batch_size, num_games)) // n_devices) * n_devices
-  fn = compiled_games(dataclasses.replace(arm, precommit=True), judge, k, num_actions, num_classes, mesh)
-  seed_key, replicated = multihost.replicate((jax.random.key(seed), judge_params), mesh)
-  flags = [multihost.replicate(np.bool_(x), mesh) for x in (arm.precommit, first != 'liar')]
-  sharding = NamedSharding(mesh, P('data'))
-  chunks = []
-  for start in range(0, num_games, batch):
-    games = np.arange(start, start + batch)
+
+  def per_game(games):
     games = np.where(games < num_games, games, 0)
     position, lie, repeat = games // (num_lies * repeats), (games // repeats) % num_lies, games % repeats
-    inputs = (
+    return (
       images[position].astype(np.float32),
       labels[position].astype(np.int32),
       image_indices[position].astype(np.int32),
       lie.astype(np.int32),
       repeat.astype(np.int32),
     )
-    inputs = [jax.device_put(x, sharding) for x in inputs]
-    chunks.append(multihost.to_host(fn(*inputs, seed_key, replicated, *flags)))
-    if on_batch:
-      on_batch(min(start + batch, num_games))
-  flat = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_games], *chunks)
+
+  player = ImagePlayer(arm.structure, judge, k, num_actions, num_classes, tuple(networks))
+  shared = (jax.random.key(seed), judge_params, np.bool_(arm.precommit), np.bool_(first != 'liar'), tuple(agent_params))
+  flat = runner.run_games(
+    player, per_game, shared, num_games=num_games, batch_size=batch_size, mesh=mesh, on_batch=on_batch
+  )
   return jax.tree.map(lambda a: a.reshape(len(images), num_lies, repeats, *a.shape[1:]), flat)

@@ -22,8 +22,8 @@ import jax
 import numpy as np
 
 from debate.games import pixels as image_game
-from debate.rollouts import chain as rollout
 from debate.rollouts import images as image_rollout
+from debate.rollouts import runner
 from debate.tasks import images as image_task
 from judges import image_judges
 
@@ -56,7 +56,7 @@ def _median_time(fn, repeats: int) -> tuple[float, float]:
 
 def forward_throughput(judge: image_judges.ImageJudge, params, images: np.ndarray, batch: int, repeats: int) -> float:
   """The judge's plain batched forward pass: planes per second at `batch`."""
-  mesh = rollout.data_mesh()
+  mesh = runner.data_mesh()
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   chosen = np.stack([images[i % len(images)] for i in range(batch)])
   planes = jax.vmap(image_task.judge_planes)(chosen, chosen > 0)  # Every nonzero pixel revealed.
@@ -92,7 +92,7 @@ def measure_images(
   params = image_judges.init_judge(image_judges.make_judge(judge), jax.random.key(seed), image_shape=images.shape[1:])
   labels = np.arange(len(images), dtype=np.int32) % 2  # Two classes: one lie per image.
   num_actions = image_game.action_space_size(images)
-  mesh = rollout.data_mesh()
+  mesh = runner.data_mesh()
   rows = []
   for budget in budgets:
     arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')

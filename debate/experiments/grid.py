@@ -1,0 +1,102 @@
+"""The experiment loop, written once for every task: a grid of cells, each recorded as soon as it finishes.
+
+Cells run in a stable order; each appends one record to `results.jsonl` (after its sample games in
+`transcripts.jsonl`) the moment it ends, so a killed run restarted with the same command and workdir skips
+the finished cells and ends with the same records as an uninterrupted one. The resolved config is checked
+against the workdir's before anything runs (`runfiles.resume_workdir`).
+
+With several processes (debate/distributed/multihost.py) every process runs every cell (playing its share
+of the games); process 0 alone writes the workdir, and the finished cells it reads there are broadcast, so
+every process runs the same cells.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Sequence
+
+from debate.distributed import multihost
+from debate.experiments import runfiles
+
+RESULTS = 'results.jsonl'
+TRANSCRIPTS = 'transcripts.jsonl'
+CONFIG = 'config.json'
+
+
+def run_grid(
+  cells: Sequence[Any],
+  run_cell: Callable[[Any], tuple[dict, list[dict]]],
+  workdir: str,
+  resolved: dict,
+  *,
+  name: Callable[[Any], str] = lambda cell: cell.name,
+  summary: Callable[[dict], str],
+  write_reports: Callable[[list[dict], str], Any] | None = None,
+  fields: Sequence[str] | None = None,
+  ignore: Sequence[str] = (),
+  transcripts: bool = True,
+  log: Callable[[str], None] = print,
+  what: str = 'cells',
+) -> list[dict]:
+  """Runs (or resumes) `cells` in `workdir`; returns the records of every cell, in cell order.
+
+  run_cell(cell) -> (record (with 'cell' = name(cell)), transcript rows); summary(record) -> its log line;
+  write_reports(records, workdir): tables and figures at the end (process 0). `resolved`: the run's
+  config, compared on resume on `fields` (None: all) but `ignore` (runfiles.check_resumable).
+  """
+  records = runfiles.resume_workdir(
+    workdir,
+    os.path.join(workdir, CONFIG),
+    resolved,
+    results_path=os.path.join(workdir, RESULTS),
+    transcripts_path=os.path.join(workdir, TRANSCRIPTS) if transcripts else None,
+    fields=fields,
+    ignore=ignore,
+  )
+  done = {r['cell'] for r in records}
+  pending = [cell for cell in cells if name(cell) not in done]
+  log(f'{len(cells)} {what}, {len(cells) - len(pending)} already done, {len(pending)} to run')
+  start = time.time()
+  for position, cell in enumerate(pending, 1):
+    record, rows = run_cell(cell)
+    if multihost.is_writer():
+      if transcripts:
+        runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS), rows)
+      runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
+    records.append(record)
+    elapsed = time.time() - start
+    log(
+      f'[{len(cells) - len(pending) + position}/{len(cells)}] {record["cell"]}: {summary(record)}; '
+      f'elapsed {elapsed:.0f}s, about {elapsed / position * (len(pending) - position):.0f}s left'
+    )
+  order = {name(cell): i for i, cell in enumerate(cells)}
+  records = sorted((r for r in records if r['cell'] in order), key=lambda r: order[r['cell']])
+  if write_reports and multihost.is_writer():
+    write_reports(records, workdir)
+  return records
+
+
+def accuracy_summary(record: dict) -> str:
+  """'accuracy 0.913 [0.900, 0.925] over 2000 games, 1,234 games/s' (the fields a game record has)."""
+  lo, hi = record['ci95']
+  rate = f', {record["games_per_s"]:,.0f} games/s' if 'games_per_s' in record else ''
+  return f'accuracy {record["accuracy"]:.3f} [{lo:.3f}, {hi:.3f}] over {record["games"]} games{rate}'
+
+
+def progress_reporter(name: str, num_games: int, log: Callable[[str], None], every_s: float = 15.0):
+  """An `on_batch` callback that logs the progress of the long cell `name` at most every `every_s` seconds."""
+  start = last = time.time()
+
+  def report(games_done: int) -> None:
+    nonlocal last
+    now = time.time()
+    if now - last >= every_s and games_done < num_games:
+      rate = games_done / (now - start)
+      log(
+        f'  {name}: {games_done}/{num_games} games, {rate:,.1f} games/s, about '
+        f'{(num_games - games_done) / rate:.0f}s left in this cell'
+      )
+      last = now
+
+  return report
