@@ -6,17 +6,10 @@ k = 6 and 50k for k = 4) and then judges debates. This module is the library (no
 `python -m launch.train_judge`.
 
 Data, fully determined by (seed, step) and independent of the process and device counts, so that a resumed
-run sees exactly the batches of an uninterrupted one (resume needs only the step, the "data position") and
-a multi-process run exactly those of a single process:
-- row r of the global batch [B] draws only from its own stratum of the N training examples, examples
-  [floor(N r / B), floor(N (r + 1) / B)) (n_r of them): at step s it takes the stratum's example
-  `perm_{r,e}[s mod n_r]`, with e = s div n_r the row's epoch and `perm_{r,e}` a permutation of n_r drawn
-  from fold_in(fold_in(data_key, r), e). So every batch holds one example of each stratum and every example
-  is seen once per epoch (of about N / B steps). Process p of P holds the rows [B p / P, B (p + 1) / P) and
-  loads only their strata: the split's shard [floor(N p / P), floor(N (p + 1) / P)) (idx.load_image_dataset);
-- example row r of the global batch of step s gets the mask `random_nonzero_mask(fold_in(fold_in(mask_key,
-  s), r), image, k)`, drawn inside the jitted step;
-- dropout (irving_cnn) uses `rng`, a key in the train state split once per step.
+run sees exactly the batches of an uninterrupted one and a multi-process run those of a single process: the
+row strata of judges/batches.py (each process loads only its rows' strata); example row r of step s gets the
+mask `random_nonzero_mask(fold_in(fold_in(mask_key, s), r), image, k)`, drawn inside the jitted step; dropout
+(irving_cnn) uses `rng`, a key in the train state split once per step.
 
 Parallelism: `jax.jit` with `NamedSharding`s over a ('data', 'model') mesh of all devices of all processes,
 of shape (devices / model_parallelism, model_parallelism) (config field `model_parallelism`, default 1:
@@ -71,8 +64,10 @@ from debate.distributed.sharding import batch_sharding, fsdp_sharding, make_mesh
 from debate.experiments import runfiles
 from debate.experiments.runfiles import ConfigError, WorkdirError
 from debate.tasks import images as image_task
-from debate.tasks.idx import ImageDataset, partition_bounds
+from debate.tasks.idx import ImageDataset
+from debate.training import checkpoints
 from debate.training import metrics as metrics_writer
+from judges import batches as batches_lib
 from judges import image_judges
 
 CONFIG = 'config.json'
@@ -115,13 +110,6 @@ class TrainState:
 # Config.
 
 
-def _int_at_least(config, field: str, minimum: int) -> int:
-  value = config[field]
-  if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-    raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
-  return value
-
-
 def validate_config(
   config: ml_collections.ConfigDict, *, num_devices: int | None = None, image_shape: tuple[int, int] | None = None
 ) -> None:
@@ -148,7 +136,7 @@ def validate_config(
       raise ConfigError(field, 'missing from the config; the judge trainer needs it')
   if config.task != 'images':
     raise ConfigError('task', f"the judge trainer trains judges of the 'images' task, got {config.task!r}")
-  k = _int_at_least(config, 'k', 1)
+  k = runfiles.int_field(config, 'k', 1)
   if image_shape is not None and k > math.prod(image_shape):
     raise ConfigError(
       'k', f'{k} pixels is more than a {image_shape[0]}x{image_shape[1]} image has ({math.prod(image_shape)})'
@@ -157,17 +145,10 @@ def validate_config(
     raise ConfigError(
       'judge', f'unknown image judge {config.judge!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}'
     )
-  learning_rate = config.learning_rate
-  if (
-    not isinstance(learning_rate, (int, float))
-    or isinstance(learning_rate, bool)
-    or not math.isfinite(learning_rate)
-    or learning_rate <= 0
-  ):
-    raise ConfigError('learning_rate', f'must be a number > 0, got {learning_rate!r}')
-  batch_size = _int_at_least(config, 'batch_size', 1)
+  runfiles.positive_field(config, 'learning_rate')
+  batch_size = runfiles.int_field(config, 'batch_size', 1)
   num_devices = jax.device_count() if num_devices is None else num_devices
-  model_parallelism = _int_at_least(config, 'model_parallelism', 1)
+  model_parallelism = runfiles.int_field(config, 'model_parallelism', 1)
   if num_devices % model_parallelism:
     divisors = [d for d in range(1, num_devices + 1) if num_devices % d == 0]
     raise ConfigError(
@@ -183,10 +164,9 @@ def validate_config(
       'batch is split evenly over the devices; pass a multiple of '
       f'{num_devices}',
     )
-  for field in ('steps', 'checkpoint_every', 'log_every', 'eval_batch_size'):
-    _int_at_least(config, field, 1)
-  _int_at_least(config, 'seed', 0)
-  _int_at_least(config, 'num_classes', 2)
+  for field, minimum in (('steps', 1), ('checkpoint_every', 1), ('log_every', 1), ('eval_batch_size', 1), ('seed', 0)):
+    runfiles.int_field(config, field, minimum)
+  runfiles.int_field(config, 'num_classes', 2)
 
 
 def _train_data_info(dataset: ImageDataset) -> dict:
@@ -201,12 +181,7 @@ def _resolved_config(config: ml_collections.ConfigDict, dataset: ImageDataset) -
 
 def latest_checkpoint_step(workdir: str) -> int | None:
   """The step of the latest finished checkpoint in `workdir/checkpoints` (None if none); writes nothing."""
-  directory = os.path.join(workdir, CHECKPOINTS)
-  if not os.path.isdir(directory):
-    return None
-  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
-
-  steps = ocp.utils.checkpoint_steps(directory)
+  steps = checkpoints.saved_steps(os.path.join(workdir, CHECKPOINTS))
   return max(steps) if steps else None
 
 
@@ -247,84 +222,6 @@ def _keys(seed: int) -> dict[str, chex.PRNGKey]:
     name: jax.random.fold_in(root, tag)
     for name, tag in (('init', _INIT_TAG), ('data', _DATA_TAG), ('mask', _MASK_TAG), ('dropout', _DROPOUT_TAG))
   }
-
-
-@functools.partial(jax.jit, static_argnames='width')
-def _row_permutations(data_key: chex.PRNGKey, rows: chex.Array, epoch, *, width: int) -> chex.Array:
-  """[len(rows)] -> [len(rows), width]: row r's permutation of `width` in `epoch`, drawn from
-  fold_in(fold_in(data_key, r), epoch)."""
-  return jax.vmap(
-    lambda row: jax.random.permutation(jax.random.fold_in(jax.random.fold_in(data_key, row), epoch), width)
-  )(rows)
-
-
-class BatchIndices:
-  """Which examples make up this process's rows of each step's batch (the module docstring's row strata).
-
-  A pure function of (data_key, step, global row), whatever the process count. `indices(step)` ->
-  [len(rows)] int64 indices into this process's shard; each epoch's permutations are computed once (one
-  jitted call for all rows) and cached.
-
-  Args:
-    data_key: the key of the batch order.
-    num_examples: N, the size of the whole training split.
-    batch_size: B, the global batch.
-    rows: this process's rows of the global batch, a contiguous range.
-    shard_start, shard_size: this process's shard of the split (global index of its first example, and its
-      length); it must hold the strata of `rows`.
-  """
-
-  def __init__(
-    self,
-    data_key: chex.PRNGKey,
-    *,
-    num_examples: int,
-    batch_size: int,
-    rows: range,
-    shard_start: int = 0,
-    shard_size: int | None = None,
-  ):
-    if num_examples < batch_size:
-      raise ValueError(
-        f'the training split has {num_examples} examples, fewer than the batch size '
-        f'{batch_size}: each row of the batch draws from its own N / B examples'
-      )
-    shard_size = num_examples if shard_size is None else shard_size
-    global_rows = np.arange(rows.start, rows.stop, dtype=np.int64)
-    bounds = partition_bounds(num_examples, batch_size)[rows.start : rows.stop + 1]
-    low, self._sizes = bounds[:-1], np.diff(bounds)
-    if len(global_rows) and (low[0] < shard_start or low[-1] + self._sizes[-1] > shard_start + shard_size):
-      raise ValueError(
-        f'rows {rows.start}..{rows.stop - 1} of the batch draw from examples {low[0]}..'
-        f'{low[-1] + self._sizes[-1] - 1}, but this process holds examples {shard_start}..'
-        f'{shard_start + shard_size - 1}; load the shard of idx.load_image_dataset('
-        'process_index=jax.process_index(), process_count=jax.process_count())'
-      )
-    self._offsets = low - shard_start
-    self._key = data_key
-    self._rows = jnp.asarray(global_rows, jnp.uint32)
-    self._width = int(self._sizes.max(initial=1))
-    self._cache: dict[int, np.ndarray] = {}
-
-  def permutations(self, epoch: int) -> np.ndarray:
-    """[rows, max n_r]: row j's first n_r entries are its stratum's permutation of epoch `epoch`."""
-    if epoch not in self._cache:
-      if len(self._cache) >= 3:
-        self._cache.pop(min(self._cache))
-      table = np.array(_row_permutations(self._key, self._rows, epoch, width=self._width))  # Writable.
-      for row, size in enumerate(self._sizes):  # A uniform permutation restricted to [0, n_r) is uniform.
-        if size < table.shape[1]:
-          table[row, :size] = table[row][table[row] < size]
-      self._cache[epoch] = table
-    return self._cache[epoch]
-
-  def indices(self, step: int) -> np.ndarray:
-    epochs, positions = step // self._sizes, step % self._sizes
-    out = np.empty(len(self._sizes), np.int64)
-    for epoch in np.unique(epochs):
-      where = np.flatnonzero(epochs == epoch)
-      out[where] = self._offsets[where] + self.permutations(int(epoch))[where, positions[where]]
-    return out
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -419,20 +316,6 @@ def waits_for_each_step(mesh: Mesh) -> bool:
   return mesh.devices.flat[0].platform == 'cpu' and mesh.size > 1
 
 
-def local_rows(sharding: NamedSharding, batch_size: int) -> range:
-  """The rows of a [batch_size] global batch that this process's devices hold under `sharding` (contiguous)."""
-  slices = {
-    index[0].indices(batch_size)[:2] for index in sharding.addressable_devices_indices_map((batch_size,)).values()
-  }
-  start, stop = min(a for a, _ in slices), max(b for _, b in slices)
-  if sum(b - a for a, b in slices) != stop - start:
-    raise ValueError(
-      f"this process's devices hold rows {sorted(slices)} of the batch, not one contiguous "
-      'block; order the mesh devices by process (make_mesh)'
-    )
-  return range(start, stop)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Checkpoints.
 
@@ -454,34 +337,24 @@ def _state_from_tree(tree: Mapping) -> TrainState:
 
 
 def checkpoint_manager(workdir: str):
-  """The Orbax CheckpointManager of `workdir/checkpoints` (keeps the last 3)."""
-  import orbax.checkpoint as ocp  # Imported here: orbax is slow to import.
-
-  options = ocp.CheckpointManagerOptions(max_to_keep=MAX_CHECKPOINTS, create=True, cleanup_tmp_directories=True)
-  return ocp.CheckpointManager(
-    os.path.join(os.path.abspath(workdir), CHECKPOINTS), options=options, item_names=('state',)
-  )
+  """The checkpoint manager of `workdir/checkpoints` (keeps the last 3)."""
+  return checkpoints.manager(os.path.join(workdir, CHECKPOINTS), MAX_CHECKPOINTS)
 
 
 def _save(manager, state: TrainState, step: int) -> None:
-  import orbax.checkpoint as ocp
-
-  manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(_checkpoint_tree(state))))
+  checkpoints.save_state(manager, step, _checkpoint_tree(state))
 
 
 def _restore(manager, step: int, like: TrainState, shardings: TrainState) -> TrainState:
   """The checkpoint at `step`, laid out by `shardings` (whatever the layout it was saved from); `like`
   (arrays or ShapeDtypeStructs) gives shapes and dtypes."""
-  import orbax.checkpoint as ocp
-
   target = {'step': shardings.step, 'params': shardings.params, 'opt_state': shardings.opt_state, 'rng': shardings.rng}
   abstract = jax.tree.map(
     lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
     jax.eval_shape(_checkpoint_tree, like),
     target,
   )
-  restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
-  return _state_from_tree(restored['state'])
+  return _state_from_tree(checkpoints.restore_state(manager, step, abstract))
 
 
 def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None = None) -> tuple[Params, int]:
@@ -588,11 +461,11 @@ def train_judge(
       train_metrics = next((row for row in reversed(writer.rows) if 'loss' in row), None)
 
       sharded = batch_sharding(mesh)
-      batches = BatchIndices(
+      batches = batches_lib.BatchIndices(
         _keys(config.seed)['data'],
         num_examples=dataset_train.total,
         batch_size=config.batch_size,
-        rows=local_rows(sharded, config.batch_size),
+        rows=batches_lib.local_rows(sharded, config.batch_size),
         shard_start=dataset_train.start,
         shard_size=len(dataset_train),
       )

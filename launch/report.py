@@ -31,7 +31,7 @@ and, when debate cells with at least 2 judges and 2 liars exist at the chosen T 
 Image records of a ladder (launch/configs/irving_mnist.py:ladder_k6_cpu and friends: one run per judge, each judge
 against liars of several strengths) enter the same tournament: a guard is judge + honest debater, a houdini the
 liar by strength name (random, greedy, search:B for mcts:B), both first players pooled, and T holds the pixels k
-(debate/experiments/images.py `tournament_records`). Chain and image workdirs are best reported separately, since
+(debate/tournament/pooling.py `tournament_records`). Chain and image workdirs are best reported separately, since
 a chain length T and a pixel count k share that axis.
 
 Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
@@ -87,9 +87,11 @@ from debate.tournament.pooling import (
   agent_of,
   check_seed_bootstrap,
   elo_ready_Ts,
+  liar_records,
   merge_sources,
   pool_records,
   record_seeds,
+  tournament_records,
 )
 from debate.tournament.tables import dumps, elo_table, general_axis_table, general_fit_table, nso_table, strength_table
 from launch.cli import fail, parse_flags
@@ -114,6 +116,14 @@ _BOOTSTRAP = flags.DEFINE_enum(
 )
 
 
+def _or_fail(what: str, errors, fn, *args, **kwargs):
+  """``fn(*args, **kwargs)``, or exit with status 2 and ``error: WHAT: the exception`` on one of ``errors``."""
+  try:
+    return fn(*args, **kwargs)
+  except errors as e:
+    fail(f'{what}: {e}')
+
+
 def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
   sources = []
   for workdir in workdirs:
@@ -122,17 +132,13 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
     path = os.path.join(workdir, 'results.jsonl')
     if not os.path.isfile(path):
       fail(f'--workdirs: {workdir} has no results.jsonl (run an experiment there first)')
-    try:
-      records = runfiles.read_jsonl(path)
-    except (OSError, ValueError) as e:
-      fail(f'--workdirs: cannot read {path}: {e}')
+    records = _or_fail(f'--workdirs: cannot read {path}', (OSError, ValueError), runfiles.read_jsonl, path)
     if not records:
       fail(f'--workdirs: {path} holds no records')
     for number, record in enumerate(records, start=1):
-      if record.get('task') == 'images':  # Image records have their own schema (debate/experiments/images.py).
-        continue
+      # Image records have their own schema (debate/experiments/images.py).
       missing = [k for k in ('cell', 'protocol', 'arm', 'judge', 'T', 'games', 'correct') if k not in record]
-      if missing:
+      if missing and record.get('task') != 'images':
         fail(f'--workdirs: {path}: record {number} lacks {", ".join(missing)}; is this a results.jsonl?')
     sources.append((os.path.basename(os.path.normpath(workdir)), records))
   return sources
@@ -143,25 +149,22 @@ def _choose_T(records: list[dict]) -> int | None:
   if _T.value is None:
     return ready[-1] if ready else None
   if _T.value not in ready:
-    at_t = [r for r in records if r.get('protocol') == 'debate' and int(r['T']) == _T.value and agent_of(r) is not None]
-    judges = len({r['judge'] for r in at_t})
-    agents = len({agent_of(r) for r in at_t})
+    at_t = liar_records(records, T=_T.value, protocol='debate')
     fail(
-      f'--T={_T.value}: debate has {judges} judge(s) and {agents} liar(s) there; an Elo tournament needs at '
-      f'least 2 of each; T values that have them: {", ".join(map(str, ready)) or "none"}'
+      f'--T={_T.value}: debate has {len({r["judge"] for r in at_t})} judge(s) and {len({agent_of(r) for r in at_t})} '
+      f'liar(s) there; an Elo tournament needs at least 2 of each; T values that have them: '
+      f'{", ".join(map(str, ready)) or "none"}'
     )
   return _T.value
 
 
 def _choose_bootstrap(records: list[dict], T: int, notes: list[str]) -> dict:
   """The bootstrap of the tournament at T ('seeds' or 'games', from --bootstrap) and the seeds behind it."""
-  seeds = record_seeds(records, T=T)
+  seeds, problem = record_seeds(records, T=T), None
   try:
     check_seed_bootstrap(records, T=T)
   except ValueError as e:
     problem = str(e)
-  else:
-    problem = None
   kind = _BOOTSTRAP.value
   if kind == 'seeds' and problem is not None:
     fail(f'--bootstrap=seeds at T={T}: {problem} (--bootstrap=games)')
@@ -192,87 +195,78 @@ def _choose_bootstrap(records: list[dict], T: int, notes: list[str]) -> dict:
   return {'kind': kind, 'requested': _BOOTSTRAP.value, 'seeds': list(seeds)}
 
 
+def _or_note(notes: list[str], what: str, fn, *args, **kwargs):
+  """``fn(*args, **kwargs)``, or None with the note ``WHAT: the ValueError``."""
+  try:
+    return fn(*args, **kwargs)
+  except ValueError as e:
+    notes.append(f'{what}: {e}')
+
+
 def _tournament(records: list[dict], T: int, notes: list[str], bootstrap: str) -> dict:
   """Ratings per protocol, accuracy vs debate Elo, fits; everything computed before anything is written."""
-  protocols = list(
-    dict.fromkeys(['debate'] + [r['protocol'] for r in records if int(r['T']) == T and agent_of(r) is not None])
-  )
-  all_ratings = []
-  debate_matchups = None
-  for protocol in protocols:
-    try:
-      matchups = guard_houdini_matrix(records, protocol=protocol, T=T)
-      all_ratings.append(
-        rate(
-          matchups,
-          num_samples=_NUM_SAMPLES.value,
-          seed=_SEED.value,
-          anchor=default_anchor(matchups),
-          bootstrap=bootstrap,
-        )
-      )
-    except ValueError as e:
-      if protocol == 'debate':
-        raise
-      notes.append(f'{protocol} at T={T} not rated: {e}')
-    else:
-      if protocol == 'debate':
-        debate_matchups = matchups
-  debate = all_ratings[0]
+  protocols = list(dict.fromkeys(['debate'] + [r['protocol'] for r in liar_records(records, T=T)]))
+  samples = {'num_samples': _NUM_SAMPLES.value, 'seed': _SEED.value, 'bootstrap': bootstrap}
+
+  def rated(protocol):
+    matchups = guard_houdini_matrix(records, protocol=protocol, T=T)
+    return matchups, rate(matchups, anchor=default_anchor(matchups), **samples)
+
+  matchups, debate = rated('debate')  # a ValueError here means no tournament
+  others = [_or_note(notes, f'{p} at T={T} not rated', rated, p) for p in protocols[1:]]
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter('always')
     rows = accuracy_vs_elo(records, debate, T=T, protocols=protocols)
   notes.extend(str(w.message) for w in caught)
-  slopes = accuracy_slopes(rows, num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap)
-  try:
-    fit = houdini_scaling_fit(debate)
-  except ValueError as e:
-    fit = None
-    notes.append(f'no houdini Elo-vs-budget fit: {e}')
-  else:
-    if not fit['conclusive']:
-      notes.append(f'houdini Elo-vs-budget fit: {fit["note"]}')
-  return {
-    'ratings': all_ratings,
+  fit = _or_note(notes, 'no houdini Elo-vs-budget fit', houdini_scaling_fit, debate)
+  if fit is not None and not fit['conclusive']:
+    notes.append(f'houdini Elo-vs-budget fit: {fit["note"]}')
+  result = {
+    'ratings': [debate] + [other[1] for other in others if other is not None],
     'rows': rows,
-    'slopes': slopes,
+    'slopes': accuracy_slopes(rows, **samples),
     'fit': fit,
-    **_general(records, debate_matchups, debate, T, protocols, notes, bootstrap),
+    'axis': None,
+    'general_fits': None,
+    'nso': None,
+    'strength_rows': [],
+    'strength_fits': [],
   }
-
-
-def _general(records, matchups, debate, T: int, protocols: list[str], notes: list[str], bootstrap: str) -> dict:
-  """The general-strength axis, the guard/houdini fits on it, their NSO curve, accuracy against strength."""
-  out = {'axis': None, 'general_fits': None, 'nso': None, 'strength_rows': [], 'strength_fits': []}
-  try:
-    if any(r.get('task') == 'images' for r in records):
-      axis = image_axis(matchups, records)
-    else:
-      axis = general_axis(matchups, modulus=tournament_modulus(records, T=T))
-  except ValueError as e:
-    notes.append(f'no general-strength axis: {e}')
-    return out
-  out['axis'] = axis
-  out['strength_rows'] = accuracy_vs_strength(records, axis, T=T, protocols=protocols)
-  out['strength_fits'] = strength_fits(
-    out['strength_rows'], num_samples=_NUM_SAMPLES.value, seed=_SEED.value, bootstrap=bootstrap
+  # The general-strength axis, the guard/houdini fits on it, their NSO curve, accuracy against strength.
+  axis = _or_note(
+    notes,
+    'no general-strength axis',
+    lambda: (
+      image_axis(matchups, records)
+      if any(r.get('task') == 'images' for r in records)
+      else general_axis(matchups, modulus=tournament_modulus(records, T=T))
+    ),
   )
+  if axis is None:
+    return result
+  rows = result['strength_rows'] = accuracy_vs_strength(records, axis, T=T, protocols=protocols)
+  result.update(axis=axis, strength_fits=strength_fits(rows, **samples))
   notes.extend(
     f'{f["protocol"]} accuracy vs {f["fit"]}{" for " + f["agent"] if f["agent"] else ""} not fitted: {f["skipped"]}'
-    for f in out['strength_fits']
+    for f in result['strength_fits']
     if 'skipped' in f
   )
-  try:
-    fits = general_scaling_fits(debate, axis, num_samples=_NUM_SAMPLES.value)
-  except ValueError as e:
-    notes.append(f'no guard/houdini fits on the general axis: {e}')
-    return out
+  fits = _or_note(
+    notes,
+    'no guard/houdini fits on the general axis',
+    general_scaling_fits,
+    debate,
+    axis,
+    num_samples=_NUM_SAMPLES.value,
+  )
+  if fits is None:
+    return result
   notes.extend(f'{role} Elo vs general strength: {fit["note"]}' for role, fit in fits.items() if not fit['conclusive'])
   start = min(p['x'] for p in fits['guard']['points'])
   top = max(p['x'] for p in fits['houdini']['points'])
-  out['general_fits'] = fits
-  out['nso'] = general_nso_curve(fits, range(0, max(1, math.ceil(top - start)) + 1), start=start)
-  return out
+  result['general_fits'] = fits
+  result['nso'] = general_nso_curve(fits, range(0, max(1, math.ceil(top - start)) + 1), start=start)
+  return result
 
 
 def _fit_json(fit: dict | None) -> dict:
@@ -281,51 +275,48 @@ def _fit_json(fit: dict | None) -> dict:
   return {k: v for k, v in fit.items() if k not in ('chosen_fit', 'samples')}
 
 
-def _general_json(result: dict) -> dict:
-  """The general-axis part of scaling.json (bootstrap refits left out; their intervals are kept)."""
-  fits = result['general_fits']
+def _nso_table(result: dict, fmt: str) -> str:
+  guard = result['general_fits']['guard']  # every debate game has one guard
+  return nso_table(
+    result['nso'], fmt=fmt, games=guard['games'], bootstrap=guard['bootstrap'], num_seeds=guard['num_seeds']
+  )
+
+
+def _tables(name: str, render) -> dict:
+  """name.md, name.tex and name.csv, as ``render(fmt)`` writes them."""
   return {
-    'general_axis': result['axis'],
-    'general_fits': (None if fits is None else {role: _fit_json(fit) for role, fit in fits.items()}),
-    'nso': result['nso'],
-    'accuracy_vs_strength': result['strength_rows'],
-    'accuracy_vs_strength_logistic': result['strength_fits'],
+    f'{name}.{ext}': runfiles.text_writer(render(fmt))
+    for ext, fmt in (('md', 'markdown'), ('tex', 'latex'), ('csv', 'csv'))
   }
 
 
-def _general_files(result: dict) -> dict:
-  """File name -> writer for the general-axis tables and figures that `result` supports."""
-  files = {}
-  axis, fits, nso = result['axis'], result['general_fits'], result['nso']
-  tables = []
-  if axis is not None:
-    tables.append(('general_axis', lambda fmt: general_axis_table(axis, result['ratings'][0], fmt=fmt)))
+def _figures(name: str, draw) -> dict:
+  return {f'{name}.png': draw, f'{name}.pdf': draw}
+
+
+def _tournament_files(result: dict) -> dict:
+  """File name -> writer for the tournament's tables and figures that `result` supports."""
+  ratings, rows, fits, sfits = (result[k] for k in ('ratings', 'strength_rows', 'general_fits', 'strength_fits'))
+  files = {
+    **_tables('elo', lambda fmt: elo_table(ratings, fmt=fmt)),
+    **_figures('accuracy_vs_elo', lambda tmp: accuracy_vs_elo_figure(result['rows'], ratings[0], tmp)),
+  }
+  if result['fit'] is not None:
+    files.update(_figures('houdini_elo_fit', lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)))
+  if result['axis'] is not None:
+    files.update(_tables('general_axis', lambda fmt: general_axis_table(result['axis'], ratings[0], fmt=fmt)))
   if fits is not None:
-    games = fits['guard']['games']  # every debate game has one guard
-    resampled = {'bootstrap': fits['guard']['bootstrap'], 'num_seeds': fits['guard']['num_seeds']}
-    tables += [
-      ('general_fit', lambda fmt: general_fit_table(fits, fmt=fmt)),
-      ('nso', lambda fmt: nso_table(nso, fmt=fmt, games=games, **resampled)),
-    ]
-  if result['strength_fits']:
-    tables.append(('accuracy_vs_strength', lambda fmt: strength_table(result['strength_fits'], fmt=fmt)))
-  for name, render in tables:
-    for ext, fmt in (('md', 'markdown'), ('tex', 'latex'), ('csv', 'csv')):
-      files[f'{name}.{ext}'] = runfiles.text_writer(render(fmt))
-  figures = []
+    files.update(_tables('general_fit', lambda fmt: general_fit_table(fits, fmt=fmt)))
+    files.update(_tables('nso', lambda fmt: _nso_table(result, fmt)))
+  if sfits:
+    files.update(_tables('accuracy_vs_strength', lambda fmt: strength_table(sfits, fmt=fmt)))
   if fits is not None:
-    figures += [
-      ('general_fit', lambda tmp: general_fit_figure(fits, tmp)),
-      ('nso', lambda tmp: nso_figure(nso, tmp)),
-    ]
-  if result['strength_rows']:
-    rows, sfits = result['strength_rows'], result['strength_fits']
-    figures.append(('accuracy_vs_judge', lambda tmp: accuracy_vs_judge_figure(rows, sfits, tmp)))
+    files.update(_figures('general_fit', lambda tmp: general_fit_figure(fits, tmp)))
+    files.update(_figures('nso', lambda tmp: nso_figure(result['nso'], tmp)))
+  if rows:
+    files.update(_figures('accuracy_vs_judge', lambda tmp: accuracy_vs_judge_figure(rows, sfits, tmp)))
     if any(math.isfinite(r['gap']) for r in rows):
-      figures.append(('accuracy_vs_gap', lambda tmp: accuracy_vs_gap_figure(rows, sfits, tmp)))
-  for name, draw in figures:
-    files[f'{name}.png'] = draw
-    files[f'{name}.pdf'] = draw
+      files.update(_figures('accuracy_vs_gap', lambda tmp: accuracy_vs_gap_figure(rows, sfits, tmp)))
   return files
 
 
@@ -337,11 +328,10 @@ def _image_reports(records: list[dict], workdirs: list[str]) -> None:
     path = os.path.join(workdir, 'transcripts.jsonl')
     if os.path.isfile(path):
       transcripts += [t for t in runfiles.read_jsonl(path) if 'image' in t]
-  try:
-    os.makedirs(_OUT.value, exist_ok=True)
-    image_report.write_image_reports(records, _OUT.value, transcripts=transcripts)
-  except OSError as e:
-    fail(f'--out={_OUT.value}: {e}')
+  _or_fail(f'--out={_OUT.value}', OSError, os.makedirs, _OUT.value, exist_ok=True)
+  _or_fail(
+    f'--out={_OUT.value}', OSError, image_report.write_image_reports, records, _OUT.value, transcripts=transcripts
+  )
   print(image_report.table2(records, fmt='markdown'))
 
 
@@ -364,10 +354,8 @@ def main(argv):
     # Irving et al. 2018 on images: Table 2 and its figures (debate/reports/images.py) ...
     _image_reports([r for _, records in image_sources for r in records], workdirs)
     # ... and, where judges met several liars (an image ladder), the same tournament as on chains.
-    from debate.experiments import images as image_experiment
-
     for name, records in image_sources:
-      ladder, ladder_notes_here = image_experiment.tournament_records(records)
+      ladder, ladder_notes_here = tournament_records(records)
       ladder_notes += ladder_notes_here
       if ladder:
         sources.append((name, ladder))
@@ -375,18 +363,12 @@ def main(argv):
       return
   sources, rrm_records = rrm_report.split_sources(sources)
   if rrm_records:  # Recursive reward modelling has its own per-level table and figure.
-    try:
-      print(rrm_report.report_rrm(rrm_records, _OUT.value))
-    except (OSError, ValueError) as e:
-      fail(f'--workdirs: rrm records: {e}')
+    print(_or_fail('--workdirs: rrm records', (OSError, ValueError), rrm_report.report_rrm, rrm_records, _OUT.value))
     if not any(records for _, records in sources):
       return
-  try:
-    merged, notes = merge_sources(sources)
-    pooled = pool_records(merged)
-    notes = ladder_notes + notes
-  except ValueError as e:
-    fail(f'--workdirs: {e}')
+  merged, notes = _or_fail('--workdirs', ValueError, merge_sources, sources)
+  pooled = _or_fail('--workdirs', ValueError, pool_records, merged)
+  notes = ladder_notes + notes
   T = _choose_T(merged)
   result = None
   if T is None:
@@ -399,58 +381,39 @@ def main(argv):
       notes.append(f'no Elo tournament at T={T}: {e}')
 
   out = _OUT.value
-  try:
-    os.makedirs(out, exist_ok=True)
-  except OSError as e:
-    fail(f'--out={out}: cannot create it: {e}')
+  _or_fail(f'--out={out}: cannot create it', OSError, os.makedirs, out, exist_ok=True)
   files = {
-    'accuracy.md': runfiles.text_writer(report.accuracy_table(pooled, fmt='markdown')),
-    'accuracy.tex': runfiles.text_writer(report.accuracy_table(pooled, fmt='latex')),
-    'accuracy.csv': runfiles.text_writer(report.accuracy_table(pooled, fmt='csv')),
-    'accuracy_vs_T.png': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
-    'accuracy_vs_T.pdf': lambda tmp: report.accuracy_vs_T_figure(pooled, tmp),
+    **_tables('accuracy', lambda fmt: report.accuracy_table(pooled, fmt=fmt)),
+    **_figures('accuracy_vs_T', lambda tmp: report.accuracy_vs_T_figure(pooled, tmp)),
   }
-  elo_markdown = None
   if result is not None:
-    elo_markdown = elo_table(result['ratings'], fmt='markdown')
-    files.update(
-      {
-        'elo.md': runfiles.text_writer(elo_markdown),
-        'elo.tex': runfiles.text_writer(elo_table(result['ratings'], fmt='latex')),
-        'elo.csv': runfiles.text_writer(elo_table(result['ratings'], fmt='csv')),
-        'accuracy_vs_elo.png': lambda tmp: accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
-        'accuracy_vs_elo.pdf': lambda tmp: accuracy_vs_elo_figure(result['rows'], result['ratings'][0], tmp),
-      }
-    )
-    if result['fit'] is not None:
-      files['houdini_elo_fit.png'] = lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)
-      files['houdini_elo_fit.pdf'] = lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)
-    files.update(_general_files(result))
-    files['scaling.json'] = runfiles.text_writer(
-      dumps(
-        {
-          'T': T,
-          'workdirs': [os.path.abspath(w) for w in workdirs],
-          'notes': notes,
-          'num_samples': _NUM_SAMPLES.value,
-          'seed': _SEED.value,
-          'bootstrap': bootstrap,
-          'ratings': [ratings_json(r) for r in result['ratings']],
-          'accuracy_vs_elo': result['rows'],
-          'accuracy_vs_elo_logistic': result['slopes'],
-          'houdini_elo_fit': _fit_json(result['fit']),
-          **_general_json(result),
-        }
-      )
-    )
+    files.update(_tournament_files(result))
+    fits = result['general_fits']
+    scaling = {
+      'T': T,
+      'workdirs': [os.path.abspath(w) for w in workdirs],
+      'notes': notes,
+      'num_samples': _NUM_SAMPLES.value,
+      'seed': _SEED.value,
+      'bootstrap': bootstrap,
+      'ratings': [ratings_json(r) for r in result['ratings']],
+      'accuracy_vs_elo': result['rows'],
+      'accuracy_vs_elo_logistic': result['slopes'],
+      'houdini_elo_fit': _fit_json(result['fit']),
+      'general_axis': result['axis'],  # the general-axis fits without their bootstrap refits (their CIs are kept)
+      'general_fits': None if fits is None else {role: _fit_json(fit) for role, fit in fits.items()},
+      'nso': result['nso'],
+      'accuracy_vs_strength': result['strength_rows'],
+      'accuracy_vs_strength_logistic': result['strength_fits'],
+    }
+    files['scaling.json'] = runfiles.text_writer(dumps(scaling))
   runfiles.write_files(out, files)
 
   print(f'read {len(merged)} records from {len(workdirs)} workdir(s); wrote to {out}: {", ".join(files)}')
   for note in notes:
     print(f'note: {note}')
-  if elo_markdown is not None:
-    print(f'\nElo at T={T}:\n')
-    print(elo_markdown)
+  if result is not None:
+    print(f'\nElo at T={T}:\n\n{elo_table(result["ratings"], fmt="markdown")}')
     fit = result['fit']
     if fit is not None:
       print(
@@ -458,19 +421,9 @@ def main(argv):
         f'{fit["delta_bic"]:.1f}{"" if fit["conclusive"] else ", inconclusive"}); linear slope '
         f'{fit["linear"].slope:.1f} Elo per doubling'
       )
-    fits = result['general_fits']
-    if fits is not None:
-      print('\nGuard and houdini Elo against general strength (log2 FLOPs per game):\n')
-      print(general_fit_table(fits, fmt='markdown'))
-      print(
-        nso_table(
-          result['nso'],
-          fmt='markdown',
-          games=fits['guard']['games'],
-          bootstrap=fits['guard']['bootstrap'],
-          num_seeds=fits['guard']['num_seeds'],
-        )
-      )
+    if result['general_fits'] is not None:
+      fit_md, nso_md = general_fit_table(result['general_fits'], fmt='markdown'), _nso_table(result, 'markdown')
+      print(f'\nGuard and houdini Elo against general strength (log2 FLOPs per game):\n\n{fit_md}\n{nso_md}')
     if result['strength_fits']:
       print(strength_table(result['strength_fits'], fmt='markdown'))
   sys.stdout.flush()

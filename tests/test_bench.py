@@ -1,10 +1,13 @@
-"""Tests for launch.bench: measurement rows, the Markdown table, and flag errors."""
+"""Tests for launch.bench and the throughput functions it runs: measurement rows, the Markdown tables, and
+flag errors."""
 
 import subprocess
 import sys
 
 import pytest
 
+from debate.rollouts import throughput
+from debate.training import throughput as train_throughput
 from launch import bench
 
 EXPECTED_KEYS = {
@@ -29,7 +32,7 @@ EXPECTED_KEYS = {
 
 @pytest.fixture(scope='module')
 def rows():
-  return bench.measure_chain(['debate/random'], 'exact', 4, [8, 16], repeats=2, devices=1)
+  return throughput.measure_chain(['debate/random'], 'exact', 4, [8, 16], repeats=2, devices=1)
 
 
 def test_measure_chain_rows(rows):
@@ -45,14 +48,18 @@ def test_measure_chain_rows(rows):
     assert r['compile_s'] == pytest.approx(r['first_s'] - r['median_s'])
 
 
+def table_rows(markdown):
+  """The cells of each line of a Markdown table, stripped of their padding."""
+  return [[cell.strip() for cell in line.strip('|').split('|')] for line in markdown.splitlines() if line[:1] == '|']
+
+
 def test_render_markdown_one_line_per_row(rows):
-  table = bench.render_markdown(rows)
-  lines = table.splitlines()
-  assert lines[0].startswith('| protocol | judge | T | devices | batch |')
+  lines = table_rows(throughput.render_chain_markdown(rows))
+  assert lines[0][:5] == ['protocol', 'judge', 'T', 'devices', 'batch']
   assert 'speedup vs 1 device' in lines[0]
   assert len(lines) == 2 + len(rows)
-  assert all(line.startswith('| debate/random | exact | 4 | 1 |') for line in lines[2:])
-  assert all(line.endswith('| 1.00x |') for line in lines[2:])  # 1 device against itself.
+  assert all(line[:4] == ['debate/random', 'exact', '4', '1'] for line in lines[2:])
+  assert all(line[-1] == '1.00x' for line in lines[2:])  # 1 device against itself.
 
 
 def test_speedup_against_one_device():
@@ -62,7 +69,7 @@ def test_speedup_against_one_device():
     {**base, 'devices': 4, 'games_per_s': 50.0},
     {**base, 'batch_requested': 16, 'batch': 16, 'devices': 4, 'games_per_s': 10.0},
   ]
-  assert [r['speedup_vs_1'] for r in bench.add_speedups(rows)] == [1.0, 0.5, None]
+  assert [r['speedup_vs_1'] for r in throughput.add_speedups(rows)] == [1.0, 0.5, None]
 
 
 def test_child_env_keeps_other_xla_flags():
@@ -84,7 +91,7 @@ def test_bad_flag_exits_with_message(flags, named):
 
 
 def test_measure_train_judge_on_a_sharded_mesh():
-  row = bench.measure_train_judge(
+  row = train_throughput.measure_train_judge(
     'mlp', mesh_shape=(2, 2), batch_size=8, k=3, image_shape=(12, 12), steps_per_repeat=2, repeats=2
   )
   assert (row['mesh'], row['devices'], row['batch'], row['params']) == ('data:2,model:2', 4, 8, 38_282)
@@ -93,10 +100,10 @@ def test_measure_train_judge_on_a_sharded_mesh():
   assert row['examples_per_s'] == pytest.approx(8 * row['steps_per_s'])
   assert row['compile_s'] > 0 and row['flops_per_step'] > 0
   assert row['mfu'] is None and row['peak_flops'] is None  # No known peak for a CPU.
-  lines = bench.render_train_markdown([row, {**row, 'steps_per_s': 2 * row['steps_per_s']}]).splitlines()
-  assert lines[0].startswith('| judge | mesh | devices |') and len(lines) == 4
-  assert lines[2].startswith('| mlp | data:2,model:2 | 4 | 8 |') and '| 1.00x |' in lines[2]
-  assert '| 2.00x |' in lines[3] and lines[3].endswith('| — |')
+  lines = table_rows(train_throughput.render_train_markdown([row, {**row, 'steps_per_s': 2 * row['steps_per_s']}]))
+  assert lines[0][:3] == ['judge', 'mesh', 'devices'] and len(lines) == 4
+  assert lines[2][:4] == ['mlp', 'data:2,model:2', '4', '8'] and '1.00x' in lines[2]
+  assert '2.00x' in lines[3] and lines[3][-1] == '—'
 
 
 def test_parse_mesh():
@@ -124,13 +131,13 @@ def test_bad_train_flag_exits_with_message(flags, named):
 
 
 def test_measure_ladder_compiles_once_per_architecture_when_params_and_seed_are_traced():
-  rows = bench.measure_ladder(['direct'], 'learned:8', 4, judges=2, seeds=2, games=4, repeats=2)
+  rows = throughput.measure_ladder(['direct'], 'learned:8', 4, judges=2, seeds=2, games=4, repeats=1)
   by_mode = {r['mode']: r for r in rows}
-  assert [r['mode'] for r in rows] == list(bench.LADDER_MODES)
-  assert by_mode['traced']['compilations'] == [1, 1]  # One for the 2 judges x 2 seeds, again after a cold cache.
-  assert by_mode['static_seed']['compilations'] == [2, 2]  # One per seed.
-  assert by_mode['static_judge']['compilations'] == [4, 4]  # One per judge and seed.
+  assert [r['mode'] for r in rows] == list(throughput.LADDER_MODES)
+  assert by_mode['traced']['compilations'] == [1]  # One for the 2 judges x 2 seeds (from a cold cache).
+  assert by_mode['static_seed']['compilations'] == [2]  # One per seed.
+  assert by_mode['static_judge']['compilations'] == [4]  # One per judge and seed.
   assert by_mode['traced']['ratio_to_traced'] == 1.0 and by_mode['traced']['same_outcomes'] is None
   assert by_mode['static_seed']['same_outcomes'] and by_mode['static_judge']['same_outcomes']
-  lines = bench.render_ladder_markdown(rows).splitlines()
-  assert len(lines) == 2 + 3 and lines[2].startswith('| traced | learned:8 | 2 x 2 | 1 | 1/1 |')
+  lines = table_rows(throughput.render_ladder_markdown(rows))
+  assert len(lines) == 2 + 3 and lines[2][:5] == ['traced', 'learned:8', '2 x 2', '1', '1']

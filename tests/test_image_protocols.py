@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import xla_env
 
 from debate.agents import search
 from debate.agents.specs import parse_agent
@@ -27,6 +28,7 @@ from debate.reports import images as image_report
 from debate.rollouts import images as image_rollout
 from debate.rollouts import runner
 from debate.tasks import idx
+from debate.tournament import pooling
 from judges import image_judges
 from protocols import debate, direct
 
@@ -263,7 +265,7 @@ def _launch(module, *flags):
     cwd=ROOT,
     capture_output=True,
     text=True,
-    env={**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=2'},
+    env=xla_env(2),
   )
 
 
@@ -303,7 +305,10 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
   flags = [*TINY, f'--data_dir={data}', f'--judge_workdir={judge}', f'--workdir={workdir}']
   result = _launch('launch.run', *flags)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert '| 3 | mean |' in result.stdout
+  rows = [
+    [cell.strip() for cell in line.split('|')[1:3]] for line in result.stdout.splitlines() if line.startswith('|')
+  ]
+  assert ['3', 'mean'] in rows  # Table 2's row of the mean over first players, printed.
   records = [json.loads(line) for line in (workdir / 'results.jsonl').read_text().splitlines()]
   cells = [r['cell'] for r in records]
   # The curve's mcts:4 cells are the main ones (same images): each cell runs once.
@@ -391,9 +396,19 @@ def test_table2_text_from_fixed_records():
     record('liar', False, 0.5, [0.0, 1.0]),
   ]
   text = image_report.table2(records, fmt='markdown')
-  lines = text.splitlines()
-  assert lines[2] == '| 6 | honest |  | 0.0 [10.0, 90.0] (2 images, 2 games) | 50.0 [10.0, 90.0] (2 images, 18 games) |'
-  assert lines[4].startswith('| 6 | mean |  | 25.0 [') and '75.0 [' in lines[4] and '(2 images, 36 games)' in lines[4]
+  cells = [[cell.strip() for cell in line.split('|')[1:-1]] for line in text.splitlines()[2:5]]
+  assert cells[0] == [
+    '6',
+    'honest',
+    '',
+    '0.0 [10.0, 90.0] (2 images, 2 games)',
+    '50.0 [10.0, 90.0] (2 images, 18 games)',
+  ]
+  assert cells[2][:2] == ['6', 'mean'] and cells[2][3].startswith('25.0 [') and cells[2][4].startswith('75.0 [')
+  assert '(2 images, 36 games)' in cells[2][4]
+  latex = image_report.table2(records, fmt='latex')
+  assert latex.count('\\midrule') == 1 and '\\toprule' in latex and 'honest' in latex
+  assert image_report.table2(records, fmt='csv').splitlines()[1].startswith('6,honest,no precommit,0.000000,')
 
 
 def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_classes=10, flops=None):
@@ -438,7 +453,7 @@ def test_image_ladder_records_become_guard_vs_houdini_records():
     _ladder_record('debate/mcts:10', 'honest', [1, 0, 1]),  # self-play (budget curve): not the ladder's honest
     _ladder_record('direct', None, [1, 0, 1]),
   ]
-  converted, notes = image_experiment.tournament_records(records)
+  converted, notes = pooling.tournament_records(records)
   by_agent = {(r['protocol'], r['agent']): r for r in converted}
   assert sorted(by_agent) == [
     ('consultancy', 'greedy'),
@@ -460,13 +475,13 @@ def test_image_ladder_records_become_guard_vs_houdini_records():
     _ladder_record('debate/mcts:4', 'liar', [1, 1]),
     _ladder_record('debate/mcts:2', 'honest', [0, 1]),
   ]
-  assert image_experiment.tournament_records(table2)[0] == []
+  assert pooling.tournament_records(table2)[0] == []
   # Several seeds per lie give fractional image scores: not countable as games, left out with a note.
   fractional = [
     _ladder_record('debate/greedy/liar=random', 'honest', [0.5, 1]),
     _ladder_record('debate/greedy/liar=greedy', 'honest', [1, 1]),
   ]
-  converted, notes = image_experiment.tournament_records(fractional)
+  converted, notes = pooling.tournament_records(fractional)
   assert converted == [] and any('not 0/1' in note for note in notes)  # and greedy alone is no ladder
 
 

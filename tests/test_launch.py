@@ -7,6 +7,7 @@ import sys
 
 import ml_collections
 import pytest
+from conftest import xla_env
 
 from debate.experiments import chain as experiment
 from debate.experiments import runfiles
@@ -24,7 +25,7 @@ TINY = [
 
 
 def _launch(module, *args):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  env = xla_env(2)
   return subprocess.run(
     [sys.executable, '-m', module, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
   )

@@ -11,6 +11,7 @@ import sys
 import jax
 import numpy as np
 import pytest
+from conftest import xla_env
 from test_train_judge import (
   TINY_FLAGS,
   _flags,
@@ -42,7 +43,7 @@ def _free_port() -> int:
 
 def _start_processes(module: str, args: list[str], log_prefix, processes: int = 2) -> list[subprocess.Popen]:
   """`python -m module args` as `processes` processes of one JAX job, 2 CPU devices each."""
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  env = xla_env(2)
   address = f'localhost:{_free_port()}'
   return [
     subprocess.Popen(

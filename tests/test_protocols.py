@@ -306,21 +306,21 @@ def test_api(honest_splits):
   conformance.api_test(game, instance, jax.random.key(0), cc.init_params(checker, jax.random.key(4)), network=(8, 1))
 
 
-@pytest.mark.parametrize('honest_splits', [False, True])
-def test_chain_honest_always_wins_against_an_exact_checker(honest_splits):
-  """Known theory: with an exact step checker no liar beats the honest debater, whatever either plays."""
-  checker = cc.parse_checker('exact', 5)
-  game = chain_game.ChainDebate(checker, 8, honest_splits=honest_splits)
-  instances = jax.vmap(lambda k, t: chain.sample_instance(k, t, 5, 8))(
+def test_theory_the_split_choice_game_with_an_exact_checker_is_always_right():
+  """Known theory, in the split-choice game too: with an exact step checker no liar beats the honest
+  debater, whatever either plays (the standard game: test_theory_debate_with_an_exact_checker_...)."""
+  game = chain_game.ChainDebate(EXACT, 8, honest_splits=True)
+  instances = jax.vmap(lambda k, t: chain.sample_instance(k, t, M, 8))(
     jax.random.split(jax.random.key(7), 16), jnp.arange(16) % 8 + 1
   )
   keys = jax.random.split(jax.random.key(8), 16)
-  honest_players = (chain_game.Midpoint(), policies.Random(), policies.MCTS(6)) if honest_splits else (None,)
-  for honest in honest_players:
-    for liar in (policies.Random(), policies.Greedy(), policies.MCTS(6)):
-      players = (honest or chain_game.Midpoint(), liar)
-      outcome, _ = jax.jit(jax.vmap(lambda k, i, p=players: debate.play(k, game, i, p, None)))(keys, instances)
-      assert bool(outcome['correct'].all()), (honest, liar)
+  for players in (
+    (chain_game.Midpoint(), policies.MCTS(6)),
+    (policies.Random(), policies.Greedy()),
+    (policies.MCTS(6), policies.Random()),
+  ):
+    outcome, _ = jax.jit(jax.vmap(lambda k, i, p=players: debate.play(k, game, i, p, None)))(keys, instances)
+    assert bool(outcome['correct'].all()), players
 
 
 def test_the_oracle_plans_once_and_beats_a_judge_that_inverts_every_verdict():

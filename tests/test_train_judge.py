@@ -15,10 +15,11 @@ import time
 import jax
 import numpy as np
 import pytest
+from conftest import xla_env
 
 from debate.experiments import runfiles
 from debate.tasks import idx
-from judges import image_judges, train
+from judges import batches, image_judges, train
 from launch import cli
 from launch.configs import irving_mnist
 
@@ -232,13 +233,13 @@ def test_batches_do_not_depend_on_the_process_count():
   each of P processes holds B / P rows and only its shard of the split."""
   key = jax.random.key(7)
   n, batch = 103, 8
-  whole = train.BatchIndices(key, num_examples=n, batch_size=batch, rows=range(batch))
+  whole = batches.BatchIndices(key, num_examples=n, batch_size=batch, rows=range(batch))
   for processes in (2, 4):
     parts = []
     for p in range(processes):
       start, stop = idx.shard_bounds(n, p, processes)
       rows = range(batch * p // processes, batch * (p + 1) // processes)
-      part = train.BatchIndices(
+      part = batches.BatchIndices(
         key, num_examples=n, batch_size=batch, rows=rows, shard_start=start, shard_size=stop - start
       )
       parts.append((start, part))
@@ -254,13 +255,13 @@ def test_batches_do_not_depend_on_the_process_count():
   first, second = ([whole.indices(step)[0] for step in range(e * 12, (e + 1) * 12)] for e in (0, 1))
   assert sorted(first) == sorted(second) and first != second  # Row 0 (12 examples): each epoch reshuffled.
   with pytest.raises(ValueError, match='this process holds examples 0..50'):
-    train.BatchIndices(key, num_examples=n, batch_size=batch, rows=range(4, 8), shard_start=0, shard_size=51)
+    batches.BatchIndices(key, num_examples=n, batch_size=batch, rows=range(4, 8), shard_start=0, shard_size=51)
   with pytest.raises(ValueError, match='fewer than the batch size'):
-    train.BatchIndices(key, num_examples=6, batch_size=batch, rows=range(batch))
+    batches.BatchIndices(key, num_examples=6, batch_size=batch, rows=range(batch))
 
 
 def _launch(*args):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  env = xla_env(2)
   return subprocess.run(
     [sys.executable, '-m', 'launch.train_judge', *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
   )
@@ -303,7 +304,7 @@ def _flags(**fields) -> list[str]:
 
 def _start(workdir, data_dir, flags) -> subprocess.Popen:
   """launch.train_judge in the background (2 devices), its log in workdir.log."""
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  env = xla_env(2)
   log = open(f'{workdir}.log', 'w')
   return subprocess.Popen(
     [sys.executable, '-m', 'launch.train_judge', *flags, f'--data_dir={data_dir}', f'--workdir={workdir}'],

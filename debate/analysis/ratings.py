@@ -34,7 +34,6 @@ ELO_SCALE = np.log(10.0) / 400.0
 VIRTUAL_DRAW_GAMES = 1.0
 
 _MAX_NEWTON_STEPS = 100
-_MAX_HALVINGS = 40
 _STEP_TOL = 1e-10
 
 
@@ -64,12 +63,7 @@ class EloFit:
 
 @dataclasses.dataclass(frozen=True)
 class RoleEloFit:
-  """Role-specific ratings (honest players and liars) on one Elo scale.
-
-  Attributes:
-    honest: ratings of the honest players, [n_honest] (samples [num_samples, n_honest]).
-    liar: ratings of the liars, [n_liar] (samples [num_samples, n_liar]).
-  """
+  """Role-specific ratings on one Elo scale: honest players [n_honest] and liars [n_liar]."""
 
   honest: EloFit
   liar: EloFit
@@ -77,14 +71,12 @@ class RoleEloFit:
 
 def win_probability(r_a, r_b):
   """P(a beats b) = 1 / (1 + 10^((r_b - r_a) / 400)); broadcasts over array inputs."""
-  diff = (np.asarray(r_a, dtype=float) - np.asarray(r_b, dtype=float)) * ELO_SCALE
-  return _sigmoid(diff)
+  return stats.sigmoid((np.asarray(r_a, dtype=float) - np.asarray(r_b, dtype=float)) * ELO_SCALE)
 
 
 def expected_wins(ratings: np.ndarray, games: np.ndarray) -> np.ndarray:
   """Expected wins [n, n] of row agent over column agent, given ratings [n] and games [n, n]."""
-  ratings = np.asarray(ratings, dtype=float)
-  games = np.asarray(games, dtype=float)
+  ratings, games = np.asarray(ratings, dtype=float), np.asarray(games, dtype=float)
   if ratings.ndim != 1 or games.shape != (ratings.size, ratings.size):
     raise ValueError(f'ratings must be [n] and games [n, n]; got {ratings.shape} and {games.shape}')
   return games * win_probability(ratings[:, None], ratings[None, :])
@@ -99,8 +91,7 @@ def fit_elo(wins: np.ndarray, games: np.ndarray, *, anchor: int = 0, anchor_rati
   connecting it to the anchor (its rating would be unidentified).
   """
   wins, games = _validate_counts(wins, games, anchor=anchor, anchor_rating=anchor_rating)
-  s = _newton_elo(wins[None], games, anchor)[0]
-  return _to_elo(s, anchor, anchor_rating)
+  return _to_elo(_newton_elo(wins[None], games[None], anchor)[0], anchor, anchor_rating)
 
 
 def bootstrap_elo(
@@ -135,61 +126,30 @@ def bootstrap_elo(
   an agent that won (or lost) every game reflect only the other pairs' noise and understate
   its uncertainty; its point rating is held finite by the virtual draws.
   """
-  seed_wins, seed_games = _per_seed_counts(wins, games)
-  for k in range(seed_wins.shape[0]):
-    _check_count_values(seed_wins[k], seed_games[k])
+  seed_wins, seed_games = _per_seed(wins, games, 'wins and games', '[n, n]')
   wins, games = _validate_counts(
     seed_wins.sum(axis=0), seed_games.sum(axis=0), anchor=anchor, anchor_rating=anchor_rating
   )
-  num_samples = _check_positive_int(num_samples, 'num_samples')
-  if not 0.0 < level < 1.0:
-    raise ValueError(f'level must be in (0, 1), got {level}')
-  if not np.array_equal(seed_games, np.round(seed_games)):
-    raise ValueError('bootstrap_elo resamples binomial counts, so games must be integers')
-
   n = games.shape[0]
-  ratings = _to_elo(_newton_elo(wins[None], games, anchor)[0], anchor, anchor_rating)
-
-  rng = np.random.default_rng(seed)
+  ratings = _to_elo(_newton_elo(wins[None], games[None], anchor)[0], anchor, anchor_rating)
   iu, ju = np.triu_indices(n, k=1)
   drawn, pair_games = stats.resample_counts(
-    seed_wins[:, iu, ju], seed_games[:, iu, ju], num_samples=num_samples, rng=rng, resample=resample
-  )
-  boot_wins = np.zeros((num_samples, n, n))
-  boot_wins[:, iu, ju] = drawn
-  boot_wins[:, ju, iu] = pair_games - drawn
-  if resample == 'games':
-    boot_games = games  # the same games in every sample
-  else:
-    boot_games = np.zeros((num_samples, n, n))
-    boot_games[:, iu, ju] = pair_games
-    boot_games[:, ju, iu] = pair_games
-
-  samples = _to_elo(_newton_elo(boot_wins, boot_games, anchor), anchor, anchor_rating)
-  alpha = (1.0 - level) / 2.0
-  ci_low, ci_high = np.quantile(samples, [alpha, 1.0 - alpha], axis=0)
-  return EloFit(
-    ratings=ratings,
-    ci_low=ci_low,
-    ci_high=ci_high,
-    samples=samples,
-    level=float(level),
+    seed_wins[:, iu, ju],
+    seed_games[:, iu, ju],
+    num_samples=num_samples,
+    rng=np.random.default_rng(seed),
     resample=resample,
-    num_seeds=int(seed_wins.shape[0]),
   )
 
+  def square(upper, lower):  # [S, n, n] from the pairs' counts
+    out = np.zeros((num_samples, n, n))
+    out[:, iu, ju], out[:, ju, iu] = upper, lower
+    return out
 
-def _per_seed_counts(wins, games) -> tuple[np.ndarray, np.ndarray]:
-  """(wins, games) as float [K, n, n] arrays: [n, n] inputs become one seed."""
-  wins = np.asarray(wins, dtype=float)
-  games = np.asarray(games, dtype=float)
-  if wins.shape != games.shape:
-    raise ValueError(f'wins and games must have the same shape, got {wins.shape} and {games.shape}')
-  if wins.ndim == 2:
-    return wins[None], games[None]
-  if wins.ndim != 3 or wins.shape[0] < 1:
-    raise ValueError(f'wins and games must be [n, n] or [K, n, n] (K seeds), got {wins.shape}')
-  return wins, games
+  boot_wins, boot_games = square(drawn, pair_games - drawn), square(pair_games, pair_games)
+  samples = _to_elo(_newton_elo(boot_wins, boot_games, anchor), anchor, anchor_rating)
+  ci_low, ci_high = stats.percentiles(samples, level, axis=0)
+  return EloFit(ratings, ci_low, ci_high, samples, float(level), resample, int(seed_wins.shape[0]))
 
 
 def fit_role_elo(
@@ -217,35 +177,18 @@ def fit_role_elo(
   fitted as :func:`bootstrap_elo` on the (n_honest + n_liar) square embedding, with the same
   virtual-draw regularisation.
   """
-  honest_wins = np.asarray(honest_wins, dtype=float)
-  games = np.asarray(games, dtype=float)
-  if (
-    honest_wins.ndim not in (2, 3)
-    or honest_wins.shape != games.shape
-    or (honest_wins.ndim == 3 and honest_wins.shape[0] < 1)
-  ):
-    raise ValueError(
-      'honest_wins and games must both be [n_honest, n_liar] (or [K, n_honest, n_liar] for K '
-      f'seeds); got shapes {honest_wins.shape} and {games.shape}'
-    )
-  seed_wins = honest_wins if honest_wins.ndim == 3 else honest_wins[None]
-  seed_games = games if games.ndim == 3 else games[None]
-  for k in range(seed_wins.shape[0]):
-    _check_count_values(seed_wins[k], seed_games[k])
-  _, n_h, n_l = seed_games.shape
+  seed_wins, seed_games = _per_seed(honest_wins, games, 'honest_wins and games', '[n_honest, n_liar]')
+  num_seeds, n_h, n_l = seed_games.shape
   if not (isinstance(anchor, (int, np.integer)) and 0 <= anchor < n_h):
     raise ValueError(f'anchor must index an honest player in [0, {n_h}), got {anchor}')
-
   n = n_h + n_l
-  big_wins = np.zeros((seed_games.shape[0], n, n))
-  big_games = np.zeros_like(big_wins)
+  big_wins, big_games = np.zeros((2, num_seeds, n, n))
   big_wins[:, :n_h, n_h:] = seed_wins
   big_wins[:, n_h:, :n_h] = (seed_games - seed_wins).transpose(0, 2, 1)
   big_games[:, :n_h, n_h:] = seed_games
   big_games[:, n_h:, :n_h] = seed_games.transpose(0, 2, 1)
   names = [f'honest player {i}' for i in range(n_h)] + [f'liar {j}' for j in range(n_l)]
   _check_connected(big_games.sum(axis=0), anchor, names)
-
   fit = bootstrap_elo(
     big_wins,
     big_games,
@@ -269,14 +212,6 @@ def fit_role_elo(
 # Internals.
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-  return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
-
-
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-  return -np.logaddexp(0.0, -x)
-
-
 def _to_elo(s: np.ndarray, anchor: int, anchor_rating: float) -> np.ndarray:
   """Natural units [..., n] -> Elo anchored so that [..., anchor] == anchor_rating exactly."""
   r = s / ELO_SCALE
@@ -285,86 +220,56 @@ def _to_elo(s: np.ndarray, anchor: int, anchor_rating: float) -> np.ndarray:
   return r + anchor_rating
 
 
-def _objective(s: np.ndarray, wins: np.ndarray) -> np.ndarray:
-  """Penalised log-likelihood [B] of natural-unit ratings s [B, n] given wins [B, n, n]."""
-  diff = s[:, :, None] - s[:, None, :]
-  loglik = np.sum(wins * _log_sigmoid(diff), axis=(1, 2))
-  d = s - s.mean(axis=1, keepdims=True)
-  half = 0.5 * VIRTUAL_DRAW_GAMES
-  prior = half * np.sum(_log_sigmoid(d) + _log_sigmoid(-d), axis=1)
-  return loglik + prior
-
-
 def _newton_elo(wins: np.ndarray, games: np.ndarray, anchor: int) -> np.ndarray:
-  """Batched Newton ascent: wins [B, n, n], games [n, n] or [B, n, n] -> natural-unit ratings [B, n].
+  """Batched Newton ascent (``stats.newton_ascent``): wins, games [B, n, n] -> natural-unit ratings [B, n].
 
   The anchor's rating is held at 0; the objective is strictly concave in the others (the
   comparison graph is connected and the prior is strictly concave off the all-equal direction).
-  A sample stops once its Newton step is below tolerance or no halving improves it (it is at
-  the optimum to floating-point precision).
   """
   batch, n, _ = wins.shape
-  s = np.zeros((batch, n))
   if n == 1:
-    return s
+    return np.zeros((batch, n))
   free = np.flatnonzero(np.arange(n) != anchor)
   eye = np.eye(n)
   half = 0.5 * VIRTUAL_DRAW_GAMES
-  value = _objective(s, wins)
-  active = np.arange(batch)
-  for _ in range(_MAX_NEWTON_STEPS):
-    sa, wa = s[active], wins[active]
-    ga = games[active] if games.ndim == 3 else games
-    p = _sigmoid(sa[:, :, None] - sa[:, None, :])  # [B, n, n]
-    grad = np.sum(wa - ga * p, axis=2)  # [B, n]
+
+  def objective(rows, s):  # penalised log-likelihood [b] of s [b, n]
+    loglik = np.sum(wins[rows] * stats.log_sigmoid(s[:, :, None] - s[:, None, :]), axis=(1, 2))
+    d = s - s.mean(axis=1, keepdims=True)
+    return loglik + half * np.sum(stats.log_sigmoid(d) + stats.log_sigmoid(-d), axis=1)
+
+  def newton_step(rows, s):
+    ga = games[rows]
+    p = stats.sigmoid(s[:, :, None] - s[:, None, :])  # [b, n, n]
+    grad = np.sum(wins[rows] - ga * p, axis=2)  # [b, n]
     a = ga * p * (1.0 - p)
-    hess = a - eye * a.sum(axis=2)[:, :, None]  # [B, n, n]
+    hess = a - eye * a.sum(axis=2)[:, :, None]  # [b, n, n]
     # Virtual draw against the mean: gradient C v, Hessian -C diag(w) C, C = I - 11^T / n.
-    q = _sigmoid(sa - sa.mean(axis=1, keepdims=True))
+    q = stats.sigmoid(s - s.mean(axis=1, keepdims=True))
     v = half * (1.0 - 2.0 * q)
     grad += v - v.mean(axis=1, keepdims=True)
     w = 2.0 * half * q * (1.0 - q)
     cw = w[:, :, None] * eye - w[:, :, None] / n  # diag(w) C
     hess -= cw - cw.mean(axis=1, keepdims=True)  # C diag(w) C
-    neg_h = -hess[:, free[:, None], free[None, :]]
-    step = np.zeros_like(sa)
-    step[:, free] = np.linalg.solve(neg_h, grad[:, free][..., None])[..., 0]
+    step = np.zeros_like(s)
+    step[:, free] = np.linalg.solve(-hess[:, free[:, None], free[None, :]], grad[:, free][..., None])[..., 0]
+    return step, grad
 
-    new_s, new_value, moved = _halving_update(sa, step, value[active], wa)
-    s[active], value[active] = new_s, new_value
-    done = (np.max(np.abs(step), axis=1) < _STEP_TOL) | ~moved
-    active = active[~done]
-    if active.size == 0:
-      break
-  return s
+  def converged(step, grad, value):
+    return np.max(np.abs(step), axis=1) < _STEP_TOL
+
+  return stats.newton_ascent(np.zeros((batch, n)), objective, newton_step, converged, max_steps=_MAX_NEWTON_STEPS)[0]
 
 
-def _halving_update(s, step, value, wins):
-  """Largest s + 2^-k step (k = 0, 1, ...) that does not lower the objective, per sample.
-
-  Returns (new_s [B, n], new_value [B], moved [B]); where no halving helps, s is kept.
-  """
-  new_s, new_value = s.copy(), value.copy()
-  pending = np.ones(s.shape[0], dtype=bool)
-  t = 1.0
-  for _ in range(_MAX_HALVINGS):
-    idx = np.flatnonzero(pending)
-    cand = s[idx] + t * step[idx]
-    cand_value = _objective(cand, wins[idx])
-    ok = cand_value >= value[idx]
-    new_s[idx[ok]] = cand[ok]
-    new_value[idx[ok]] = cand_value[ok]
-    pending[idx[ok]] = False
-    if not pending.any():
-      break
-    t *= 0.5
-  return new_s, new_value, ~pending
-
-
-def _check_positive_int(value, name: str) -> int:
-  if not isinstance(value, (int, np.integer)) or value < 1:
-    raise ValueError(f'{name} must be a positive integer, got {value!r}')
-  return int(value)
+def _per_seed(wins, games, names: str, shape: str) -> tuple[np.ndarray, np.ndarray]:
+  """Checked counts as float [K, ...] arrays: [a, b] inputs (``shape``) become one seed."""
+  wins, games = np.asarray(wins, dtype=float), np.asarray(games, dtype=float)
+  if wins.ndim not in (2, 3) or wins.shape != games.shape or (wins.ndim == 3 and wins.shape[0] < 1):
+    raise ValueError(
+      f'{names} must both be {shape} (or [K, {shape[1:]} for K seeds); got shapes {wins.shape} and {games.shape}'
+    )
+  _check_count_values(wins, games)
+  return (wins, games) if wins.ndim == 3 else (wins[None], games[None])
 
 
 def _check_count_values(wins: np.ndarray, games: np.ndarray) -> None:
@@ -374,14 +279,13 @@ def _check_count_values(wins: np.ndarray, games: np.ndarray) -> None:
     raise ValueError('wins and games must be non-negative counts')
   bad = np.argwhere(wins > games)
   if bad.size:
-    i, j = bad[0]
-    raise ValueError(f'wins exceed games at [{i}, {j}]: {wins[i, j]:g} wins in {games[i, j]:g} games')
+    *_, i, j = index = tuple(bad[0])
+    raise ValueError(f'wins exceed games at [{i}, {j}]: {wins[index]:g} wins in {games[index]:g} games')
 
 
 def _validate_counts(wins, games, *, anchor, anchor_rating):
   """Checks a square cross-play result and returns float copies of (wins, games)."""
-  wins = np.asarray(wins, dtype=float)
-  games = np.asarray(games, dtype=float)
+  wins, games = np.asarray(wins, dtype=float), np.asarray(games, dtype=float)
   if wins.ndim != 2 or wins.shape[0] != wins.shape[1]:
     raise ValueError(f'wins must be a square [n, n] matrix, got shape {wins.shape}')
   if games.shape != wins.shape:
@@ -394,8 +298,7 @@ def _validate_counts(wins, games, *, anchor, anchor_rating):
     raise ValueError('an agent cannot play itself: the diagonals of wins and games must be 0')
   if not np.array_equal(games, games.T):
     raise ValueError('games must be symmetric: games[i, j] == games[j, i]')
-  tol = 1e-9 * max(1.0, float(games.max()))
-  mismatch = np.argwhere(np.abs(wins + wins.T - games) > tol)
+  mismatch = np.argwhere(np.abs(wins + wins.T - games) > 1e-9 * max(1.0, float(games.max())))
   if mismatch.size:
     i, j = mismatch[0]
     raise ValueError(
@@ -413,13 +316,10 @@ def _validate_counts(wins, games, *, anchor, anchor_rating):
 
 def _check_connected(games: np.ndarray, anchor: int, names: list[str]) -> None:
   """Raises ValueError naming the agents with no chain of games to the anchor."""
-  n = games.shape[0]
-  adjacent = games > 0
-  reached = np.zeros(n, dtype=bool)
-  reached[anchor] = True
+  reached = np.arange(games.shape[0]) == anchor
   frontier = reached.copy()
   while frontier.any():
-    frontier = adjacent[frontier].any(axis=0) & ~reached
+    frontier = (games[frontier] > 0).any(axis=0) & ~reached
     reached |= frontier
   if not reached.all():
     missing = ', '.join(names[i] for i in np.flatnonzero(~reached))

@@ -20,8 +20,7 @@ from typing import Callable
 import numpy as np
 
 from debate.analysis import stats
-
-ELO_SCALE = np.log(10.0) / 400.0
+from debate.analysis.ratings import ELO_SCALE, win_probability
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
@@ -104,16 +103,14 @@ def double_relu(general_elo, *, floor_x: float, ceiling_x: float, slope: float, 
   """
   if not floor_x <= ceiling_x:
     raise ValueError(f'floor_x ({floor_x}) must not exceed ceiling_x ({ceiling_x})')
-  x = np.asarray(general_elo, dtype=float)
-  return intercept + slope * np.clip(x, floor_x, ceiling_x)
+  return intercept + slope * np.clip(np.asarray(general_elo, dtype=float), floor_x, ceiling_x)
 
 
 def fit_linear(x, y, weights=None) -> LinearFit:
   """Weighted least-squares line through points x [n], y [n] (weights [n], default ones)."""
   x, y, w = _check_xy(x, y, weights, min_points=2)
   slope, intercept, sse = _wls_line(x, y, w)
-  aic, bic = _information_criteria(sse, x.size, 3)
-  return LinearFit(slope=slope, intercept=intercept, sse=sse, aic=aic, bic=bic, n=x.size)
+  return LinearFit(slope, intercept, sse, *_information_criteria(sse, x.size, 3), x.size)
 
 
 def fit_double_relu(x, y, weights=None, *, grid_size: int = 101, refine_rounds: int = 3) -> DoubleReluFit:
@@ -132,33 +129,23 @@ def fit_double_relu(x, y, weights=None, *, grid_size: int = 101, refine_rounds: 
     distinct = np.quantile(x, np.linspace(0.0, 1.0, grid_size))
   cands = np.unique(np.concatenate([distinct, np.linspace(lo, hi, grid_size)]))
   cands = cands[(cands > lo) & (cands < hi)]
-  floors = np.concatenate([[-np.inf], cands])
-  ceilings = np.concatenate([[np.inf], cands])
-
-  best = _search_breakpoints(x, y, w, floors, ceilings)
+  best = _search_breakpoints(x, y, w, np.concatenate([[-np.inf], cands]), np.concatenate([[np.inf], cands]))
   spacing = (hi - lo) / max(grid_size - 1, 1)
-  for _ in range(refine_rounds):
-    f0, c0 = best[1], best[2]
-    local = np.linspace(-spacing, spacing, 21)
-    fl = np.array([f0]) if not np.isfinite(f0) else _inside(f0 + local, lo, hi, f0)
-    ce = np.array([c0]) if not np.isfinite(c0) else _inside(c0 + local, lo, hi, c0)
-    best = min(best, _search_breakpoints(x, y, w, fl, ce), key=lambda r: r[0])
-    spacing /= 10.0
 
+  def local(v):  # v and the distinct points within one spacing of it strictly inside (lo, hi)
+    if not np.isfinite(v):
+      return np.array([v])
+    values = v + np.linspace(-spacing, spacing, 21)
+    return np.unique(np.concatenate([values[(values > lo) & (values < hi)], [v]]))
+
+  for _ in range(refine_rounds):
+    best = min(best, _search_breakpoints(x, y, w, local(best[1]), local(best[2])), key=lambda r: r[0])
+    spacing /= 10.0
   _, floor_x, ceiling_x = best
-  z = np.clip(x, floor_x, ceiling_x)
-  slope, intercept, sse = _wls_line(z, y, w)
+  slope, intercept, sse = _wls_line(np.clip(x, floor_x, ceiling_x), y, w)
   k = 3 + int(np.isfinite(floor_x)) + int(np.isfinite(ceiling_x))
-  aic, bic = _information_criteria(sse, x.size, k)
   return DoubleReluFit(
-    floor_x=float(floor_x),
-    ceiling_x=float(ceiling_x),
-    slope=slope,
-    intercept=intercept,
-    sse=sse,
-    aic=aic,
-    bic=bic,
-    n=x.size,
+    float(floor_x), float(ceiling_x), slope, intercept, sse, *_information_criteria(sse, x.size, k), x.size
   )
 
 
@@ -170,16 +157,13 @@ def select_model(x, y, weights=None) -> dict:
   BIC(double ReLU) (positive favours the double ReLU), and the same for AIC as
   ``chosen_by_aic`` and ``delta_aic``.
   """
-  linear = fit_linear(x, y, weights)
-  drelu = fit_double_relu(x, y, weights)
-  delta_bic = linear.bic - drelu.bic
-  delta_aic = linear.aic - drelu.aic
-  chosen = 'double_relu' if delta_bic > 0 else 'linear'
+  linear, drelu = fit_linear(x, y, weights), fit_double_relu(x, y, weights)
+  delta_bic, delta_aic = linear.bic - drelu.bic, linear.aic - drelu.aic
   return {
     'linear': linear,
     'double_relu': drelu,
-    'chosen': chosen,
-    'chosen_fit': drelu if chosen == 'double_relu' else linear,
+    'chosen': 'double_relu' if delta_bic > 0 else 'linear',
+    'chosen_fit': drelu if delta_bic > 0 else linear,
     'delta_bic': float(delta_bic),
     'chosen_by_aic': 'double_relu' if delta_aic > 0 else 'linear',
     'delta_aic': float(delta_aic),
@@ -187,8 +171,7 @@ def select_model(x, y, weights=None) -> dict:
 
 
 def _check_xy(x, y, weights, *, min_points: int):
-  x = np.asarray(x, dtype=float)
-  y = np.asarray(y, dtype=float)
+  x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
   if x.ndim != 1 or x.shape != y.shape:
     raise ValueError(f'x and y must be 1-D of the same length, got {x.shape} and {y.shape}')
   w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
@@ -198,18 +181,10 @@ def _check_xy(x, y, weights, *, min_points: int):
     raise ValueError('x, y and weights must be finite')
   if np.any(w < 0):
     raise ValueError('weights must be non-negative')
-  used = w > 0
-  if np.unique(x[used]).size < min_points:
-    raise ValueError(
-      f'need at least {min_points} distinct x values with positive weight, got {np.unique(x[used]).size}'
-    )
+  distinct = np.unique(x[w > 0]).size
+  if distinct < min_points:
+    raise ValueError(f'need at least {min_points} distinct x values with positive weight, got {distinct}')
   return x, y, w
-
-
-def _inside(values, lo, hi, keep):
-  """Distinct values strictly inside (lo, hi), plus ``keep``."""
-  values = values[(values > lo) & (values < hi)]
-  return np.unique(np.concatenate([values, [keep]]))
 
 
 def _wls_line(z, y, w):
@@ -219,8 +194,7 @@ def _wls_line(z, y, w):
   szz = (w * (z - zm) ** 2).sum()
   slope = (w * (z - zm) * (y - ym)).sum() / szz if szz > 0 else 0.0
   intercept = ym - slope * zm
-  sse = float((w * (y - intercept - slope * z) ** 2).sum())
-  return float(slope), float(intercept), sse
+  return float(slope), float(intercept), float((w * (y - intercept - slope * z) ** 2).sum())
 
 
 def _search_breakpoints(x, y, w, floors, ceilings):
@@ -235,11 +209,9 @@ def _search_breakpoints(x, y, w, floors, ceilings):
   ym = (w * y).sum() / sw
   syy = (w * (y - ym) ** 2).sum()
   tie = 1e-9 * max(syy, 1e-300)
-  f = floors[:, None, None]
-  c = ceilings[None, :, None]
+  f, c = floors[:, None, None], ceilings[None, :, None]
   z = np.clip(x[None, None, :], f, c)  # [F, C, n]
-  zm = (z * w).sum(axis=2, keepdims=True) / sw
-  dz = z - zm
+  dz = z - (z * w).sum(axis=2, keepdims=True) / sw
   szz = (w * dz * dz).sum(axis=2)
   szy = (w * dz * (y - ym)).sum(axis=2)
   ok = (szz > 1e-12 * max(1.0, float(np.abs(x).max())) ** 2 * sw) & (c[..., 0] > f[..., 0])
@@ -275,7 +247,8 @@ def fit_logistic_accuracy(elo, correct, games, *, scale: float = 400.0) -> tuple
   """
   elo, correct, games = _check_accuracy_data(elo, correct, games)
   scale = _check_scale(scale)
-  if _separated(elo, correct, games):
+  succ, fail = elo[correct > 0], elo[games - correct > 0]
+  if succ.size == 0 or fail.size == 0 or fail.max() <= succ.min() or succ.max() <= fail.min():
     raise ValueError(
       'correct and incorrect games are separated by a threshold on the strength axis (or '
       'all games are correct, or all wrong), so the logistic maximum likelihood estimate is '
@@ -320,39 +293,17 @@ def bootstrap_logistic_accuracy(
       f'correct and games must both be [n] or [K, n] (K seeds), got {seed_correct.shape} and {seed_games.shape}'
     )
   elo, correct, games = _check_accuracy_data(elo, seed_correct.sum(axis=0), seed_games.sum(axis=0))
-  if np.any(seed_correct < 0) or np.any(seed_correct > seed_games):
-    raise ValueError('correct must lie in [0, games] in every seed')
-  if not np.array_equal(seed_games, np.round(seed_games)):
-    raise ValueError('bootstrap resamples binomial counts, so games must be integers')
-  if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-    raise ValueError(f'num_samples must be a positive integer, got {num_samples!r}')
-  if not 0.0 < level < 1.0:
-    raise ValueError(f'level must be in (0, 1), got {level}')
   a, b = fit_logistic_accuracy(elo, correct, games, scale=scale)
-  if elo_grid is None:
-    elo_grid = np.linspace(elo.min(), elo.max(), 101)
-  elo_grid = np.asarray(elo_grid, dtype=float)
-
+  elo_grid = np.asarray(np.linspace(elo.min(), elo.max(), 101) if elo_grid is None else elo_grid, dtype=float)
   rng = np.random.default_rng(seed)
   boot, boot_games = stats.resample_counts(
     seed_correct, seed_games, num_samples=num_samples, rng=rng, resample=resample
   )
   samples, _ = _newton_logistic(elo / scale, boot, boot_games, max_steps=50)
-  curves = _sigmoid(samples[:, :1] + samples[:, 1:] * elo_grid[None, :] / scale)
-  alpha = (1.0 - level) / 2.0
-  ci_low, ci_high = np.quantile(curves, [alpha, 1.0 - alpha], axis=0)
-  return AccuracyCurve(
-    a=a,
-    b=b,
-    elo_grid=elo_grid,
-    accuracy=_sigmoid(a + b * elo_grid / scale),
-    ci_low=ci_low,
-    ci_high=ci_high,
-    samples=samples,
-    level=float(level),
-    scale=scale,
-    resample=resample,
-  )
+  curves = stats.sigmoid(samples[:, :1] + samples[:, 1:] * elo_grid[None, :] / scale)
+  ci_low, ci_high = stats.percentiles(curves, level, axis=0)
+  accuracy = stats.sigmoid(a + b * elo_grid / scale)
+  return AccuracyCurve(a, b, elo_grid, accuracy, ci_low, ci_high, samples, float(level), scale, resample)
 
 
 def _check_accuracy_data(elo, correct, games):
@@ -385,113 +336,59 @@ def logistic_deviance(elo, correct, games, a: float, b: float, *, scale: float =
   freedom (for a and b fitted to these points), so G^2 >> n - 2 says the curve misses points.
   """
   elo, correct, games = (np.asarray(v, dtype=float) for v in (elo, correct, games))
-  p = _sigmoid(a + b * elo / _check_scale(scale))
-  wrong = games - correct
+  p = stats.sigmoid(a + b * elo / _check_scale(scale))
 
   def term(k, expected):
     return np.where(k > 0, k * (np.log(np.where(k > 0, k, 1.0)) - np.log(expected)), 0.0)
 
-  return float(2.0 * np.sum(term(correct, games * p) + term(wrong, games * (1.0 - p))))
-
-
-def _separated(elo, correct, games) -> bool:
-  """True when no finite logistic MLE exists (a threshold splits successes from failures)."""
-  succ = elo[correct > 0]
-  fail = elo[games - correct > 0]
-  if succ.size == 0 or fail.size == 0:
-    return True
-  return bool(fail.max() <= succ.min() or succ.max() <= fail.min())
+  return float(2.0 * np.sum(term(correct, games * p) + term(games - correct, games * (1.0 - p))))
 
 
 def _newton_logistic(x, correct, games, max_steps: int = 100):
-  """Batched logistic Newton: x [n], correct [B, n], games [n] or [B, n] -> (params [B, 2],
-  converged [B])."""
-  batch = correct.shape[0]
+  """Batched logistic fits (``stats.newton_ascent``): x [n], correct [B, n], games [n] or [B, n] ->
+  (params [B, 2], converged [B])."""
   design = np.stack([np.ones_like(x), x], axis=1)  # [n, 2]
   games = np.broadcast_to(games, correct.shape)
 
-  def objective(theta, c, g):
-    eta = theta @ design.T  # [B, n]
-    return np.sum(c * _log_sigmoid(eta) + (g - c) * _log_sigmoid(-eta), axis=1)
+  def objective(rows, theta):
+    eta = theta @ design.T  # [b, n]
+    return np.sum(
+      correct[rows] * stats.log_sigmoid(eta) + (games[rows] - correct[rows]) * stats.log_sigmoid(-eta), axis=1
+    )
 
-  theta = np.zeros((batch, 2))
-  value = objective(theta, correct, games)
-  converged = np.zeros(batch, dtype=bool)
-  for _ in range(max_steps):
-    active = np.flatnonzero(~converged)
-    if active.size == 0:
-      break
-    th, c, g = theta[active], correct[active], games[active]
-    p = _sigmoid(th @ design.T)
-    grad = (c - g * p) @ design  # [B, 2]
-    wgt = g * p * (1.0 - p)
-    info = np.einsum('bn,ni,nj->bij', wgt, design, design)
-    info += 1e-12 * np.eye(2)
-    step = np.linalg.solve(info, grad[..., None])[..., 0]
-    t = np.ones(active.size)
-    pending = np.ones(active.size, dtype=bool)
-    new_th, new_val = th.copy(), value[active].copy()
-    for _ in range(40):
-      idx = np.flatnonzero(pending)
-      cand = th[idx] + t[idx, None] * step[idx]
-      cand_val = objective(cand, c[idx], g[idx])
-      ok = cand_val >= value[active][idx]
-      new_th[idx[ok]], new_val[idx[ok]] = cand[ok], cand_val[ok]
-      pending[idx[ok]] = False
-      if not pending.any():
-        break
-      t[pending] *= 0.5
-    theta[active], value[active] = new_th, new_val
+  def newton_step(rows, theta):
+    p = stats.sigmoid(theta @ design.T)
+    grad = (correct[rows] - games[rows] * p) @ design  # [b, 2]
+    info = np.einsum('bn,ni,nj->bij', games[rows] * p * (1.0 - p), design, design) + 1e-12 * np.eye(2)
+    return np.linalg.solve(info, grad[..., None])[..., 0], grad
+
+  def converged(step, grad, value):
     # Newton decrement grad . step (twice the predicted gain): below float noise of the
     # log-likelihood, no step can improve it, so the fit has converged.
-    decrement = np.sum(grad * step, axis=1)
-    converged[active] = (decrement < 1e-12 * (1.0 + np.abs(new_val))) | pending
-  return theta, converged
+    return np.sum(grad * step, axis=1) < 1e-12 * (1.0 + np.abs(value))
+
+  return stats.newton_ascent(np.zeros((correct.shape[0], 2)), objective, newton_step, converged, max_steps=max_steps)
 
 
 # ----------------------------------------------------------------------------------------------
 # Nested scalable oversight.
 
-
-def guard_win_probability(guard_domain_elo, houdini_domain_elo):
-  """P(Guard wins) = 1 / (1 + 10^((houdini - guard) / 400)); broadcasts over arrays."""
-  diff = np.asarray(guard_domain_elo, dtype=float) - np.asarray(houdini_domain_elo, dtype=float)
-  return _sigmoid(diff * ELO_SCALE)
+guard_win_probability = win_probability  # P(Guard wins) = 1 / (1 + 10^((houdini - guard) / 400)), domain Elos
 
 
-def nso_step_probabilities(
+def nso_success_probability(
   total_gap: float, n_steps: int, guard_fn: ArrayFn, houdini_fn: ArrayFn, start_elo: float = 0.0
-) -> np.ndarray:
-  """Per-step Guard win probabilities [n_steps] of nested scalable oversight.
+) -> float:
+  """Probability that the Guard wins all ``n_steps`` nested games (product over steps).
 
   At step k = 0..n-1 the Guard has general Elo ``start + k * gap / n`` and the Houdini
   ``start + (k + 1) * gap / n``; their domain Elos are ``guard_fn`` / ``houdini_fn`` of those
   (callables mapping an array of general Elos [m] to domain Elos [m], e.g.
   ``DoubleReluFit.predict``; scalar-only callables are applied elementwise).
   """
-  guard, houdini = _nso_domain_elos(total_gap, n_steps, guard_fn, houdini_fn, start_elo)
-  return guard_win_probability(guard, houdini)
-
-
-def nso_success_probability(
-  total_gap: float, n_steps: int, guard_fn: ArrayFn, houdini_fn: ArrayFn, start_elo: float = 0.0
-) -> float:
-  """Probability that the Guard wins all ``n_steps`` nested games (product over steps)."""
-  guard, houdini = _nso_domain_elos(total_gap, n_steps, guard_fn, houdini_fn, start_elo)
-  # Sum of log-probabilities: no underflow warnings for hopeless (p ~ 0) settings.
-  return float(np.exp(np.sum(_log_sigmoid((guard - houdini) * ELO_SCALE))))
-
-
-def _nso_domain_elos(total_gap, n_steps, guard_fn, houdini_fn, start_elo):
   if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
     raise ValueError(f'n_steps must be a positive integer, got {n_steps!r}')
-  if not (np.isfinite(total_gap) and np.isfinite(start_elo)):
-    raise ValueError('total_gap and start_elo must be finite')
-  k = np.arange(n_steps, dtype=float)
-  step = total_gap / n_steps
-  guard = _apply(guard_fn, start_elo + k * step)
-  houdini = _apply(houdini_fn, start_elo + (k + 1.0) * step)
-  return guard, houdini
+  return float(optimal_nso(total_gap, guard_fn, houdini_fn, max_steps=n_steps, start_elo=start_elo)[2][-1])
 
 
 def optimal_nso(
@@ -500,9 +397,9 @@ def optimal_nso(
   """Best number of nested steps in 1..max_steps.
 
   Returns ``(best_n, best_probability, probabilities [max_steps])`` with
-  ``probabilities[n - 1]`` the success probability with ``n`` steps; ties go to the smallest n.
-  All ``max_steps (max_steps + 1) / 2`` games are evaluated with one call of each of
-  ``guard_fn`` and ``houdini_fn``.
+  ``probabilities[n - 1]`` the success probability with ``n`` steps (see :func:`nso_success_probability`);
+  ties go to the smallest n. All ``max_steps (max_steps + 1) / 2`` games are evaluated with one call of
+  each of ``guard_fn`` and ``houdini_fn``.
   """
   if not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
     raise ValueError(f'max_steps must be a positive integer, got {max_steps!r}')
@@ -514,7 +411,7 @@ def optimal_nso(
   step = total_gap / n
   guard = _apply(guard_fn, start_elo + k * step)
   houdini = _apply(houdini_fn, start_elo + (k + 1.0) * step)
-  log_p = _log_sigmoid((guard - houdini) * ELO_SCALE)
+  log_p = stats.log_sigmoid((guard - houdini) * ELO_SCALE)  # no underflow for hopeless (p ~ 0) settings
   probs = np.exp(np.bincount(n.astype(np.int64) - 1, weights=log_p, minlength=max_steps))
   best = int(np.argmax(probs))
   return best + 1, float(probs[best]), probs
@@ -529,11 +426,3 @@ def _apply(fn: ArrayFn, x: np.ndarray) -> np.ndarray:
   if out is None or out.shape != x.shape:
     out = np.array([float(fn(float(v))) for v in x])
   return out
-
-
-def _sigmoid(x):
-  return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
-
-
-def _log_sigmoid(x):
-  return -np.logaddexp(0.0, -x)

@@ -1,9 +1,11 @@
-"""Small statistics helpers for summarising judge accuracy (pure Python)."""
+"""Statistics helpers: binomial and mean intervals, bootstrap draws of counts, batched Newton ascent."""
 
 from __future__ import annotations
 
 import math
 import operator
+
+import numpy as np
 
 # Two-sided 95% standard-normal quantile, Phi^{-1}(0.975).
 Z_95 = 1.959963984540054
@@ -25,15 +27,20 @@ def wilson_interval(correct: int, games: int, z: float = Z_95) -> tuple[float, f
     raise ValueError(f'z must be a positive finite number, got {z}')
   if games == 0:
     return 0.0, 1.0
-
   p = correct / games
   z2_n = z * z / games
   center = (p + z2_n / 2) / (1 + z2_n)
   half = z / (1 + z2_n) * math.sqrt(p * (1 - p) / games + z2_n / (4 * games))
   # At the boundaries the closed form is exactly 0 / 1; avoid rounding noise.
-  low = 0.0 if correct == 0 else max(0.0, center - half)
-  high = 1.0 if correct == games else min(1.0, center + half)
-  return low, high
+  return 0.0 if correct == 0 else max(0.0, center - half), 1.0 if correct == games else min(1.0, center + half)
+
+
+def percentiles(samples, level: float, axis=None) -> np.ndarray:
+  """The ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of ``samples`` (stacked on a new first axis)."""
+  if not 0.0 < level < 1.0:
+    raise ValueError(f'level must be in (0, 1), got {level}')
+  alpha = (1.0 - level) / 2.0
+  return np.quantile(samples, [alpha, 1.0 - alpha], axis=axis)
 
 
 def bootstrap_mean_interval(values, num_samples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
@@ -43,15 +50,11 @@ def bootstrap_mean_interval(values, num_samples: int = 2000, seed: int = 0, leve
   interval is reproducible). For per-image scores in [0, 1] that are not all 0/1 (a mean over seeds), where
   the Wilson interval does not apply. Raises ``ValueError`` on an empty sequence.
   """
-  import numpy as np
-
   values = np.asarray(values, dtype=np.float64).reshape(-1)
   if values.size == 0:
     raise ValueError('bootstrap_mean_interval needs at least one value')
   rng = np.random.default_rng(seed)
-  means = values[rng.integers(0, values.size, size=(num_samples, values.size))].mean(axis=1)
-  alpha = (1.0 - level) / 2
-  low, high = np.quantile(means, [alpha, 1.0 - alpha])
+  low, high = percentiles(values[rng.integers(0, values.size, size=(num_samples, values.size))].mean(axis=1), level)
   return float(low), float(high)
 
 
@@ -105,8 +108,6 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
   counts. Raises ``ValueError`` for ``'seeds'`` with fewer than ``MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds or
   with seeds that do not play the same cells (a picked set could then miss a cell entirely).
   """
-  import numpy as np
-
   successes = np.asarray(successes, dtype=float)
   trials = np.asarray(trials, dtype=float)
   if successes.shape != trials.shape or successes.ndim < 1 or successes.shape[0] < 1:
@@ -122,7 +123,6 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
     raise ValueError('the bootstrap resamples binomial counts, so trials must be integers')
   if np.any(successes < 0) or np.any(successes > trials):
     raise ValueError('successes must lie in [0, trials]')
-  num_seeds = successes.shape[0]
   if resample == 'games':
     n = trials.sum(axis=0)
     p = np.divide(successes.sum(axis=0), n, out=np.zeros(n.shape), where=n > 0)
@@ -130,7 +130,7 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
     return drawn, np.broadcast_to(n, drawn.shape).copy()
   check_seed_cells(trials)
   p = np.divide(successes, trials, out=np.zeros(trials.shape), where=trials > 0)
-  picks = rng.integers(0, num_seeds, size=(num_samples, num_seeds))  # [S, K]
+  picks = rng.integers(0, successes.shape[0], size=(num_samples, successes.shape[0]))  # [S, K]
   picked_trials = trials[picks]  # [S, K, ...]
   drawn = rng.binomial(picked_trials.astype(np.int64), p[picks]).astype(float)
   return drawn.sum(axis=1), picked_trials.sum(axis=1)
@@ -140,14 +140,11 @@ def check_seed_cells(trials, *, seeds=None, cell_name=None) -> None:
   """Raises ``ValueError`` unless trials [K, ...] has K >= MIN_SEEDS_FOR_SEED_BOOTSTRAP seeds that all play
   the same cells (trials > 0 in the same places). For the message: ``seeds`` [K] labels the seeds and
   ``cell_name(index tuple)`` names a cell."""
-  import numpy as np
-
   trials = np.asarray(trials)
-  num_seeds = trials.shape[0]
-  if num_seeds < MIN_SEEDS_FOR_SEED_BOOTSTRAP:
+  if trials.shape[0] < MIN_SEEDS_FOR_SEED_BOOTSTRAP:
     raise ValueError(
       f'a seed-level bootstrap needs at least {MIN_SEEDS_FOR_SEED_BOOTSTRAP} seeds (it resamples the '
-      f'between-seed variation), got {num_seeds}; use the game-level bootstrap'
+      f'between-seed variation), got {trials.shape[0]}; use the game-level bootstrap'
     )
   played = trials > 0
   missing = np.argwhere(played.any(axis=0) & ~played)
@@ -160,3 +157,51 @@ def check_seed_cells(trials, *, seeds=None, cell_name=None) -> None:
       f'{cell_text} ({len(missing)} missing seed-cell(s) in all); finish or drop that seed, or use the '
       'game-level bootstrap'
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# Maximum likelihood by batched Newton ascent (the Elo and logistic fits).
+
+
+def sigmoid(x):
+  return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+
+
+def log_sigmoid(x):
+  return -np.logaddexp(0.0, -x)
+
+
+def newton_ascent(theta, objective, newton_step, converged, *, max_steps: int):
+  """Maximises a concave objective for every row of theta [B, p] at once, Newton steps with step halving.
+
+  ``objective(rows, theta_rows)`` -> [b] values of theta_rows [b, p], the rows ``rows`` [b] of the batch;
+  ``newton_step(rows, theta_rows)`` -> (step [b, p], gradient [b, p]); ``converged(step, gradient, value)`` ->
+  [b] bool. Each step takes the largest ``theta + 2^-k step`` (k = 0, 1, ..., 39) that does not lower the
+  objective; a row stops once converged or when no halving improves it (it is at the optimum to floating-point
+  precision). Returns (theta [B, p], converged [B]).
+  """
+  value = objective(np.arange(theta.shape[0]), theta)
+  active = np.arange(theta.shape[0])
+  for _ in range(max_steps):
+    current = theta[active]
+    step, grad = newton_step(active, current)
+    new, new_value = current.copy(), value[active]
+    pending = np.ones(active.size, dtype=bool)
+    t = 1.0
+    for _ in range(40):
+      idx = np.flatnonzero(pending)
+      cand = current[idx] + t * step[idx]
+      cand_value = objective(active[idx], cand)
+      ok = cand_value >= value[active][idx]
+      new[idx[ok]], new_value[idx[ok]] = cand[ok], cand_value[ok]
+      pending[idx[ok]] = False
+      if not pending.any():
+        break
+      t *= 0.5
+    theta[active], value[active] = new, new_value
+    active = active[~(converged(step, grad, new_value) | pending)]
+    if active.size == 0:
+      break
+  done = np.ones(theta.shape[0], dtype=bool)
+  done[active] = False
+  return theta, done

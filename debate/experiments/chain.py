@@ -17,7 +17,7 @@ import ml_collections
 
 from debate.analysis.stats import wilson_interval
 from debate.distributed import sharding
-from debate.experiments import grid
+from debate.experiments import grid, runfiles
 from debate.experiments.runfiles import ConfigError
 from debate.games import chain as chain_game
 from debate.reports import chain as report
@@ -74,63 +74,39 @@ class Plan:
   train_config: chain_checkers.TrainConfig
 
 
-def _int_at_least(config, field: str, minimum: int = 1) -> int:
-  """config[field], checked to be an integer >= minimum."""
-  value = config[field]
-  if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-    raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
-  return value
-
-
-def _as_tuple(config, field: str) -> tuple:
-  value = config[field]
-  if isinstance(value, (str, int)):
-    value = (value,)
-  if not value:
-    raise ConfigError(field, 'must not be empty')
-  return tuple(value)
-
-
 def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
   """Validates `config` and lists its cells in run order (seed, judge, T, arm). Raises ConfigError."""
   if config.task != 'chain':
     raise ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
-  modulus = _int_at_least(config, 'modulus', 3)
-  if not is_prime(modulus) or modulus > 211:
+  modulus = runfiles.int_field(config, 'modulus', 3, 211)
+  if not is_prime(modulus):
     raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
-  seeds = _as_tuple(config, 'seeds')
+  seeds = runfiles.tuple_field(config, 'seeds')
   for seed in seeds:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
       raise ConfigError('seeds', f'each seed must be an integer >= 0, got {seed!r}')
-  _int_at_least(config, 'num_games')
-  _int_at_least(config, 'batch_size')
-  _int_at_least(config, 'num_transcripts', 0)
+  for field, minimum in (('num_games', 1), ('batch_size', 1), ('num_transcripts', 0), ('s', 0)):
+    runfiles.int_field(config, field, minimum)
   s = config.s
-  if not isinstance(s, int) or s < 0:
-    raise ConfigError('s', f'the step-check budget s must be an integer >= 0, got {s!r}')
-  lengths = _as_tuple(config, 'T')
+  lengths = runfiles.tuple_field(config, 'T')
   for length in lengths:
     if not isinstance(length, int) or length < 1:
       raise ConfigError('T', f'chain length T must be an integer >= 1, got {length!r}')
   try:
-    arms = [rollout.parse_arm(spec, s) for spec in _as_tuple(config, 'protocols')]
+    arms = [rollout.parse_arm(spec, s) for spec in runfiles.tuple_field(config, 'protocols')]
   except ValueError as e:
     raise ConfigError('protocols', str(e)) from None
   try:
-    checkers = [chain_checkers.parse_checker(spec, modulus) for spec in _as_tuple(config, 'judges')]
+    checkers = [chain_checkers.parse_checker(spec, modulus) for spec in runfiles.tuple_field(config, 'judges')]
   except ValueError as e:
     raise ConfigError('judges', str(e)) from None
   training = config.judge_training
   for field in ('steps', 'batch_size'):
-    if not isinstance(training[field], int) or training[field] < 1:
-      raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
-  if not training.learning_rate > 0:
-    raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
+    runfiles.int_field(training, field, 1, prefix='judge_training.')
+  runfiles.positive_field(training, 'learning_rate', prefix='judge_training.')
   for kind in LEARNED:
     training_settings(config, kind)
-  model_parallelism = config.get('model_parallelism', 1)
-  if not isinstance(model_parallelism, int) or model_parallelism < 1:
-    raise ConfigError('model_parallelism', f'must be an integer >= 1, got {model_parallelism!r}')
+  runfiles.int_field({'model_parallelism': config.get('model_parallelism', 1)}, 'model_parallelism', 1)
   cells = tuple(
     Cell(arm, checker, length, seed) for seed in seeds for checker in checkers for length in lengths for arm in arms
   )
@@ -174,7 +150,7 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float, judge
     'wall_s': round(wall_s, 3),
     'games_per_s': round(games / max(wall_s, 1e-9), 1),
   }
-  if cell.arm.honest is not None:  # A split-choosing honest debater (debate/training/selfplay_chain.py).
+  if cell.arm.honest is not None:  # A split-choosing honest debater (the split-choice game).
     record['honest'] = cell.arm.honest.name
   for role in ('consultant', 'protagonist'):  # consultancy and the open protocols: split by the agent's side
     if f'{role}_honest' in outcome:

@@ -66,21 +66,6 @@ class ImageCell:
     return f'{self.arm.name}{first}|images={self.num_images}'
 
 
-def _positive_int(game, field: str, minimum: int = 1) -> int:
-  value = game[field]
-  if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-    raise ConfigError(f'game.{field}', f'must be an integer >= {minimum}, got {value!r}')
-  return value
-
-
-def _tuple(game, field: str, allow_empty: bool = False) -> tuple:
-  value = game[field]
-  value = (value,) if isinstance(value, (str, int)) else tuple(value)
-  if not value and not allow_empty:
-    raise ConfigError(f'game.{field}', 'must not be empty')
-  return value
-
-
 SELFPLAY_DEFAULTS = {
   'batch_size': 16,
   'num_simulations': 8,
@@ -208,26 +193,23 @@ def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
   """Validates config.game and lists the cells in run order. Raises ConfigError naming the field."""
   game = config.game
   for field in ('num_images', 'seeds_per_lie', 'seed', 'curve_images'):
-    _positive_int(game, field, 1 if field in ('num_images', 'seeds_per_lie') else 0)
-  for field, minimum in (('game_batch_size', 1), ('num_transcripts', 0)):
-    value = config[field]
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-      raise ConfigError(field, f'must be an integer >= {minimum}, got {value!r}')
-  if not config.game_memory_gb > 0:
-    raise ConfigError('game_memory_gb', f'must be > 0, got {config.game_memory_gb!r}')
-  firsts = _tuple(game, 'first')
+    runfiles.int_field(game, field, 1 if field in ('num_images', 'seeds_per_lie') else 0, prefix='game.')
+  runfiles.int_field(config, 'game_batch_size', 1)
+  runfiles.int_field(config, 'num_transcripts', 0)
+  runfiles.positive_field(config, 'game_memory_gb')
+  firsts = runfiles.tuple_field(game, 'first', prefix='game.')
   for first in firsts:
     if first not in image_rollout.FIRST_PLAYERS:
       raise ConfigError('game.first', f'each first player must be honest or liar, got {first!r}')
   try:
-    arms = [image_rollout.parse_image_arm(spec) for spec in _tuple(game, 'protocols')]
+    arms = [image_rollout.parse_image_arm(spec) for spec in runfiles.tuple_field(game, 'protocols', prefix='game.')]
   except ValueError as e:
     raise ConfigError('game.protocols', str(e)) from None
   cells = []
   for arm in arms:
     for first in (None,) if arm.protocol != 'debate' else firsts:
       cells.append(ImageCell(arm, first, game.num_images))
-  budgets = _tuple(game, 'curve_budgets', allow_empty=True)
+  budgets = runfiles.tuple_field(game, 'curve_budgets', allow_empty=True, prefix='game.')
   if budgets and game.curve_images:
     for budget in budgets:
       if not isinstance(budget, int) or budget < 1:
@@ -362,109 +344,6 @@ def make_record(
       record[f'games_{name}'] = int(mask.sum())
       record[f'accuracy_{name}'] = float(correct[mask].mean()) if mask.any() else None
   return record
-
-
-def _mean_or_none(values: list) -> float | None:
-  return float(np.mean(values)) if values and all(isinstance(v, (int, float)) for v in values) else None
-
-
-def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
-  """Image records -> records of the guard-vs-houdini tournament (`debate.tournament`); (records, notes).
-
-  A guard is the judge, named `MODEL/kK/STEP`, with (in debate) its ladder's honest debater: the honest
-  agent that met the most liars with that judge (the budget curve's self-play cells, whose honest debater
-  changes with the liar, are left out with a note). A houdini is the liar (the consultant in consultancy),
-  by the tournament's strength names: random, greedy, search:B for mcts:B, az:STEP[@S]. Both first players of a cell
-  are pooled: `games` = images x first players, `correct` = images the honest side won. Precommit debate
-  is protocol `debate`, debate without precommit `debate_no_precommit`; `T` holds the pixels k. Records
-  whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as won and lost games and are left
-  out with a note.
-  """
-  notes = []
-  groups: dict[tuple, list[dict]] = {}
-  for record in records:
-    if record.get('task') != 'images' or record.get('protocol') not in ('debate', 'consultancy'):
-      continue
-    groups.setdefault(
-      (
-        record['arm'],
-        record['judge'],
-        record['judge_k'],
-        record['judge_step'],
-        record['k'],
-        record['images'],
-        record.get('seed'),
-      ),
-      [],
-    ).append(record)
-  converted = []
-  for (arm_name, model, judge_k, step, k, images, seed), group in groups.items():
-    scores = np.concatenate([np.asarray(r['image_scores'], float) for r in group])
-    if not np.all((scores == 0) | (scores == 1)):
-      notes.append(
-        f'{arm_name} (judge {model}, k={k}): image scores are not 0/1 (several seeds per lie); '
-        'left out of the tournament'
-      )
-      continue
-    arm = image_rollout.parse_image_arm(arm_name)
-    houdini = arm.liar if arm.protocol == 'debate' else arm.honest
-    converted.append(
-      {
-        'cell': f'{model}/k{judge_k}/{step}|{arm_name}|k={k}|images={images}|seed={seed}',
-        'task': 'images',
-        'protocol': arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit',
-        'arm': arm_name,
-        'judge': f'{model}/k{judge_k}/{step}',
-        'honest': arm.honest.name if arm.protocol == 'debate' else None,
-        'agent': houdini.agent,  # search:B for mcts:B, az:STEP[@S], random, greedy.
-        'T': int(k),
-        'k': int(k),
-        'images': int(images),
-        'first': sorted(str(r['first']) for r in group),
-        'games': int(scores.size),
-        'correct': int(scores.sum()),
-        'accuracy': float(scores.mean()),
-        'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))),
-        'seed': seed,
-        'wall_s': round(sum(float(r.get('wall_s') or 0.0) for r in group), 3),
-        'judge_parameters': group[0].get('judge_parameters'),
-        'judge_forward_flops': group[0].get('judge_forward_flops'),
-        'liar_evaluations_per_game': _mean_or_none([r.get('liar_evaluations_per_game') for r in group]),
-      }
-    )
-  liars: dict[tuple, dict[str, set]] = {}
-  for record in converted:
-    if record['honest'] is not None:
-      by_honest = liars.setdefault((record['protocol'], record['judge'], record['T'], record['seed']), {})
-      by_honest.setdefault(record['honest'], set()).add(record['agent'])
-  ladder_honest = {key: max(by_honest, key=lambda h: len(by_honest[h])) for key, by_honest in liars.items()}
-  kept = [
-    r
-    for r in converted
-    if r['honest'] is None or r['honest'] == ladder_honest[r['protocol'], r['judge'], r['T'], r['seed']]
-  ]
-  # One record per (protocol, arm, judge, k, seed): the one on the most images (a budget curve may repeat an
-  # arm on fewer images); and a judge must have met two liars in a protocol to be rated there (a Table 2
-  # run's self-play cells are not a ladder).
-  largest: dict[tuple, dict] = {}
-  for r in kept:
-    key = (r['protocol'], r['arm'], r['judge'], r['T'], r['seed'])
-    if key not in largest or r['images'] > largest[key]['images']:
-      largest[key] = r
-  kept = [r for r in kept if largest[r['protocol'], r['arm'], r['judge'], r['T'], r['seed']] is r]
-  met: dict[tuple, set] = {}
-  for r in kept:
-    met.setdefault((r['protocol'], r['judge'], r['T'], r['seed']), set()).add(r['agent'])
-  kept = [r for r in kept if len(met[r['protocol'], r['judge'], r['T'], r['seed']]) >= 2]
-  if len(kept) < len(converted):
-    dropped = [r['arm'] for r in converted if r not in kept]
-    notes.append(
-      f'{len(dropped)} image cell(s) are not ladder cells (another honest debater, a repeat on '
-      'fewer images, or a judge that met one liar) and are not rated: '
-      + ', '.join(dropped[:4])
-      + (' ...' if len(dropped) > 4 else '')
-    )
-  return kept, notes
 
 
 def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, image_indices, count: int) -> list[dict]:

@@ -100,31 +100,11 @@ class Plan:
     return f'rrm/{method}|{self.checker.name}|level={level}|seed={seed}'
 
 
-def _int(config, field: str, minimum: int, maximum: int | None = None) -> int:
-  value = config[field]
-  if (
-    not isinstance(value, int)
-    or isinstance(value, bool)
-    or value < minimum
-    or (maximum is not None and value > maximum)
-  ):
-    bound = f'in [{minimum}, {maximum}]' if maximum is not None else f'>= {minimum}'
-    raise ConfigError(field, f'must be an integer {bound}, got {value!r}')
-  return value
-
-
-def _positive(config, field: str) -> float:
-  value = config[field]
-  if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-    raise ConfigError(field, f'must be a number > 0, got {value!r}')
-  return float(value)
-
-
 def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
   """Validates an rrm config (raises ConfigError naming the field) and returns its plan."""
   if config.get('task', 'chain') != 'chain':
     raise ConfigError('task', f"unknown task {config.task!r}; the rrm experiment runs on 'chain'")
-  modulus = _int(config, 'modulus', 3, 211)
+  modulus = runfiles.int_field(config, 'modulus', 3, 211)
   if not is_prime(modulus):
     raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
   seeds = config.seeds
@@ -149,31 +129,31 @@ def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
   if isinstance(training.learning_rate, bool) or not training.learning_rate > 0:
     raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
   train = rrm_training.TrainSpec(
-    rounds=_int(config, 'rounds', 1),
-    rm_steps=_int(config, 'rm_steps', 1),
-    agent_steps=_int(config, 'agent_steps', 1),
-    batch_size=_int(config, 'batch_size', 1),
-    rm_learning_rate=_positive(config, 'rm_learning_rate'),
-    agent_learning_rate=_positive(config, 'agent_learning_rate'),
-    temperature=_positive(config, 'temperature'),
+    rounds=runfiles.int_field(config, 'rounds', 1),
+    rm_steps=runfiles.int_field(config, 'rm_steps', 1),
+    agent_steps=runfiles.int_field(config, 'agent_steps', 1),
+    batch_size=runfiles.int_field(config, 'batch_size', 1),
+    rm_learning_rate=runfiles.positive_field(config, 'rm_learning_rate'),
+    agent_learning_rate=runfiles.positive_field(config, 'agent_learning_rate'),
+    temperature=runfiles.positive_field(config, 'temperature'),
   )
   return Plan(
     seeds=seeds,
-    levels=_int(config, 'levels', 0, 10),
+    levels=runfiles.int_field(config, 'levels', 0, 10),
     methods=methods,
     checker=checker,
-    s=_int(config, 's', 1),
-    num_segments=_int(config, 'num_segments', 1),
-    rm_width=_int(config, 'rm_width', 1),
-    rm_depth=_int(config, 'rm_depth', 1),
-    agent_width=_int(config, 'agent_width', 1),
-    agent_depth=_int(config, 'agent_depth', 1),
+    s=runfiles.int_field(config, 's', 1),
+    num_segments=runfiles.int_field(config, 'num_segments', 1),
+    rm_width=runfiles.int_field(config, 'rm_width', 1),
+    rm_depth=runfiles.int_field(config, 'rm_depth', 1),
+    agent_width=runfiles.int_field(config, 'agent_width', 1),
+    agent_depth=runfiles.int_field(config, 'agent_depth', 1),
     train=train,
     judge_train=chain_checkers.TrainConfig(
       steps=training.steps, batch_size=training.batch_size, learning_rate=float(training.learning_rate)
     ),
-    num_eval=_int(config, 'num_eval', 2),
-    model_parallelism=_int(config, 'model_parallelism', 1) if 'model_parallelism' in config else 1,
+    num_eval=runfiles.int_field(config, 'num_eval', 2),
+    model_parallelism=runfiles.int_field(config, 'model_parallelism', 1) if 'model_parallelism' in config else 1,
   )
 
 

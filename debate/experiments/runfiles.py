@@ -31,6 +31,37 @@ class WorkdirError(ValueError):
   """The workdir holds a run that this config cannot resume."""
 
 
+def int_field(config, field: str, minimum: int, maximum: int | None = None, *, prefix: str = '') -> int:
+  """config[field], checked to be an integer in [minimum, maximum]; else ConfigError naming `prefix + field`."""
+  value = config[field]
+  if (
+    isinstance(value, bool)
+    or not isinstance(value, int)
+    or value < minimum
+    or (maximum is not None and value > maximum)
+  ):
+    bound = f'in [{minimum}, {maximum}]' if maximum is not None else f'>= {minimum}'
+    raise ConfigError(prefix + field, f'must be an integer {bound}, got {value!r}')
+  return value
+
+
+def positive_field(config, field: str, *, prefix: str = '') -> float:
+  """config[field], checked to be a finite number > 0; else ConfigError."""
+  value = config[field]
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    raise ConfigError(prefix + field, f'must be a number > 0, got {value!r}')
+  return float(value)
+
+
+def tuple_field(config, field: str, *, allow_empty: bool = False, prefix: str = '') -> tuple:
+  """config[field] as a tuple (a lone string or integer becomes a 1-tuple); ConfigError if empty."""
+  value = config[field]
+  value = (value,) if isinstance(value, (str, int)) else tuple(value)
+  if not value and not allow_empty:
+    raise ConfigError(prefix + field, 'must not be empty')
+  return value
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
   """Calls `write(tmp_path)` on a temporary file next to `path`, then renames it into place."""
   directory, name = os.path.split(os.path.abspath(path))

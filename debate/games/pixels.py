@@ -20,9 +20,6 @@ All functions act on ONE game; batch with `jax.vmap`.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -158,46 +155,3 @@ def consultant_margin(game: ImageGame, logits: chex.Array) -> chex.Array:
 def judge_logits(judge, judge_params, game: ImageGame, state: ImageState) -> chex.Array:
   """The judge's logits on what `state` reveals: [C]."""
   return judge.logits(judge_params, judge_planes(game, state)[None])[0]
-
-
-@dataclasses.dataclass(frozen=True)
-class Roles:
-  """Who moves and what each side wants: static for a compiled game.
-
-  mode: 'debate' (honest and liar alternate, `honest_first` says who starts) or 'consultancy' (one player).
-  honest_first: a Python bool or a [] bool array; as an array it must be the same for every game of a batch
-    (not vmapped), so one compilation serves both first players and the mover stays unbatched.
-  """
-
-  mode: str
-  honest_first: Any = True
-
-  def __post_init__(self):
-    if self.mode not in ('debate', 'consultancy'):
-      raise ValueError(f"mode must be 'debate' or 'consultancy', got {self.mode!r}")
-
-  def honest_to_move(self, num_revealed) -> chex.Array:
-    """[] bool: in debate, whether the honest side makes move number `num_revealed` (0-based)."""
-    return (num_revealed % 2 == 0) == self.honest_first
-
-  def margin(self, game: ImageGame, logits: chex.Array, num_revealed) -> chex.Array:
-    """The judge's margin in favour of the player making move `num_revealed` (> 0: it is winning): []."""
-    if self.mode == 'consultancy':
-      return consultant_margin(game, logits)
-    honest = honest_margin(game, logits)
-    return jnp.where(self.honest_to_move(num_revealed), honest, -honest)
-
-  def outcome(self, game: ImageGame, logits: chex.Array, num_revealed) -> chex.Array:
-    """+1 if the player making move `num_revealed` wins with these final logits, else -1: [] float32.
-
-    Debate: the honest side wins iff its margin is > 0 (a tie goes to the liar), so the two sides' outcomes
-    are exact opposites. Consultancy: +1 iff the judge accepts the claim.
-    """
-    if self.mode == 'consultancy':
-      return jnp.where(consultant_margin(game, logits) > 0, 1.0, -1.0)
-    honest_wins = honest_margin(game, logits) > 0
-    return jnp.where(honest_wins == self.honest_to_move(num_revealed), 1.0, -1.0)
-
-  @property
-  def discount(self) -> float:
-    return -1.0 if self.mode == 'debate' else 1.0

@@ -12,8 +12,6 @@ brackets, on the images of this table (the `direct` cell).
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +22,7 @@ from matplotlib.figure import Figure
 
 from debate.analysis.stats import bootstrap_mean_interval
 from debate.experiments.runfiles import text_writer, write_files
-from debate.reports.tables import latex_escape
+from debate.reports.tables import check_fmt, csv_table, latex_escape, latex_table, markdown_table
 
 Record = dict[str, Any]
 FIRSTS = ('honest', 'liar', 'mean')
@@ -101,44 +99,27 @@ def _format_entry(entry: dict | None, column: str, fmt: str) -> str:
 
 
 def table2(records: Sequence[Record], *, fmt: str) -> str:
-  """Table 2 as 'markdown', 'latex' (booktabs) or 'csv'."""
+  """Table 2 as 'markdown', 'latex' (booktabs) or 'csv' (one row per entry, the random-pixel accuracy on
+  the test set as its own row)."""
+  check_fmt(fmt)
   rows = table2_rows(records)
-  header = ['pixels k', 'first player', *(f'{c}' for c in COLUMNS)]
   if fmt == 'csv':
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator='\n')
-    writer.writerow(['k', 'first', 'column', 'accuracy', 'ci95_low', 'ci95_high', 'images', 'games'])
+    lines = []
     for row in rows:
       for column in COLUMNS:
         entry = row[column]
-        if entry is not None:
-          writer.writerow(
-            [
-              row['k'],
-              row['first'],
-              column,
-              f'{entry["accuracy"]:.6f}',
-              f'{entry["ci95"][0]:.6f}',
-              f'{entry["ci95"][1]:.6f}',
-              entry['images'],
-              entry['games'],
-            ]
+        if entry is None:
+          continue
+        lo, hi = entry['ci95']
+        lines.append([row['k'], row['first'], column, entry['accuracy'], lo, hi, entry['images'], entry['games']])
+        if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
+          lo, hi = entry['judge_random_pixel_ci95']
+          lines.append(
+            [row['k'], row['first'], 'random pixels (test set)', entry['judge_random_pixel_accuracy'], lo, hi, '', '']
           )
-          if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
-            lo, hi = entry['judge_random_pixel_ci95']
-            writer.writerow(
-              [
-                row['k'],
-                row['first'],
-                'random pixels (test set)',
-                f'{entry["judge_random_pixel_accuracy"]:.6f}',
-                f'{lo:.6f}',
-                f'{hi:.6f}',
-                '',
-                '',
-              ]
-            )
-    return out.getvalue()
+    fixed = [[f'{x:.6f}' if isinstance(x, float) else x for x in line] for line in lines]
+    return csv_table(['k', 'first', 'column', 'accuracy', 'ci95_low', 'ci95_high', 'images', 'games'], fixed)
+  header = ['pixels k', 'first player', *COLUMNS]
   body = [[str(row['k']), row['first'], *(_format_entry(row[c], c, fmt) for c in COLUMNS)] for row in rows]
   agents = sorted({str(row[c]['agent']) for row in rows for c in COLUMNS[1:] if row[c] and row[c].get('agent')})
   caption = (
@@ -147,26 +128,16 @@ def table2(records: Sequence[Record], *, fmt: str) -> str:
     + (f' Debaters (both sides): {", ".join(agents)}.' if agents else '')
   )
   if fmt == 'markdown':
-    lines = ['| ' + ' | '.join(header) + ' |', '|---:|---|---|---|---|']
-    lines += ['| ' + ' | '.join(cells) + ' |' for cells in body]
-    return '\n'.join(lines) + f'\n\n{caption}\n'
-  if fmt == 'latex':
-    lines = [
-      '\\begin{table}[t]',
-      '\\centering',
-      f'\\caption{{{latex_escape(caption)}}}',
-      '\\begin{tabular}{rlp{4.2cm}p{3.6cm}p{3.6cm}}',
-      '\\toprule',
-      ' & '.join(latex_escape(h) for h in header) + ' \\\\',
-      '\\midrule',
-    ]
-    for i, cells in enumerate(body):
-      lines.append(' & '.join(c if j > 1 else latex_escape(c) for j, c in enumerate(cells)) + ' \\\\')
-      if rows[i]['first'] == 'mean' and i < len(body) - 1:
-        lines.append('\\midrule')
-    lines += ['\\bottomrule', '\\end{tabular}', '\\end{table}']
-    return '\n'.join(lines) + '\n'
-  raise ValueError(f"fmt must be 'markdown', 'latex' or 'csv', got {fmt!r}")
+    return markdown_table(header, body, {0}, caption)
+  body = [[latex_escape(c) if j < 2 else c for j, c in enumerate(cells)] for cells in body]
+  return latex_table(
+    [latex_escape(h) for h in header],
+    body,
+    'rlp{4.2cm}p{3.6cm}p{3.6cm}',
+    latex_escape(caption),
+    'tab:table2',
+    groups=[row['k'] for row in rows],
+  )
 
 
 def _figure_writer(fig: Figure):

@@ -45,7 +45,7 @@ class ImageArm:
 
   In debate, AGENT is the honest debater and also the liar unless `liar=` names another; AGENT is random,
   greedy, mcts:SIMULATIONS, or (precommit debate only) a self-play network az:STEP[@SIMULATIONS]
-  (debate/training/selfplay_images.py). `precommit` only matters for debate.
+  (debate/training/selfplay.py). `precommit` only matters for debate.
   """
 
   protocol: str

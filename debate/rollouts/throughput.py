@@ -1,31 +1,320 @@
-"""Throughput of image debate with MCTS debaters, against the judge's own batched forward pass (the ceiling).
+"""Throughput of the batched, sharded rollouts (launch/bench.py runs these; training: debate/training/throughput.py).
 
-A game of k moves with B simulations per move calls the judge k (B + 1) + 1 times: per move, one rollout
-for the root's value and one per simulation, then the verdict. Every call evaluates one planes tensor per
-game, and the games of a batch are vmapped, so each call is one judge forward pass at the batch size. The
-ceiling is therefore the judge's plain forward throughput at the same batch size, and
+- Chain games (`measure_chain`): games/s of `debate.rollouts.chain.run_games` per protocol, batch size and
+  device count.
+- Judge ladders (`measure_ladder`): what compiling the game function once per judge architecture saves.
+- Image debate with MCTS debaters (`measure_images`), against the judge's own batched forward pass (the
+  ceiling). A game of k moves with B simulations per move calls the judge k (B + 1) + 1 times: per move, one
+  rollout for the root's value and one per simulation, then the verdict. Every call evaluates one planes
+  tensor per game, and the games of a batch are vmapped, so each call is one judge forward pass at the batch
+  size. The ceiling is therefore the judge's plain forward throughput at the same batch size, and
 
-  efficiency = (judge evaluations per second inside the search) / (plain forward evaluations per second)
+    efficiency = (judge evaluations per second inside the search) / (plain forward evaluations per second)
 
-measures everything else (tree bookkeeping, rollouts, masking): 1.0 would be a search that costs nothing
-beyond its judge calls.
+  measures everything else (tree bookkeeping, rollouts, masking): 1.0 would be a search that costs nothing
+  beyond its judge calls.
+
+Every benchmark times with `time_calls` and describes its machine with `environment`. Judges are untrained:
+their speed does not depend on their weights.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import resource
 import statistics
 import time
-from typing import Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import jax
 import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from debate.games import pixels as image_game
+from debate.reports.tables import markdown_table
+from debate.rollouts import chain as rollout
 from debate.rollouts import images as image_rollout
 from debate.rollouts import runner
 from debate.tasks import images as image_task
-from judges import image_judges
+from judges import chain_checkers, image_judges
+
+LADDER_MODES = ('traced', 'static_seed', 'static_judge')
+
+# ------------------------------------------------------------------------------------------------------------
+# Shared by every benchmark.
+
+
+def environment() -> dict:
+  """JAX version, backend, device kind and count, CPU count, Python and platform of this process."""
+  devices = jax.devices()
+  return {
+    'jax': jax.__version__,
+    'backend': jax.default_backend(),
+    'device_kind': devices[0].device_kind,
+    'device_count': len(devices),
+    'cpu_count': os.cpu_count(),
+    'python': platform.python_version(),
+    'platform': platform.platform(),
+  }
+
+
+def time_calls(fn: Callable[[int], Any], calls: int) -> list[float]:
+  """Seconds of each of fn(0), fn(1), .., fn(calls - 1), each blocked on its result: [calls]."""
+  times = []
+  for i in range(calls):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(i))
+    times.append(time.perf_counter() - start)
+  return times
+
+
+def timing_fields(times: Sequence[float]) -> dict:
+  """A row's median_s, min_s, max_s and times_s [repeats] of timed calls."""
+  return {'median_s': statistics.median(times), 'min_s': min(times), 'max_s': max(times), 'times_s': list(times)}
+
+
+def table_caption(note: str, env: dict | None = None) -> str:
+  """A bench table's caption: `note`, then a line describing `env` (an `environment()`) if given."""
+  if env is None:
+    return note
+  return (
+    f'{note} JAX {env["jax"]} · backend {env["backend"]} · device kind {env["device_kind"]} · {env["cpu_count"]} CPUs.'
+  )
+
+
+def _ratio(value: float | None) -> str:
+  return '—' if value is None else f'{value:.2f}x'
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Chain games.
+
+
+def measure_chain(
+  protocols: Sequence[str],
+  judge: str,
+  T: int,
+  batch_sizes: Sequence[int],
+  *,
+  repeats: int = 5,
+  modulus: int = 17,
+  devices: int | None = None,
+  s: int = 4,
+  seed: int = 0,
+  on_row: Callable[[dict], None] | None = None,
+  log: Callable[[str], None] | None = None,
+) -> list[dict]:
+  """Times `rollout.run_games` on the chain task for each protocol x batch size on `devices` devices.
+
+  `devices`: the first that many of `jax.devices()` (default: all). A batch size is rounded up to a multiple
+  of the device count, and one call plays one batch. The first call (compilation plus one run) is also the
+  warm-up; `repeats` further calls follow, call r playing games r * batch .. (r + 1) * batch - 1, so no call
+  sees another's inputs. Returns one row per measurement: first_s, median_s, min_s, max_s, times_s
+  [repeats], compile_s (first_s - median_s) and games_per_s (batch / median_s); each is also passed to
+  `on_row` as soon as it is measured.
+  """
+  if repeats < 1:
+    raise ValueError(f'repeats must be >= 1, got {repeats}')
+  available = jax.devices()
+  n = len(available) if devices is None else devices
+  if not 1 <= n <= len(available):
+    raise ValueError(f'asked for {n} devices, this process has {len(available)} ({jax.default_backend()})')
+  mesh = runner.data_mesh(available[:n])
+  checker = chain_checkers.parse_checker(judge, modulus=modulus)
+  params = chain_checkers.init_params(checker, jax.random.key(seed))
+  rows = []
+  for spec in protocols:
+    arm = rollout.parse_arm(spec, s)
+    for requested in batch_sizes:
+      batch = -(-requested // n) * n
+      play = lambda r, arm=arm, batch=batch: rollout.run_games(
+        arm, checker, params, length=T, seed=seed, num_games=batch, batch_size=batch, mesh=mesh, first_index=r * batch
+      )
+      first_s, *times = time_calls(play, repeats + 1)
+      timing = timing_fields(times)
+      row = {
+        'task': 'chain',
+        'protocol': arm.name,
+        'judge': checker.name,
+        'T': T,
+        'modulus': modulus,
+        'devices': n,
+        'batch': batch,
+        'batch_requested': requested,
+        'repeats': repeats,
+        'first_s': first_s,
+        'compile_s': first_s - timing['median_s'],
+        **timing,
+        'games_per_s': batch / timing['median_s'],
+      }
+      rows.append(row)
+      if log:
+        log(
+          f'{arm.name} judge={checker.name} T={T} devices={n} batch={batch}: first {first_s:.2f} s, '
+          f'median {row["median_s"]:.4f} s, {row["games_per_s"]:,.0f} games/s'
+        )
+      if on_row:
+        on_row(row)
+  return rows
+
+
+def add_speedups(rows: Iterable[dict]) -> list[dict]:
+  """Copies of chain `rows` with 'speedup_vs_1': games/s over games/s on 1 device at the same protocol,
+  judge, T and requested batch size (None where no 1-device row exists)."""
+  rows = list(rows)
+  key = lambda r: (r['protocol'], r['judge'], r['T'], r['batch_requested'])
+  single = {key(r): r['games_per_s'] for r in rows if r['devices'] == 1}
+  return [{**r, 'speedup_vs_1': r['games_per_s'] / single[key(r)] if single.get(key(r)) else None} for r in rows]
+
+
+def render_chain_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
+  """A Markdown table of chain rows, one line each; its caption names `env` (an `environment()`) if given."""
+  header = ['protocol', 'judge', 'T', 'devices', 'batch', 'compile_s', 'median_s', 'games/s', 'speedup vs 1 device']
+  body = [
+    [
+      r['protocol'],
+      r['judge'],
+      str(r['T']),
+      str(r['devices']),
+      str(r['batch']),
+      f'{r["compile_s"]:.2f}',
+      f'{r["median_s"]:.4f}',
+      f'{r["games_per_s"]:,.0f}',
+      _ratio(r['speedup_vs_1']),
+    ]
+    for r in add_speedups(rows)
+  ]
+  note = 'compile_s: the first call less the median; speedup: games/s over games/s on 1 device at the same batch.'
+  return markdown_table(header, body, set(range(3, len(header))), table_caption(note, env))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Judge ladders.
+
+
+def measure_ladder(
+  protocols: Sequence[str],
+  judge: str,
+  T: int,
+  *,
+  judges: int = 4,
+  seeds: int = 3,
+  games: int = 64,
+  repeats: int = 3,
+  modes: Sequence[str] = LADDER_MODES,
+  modulus: int = 17,
+  s: int = 4,
+  log: Callable[[str], None] | None = None,
+) -> list[dict]:
+  """Plays `protocols` x `judges` judges of architecture `judge` (init keys 0 .. judges - 1) x seeds 0 ..
+  seeds - 1, `games` games each (one batch) at chain length T on the first device, `repeats` times per mode,
+  each time from a cold cache of compiled games. Modes: `traced` (run_games: seed and judge params are
+  arguments), `static_seed` (the seed's key compiled in, params traced) and `static_judge` (params and seed
+  compiled in as constants).
+
+  Returns one row per mode: compilations [repeats] (of the game function, per repeat), times_s [repeats],
+  median_s, ratio_to_traced (median_s over the traced mode's; None without a traced row) and
+  same_outcomes (every game's outcome equals the first mode's, None for the first mode).
+  """
+  unknown = sorted(set(modes) - set(LADDER_MODES))
+  if unknown:
+    raise ValueError(f'unknown ladder modes {unknown}; expected some of {", ".join(LADDER_MODES)}')
+  if min(judges, seeds, games, repeats) < 1:
+    raise ValueError('judges, seeds, games and repeats must all be >= 1')
+  mesh = runner.data_mesh(jax.devices()[:1])
+  checker = chain_checkers.parse_checker(judge, modulus=modulus)
+  ladder = [chain_checkers.init_params(checker, jax.random.key(j)) for j in range(judges)]
+  arms = [rollout.parse_arm(spec, s) for spec in protocols]
+  max_length = rollout.padded_length(T)
+  indices = jax.device_put(np.arange(games, dtype=np.uint32), NamedSharding(mesh, P('data')))
+  length = np.int32(T)
+
+  def play_all(mode: str) -> tuple[int, dict]:
+    """(compilations, {(protocol, judge, seed): outcome['correct'] [games]}), from a cold cache."""
+    runner.compiled_games.cache_clear()
+    before, static, outcomes = runner.compilations(), {}, {}
+    for arm in arms:
+      fn = runner.compiled_games(rollout.ChainPlayer(arm.structure, checker, max_length), mesh, 1, 4)
+      for j, params in enumerate(ladder):
+        for seed in range(seeds):
+          if mode == 'traced':
+            outcome, _ = rollout.run_games(
+              arm, checker, params, length=T, seed=seed, num_games=games, batch_size=games, mesh=mesh
+            )
+          elif mode == 'static_seed':
+            if (arm, seed) not in static:
+              static[arm, seed] = jax.jit(
+                lambda i, n, p, fn=fn, seed=seed: fn(i, n, jax.random.key(seed), p, (None, None))
+              )
+            outcome, _ = jax.device_get(static[arm, seed](indices, length, params))
+          else:
+            game = jax.jit(
+              lambda i, n, fn=fn, seed=seed, params=params: fn(i, n, jax.random.key(seed), params, (None, None))
+            )
+            static[arm, j, seed] = game
+            outcome, _ = jax.device_get(game(indices, length))
+          outcomes[arm.name, j, seed] = np.asarray(outcome['correct'])
+    if mode == 'traced':
+      return runner.compilations() - before, outcomes
+    return sum(f._cache_size() for f in static.values()), outcomes
+
+  rows, reference = [], None
+  for mode in modes:
+    results = []  # (compilations, outcomes) of each repeat.
+    times = time_calls(lambda _: results.append(play_all(mode)), repeats)
+    compiled = [count for count, _ in results]
+    outcomes = results[-1][1]
+    same = None if reference is None else all(np.array_equal(outcomes[k], reference[k]) for k in reference)
+    reference = outcomes if reference is None else reference
+    rows.append(
+      {
+        'mode': mode,
+        'protocols': list(protocols),
+        'judge': checker.name,
+        'judges': judges,
+        'seeds': seeds,
+        'games': games,
+        'T': T,
+        'repeats': repeats,
+        'compilations': compiled,
+        'times_s': times,
+        'median_s': statistics.median(times),
+        'same_outcomes': same,
+      }
+    )
+    if log:
+      log(f'[bench ladder] {mode}: {compiled[0]} compilations, median {rows[-1]["median_s"]:.2f} s over {repeats}')
+  traced = next((r['median_s'] for r in rows if r['mode'] == 'traced'), None)
+  return [{**r, 'ratio_to_traced': r['median_s'] / traced if traced else None} for r in rows]
+
+
+def render_ladder_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
+  """A Markdown table of ladder rows, one line per compilation mode."""
+  header = ['mode', 'judge', 'judges x seeds', 'protocols', 'compilations', 'median_s', 'vs traced', 'same outcomes']
+  body = [
+    [
+      r['mode'],
+      r['judge'],
+      f'{r["judges"]} x {r["seeds"]}',
+      str(len(r['protocols'])),
+      '/'.join(map(str, r['compilations'])),
+      f'{r["median_s"]:.2f}',
+      _ratio(r['ratio_to_traced']),
+      {None: '—', True: 'yes', False: 'no'}[r['same_outcomes']],
+    ]
+    for r in rows
+  ]
+  note = (
+    "compilations: of the game function, per repeat; vs traced: median_s over the traced mode's; "
+    "same outcomes: every game's outcome is the first mode's."
+  )
+  return markdown_table(header, body, {2, 3, 4, 5, 6}, table_caption(note, env))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Image debate.
 
 
 def synthetic_digits(num: int, seed: int = 0, size: int = 28, nonzero: int = 150) -> np.ndarray:
@@ -41,29 +330,15 @@ def judge_evaluations_per_game(k: int, budget: int) -> int:
   return k * (budget + 1) + 1
 
 
-def _median_time(fn, repeats: int) -> tuple[float, float]:
-  """(first call s, median of `repeats` further calls s); every call is blocked on."""
-  start = time.perf_counter()
-  jax.block_until_ready(fn(0))
-  first = time.perf_counter() - start
-  times = []
-  for r in range(1, repeats + 1):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(r))
-    times.append(time.perf_counter() - start)
-  return first, statistics.median(times)
-
-
 def forward_throughput(judge: image_judges.ImageJudge, params, images: np.ndarray, batch: int, repeats: int) -> float:
-  """The judge's plain batched forward pass: planes per second at `batch`."""
-  mesh = runner.data_mesh()
-  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  """The judge's plain batched forward pass on `images` [N, H, W]: planes per second at `batch`."""
+  sharding = NamedSharding(runner.data_mesh(), P('data'))
   chosen = np.stack([images[i % len(images)] for i in range(batch)])
   planes = jax.vmap(image_task.judge_planes)(chosen, chosen > 0)  # Every nonzero pixel revealed.
   inputs = [jax.device_put(planes * (1.0 - 1e-3 * r), sharding) for r in range(repeats + 1)]
   forward = jax.jit(judge.logits)
-  _, median = _median_time(lambda r: forward(params, inputs[r]), repeats)
-  return batch / median
+  _, *times = time_calls(lambda r: forward(params, inputs[r]), repeats + 1)
+  return batch / statistics.median(times)
 
 
 def peak_memory() -> dict:
@@ -86,7 +361,8 @@ def measure_images(
   seed: int = 0,
   log=print,
 ) -> list[dict]:
-  """k-pixel precommit debate, MCTS:B against MCTS:B, honest first: one row per (budget, batch size)."""
+  """k-pixel precommit debate, MCTS:B against MCTS:B, honest first, on `images` [N, H, W] (default:
+  synthetic digits) on every device: one row per (budget, batch size), timed like `measure_chain`."""
   image_judge = image_judges.ImageJudge(judge)
   images = synthetic_digits(max(batch_sizes) * (repeats + 1), seed) if images is None else images
   params = image_judges.init_judge(image_judges.make_judge(judge), jax.random.key(seed), image_shape=images.shape[1:])
@@ -98,7 +374,7 @@ def measure_images(
     arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')
     for batch in batch_sizes:
 
-      def call(r, batch=batch):
+      def play(r, batch=batch):
         chosen = (np.arange(batch) + r * batch) % len(images)
         # One game per image (lie 0 only: repeats=1 and a one-lie arm) so a call is exactly `batch` games.
         outcome, _ = image_rollout.run_games(
@@ -119,7 +395,8 @@ def measure_images(
         )
         return outcome['correct']
 
-      first, median = _median_time(call, repeats)
+      first, *times = time_calls(play, repeats + 1)
+      median = statistics.median(times)
       evaluations = judge_evaluations_per_game(k, budget) * batch / median
       ceiling = forward_throughput(image_judge, params, images, batch, repeats)
       row = {
@@ -144,20 +421,34 @@ def measure_images(
   return rows
 
 
-def render_markdown(rows: Sequence[dict]) -> str:
-  env = f'JAX {jax.__version__} · backend {jax.default_backend()} · {jax.devices()[0].device_kind}'
-  lines = [
-    env,
-    '',
-    '| simulations | batch | devices | compile_s | median_s | games/s | judge evals/s in search '
-    '| plain forward evals/s | efficiency | peak memory |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+def render_images_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
+  """A Markdown table of image rows, one line per (simulations, batch)."""
+  header = [
+    'simulations',
+    'batch',
+    'devices',
+    'compile_s',
+    'median_s',
+    'games/s',
+    'judge evals/s in search',
+    'plain forward evals/s',
+    'efficiency',
+    'peak memory',
   ]
-  for r in rows:
-    memory = ', '.join(f'{k} {v}' for k, v in r.items() if k.endswith('_gb'))
-    lines.append(
-      f'| {r["budget"]} | {r["batch"]} | {r["devices"]} | {r["compile_s"]} | {r["median_s"]} | '
-      f'{r["games_per_s"]:,} | {r["judge_evals_per_s"]:,.0f} | {r["forward_evals_per_s"]:,.0f} | '
-      f'{r["efficiency"]:.2f} | {memory} |'
-    )
-  return '\n'.join(lines) + '\n'
+  body = [
+    [
+      str(r['budget']),
+      str(r['batch']),
+      str(r['devices']),
+      str(r['compile_s']),
+      str(r['median_s']),
+      f'{r["games_per_s"]:,}',
+      f'{r["judge_evals_per_s"]:,.0f}',
+      f'{r["forward_evals_per_s"]:,.0f}',
+      f'{r["efficiency"]:.2f}',
+      ', '.join(f'{k} {v}' for k, v in r.items() if k.endswith('_gb')),
+    ]
+    for r in rows
+  ]
+  note = 'efficiency: judge evaluations per second in the search over those of the plain forward pass.'
+  return markdown_table(header, body, set(range(9)), table_caption(note, env))

@@ -195,7 +195,7 @@ def partition_bounds(num_examples: int, parts: int) -> np.ndarray:
   """[parts + 1] int64: part i of `parts` contiguous parts of `num_examples` is [bounds[i], bounds[i + 1]),
   bounds[i] = floor(N * i / parts). The parts cover [0, N) in order and their sizes differ by at most one
   (some are empty when N < parts). The one rule for shards of a split (processes, devices) and for the
-  strata of a batch's rows (judges/train.py, debate/training/selfplay_images.py)."""
+  strata of a batch's rows (judges/batches.py, debate/games/images.py)."""
   return num_examples * np.arange(parts + 1, dtype=np.int64) // parts
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from debate.analysis import ratings as ratings_lib
 from debate.analysis import stats
-from debate.tournament.pooling import Record, agent_of, counts_by_seed, order_agents
+from debate.tournament.pooling import Record, counts_by_seed, liar_records, order_agents
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,29 +53,18 @@ def guard_houdini_matrix(records: Iterable[Record], *, protocol: str, T: int) ->
   """
   records = list(records)
   seeds, counts = counts_by_seed(records, protocol=protocol, T=T)
-  guards = dict.fromkeys(judge for judge, _ in counts)
+  guards = list(dict.fromkeys(judge for judge, _ in counts))
   if not guards:
-    available = sorted({(str(r.get('protocol')), int(r['T'])) for r in records if agent_of(r) is not None})
+    available = sorted({(str(r.get('protocol')), int(r['T'])) for r in liar_records(records)})
     listed = ', '.join(f'{p} T={t}' for p, t in available) or 'none'
     raise ValueError(f'no {protocol} records with a liar at T={T}; protocols and T with liars: {listed}')
-  guard_names = list(guards)
-  houdini_names = order_agents(dict.fromkeys(agent for _, agent in counts))
-  seed_wins = np.zeros((len(seeds), len(guard_names), len(houdini_names)), dtype=np.int64)
-  seed_games = np.zeros_like(seed_wins)
-  for (judge, agent), (correct, n) in counts.items():
-    i, j = guard_names.index(judge), houdini_names.index(agent)
-    seed_wins[:, i, j] = correct
-    seed_games[:, i, j] = n
+  houdinis = order_agents(agent for _, agent in counts)
+  stacked = np.zeros((2, len(seeds), len(guards), len(houdinis)), dtype=np.int64)  # (correct, games) per seed
+  for (judge, agent), seed_counts in counts.items():
+    stacked[:, :, guards.index(judge), houdinis.index(agent)] = seed_counts
+  seed_wins, seed_games = stacked
   return Matchups(
-    guards=guard_names,
-    houdinis=houdini_names,
-    guard_wins=seed_wins.sum(axis=0),
-    games=seed_games.sum(axis=0),
-    protocol=protocol,
-    T=int(T),
-    seeds=seeds,
-    seed_guard_wins=seed_wins,
-    seed_games=seed_games,
+    guards, houdinis, seed_wins.sum(axis=0), seed_games.sum(axis=0), protocol, int(T), seeds, seed_wins, seed_games
   )
 
 
@@ -123,62 +112,38 @@ class Ratings:
   bootstrap: str = 'games'
   seeds: tuple = ()
 
+  def role(self, role: str) -> dict[str, Any]:
+    """A role's ('guard' or 'houdini') names and arrays: names, elo, ci_low, ci_high, games, wins,
+    saturated, samples."""
+    fields = ('elo', 'ci_low', 'ci_high', 'games', 'wins', 'saturated', 'samples')
+    return {'names': getattr(self, f'{role}s'), **{f: getattr(self, f'{role}_{f}') for f in fields}}
+
   def houdini(self, name: str) -> dict[str, Any]:
     """``{'elo', 'ci_low', 'ci_high', 'games', 'saturated'}`` of a houdini; KeyError if unrated."""
     if name not in self.houdinis:
       raise KeyError(name)
-    j = self.houdinis.index(name)
-    return {
-      'elo': float(self.houdini_elo[j]),
-      'ci_low': float(self.houdini_ci_low[j]),
-      'ci_high': float(self.houdini_ci_high[j]),
-      'games': int(self.houdini_games[j]),
-      'saturated': bool(self.houdini_saturated[j]),
-    }
+    row = self.rows()[len(self.guards) + self.houdinis.index(name)]
+    return {key: row[key] for key in ('elo', 'ci_low', 'ci_high', 'games', 'saturated')}
 
   def rows(self) -> list[dict[str, Any]]:
     """One dict per player (guards first): protocol, T, role, player, elo, ci_low, ci_high,
     games, wins, saturated, anchor."""
-    out = []
-    for role, names, elo, lo, hi, games, wins, sat in (
-      (
-        'guard',
-        self.guards,
-        self.guard_elo,
-        self.guard_ci_low,
-        self.guard_ci_high,
-        self.guard_games,
-        self.guard_wins,
-        self.guard_saturated,
-      ),
-      (
-        'houdini',
-        self.houdinis,
-        self.houdini_elo,
-        self.houdini_ci_low,
-        self.houdini_ci_high,
-        self.houdini_games,
-        self.houdini_wins,
-        self.houdini_saturated,
-      ),
-    ):
-      for i, name in enumerate(names):
-        out.append(
-          {
-            'protocol': self.protocol,
-            'T': self.T,
-            'role': role,
-            'player': name,
-            'elo': float(elo[i]),
-            'ci_low': float(lo[i]),
-            'ci_high': float(hi[i]),
-            'games': int(games[i]),
-            'wins': int(wins[i]),
-            'saturated': bool(sat[i]),
-            'anchor': role == 'guard' and i == self.anchor,
-          }
-        )
-    return out
+    return [
+      {
+        'protocol': self.protocol,
+        'T': self.T,
+        'role': role,
+        'player': name,
+        **{key: float(r[key][i]) for key in ('elo', 'ci_low', 'ci_high')},
+        'games': int(r['games'][i]),
+        'wins': int(r['wins'][i]),
+        'saturated': bool(r['saturated'][i]),
+        'anchor': role == 'guard' and i == self.anchor,
+      }
+      for role in ('guard', 'houdini')
+      for r in [self.role(role)]
+      for i, name in enumerate(r['names'])
+    ]
 
 
 def rate(
@@ -213,6 +178,7 @@ def rate(
   games = np.asarray(matchups.games, dtype=np.int64)
   if bootstrap not in stats.RESAMPLE_KINDS:
     raise ValueError(f'bootstrap must be one of {stats.RESAMPLE_KINDS}, got {bootstrap!r}')
+  counts = (wins, games)
   if bootstrap == 'seeds':
     if matchups.seed_games is None:
       raise ValueError('a seed-level bootstrap needs the counts per seed: build the matchups with guard_houdini_matrix')
@@ -221,26 +187,12 @@ def rate(
       seeds=matchups.seeds,
       cell_name=lambda c: f'{matchups.guards[c[0]]} vs {matchups.houdinis[c[1]]}',
     )
-    fit = ratings_lib.fit_role_elo(
-      matchups.seed_guard_wins,
-      matchups.seed_games,
-      num_samples=num_samples,
-      seed=seed,
-      anchor=anchor,
-      anchor_rating=0.0,
-      level=level,
-      resample='seeds',
-    )
-  else:
-    fit = ratings_lib.fit_role_elo(
-      wins, games, num_samples=num_samples, seed=seed, anchor=anchor, anchor_rating=0.0, level=level
-    )
-  guard_games, guard_wins = games.sum(axis=1), wins.sum(axis=1)
-  houdini_games = games.sum(axis=0)
-  houdini_wins = houdini_games - wins.sum(axis=0)
-
+    counts = (matchups.seed_guard_wins, matchups.seed_games)
+  fit = ratings_lib.fit_role_elo(
+    *counts, num_samples=num_samples, seed=seed, anchor=anchor, anchor_rating=0.0, level=level, resample=bootstrap
+  )
   swept = _swept_pairings(wins, games)
-
+  guard_games, houdini_games = games.sum(axis=1), games.sum(axis=0)
   return Ratings(
     guards=tuple(matchups.guards),
     houdinis=tuple(matchups.houdinis),
@@ -251,9 +203,9 @@ def rate(
     houdini_ci_low=fit.liar.ci_low,
     houdini_ci_high=fit.liar.ci_high,
     guard_games=guard_games,
-    guard_wins=guard_wins,
+    guard_wins=wins.sum(axis=1),
     houdini_games=houdini_games,
-    houdini_wins=houdini_wins,
+    houdini_wins=houdini_games - wins.sum(axis=0),
     guard_saturated=(guard_games > 0) & swept.all(axis=1),
     houdini_saturated=(houdini_games > 0) & swept.all(axis=0),
     guard_samples=fit.honest.samples,
@@ -274,8 +226,7 @@ def _swept_pairings(wins: np.ndarray, games: np.ndarray) -> np.ndarray:
 
 def default_anchor(matchups: Matchups) -> int:
   """Index of the first guard rated from data (not every pairing a sweep); 0 if none is."""
-  swept = _swept_pairings(np.asarray(matchups.guard_wins), np.asarray(matchups.games))
-  rated = np.flatnonzero(~swept.all(axis=1))
+  rated = np.flatnonzero(~_swept_pairings(np.asarray(matchups.guard_wins), np.asarray(matchups.games)).all(axis=1))
   return int(rated[0]) if rated.size else 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from debate.analysis import stats
 from debate.tournament.elo import Ratings
 from debate.tournament.pooling import order_agents
 
@@ -36,6 +37,10 @@ def _save(fig, path: str) -> None:
   fig.savefig(path, dpi=150, format='pdf' if path.lower().endswith('.pdf') else 'png')
 
 
+def _elo_err(pts: Sequence[Mapping[str, Any]]) -> np.ndarray:
+  return np.array([[p['elo'] - p['ci_low'] for p in pts], [p['ci_high'] - p['elo'] for p in pts]])
+
+
 def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, path: str) -> None:
   """Judge accuracy against houdini debate Elo: one line per (protocol, judge).
 
@@ -50,10 +55,8 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
   protocols = list(dict.fromkeys(r['protocol'] for r in rows))
   judges = list(dict.fromkeys(r['judge'] for r in rows))
   colors = {j: f'C{i % 10}' for i, j in enumerate(judges)}
-  styles = {}
-  for i, p in enumerate(p for p in protocols if p not in _PROTOCOL_STYLE):
-    styles[p] = _OTHER_STYLES[i % len(_OTHER_STYLES)]
-  styles.update({p: s for p, s in _PROTOCOL_STYLE.items() if p in protocols})
+  others = [p for p in protocols if p not in _PROTOCOL_STYLE]
+  styles = {p: _PROTOCOL_STYLE.get(p) or _OTHER_STYLES[others.index(p) % len(_OTHER_STYLES)] for p in protocols}
 
   fig = _new_figure(8.4, 4.8)
   ax = fig.add_subplot()
@@ -69,8 +72,7 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
     x = np.array([r['elo'] for r in pts]) + dodge[protocol, judge]
     y = np.array([r['accuracy'] for r in pts])
     err = np.array([[r['accuracy'] - r['ci_low'] for r in pts], [r['ci_high'] - r['accuracy'] for r in pts]])
-    linestyle, marker = styles[protocol]
-    color = colors[judge]
+    (linestyle, marker), color = styles[protocol], colors[judge]
     ax.plot(x, y, linestyle=linestyle, color=color, linewidth=1.5, zorder=2)
     ax.errorbar(x, y, yerr=err, fmt='none', ecolor=color, elinewidth=1, capsize=3, zorder=2)
     for xi, yi, r in zip(x, y, pts):
@@ -85,28 +87,29 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
         zorder=3,
       )
   ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1, zorder=1)
-  ax.set_ylim(-0.02, 1.04)
-  pad = 0.06 * span
-  ax.set_xlim(min(elos) - pad, max(elos) + pad)
-  ax.set_xlabel('Liar (houdini) Elo, measured in debate')
-  ax.set_ylabel('Judge accuracy')
+  ax.set(ylim=(-0.02, 1.04), xlim=(min(elos) - 0.06 * span, max(elos) + 0.06 * span))
+  ax.set(xlabel='Liar (houdini) Elo, measured in debate', ylabel='Judge accuracy')
   ax.grid(True, alpha=0.3)
   t_text = f' (T = {rows[0]["T"]})' if len({r['T'] for r in rows}) == 1 else ''
   ax.set_title(f'Judge accuracy vs liar strength{t_text}', fontsize='medium')
 
   # Houdini names at their Elo on a top axis; skip names that would collide with a neighbour.
   # Houdinis closer than ~3% of the axis share one tick ("greedy / search:16").
-  shown = sorted({(r['elo'], r['agent']) for r in rows})
   top = ax.secondary_xaxis('top')
   groups: list[list[tuple[float, str]]] = []
-  for elo, agent in shown:
+  for elo, agent in sorted({(r['elo'], r['agent']) for r in rows}):
     if groups and elo - groups[-1][0][0] < 0.03 * span:
       groups[-1].append((elo, agent))
     else:
       groups.append([(elo, agent)])
-  ticks = [float(np.mean([e for e, _ in g])) for g in groups]
-  labels = [' / '.join(a for _, a in g) for g in groups]
-  top.set_xticks(ticks, labels=labels, rotation=60, ha='left', rotation_mode='anchor', fontsize='small')
+  top.set_xticks(
+    [float(np.mean([e for e, _ in g])) for g in groups],
+    labels=[' / '.join(a for _, a in g) for g in groups],
+    rotation=60,
+    ha='left',
+    rotation_mode='anchor',
+    fontsize='small',
+  )
   top.tick_params(axis='x', length=3)
 
   handles = [Line2D([], [], color=colors[j], linewidth=2, label=f'judge {j}') for j in judges]
@@ -135,30 +138,24 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
   solid and labelled with its BIC, the other dashed. Saves PNG (150 dpi) or PDF by extension.
   """
   points = fit['points']
-  x = np.array([p['log2_budget'] for p in points])
-  y = np.array([p['elo'] for p in points])
+  x, y = np.array([p['log2_budget'] for p in points]), np.array([p['elo'] for p in points])
   fig = _new_figure(7.2, 4.6)
   ax = fig.add_subplot()
   grid = np.linspace(x.min() - 0.25, x.max() + 0.25, 400)
-  chosen = fit['chosen']
   verdict = 'chosen by BIC' if fit.get('conclusive', True) else 'lower BIC; too few points'
   models = [('linear', 'linear'), ('double_relu', 'double ReLU')]
-  models.sort(key=lambda m: m[0] != chosen)  # the chosen model first in the legend
-  for name, label in models:
-    model = fit[name]
-    is_chosen = name == chosen
-    text = f'{label}, BIC = {model.bic:.1f}' + (f' ({verdict})' if is_chosen else '')
+  for name, label in sorted(models, key=lambda m: m[0] != fit['chosen']):  # the chosen model first in the legend
+    is_chosen = name == fit['chosen']
     ax.plot(
       grid,
-      model.predict(grid),
+      fit[name].predict(grid),
       color='C0' if is_chosen else 'C1',
       linestyle='-' if is_chosen else '--',
       linewidth=2.0 if is_chosen else 1.4,
-      label=text,
+      label=f'{label}, BIC = {fit[name].bic:.1f}' + (f' ({verdict})' if is_chosen else ''),
       zorder=2,
     )
-  err = np.array([[p['elo'] - p['ci_low'] for p in points], [p['ci_high'] - p['elo'] for p in points]])
-  ax.errorbar(x, y, yerr=err, fmt='none', ecolor='0.2', elinewidth=1, capsize=3, zorder=3)
+  ax.errorbar(x, y, yerr=_elo_err(points), fmt='none', ecolor='0.2', elinewidth=1, capsize=3, zorder=3)
   sat = np.array([p['saturated'] for p in points])
   ax.plot(
     x[~sat],
@@ -167,7 +164,7 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
     color='0.15',
     markersize=6,
     zorder=4,
-    label=f'houdini Elo ({100 * _level(fit):g}% bootstrap CI)',
+    label=f'houdini Elo ({100 * float(fit.get("level", 0.95)):g}% bootstrap CI)',
   )
   if sat.any():
     ax.plot(
@@ -182,8 +179,7 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
     )
   ticks = sorted({(p['log2_budget'], p['houdini']) for p in points})
   ax.set_xticks([t for t, _ in ticks], labels=[f'{t:g}\n{name}' for t, name in ticks], fontsize='small')
-  ax.set_xlim(grid[0], grid[-1])
-  ax.set_xlabel('log2 search budget (random liar = budget 1)')
+  ax.set(xlim=(grid[0], grid[-1]), xlabel='log2 search budget (random liar = budget 1)')
   ax.set_ylabel('Houdini domain Elo (debate)')
   where = f' at T = {fit["T"]}' if fit.get('T') is not None else ''
   excluded = f'; not placed: {", ".join(fit["excluded"])}' if fit.get('excluded') else ''
@@ -191,13 +187,6 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
   ax.grid(True, alpha=0.3)
   ax.legend(loc='best', fontsize='small', framealpha=0.9)
   _save(fig, path)
-
-
-def _band(fits: Sequence[Any], grid: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-  """Pointwise percentile band [m] of fitted curves (objects with ``predict``) on grid [m]."""
-  curves = np.array([f.predict(grid) for f in fits])
-  alpha = (1.0 - level) / 2.0
-  return np.quantile(curves, alpha, axis=0), np.quantile(curves, 1.0 - alpha, axis=0)
 
 
 _ROLE_STYLE = {'guard': ('C0', 's', 'guards (judge + honest side)'), 'houdini': ('C3', 'o', 'houdinis (liars)')}
@@ -213,32 +202,30 @@ def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None
   fig = _new_figure(8.0, 5.0)
   ax = fig.add_subplot()
   xs = [p['x'] for f in fits.values() for p in f['points']]
-  lo_x, hi_x = min(xs), max(xs)
-  grid = np.linspace(lo_x - 0.5, hi_x + 0.5, 300)
+  grid = np.linspace(min(xs) - 0.5, max(xs) + 0.5, 300)
   for role in ('guard', 'houdini'):
     if role not in fits:
       continue
-    fit = fits[role]
-    color, marker, label = _ROLE_STYLE[role]
+    fit, (color, marker, label) = fits[role], _ROLE_STYLE[role]
     pts = fit['points']
     own = np.linspace(min(p['x'] for p in pts) - 0.5, max(p['x'] for p in pts) + 0.5, 200)
     model = fit['chosen_fit']
     name = 'double ReLU' if fit['chosen'] == 'double_relu' else 'line'
-    slope = f'{model.slope:.0f} Elo/doubling'
     ax.plot(
       own,
       model.predict(own),
       color=color,
       linewidth=2,
-      label=f'{role} fit: {name} by BIC, {slope}' + ('' if fit['conclusive'] else ' (inconclusive)'),
+      label=f'{role} fit: {name} by BIC, {model.slope:.0f} Elo/doubling'
+      + ('' if fit['conclusive'] else ' (inconclusive)'),
     )
-    if fit['samples']:
-      band_lo, band_hi = _band(fit['samples'], own, _level(fit))
-      ax.fill_between(own, band_lo, band_hi, color=color, alpha=0.18, linewidth=0)
-    x = np.array([p['x'] for p in pts])
-    y = np.array([p['elo'] for p in pts])
-    err = np.array([[p['elo'] - p['ci_low'] for p in pts], [p['ci_high'] - p['elo'] for p in pts]])
-    ax.errorbar(x, y, yerr=err, fmt=marker, color=color, markersize=6, capsize=3, elinewidth=1, label=label, zorder=3)
+    if fit['samples']:  # the pointwise band of the bootstrap refits
+      band = stats.percentiles([f.predict(own) for f in fit['samples']], float(fit.get('level', 0.95)), axis=0)
+      ax.fill_between(own, *band, color=color, alpha=0.18, linewidth=0)
+    x, y = np.array([p['x'] for p in pts]), np.array([p['elo'] for p in pts])
+    ax.errorbar(
+      x, y, yerr=_elo_err(pts), fmt=marker, color=color, markersize=6, capsize=3, elinewidth=1, label=label, zorder=3
+    )
     for p in pts:
       ax.annotate(
         p['player'],
@@ -258,8 +245,7 @@ def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None
         fontsize='x-small',
         color=color,
       )
-  ax.set_xlim(grid[0], grid[-1])
-  ax.set_xlabel('General strength: log2 FLOPs spent per debate game')
+  ax.set(xlim=(grid[0], grid[-1]), xlabel='General strength: log2 FLOPs spent per debate game')
   ax.set_ylabel('Domain Elo in debate (95% bootstrap CI)')
   ax.set_title('Guard and houdini Elo against compute', fontsize='medium')
   ax.grid(True, alpha=0.3)
@@ -276,39 +262,45 @@ def nso_figure(rows: Sequence[Mapping[str, Any]], path: str) -> None:
     ('best_probability', 'best n steps', '-', 'C2'),
     ('one_step_probability', 'one step (n = 1)', '--', 'C1'),
   ):
-    y = np.array([r[key] for r in rows])
-    top.plot(gap, y, linestyle=style, marker='o', markersize=3, color=color, label=label)
+    top.plot(gap, np.array([r[key] for r in rows]), linestyle=style, marker='o', markersize=3, color=color, label=label)
     if all(f'{key}_ci' in r for r in rows):
       ci = np.array([r[f'{key}_ci'] for r in rows])
       top.fill_between(gap, ci[:, 0], ci[:, 1], color=color, alpha=0.2, linewidth=0)
-  top.set_ylim(-0.02, 1.02)
-  top.set_ylabel('P(oversight succeeds)')
+  top.set(ylim=(-0.02, 1.02), ylabel='P(oversight succeeds)')
   top.grid(True, alpha=0.3)
   top.legend(loc='best', fontsize='small', title='95% bootstrap bands', title_fontsize='small')
   start = rows[0]['start'] if rows else float('nan')
   top.set_title(
     f'Nested scalable oversight from the fitted curves (first guard at {start:.1f} log2 FLOPs)', fontsize='medium'
   )
-  best = np.array([r['best_n'] for r in rows])
-  bottom.step(gap, best, where='mid', color='C2', label='best n')
+  bottom.step(gap, np.array([r['best_n'] for r in rows]), where='mid', color='C2', label='best n')
   if all('best_n_ci' in r for r in rows):
     ci = np.array([r['best_n_ci'] for r in rows])
     bottom.fill_between(gap, ci[:, 0], ci[:, 1], step='mid', color='C2', alpha=0.2, linewidth=0, label='95% interval')
-  bottom.set_ylabel('Best number of steps n')
-  bottom.set_xlabel('Total general-strength gap (doublings of compute per game)')
+  bottom.set(ylabel='Best number of steps n', xlabel='Total general-strength gap (doublings of compute per game)')
   bottom.grid(True, alpha=0.3)
   bottom.legend(loc='upper left', fontsize='small')
   _save(fig, path)
 
 
-def _protocol_panels(protocols: Sequence[str], height: float = 4.2):
-  fig = _new_figure(5.2 * len(protocols) + 1.8, height)
-  axes = fig.subplots(1, len(protocols), sharey=True, squeeze=False)[0]
-  return fig, axes
+def _protocol_panels(protocols: Sequence[str]):
+  fig = _new_figure(5.2 * len(protocols) + 1.8, 4.2)
+  return fig, fig.subplots(1, len(protocols), sharey=True, squeeze=False)[0]
 
 
-def _wilson_err(pts: Sequence[Mapping[str, Any]]) -> np.ndarray:
-  return np.array([[p['accuracy'] - p['ci_low'] for p in pts], [p['ci_high'] - p['accuracy'] for p in pts]])
+def _accuracy_points(ax, x, pts: Sequence[Mapping[str, Any]], color: str, label: str) -> None:
+  """Accuracy of rows ``pts`` at x with their Wilson 95% bars."""
+  err = np.array([[p['accuracy'] - p['ci_low'] for p in pts], [p['ci_high'] - p['accuracy'] for p in pts]])
+  ax.errorbar(
+    x, [p['accuracy'] for p in pts], yerr=err, fmt='o', color=color, markersize=4, capsize=2, elinewidth=1, label=label
+  )
+
+
+def _finish_panel(ax, protocol: str, xlabel: str) -> None:
+  ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
+  ax.set(ylim=(-0.02, 1.04), xlabel=xlabel)
+  ax.set_title(protocol, fontsize='medium')
+  ax.grid(True, alpha=0.3)
 
 
 def accuracy_vs_judge_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[Mapping[str, Any]], path: str) -> None:
@@ -330,28 +322,13 @@ def accuracy_vs_judge_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[M
       if not pts:
         continue
       color = colors[agent]
-      x = np.array([p['judge_x'] for p in pts])
-      ax.errorbar(
-        x,
-        [p['accuracy'] for p in pts],
-        yerr=_wilson_err(pts),
-        fmt='o',
-        color=color,
-        markersize=4,
-        capsize=2,
-        elinewidth=1,
-        label=agent,
-      )
+      _accuracy_points(ax, np.array([p['judge_x'] for p in pts]), pts, color, agent)
       fit = curves.get((protocol, agent))
       if fit is not None:
         c = fit['curve']
         ax.plot(c['x'], c['accuracy'], color=color, linewidth=1.3)
         ax.fill_between(c['x'], c['ci_low'], c['ci_high'], color=color, alpha=0.15, linewidth=0)
-    ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
-    ax.set_ylim(-0.02, 1.04)
-    ax.set_xlabel('Judge strength: log2 FLOPs per verdict')
-    ax.set_title(protocol, fontsize='medium')
-    ax.grid(True, alpha=0.3)
+    _finish_panel(ax, protocol, 'Judge strength: log2 FLOPs per verdict')
     judges = sorted({(r['judge_x'], r['judge']) for r in rows if r['protocol'] == protocol})
     top = ax.secondary_xaxis('top')
     top.set_xticks(
@@ -363,14 +340,18 @@ def accuracy_vs_judge_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[M
       fontsize='x-small',
     )
   axes[0].set_ylabel('Judge accuracy (Wilson 95% CI)')
-  handles, labels = axes[0].get_legend_handles_labels()
-  for ax in axes[1:]:
+  legend = {}  # label -> first handle, over the panels
+  for ax in axes:
     for h, l in zip(*ax.get_legend_handles_labels()):
-      if l not in labels:
-        handles.append(h)
-        labels.append(l)
+      legend.setdefault(l, h)
   fig.legend(
-    handles, labels, loc='outside right center', frameon=False, fontsize='small', title='liar', title_fontsize='small'
+    list(legend.values()),
+    list(legend),
+    loc='outside right center',
+    frameon=False,
+    fontsize='small',
+    title='liar',
+    title_fontsize='small',
   )
   _save(fig, path)
 
@@ -406,26 +387,8 @@ def accuracy_vs_gap_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[Map
     for judge in judges:
       pts = [r for r in rows if r['protocol'] == protocol and r['judge'] == judge]
       if pts:
-        ax.errorbar(
-          [p['gap'] for p in pts],
-          [p['accuracy'] for p in pts],
-          yerr=_wilson_err(pts),
-          fmt='o',
-          color=colors[judge],
-          markersize=4,
-          capsize=2,
-          elinewidth=1,
-          label=f'judge {judge}',
-        )
-    ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
-    ax.set_ylim(-0.02, 1.04)
-    ax.set_xlabel('Gap: liar minus judge general strength (doublings of compute)')
-    ax.set_title(protocol, fontsize='medium')
-    ax.grid(True, alpha=0.3)
+        _accuracy_points(ax, [p['gap'] for p in pts], pts, colors[judge], f'judge {judge}')
+    _finish_panel(ax, protocol, 'Gap: liar minus judge general strength (doublings of compute)')
     ax.legend(loc='lower left', fontsize='x-small', framealpha=0.9)
   axes[0].set_ylabel('Judge accuracy (Wilson 95% CI)')
   _save(fig, path)
-
-
-def _level(fit: Mapping[str, Any]) -> float:
-  return float(fit.get('level', 0.95))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from debate.analysis import scaling
+from debate.analysis import scaling, stats
 from debate.analysis.stats import wilson_interval
 from debate.tournament.elo import Ratings
 from debate.tournament.placement import GeneralAxis
@@ -35,7 +35,56 @@ MIN_POINTS_FOR_MODEL_CHOICE = 6
 
 
 # ----------------------------------------------------------------------------------------------
-# Accuracy against the houdini's debate Elo.
+# Accuracy per cell, and its logistic fits.
+
+
+def _protocol_cells(records: Iterable[Record], T: int, protocols: Sequence[str]):
+  """Per protocol: (protocol, judges by first appearance, houdinis weakest first, counts_by_seed's counts)."""
+  records = list(records)
+  for protocol in protocols:
+    _, counts = counts_by_seed(records, protocol=protocol, T=T)
+    yield protocol, list(dict.fromkeys(judge for judge, _ in counts)), order_agents(a for _, a in counts), counts
+
+
+def _cell_row(protocol: str, T: int, judge: str, agent: str, placed: dict, seed_counts) -> dict[str, Any]:
+  """protocol, T, judge, agent, the ``placed`` fields, then games, correct, accuracy, ci_low, ci_high (Wilson
+  95%), seeds pooled, and seed_correct, seed_games: [K] the counts per seed."""
+  seed_correct, seed_games = seed_counts
+  correct, games = int(seed_correct.sum()), int(seed_games.sum())
+  low, high = wilson_interval(correct, games)
+  return {
+    'protocol': protocol,
+    'T': int(T),
+    'judge': judge,
+    'agent': agent,
+    **placed,
+    'games': games,
+    'correct': correct,
+    'accuracy': correct / games if games else float('nan'),
+    'ci_low': low,
+    'ci_high': high,
+    'seed_correct': seed_correct.tolist(),
+    'seed_games': seed_games.tolist(),
+  }
+
+
+def _bootstrap_logistic(entry: dict, pts: Sequence[Mapping[str, Any]], x, *, bootstrap: str, scale: float, **kwargs):
+  """``scaling.bootstrap_logistic_accuracy`` of rows ``pts`` at x [n]: their pooled counts, or [K, n] per seed
+  for ``bootstrap='seeds'``. ``entry`` gets ``bootstrap`` and ``num_seeds``, and ``skipped`` with the reason
+  (then None is returned) when the fit does not exist."""
+  entry.update(bootstrap=bootstrap, num_seeds=len(pts[0].get('seed_games', [0])))
+  try:
+    if bootstrap == 'seeds' and not all('seed_games' in p for p in pts):
+      raise ValueError(
+        'a seed-level bootstrap needs rows with per-seed counts (seed_correct, '
+        'seed_games), as accuracy_vs_elo and accuracy_vs_strength write them'
+      )
+    keys = ('seed_correct', 'seed_games') if bootstrap == 'seeds' else ('correct', 'games')
+    counts = [np.array([p[key] for p in pts], dtype=float).T for key in keys]  # [n] or [K, n]
+    return scaling.bootstrap_logistic_accuracy(x, *counts, scale=scale, resample=bootstrap, **kwargs)
+  except ValueError as error:
+    entry['skipped'] = str(error)
+    return None
 
 
 def accuracy_vs_elo(
@@ -55,12 +104,8 @@ def accuracy_vs_elo(
       f"accuracy_vs_elo places points at the houdinis' debate Elo, but these ratings are "
       f'from {ratings.protocol!r}; pass the ratings of the debate tournament'
     )
-  records = list(records)
   rows = []
-  for protocol in protocols:
-    _, counts = counts_by_seed(records, protocol=protocol, T=T)
-    judges = list(dict.fromkeys(judge for judge, _ in counts))
-    agents = order_agents(agent for _, agent in counts)
+  for protocol, judges, agents, counts in _protocol_cells(records, T, protocols):
     unrated = [a for a in agents if a not in ratings.houdinis]
     if unrated:
       warnings.warn(
@@ -68,31 +113,15 @@ def accuracy_vs_elo(
       )
     for judge in judges:
       for agent in agents:
-        if agent in unrated or (judge, agent) not in counts:
-          continue
-        seed_correct, seed_games = counts[judge, agent]
-        correct, games = int(seed_correct.sum()), int(seed_games.sum())
-        low, high = wilson_interval(correct, games)
-        h = ratings.houdini(agent)
-        rows.append(
-          {
-            'protocol': protocol,
-            'T': int(T),
-            'judge': judge,
-            'agent': agent,
+        if agent not in unrated and (judge, agent) in counts:
+          h = ratings.houdini(agent)
+          placed = {
             'elo': h['elo'],
             'elo_ci_low': h['ci_low'],
             'elo_ci_high': h['ci_high'],
             'elo_saturated': h['saturated'],
-            'games': games,
-            'correct': correct,
-            'accuracy': correct / games if games else float('nan'),
-            'ci_low': low,
-            'ci_high': high,
-            'seed_correct': seed_correct.tolist(),
-            'seed_games': seed_games.tolist(),
           }
-        )
+          rows.append(_cell_row(protocol, T, judge, agent, placed, counts[judge, agent]))
   return rows
 
 
@@ -112,294 +141,14 @@ def accuracy_slopes(
     lines.setdefault((row['protocol'], row['judge']), []).append(row)
   out = []
   for (protocol, judge), pts in lines.items():
-    entry: dict[str, Any] = {
-      'protocol': protocol,
-      'judge': judge,
-      'points': len(pts),
-      'bootstrap': bootstrap,
-      'num_seeds': len(pts[0].get('seed_games', [0])),
-    }
-    try:
-      correct, games = _counts_to_resample(pts, bootstrap)
-      curve = scaling.bootstrap_logistic_accuracy(
-        [p['elo'] for p in pts], correct, games, num_samples=num_samples, seed=seed, resample=bootstrap
-      )
-    except ValueError as error:
-      entry['skipped'] = str(error)
-    else:
+    out.append({'protocol': protocol, 'judge': judge, 'points': len(pts)})
+    curve = _bootstrap_logistic(
+      out[-1], pts, [p['elo'] for p in pts], bootstrap=bootstrap, scale=400.0, num_samples=num_samples, seed=seed
+    )
+    if curve is not None:
       lo, hi = np.quantile(curve.samples[:, 1], [0.025, 0.975])
-      entry.update(a=curve.a, b=curve.b, b_ci95=[float(lo), float(hi)])
-    out.append(entry)
+      out[-1].update(a=curve.a, b=curve.b, b_ci95=[float(lo), float(hi)])
   return out
-
-
-def _counts_to_resample(pts: Sequence[Mapping[str, Any]], bootstrap: str) -> tuple[np.ndarray, np.ndarray]:
-  """(correct, games) of rows for ``scaling.bootstrap_logistic_accuracy``: pooled [n], or [K, n]
-  per seed for the seed-level bootstrap."""
-  if bootstrap == 'seeds':
-    if not all('seed_games' in p for p in pts):
-      raise ValueError(
-        'a seed-level bootstrap needs rows with per-seed counts (seed_correct, '
-        'seed_games), as accuracy_vs_elo and accuracy_vs_strength write them'
-      )
-    return (
-      np.array([p['seed_correct'] for p in pts], dtype=float).T,
-      np.array([p['seed_games'] for p in pts], dtype=float).T,
-    )
-  return (np.array([p['correct'] for p in pts], dtype=float), np.array([p['games'] for p in pts], dtype=float))
-
-
-# ----------------------------------------------------------------------------------------------
-# Houdini domain Elo against search budget; nested scalable oversight.
-
-
-def houdini_scaling_fit(
-  ratings: Ratings, *, budget_of: Callable[[str], float | None] | None = None, exclude_saturated: bool = False
-) -> dict[str, Any]:
-  """Houdini domain Elo against log2 of its search budget: linear vs double ReLU by BIC.
-
-  ``budget_of(name)`` gives a houdini's budget, or ``None`` to leave it out; the default
-  (:func:`pooling.default_budget`) puts random at 1 and search:B at B and leaves out greedy and oracle
-  (pass e.g. ``lambda a: 4096 if a == 'oracle' else default_budget(a)`` to place the oracle).
-  Points are unweighted (Engels et al.), saturated ones included unless ``exclude_saturated``.
-
-  Returns ``scaling.select_model``'s dict (``linear``, ``double_relu``, ``chosen``,
-  ``chosen_fit``, ``delta_bic``, ``chosen_by_aic``, ``delta_aic``) plus ``points`` (houdini,
-  budget, log2_budget, elo, ci_low, ci_high, saturated), ``excluded`` (names), ``conclusive``
-  (False below ``MIN_POINTS_FOR_MODEL_CHOICE`` points, where the double ReLU nearly interpolates
-  and the BIC choice means little) and ``note``. Raises ``ValueError`` with fewer than three
-  distinct budgets.
-  """
-  budget_of = default_budget if budget_of is None else budget_of
-  points, excluded = [], []
-  for j, name in enumerate(ratings.houdinis):
-    budget = budget_of(name)
-    saturated = bool(ratings.houdini_saturated[j])
-    if budget is None or (exclude_saturated and saturated):
-      excluded.append(name)
-      continue
-    budget = float(budget)
-    if not (math.isfinite(budget) and budget > 0):
-      raise ValueError(f'budget of {name!r} must be a positive number, got {budget}')
-    points.append(
-      {
-        'houdini': name,
-        'budget': budget,
-        'log2_budget': math.log2(budget),
-        'elo': float(ratings.houdini_elo[j]),
-        'ci_low': float(ratings.houdini_ci_low[j]),
-        'ci_high': float(ratings.houdini_ci_high[j]),
-        'saturated': saturated,
-      }
-    )
-  distinct = {p['log2_budget'] for p in points}
-  if len(distinct) < 3:
-    raise ValueError(
-      f'need houdinis at three or more distinct search budgets to compare a line with a '
-      f'double ReLU; have {", ".join(p["houdini"] for p in points) or "none"}'
-      + (f' (left out: {", ".join(excluded)})' if excluded else '')
-    )
-  result = _select_model_with_note([p['log2_budget'] for p in points], [p['elo'] for p in points])
-  result.update(points=points, excluded=excluded, protocol=ratings.protocol, T=ratings.T, level=ratings.level)
-  return result
-
-
-def _select_model_with_note(x, y) -> dict[str, Any]:
-  """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
-  result = dict(scaling.select_model(np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
-  n = len(x)
-  result['conclusive'] = n >= MIN_POINTS_FOR_MODEL_CHOICE
-  result['note'] = (
-    ''
-    if result['conclusive']
-    else (
-      f'only {n} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
-      'BIC choice is inconclusive'
-    )
-  )
-  return result
-
-
-def nso_curve(
-  guard_fn: scaling.ArrayFn,
-  houdini_fn: scaling.ArrayFn,
-  total_gaps: Iterable[float],
-  max_steps: int = 20,
-  start_elo: float = 0.0,
-  *,
-  samples: Sequence[tuple[scaling.ArrayFn, scaling.ArrayFn]] = (),
-  level: float = 0.95,
-) -> list[dict[str, Any]]:
-  """Optimal nested scalable oversight per total general-strength gap (``scaling.optimal_nso``).
-
-  Rows: gap, best_n, best_probability (with best_n steps), one_step_probability (n = 1). With
-  ``samples`` ([(guard_fn, houdini_fn), ...], e.g. fits to bootstrap ratings) each row also has
-  percentile intervals at ``level`` over the samples, each sample choosing its own best n:
-  best_n_ci, best_probability_ci, one_step_probability_ci.
-  """
-  alpha = (1.0 - level) / 2.0
-  rows = []
-  for gap in total_gaps:
-    best_n, best_p, probs = scaling.optimal_nso(
-      float(gap), guard_fn, houdini_fn, max_steps=max_steps, start_elo=start_elo
-    )
-    row = {
-      'gap': float(gap),
-      'best_n': int(best_n),
-      'best_probability': float(best_p),
-      'one_step_probability': float(probs[0]),
-    }
-    if samples:
-      draws = np.array(
-        [
-          (n, p, ps[0])
-          for n, p, ps in (
-            scaling.optimal_nso(float(gap), g, h, max_steps=max_steps, start_elo=start_elo) for g, h in samples
-          )
-        ]
-      )  # [S, 3]
-      lo, hi = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
-      row.update(
-        best_n_ci=[float(lo[0]), float(hi[0])],
-        best_probability_ci=[float(lo[1]), float(hi[1])],
-        one_step_probability_ci=[float(lo[2]), float(hi[2])],
-      )
-    rows.append(row)
-  return rows
-
-
-def general_scaling_fits(
-  ratings: Ratings, axis: GeneralAxis, *, num_samples: int | None = None
-) -> dict[str, dict[str, Any]]:
-  """Guard and houdini domain Elo (debate ratings) against the general axis: line vs double ReLU.
-
-  For each role (``'guard'``, ``'houdini'``) the placed players' ratings are fitted with
-  ``scaling.select_model`` (BIC), as :func:`houdini_scaling_fit`, and refitted (model choice
-  included) on the first ``num_samples`` (default all) bootstrap samples of the ratings, which
-  vary both roles jointly. Returns per role the select_model dict plus ``points`` (player, x,
-  elo, ci_low, ci_high, games, saturated), ``excluded`` (names) and ``unplaced`` (their player,
-  elo, ci_low, ci_high), ``conclusive``, ``note``,
-  ``bootstrap`` and ``num_seeds`` (how the ratings were resampled, see :func:`elo.rate`),
-  ``samples`` ([S] chosen fits), ``linear_slope_ci`` and ``double_relu_slope_ci`` (percentile
-  intervals at the ratings' level of each model's slope), ``double_relu_share`` (fraction of samples choosing it) and
-  ``games`` (games the fitted players played). Raises ``ValueError`` if a role has fewer than
-  three placed players.
-  """
-  if (tuple(ratings.guards), tuple(ratings.houdinis)) != (axis.guards, axis.houdinis):
-    raise ValueError('ratings and axis must come from the same matchups')
-  total = ratings.guard_samples.shape[0]
-  num = total if num_samples is None else min(int(num_samples), total)
-  alpha = (1.0 - ratings.level) / 2.0
-  fits = {}
-  for role, names, x, elo, lo, hi, games, sat, draws in (
-    (
-      'guard',
-      ratings.guards,
-      axis.guard_x,
-      ratings.guard_elo,
-      ratings.guard_ci_low,
-      ratings.guard_ci_high,
-      ratings.guard_games,
-      ratings.guard_saturated,
-      ratings.guard_samples,
-    ),
-    (
-      'houdini',
-      ratings.houdinis,
-      axis.houdini_x,
-      ratings.houdini_elo,
-      ratings.houdini_ci_low,
-      ratings.houdini_ci_high,
-      ratings.houdini_games,
-      ratings.houdini_saturated,
-      ratings.houdini_samples,
-    ),
-  ):
-    use = np.flatnonzero(np.isfinite(x))
-    if np.unique(x[use]).size < 3:
-      raise ValueError(
-        f'need {role}s at three or more distinct general strengths to compare a line with '
-        f'a double ReLU; placed: {", ".join(names[i] for i in use) or "none"}'
-      )
-    fit = _select_model_with_note(x[use], elo[use])
-    sample_fits = [scaling.select_model(x[use], draws[s, use]) for s in range(num)]
-    linear_slopes = [f['linear'].slope for f in sample_fits]
-    drelu_slopes = [f['double_relu'].slope for f in sample_fits]
-    fit.update(
-      role=role,
-      level=ratings.level,
-      bootstrap=ratings.bootstrap,
-      num_seeds=len(ratings.seeds),
-      points=[
-        {
-          'player': names[i],
-          'x': float(x[i]),
-          'elo': float(elo[i]),
-          'ci_low': float(lo[i]),
-          'ci_high': float(hi[i]),
-          'games': int(games[i]),
-          'saturated': bool(sat[i]),
-        }
-        for i in use
-      ],
-      excluded=[names[i] for i in range(len(names)) if i not in use],
-      unplaced=[
-        {'player': names[i], 'elo': float(elo[i]), 'ci_low': float(lo[i]), 'ci_high': float(hi[i])}
-        for i in range(len(names))
-        if i not in use
-      ],
-      samples=[f['chosen_fit'] for f in sample_fits],
-      linear_slope_ci=[float(v) for v in np.quantile(linear_slopes, [alpha, 1 - alpha])],
-      double_relu_slope_ci=[float(v) for v in np.quantile(drelu_slopes, [alpha, 1 - alpha])],
-      double_relu_share=float(np.mean([f['chosen'] == 'double_relu' for f in sample_fits])),
-      games=int(np.sum(games[use])),
-    )
-    fits[role] = fit
-  return fits
-
-
-def general_nso_curve(
-  fits: Mapping[str, Mapping[str, Any]], total_gaps: Iterable[float], *, max_steps: int = 20, start: float | None = None
-) -> list[dict[str, Any]]:
-  """NSO from the fitted guard and houdini curves on the general axis, with bootstrap intervals.
-
-  Each role's curve (its BIC-chosen fit, and each bootstrap refit) is used inside the range of
-  its fitted players and held flat outside it: no extrapolation. On `chain` the plateaus are
-  measured, not assumed, below the random liar (no search) and at both ends of the judge ladder
-  (learned checkers of width 16 and 32, and of 128 and 256, have the same error rates at the
-  default training budget); above the strongest searching liar the flat curve understates the
-  liar (the oracle is stronger), so success there is an upper bound.
-
-  ``start``: the general strength of the first (trusted) guard; default the weakest fitted
-  guard. Each row (:func:`nso_curve`) also gets ``start`` and ``target_x`` = start + gap, the
-  general strength of the houdini to be overseen.
-  """
-  guard, houdini = fits['guard'], fits['houdini']
-  if start is None:
-    start = min(p['x'] for p in guard['points'])
-
-  def held(fit, role):
-    xs = [p['x'] for p in fits[role]['points']]
-    lo, hi = min(xs), max(xs)
-    return lambda x: fit.predict(np.clip(x, lo, hi))
-
-  samples = [(held(g, 'guard'), held(h, 'houdini')) for g, h in zip(guard['samples'], houdini['samples'])]
-  rows = nso_curve(
-    held(guard['chosen_fit'], 'guard'),
-    held(houdini['chosen_fit'], 'houdini'),
-    total_gaps,
-    max_steps=max_steps,
-    start_elo=float(start),
-    samples=samples,
-    level=float(guard.get('level', 0.95)),
-  )
-  for row in rows:
-    row.update(start=float(start), target_x=float(start) + row['gap'])
-  return rows
-
-
-# ----------------------------------------------------------------------------------------------
-# Accuracy against judge strength and the judge-liar gap on the general axis.
 
 
 def accuracy_vs_strength(
@@ -413,41 +162,17 @@ def accuracy_vs_strength(
   oracle), gap = agent_x - judge_x, games, correct, accuracy, ci_low, ci_high (Wilson 95%),
   seed_correct, seed_games ([K] per seed, as :func:`accuracy_vs_elo`).
   """
-  records = list(records)
   rows = []
-  for protocol in protocols:
-    _, counts = counts_by_seed(records, protocol=protocol, T=T)
-    judges = list(dict.fromkeys(judge for judge, _ in counts))
-    agents = order_agents(agent for _, agent in counts)
+  for protocol, judges, agents, counts in _protocol_cells(records, T, protocols):
     for judge in judges:
       if judge not in axis.guards or not np.isfinite(axis.x_of('guard', judge)):
         continue
       judge_x = axis.x_of('guard', judge)
       for agent in agents:
-        if (judge, agent) not in counts:
-          continue
-        agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
-        seed_correct, seed_games = counts[judge, agent]
-        correct, games = int(seed_correct.sum()), int(seed_games.sum())
-        low, high = wilson_interval(correct, games)
-        rows.append(
-          {
-            'protocol': protocol,
-            'T': int(T),
-            'judge': judge,
-            'agent': agent,
-            'judge_x': judge_x,
-            'agent_x': agent_x,
-            'gap': agent_x - judge_x,
-            'games': games,
-            'correct': correct,
-            'accuracy': correct / games if games else float('nan'),
-            'ci_low': low,
-            'ci_high': high,
-            'seed_correct': seed_correct.tolist(),
-            'seed_games': seed_games.tolist(),
-          }
-        )
+        if (judge, agent) in counts:
+          agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
+          placed = {'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x}
+          rows.append(_cell_row(protocol, T, judge, agent, placed, counts[judge, agent]))
   return rows
 
 
@@ -478,44 +203,224 @@ def strength_fits(
   for row in rows:
     groups.setdefault((row['protocol'], 'judge', row['agent']), []).append(row)
   order = list(dict.fromkeys(row['protocol'] for row in rows))
-  keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1] != 'gap'))
   out = []
-  for protocol, fit, agent in keys:
+  for protocol, fit, agent in sorted(groups, key=lambda k: (order.index(k[0]), k[1] != 'gap')):
     pts = groups[protocol, fit, agent]
     x = np.array([p['gap'] if fit == 'gap' else p['judge_x'] for p in pts])
-    correct = np.array([p['correct'] for p in pts])
-    games = np.array([p['games'] for p in pts])
-    entry: dict[str, Any] = {
-      'protocol': protocol,
-      'fit': fit,
-      'agent': agent,
-      'points': len(pts),
-      'games': int(games.sum()),
-      'bootstrap': bootstrap,
-      'num_seeds': len(pts[0].get('seed_games', [0])),
-    }
-    try:
-      curve = scaling.bootstrap_logistic_accuracy(
-        x, *_counts_to_resample(pts, bootstrap), num_samples=num_samples, seed=seed, scale=1.0, resample=bootstrap
-      )
-    except ValueError as error:
-      entry['skipped'] = str(error)
-      out.append(entry)
+    correct, games = (np.array([p[key] for p in pts]) for key in ('correct', 'games'))
+    out.append({'protocol': protocol, 'fit': fit, 'agent': agent, 'points': len(pts), 'games': int(games.sum())})
+    curve = _bootstrap_logistic(out[-1], pts, x, bootstrap=bootstrap, scale=1.0, num_samples=num_samples, seed=seed)
+    if curve is None:
       continue
     a_s, b_s = curve.samples[:, 0], curve.samples[:, 1]
     b_ci = [float(v) for v in np.quantile(b_s, [0.025, 0.975])]
-    x50_ci = None
-    if b_ci[0] > 0 or b_ci[1] < 0:
-      x50_ci = [float(v) for v in np.quantile(-a_s / b_s, [0.025, 0.975])]
-    entry.update(
+    out[-1].update(
       a=curve.a,
       b=curve.b,
       b_ci=b_ci,
       x50=-curve.a / curve.b if curve.b else None,
-      x50_ci=x50_ci,
+      x50_ci=[float(v) for v in np.quantile(-a_s / b_s, [0.025, 0.975])] if b_ci[0] > 0 or b_ci[1] < 0 else None,
       deviance=scaling.logistic_deviance(x, correct, games, curve.a, curve.b, scale=1.0),
       df=len(pts) - 2,
       curve={'x': curve.elo_grid, 'accuracy': curve.accuracy, 'ci_low': curve.ci_low, 'ci_high': curve.ci_high},
     )
-    out.append(entry)
   return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Domain Elo scaling fits; nested scalable oversight.
+
+
+def _select_model_with_note(x, y) -> dict[str, Any]:
+  """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
+  result = dict(scaling.select_model(np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
+  result['conclusive'] = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
+  result['note'] = (
+    ''
+    if result['conclusive']
+    else (
+      f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
+      'BIC choice is inconclusive'
+    )
+  )
+  return result
+
+
+def houdini_scaling_fit(
+  ratings: Ratings, *, budget_of: Callable[[str], float | None] | None = None, exclude_saturated: bool = False
+) -> dict[str, Any]:
+  """Houdini domain Elo against log2 of its search budget: linear vs double ReLU by BIC.
+
+  ``budget_of(name)`` gives a houdini's budget, or ``None`` to leave it out; the default
+  (:func:`pooling.default_budget`) puts random at 1 and search:B at B and leaves out greedy and oracle
+  (pass e.g. ``lambda a: 4096 if a == 'oracle' else default_budget(a)`` to place the oracle).
+  Points are unweighted (Engels et al.), saturated ones included unless ``exclude_saturated``.
+
+  Returns ``scaling.select_model``'s dict (``linear``, ``double_relu``, ``chosen``,
+  ``chosen_fit``, ``delta_bic``, ``chosen_by_aic``, ``delta_aic``) plus ``points`` (houdini,
+  budget, log2_budget, elo, ci_low, ci_high, saturated), ``excluded`` (names), ``conclusive``
+  (False below ``MIN_POINTS_FOR_MODEL_CHOICE`` points, where the double ReLU nearly interpolates
+  and the BIC choice means little) and ``note``. Raises ``ValueError`` with fewer than three
+  distinct budgets.
+  """
+  budget_of = default_budget if budget_of is None else budget_of
+  points, excluded = [], []
+  for name in ratings.houdinis:
+    budget, h = budget_of(name), ratings.houdini(name)
+    if budget is None or (exclude_saturated and h['saturated']):
+      excluded.append(name)
+      continue
+    budget = float(budget)
+    if not (math.isfinite(budget) and budget > 0):
+      raise ValueError(f'budget of {name!r} must be a positive number, got {budget}')
+    h = {key: h[key] for key in ('elo', 'ci_low', 'ci_high', 'saturated')}
+    points.append({'houdini': name, 'budget': budget, 'log2_budget': math.log2(budget), **h})
+  if len({p['log2_budget'] for p in points}) < 3:
+    raise ValueError(
+      f'need houdinis at three or more distinct search budgets to compare a line with a '
+      f'double ReLU; have {", ".join(p["houdini"] for p in points) or "none"}'
+      + (f' (left out: {", ".join(excluded)})' if excluded else '')
+    )
+  result = _select_model_with_note([p['log2_budget'] for p in points], [p['elo'] for p in points])
+  result.update(points=points, excluded=excluded, protocol=ratings.protocol, T=ratings.T, level=ratings.level)
+  return result
+
+
+def nso_curve(
+  guard_fn: scaling.ArrayFn,
+  houdini_fn: scaling.ArrayFn,
+  total_gaps: Iterable[float],
+  max_steps: int = 20,
+  start_elo: float = 0.0,
+  *,
+  samples: Sequence[tuple[scaling.ArrayFn, scaling.ArrayFn]] = (),
+  level: float = 0.95,
+) -> list[dict[str, Any]]:
+  """Optimal nested scalable oversight per total general-strength gap (``scaling.optimal_nso``).
+
+  Rows: gap, best_n, best_probability (with best_n steps), one_step_probability (n = 1). With
+  ``samples`` ([(guard_fn, houdini_fn), ...], e.g. fits to bootstrap ratings) each row also has
+  percentile intervals at ``level`` over the samples, each sample choosing its own best n:
+  best_n_ci, best_probability_ci, one_step_probability_ci.
+  """
+  rows = []
+  for gap in total_gaps:
+    draws = [
+      scaling.optimal_nso(float(gap), g, h, max_steps=max_steps, start_elo=start_elo)
+      for g, h in [(guard_fn, houdini_fn), *samples]
+    ]
+    values = np.array([(n, p, probs[0]) for n, p, probs in draws])  # [1 + S, 3]
+    rows.append(
+      {
+        'gap': float(gap),
+        'best_n': int(values[0, 0]),
+        'best_probability': float(values[0, 1]),
+        'one_step_probability': float(values[0, 2]),
+      }
+    )
+    if samples:
+      lo, hi = stats.percentiles(values[1:], level, axis=0)
+      keys = ('best_n_ci', 'best_probability_ci', 'one_step_probability_ci')
+      rows[-1].update({key: [float(lo[i]), float(hi[i])] for i, key in enumerate(keys)})
+  return rows
+
+
+def general_scaling_fits(
+  ratings: Ratings, axis: GeneralAxis, *, num_samples: int | None = None
+) -> dict[str, dict[str, Any]]:
+  """Guard and houdini domain Elo (debate ratings) against the general axis: line vs double ReLU.
+
+  For each role (``'guard'``, ``'houdini'``) the placed players' ratings are fitted with
+  ``scaling.select_model`` (BIC), as :func:`houdini_scaling_fit`, and refitted (model choice
+  included) on the first ``num_samples`` (default all) bootstrap samples of the ratings, which
+  vary both roles jointly. Returns per role the select_model dict plus ``points`` (player, x,
+  elo, ci_low, ci_high, games, saturated), ``excluded`` (names) and ``unplaced`` (their player,
+  elo, ci_low, ci_high), ``conclusive``, ``note``,
+  ``bootstrap`` and ``num_seeds`` (how the ratings were resampled, see :func:`elo.rate`),
+  ``samples`` ([S] chosen fits), ``linear_slope_ci`` and ``double_relu_slope_ci`` (percentile
+  intervals at the ratings' level of each model's slope), ``double_relu_share`` (fraction of samples choosing it) and
+  ``games`` (games the fitted players played). Raises ``ValueError`` if a role has fewer than
+  three placed players.
+  """
+  if (tuple(ratings.guards), tuple(ratings.houdinis)) != (axis.guards, axis.houdinis):
+    raise ValueError('ratings and axis must come from the same matchups')
+  num = ratings.guard_samples.shape[0] if num_samples is None else min(int(num_samples), ratings.guard_samples.shape[0])
+  fits = {}
+  for role, x in (('guard', axis.guard_x), ('houdini', axis.houdini_x)):
+    players = [row for row in ratings.rows() if row['role'] == role]
+    arrays = ratings.role(role)
+    use = np.flatnonzero(np.isfinite(x))
+    if np.unique(x[use]).size < 3:
+      raise ValueError(
+        f'need {role}s at three or more distinct general strengths to compare a line with '
+        f'a double ReLU; placed: {", ".join(players[i]["player"] for i in use) or "none"}'
+      )
+    fit = _select_model_with_note(x[use], arrays['elo'][use])
+    sample_fits = [scaling.select_model(x[use], arrays['samples'][s, use]) for s in range(num)]
+
+    def slope_ci(model):
+      return [float(v) for v in stats.percentiles([f[model].slope for f in sample_fits], ratings.level)]
+
+    fit.update(
+      role=role,
+      level=ratings.level,
+      bootstrap=ratings.bootstrap,
+      num_seeds=len(ratings.seeds),
+      points=[
+        {
+          'player': p['player'],
+          'x': float(x[i]),
+          **{k: p[k] for k in ('elo', 'ci_low', 'ci_high', 'games', 'saturated')},
+        }
+        for i, p in enumerate(players)
+        if i in use
+      ],
+      excluded=[p['player'] for i, p in enumerate(players) if i not in use],
+      unplaced=[
+        {k: p[k] for k in ('player', 'elo', 'ci_low', 'ci_high')} for i, p in enumerate(players) if i not in use
+      ],
+      samples=[f['chosen_fit'] for f in sample_fits],
+      linear_slope_ci=slope_ci('linear'),
+      double_relu_slope_ci=slope_ci('double_relu'),
+      double_relu_share=float(np.mean([f['chosen'] == 'double_relu' for f in sample_fits])),
+      games=sum(players[i]['games'] for i in use),
+    )
+    fits[role] = fit
+  return fits
+
+
+def general_nso_curve(
+  fits: Mapping[str, Mapping[str, Any]], total_gaps: Iterable[float], *, max_steps: int = 20, start: float | None = None
+) -> list[dict[str, Any]]:
+  """NSO from the fitted guard and houdini curves on the general axis, with bootstrap intervals.
+
+  Each role's curve (its BIC-chosen fit, and each bootstrap refit) is used inside the range of
+  its fitted players and held flat outside it: no extrapolation. On `chain` the plateaus are
+  measured, not assumed, below the random liar (no search) and at both ends of the judge ladder
+  (learned checkers of width 16 and 32, and of 128 and 256, have the same error rates at the
+  default training budget); above the strongest searching liar the flat curve understates the
+  liar (the oracle is stronger), so success there is an upper bound.
+
+  ``start``: the general strength of the first (trusted) guard; default the weakest fitted
+  guard. Each row (:func:`nso_curve`) also gets ``start`` and ``target_x`` = start + gap, the
+  general strength of the houdini to be overseen.
+  """
+  guard, houdini = fits['guard'], fits['houdini']
+  start = min(p['x'] for p in guard['points']) if start is None else start
+
+  def held(fit, role):
+    xs = [p['x'] for p in fits[role]['points']]
+    return lambda x: fit.predict(np.clip(x, min(xs), max(xs)))
+
+  rows = nso_curve(
+    held(guard['chosen_fit'], 'guard'),
+    held(houdini['chosen_fit'], 'houdini'),
+    total_gaps,
+    max_steps=max_steps,
+    start_elo=float(start),
+    samples=[(held(g, 'guard'), held(h, 'houdini')) for g, h in zip(guard['samples'], houdini['samples'])],
+    level=float(guard.get('level', 0.95)),
+  )
+  for row in rows:
+    row.update(start=float(start), target_x=float(start) + row['gap'])
+  return rows

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from debate.tournament.elo import Matchups
-from debate.tournament.pooling import Record, agent_of, default_budget
+from debate.tournament.pooling import Record, agent_of, default_budget, liar_records
 
 #
 # Engels et al. fit each role's domain Elo against a general Elo that both roles share. Here the
@@ -62,10 +62,7 @@ def liar_verdicts_per_move(agent: str, modulus: int) -> float | None:
   ``None`` for the oracle (an exact best response by enumeration, not a budgeted search) and
   unknown names.
   """
-  if agent == 'greedy':
-    return float(modulus)
-  budget = default_budget(agent)
-  return None if budget is None else float(budget)
+  return float(modulus) if agent == 'greedy' else default_budget(agent)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,20 +111,16 @@ def place_players(
   """The general axis from each guard's FLOPs per verdict [G] (0: not placed) and each houdini's
   judge verdicts per game [H] (None: not placed); a houdini's FLOPs per game are priced at the
   guards it played, log2 averaged over its games."""
-  if matchups.T is None:
-    raise ValueError('the matchups must come from one chain length T (guard_houdini_matrix)')
   verdict_flops = np.asarray(guard_verdict_flops, dtype=float)
   placed = verdict_flops > 0
   guard_x = np.where(placed, np.log2(np.where(placed, verdict_flops, 1.0)), np.nan)
   games = np.asarray(matchups.games, dtype=float)
-  houdini_x = np.full(len(matchups.houdinis), np.nan)
-  verdicts = np.full(len(matchups.houdinis), np.nan)
+  houdini_x, verdicts = np.full((2, len(matchups.houdinis)), np.nan)
   for j, per_game in enumerate(houdini_verdicts):
     weight = games[:, j] * placed
-    if per_game is None or not per_game > 0 or weight.sum() == 0:
-      continue
-    verdicts[j] = per_game
-    houdini_x[j] = float(np.sum(weight * (np.log2(per_game) + np.where(placed, guard_x, 0.0))) / weight.sum())
+    if per_game is not None and per_game > 0 and weight.sum() != 0:
+      verdicts[j] = per_game
+      houdini_x[j] = float(np.sum(weight * (np.log2(per_game) + np.where(placed, guard_x, 0.0))) / weight.sum())
   return GeneralAxis(
     guards=tuple(matchups.guards),
     guard_x=guard_x,
@@ -147,22 +140,19 @@ def general_axis(matchups: Matchups, *, modulus: int) -> GeneralAxis:
     raise ValueError('the matchups must come from one chain length T (guard_houdini_matrix)')
   params = np.array([checker_parameters(g, modulus) or 0 for g in matchups.guards], dtype=float)
   rounds = debate_rounds(matchups.T)
-  verdicts = []
-  for agent in matchups.houdinis:
-    per_move = liar_verdicts_per_move(agent, modulus)
-    verdicts.append(None if per_move is None or rounds == 0 else rounds * per_move)
+  per_move = [liar_verdicts_per_move(agent, modulus) for agent in matchups.houdinis]
   return place_players(
     matchups,
     guard_verdict_flops=FLOPS_PER_VERDICT_PER_PARAMETER * params,
     guard_parameters=params,
-    houdini_verdicts=verdicts,
+    houdini_verdicts=[None if v is None or rounds == 0 else rounds * v for v in per_move],
     modulus=modulus,
     task='chain',
   )
 
 
 def image_axis(matchups: Matchups, records: Iterable[Record]) -> GeneralAxis:
-  """Places the players of an image tournament (records from image_experiment.tournament_records): a
+  """Places the players of an image tournament (records from pooling.tournament_records): a
   guard's verdict is one forward pass of its judge (``judge_forward_flops``), a houdini spends
   ``liar_evaluations_per_game`` of them. ValueError when the records do not carry these fields."""
   flops, params, evaluations = {}, {}, {}
@@ -192,14 +182,7 @@ def image_axis(matchups: Matchups, records: Iterable[Record]) -> GeneralAxis:
 
 def tournament_modulus(records: Iterable[Record], *, protocol: str = 'debate', T: int) -> int:
   """The modulus of the records of ``protocol`` at ``T`` with a liar; ValueError unless exactly one."""
-  moduli = {
-    int(r['modulus'])
-    for r in records
-    if r.get('protocol') == protocol
-    and int(r['T']) == int(T)
-    and agent_of(r) is not None
-    and r.get('modulus') is not None
-  }
+  moduli = {int(r['modulus']) for r in liar_records(records, T=T, protocol=protocol) if r.get('modulus') is not None}
   if len(moduli) != 1:
     raise ValueError(
       f'{protocol} records at T={T} must share one modulus to be placed on the '

@@ -5,8 +5,9 @@ protocol with a liar is a match between a guard (the judge with the honest side,
 record's ``judge``) and a houdini (the liar, named by :func:`agent_of`). This module turns the
 records of one or more workdirs into the counts the ratings and fits of the other modules of
 ``debate.tournament`` read: :func:`merge_sources` and :func:`pool_records` across workdirs and seeds,
-:func:`counts_by_seed` and :func:`pooled_counts` per (judge, agent), and the checks that decide
-whether a seed-level bootstrap is possible (:func:`check_seed_bootstrap`).
+:func:`counts_by_seed` per (judge, agent), and the checks that decide whether a seed-level bootstrap
+is possible (:func:`check_seed_bootstrap`). :func:`tournament_records` turns image records into
+tournament records.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from debate.analysis import stats
 from debate.analysis.stats import wilson_interval
+from debate.rollouts import images as image_rollout
 
 Record = Mapping[str, Any]
 
@@ -34,32 +36,25 @@ def agent_of(record: Record) -> str | None:
   ``mcts`` / ``search`` with budget B -> ``search:B``, ``oracle`` -> ``oracle``.
   """
   if 'agent' in record:
-    agent = record['agent']
-    return None if agent is None else str(agent)
-  if record.get('protocol') == 'direct':
+    return None if record['agent'] is None else str(record['agent'])
+  if record.get('protocol') == 'direct' or record.get('liar') is None:
     return None
-  liar = record.get('liar')
-  if liar is None:
-    return None
-  liar = str(liar)
+  liar = str(record['liar'])
   if liar in ('one_error', 'random'):
     return 'random'
   if liar in ('mcts', 'search'):
-    budget = record.get('budget')
-    if budget is None:
+    if record.get('budget') is None:
       raise ValueError(f'record {record.get("cell")!r}: liar {liar!r} without a budget')
-    return f'search:{int(budget)}'
+    return f'search:{int(record["budget"])}'
   return liar
 
 
 def search_budget(agent: str) -> int | None:
   """B for ``search:B``, else ``None``."""
-  if agent.startswith('search:'):
-    try:
-      return int(agent.split(':', 1)[1])
-    except ValueError:
-      return None
-  return None
+  try:
+    return int(agent.split(':', 1)[1]) if agent.startswith('search:') else None
+  except ValueError:
+    return None
 
 
 def order_agents(agents: Iterable[str]) -> list[str]:
@@ -67,29 +62,19 @@ def order_agents(agents: Iterable[str]) -> list[str]:
 
   Unknown names keep their first-appearance order after ``oracle``.
   """
-  distinct = list(dict.fromkeys(agents))
+  ranks = {'random': 0, 'greedy': 1, 'oracle': 3}
 
   def key(item):
     index, name = item
-    if name == 'random':
-      return (0, 0, index)
-    if name == 'greedy':
-      return (1, 0, index)
     budget = search_budget(name)
-    if budget is not None:
-      return (2, budget, index)
-    if name == 'oracle':
-      return (3, 0, index)
-    return (4, 0, index)
+    return (2, budget, index) if budget is not None else (ranks.get(name, 4), 0, index)
 
-  return [name for _, name in sorted(enumerate(distinct), key=key)]
+  return [name for _, name in sorted(enumerate(dict.fromkeys(agents)), key=key)]
 
 
 def default_budget(agent: str) -> float | None:
   """Search budget used by :func:`fitting.houdini_scaling_fit`: random = 1, search:B = B, else None."""
-  if agent == 'random':
-    return 1.0
-  budget = search_budget(agent)
+  budget = 1 if agent == 'random' else search_budget(agent)
   return None if budget is None else float(budget)
 
 
@@ -132,7 +117,6 @@ def merge_sources(sources: Sequence[tuple[str, Sequence[Record]]]) -> tuple[list
         (identical if same else differing).append((key[0], other_name, name))
       else:
         seen[key] = (name, record)
-  notes = []
   if differing:
     names = [name for name, _ in sources]
     clash = sorted({n for n in names if names.count(n) > 1})
@@ -142,28 +126,20 @@ def merge_sources(sources: Sequence[tuple[str, Sequence[Record]]]) -> tuple[list
         f'cell ({differing[0][0]!r}); rename one so their records can be told apart'
       )
     cell, a, b = differing[0]
-    notes.append(
+    merged = [
+      {**record, 'judge': f'{name}/{record["judge"]}', 'cell': f'{name}/{record["cell"]}'}
+      for name, records in sources
+      for record in records
+    ]
+    return merged, [
       f'{len(differing)} cell(s) differ between workdirs (first: {cell!r} in {a} and {b}); '
       "judges are prefixed with their workdir's name and kept apart"
-    )
-    merged = []
-    for name, records in sources:
-      for record in records:
-        merged.append({**record, 'judge': f'{name}/{record["judge"]}', 'cell': f'{name}/{record["cell"]}'})
-    return merged, notes
-  merged, kept = [], set()
-  for _, records in sources:
-    for record in records:
-      key = _cell_id(record)
-      if key not in kept:
-        kept.add(key)
-        merged.append(dict(record))
-  if identical:
-    notes.append(
-      f'{len(identical)} identical cell(s) found in more than one workdir '
-      f'(first: {identical[0][0]!r}) were counted once'
-    )
-  return merged, notes
+    ]
+  notes = [
+    f'{len(identical)} identical cell(s) found in more than one workdir (first: {cell!r}) were counted once'
+    for cell, _, _ in identical[:1]
+  ]
+  return [dict(record) for _, record in seen.values()], notes
 
 
 def _seed_order(seed: Any) -> tuple:
@@ -171,6 +147,10 @@ def _seed_order(seed: Any) -> tuple:
   if isinstance(seed, (int, float)) and not isinstance(seed, bool):
     return (0, seed, '')
   return (1, 0, repr(seed))
+
+
+def _mean_or_none(values: list) -> float | None:
+  return float(np.mean(values)) if values and all(isinstance(v, (int, float)) for v in values) else None
 
 
 def pool_records(records: Iterable[Record]) -> list[dict]:
@@ -187,15 +167,15 @@ def pool_records(records: Iterable[Record]) -> list[dict]:
     groups.setdefault(key, []).append(record)
   pooled = []
   for (_, arm, judge, t), group in groups.items():
+    out = dict(group[0])
+    pooled.append(out)
     if len(group) == 1:
-      pooled.append(dict(group[0]))
       continue
     seeds = [r.get('seed') for r in group]
     if len(set(map(repr, seeds))) != len(seeds):
       raise ValueError(f'cell {arm}|{judge}|T={t} has several records with the same seed')
     games = sum(int(r['games']) for r in group)
     correct = sum(int(r['correct']) for r in group)
-    out = dict(group[0])
     out.update(
       cell='|'.join(p for p in str(group[0]['cell']).split('|') if not p.startswith('seed=')),
       games=games,
@@ -208,17 +188,24 @@ def pool_records(records: Iterable[Record]) -> list[dict]:
       if all(f'games_{role}' in r for r in group):
         n = sum(int(r[f'games_{role}'] or 0) for r in group)
         k = sum(round((r.get(f'accuracy_{role}') or 0.0) * int(r[f'games_{role}'] or 0)) for r in group)
-        out[f'games_{role}'] = n
-        out[f'accuracy_{role}'] = k / n if n else None
+        out[f'games_{role}'], out[f'accuracy_{role}'] = n, k / n if n else None
     if all(isinstance(r.get('wall_s'), (int, float)) for r in group):
       out['wall_s'] = round(sum(r['wall_s'] for r in group), 3)
       out['games_per_s'] = round(games / max(out['wall_s'], 1e-9), 1)
     for field in ('judge_step_error', 'judge_pairwise_error', 'judge_exploitable_error'):
-      values = [r.get(field) for r in group]
-      if values and all(isinstance(v, (int, float)) for v in values):
-        out[field] = float(np.mean(values))
-    pooled.append(out)
+      mean = _mean_or_none([r.get(field) for r in group])
+      if mean is not None:
+        out[field] = mean
   return pooled
+
+
+def liar_records(records: Iterable[Record], *, T: int | None = None, protocol: str | None = None) -> list[Record]:
+  """The records with a liar (at chain length ``T`` and of ``protocol``, where given)."""
+  return [
+    r
+    for r in records
+    if protocol in (None, r.get('protocol')) and (T is None or int(r['T']) == int(T)) and agent_of(r) is not None
+  ]
 
 
 def elo_ready_Ts(
@@ -227,15 +214,9 @@ def elo_ready_Ts(
   """Sorted chain lengths T at which ``protocol`` has >= min_guards judges and >= min_houdinis agents."""
   judges: dict[int, set] = {}
   agents: dict[int, set] = {}
-  for record in records:
-    if record.get('protocol') != protocol:
-      continue
-    agent = agent_of(record)
-    if agent is None:
-      continue
-    t = int(record['T'])
-    judges.setdefault(t, set()).add(str(record['judge']))
-    agents.setdefault(t, set()).add(agent)
+  for record in liar_records(records, protocol=protocol):
+    judges.setdefault(int(record['T']), set()).add(str(record['judge']))
+    agents.setdefault(int(record['T']), set()).add(agent_of(record))
   return sorted(t for t in judges if len(judges[t]) >= min_guards and len(agents[t]) >= min_houdinis)
 
 
@@ -243,7 +224,7 @@ def record_seeds(records: Iterable[Record], *, T: int) -> tuple:
   """The distinct seeds (numbers by value, then others, e.g. None for records without one) of the
   records at ``T`` that have a liar: the seed axis of :func:`counts_by_seed` and of the seed-level
   bootstrap."""
-  seeds = {repr(r.get('seed')): r.get('seed') for r in records if int(r['T']) == int(T) and agent_of(r) is not None}
+  seeds = {repr(r.get('seed')): r.get('seed') for r in liar_records(records, T=T)}
   return tuple(sorted(seeds.values(), key=_seed_order))
 
 
@@ -257,30 +238,16 @@ def counts_by_seed(
   seeds = record_seeds(records, T=T) if seeds is None else tuple(seeds)
   index = {repr(seed): k for k, seed in enumerate(seeds)}
   counts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-  for record in records:
-    if record.get('protocol') != protocol or int(record['T']) != int(T):
-      continue
-    agent = agent_of(record)
-    if agent is None:
-      continue
+  for record in liar_records(records, T=T, protocol=protocol):
     k = index.get(repr(record.get('seed')))
     if k is None:
       raise ValueError(f'record {record.get("cell")!r} has seed {record.get("seed")!r}, not one of {list(seeds)}')
     correct, games = counts.setdefault(
-      (str(record['judge']), agent), (np.zeros(len(seeds), np.int64), np.zeros(len(seeds), np.int64))
+      (str(record['judge']), agent_of(record)), (np.zeros(len(seeds), np.int64), np.zeros(len(seeds), np.int64))
     )
     correct[k] += int(record['correct'])
     games[k] += int(record['games'])
   return seeds, counts
-
-
-def pooled_counts(
-  records: Iterable[Mapping[str, Any]], *, protocol: str, T: int
-) -> dict[tuple[str, str], tuple[int, int]]:
-  """(judge, agent) -> (correct, games) summed over seeds, for the records of `protocol` at `T` that
-  have a liar; keys in first-appearance order."""
-  _, counts = counts_by_seed(records, protocol=protocol, T=T)
-  return {key: (int(correct.sum()), int(games.sum())) for key, (correct, games) in counts.items()}
 
 
 def check_seed_bootstrap(records: Iterable[Record], *, T: int) -> tuple:
@@ -289,12 +256,9 @@ def check_seed_bootstrap(records: Iterable[Record], *, T: int) -> tuple:
   (protocol, judge, liar) cell another seed has (resampling it could drop the cell)."""
   records = list(records)
   seeds = record_seeds(records, T=T)
-  protocols = list(
-    dict.fromkeys(r.get('protocol') for r in records if int(r['T']) == int(T) and agent_of(r) is not None)
-  )
   if len(seeds) < stats.MIN_SEEDS_FOR_SEED_BOOTSTRAP:  # too few seeds, whatever the cells: raises
     stats.check_seed_cells(np.zeros((len(seeds), 0)), seeds=seeds)
-  for protocol in protocols:
+  for protocol in dict.fromkeys(r.get('protocol') for r in liar_records(records, T=T)):
     _, counts = counts_by_seed(records, protocol=protocol, T=T, seeds=seeds)
     keys = list(counts)
     stats.check_seed_cells(
@@ -303,3 +267,92 @@ def check_seed_bootstrap(records: Iterable[Record], *, T: int) -> tuple:
       cell_name=lambda c: f'{protocol} {keys[c[0]][0]} vs {keys[c[0]][1]} at T={T}',
     )
   return seeds
+
+
+# ----------------------------------------------------------------------------------------------
+# Image records.
+
+
+def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
+  """Image records -> records of the guard-vs-houdini tournament (`debate.tournament`); (records, notes).
+
+  A guard is the judge, named `MODEL/kK/STEP`, with (in debate) its ladder's honest debater: the honest
+  agent that met the most liars with that judge (the budget curve's self-play cells, whose honest debater
+  changes with the liar, are left out with a note). A houdini is the liar (the consultant in consultancy),
+  by the tournament's strength names: random, greedy, search:B for mcts:B, az:STEP[@S]. Both first players of a cell
+  are pooled: `games` = images x first players, `correct` = images the honest side won. Precommit debate
+  is protocol `debate`, debate without precommit `debate_no_precommit`; `T` holds the pixels k. Records
+  whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as won and lost games and are left
+  out with a note.
+  """
+  notes, groups = [], {}
+  for record in records:
+    if record.get('task') == 'images' and record.get('protocol') in ('debate', 'consultancy'):
+      key = tuple(record[k] for k in ('arm', 'judge', 'judge_k', 'judge_step', 'k', 'images')) + (record.get('seed'),)
+      groups.setdefault(key, []).append(record)
+  converted = []
+  for (arm_name, model, judge_k, step, k, images, seed), group in groups.items():
+    scores = np.concatenate([np.asarray(r['image_scores'], float) for r in group])
+    if not np.all((scores == 0) | (scores == 1)):
+      notes.append(
+        f'{arm_name} (judge {model}, k={k}): image scores are not 0/1 (several seeds per lie); '
+        'left out of the tournament'
+      )
+      continue
+    arm = image_rollout.parse_image_arm(arm_name)
+    houdini = arm.liar if arm.protocol == 'debate' else arm.honest
+    converted.append(
+      {
+        'cell': f'{model}/k{judge_k}/{step}|{arm_name}|k={k}|images={images}|seed={seed}',
+        'task': 'images',
+        'protocol': arm.protocol if arm.protocol == 'consultancy' or arm.precommit else 'debate_no_precommit',
+        'arm': arm_name,
+        'judge': f'{model}/k{judge_k}/{step}',
+        'honest': arm.honest.name if arm.protocol == 'debate' else None,
+        'agent': houdini.agent,  # search:B for mcts:B, az:STEP[@S], random, greedy.
+        'T': int(k),
+        'k': int(k),
+        'images': int(images),
+        'first': sorted(str(r['first']) for r in group),
+        'games': int(scores.size),
+        'correct': int(scores.sum()),
+        'accuracy': float(scores.mean()),
+        'ci95': list(wilson_interval(int(scores.sum()), int(scores.size))),
+        'seed': seed,
+        'wall_s': round(sum(float(r.get('wall_s') or 0.0) for r in group), 3),
+        'judge_parameters': group[0].get('judge_parameters'),
+        'judge_forward_flops': group[0].get('judge_forward_flops'),
+        'liar_evaluations_per_game': _mean_or_none([r.get('liar_evaluations_per_game') for r in group]),
+      }
+    )
+
+  def ladder(r, *extra):  # a judge's ladder: its (protocol, judge, T, seed)
+    return (*extra, r['protocol'], r['judge'], r['T'], r['seed'])
+
+  liars: dict[tuple, dict[str, set]] = {}
+  for r in converted:
+    if r['honest'] is not None:
+      liars.setdefault(ladder(r), {}).setdefault(r['honest'], set()).add(r['agent'])
+  ladder_honest = {key: max(by_honest, key=lambda h: len(by_honest[h])) for key, by_honest in liars.items()}
+  kept = [r for r in converted if r['honest'] is None or r['honest'] == ladder_honest[ladder(r)]]
+  # One record per (protocol, arm, judge, k, seed): the one on the most images (a budget curve may repeat an
+  # arm on fewer images); and a judge must have met two liars in a protocol to be rated there (a Table 2
+  # run's self-play cells are not a ladder).
+  largest: dict[tuple, dict] = {}
+  for r in kept:
+    if r['images'] > largest.setdefault(ladder(r, r['arm']), r)['images']:
+      largest[ladder(r, r['arm'])] = r
+  kept = [r for r in kept if largest[ladder(r, r['arm'])] is r]
+  met: dict[tuple, set] = {}
+  for r in kept:
+    met.setdefault(ladder(r), set()).add(r['agent'])
+  kept = [r for r in kept if len(met[ladder(r)]) >= 2]
+  if len(kept) < len(converted):
+    dropped = [r['arm'] for r in converted if r not in kept]
+    notes.append(
+      f'{len(dropped)} image cell(s) are not ladder cells (another honest debater, a repeat on '
+      'fewer images, or a judge that met one liar) and are not rated: '
+      + ', '.join(dropped[:4])
+      + (' ...' if len(dropped) > 4 else '')
+    )
+  return kept, notes

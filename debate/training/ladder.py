@@ -20,6 +20,7 @@ import numpy as np
 
 from debate.distributed import multihost, sharding
 from debate.experiments import runfiles
+from debate.training import checkpoints
 from debate.training import metrics as metrics_writer
 
 
@@ -36,29 +37,22 @@ _TRAINING_CHECKPOINTS_KEPT = 2
 
 
 def _training_manager(directory: str):
-  """The Orbax CheckpointManager of a ladder's resumable training state (the last 2 chunks' ends kept)."""
-  import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
-
-  options = ocp.CheckpointManagerOptions(
-    max_to_keep=_TRAINING_CHECKPOINTS_KEPT, create=True, cleanup_tmp_directories=True
-  )
-  return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_names=('state', 'meta'))
+  """The checkpoint manager of a ladder's resumable training state (the last 2 chunks' ends kept)."""
+  return checkpoints.manager(directory, _TRAINING_CHECKPOINTS_KEPT, meta=True)
 
 
 def _resume_point(manager, rungs: list[int], params, opt_state):
   """(step, params, opt_state, ladder, history) of the latest training checkpoint from which training to
   `rungs` can go on (at most rungs[-1], holding every requested rung it has passed), or None."""
-  import orbax.checkpoint as ocp
-
   for step in sorted(manager.all_steps(), reverse=True):
     if step > rungs[-1]:
       continue
-    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
+    meta = checkpoints.restore_meta(manager, step)
     if not {r for r in rungs if r <= step} <= set(meta['rungs']):
       continue
     like = {'params': params, 'opt_state': opt_state, 'ladder': {str(r): params for r in meta['rungs']}}
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), like)
-    state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))['state']
+    state = checkpoints.restore_state(manager, step, abstract)
     ladder = {int(r): p for r, p in state['ladder'].items() if int(r) in rungs}
     return step, state['params'], state['opt_state'], ladder, meta['history']
   return None
@@ -136,21 +130,9 @@ def train_through_rungs(
 
 
 def _save_training(manager, step: int, params, opt_state, ladder: dict, history: list[dict]) -> None:
-  import orbax.checkpoint as ocp
-
-  state = multihost.to_host(
-    {
-      'params': params,
-      'opt_state': opt_state,  # Host copies, as the ladder's rungs.
-      'ladder': {str(r): p for r, p in ladder.items()},
-    }
-  )
-  manager.save(
-    step,
-    args=ocp.args.Composite(
-      state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave({'rungs': sorted(ladder), 'history': history})
-    ),
-  )
+  state = {'params': params, 'opt_state': opt_state, 'ladder': {str(r): p for r, p in ladder.items()}}
+  meta = {'rungs': sorted(ladder), 'history': history}
+  checkpoints.save_state(manager, step, multihost.to_host(state), meta)  # Host copies, as the rungs.
 
 
 def saved_ladder(
@@ -177,8 +159,6 @@ def saved_ladder(
   steps) and all are saved. With several processes every process calls this; process 0 reads and writes
   the metadata.
   """
-  import orbax.checkpoint as ocp  # Slow to import; only learned agents need it.
-
   rungs = sorted(set(int(r) for r in rungs))
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   saved = []
@@ -194,9 +174,8 @@ def saved_ladder(
       )
     saved = metrics['rungs']
   if directory and set(rungs) <= set(saved):
-    like = jax.tree.map(lambda x: np.zeros(x.shape, x.dtype), jax.eval_shape(init_like))
-    with ocp.StandardCheckpointer() as ckptr:
-      return {r: ckptr.restore(os.path.join(os.path.abspath(directory), f'step_{r}'), like) for r in rungs}
+    like = jax.eval_shape(init_like)
+    return {r: checkpoints.restore_tree(os.path.join(directory, f'step_{r}'), like) for r in rungs}
   rungs = sorted(set(rungs) | set(saved))
   if directory:
     _check_training_config(directory, config, what)
@@ -204,10 +183,8 @@ def saved_ladder(
   ladder = multihost.to_host(ladder)
   if directory:
     os.makedirs(directory, exist_ok=True)
-    with ocp.StandardCheckpointer() as ckptr:
-      for r, params in ladder.items():
-        ckptr.save(os.path.join(os.path.abspath(directory), f'step_{r}'), params, force=True)
-      ckptr.wait_until_finished()
+    for r, params in ladder.items():
+      checkpoints.save_tree(os.path.join(directory, f'step_{r}'), params)
     if multihost.is_writer():
       runfiles.write_json(metrics_path, {'config': config, 'rungs': rungs, 'history': history})
   return ladder

@@ -26,8 +26,9 @@ Fields:
   num_games: games per cell. batch_size: global games per compiled batch (results do not depend on it).
   num_transcripts: transcripts kept per cell (the first games) in transcripts.jsonl.
   judge_training: steps, batch_size, learning_rate of learned judges.
-  agent_training, selfplay_training (optional): fields of the learned liar's and the self-play debaters'
-    training configs (debate/learned_liar.AgentTrainConfig, debate/selfplay.SelfPlayConfig).
+  agent_training, selfplay_training (optional): the learned liar's and the self-play debaters' training
+    settings: `max_length` (the training chains' longest T; default 64 and 16) and the fields of
+    debate.training.reinforce.ReinforceConfig and debate.training.selfplay.SelfPlayConfig.
   model_parallelism (default 1): the 'model' axis of the training meshes of the learned judges and
     agents; their params and Adam moments are split FSDP-style over it, and each batch (steps, games) over
     every device of the mesh (from every process, the most devices that divide the batch;

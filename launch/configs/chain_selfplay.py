@@ -1,6 +1,6 @@
 """Self-play (AlphaZero-style) debaters on `chain`: the checkpoint ladder of one policy-value network, in
 the liar's and in the honest debater's role, against fixed opponents and against each other
-(debate/training/selfplay_chain.py).
+(debate/training/selfplay.py on the split-choice game of debate/games/chain.py).
 
   python -m launch.run --config=launch/configs/chain_selfplay.py --workdir=/tmp/selfplay
   python -m launch.run --config=launch/configs/chain_selfplay.py:width32 --workdir=/tmp/selfplay_w32

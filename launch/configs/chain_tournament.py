@@ -16,8 +16,8 @@ honest side has a single optimal strategy (state the truth), so the strength lad
 liars, and "both roles" of a cross-play tournament are guard and houdini.
 
 Seeds: each is a full replicate (instances, play, and the judges trained anew), pooled by `launch.report`.
-500 games per cell and seed, 1500 per cell in all: compilation is per (arm, judge, seed), so a seed costs
-about as much compiling as playing, and more games would mostly lengthen the mcts:256 cells.
+500 games per cell and seed, 1500 per cell in all: compilation is per (arm, judge architecture), shared by
+the seeds (their keys and judges' params are arguments); more games would mostly lengthen the mcts:256 cells.
 
 Expected runtime: about 26 CPU-minutes (9 per seed), so roughly 16 minutes on an idle 2-core CPU; measured: 49
 minutes wall on a shared 2-core CPU under a load average of 10-14, with the seeds run as three processes

@@ -30,7 +30,7 @@ debater (greedy on CPU, mcts:1000 on an accelerator). Run one per judge, then ra
       --judge_workdir=J1 --workdir=L1          # and again with J2 -> L2, ...
   python -m launch.report --workdirs=L1,L2 --out=R    # Elo, accuracy vs liar Elo, houdini fit (T = k)
 
-The self-play variant (selfplay_k6_cpu) trains the learned debaters of debate/training/selfplay_images.py (one
+The self-play variant (selfplay_k6_cpu) trains the learned debaters of debate/training/selfplay.py (one
 policy-value network for both roles, AlphaZero-style with Gumbel MuZero search) against the judge of
 --judge_workdir on the training split, saves rungs 0, 100, 200 and 400 in W/agents/, and plays them on the
 first 50 test images (precommit, both first players, every lie) as the liar against the honest mcts:30
@@ -169,7 +169,7 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
     config.game.seeds_per_lie = 1
     config.game.curve_budgets = ()
     config.game_memory_gb = 4.0
-    # debate.training.selfplay_images.ImageSelfPlayConfig fields (k and num_classes come from the config above).
+    # debate.training.selfplay.SelfPlayConfig fields (the game's k and classes come from the config above).
     config.selfplay_training = {
       'batch_size': 16,
       'num_simulations': 8,
