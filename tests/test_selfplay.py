@@ -133,12 +133,10 @@ def test_the_midpoint_honest_debater_makes_the_split_game_the_standard_game(weak
   )
   np.testing.assert_array_equal(standard[0]['correct'], split_game[0]['correct'])
   np.testing.assert_array_equal(standard[0]['disputed_step'], split_game[0]['disputed_step'])
-  liar_moves = split_game[1]['rounds']['player'] == chain_game.LIAR
-  for name in ('liar_claim', 'mid', 'lo', 'hi'):
-    moves = split_game[1]['rounds'][name]
-    liar_rounds = np.where(liar_moves, moves, -1)[:, 1::2]  # Plies 1, 3, 5: the liar's.
-    np.testing.assert_array_equal(standard[1]['rounds'][name], liar_rounds[:, :2])
-    np.testing.assert_array_equal(liar_rounds[:, 2:], -1)  # T = 4 takes two midpoint rounds.
+  for name in ('liar_claim', 'mid', 'lo', 'hi'):  # One entry per round; T = 4 takes two midpoint rounds.
+    np.testing.assert_array_equal(standard[1]['rounds'][name], split_game[1]['rounds'][name][:, :2])
+    np.testing.assert_array_equal(split_game[1]['rounds'][name][:, 2:], -1)
+  np.testing.assert_array_equal(split_game[1]['rounds']['honest_choice'][:, :2], 0)
 
 
 def test_ladder_reloads_to_identical_play(weak_judge, ladder):

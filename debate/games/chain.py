@@ -192,23 +192,20 @@ class ChainDebate(base.Game):
     return jnp.where(liar_won, -1.0, 1.0) * jnp.array([1.0, -1.0], jnp.float32)
 
   def move_record(self, state: ChainState, action: chex.Array) -> dict:
-    """lo, hi: the dispute; mid: its split point (chosen by this move if the honest debater makes it);
-    honest_claim: the truth there; liar_claim: the liar's claim (-1 on honest moves); player (split-choice)."""
-    honest_choice = jnp.clip(action, 0, NUM_SPLITS - 1)
-    mid = split_point(state.dispute, jnp.where(state.liar_to_move, state.choice, honest_choice))
-    record = {
-      'lo': state.dispute.lo,
-      'hi': state.dispute.hi,
-      'mid': mid,
-      'honest_claim': state.instance.trace[mid],
-      'liar_claim': jnp.where(state.liar_to_move, action, -1).astype(jnp.int32),
-    }
+    """lo, hi: the dispute; mid: its split point; (split-choice game: honest_choice, the split action);
+    honest_claim: the truth there; liar_claim: the liar's claim (-1 on the honest debater's moves)."""
+    choice = jnp.where(state.liar_to_move, state.choice, jnp.clip(action, 0, NUM_SPLITS - 1))
+    mid = split_point(state.dispute, choice)
+    record = {'lo': state.dispute.lo, 'hi': state.dispute.hi, 'mid': mid}
     if self.honest_splits:
-      record['player'] = self.current_player(state)
+      record['honest_choice'] = choice
+    record['honest_claim'] = state.instance.trace[mid]
+    record['liar_claim'] = jnp.where(state.liar_to_move, action, -1).astype(jnp.int32)
     return record
 
   def result(self, judge_params, state: ChainState, moves) -> tuple[dict, dict]:
-    """(outcome, transcript) of a finished game; `moves`: its `debate.games.play.Outcome`."""
+    """(outcome, transcript) of a finished game; `moves`: its `debate.games.play.Outcome`. The transcript's
+    `rounds` hold one entry per round (in the split-choice game, the liar's moves: each round's second)."""
     instance = state.instance
     x, op, honest_y, liar_y = bisection.disputed_step(state.dispute, instance)
     honest_score = chain_checkers.step_score(self.checker, judge_params, x, op, honest_y)
@@ -222,7 +219,7 @@ class ChainDebate(base.Game):
       'answer': instance.answer,
       'wrong': instance.wrong,
       'num_rounds': moves.num_moves // 2 if self.honest_splits else moves.num_moves,
-      'rounds': moves.records,
+      'rounds': jax.tree.map(lambda r: r[1::2], moves.records) if self.honest_splits else moves.records,
       'disputed_step': state.dispute.hi,
       'step_input': x,
       'step_op': op,
