@@ -128,7 +128,8 @@ def _not_orbax_info(record) -> bool:
 
 def run_main(body: Callable[..., None], *, default_config: str | None = None) -> None:
   """Defines --config and --workdir, parses flags, joins a multi-process job if the flags ask, and calls
-  `body(config, workdir)`."""
+  `body(config, workdir)`. A `runfiles.ConfigError` or `WorkdirError` from `body` exits with status 2; a
+  `multihost.Preempted` (a training stopped by SIGTERM after saving its state: rerunning resumes it) with 143."""
   absl_logging.get_absl_handler().addFilter(_not_orbax_info)
   config_flag = config_flags.DEFINE_config_file('config', default_config, 'Experiment config file[:variant].')
   workdir_flag = flags.DEFINE_string('workdir', None, 'Directory for the config, records, tables, figures.')
@@ -141,6 +142,15 @@ def run_main(body: Callable[..., None], *, default_config: str | None = None) ->
     if not workdir_flag.value:
       fail('--workdir is required')
     initialize_distributed()
-    body(config_flag.value, workdir_flag.value)
+    from debate.distributed import multihost
+    from debate.experiments import runfiles
+
+    try:
+      body(config_flag.value, workdir_flag.value)
+    except (runfiles.ConfigError, runfiles.WorkdirError) as e:
+      fail(str(e))
+    except multihost.Preempted as e:
+      absl_logging.warning('%s', e)
+      sys.exit(EXIT_PREEMPTED)
 
   app.run(main, flags_parser=parse_flags)

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from matplotlib.ticker import NullLocator
-
 from debate.analysis.stats import wilson_interval
 from debate.experiments.runfiles import write_files
 from debate.reports.tables import (
@@ -131,22 +129,18 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
       )
     chance = ax.axhline(0.5, color='0.4', linestyle='--', linewidth=1, label='chance')
     ax.set_xscale('log', base=2)
-    ax.set_xlim(ts[0] / 2**0.4, ts[-1] * 2**0.4)
+    ax.set(xlim=(ts[0] / 2**0.4, ts[-1] * 2**0.4), ylim=(0.0, 1.02), xlabel='Chain length T')
     ax.set_xticks(ts, labels=[str(t) for t in ts])
     if crowded:  # e.g. T=100 next to T=128: tilt labels so they do not overlap
       ax.tick_params(axis='x', labelrotation=45)
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_ylim(0.0, 1.02)
-    ax.set_xlabel('Chain length T')
+    ax.set_xticks([], minor=True)
     ax.grid(True, alpha=0.3)
-    if not one_panel:
-      ax.set_title(f'judge: {judge}')
+    ax.set_title(f'judge: {judge}', **({'fontsize': 'medium'} if one_panel else {}))
   for row in panels:
     row[0].set_ylabel('Judge accuracy')
   fig.suptitle('Judge accuracy vs chain length')
   labels, handles = [*arm_handles, 'chance'], [*arm_handles.values(), chance]
   if one_panel:
-    axes[0].set_title(f'judge: {judges[0]}', fontsize='medium')
     fig.legend(handles, labels, loc='outside right center', frameon=False)
   else:
     fig.legend(handles, labels, loc='outside lower center', ncols=min(len(handles), 2 * ncols), frameon=False)

@@ -159,12 +159,13 @@ def budget_curve_figure(records: Sequence[Record]):
       markersize=4,
       label=label,
     )
-  ax.set_xscale('log')
-  ax.set_ylim(0, 1.02)
+  ax.set(xscale='log', ylim=(0, 1.02))
   ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
-  ax.set_xlabel('MCTS simulations per move (both debaters)')
-  ax.set_ylabel('Honest win rate, precommit')
-  ax.set_title('Debate accuracy against search budget')
+  ax.set(
+    xlabel='MCTS simulations per move (both debaters)',
+    ylabel='Honest win rate, precommit',
+    title='Debate accuracy against search budget',
+  )
   ax.grid(True, alpha=0.3)
   ax.legend(frameon=False, fontsize='small')
   return fig
@@ -191,10 +192,7 @@ def confusion_figure(records: Sequence[Record]):
   fig = new_figure(4.2 * len(panels), 4.2)
   for ax, (title, matrix, xlabel) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
     image = ax.imshow(matrix, cmap='viridis')
-    ax.set_xticks(range(matrix.shape[0]))
-    ax.set_yticks(range(matrix.shape[0]))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel('true label')
+    ax.set(xticks=range(matrix.shape[0]), yticks=range(matrix.shape[0]), xlabel=xlabel, ylabel='true label')
     ax.set_title(title, fontsize='medium')
     fig.colorbar(image, ax=ax, shrink=0.8, label='count')
   return fig
@@ -237,8 +235,7 @@ def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6):
     ax.set_title(
       f'true {game["label"]} (blue) vs lie {game["claim"]} (red)\n{game["first"]} first: {verdict}', fontsize='small'
     )
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
   fig.suptitle('Sample debates: circles honest, squares liar, numbers the move order', fontsize='medium')
   return fig
 
