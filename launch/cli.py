@@ -50,14 +50,11 @@ def parse_flags(argv: list[str]) -> list[str]:
     fail(str(e))
   except (AttributeError, KeyError) as e:  # ml_collections: an override names a field the config lacks.
     text = str(e).replace('\\', '')
-    field = re.search(r'(\w+)', text)
-    field = field.group(1) if field else '?'
+    field = (re.findall(r'\w+', text) or ['?'])[0]
     suggestion = re.search(r'Did you mean "(\w+)"', text)
-    culprits = [
-      a.split('=')[0] for a in argv[1:] if a.startswith('--config.') and a.split('=')[0].split('.')[-1] == field
-    ]
+    names = (a.split('=')[0] for a in argv[1:] if a.startswith('--config.'))
     fail(
-      f'{culprits[0] if culprits else "--config"}: unknown config field {field!r}'
+      f'{next((n for n in names if n.split(".")[-1] == field), "--config")}: unknown config field {field!r}'
       + (f'; did you mean {suggestion.group(1)!r}?' if suggestion else '; the config file lists the fields it has')
     )
 

@@ -198,14 +198,6 @@ def confusion_figure(records: Sequence[Record]):
   return fig
 
 
-def movers(first: str | None, k: int) -> list[str]:
-  """Who made each of the k moves: 'honest' / 'liar' in debate, 'revealed' without a first player."""
-  if first is None:
-    return ['revealed'] * k
-  other = 'liar' if first == 'honest' else 'honest'
-  return [first if t % 2 == 0 else other for t in range(k)]
-
-
 def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6):
   """Figure 4: sample precommit debates: the image, each revealed pixel marked by player and move number,
   the claims and the verdict (None without such a debate)."""
@@ -218,18 +210,26 @@ def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6):
   chosen = ([t for t in games if not t['correct']][: max_games // 2] + [t for t in games if t['correct']])[:max_games]
   fig = new_figure(3.0 * len(chosen), 3.6)
   style = {'honest': dict(color='tab:blue', marker='o'), 'liar': dict(color='tab:red', marker='s')}
+  other = {'honest': 'liar', 'liar': 'honest'}
   for ax, game in zip(np.atleast_1d(fig.subplots(1, len(chosen))), chosen):
     image = np.asarray(game['image'])
     height, width = image.shape
     ax.imshow(image, cmap='gray_r', vmin=0, vmax=255)
-    for order, (pixel, who) in enumerate(zip(game['revealed'], movers(game['first'], len(game['revealed'])))):
+    for order, pixel in enumerate(game['revealed']):
       if pixel >= height * width:
         continue
+      # The first player makes the odd-numbered moves; green: pixels revealed without debaters.
+      mark = style.get(game['first'] if order % 2 == 0 else other.get(game['first']), dict(color='green'))
       row, col = divmod(pixel, width)
-      ax.scatter([col], [row], s=110, facecolors='none', linewidths=2, **style.get(who, dict(color='green')))
-      color = style.get(who, {}).get('color', 'green')
+      ax.scatter([col], [row], s=110, facecolors='none', linewidths=2, **mark)
       ax.annotate(
-        str(order + 1), (col, row), xytext=(4, 4), textcoords='offset points', color=color, fontsize=8, weight='bold'
+        str(order + 1),
+        (col, row),
+        xytext=(4, 4),
+        textcoords='offset points',
+        color=mark['color'],
+        fontsize=8,
+        weight='bold',
       )
     verdict = 'honest wins' if game['correct'] else 'liar wins'
     ax.set_title(

@@ -198,8 +198,9 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
   all_levels = sorted({r['level'] for r in rows})
   for ax, quantities, title in panels:
     ax.set_title(title, fontsize='medium')
-    ax.set_xticks(all_levels, labels=[f'{l}\n(T={2**l})' for l in all_levels])
-    ax.set_xlabel('level l (chain length T = 2^l)')
+    ax.set(
+      xticks=all_levels, xticklabels=[f'{l}\n(T={2**l})' for l in all_levels], xlabel='level l (chain length T = 2^l)'
+    )
     ax.grid(True, alpha=0.3)
     handles = [Line2D([], [], color='0.3', linestyle=style, label=what) for _, style, what in quantities]
     ax.legend(handles=handles, fontsize='small', frameon=False)

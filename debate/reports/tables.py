@@ -31,12 +31,10 @@ _LATEX_SPECIALS = {
 
 
 def latex_escape(text: str) -> str:
-  """Escapes LaTeX special characters in plain text."""
   return ''.join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
 def check_fmt(fmt: str) -> None:
-  """ValueError unless ``fmt`` is one of :data:`EXTENSIONS`."""
   if fmt not in EXTENSIONS:
     raise ValueError(f"unknown table format {fmt!r}; expected 'markdown', 'latex' or 'csv'")
 
@@ -127,5 +125,4 @@ def save_figure(fig, path: str) -> None:
 
 
 def figure_writers(stem: str, save: Callable[[str], None]) -> dict[str, Callable[[str], None]]:
-  """{stem.png, stem.pdf: ``save``} for `runfiles.write_files`."""
   return {f'{stem}.png': save, f'{stem}.pdf': save}
