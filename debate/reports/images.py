@@ -76,13 +76,10 @@ def table2_rows(records: Sequence[Record]) -> list[dict]:
     direct = max(
       (r for r in records if r['protocol'] == 'direct' and r['k'] == k), key=lambda r: r['images'], default=None
     )
-    entries = {p: {f: _debate_entry(records, k, p, f) for f in ('honest', 'liar')} for p in (False, True)}
-    for first in FIRSTS:
-      row = {'k': k, 'first': first, 'random pixels': direct if first == 'mean' else None}
-      for precommit, column in ((False, 'no precommit'), (True, 'precommit')):
-        pair = entries[precommit]
-        row[column] = _mean_entry(pair['honest'], pair['liar']) if first == 'mean' else pair[first]
-      rows.append(row)
+    pairs = [[_debate_entry(records, k, precommit, first) for first in FIRSTS[:2]] for precommit in (False, True)]
+    for i, first in enumerate(FIRSTS):  # honest first, liar first, then their mean
+      entries = [pair[i] if i < 2 else _mean_entry(*pair) for pair in pairs]
+      rows.append(dict(zip(('k', 'first', *COLUMNS), (k, first, direct if first == 'mean' else None, *entries))))
   return rows
 
 
