@@ -28,7 +28,6 @@ RECORD_FILES = ('results.jsonl', 'transcripts.jsonl')
 
 
 def load_records(path: str) -> list[dict[str, Any]]:
-  """The JSON lines of `path` without their timing fields."""
   return [{k: v for k, v in record.items() if k not in TIMING_FIELDS} for record in runfiles.read_jsonl(path)]
 
 
