@@ -50,14 +50,11 @@ def parse_flags(argv: list[str]) -> list[str]:
     fail(str(e))
   except (AttributeError, KeyError) as e:  # ml_collections: an override names a field the config lacks.
     text = str(e).replace('\\', '')
-    field = re.search(r'(\w+)', text)
-    field = field.group(1) if field else '?'
+    field = (re.findall(r'\w+', text) or ['?'])[0]
     suggestion = re.search(r'Did you mean "(\w+)"', text)
-    culprits = [
-      a.split('=')[0] for a in argv[1:] if a.startswith('--config.') and a.split('=')[0].split('.')[-1] == field
-    ]
+    names = (a.split('=')[0] for a in argv[1:] if a.startswith('--config.'))
     fail(
-      f'{culprits[0] if culprits else "--config"}: unknown config field {field!r}'
+      f'{next((n for n in names if n.split(".")[-1] == field), "--config")}: unknown config field {field!r}'
       + (f'; did you mean {suggestion.group(1)!r}?' if suggestion else '; the config file lists the fields it has')
     )
 
@@ -128,7 +125,8 @@ def _not_orbax_info(record) -> bool:
 
 def run_main(body: Callable[..., None], *, default_config: str | None = None) -> None:
   """Defines --config and --workdir, parses flags, joins a multi-process job if the flags ask, and calls
-  `body(config, workdir)`."""
+  `body(config, workdir)`. A `runfiles.ConfigError` or `WorkdirError` from `body` exits with status 2; a
+  `multihost.Preempted` (a training stopped by SIGTERM after saving its state: rerunning resumes it) with 143."""
   absl_logging.get_absl_handler().addFilter(_not_orbax_info)
   config_flag = config_flags.DEFINE_config_file('config', default_config, 'Experiment config file[:variant].')
   workdir_flag = flags.DEFINE_string('workdir', None, 'Directory for the config, records, tables, figures.')
@@ -141,6 +139,15 @@ def run_main(body: Callable[..., None], *, default_config: str | None = None) ->
     if not workdir_flag.value:
       fail('--workdir is required')
     initialize_distributed()
-    body(config_flag.value, workdir_flag.value)
+    from debate.distributed import multihost
+    from debate.experiments import runfiles
+
+    try:
+      body(config_flag.value, workdir_flag.value)
+    except (runfiles.ConfigError, runfiles.WorkdirError) as e:
+      fail(str(e))
+    except multihost.Preempted as e:
+      absl_logging.warning('%s', e)
+      sys.exit(EXIT_PREEMPTED)
 
   app.run(main, flags_parser=parse_flags)

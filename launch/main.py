@@ -9,7 +9,5 @@ import os
 
 from launch import cli, run
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), 'configs', 'chain.py')
-
 if __name__ == '__main__':
-  cli.run_main(run.run, default_config=DEFAULT_CONFIG)
+  cli.run_main(run.run, default_config=os.path.join(os.path.dirname(__file__), 'configs', 'chain.py'))

@@ -14,14 +14,8 @@ Rerunning the same command on the same DIR resumes, also a learned agent's train
 (the run then exits with status 143 after saving its state).
 """
 
-import sys
-
 from absl import flags, logging
 
-from debate.distributed import multihost
-from debate.experiments import chain as experiment
-from debate.experiments import runfiles
-from debate.reports import chain as report
 from launch import cli
 
 DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder of the IDX image files (image experiments).')
@@ -30,35 +24,31 @@ JUDGE_WORKDIR = flags.DEFINE_string(
 )
 
 
+# experiment name -> function(config, workdir) -> Markdown summary printed at the end. Each imports its own
+# modules: a chain run does not load the image code.
 def _run_grid(config, workdir: str) -> str:
-  records = experiment.run_experiment(config, workdir, log=logging.info)
-  return report.accuracy_table(records, fmt='markdown')
+  from debate.experiments import chain
+  from debate.reports import chain as report
+
+  return report.accuracy_table(chain.run_experiment(config, workdir, log=logging.info), fmt='markdown')
 
 
 def _run_irving(config, workdir: str) -> str:
-  from debate.experiments import images as image_experiment
-  from debate.reports import images as image_report  # Image experiments only: keeps chain runs light.
+  from debate.experiments import images
+  from debate.reports import images as report
 
-  records = image_experiment.run_image_experiment(
-    config, workdir, data_dir=DATA_DIR.value, judge_workdir=JUDGE_WORKDIR.value, log=logging.info
-  )
-  return image_report.table2(records, fmt='markdown')
+  kwargs = dict(data_dir=DATA_DIR.value, judge_workdir=JUDGE_WORKDIR.value, log=logging.info)
+  return report.table2(images.run_image_experiment(config, workdir, **kwargs), fmt='markdown')
 
 
 def _run_rrm(config, workdir: str) -> str:
-  from debate.experiments import rrm as rrm_experiment
-  from debate.reports import rrm as rrm_report
+  from debate.experiments import rrm
+  from debate.reports import rrm as report
 
-  records = rrm_experiment.run_rrm(config, workdir, log=logging.info)
-  return rrm_report.rrm_table(records, fmt='markdown')
+  return report.rrm_table(rrm.run_rrm(config, workdir, log=logging.info), fmt='markdown')
 
 
-# experiment name -> function(config, workdir) -> Markdown summary printed at the end.
-RUNNERS = {
-  'grid': _run_grid,
-  'irving': _run_irving,
-  'rrm': _run_rrm,
-}
+RUNNERS = {'grid': _run_grid, 'irving': _run_irving, 'rrm': _run_rrm}
 
 
 def run(config, workdir: str) -> None:
@@ -66,14 +56,7 @@ def run(config, workdir: str) -> None:
   name = config.get('experiment', 'grid')
   if name not in RUNNERS:
     cli.fail(f'--config: unknown experiment {name!r}; expected one of {", ".join(RUNNERS)}')
-  try:
-    summary = RUNNERS[name](config, workdir)
-  except (runfiles.ConfigError, runfiles.WorkdirError) as e:
-    cli.fail(str(e))
-  except multihost.Preempted as e:  # A learned agent's training saved its state; rerunning resumes it.
-    logging.warning('%s', e)
-    sys.exit(cli.EXIT_PREEMPTED)
-  print(summary)
+  print(RUNNERS[name](config, workdir))
   logging.info('wrote records, tables and figures to %s', workdir)
 
 

@@ -14,62 +14,45 @@ run saves a checkpoint at its current step and exits with status 143; rerunning 
 
 import json
 import os
-import sys
 
 import jax
 from absl import flags, logging
 
-from debate.distributed import multihost
 from debate.experiments import runfiles
 from debate.tasks import idx
 from judges import train
 from launch import cli
 
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Folder with the MNIST-family IDX files.')
-EVAL = 'eval.json'
 
 
 def run(config, workdir: str) -> None:
   """Validates everything, then trains (or resumes), evaluates on the test split and writes eval.json."""
-  try:
-    train.validate_config(config)
-  except runfiles.ConfigError as e:
-    cli.fail(str(e))
+  train.validate_config(config)
   if not _DATA_DIR.value:
     cli.fail('--data_dir is required: the folder with the MNIST-family IDX files, e.g. --data_dir=../shared/data/mnist')
   shard = dict(num_classes=config.num_classes, process_index=jax.process_index(), process_count=jax.process_count())
   try:
-    dataset_train = idx.load_image_dataset(_DATA_DIR.value, split='train', **shard)
-    dataset_test = idx.load_image_dataset(_DATA_DIR.value, split='test', **shard)
+    train_set, test_set = (idx.load_image_dataset(_DATA_DIR.value, split=s, **shard) for s in ('train', 'test'))
   except idx.IdxError as e:
     cli.fail(f'--data_dir={_DATA_DIR.value}: {e}')
-  try:
-    train.validate_config(config, image_shape=dataset_train.image_shape)
-    if dataset_test.image_shape != dataset_train.image_shape:
-      cli.fail(
-        f'--data_dir={_DATA_DIR.value}: test images are {dataset_test.image_shape} but training '
-        f'images {dataset_train.image_shape}; the two splits must come from the same data set'
-      )
-    train.check_workdir(config, workdir, dataset_train)
-  except (runfiles.ConfigError, runfiles.WorkdirError) as e:
-    cli.fail(str(e))
+  train.validate_config(config, image_shape=train_set.image_shape)
+  if test_set.image_shape != train_set.image_shape:
+    cli.fail(
+      f'--data_dir={_DATA_DIR.value}: test images are {test_set.image_shape} but training '
+      f'images {train_set.image_shape}; the two splits must come from the same data set'
+    )
+  train.check_workdir(config, workdir, train_set)
   logging.info(
     'data: %d training and %d test images of %s from %s (process %d of %d)',
-    dataset_train.total,
-    dataset_test.total,
-    'x'.join(map(str, dataset_train.image_shape)),
+    train_set.total,
+    test_set.total,
+    'x'.join(map(str, train_set.image_shape)),
     _DATA_DIR.value,
     jax.process_index(),
     jax.process_count(),
   )
-
-  try:
-    _, metrics = train.train_judge(config, workdir, dataset_train, dataset_test, log=logging.info)
-  except (runfiles.ConfigError, runfiles.WorkdirError) as e:
-    cli.fail(str(e))
-  except multihost.Preempted as e:
-    logging.warning('%s', e)
-    sys.exit(cli.EXIT_PREEMPTED)
+  _, metrics = train.train_judge(config, workdir, train_set, test_set, log=logging.info)
   result = {
     'split': 'test',
     'judge': config.judge,
@@ -78,7 +61,7 @@ def run(config, workdir: str) -> None:
     'data_dir': os.path.abspath(_DATA_DIR.value),
   }
   if jax.process_index() == 0:
-    runfiles.write_json(os.path.join(workdir, EVAL), result)
+    runfiles.write_json(os.path.join(workdir, 'eval.json'), result)
   print(json.dumps(result))
 
 

@@ -12,21 +12,33 @@ brackets, on the images of this table (the `direct` cell).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from debate.analysis.stats import bootstrap_mean_interval
-from debate.experiments.runfiles import text_writer, write_files
-from debate.reports.tables import check_fmt, csv_table, latex_escape, latex_table, markdown_table
+from debate.experiments.runfiles import write_files
+from debate.reports.tables import (
+  check_fmt,
+  csv_table,
+  figure_writers,
+  latex_escape,
+  latex_table,
+  markdown_table,
+  new_figure,
+  percent,
+  save_figure,
+  table_writers,
+)
 
 Record = dict[str, Any]
 FIRSTS = ('honest', 'liar', 'mean')
 COLUMNS = ('random pixels', 'no precommit', 'precommit')
+
+
+def _images(records: Sequence[Record]) -> list[Record]:
+  return [r for r in records if r.get('task') == 'images']
 
 
 def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str) -> Record | None:
@@ -34,27 +46,23 @@ def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str
   candidates = [
     r
     for r in records
-    if r.get('task') == 'images'
-    and r['protocol'] == 'debate'
+    if r['protocol'] == 'debate'
     and r['k'] == k
     and r['precommit'] == precommit
     and r['first'] == first
     and r.get('agent') == r.get('liar')
   ]
-  if not candidates:
-    return None
-  return max(candidates, key=lambda r: (r['images'], r['budget'] or 0))
+  return max(candidates, key=lambda r: (r['images'], r['budget'] or 0), default=None)
 
 
-def _mean_entry(honest: Record | None, liar: Record | None, seed: int = 0) -> dict | None:
+def _mean_entry(honest: Record | None, liar: Record | None) -> dict | None:
   """The mean of the honest-first and liar-first rows, paired by image, with a bootstrap interval."""
   if not honest or not liar or honest['images'] != liar['images'] or 'image_scores' not in honest:
     return None
   scores = (np.asarray(honest['image_scores']) + np.asarray(liar['image_scores'])) / 2
-  low, high = bootstrap_mean_interval(scores, seed=seed)
   return {
     'accuracy': float(scores.mean()),
-    'ci95': [low, high],
+    'ci95': list(bootstrap_mean_interval(scores, seed=0)),
     'images': honest['images'],
     'games': honest['games'] + liar['games'],
     'agent': honest.get('agent'),
@@ -63,39 +71,31 @@ def _mean_entry(honest: Record | None, liar: Record | None, seed: int = 0) -> di
 
 def table2_rows(records: Sequence[Record]) -> list[dict]:
   """One dict per (k, first player) row: k, first, and for each column an entry dict or None."""
-  rows = []
-  for k in sorted({r['k'] for r in records if r.get('task') == 'images'}):
-    direct = [r for r in records if r.get('task') == 'images' and r['protocol'] == 'direct' and r['k'] == k]
-    direct = max(direct, key=lambda r: r['images']) if direct else None
-    entries = {p: {f: _debate_entry(records, k, p, f) for f in ('honest', 'liar')} for p in (False, True)}
-    for first in FIRSTS:
-      row = {'k': k, 'first': first}
-      for precommit, column in ((False, 'no precommit'), (True, 'precommit')):
-        pair = entries[precommit]
-        row[column] = _mean_entry(pair['honest'], pair['liar']) if first == 'mean' else pair[first]
-      row['random pixels'] = direct if first == 'mean' else None
-      rows.append(row)
+  records, rows = _images(records), []
+  for k in sorted({r['k'] for r in records}):
+    direct = max(
+      (r for r in records if r['protocol'] == 'direct' and r['k'] == k), key=lambda r: r['images'], default=None
+    )
+    pairs = [[_debate_entry(records, k, precommit, first) for first in FIRSTS[:2]] for precommit in (False, True)]
+    for i, first in enumerate(FIRSTS):  # honest first, liar first, then their mean
+      entries = [pair[i] if i < 2 else _mean_entry(*pair) for pair in pairs]
+      rows.append(dict(zip(('k', 'first', *COLUMNS), (k, first, direct if first == 'mean' else None, *entries))))
   return rows
 
 
-def _percent(x: float) -> str:
-  return f'{100 * x:.1f}'
+def _test_set(entry: dict, column: str) -> bool:
+  """Whether a random-pixel entry carries the judge's accuracy on the whole test set."""
+  return column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None
 
 
 def _format_entry(entry: dict | None, column: str, fmt: str) -> str:
   if entry is None:
     return '' if column == 'random pixels' else '--'
-  lo, hi = entry['ci95']
-  text = f'{_percent(entry["accuracy"])} [{_percent(lo)}, {_percent(hi)}]'
-  count = f'{entry["images"]} images, {entry["games"]} games'
-  if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
-    full_lo, full_hi = entry['judge_random_pixel_ci95']
-    text = (
-      f'{_percent(entry["judge_random_pixel_accuracy"])} [{_percent(full_lo)}, {_percent(full_hi)}] '
-      f'(test set); {text} ({count})'
-    )
-    return text
-  return f'{text} ({count})' if fmt != 'latex' else f'{text} \\newline {{\\footnotesize {count}}}'
+  text, count = percent(entry['accuracy'], entry['ci95']), f'{entry["images"]} images, {entry["games"]} games'
+  if _test_set(entry, column):
+    full = percent(entry['judge_random_pixel_accuracy'], entry['judge_random_pixel_ci95'])
+    return f'{full} (test set); {text} ({count})'
+  return f'{text} \\newline {{\\footnotesize {count}}}' if fmt == 'latex' else f'{text} ({count})'
 
 
 def table2(records: Sequence[Record], *, fmt: str) -> str:
@@ -105,18 +105,12 @@ def table2(records: Sequence[Record], *, fmt: str) -> str:
   rows = table2_rows(records)
   if fmt == 'csv':
     lines = []
-    for row in rows:
-      for column in COLUMNS:
-        entry = row[column]
-        if entry is None:
-          continue
-        lo, hi = entry['ci95']
-        lines.append([row['k'], row['first'], column, entry['accuracy'], lo, hi, entry['images'], entry['games']])
-        if column == 'random pixels' and entry.get('judge_random_pixel_accuracy') is not None:
-          lo, hi = entry['judge_random_pixel_ci95']
-          lines.append(
-            [row['k'], row['first'], 'random pixels (test set)', entry['judge_random_pixel_accuracy'], lo, hi, '', '']
-          )
+    for row, column in ((row, column) for row in rows for column in COLUMNS if row[column] is not None):
+      entry = row[column]
+      lines.append([row['k'], row['first'], column, entry['accuracy'], *entry['ci95'], entry['images'], entry['games']])
+      if _test_set(entry, column):
+        full = [entry['judge_random_pixel_accuracy'], *entry['judge_random_pixel_ci95']]
+        lines.append([row['k'], row['first'], 'random pixels (test set)', *full, '', ''])
     fixed = [[f'{x:.6f}' if isinstance(x, float) else x for x in line] for line in lines]
     return csv_table(['k', 'first', 'column', 'accuracy', 'ci95_low', 'ci95_high', 'images', 'games'], fixed)
   header = ['pixels k', 'first player', *COLUMNS]
@@ -130,140 +124,107 @@ def table2(records: Sequence[Record], *, fmt: str) -> str:
   if fmt == 'markdown':
     return markdown_table(header, body, {0}, caption)
   body = [[latex_escape(c) if j < 2 else c for j, c in enumerate(cells)] for cells in body]
-  return latex_table(
-    [latex_escape(h) for h in header],
-    body,
-    'rlp{4.2cm}p{3.6cm}p{3.6cm}',
-    latex_escape(caption),
-    'tab:table2',
-    groups=[row['k'] for row in rows],
-  )
+  header, caption = [latex_escape(h) for h in header], latex_escape(caption)
+  return latex_table(header, body, 'rlp{4.2cm}p{3.6cm}p{3.6cm}', caption, 'tab:table2', [row['k'] for row in rows])
 
 
-def _figure_writer(fig: Figure):
-  """A `write` for `runfiles.atomic_write` that saves `fig` in the format of the file's extension."""
-  return lambda tmp: fig.savefig(tmp, dpi=150, format=os.path.splitext(tmp)[1][1:])
-
-
-def budget_curve_figure(records: Sequence[Record]) -> Figure | None:
-  """Precommit accuracy against MCTS simulations per move, per k and first player, with 95% bands."""
-  curve = [
-    r
-    for r in records
-    if r.get('task') == 'images'
-    and r['protocol'] == 'debate'
-    and r['precommit']
-    and r['budget']
-    and r['agent'] == r['liar']
-  ]
+def budget_curve_figure(records: Sequence[Record]):
+  """Precommit accuracy against MCTS simulations per move, per k and first player, with 95% bands (None
+  without two budgets of one (k, images, first player))."""
   groups: dict[tuple, list[Record]] = {}
-  for r in curve:
-    groups.setdefault((r['k'], r['images'], r['first']), []).append(r)
+  for r in records:
+    if r['protocol'] == 'debate' and r['precommit'] and r['budget'] and r['agent'] == r['liar']:
+      groups.setdefault((r['k'], r['images'], r['first']), []).append(r)
   groups = {
     key: sorted(rs, key=lambda r: r['budget']) for key, rs in groups.items() if len({r['budget'] for r in rs}) >= 2
   }
   if not groups:
     return None
-  fig = Figure(figsize=(6.4, 4.2), layout='constrained')
-  FigureCanvasAgg(fig)
+  fig = new_figure(6.4, 4.2)
   ax = fig.subplots()
+  ks = sorted({k for k, _, _ in groups})
   for (k, images, first), rs in sorted(groups.items()):
-    budgets = [r['budget'] for r in rs]
-    acc = [r['accuracy'] for r in rs]
-    color, style = f'C{sorted({g[0] for g in groups}).index(k)}', '-' if first == 'honest' else '--'
-    ax.fill_between(
-      budgets, [r['ci95'][0] for r in rs], [r['ci95'][1] for r in rs], color=color, alpha=0.12, linewidth=0
+    budgets, color = [r['budget'] for r in rs], f'C{ks.index(k)}'
+    ax.fill_between(budgets, *zip(*(r['ci95'] for r in rs)), color=color, alpha=0.12, linewidth=0)
+    label = f'k={k}, {first} first ({images} images)'
+    ax.plot(
+      budgets,
+      [r['accuracy'] for r in rs],
+      '-' if first == 'honest' else '--',
+      color=color,
+      marker='o',
+      markersize=4,
+      label=label,
     )
-    ax.plot(budgets, acc, style, color=color, marker='o', markersize=4, label=f'k={k}, {first} first ({images} images)')
-  ax.set_xscale('log')
-  ax.set_ylim(0, 1.02)
+  ax.set(xscale='log', ylim=(0, 1.02))
   ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
-  ax.set_xlabel('MCTS simulations per move (both debaters)')
-  ax.set_ylabel('Honest win rate, precommit')
-  ax.set_title('Debate accuracy against search budget')
+  ax.set(
+    xlabel='MCTS simulations per move (both debaters)',
+    ylabel='Honest win rate, precommit',
+    title='Debate accuracy against search budget',
+  )
   ax.grid(True, alpha=0.3)
   ax.legend(frameon=False, fontsize='small')
   return fig
 
 
-def confusion_figure(records: Sequence[Record]) -> Figure | None:
-  """Figure 3: the judge's confusion on random pixels and the lies that win precommit debates, per k."""
-  ks = sorted({r['k'] for r in records if r.get('task') == 'images'})
+def confusion_figure(records: Sequence[Record]):
+  """Figure 3: the judge's confusion on random pixels and the lies that win precommit debates, per k (None
+  without either)."""
   panels = []
-  for k in ks:
-    direct = [r for r in records if r.get('task') == 'images' and r['k'] == k and 'confusion' in r]
-    if direct:
-      r = max(direct, key=lambda r: r['images'])
+  for k in sorted({r['k'] for r in records}):
+    r = max((r for r in records if r['k'] == k and 'confusion' in r), key=lambda r: r['images'], default=None)
+    if r:
       panels.append(
         (f'k={k}: judge on random pixels\n({r["images"]} images)', np.asarray(r['confusion']), "judge's class")
       )
     lies = [e for e in (_debate_entry(records, k, True, f) for f in ('honest', 'liar')) if e]
     if lies:
-      matrix = sum(np.asarray(e['successful_lies']) for e in lies)
-      panels.append(
-        (
-          f'k={k}: successful lies, precommit\n({", ".join(e["first"] for e in lies)} first, '
-          f'{lies[0]["images"]} images)',
-          matrix,
-          'lie',
-        )
+      title = (
+        f'k={k}: successful lies, precommit\n({", ".join(e["first"] for e in lies)} first, {lies[0]["images"]} images)'
       )
+      panels.append((title, sum(np.asarray(e['successful_lies']) for e in lies), 'lie'))
   if not panels:
     return None
-  fig = Figure(figsize=(4.2 * len(panels), 4.2), layout='constrained')
-  FigureCanvasAgg(fig)
-  axes = np.atleast_1d(fig.subplots(1, len(panels)))
-  for ax, (title, matrix, xlabel) in zip(axes, panels):
+  fig = new_figure(4.2 * len(panels), 4.2)
+  for ax, (title, matrix, xlabel) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
     image = ax.imshow(matrix, cmap='viridis')
-    classes = range(matrix.shape[0])
-    ax.set_xticks(classes)
-    ax.set_yticks(classes)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel('true label')
+    ax.set(xticks=range(matrix.shape[0]), yticks=range(matrix.shape[0]), xlabel=xlabel, ylabel='true label')
     ax.set_title(title, fontsize='medium')
     fig.colorbar(image, ax=ax, shrink=0.8, label='count')
   return fig
 
 
-def movers(first: str | None, k: int) -> list[str]:
-  """Who made each of the k moves: 'honest' / 'liar' in debate, 'revealed' without a first player."""
-  if first is None:
-    return ['revealed'] * k
-  other = 'liar' if first == 'honest' else 'honest'
-  return [first if t % 2 == 0 else other for t in range(k)]
-
-
-def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6) -> Figure | None:
+def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6):
   """Figure 4: sample precommit debates: the image, each revealed pixel marked by player and move number,
-  the claims and the verdict."""
+  the claims and the verdict (None without such a debate)."""
   games = [
     t for t in transcripts if t['arm'].startswith('debate/') and 'no_precommit' not in t['arm'] and t['claim'] >= 0
   ]
   if not games:
     return None
   # Prefer a mix: some the liar won, some the honest side won.
-  lost = [t for t in games if not t['correct']]
-  won = [t for t in games if t['correct']]
-  chosen = (lost[: max_games // 2] + won)[:max_games]
-  fig = Figure(figsize=(3.0 * len(chosen), 3.6), layout='constrained')
-  FigureCanvasAgg(fig)
-  axes = np.atleast_1d(fig.subplots(1, len(chosen)))
+  chosen = ([t for t in games if not t['correct']][: max_games // 2] + [t for t in games if t['correct']])[:max_games]
+  fig = new_figure(3.0 * len(chosen), 3.6)
   style = {'honest': dict(color='tab:blue', marker='o'), 'liar': dict(color='tab:red', marker='s')}
-  for ax, game in zip(axes, chosen):
+  other = {'honest': 'liar', 'liar': 'honest'}
+  for ax, game in zip(np.atleast_1d(fig.subplots(1, len(chosen))), chosen):
     image = np.asarray(game['image'])
     height, width = image.shape
     ax.imshow(image, cmap='gray_r', vmin=0, vmax=255)
-    for order, (pixel, who) in enumerate(zip(game['revealed'], movers(game['first'], len(game['revealed'])))):
+    for order, pixel in enumerate(game['revealed']):
       if pixel >= height * width:
         continue
+      # The first player makes the odd-numbered moves; green: pixels revealed without debaters.
+      mark = style.get(game['first'] if order % 2 == 0 else other.get(game['first']), dict(color='green'))
       row, col = divmod(pixel, width)
-      ax.scatter([col], [row], s=110, facecolors='none', linewidths=2, **style.get(who, dict(color='green')))
+      ax.scatter([col], [row], s=110, facecolors='none', linewidths=2, **mark)
       ax.annotate(
         str(order + 1),
         (col, row),
         xytext=(4, 4),
         textcoords='offset points',
-        color=style.get(who, {}).get('color', 'green'),
+        color=mark['color'],
         fontsize=8,
         weight='bold',
       )
@@ -271,21 +232,17 @@ def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6) -> F
     ax.set_title(
       f'true {game["label"]} (blue) vs lie {game["claim"]} (red)\n{game["first"]} first: {verdict}', fontsize='small'
     )
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
   fig.suptitle('Sample debates: circles honest, squares liar, numbers the move order', fontsize='medium')
   return fig
 
 
 def write_image_reports(records: Sequence[Record], out_dir: str, *, transcripts: Sequence[dict] = ()) -> list[str]:
   """Writes table2.{md,tex,csv} and the figures that the records allow into `out_dir`; returns the paths."""
-  records = [r for r in records if r.get('task') == 'images']
+  records = _images(records)
   if not records:
     return []
-  writers = {
-    f'table2.{ext}': text_writer(table2(records, fmt=fmt))
-    for fmt, ext in (('markdown', 'md'), ('latex', 'tex'), ('csv', 'csv'))
-  }
+  writers = table_writers('table2', lambda fmt: table2(records, fmt=fmt))
   figures = {
     'precommit_vs_simulations': budget_curve_figure(records),
     'confusion': confusion_figure(records),
@@ -293,5 +250,5 @@ def write_image_reports(records: Sequence[Record], out_dir: str, *, transcripts:
   }
   for stem, fig in figures.items():
     if fig is not None:
-      writers.update({f'{stem}.{ext}': _figure_writer(fig) for ext in ('png', 'pdf')})
+      writers.update(figure_writers(stem, lambda tmp, fig=fig: save_figure(fig, tmp)))
   return list(write_files(out_dir, writers).values())

@@ -1,17 +1,20 @@
-"""Plain-text table writers shared by the reports: Markdown, LaTeX (booktabs) and CSV.
+"""Writers shared by the reports: Markdown, LaTeX (booktabs) and CSV tables, and matplotlib figures.
 
-The callers format the cells; these functions only lay them out. LaTeX cells must already be
-LaTeX (see :func:`latex_escape`).
+The callers format the cells; the table functions only lay them out. LaTeX cells must already be LaTeX
+(see :func:`latex_escape`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
-FORMATS = ('markdown', 'latex', 'csv')
+from debate.experiments.runfiles import text_writer
+
+EXTENSIONS = {'markdown': 'md', 'latex': 'tex', 'csv': 'csv'}
 
 _LATEX_SPECIALS = {
   '\\': r'\textbackslash{}',
@@ -28,14 +31,21 @@ _LATEX_SPECIALS = {
 
 
 def latex_escape(text: str) -> str:
-  """Escapes LaTeX special characters in plain text."""
   return ''.join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
 def check_fmt(fmt: str) -> None:
-  """ValueError unless ``fmt`` is one of :data:`FORMATS`."""
-  if fmt not in FORMATS:
+  if fmt not in EXTENSIONS:
     raise ValueError(f"unknown table format {fmt!r}; expected 'markdown', 'latex' or 'csv'")
+
+
+def percent(value: float, interval: Sequence[float] | None = None, *, sign: str = '') -> str:
+  """A proportion and its interval in percent, ``97.3 [96.5, 97.9]`` (``sign='+'``: signed); the value
+  alone when the interval is None or has a nan."""
+  text = f'{100 * value:{sign}.1f}'
+  if interval is None or any(math.isnan(v) for v in interval):
+    return text
+  return f'{text} [{100 * interval[0]:{sign}.1f}, {100 * interval[1]:{sign}.1f}]'
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int], caption: str) -> str:
@@ -59,26 +69,29 @@ def latex_table(
   caption: str,
   label: str,
   groups: Sequence[Any] | None = None,
+  *,
+  between: str = r'\midrule',
+  wide: bool = False,
 ) -> str:
-  """A booktabs table; cells are LaTeX already. A rule separates rows whose ``groups`` differ."""
+  """A booktabs table; cells are LaTeX already. ``between`` separates rows whose ``groups`` differ; ``wide``: a
+  ``table*`` scaled to the text width."""
+  env = 'table*' if wide else 'table'
   lines = [
-    r'\begin{table}[t]',
+    rf'\begin{{{env}}}[t]',
     r'\centering',
     r'\small',
     rf'\caption{{{caption}}}',
     rf'\label{{{label}}}',
+    *([r'\resizebox{\textwidth}{!}{%'] if wide else []),
     rf'\begin{{tabular}}{{{align}}}',
     r'\toprule',
     ' & '.join(header) + r' \\',
   ]
-  previous = object()
   for i, cells in enumerate(body):
-    group = groups[i] if groups is not None else None
-    if i == 0 or group != previous:
-      lines.append(r'\midrule')
-    previous = group
+    if i == 0 or (groups is not None and groups[i] != groups[i - 1]):
+      lines.append(between if i else r'\midrule')
     lines.append(' & '.join(cells) + r' \\')
-  lines += [r'\bottomrule', r'\end{tabular}', r'\end{table}']
+  lines += [r'\bottomrule', r'\end{tabular}' + ('}' if wide else ''), rf'\end{{{env}}}']
   return '\n'.join(lines) + '\n'
 
 
@@ -89,3 +102,27 @@ def csv_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
   writer.writerow(header)
   writer.writerows(rows)
   return buffer.getvalue()
+
+
+def table_writers(stem: str, render: Callable[[str], str]) -> dict[str, Callable[[str], None]]:
+  """{stem.md, stem.tex, stem.csv: a `runfiles.write_files` writer of ``render(fmt)``}, rendered now."""
+  return {f'{stem}.{ext}': text_writer(render(fmt)) for fmt, ext in EXTENSIONS.items()}
+
+
+def new_figure(width: float, height: float):
+  """A matplotlib Figure (constrained layout) on the Agg canvas: no pyplot, no global state."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
+
+  fig = Figure(figsize=(width, height), layout='constrained')
+  FigureCanvasAgg(fig)
+  return fig
+
+
+def save_figure(fig, path: str) -> None:
+  """Saves a PDF if ``path`` ends in .pdf, else a PNG at 150 dpi."""
+  fig.savefig(path, dpi=150, format='pdf' if path.lower().endswith('.pdf') else 'png')
+
+
+def figure_writers(stem: str, save: Callable[[str], None]) -> dict[str, Callable[[str], None]]:
+  return {f'{stem}.png': save, f'{stem}.pdf': save}

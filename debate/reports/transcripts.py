@@ -4,112 +4,96 @@ from __future__ import annotations
 
 
 def _op(op) -> str:
-  u, v = op
-  return f'x -> {u}*x + {v}'
+  return f'x -> {op[0]}*x + {op[1]}'
 
 
-def _header(t: dict) -> list[str]:
-  return [
-    f'{t["cell"]}  (game {t["game"]})',
-    f'chain: T = {t["T"]} steps over Z_{t["modulus"]}, x0 = {t["x0"]}; candidates: true x_T = '
-    f'{t["answer"]}, wrong = {t["wrong"]}',
-  ]
+def _direct(t: dict) -> list[str]:
+  if not t['guessed']:
+    return [
+      f'direct: T = {t["T"]} <= s = {t["s"]}: the judge computes the chain itself and gets x_T = {t["judge_computed"]}.'
+    ]
+  reason = (
+    f'T = {t["T"]} > s = {t["s"]}: the judge cannot afford to compute the chain'
+    if t['T'] > t['s']
+    else f'the judge computed x_T = {t["judge_computed"]}, matching neither'
+  )
+  return [f'direct: {reason}, so it guesses between the candidates.']
 
 
-def _footer(t: dict) -> list[str]:
-  outcome = 'CORRECT' if t['correct'] else 'WRONG'
-  return [f'verdict: x_T = {t["verdict"]}  ({outcome})']
-
-
-def format_direct(t: dict) -> list[str]:
-  if t['guessed']:
-    reason = (
-      f'T = {t["T"]} > s = {t["s"]}: the judge cannot afford to compute the chain'
-      if t['T'] > t['s']
-      else f'the judge computed x_T = {t["judge_computed"]}, matching neither'
-    )
-    return [f'direct: {reason}, so it guesses between the candidates.']
-  return [
-    f'direct: T = {t["T"]} <= s = {t["s"]}: the judge computes the chain itself and gets x_T = {t["judge_computed"]}.'
-  ]
-
-
-def format_consultancy(t: dict) -> list[str]:
+def _consultancy(t: dict) -> list[str]:
   role = 'HONEST' if t['consultant_honest'] else f'LYING (one wrong step, at step {t["wrong_step"]})'
   lines = [
     f'consultancy: the consultant is {role} and claims x_T = {t["claimed_answer"]} with a full trace.',
     f'the judge spot-checks {sum(1 for s in t["checked_steps"] if s)} step(s) (s = {t["s"]}):',
   ]
-  for step, x, op, y, score in zip(
-    t['checked_steps'], t['checked_inputs'], t['checked_ops'], t['checked_outputs'], t['check_scores']
-  ):
-    if step:
-      verdict = 'accept' if score > 0 else 'REJECT'
-      lines.append(
-        f'  step {step}: claimed x_{step - 1} = {x}, a_{step}: {_op(op)}, claimed x_{step} = {y}'
-        f'  -> judge score {score:+.3f}: {verdict}'
-      )
-  lines.append(
-    'the judge accepts the claim.'
-    if t['accepted']
-    else 'a check failed: the judge rejects the claim and picks the other candidate.'
-  )
-  return lines
+  checks = zip(t['checked_steps'], t['checked_inputs'], t['checked_ops'], t['checked_outputs'], t['check_scores'])
+  lines += [
+    f'  step {step}: claimed x_{step - 1} = {x}, a_{step}: {_op(op)}, claimed x_{step} = {y}'
+    f'  -> judge score {score:+.3f}: {"accept" if score > 0 else "REJECT"}'
+    for step, x, op, y, score in checks
+    if step
+  ]
+  if t['accepted']:
+    return lines + ['the judge accepts the claim.']
+  return lines + ['a check failed: the judge rejects the claim and picks the other candidate.']
 
 
-def format_open_consultancy(t: dict) -> list[str]:
+def _open_consultancy(t: dict) -> list[str]:
   side = (
     'the TRUE answer' if t['consultant_honest'] else f'the WRONG answer (one wrong step, at step {t["wrong_step"]})'
   )
-  lines = [
+  return [
     f'open consultancy: the consultant may argue either answer. It reckons the judge would accept its '
     f'truthful trace with probability {t["p_accept_truth"]:.3f} and its best lie with '
-    f'{t["p_accept_lie"]:.3f}, so it argues for {side}.'
+    f'{t["p_accept_lie"]:.3f}, so it argues for {side}.',
+    *_consultancy(t)[1:],
   ]
-  return lines + format_consultancy(t)[1:]
 
 
-def format_debate(t: dict) -> list[str]:
+def _debate(t: dict) -> list[str]:
   lines = [
     f'debate ({t["arm"]}): the honest debater claims x_T = {t["answer"]}, the liar x_T = {t["wrong"]}.',
     f'bisection, {t["num_rounds"]} round(s):',
   ]
   rounds = t['rounds']
   for i in range(t['num_rounds']):
-    lo, hi, mid = rounds['lo'][i], rounds['hi'][i], rounds['mid'][i]
-    honest, liar = rounds['honest_claim'][i], rounds['liar_claim'][i]
+    lo, hi, mid, honest, liar = (rounds[k][i] for k in ('lo', 'hi', 'mid', 'honest_claim', 'liar_claim'))
     moved = f'agree -> dispute [{mid}, {hi}]' if honest == liar else f'disagree -> dispute [{lo}, {mid}]'
     lines.append(f'  round {i + 1}: dispute [{lo}, {hi}], x_{mid}? honest {honest}, liar {liar}: {moved}')
   step = t['disputed_step']
-  lines.append(
-    f'the judge checks step {step}: x_{step - 1} = {t["step_input"]} (agreed), a_{step}: {_op(t["step_op"])}'
-  )
-  lines.append(
+  return lines + [
+    f'the judge checks step {step}: x_{step - 1} = {t["step_input"]} (agreed), a_{step}: {_op(t["step_op"])}',
     f'  honest x_{step} = {t["honest_output"]} (judge score {t["honest_score"]:+.3f}), '
-    f'liar x_{step} = {t["liar_output"]} (judge score {t["liar_score"]:+.3f})'
-  )
-  winner = 'the liar' if t['liar_score'] > t['honest_score'] else 'the honest debater'
-  lines.append(f'the judge sides with {winner}.')
-  return lines
-
-
-def format_open_debate(t: dict) -> list[str]:
-  side = 'the TRUE answer' if t['protagonist_honest'] else 'the WRONG answer'
-  lines = [
-    f'open debate: the protagonist reckons a liar wins with probability {t["protagonist_estimate"]:.3f}, '
-    f'so it argues for {side}; the antagonist argues the other.'
+    f'liar x_{step} = {t["liar_output"]} (judge score {t["liar_score"]:+.3f})',
+    f'the judge sides with {"the liar" if t["liar_score"] > t["honest_score"] else "the honest debater"}.',
   ]
-  return lines + format_debate(t)
 
 
-FORMATTERS = {
-  'direct': format_direct,
-  'consultancy': format_consultancy,
-  'open_consultancy': format_open_consultancy,
-  'debate': format_debate,
-  'open_debate': format_open_debate,
+def _open_debate(t: dict) -> list[str]:
+  side = 'the TRUE answer' if t['protagonist_honest'] else 'the WRONG answer'
+  return [
+    f'open debate: the protagonist reckons a liar wins with probability {t["protagonist_estimate"]:.3f}, '
+    f'so it argues for {side}; the antagonist argues the other.',
+    *_debate(t),
+  ]
+
+
+_FORMATTERS = {
+  'direct': _direct,
+  'consultancy': _consultancy,
+  'open_consultancy': _open_consultancy,
+  'debate': _debate,
+  'open_debate': _open_debate,
 }
 
 
 def format_transcript(t: dict) -> str:
-  return '\n'.join(_header(t) + FORMATTERS[t['protocol']](t) + _footer(t))
+  return '\n'.join(
+    [
+      f'{t["cell"]}  (game {t["game"]})',
+      f'chain: T = {t["T"]} steps over Z_{t["modulus"]}, x0 = {t["x0"]}; candidates: true x_T = '
+      f'{t["answer"]}, wrong = {t["wrong"]}',
+      *_FORMATTERS[t['protocol']](t),
+      f'verdict: x_T = {t["verdict"]}  ({"CORRECT" if t["correct"] else "WRONG"})',
+    ]
+  )
