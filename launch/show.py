@@ -27,7 +27,8 @@ def main(argv):
   rows = runfiles.read_jsonl(path)
   if _LIST.value:
     for i, row in enumerate(rows):
-      print(f'{i:5d}  {row["cell"]}  game {row["game"]}  {"correct" if row["correct"] else "WRONG"}')
+      game = f'game {row["game"]}' if 'game' in row else f'image {row["image_index"]}'
+      print(f'{i:5d}  {row["cell"]}  {game}  {"correct" if row["correct"] else "WRONG"}')
     return
   if not 0 <= _GAME.value < len(rows):
     fail(f'--game={_GAME.value} is out of range: {path} holds {len(rows)} transcripts (0..{len(rows) - 1})')

@@ -346,6 +346,13 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
   assert result.returncode == 0, result.stderr[-3000:]
   assert (out / 'table2.md').read_text() == (workdir / 'table2.md').read_text()
   assert (out / 'sample_games.png').exists() and (out / 'confusion.png').exists()
+  # launch.show reads an image game: the moves by their movers, the image with the revealed pixels marked.
+  listing = _launch('launch.show', f'--workdir={workdir}', '--list').stdout.splitlines()
+  index = next(i for i, line in enumerate(listing) if 'debate/mcts:4|first=liar' in line)
+  shown = _launch('launch.show', f'--workdir={workdir}', f'--game={index}')
+  assert shown.returncode == 0 and 'liar moves first' in shown.stdout and 'move 1 by the liar' in shown.stdout
+  grid = [line for line in shown.stdout.splitlines() if line.startswith('  |')]
+  assert sum(line.count('#') for line in grid) == 3 and 'verdict:' in shown.stdout  # k = 3 pixels revealed.
 
 
 @pytest.mark.parametrize(

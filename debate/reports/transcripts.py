@@ -87,7 +87,48 @@ _FORMATTERS = {
 }
 
 
+def _image(t: dict) -> str:
+  """An image game (transcripts.jsonl of the image experiment): the claims, each revealed pixel with its
+  mover, the image with the revealed pixels marked, and the judge's logits and verdict."""
+  image = t['image']
+  height, width = len(image), len(image[0])
+  protocol = t['arm'].split('/')[0]
+  if protocol == 'direct':
+    claims, movers = 'the judge sees random nonzero pixels', [None] * len(t['revealed'])
+  elif protocol == 'consultancy':
+    honest = t['claim'] == t['label']
+    claims = f'the consultant ({"honest" if honest else "lying"}) claims {t["claim"]}'
+    movers = ['consultant'] * len(t['revealed'])
+  else:
+    lie = f'the liar claims {t["claim"]}' if t['claim'] >= 0 else 'the liar claims no class (no precommit)'
+    claims = f'the honest debater claims {t["label"]}, {lie}; {t["first"]} moves first'
+    order = ('honest', 'liar') if t['first'] == 'honest' else ('liar', 'honest')
+    movers = [order[i % 2] for i in range(len(t['revealed']))]
+  lines = [f'{t["cell"]}  (image {t["image_index"]}, lie {t["lie"]})', f'label {t["label"]}; {claims}.']
+  revealed = set()
+  for i, (pixel, mover) in enumerate(zip(t['revealed'], movers)):
+    if pixel >= height * width:
+      continue
+    revealed.add(pixel)
+    row, col = divmod(pixel, width)
+    who = f' by the {mover}' if mover else ''
+    lines.append(f'  move {i + 1}{who}: pixel ({row}, {col}), value {image[row][col]}')
+  marks = lambda r, c: '#' if r * width + c in revealed else ('.' if image[r][c] else ' ')
+  lines += [
+    '  +' + '-' * width + '+',
+    *('  |' + ''.join(marks(r, c) for c in range(width)) + '|' for r in range(height)),
+  ]
+  lines += ['  +' + '-' * width + '+  (#: revealed, .: hidden nonzero)']
+  top = sorted(range(len(t['logits'])), key=lambda c: -t['logits'][c])[:3]
+  lines.append('judge logits, top 3: ' + ', '.join(f'{c}: {t["logits"][c]:+.2f}' for c in top))
+  verdict = t['verdict'] if t['verdict'] >= 0 else 'rejects the claim'
+  lines.append(f'verdict: {verdict}  ({"CORRECT" if t["correct"] else "WRONG"})')
+  return '\n'.join(lines)
+
+
 def format_transcript(t: dict) -> str:
+  if 'image' in t:
+    return _image(t)
   return '\n'.join(
     [
       f'{t["cell"]}  (game {t["game"]})',
