@@ -64,6 +64,7 @@ from debate.analysis import stats
 from debate.experiments import runfiles
 from debate.reports import chain as report
 from debate.reports import rrm as rrm_report
+from debate.reports.tables import figure_writers, table_writers
 from debate.tournament.elo import default_anchor, guard_houdini_matrix, rate, ratings_json
 from debate.tournament.figures import (
   accuracy_vs_elo_figure,
@@ -282,41 +283,29 @@ def _nso_table(result: dict, fmt: str) -> str:
   )
 
 
-def _tables(name: str, render) -> dict:
-  """name.md, name.tex and name.csv, as ``render(fmt)`` writes them."""
-  return {
-    f'{name}.{ext}': runfiles.text_writer(render(fmt))
-    for ext, fmt in (('md', 'markdown'), ('tex', 'latex'), ('csv', 'csv'))
-  }
-
-
-def _figures(name: str, draw) -> dict:
-  return {f'{name}.png': draw, f'{name}.pdf': draw}
-
-
 def _tournament_files(result: dict) -> dict:
   """File name -> writer for the tournament's tables and figures that `result` supports."""
   ratings, rows, fits, sfits = (result[k] for k in ('ratings', 'strength_rows', 'general_fits', 'strength_fits'))
   files = {
-    **_tables('elo', lambda fmt: elo_table(ratings, fmt=fmt)),
-    **_figures('accuracy_vs_elo', lambda tmp: accuracy_vs_elo_figure(result['rows'], ratings[0], tmp)),
+    **table_writers('elo', lambda fmt: elo_table(ratings, fmt=fmt)),
+    **figure_writers('accuracy_vs_elo', lambda tmp: accuracy_vs_elo_figure(result['rows'], ratings[0], tmp)),
   }
   if result['fit'] is not None:
-    files.update(_figures('houdini_elo_fit', lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)))
+    files.update(figure_writers('houdini_elo_fit', lambda tmp: houdini_elo_fit_figure(result['fit'], tmp)))
   if result['axis'] is not None:
-    files.update(_tables('general_axis', lambda fmt: general_axis_table(result['axis'], ratings[0], fmt=fmt)))
+    files.update(table_writers('general_axis', lambda fmt: general_axis_table(result['axis'], ratings[0], fmt=fmt)))
   if fits is not None:
-    files.update(_tables('general_fit', lambda fmt: general_fit_table(fits, fmt=fmt)))
-    files.update(_tables('nso', lambda fmt: _nso_table(result, fmt)))
+    files.update(table_writers('general_fit', lambda fmt: general_fit_table(fits, fmt=fmt)))
+    files.update(table_writers('nso', lambda fmt: _nso_table(result, fmt)))
   if sfits:
-    files.update(_tables('accuracy_vs_strength', lambda fmt: strength_table(sfits, fmt=fmt)))
+    files.update(table_writers('accuracy_vs_strength', lambda fmt: strength_table(sfits, fmt=fmt)))
   if fits is not None:
-    files.update(_figures('general_fit', lambda tmp: general_fit_figure(fits, tmp)))
-    files.update(_figures('nso', lambda tmp: nso_figure(result['nso'], tmp)))
+    files.update(figure_writers('general_fit', lambda tmp: general_fit_figure(fits, tmp)))
+    files.update(figure_writers('nso', lambda tmp: nso_figure(result['nso'], tmp)))
   if rows:
-    files.update(_figures('accuracy_vs_judge', lambda tmp: accuracy_vs_judge_figure(rows, sfits, tmp)))
+    files.update(figure_writers('accuracy_vs_judge', lambda tmp: accuracy_vs_judge_figure(rows, sfits, tmp)))
     if any(math.isfinite(r['gap']) for r in rows):
-      files.update(_figures('accuracy_vs_gap', lambda tmp: accuracy_vs_gap_figure(rows, sfits, tmp)))
+      files.update(figure_writers('accuracy_vs_gap', lambda tmp: accuracy_vs_gap_figure(rows, sfits, tmp)))
   return files
 
 
@@ -383,8 +372,8 @@ def main(argv):
   out = _OUT.value
   _or_fail(f'--out={out}: cannot create it', OSError, os.makedirs, out, exist_ok=True)
   files = {
-    **_tables('accuracy', lambda fmt: report.accuracy_table(pooled, fmt=fmt)),
-    **_figures('accuracy_vs_T', lambda tmp: report.accuracy_vs_T_figure(pooled, tmp)),
+    **table_writers('accuracy', lambda fmt: report.accuracy_table(pooled, fmt=fmt)),
+    **figure_writers('accuracy_vs_T', lambda tmp: report.accuracy_vs_T_figure(pooled, tmp)),
   }
   if result is not None:
     files.update(_tournament_files(result))

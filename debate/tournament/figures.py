@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from debate.analysis import stats
+from debate.reports.tables import new_figure, save_figure
 from debate.tournament.elo import Ratings
 from debate.tournament.pooling import order_agents
 
@@ -22,19 +23,6 @@ from debate.tournament.pooling import order_agents
 
 _PROTOCOL_STYLE = {'debate': ('-', 'o'), 'consultancy': ('--', 's')}
 _OTHER_STYLES = ((':', '^'), ('-.', 'D'), ((0, (5, 1, 1, 1)), 'v'))
-
-
-def _new_figure(width: float, height: float):
-  from matplotlib.backends.backend_agg import FigureCanvasAgg
-  from matplotlib.figure import Figure
-
-  fig = Figure(figsize=(width, height), layout='constrained')
-  FigureCanvasAgg(fig)
-  return fig
-
-
-def _save(fig, path: str) -> None:
-  fig.savefig(path, dpi=150, format='pdf' if path.lower().endswith('.pdf') else 'png')
 
 
 def _elo_err(pts: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -58,7 +46,7 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
   others = [p for p in protocols if p not in _PROTOCOL_STYLE]
   styles = {p: _PROTOCOL_STYLE.get(p) or _OTHER_STYLES[others.index(p) % len(_OTHER_STYLES)] for p in protocols}
 
-  fig = _new_figure(8.4, 4.8)
+  fig = new_figure(8.4, 4.8)
   ax = fig.add_subplot()
   elos = [r['elo'] for r in rows]
   span = max(max(elos) - min(elos), 50.0)
@@ -128,7 +116,7 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
     )
   handles.append(Line2D([], [], color='0.5', linestyle=':', label='chance'))
   fig.legend(handles=handles, loc='outside right center', frameon=False, fontsize='small')
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
@@ -139,7 +127,7 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
   """
   points = fit['points']
   x, y = np.array([p['log2_budget'] for p in points]), np.array([p['elo'] for p in points])
-  fig = _new_figure(7.2, 4.6)
+  fig = new_figure(7.2, 4.6)
   ax = fig.add_subplot()
   grid = np.linspace(x.min() - 0.25, x.max() + 0.25, 400)
   verdict = 'chosen by BIC' if fit.get('conclusive', True) else 'lower BIC; too few points'
@@ -186,7 +174,7 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
   ax.set_title(f'Liar Elo vs search budget{where}{excluded}', fontsize='medium')
   ax.grid(True, alpha=0.3)
   ax.legend(loc='best', fontsize='small', framealpha=0.9)
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 _ROLE_STYLE = {'guard': ('C0', 's', 'guards (judge + honest side)'), 'houdini': ('C3', 'o', 'houdinis (liars)')}
@@ -199,7 +187,7 @@ def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None
   of its bootstrap refits; dotted horizontal lines: unplaced players (e.g. the oracle) at their
   Elo. Saves PNG (150 dpi) or PDF by extension.
   """
-  fig = _new_figure(8.0, 5.0)
+  fig = new_figure(8.0, 5.0)
   ax = fig.add_subplot()
   xs = [p['x'] for f in fits.values() for p in f['points']]
   grid = np.linspace(min(xs) - 0.5, max(xs) + 0.5, 300)
@@ -250,13 +238,13 @@ def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None
   ax.set_title('Guard and houdini Elo against compute', fontsize='medium')
   ax.grid(True, alpha=0.3)
   ax.legend(loc='best', fontsize='small', framealpha=0.9)
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def nso_figure(rows: Sequence[Mapping[str, Any]], path: str) -> None:
   """NSO success against the total gap (best n and one step, 95% bands) over the best n."""
   gap = np.array([r['gap'] for r in rows])
-  fig = _new_figure(7.2, 5.6)
+  fig = new_figure(7.2, 5.6)
   top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])
   for key, label, style, color in (
     ('best_probability', 'best n steps', '-', 'C2'),
@@ -280,11 +268,11 @@ def nso_figure(rows: Sequence[Mapping[str, Any]], path: str) -> None:
   bottom.set(ylabel='Best number of steps n', xlabel='Total general-strength gap (doublings of compute per game)')
   bottom.grid(True, alpha=0.3)
   bottom.legend(loc='upper left', fontsize='small')
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def _protocol_panels(protocols: Sequence[str]):
-  fig = _new_figure(5.2 * len(protocols) + 1.8, 4.2)
+  fig = new_figure(5.2 * len(protocols) + 1.8, 4.2)
   return fig, fig.subplots(1, len(protocols), sharey=True, squeeze=False)[0]
 
 
@@ -353,7 +341,7 @@ def accuracy_vs_judge_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[M
     title='liar',
     title_fontsize='small',
   )
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def accuracy_vs_gap_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[Mapping[str, Any]], path: str) -> None:
@@ -391,4 +379,4 @@ def accuracy_vs_gap_figure(rows: Sequence[Mapping[str, Any]], fits: Sequence[Map
     _finish_panel(ax, protocol, 'Gap: liar minus judge general strength (doublings of compute)')
     ax.legend(loc='lower left', fontsize='x-small', framealpha=0.9)
   axes[0].set_ylabel('Judge accuracy (Wilson 95% CI)')
-  _save(fig, path)
+  save_figure(fig, path)
