@@ -60,7 +60,6 @@ JUDGE_MODELS = {  # The ladder of the module docstring, strongest first.
 
 
 def make_judge(name: str, num_classes: int = 10) -> nn.Module:
-  """The judge model called `name` (a key of JUDGE_MODELS) with `num_classes` output logits."""
   if name not in JUDGE_MODELS:
     raise ValueError(f'unknown image judge {name!r}; expected one of {", ".join(JUDGE_MODELS)}')
   if num_classes < 2:

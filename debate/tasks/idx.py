@@ -20,6 +20,7 @@ import dataclasses
 import gzip
 import math
 import os
+import pathlib
 import struct
 import zlib
 
@@ -37,7 +38,6 @@ IDX_DTYPES = {
   0x0E: np.dtype('>f8'),
 }
 _CODES = {dtype.newbyteorder('='): code for code, dtype in IDX_DTYPES.items()}
-_GZIP_MAGIC = b'\x1f\x8b'
 
 # split -> file-name prefix of the standard MNIST-family file names.
 SPLIT_PREFIXES = {'train': 'train', 'test': 't10k'}
@@ -57,12 +57,11 @@ def _code_names() -> str:
 
 
 def _read_bytes(path: str) -> bytes:
-  """The file's bytes, decompressed if it is gzip-compressed."""
   _check(os.path.exists(path), f'IDX file {path!r} does not exist; check the path or the data folder flag')
   _check(not os.path.isdir(path), f'IDX file {path!r} is a directory, not a file; pass the path of the file itself')
   with open(path, 'rb') as f:
     raw = f.read()
-  if not raw.startswith(_GZIP_MAGIC):
+  if not raw.startswith(b'\x1f\x8b'):  # The gzip magic number.
     return raw
   try:
     return gzip.decompress(raw)
@@ -154,11 +153,7 @@ def write_idx(path: str | os.PathLike, array) -> None:
   if path.endswith('.gz'):
     payload = gzip.compress(payload, mtime=0)
 
-  def write(tmp: str) -> None:
-    with open(tmp, 'wb') as f:
-      f.write(payload)
-
-  runfiles.atomic_write(path, write)
+  runfiles.atomic_write(path, lambda tmp: pathlib.Path(tmp).write_bytes(payload))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -237,9 +232,8 @@ def find_split_files(data_dir: str | os.PathLike, split: str) -> tuple[str, str]
     os.path.isdir(data_dir),
     f'data folder {data_dir!r} is a file, not a folder; pass the folder that holds the IDX files',
   )
-  prefix = SPLIT_PREFIXES[split]
   paths = []
-  for base in (f'{prefix}-images-idx3-ubyte', f'{prefix}-labels-idx1-ubyte'):
+  for base in (f'{SPLIT_PREFIXES[split]}-images-idx3-ubyte', f'{SPLIT_PREFIXES[split]}-labels-idx1-ubyte'):
     candidates = [base + '.gz', base]
     found = [name for name in candidates if os.path.isfile(os.path.join(data_dir, name))]
     if not found:
