@@ -93,8 +93,7 @@ class CheckerMLP(nn.Module):
   depth: int
 
   @nn.compact
-  def __call__(self, features):
-    h = features
+  def __call__(self, h):
     for _ in range(self.depth):
       h = nn.relu(nn.Dense(self.width)(h))
     return nn.Dense(1)(h)[..., 0]
@@ -118,10 +117,9 @@ def step_score(checker: StepChecker, params: Params, x, op, y) -> chex.Array:
   if checker.kind == 'exact':
     return jnp.where(correct, 1.0, -1.0)
   if checker.kind == 'noisy':
-    uniforms = _step_hash_uniforms(params, x, op, y, checker.modulus)
-    verdict = correct ^ (uniforms[..., 0] < checker.error_rate)
+    uniforms = _step_hash_uniforms(params, x, op, y, checker.modulus)  # [..., 2]: the flip, then the tie-break.
     magnitude = 1.0 + uniforms[..., 1]
-    return jnp.where(verdict, magnitude, -magnitude)
+    return jnp.where(correct ^ (uniforms[..., 0] < checker.error_rate), magnitude, -magnitude)
   return CheckerMLP(checker.width, checker.depth).apply(params, _features(x, op, y, checker.modulus))
 
 
@@ -202,13 +200,12 @@ def train_learned_checker(
 
   history = []
   writer = metrics_writer.MetricsWriter(metrics_dir) if metrics_dir else None
-  done, start = 0, time.time()
-  while done < config.steps:
-    chunk = min(config.log_every, config.steps - done)
-    steps = sharding.replicated(np.arange(done, done + chunk, dtype=np.int32), mesh)
+  start = time.time()
+  for begin in range(0, config.steps, config.log_every):
+    done = min(begin + config.log_every, config.steps)
+    steps = sharding.replicated(np.arange(begin, done, dtype=np.int32), mesh)
     params, opt_state, loss = train_chunk(params, opt_state, steps)
     loss = float(multihost.to_host(loss))
-    done += chunk
     rate = done * config.batch_size / max(time.time() - start, 1e-9)
     history.append(writer.write(done, {'loss': loss}) if writer else {'step': done, 'loss': loss})
     log(

@@ -89,8 +89,7 @@ def init_judge(model: nn.Module, key: chex.PRNGKey, image_shape: tuple[int, int]
 
 def forward_flops(judge: ImageJudge, params: Params, image_shape: tuple[int, int] = (28, 28)) -> float:
   """FLOPs of the judge's forward pass on one image (XLA's cost analysis of the compiled call)."""
-  planes = jnp.zeros((1, *image_shape, 2), jnp.float32)
-  cost = jax.jit(judge.logits).lower(params, planes).compile().cost_analysis()
+  cost = jax.jit(judge.logits).lower(params, jnp.zeros((1, *image_shape, 2), jnp.float32)).compile().cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get('flops', 0.0)) if cost else 0.0
 

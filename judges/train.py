@@ -130,33 +130,37 @@ def validate_config(
   for field in ('task', 'judge', 'learning_rate', *_INT_FIELDS):
     if field not in config:
       raise ConfigError(field, 'missing from the config; the judge trainer needs it')
-  if config.task != 'images':
-    raise ConfigError('task', f"the judge trainer trains judges of the 'images' task, got {config.task!r}")
   ints = {field: runfiles.int_field(config, field, minimum) for field, minimum in _INT_FIELDS.items()}
+  runfiles.positive_field(config, 'learning_rate')
+  num_devices = jax.device_count() if num_devices is None else num_devices
   if image_shape is not None and ints['k'] > image_shape[0] * image_shape[1]:
     raise ConfigError(
       'k',
       f'{ints["k"]} pixels is more than a {image_shape[0]}x{image_shape[1]} image has ({image_shape[0] * image_shape[1]})',
     )
-  if config.judge not in image_judges.JUDGE_MODELS:
-    raise ConfigError(
-      'judge', f'unknown image judge {config.judge!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}'
-    )
-  runfiles.positive_field(config, 'learning_rate')
-  num_devices = jax.device_count() if num_devices is None else num_devices
-  if num_devices % ints['model_parallelism']:
-    divisors = [d for d in range(1, num_devices + 1) if num_devices % d == 0]
-    raise ConfigError(
+  for field, bad, message in (
+    ('task', config.task != 'images', f"the judge trainer trains judges of the 'images' task, got {config.task!r}"),
+    (
+      'judge',
+      config.judge not in image_judges.JUDGE_MODELS,
+      f'unknown image judge {config.judge!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}',
+    ),
+    (
       'model_parallelism',
+      num_devices % ints['model_parallelism'],
       f'{ints["model_parallelism"]} does not divide the device count {num_devices}: the mesh is (data, model) = '
-      f'(devices / model_parallelism, model_parallelism); pass one of {divisors}',
-    )
-  if ints['batch_size'] % num_devices:
-    raise ConfigError(
+      '(devices / model_parallelism, model_parallelism); pass one of '
+      f'{[d for d in range(1, num_devices + 1) if num_devices % d == 0]}',
+    ),
+    (
       'batch_size',
+      ints['batch_size'] % num_devices,
       f'{ints["batch_size"]} is not divisible by the device count {num_devices}: the batch is split evenly over '
       f'the devices; pass a multiple of {num_devices}',
-    )
+    ),
+  ):
+    if bad:
+      raise ConfigError(field, message)
 
 
 def _resolved_config(config: ml_collections.ConfigDict, dataset: ImageDataset) -> dict:
@@ -324,14 +328,11 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
     lambda: init_state(model, optax.adam(config.learning_rate), seed=config.seed, image_shape=image_shape, mesh=mesh)
   )
   replicated = jax.tree.map(lambda _: NamedSharding(mesh, P()), like)
-  manager = checkpoint_manager(workdir)
-  try:
+  with checkpoint_manager(workdir) as manager:
     step = manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{workdir} has no checkpoints ({os.path.join(workdir, CHECKPOINTS)})')
     return _restore(manager, step, like, replicated).params, step
-  finally:
-    manager.close()
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -381,16 +382,21 @@ def train_judge(
     config, num_devices=len(jax.devices() if devices is None else devices), image_shape=dataset_train.image_shape
   )
   mesh = make_mesh(devices, model_parallelism=config.model_parallelism)
-  if dataset_train.num_classes != config.num_classes:
-    raise ConfigError(
-      'num_classes', f'{config.num_classes} but the training data was loaded with {dataset_train.num_classes} classes'
-    )
-  if dataset_train.total < config.batch_size:
-    raise ConfigError(
+  for field, bad, message in (
+    (
+      'num_classes',
+      dataset_train.num_classes != config.num_classes,
+      f'{config.num_classes} but the training data was loaded with {dataset_train.num_classes} classes',
+    ),
+    (
       'batch_size',
-      f'{config.batch_size} is more than the {dataset_train.total} training '
-      'examples (each row of the batch draws from its own N / B of them)',
-    )
+      dataset_train.total < config.batch_size,
+      f'{config.batch_size} is more than the {dataset_train.total} training examples (each row of the batch draws '
+      'from its own N / B of them)',
+    ),
+  ):
+    if bad:
+      raise ConfigError(field, message)
   check_workdir(config, workdir, dataset_train)
   if multihost.is_writer():
     os.makedirs(workdir, exist_ok=True)
@@ -400,76 +406,72 @@ def train_judge(
   optimizer = optax.adam(config.learning_rate)
   state = init_state(model, optimizer, seed=config.seed, image_shape=dataset_train.image_shape, mesh=mesh)
   shardings = state_shardings(state, mesh)
-  manager = checkpoint_manager(workdir)
-  try:
-    with multihost.PreemptionWatch() as preemption:
-      latest = manager.latest_step()
-      if latest is not None:
-        state = _restore(manager, latest, state, shardings)
-        log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
-      step = int(jax.device_get(state.step))
-      # The training lines of the steps done so far; the test line is measured again at the end.
-      writer = metrics_writer.MetricsWriter(workdir, step=step, keep=lambda row: 'test' not in row)
-      train_metrics = next((row for row in reversed(writer.rows) if 'loss' in row), None)
+  with checkpoint_manager(workdir) as manager, multihost.PreemptionWatch() as preemption:
+    latest = manager.latest_step()
+    if latest is not None:
+      state = _restore(manager, latest, state, shardings)
+      log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
+    step = int(jax.device_get(state.step))
+    # The training lines of the steps done so far; the test line is measured again at the end.
+    writer = metrics_writer.MetricsWriter(workdir, step=step, keep=lambda row: 'test' not in row)
+    train_metrics = next((row for row in reversed(writer.rows) if 'loss' in row), None)
 
-      sharded = batch_sharding(mesh)
-      batches = batches_lib.BatchIndices(
-        _keys(config.seed)['data'],
-        num_examples=dataset_train.total,
-        batch_size=config.batch_size,
-        rows=batches_lib.local_rows(sharded, config.batch_size),
-        shard_start=dataset_train.start,
-        shard_size=len(dataset_train),
-      )
-      mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
-      train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
-      wait = waits_for_each_step(mesh)
-      log(
-        f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
-        f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
-        f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
-        f'{jax.process_count()} process(es)), {dataset_train.total} training images'
-      )
+    sharded = batch_sharding(mesh)
+    batches = batches_lib.BatchIndices(
+      _keys(config.seed)['data'],
+      num_examples=dataset_train.total,
+      batch_size=config.batch_size,
+      rows=batches_lib.local_rows(sharded, config.batch_size),
+      shard_start=dataset_train.start,
+      shard_size=len(dataset_train),
+    )
+    mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
+    train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
+    wait = waits_for_each_step(mesh)
+    log(
+      f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
+      f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
+      f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
+      f'{jax.process_count()} process(es)), {dataset_train.total} training images'
+    )
 
-      start_time = window_time = time.perf_counter()
-      window_start = step
-      while step < config.steps:
-        rows = batches.indices(step)
-        batch = [
-          jax.make_array_from_process_local_data(sharded, a[rows]) for a in (dataset_train.images, dataset_train.labels)
-        ]
-        state, step_metrics = train_step(state, *batch, mask_key)
-        if wait:
-          jax.block_until_ready(step_metrics)
-        step += 1
-        if step % config.log_every == 0 or step == config.steps:
-          step_metrics = jax.device_get(step_metrics)
-          now = time.perf_counter()
-          rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
-          window_time, window_start = now, step
-          train_metrics = writer.write(
-            step,
-            {
-              'loss': float(step_metrics['loss']),
-              'accuracy': float(step_metrics['accuracy']),
-              'examples_per_s': round(rate, 1),
-              'elapsed_s': round(now - start_time, 3),
-            },
-          )
-          left = _format_duration((config.steps - step) * config.batch_size / rate)
-          log(
-            f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
-            f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {left}'
-          )
-        preempted = step < config.steps and preemption.requested(step)  # Every process asks at every step.
-        if preempted or step % config.checkpoint_every == 0 or step == config.steps:
-          checkpoints.save_state(manager, step, _checkpoint_tree(state))
-        if preempted:
-          manager.wait_until_finished()
-          raise multihost.Preempted(step, os.path.join(workdir, CHECKPOINTS))
-      manager.wait_until_finished()
-  finally:
-    manager.close()
+    start_time = window_time = time.perf_counter()
+    window_start = step
+    while step < config.steps:
+      rows = batches.indices(step)
+      batch = [
+        jax.make_array_from_process_local_data(sharded, a[rows]) for a in (dataset_train.images, dataset_train.labels)
+      ]
+      state, step_metrics = train_step(state, *batch, mask_key)
+      if wait:
+        jax.block_until_ready(step_metrics)
+      step += 1
+      if step % config.log_every == 0 or step == config.steps:
+        step_metrics = jax.device_get(step_metrics)
+        now = time.perf_counter()
+        rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
+        window_time, window_start = now, step
+        train_metrics = writer.write(
+          step,
+          {
+            'loss': float(step_metrics['loss']),
+            'accuracy': float(step_metrics['accuracy']),
+            'examples_per_s': round(rate, 1),
+            'elapsed_s': round(now - start_time, 3),
+          },
+        )
+        left = _format_duration((config.steps - step) * config.batch_size / rate)
+        log(
+          f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
+          f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {left}'
+        )
+      preempted = step < config.steps and preemption.requested(step)  # Every process asks at every step.
+      if preempted or step % config.checkpoint_every == 0 or step == config.steps:
+        checkpoints.save_state(manager, step, _checkpoint_tree(state))
+      if preempted:
+        manager.wait_until_finished()
+        raise multihost.Preempted(step, os.path.join(workdir, CHECKPOINTS))
+    manager.wait_until_finished()
 
   metrics = {'step': step, 'train': train_metrics}
   if dataset_test is not None:
@@ -500,10 +502,12 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   Returns:
     {'correct', 'games', 'accuracy', 'ci95': [low, high] (Wilson), 'k', 'seed'}.
   """
-  if not isinstance(k, int) or k < 1:
-    raise ValueError(f'k must be an integer >= 1, got {k!r}')
-  if batch_size < 1:
-    raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+  for bad, message in (
+    (not isinstance(k, int) or k < 1, f'k must be an integer >= 1, got {k!r}'),
+    (batch_size < 1, f'batch_size must be >= 1, got {batch_size}'),
+  ):
+    if bad:
+      raise ValueError(message)
   mesh = make_mesh(jax.local_devices())
   n = len(dataset)
   # At most the split's size, rounded up to a multiple of the local device count (the batch is sharded).

@@ -100,9 +100,7 @@ class PreemptionWatch:
   """
 
   def __init__(self):
-    self._flag = threading.Event()
-    self._previous = None
-    self._distributed = False
+    self._flag, self._previous = threading.Event(), None
 
   def __enter__(self) -> PreemptionWatch:
     self._distributed = jax.distributed.is_initialized()
