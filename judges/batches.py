@@ -60,10 +60,9 @@ class BatchIndices:
         f'{batch_size}: each row of the batch draws from its own N / B examples'
       )
     shard_size = num_examples if shard_size is None else shard_size
-    global_rows = np.arange(rows.start, rows.stop, dtype=np.int64)
     bounds = partition_bounds(num_examples, batch_size)[rows.start : rows.stop + 1]
     low, self._sizes = bounds[:-1], np.diff(bounds)
-    if len(global_rows) and (low[0] < shard_start or low[-1] + self._sizes[-1] > shard_start + shard_size):
+    if len(rows) and (low[0] < shard_start or low[-1] + self._sizes[-1] > shard_start + shard_size):
       raise ValueError(
         f'rows {rows.start}..{rows.stop - 1} of the batch draw from examples {low[0]}..'
         f'{low[-1] + self._sizes[-1] - 1}, but this process holds examples {shard_start}..'
@@ -72,7 +71,7 @@ class BatchIndices:
       )
     self._offsets = low - shard_start
     self._key = data_key
-    self._rows = jnp.asarray(global_rows, jnp.uint32)
+    self._rows = jnp.arange(rows.start, rows.stop, dtype=jnp.uint32)
     self._width = int(self._sizes.max(initial=1))
     self._cache: dict[int, np.ndarray] = {}
 

@@ -50,20 +50,23 @@ class StepChecker:
   depth: int = 2
 
   def __post_init__(self):
-    if self.kind not in ('exact', 'noisy', 'learned'):
-      raise ValueError(f'unknown judge kind {self.kind!r}; expected exact, noisy:EPS or learned:WIDTH')
-    if self.kind == 'noisy' and not 0.0 <= self.error_rate <= 1.0:
-      raise ValueError(f'noisy judge error rate must be in [0, 1], got {self.error_rate}')
-    if self.kind == 'learned' and self.width < 1:
-      raise ValueError(f'learned judge width must be >= 1, got {self.width}')
+    for bad, message in (
+      (
+        self.kind not in ('exact', 'noisy', 'learned'),
+        f'unknown judge kind {self.kind!r}; expected exact, noisy:EPS or learned:WIDTH',
+      ),
+      (
+        self.kind == 'noisy' and not 0.0 <= self.error_rate <= 1.0,
+        f'noisy judge error rate must be in [0, 1], got {self.error_rate}',
+      ),
+      (self.kind == 'learned' and self.width < 1, f'learned judge width must be >= 1, got {self.width}'),
+    ):
+      if bad:
+        raise ValueError(message)
 
   @property
   def name(self) -> str:
-    if self.kind == 'noisy':
-      return f'noisy:{self.error_rate:g}'
-    if self.kind == 'learned':
-      return f'learned:{self.width}'
-    return 'exact'
+    return {'noisy': f'noisy:{self.error_rate:g}', 'learned': f'learned:{self.width}'}.get(self.kind, 'exact')
 
 
 def parse_checker(spec: str, modulus: int) -> StepChecker:
@@ -90,8 +93,7 @@ class CheckerMLP(nn.Module):
   depth: int
 
   @nn.compact
-  def __call__(self, features):
-    h = features
+  def __call__(self, h):
     for _ in range(self.depth):
       h = nn.relu(nn.Dense(self.width)(h))
     return nn.Dense(1)(h)[..., 0]
@@ -99,18 +101,13 @@ class CheckerMLP(nn.Module):
 
 def _features(x, op, y, modulus):
   """x, y: [...], op: [..., 2] -> [..., 4 * modulus] float32 one-hot encoding."""
-  parts = [x, op[..., 0], op[..., 1], y]
-  return jnp.concatenate([jax.nn.one_hot(p, modulus) for p in parts], axis=-1)
+  return jnp.concatenate([jax.nn.one_hot(p, modulus) for p in (x, op[..., 0], op[..., 1], y)], axis=-1)
 
 
 def _step_hash_uniforms(key, x, op, y, modulus):
   """Two fixed uniforms in [0, 1) per step, a function of (key, x, op, y) only: [..., 2]."""
   packed = ((x * modulus + op[..., 0]) * modulus + op[..., 1]) * modulus + y
-
-  def one(p):
-    return jax.random.uniform(jax.random.fold_in(key, p), (2,))
-
-  flat = jax.vmap(one)(packed.reshape(-1))
+  flat = jax.vmap(lambda p: jax.random.uniform(jax.random.fold_in(key, p), (2,)))(packed.reshape(-1))
   return flat.reshape(packed.shape + (2,))
 
 
@@ -120,12 +117,10 @@ def step_score(checker: StepChecker, params: Params, x, op, y) -> chex.Array:
   if checker.kind == 'exact':
     return jnp.where(correct, 1.0, -1.0)
   if checker.kind == 'noisy':
-    uniforms = _step_hash_uniforms(params, x, op, y, checker.modulus)
-    verdict = correct ^ (uniforms[..., 0] < checker.error_rate)
+    uniforms = _step_hash_uniforms(params, x, op, y, checker.modulus)  # [..., 2]: the flip, then the tie-break.
     magnitude = 1.0 + uniforms[..., 1]
-    return jnp.where(verdict, magnitude, -magnitude)
-  model = CheckerMLP(checker.width, checker.depth)
-  return model.apply(params, _features(x, op, y, checker.modulus))
+    return jnp.where(correct ^ (uniforms[..., 0] < checker.error_rate), magnitude, -magnitude)
+  return CheckerMLP(checker.width, checker.depth).apply(params, _features(x, op, y, checker.modulus))
 
 
 def prefers_second(checker: StepChecker, params: Params, x, op, y_first, y_second) -> chex.Array:
@@ -142,9 +137,7 @@ def init_params(checker: StepChecker, key: chex.PRNGKey) -> Params:
     return None
   if checker.kind == 'noisy':
     return key
-  model = CheckerMLP(checker.width, checker.depth)
-  dummy = jnp.zeros((1, 4 * checker.modulus), jnp.float32)
-  return model.init(key, dummy)
+  return CheckerMLP(checker.width, checker.depth).init(key, jnp.zeros((1, 4 * checker.modulus), jnp.float32))
 
 
 def sample_steps(key: chex.PRNGKey, batch: int, modulus: int):
@@ -185,19 +178,17 @@ def train_learned_checker(
   init_key, data_key = jax.random.split(key)
   params = init_params(checker, init_key)
   optimizer = optax.adam(config.learning_rate)
-  opt_state = optimizer.init(params)
+  params, opt_state = sharding.fsdp_placed((params, optimizer.init(params)), mesh)
 
-  def loss_fn(params, batch):
-    x, op, y, label = batch
-    logits = step_score(checker, params, x, op, y)
-    return optax.sigmoid_binary_cross_entropy(logits, label.astype(jnp.float32)).mean()
+  def loss_fn(params, x, op, y, label):
+    return optax.sigmoid_binary_cross_entropy(step_score(checker, params, x, op, y), label.astype(jnp.float32)).mean()
 
   def train_step(carry, step):
     params, opt_state = carry
     batch = sharding.batch_constrained(
       sample_steps(jax.random.fold_in(data_key, step), config.batch_size, checker.modulus), mesh
     )
-    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    loss, grads = jax.value_and_grad(loss_fn)(params, *batch)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), loss
 
@@ -207,22 +198,19 @@ def train_learned_checker(
     (params, opt_state), losses = jax.lax.scan(train_step, (params, opt_state), steps)
     return params, opt_state, losses.mean()
 
-  params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
-  devices = 1 if mesh is None else mesh.devices.size
   history = []
   writer = metrics_writer.MetricsWriter(metrics_dir) if metrics_dir else None
-  done, start = 0, time.time()
-  while done < config.steps:
-    chunk = min(config.log_every, config.steps - done)
-    steps = sharding.replicated(np.arange(done, done + chunk, dtype=np.int32), mesh)
+  start = time.time()
+  for begin in range(0, config.steps, config.log_every):
+    done = min(begin + config.log_every, config.steps)
+    steps = sharding.replicated(np.arange(begin, done, dtype=np.int32), mesh)
     params, opt_state, loss = train_chunk(params, opt_state, steps)
     loss = float(multihost.to_host(loss))
-    done += chunk
     rate = done * config.batch_size / max(time.time() - start, 1e-9)
     history.append(writer.write(done, {'loss': loss}) if writer else {'step': done, 'loss': loss})
     log(
       f'judge {checker.name}: step {done}/{config.steps} loss {loss:.4f} ({rate:,.0f} examples/s on '
-      f'{devices} device(s))'
+      f'{1 if mesh is None else mesh.devices.size} device(s))'
     )
   return multihost.to_host(params), history
 
@@ -236,33 +224,24 @@ def evaluate_checker(checker: StepChecker, params: Params, key: chex.PRNGKey, nu
     exploitable_error: P(some wrong y is preferred to the true y), the rate at which a liar that searches
       over its claim can win a dispute about a random step.
   """
-  x, op, y, label = sample_steps(key, num_steps, checker.modulus)
-  accepted = step_score(checker, params, x, op, y) > 0
-  step_error = jnp.mean(accepted != label)
-  y_true = chain.apply_step(x, op, checker.modulus)
-  y_wrong = (
-    y_true + 1 + jax.random.randint(jax.random.fold_in(key, 1), y.shape, 0, checker.modulus - 1)
-  ) % checker.modulus
-  pairwise_error = jnp.mean(prefers_second(checker, params, x, op, y_true, y_wrong))
-  all_y = jnp.arange(checker.modulus)
+  m = checker.modulus
+  x, op, y, label = sample_steps(key, num_steps, m)
+  y_true = chain.apply_step(x, op, m)
+  y_wrong = (y_true + 1 + jax.random.randint(jax.random.fold_in(key, 1), y.shape, 0, m - 1)) % m
+  all_y = jnp.arange(m)
   scores = jax.vmap(lambda v: step_score(checker, params, x, op, jnp.full_like(x, v)), out_axes=-1)(all_y)
   true_score = jnp.take_along_axis(scores, y_true[:, None], axis=-1)[:, 0]
   best_wrong = jnp.max(jnp.where(all_y[None, :] == y_true[:, None], -jnp.inf, scores), axis=-1)
-  exploitable_error = jnp.mean(best_wrong > true_score)
   return {
-    'step_error': float(step_error),
-    'pairwise_error': float(pairwise_error),
-    'exploitable_error': float(exploitable_error),
+    'step_error': float(jnp.mean((step_score(checker, params, x, op, y) > 0) != label)),
+    'pairwise_error': float(jnp.mean(prefers_second(checker, params, x, op, y_true, y_wrong))),
+    'exploitable_error': float(jnp.mean(best_wrong > true_score)),
   }
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Judges of an experiment: built once per run and cached in the workdir (Orbax), so a resumed run uses the
 # very same judge.
-
-
-def checker_dir(workdir: str, checker: StepChecker, seed: int) -> str:
-  return os.path.join(workdir, 'judges', f'{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}')
 
 
 def build_judge(
@@ -287,7 +266,8 @@ def build_judge(
   if checker.kind != 'learned':
     params = init_params(checker, key)
     return params, evaluate_checker(checker, params, eval_key)
-  directory = checker_dir(workdir, checker, seed) if workdir else None
+  name = f'{checker.name.replace(":", "_")}_m{checker.modulus}_seed{seed}'
+  directory = workdir and os.path.join(workdir, 'judges', name)
   metrics_path = directory and os.path.join(directory, 'metrics.json')
   if directory and multihost.broadcast_json(os.path.exists(metrics_path)):
     params = checkpoints.restore_tree(

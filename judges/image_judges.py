@@ -6,7 +6,9 @@ Training mode (`train=True`) enables dropout where a model has it and then needs
 `model.apply(params, planes, train=True, rngs={'dropout': key})`.
 
 The ladder, strongest first (parameter counts for 28x28 inputs and 10 classes):
-- `irving_cnn` (3,275,434): the TensorFlow layers-tutorial MNIST CNN used by Irving et al. 2018.
+- `irving_cnn` (3,275,434): the TensorFlow layers-tutorial MNIST CNN used by Irving et al. 2018: conv 5x5x32
+  SAME + relu, max-pool 2x2 stride 2, conv 5x5x64 SAME + relu, max-pool 2x2 stride 2, flatten, dense 1024 +
+  relu, dropout 0.4 (train only), dense num_classes.
 - `small_cnn` (101,474): one 5x5x8 convolution, a 2x2 max-pool and a 64-unit hidden layer.
 - `mlp` (202,122): one 128-unit hidden layer on the flattened planes; no spatial prior, so it is the weakest
   judge for a given amount of training even though it has more parameters than `small_cnn`.
@@ -15,6 +17,7 @@ The ladder, strongest first (parameter counts for 28x28 inputs and 10 classes):
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import chex
@@ -26,83 +29,37 @@ import optax
 Params = Any
 
 
-def _check_planes(planes: chex.Array) -> chex.Array:
-  if planes.ndim != 4 or planes.shape[-1] != 2:
-    raise ValueError(f'a judge takes planes of shape [B, H, W, 2] (mask, values), got {planes.shape}')
-  return jnp.asarray(planes, jnp.float32)
-
-
-class IrvingCNN(nn.Module):
-  """The TensorFlow layers-tutorial MNIST CNN: planes [B, H, W, 2] -> logits [B, num_classes].
-
-  conv 5x5x32 SAME + relu, max-pool 2x2 stride 2, conv 5x5x64 SAME + relu, max-pool 2x2 stride 2,
-  flatten, dense 1024 + relu, dropout 0.4 (train only), dense num_classes.
-  """
+class SparsePixelJudge(nn.Module):
+  """planes [B, H, W, 2] -> logits [B, num_classes]: for each of `convs`, conv 5x5xfeatures SAME + relu and
+  max-pool 2x2 stride 2; then flatten, dense `hidden` + relu, dropout (train only, if `dropout_rate`), dense
+  num_classes. The ladder's judges are its configurations (JUDGE_MODELS)."""
 
   num_classes: int = 10
-  dropout_rate: float = 0.4
-
-  @nn.compact
-  def __call__(self, planes, *, train: bool = False):
-    x = _check_planes(planes)
-    x = nn.relu(nn.Conv(32, (5, 5), padding='SAME')(x))
-    x = nn.max_pool(x, (2, 2), strides=(2, 2))
-    x = nn.relu(nn.Conv(64, (5, 5), padding='SAME')(x))
-    x = nn.max_pool(x, (2, 2), strides=(2, 2))
-    x = x.reshape(x.shape[0], -1)
-    x = nn.relu(nn.Dense(1024)(x))
-    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
-
-
-class SmallCNN(nn.Module):
-  """A weaker CNN: conv 5x5xfeatures SAME + relu, max-pool 2, flatten, dense hidden + relu, dense classes.
-
-  planes [B, H, W, 2] -> logits [B, num_classes]. No dropout (`train` is accepted and ignored).
-  """
-
-  num_classes: int = 10
-  features: int = 8
-  hidden: int = 64
-
-  @nn.compact
-  def __call__(self, planes, *, train: bool = False):
-    del train
-    x = _check_planes(planes)
-    x = nn.relu(nn.Conv(self.features, (5, 5), padding='SAME')(x))
-    x = nn.max_pool(x, (2, 2), strides=(2, 2))
-    x = x.reshape(x.shape[0], -1)
-    x = nn.relu(nn.Dense(self.hidden)(x))
-    return nn.Dense(self.num_classes)(x)
-
-
-class MLPJudge(nn.Module):
-  """The weakest judge: flatten, dense hidden + relu, dense num_classes.
-
-  planes [B, H, W, 2] -> logits [B, num_classes]. No dropout (`train` is accepted and ignored).
-  """
-
-  num_classes: int = 10
+  convs: tuple[int, ...] = ()
   hidden: int = 128
+  dropout_rate: float = 0.0
 
   @nn.compact
   def __call__(self, planes, *, train: bool = False):
-    del train
-    x = _check_planes(planes)
-    x = x.reshape(x.shape[0], -1)
-    x = nn.relu(nn.Dense(self.hidden)(x))
+    if planes.ndim != 4 or planes.shape[-1] != 2:
+      raise ValueError(f'a judge takes planes of shape [B, H, W, 2] (mask, values), got {planes.shape}')
+    x = jnp.asarray(planes, jnp.float32)
+    for features in self.convs:
+      x = nn.max_pool(nn.relu(nn.Conv(features, (5, 5), padding='SAME')(x)), (2, 2), strides=(2, 2))
+    x = nn.relu(nn.Dense(self.hidden)(x.reshape(x.shape[0], -1)))
+    if self.dropout_rate:
+      x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
     return nn.Dense(self.num_classes)(x)
 
 
-JUDGE_MODELS = {
-  'irving_cnn': IrvingCNN,
-  'small_cnn': SmallCNN,
-  'mlp': MLPJudge,
+JUDGE_MODELS = {  # The ladder of the module docstring, strongest first.
+  'irving_cnn': functools.partial(SparsePixelJudge, convs=(32, 64), hidden=1024, dropout_rate=0.4),
+  'small_cnn': functools.partial(SparsePixelJudge, convs=(8,), hidden=64),
+  'mlp': functools.partial(SparsePixelJudge, hidden=128),
 }
 
 
 def make_judge(name: str, num_classes: int = 10) -> nn.Module:
-  """The judge model called `name` (a key of JUDGE_MODELS) with `num_classes` output logits."""
   if name not in JUDGE_MODELS:
     raise ValueError(f'unknown image judge {name!r}; expected one of {", ".join(JUDGE_MODELS)}')
   if num_classes < 2:
@@ -132,14 +89,12 @@ def init_judge(model: nn.Module, key: chex.PRNGKey, image_shape: tuple[int, int]
 
 def forward_flops(judge: ImageJudge, params: Params, image_shape: tuple[int, int] = (28, 28)) -> float:
   """FLOPs of the judge's forward pass on one image (XLA's cost analysis of the compiled call)."""
-  planes = jnp.zeros((1, *image_shape, 2), jnp.float32)
-  cost = jax.jit(judge.logits).lower(params, planes).compile().cost_analysis()
+  cost = jax.jit(judge.logits).lower(params, jnp.zeros((1, *image_shape, 2), jnp.float32)).compile().cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get('flops', 0.0)) if cost else 0.0
 
 
 def count_params(params: Params) -> int:
-  """The number of scalar parameters in a params pytree."""
   return sum(int(leaf.size) for leaf in jax.tree.leaves(params))
 
 

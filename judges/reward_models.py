@@ -77,8 +77,7 @@ def net_logits(spec: NetSpec, params: Params, x, ops) -> chex.Array:
 
 def claim_logit(spec: NetSpec, params: Params, x, ops, claim) -> chex.Array:
   """The reward model's logit that `claim` [...] is the end value: [...] float32."""
-  logits = net_logits(spec, params, x, ops)
-  return jnp.take_along_axis(logits, claim[..., None], axis=-1)[..., 0]
+  return jnp.take_along_axis(net_logits(spec, params, x, ops), claim[..., None], axis=-1)[..., 0]
 
 
 def reward_probability(spec: NetSpec, params: Params, x, ops, claim) -> chex.Array:

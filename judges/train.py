@@ -40,12 +40,10 @@ so with several hosts the workdir must be storage they all see):
 
 from __future__ import annotations
 
-import functools
 import json
-import math
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import chex
 import flax
@@ -73,18 +71,29 @@ from judges import image_judges
 CONFIG = 'config.json'
 METRICS = metrics_writer.METRICS
 CHECKPOINTS = 'checkpoints'
-MAX_CHECKPOINTS = 3
 # The config fields (and the training data's description) that change a judge's training: a resumed run
 # must keep them. The others may change: `checkpoint_every`, `log_every` and `eval_batch_size` change how a
 # run executes, `steps` only where it stops (the learning rate is constant), and fields this trainer does
 # not read (say, of the debates a config also describes) do not touch the judge. `model_parallelism`, like the
 # device count, changes only the float reduction order.
 RESULT_FIELDS = ('task', 'k', 'judge', 'learning_rate', 'batch_size', 'seed', 'num_classes', 'train_data')
-# Tags of the key streams derived from the seed (far above any example index).
-_INIT_TAG, _DATA_TAG, _MASK_TAG, _DROPOUT_TAG = 0x7F000001, 0x7F000002, 0x7F000003, 0x7F000004
+# The key streams derived from the seed, by the tag folded into key(seed) (far above any example index).
+_KEY_TAGS = {'init': 0x7F000001, 'data': 0x7F000002, 'mask': 0x7F000003, 'dropout': 0x7F000004}
 # The batch order of the module docstring, recorded in config.json: a run written with another order (the
 # trainer's first version drew the whole batch from one permutation of each process's shard) is refused.
 DATA_ORDER = 'row-strata'
+# The integer fields of a judge config and their least values (checked in this order).
+_INT_FIELDS = {
+  'k': 1,
+  'batch_size': 1,
+  'model_parallelism': 1,
+  'steps': 1,
+  'checkpoint_every': 1,
+  'log_every': 1,
+  'eval_batch_size': 1,
+  'seed': 0,
+  'num_classes': 2,
+}
 
 Params = Any
 
@@ -118,71 +127,50 @@ def validate_config(
   `num_devices` (default: all devices) must divide batch_size, and model_parallelism must divide it; with
   `image_shape` given, k must not exceed its number of pixels.
   """
-  for field in (
-    'task',
-    'k',
-    'judge',
-    'learning_rate',
-    'batch_size',
-    'steps',
-    'checkpoint_every',
-    'log_every',
-    'eval_batch_size',
-    'seed',
-    'num_classes',
-    'model_parallelism',
-  ):
+  for field in ('task', 'judge', 'learning_rate', *_INT_FIELDS):
     if field not in config:
       raise ConfigError(field, 'missing from the config; the judge trainer needs it')
-  if config.task != 'images':
-    raise ConfigError('task', f"the judge trainer trains judges of the 'images' task, got {config.task!r}")
-  k = runfiles.int_field(config, 'k', 1)
-  if image_shape is not None and k > math.prod(image_shape):
-    raise ConfigError(
-      'k', f'{k} pixels is more than a {image_shape[0]}x{image_shape[1]} image has ({math.prod(image_shape)})'
-    )
-  if config.judge not in image_judges.JUDGE_MODELS:
-    raise ConfigError(
-      'judge', f'unknown image judge {config.judge!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}'
-    )
+  ints = {field: runfiles.int_field(config, field, minimum) for field, minimum in _INT_FIELDS.items()}
   runfiles.positive_field(config, 'learning_rate')
-  batch_size = runfiles.int_field(config, 'batch_size', 1)
   num_devices = jax.device_count() if num_devices is None else num_devices
-  model_parallelism = runfiles.int_field(config, 'model_parallelism', 1)
-  if num_devices % model_parallelism:
-    divisors = [d for d in range(1, num_devices + 1) if num_devices % d == 0]
+  if image_shape is not None and ints['k'] > image_shape[0] * image_shape[1]:
     raise ConfigError(
+      'k',
+      f'{ints["k"]} pixels is more than a {image_shape[0]}x{image_shape[1]} image has ({image_shape[0] * image_shape[1]})',
+    )
+  for field, bad, message in (
+    ('task', config.task != 'images', f"the judge trainer trains judges of the 'images' task, got {config.task!r}"),
+    (
+      'judge',
+      config.judge not in image_judges.JUDGE_MODELS,
+      f'unknown image judge {config.judge!r}; expected one of {", ".join(image_judges.JUDGE_MODELS)}',
+    ),
+    (
       'model_parallelism',
-      f'{model_parallelism} does not divide the device count '
-      f'{num_devices}: the mesh is (data, model) = (devices / '
-      f'model_parallelism, model_parallelism); pass one of {divisors}',
-    )
-  if batch_size % num_devices:
-    raise ConfigError(
+      num_devices % ints['model_parallelism'],
+      f'{ints["model_parallelism"]} does not divide the device count {num_devices}: the mesh is (data, model) = '
+      '(devices / model_parallelism, model_parallelism); pass one of '
+      f'{[d for d in range(1, num_devices + 1) if num_devices % d == 0]}',
+    ),
+    (
       'batch_size',
-      f'{batch_size} is not divisible by the device count {num_devices}: the '
-      'batch is split evenly over the devices; pass a multiple of '
-      f'{num_devices}',
-    )
-  for field, minimum in (('steps', 1), ('checkpoint_every', 1), ('log_every', 1), ('eval_batch_size', 1), ('seed', 0)):
-    runfiles.int_field(config, field, minimum)
-  runfiles.int_field(config, 'num_classes', 2)
-
-
-def _train_data_info(dataset: ImageDataset) -> dict:
-  return {'examples': int(dataset.total), 'image_shape': list(dataset.image_shape), 'order': DATA_ORDER}
+      ints['batch_size'] % num_devices,
+      f'{ints["batch_size"]} is not divisible by the device count {num_devices}: the batch is split evenly over '
+      f'the devices; pass a multiple of {num_devices}',
+    ),
+  ):
+    if bad:
+      raise ConfigError(field, message)
 
 
 def _resolved_config(config: ml_collections.ConfigDict, dataset: ImageDataset) -> dict:
-  resolved = json.loads(config.to_json_best_effort())
-  resolved['train_data'] = _train_data_info(dataset)
-  return resolved
+  train_data = {'examples': int(dataset.total), 'image_shape': list(dataset.image_shape), 'order': DATA_ORDER}
+  return {**json.loads(config.to_json_best_effort()), 'train_data': train_data}
 
 
 def latest_checkpoint_step(workdir: str) -> int | None:
   """The step of the latest finished checkpoint in `workdir/checkpoints` (None if none); writes nothing."""
-  steps = checkpoints.saved_steps(os.path.join(workdir, CHECKPOINTS))
-  return max(steps) if steps else None
+  return max(checkpoints.saved_steps(os.path.join(workdir, CHECKPOINTS)), default=None)
 
 
 def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train: ImageDataset) -> None:
@@ -217,11 +205,7 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str, dataset_train
 
 
 def _keys(seed: int) -> dict[str, chex.PRNGKey]:
-  root = jax.random.key(seed)
-  return {
-    name: jax.random.fold_in(root, tag)
-    for name, tag in (('init', _INIT_TAG), ('data', _DATA_TAG), ('mask', _MASK_TAG), ('dropout', _DROPOUT_TAG))
-  }
+  return {name: jax.random.fold_in(jax.random.key(seed), tag) for name, tag in _KEY_TAGS.items()}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -230,24 +214,14 @@ def _keys(seed: int) -> dict[str, chex.PRNGKey]:
 
 def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
   """Shardings of a train state (arrays or ShapeDtypeStructs) on `mesh`: params and optimizer state by
-  `debate.distributed.sharding.fsdp_spec`, step and rng replicated."""
-  fsdp = lambda x: fsdp_sharding(x, mesh)
-  replicated = NamedSharding(mesh, P())
-  return TrainState(
-    step=replicated,
-    params=jax.tree.map(fsdp, state.params),
-    opt_state=jax.tree.map(fsdp, state.opt_state),
-    rng=replicated,
-  )
+  `debate.distributed.sharding.fsdp_spec`, step and rng (scalars) replicated."""
+  return fsdp_sharding(state, mesh)
 
 
-def make_optimizer(config) -> optax.GradientTransformation:
-  return optax.adam(config.learning_rate)
-
-
-def _initializer(
-  model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int, image_shape: tuple[int, int]
-) -> Callable[[], TrainState]:
+def init_state(
+  model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int, image_shape: tuple[int, int], mesh: Mesh
+) -> TrainState:
+  """The step-0 train state, laid out over `mesh` by `state_shardings`."""
   keys = _keys(seed)
 
   def init():
@@ -256,15 +230,17 @@ def _initializer(
       step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params), rng=keys['dropout']
     )
 
-  return init
-
-
-def init_state(
-  model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int, image_shape: tuple[int, int], mesh: Mesh
-) -> TrainState:
-  """The step-0 train state, laid out over `mesh` by `state_shardings`."""
-  init = _initializer(model, optimizer, seed=seed, image_shape=image_shape)
   return jax.jit(init, out_shardings=state_shardings(jax.eval_shape(init), mesh))()
+
+
+def _revealed(key: chex.PRNGKey, indices: chex.Array, images: chex.Array, k: int) -> chex.Array:
+  """indices [B], images [B, H, W] uint8 -> the judge's planes [B, H, W, 2] of each image with k random nonzero
+  pixels revealed, those of `random_nonzero_mask(fold_in(key, indices[i]), images[i], k)`."""
+  return jax.vmap(
+    lambda i, image: image_task.judge_planes(
+      image_task.to_unit_interval(image), image_task.random_nonzero_mask(jax.random.fold_in(key, i), image, k)
+    )
+  )(indices, images)
 
 
 def make_train_step(
@@ -279,12 +255,8 @@ def make_train_step(
   sharded = batch_sharding(mesh)
 
   def train_step(state: TrainState, images, labels, mask_key):
-    batch = images.shape[0]
-    step_key = jax.random.fold_in(mask_key, state.step)
-    rows = jax.lax.with_sharding_constraint(jnp.arange(batch, dtype=jnp.uint32), sharded)
-    keys = jax.vmap(lambda row: jax.random.fold_in(step_key, row))(rows)
-    masks = jax.vmap(lambda key, image: image_task.random_nonzero_mask(key, image, k))(keys, images)
-    planes = jax.vmap(image_task.judge_planes)(image_task.to_unit_interval(images), masks)
+    rows = jax.lax.with_sharding_constraint(jnp.arange(images.shape[0], dtype=jnp.uint32), sharded)
+    planes = _revealed(jax.random.fold_in(mask_key, state.step), rows, images, k)
     rng, dropout_key = jax.random.split(state.rng)
 
     def loss_fn(params):
@@ -322,39 +294,23 @@ def waits_for_each_step(mesh: Mesh) -> bool:
 
 def _checkpoint_tree(state: TrainState) -> dict:
   """The state as a checkpointable tree (the typed key as its raw uint32 data)."""
-  return {
-    'step': state.step,
-    'params': state.params,
-    'opt_state': state.opt_state,
-    'rng': jax.random.key_data(state.rng),
-  }
-
-
-def _state_from_tree(tree: Mapping) -> TrainState:
-  return TrainState(
-    step=tree['step'], params=tree['params'], opt_state=tree['opt_state'], rng=jax.random.wrap_key_data(tree['rng'])
-  )  # The default impl, as jax.random.key's.
+  return {**vars(state), 'rng': jax.random.key_data(state.rng)}
 
 
 def checkpoint_manager(workdir: str):
-  """The checkpoint manager of `workdir/checkpoints` (keeps the last 3)."""
-  return checkpoints.manager(os.path.join(workdir, CHECKPOINTS), MAX_CHECKPOINTS)
-
-
-def _save(manager, state: TrainState, step: int) -> None:
-  checkpoints.save_state(manager, step, _checkpoint_tree(state))
+  return checkpoints.manager(os.path.join(workdir, CHECKPOINTS), 3)  # Keeps the last 3.
 
 
 def _restore(manager, step: int, like: TrainState, shardings: TrainState) -> TrainState:
   """The checkpoint at `step`, laid out by `shardings` (whatever the layout it was saved from); `like`
   (arrays or ShapeDtypeStructs) gives shapes and dtypes."""
-  target = {'step': shardings.step, 'params': shardings.params, 'opt_state': shardings.opt_state, 'rng': shardings.rng}
   abstract = jax.tree.map(
     lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
     jax.eval_shape(_checkpoint_tree, like),
-    target,
+    vars(shardings),
   )
-  return _state_from_tree(checkpoints.restore_state(manager, step, abstract))
+  tree = checkpoints.restore_state(manager, step, abstract)
+  return TrainState(**{**tree, 'rng': jax.random.wrap_key_data(tree['rng'])})  # The default impl, as jax.random.key's.
 
 
 def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None = None) -> tuple[Params, int]:
@@ -364,22 +320,19 @@ def restore_params(workdir: str, *, step: int | None = None, mesh: Mesh | None =
   (any mesh; default: all devices), whatever the mesh they were trained on.
   """
   with open(os.path.join(workdir, CONFIG)) as f:
-    saved = json.load(f)
-  config = ml_collections.ConfigDict(saved)
+    config = ml_collections.ConfigDict(json.load(f))
   mesh = make_mesh() if mesh is None else mesh
   model = image_judges.make_judge(config.judge, config.num_classes)
+  image_shape = tuple(config.train_data.image_shape)
   like = jax.eval_shape(
-    _initializer(model, make_optimizer(config), seed=config.seed, image_shape=tuple(saved['train_data']['image_shape']))
+    lambda: init_state(model, optax.adam(config.learning_rate), seed=config.seed, image_shape=image_shape, mesh=mesh)
   )
   replicated = jax.tree.map(lambda _: NamedSharding(mesh, P()), like)
-  manager = checkpoint_manager(workdir)
-  try:
+  with checkpoint_manager(workdir) as manager:
     step = manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{workdir} has no checkpoints ({os.path.join(workdir, CHECKPOINTS)})')
     return _restore(manager, step, like, replicated).params, step
-  finally:
-    manager.close()
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -429,96 +382,96 @@ def train_judge(
     config, num_devices=len(jax.devices() if devices is None else devices), image_shape=dataset_train.image_shape
   )
   mesh = make_mesh(devices, model_parallelism=config.model_parallelism)
-  if dataset_train.num_classes != config.num_classes:
-    raise ConfigError(
-      'num_classes', f'{config.num_classes} but the training data was loaded with {dataset_train.num_classes} classes'
-    )
-  if dataset_train.total < config.batch_size:
-    raise ConfigError(
+  for field, bad, message in (
+    (
+      'num_classes',
+      dataset_train.num_classes != config.num_classes,
+      f'{config.num_classes} but the training data was loaded with {dataset_train.num_classes} classes',
+    ),
+    (
       'batch_size',
-      f'{config.batch_size} is more than the {dataset_train.total} training '
-      'examples (each row of the batch draws from its own N / B of them)',
-    )
+      dataset_train.total < config.batch_size,
+      f'{config.batch_size} is more than the {dataset_train.total} training examples (each row of the batch draws '
+      'from its own N / B of them)',
+    ),
+  ):
+    if bad:
+      raise ConfigError(field, message)
   check_workdir(config, workdir, dataset_train)
   if multihost.is_writer():
     os.makedirs(workdir, exist_ok=True)
     runfiles.write_json(os.path.join(workdir, CONFIG), _resolved_config(config, dataset_train))
 
   model = image_judges.make_judge(config.judge, config.num_classes)
-  optimizer = make_optimizer(config)
+  optimizer = optax.adam(config.learning_rate)
   state = init_state(model, optimizer, seed=config.seed, image_shape=dataset_train.image_shape, mesh=mesh)
   shardings = state_shardings(state, mesh)
-  manager = checkpoint_manager(workdir)
-  try:
-    with multihost.PreemptionWatch() as preemption:
-      latest = manager.latest_step()
-      if latest is not None:
-        state = _restore(manager, latest, state, shardings)
-        log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
-      step = int(jax.device_get(state.step))
-      # The training lines of the steps done so far; the test line is measured again at the end.
-      writer = metrics_writer.MetricsWriter(workdir, step=step, keep=lambda row: 'test' not in row)
-      train_metrics = next((row for row in reversed(writer.rows) if 'loss' in row), None)
+  with checkpoint_manager(workdir) as manager, multihost.PreemptionWatch() as preemption:
+    latest = manager.latest_step()
+    if latest is not None:
+      state = _restore(manager, latest, state, shardings)
+      log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
+    step = int(jax.device_get(state.step))
+    # The training lines of the steps done so far; the test line is measured again at the end.
+    writer = metrics_writer.MetricsWriter(workdir, step=step, keep=lambda row: 'test' not in row)
+    train_metrics = next((row for row in reversed(writer.rows) if 'loss' in row), None)
 
-      sharded = batch_sharding(mesh)
-      batches = batches_lib.BatchIndices(
-        _keys(config.seed)['data'],
-        num_examples=dataset_train.total,
-        batch_size=config.batch_size,
-        rows=batches_lib.local_rows(sharded, config.batch_size),
-        shard_start=dataset_train.start,
-        shard_size=len(dataset_train),
-      )
-      mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
-      train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
-      wait = waits_for_each_step(mesh)
-      log(
-        f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
-        f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
-        f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
-        f'{jax.process_count()} process(es)), {dataset_train.total} training images'
-      )
+    sharded = batch_sharding(mesh)
+    batches = batches_lib.BatchIndices(
+      _keys(config.seed)['data'],
+      num_examples=dataset_train.total,
+      batch_size=config.batch_size,
+      rows=batches_lib.local_rows(sharded, config.batch_size),
+      shard_start=dataset_train.start,
+      shard_size=len(dataset_train),
+    )
+    mask_key = jax.jit(lambda: _keys(config.seed)['mask'], out_shardings=NamedSharding(mesh, P()))()
+    train_step = make_train_step(model, optimizer, k=config.k, mesh=mesh, shardings=shardings)
+    wait = waits_for_each_step(mesh)
+    log(
+      f'training {config.judge} (k={config.k}) from step {step} to {config.steps}: '
+      f'{image_judges.count_params(state.params):,} params, batch {config.batch_size} over {mesh.size} '
+      f'device(s) (mesh data={mesh.shape["data"]} x model={mesh.shape["model"]}, '
+      f'{jax.process_count()} process(es)), {dataset_train.total} training images'
+    )
 
-      start_time = window_time = time.perf_counter()
-      window_start = step
-      while step < config.steps:
-        rows = batches.indices(step)
-        images = jax.make_array_from_process_local_data(sharded, dataset_train.images[rows])
-        labels = jax.make_array_from_process_local_data(sharded, dataset_train.labels[rows])
-        state, step_metrics = train_step(state, images, labels, mask_key)
-        if wait:
-          jax.block_until_ready(step_metrics)
-        step += 1
-        if step % config.log_every == 0 or step == config.steps:
-          step_metrics = jax.device_get(step_metrics)
-          now = time.perf_counter()
-          rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
-          window_time, window_start = now, step
-          train_metrics = writer.write(
-            step,
-            {
-              'loss': float(step_metrics['loss']),
-              'accuracy': float(step_metrics['accuracy']),
-              'examples_per_s': round(rate, 1),
-              'elapsed_s': round(now - start_time, 3),
-            },
-          )
-          left = (config.steps - step) * config.batch_size / rate
-          log(
-            f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
-            f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {_format_duration(left)}'
-          )
-        scheduled = step % config.checkpoint_every == 0 or step == config.steps
-        if scheduled:
-          _save(manager, state, step)
-        if step < config.steps and preemption.requested(step):  # Every process asks at every step.
-          if not scheduled:
-            _save(manager, state, step)
-          manager.wait_until_finished()
-          raise multihost.Preempted(step, os.path.join(workdir, CHECKPOINTS))
-      manager.wait_until_finished()
-  finally:
-    manager.close()
+    start_time = window_time = time.perf_counter()
+    window_start = step
+    while step < config.steps:
+      rows = batches.indices(step)
+      batch = [
+        jax.make_array_from_process_local_data(sharded, a[rows]) for a in (dataset_train.images, dataset_train.labels)
+      ]
+      state, step_metrics = train_step(state, *batch, mask_key)
+      if wait:
+        jax.block_until_ready(step_metrics)
+      step += 1
+      if step % config.log_every == 0 or step == config.steps:
+        step_metrics = jax.device_get(step_metrics)
+        now = time.perf_counter()
+        rate = (step - window_start) * config.batch_size / max(now - window_time, 1e-9)
+        window_time, window_start = now, step
+        train_metrics = writer.write(
+          step,
+          {
+            'loss': float(step_metrics['loss']),
+            'accuracy': float(step_metrics['accuracy']),
+            'examples_per_s': round(rate, 1),
+            'elapsed_s': round(now - start_time, 3),
+          },
+        )
+        left = _format_duration((config.steps - step) * config.batch_size / rate)
+        log(
+          f'step {step}/{config.steps}: loss {train_metrics["loss"]:.4f}, batch accuracy '
+          f'{train_metrics["accuracy"]:.3f}, {rate:,.0f} examples/s, time left {left}'
+        )
+      preempted = step < config.steps and preemption.requested(step)  # Every process asks at every step.
+      if preempted or step % config.checkpoint_every == 0 or step == config.steps:
+        checkpoints.save_state(manager, step, _checkpoint_tree(state))
+      if preempted:
+        manager.wait_until_finished()
+        raise multihost.Preempted(step, os.path.join(workdir, CHECKPOINTS))
+    manager.wait_until_finished()
 
   metrics = {'step': step, 'train': train_metrics}
   if dataset_test is not None:
@@ -549,10 +502,12 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   Returns:
     {'correct', 'games', 'accuracy', 'ci95': [low, high] (Wilson), 'k', 'seed'}.
   """
-  if not isinstance(k, int) or k < 1:
-    raise ValueError(f'k must be an integer >= 1, got {k!r}')
-  if batch_size < 1:
-    raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+  for bad, message in (
+    (not isinstance(k, int) or k < 1, f'k must be an integer >= 1, got {k!r}'),
+    (batch_size < 1, f'batch_size must be >= 1, got {batch_size}'),
+  ):
+    if bad:
+      raise ValueError(message)
   mesh = make_mesh(jax.local_devices())
   n = len(dataset)
   # At most the split's size, rounded up to a multiple of the local device count (the batch is sharded).
@@ -560,36 +515,36 @@ def evaluate(model: nn.Module, params: Params, dataset: ImageDataset, *, k: int,
   sharded = batch_sharding(mesh)
   params = multihost.replicate(params, mesh)  # Gathers params sharded over processes (a collective).
 
-  @functools.partial(jax.jit, out_shardings=sharded)
-  def judge_batch(params, images, labels, indices, valid):  # -> [batch] bool, sharded: no collective.
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(indices)
-    masks = jax.vmap(lambda key, image: image_task.random_nonzero_mask(key, image, k))(keys, images)
-    planes = jax.vmap(image_task.judge_planes)(image_task.to_unit_interval(images), masks)
-    logits = model.apply(params, planes, train=False)
-    return (jnp.argmax(logits, axis=-1) == labels) & valid
+  judge_batch = jax.jit(  # -> [batch] bool, sharded: no collective.
+    lambda params, images, labels, indices, valid: (
+      valid
+      & (
+        jnp.argmax(model.apply(params, _revealed(jax.random.key(seed), indices, images, k), train=False), axis=-1)
+        == labels
+      )
+    ),
+    out_shardings=sharded,
+  )
 
-  verdicts = []  # Fetched once at the end, so batches are dispatched without waiting.
-  for begin in range(0, n, batch_size):
-    stop = min(begin + batch_size, n)
-    pad = batch_size - (stop - begin)
-    images = np.concatenate([dataset.images[begin:stop], np.zeros((pad, *dataset.image_shape), dataset.images.dtype)])
-    labels = np.concatenate([dataset.labels[begin:stop], np.zeros(pad, np.int32)]).astype(np.int32)
-    indices = (dataset.start + np.arange(begin, begin + batch_size)).astype(np.uint32)
-    valid = np.arange(batch_size) < stop - begin
-    args = [jax.device_put(a, sharded) for a in (images, labels, indices, valid)]
-    verdicts.append(judge_batch(params, *args))
+  padded = -(-n // batch_size) * batch_size  # The split, padded with zero images that `valid` leaves out.
+  pad = lambda a: np.concatenate([a, np.zeros((padded - n, *a.shape[1:]), a.dtype)])
+  images, labels = pad(dataset.images), pad(dataset.labels).astype(np.int32)
+  indices, valid = (dataset.start + np.arange(padded)).astype(np.uint32), np.arange(padded) < n
+  verdicts = [  # Fetched once at the end, so batches are dispatched without waiting.
+    judge_batch(params, *(jax.device_put(a[i : i + batch_size], sharded) for a in (images, labels, indices, valid)))
+    for i in range(0, padded, batch_size)
+  ]
   correct, games = int(sum(np.sum(v) for v in jax.device_get(verdicts))), n
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils
 
     totals = np.asarray(multihost_utils.process_allgather(np.array([correct, games], np.int64)))
     correct, games = (int(v) for v in totals.reshape(-1, 2).sum(axis=0))
-  low, high = wilson_interval(correct, games)
   return {
     'correct': correct,
     'games': games,
     'accuracy': correct / games if games else float('nan'),
-    'ci95': [low, high],
+    'ci95': list(wilson_interval(correct, games)),
     'k': k,
     'seed': seed,
   }

@@ -24,6 +24,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 
 def is_writer() -> bool:
@@ -36,8 +37,6 @@ def _host_copy(x) -> np.ndarray:
     return np.asarray(jax.device_get(x))
   if x.is_fully_replicated:
     return np.asarray(x.addressable_data(0))
-  from jax.experimental import multihost_utils
-
   return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
@@ -67,22 +66,16 @@ def broadcast_json(value: Any) -> Any:
   """Process 0's `value` (JSON-able; ignored elsewhere), returned in every process (a collective)."""
   if jax.process_count() == 1:
     return value
-  from jax.experimental import multihost_utils
-
   data = np.frombuffer(json.dumps(value).encode(), np.uint8) if is_writer() else np.zeros(0, np.uint8)
-  size = int(multihost_utils.broadcast_one_to_all(np.array(data.size, np.int64)))
-  padded = np.zeros(size, np.uint8)
-  padded[: data.size] = data[:size]
-  data = np.asarray(multihost_utils.broadcast_one_to_all(padded))
-  return json.loads(data.tobytes().decode())
+  size = int(multihost_utils.broadcast_one_to_all(np.array(data.size, np.int64)))  # Then the bytes, as long.
+  data = multihost_utils.broadcast_one_to_all(data if is_writer() else np.zeros(size, np.uint8))
+  return json.loads(np.asarray(data).tobytes().decode())
 
 
 def global_max(value: int) -> int:
   """The largest of every process's integer `value`, in every process (a collective)."""
   if jax.process_count() == 1:
     return int(value)
-  from jax.experimental import multihost_utils
-
   return int(np.max(multihost_utils.process_allgather(np.array([value], np.int64))))
 
 
@@ -107,9 +100,7 @@ class PreemptionWatch:
   """
 
   def __init__(self):
-    self._flag = threading.Event()
-    self._previous = None
-    self._distributed = False
+    self._flag, self._previous = threading.Event(), None
 
   def __enter__(self) -> PreemptionWatch:
     self._distributed = jax.distributed.is_initialized()
@@ -124,8 +115,4 @@ class PreemptionWatch:
 
   def requested(self, step: int) -> bool:
     """True once the run should save and stop (at `step`, the number of steps done)."""
-    if self._distributed:
-      from jax.experimental import multihost_utils
-
-      return multihost_utils.reached_preemption_sync_point(step)
-    return self._flag.is_set()
+    return multihost_utils.reached_preemption_sync_point(step) if self._distributed else self._flag.is_set()

@@ -81,9 +81,8 @@ def training_mesh(
       f'each; pass a --config.{batch_field} divisible by {len(processes) * model_parallelism}',
     )
   n = max(counts)
-  if n * len(processes) == 1:
-    return None
-  return make_mesh([d for p in processes for d in by_process[p][:n]], model_parallelism=model_parallelism)
+  devices = [d for p in processes for d in by_process[p][:n]]
+  return None if len(devices) == 1 else make_mesh(devices, model_parallelism=model_parallelism)
 
 
 def check_batch(mesh: Mesh | None, batch_size: int) -> None:
@@ -105,9 +104,7 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 def batch_constrained(tree, mesh: Mesh | None):
   """Inside `jit`: every array of `tree` split over `mesh` along its leading (batch) axis; unchanged without
   a mesh."""
-  if mesh is None:
-    return tree
-  return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, batch_sharding(mesh)), tree)
+  return tree if mesh is None else jax.lax.with_sharding_constraint(tree, batch_sharding(mesh))
 
 
 def fsdp_spec(shape: Sequence[int], model_size: int) -> P:
@@ -120,9 +117,10 @@ def fsdp_spec(shape: Sequence[int], model_size: int) -> P:
   return P(*([None] * axis + ['model']))
 
 
-def fsdp_sharding(x, mesh: Mesh) -> NamedSharding:
-  """The sharding of array `x` (or a ShapeDtypeStruct) on `mesh` by `fsdp_spec` over its 'model' axis."""
-  return NamedSharding(mesh, fsdp_spec(x.shape, dict(mesh.shape).get('model', 1)))
+def fsdp_sharding(tree, mesh: Mesh):
+  """The shardings of the arrays (or ShapeDtypeStructs) of `tree` on `mesh` by `fsdp_spec` over its 'model'
+  axis: a NamedSharding for an array, a tree of them for a tree."""
+  return jax.tree.map(lambda x: NamedSharding(mesh, fsdp_spec(x.shape, dict(mesh.shape).get('model', 1))), tree)
 
 
 def fsdp_constrained(tree, mesh: Mesh | None):
@@ -130,9 +128,7 @@ def fsdp_constrained(tree, mesh: Mesh | None):
   when its 'model' axis has size 1); unchanged without a mesh. Trainers call it on their state, and
   `fsdp_placed` on its inputs, so a compiled step's outputs have the layout of its inputs (one compilation,
   not one more for the layout after the first call)."""
-  if mesh is None:
-    return tree
-  return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, fsdp_sharding(x, mesh)), tree)
+  return tree if mesh is None else jax.lax.with_sharding_constraint(tree, fsdp_sharding(tree, mesh))
 
 
 def fsdp_placed(tree, mesh: Mesh | None):
@@ -140,10 +136,7 @@ def fsdp_placed(tree, mesh: Mesh | None):
   `fsdp_constrained`; unchanged without a mesh. A mesh spanning processes is filled from host copies."""
   if mesh is None:
     return tree
-  shardings = jax.tree.map(lambda x: fsdp_sharding(x, mesh), tree)
-  if not mesh.is_multi_process:
-    return jax.device_put(tree, shardings)
-  return jax.device_put(multihost.to_host(tree), shardings)
+  return jax.device_put(multihost.to_host(tree) if mesh.is_multi_process else tree, fsdp_sharding(tree, mesh))
 
 
 def replicated(tree, mesh: Mesh | None):

@@ -72,12 +72,7 @@ def _power_mod(base: chex.Array, exponent: int, modulus: int) -> chex.Array:
 
 def compute_trace(x0: chex.Array, ops: chex.Array, modulus: int) -> chex.Array:
   """x0: [] int32, ops: [T, 2] -> trace: [T + 1] int32."""
-
-  def body(x, op):
-    y = apply_step(x, op, modulus)
-    return y, y
-
-  _, rest = jax.lax.scan(body, x0, ops)
+  _, rest = jax.lax.scan(lambda x, op: 2 * (apply_step(x, op, modulus),), x0, ops)  # Carries and emits x_t.
   return jnp.concatenate([x0[None], rest])
 
 
@@ -89,8 +84,7 @@ def sample_instance(key: chex.PRNGKey, length, modulus: int, max_length: int | N
 
   `length` may be traced; `max_length` (default: `length`, which must then be a Python int) is static.
   """
-  if max_length is None:
-    max_length = length
+  max_length = length if max_length is None else max_length
   if isinstance(length, int) and not 1 <= length <= max_length:
     raise ValueError(f'chain length T must be in [1, {max_length}], got {length}')
   x0_key, ops_key, wrong_key = jax.random.split(key, 3)

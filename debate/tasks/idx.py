@@ -20,6 +20,7 @@ import dataclasses
 import gzip
 import math
 import os
+import pathlib
 import struct
 import zlib
 
@@ -37,7 +38,6 @@ IDX_DTYPES = {
   0x0E: np.dtype('>f8'),
 }
 _CODES = {dtype.newbyteorder('='): code for code, dtype in IDX_DTYPES.items()}
-_GZIP_MAGIC = b'\x1f\x8b'
 
 # split -> file-name prefix of the standard MNIST-family file names.
 SPLIT_PREFIXES = {'train': 'train', 'test': 't10k'}
@@ -47,19 +47,21 @@ class IdxError(ValueError):
   """A missing, corrupt or inconsistent IDX file or data folder."""
 
 
+def _check(ok: bool, message: str, error: type[ValueError] = IdxError) -> None:
+  if not ok:
+    raise error(message)
+
+
 def _code_names() -> str:
   return ', '.join(f'0x{code:02X} ({dtype.newbyteorder("=").name})' for code, dtype in IDX_DTYPES.items())
 
 
 def _read_bytes(path: str) -> bytes:
-  """The file's bytes, decompressed if it is gzip-compressed."""
-  if not os.path.exists(path):
-    raise IdxError(f'IDX file {path!r} does not exist; check the path or the data folder flag')
-  if os.path.isdir(path):
-    raise IdxError(f'IDX file {path!r} is a directory, not a file; pass the path of the file itself')
+  _check(os.path.exists(path), f'IDX file {path!r} does not exist; check the path or the data folder flag')
+  _check(not os.path.isdir(path), f'IDX file {path!r} is a directory, not a file; pass the path of the file itself')
   with open(path, 'rb') as f:
     raw = f.read()
-  if not raw.startswith(_GZIP_MAGIC):
+  if not raw.startswith(b'\x1f\x8b'):  # The gzip magic number.
     return raw
   try:
     return gzip.decompress(raw)
@@ -79,46 +81,43 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   """
   path = os.fspath(path)
   data = _read_bytes(path)
-  if len(data) < 4:
-    raise IdxError(
-      f'IDX file {path!r} is truncated: it has {len(data)} bytes, fewer than the 4-byte magic number; re-download it'
-    )
+  _check(
+    len(data) >= 4,
+    f'IDX file {path!r} is truncated: it has {len(data)} bytes, fewer than the 4-byte magic number; re-download it',
+  )
   zero0, zero1, code, ndim = data[:4]
-  if zero0 or zero1:
-    raise IdxError(
-      f'IDX file {path!r} has a bad magic number {data[:4].hex(" ")}: the first two bytes '
-      'must be 00 00; it is not an IDX file (or is compressed other than with gzip)'
-    )
-  if code not in IDX_DTYPES:
-    raise IdxError(
-      f'IDX file {path!r} has unknown dtype code 0x{code:02X} in its magic number; known '
-      f'codes: {_code_names()}; the file is corrupt or not an IDX file'
-    )
-  if ndim == 0:
-    raise IdxError(f'IDX file {path!r} declares 0 dimensions; an IDX data file has at least one; the file is corrupt')
+  _check(
+    not (zero0 or zero1),
+    f'IDX file {path!r} has a bad magic number {data[:4].hex(" ")}: the first two bytes '
+    'must be 00 00; it is not an IDX file (or is compressed other than with gzip)',
+  )
+  _check(
+    code in IDX_DTYPES,
+    f'IDX file {path!r} has unknown dtype code 0x{code:02X} in its magic number; known '
+    f'codes: {_code_names()}; the file is corrupt or not an IDX file',
+  )
+  _check(ndim > 0, f'IDX file {path!r} declares 0 dimensions; an IDX data file has at least one; the file is corrupt')
   header = 4 + 4 * ndim
-  if len(data) < header:
-    raise IdxError(
-      f'IDX file {path!r} is truncated: its header needs {header} bytes for {ndim} '
-      f'dimensions, found {len(data)}; re-download it'
-    )
+  _check(
+    len(data) >= header,
+    f'IDX file {path!r} is truncated: its header needs {header} bytes for {ndim} '
+    f'dimensions, found {len(data)}; re-download it',
+  )
   dims = struct.unpack(f'>{ndim}I', data[4:header])
   dtype = IDX_DTYPES[code]
-  expected = math.prod(dims) * dtype.itemsize
-  found = len(data) - header
-  shape = 'x'.join(map(str, dims))
-  what = f'{shape} {dtype.newbyteorder("=").name}'
-  if found < expected:
-    raise IdxError(
-      f'IDX file {path!r} is truncated: expected {expected} bytes of data ({what}), found '
-      f'{found}; re-download or re-extract it'
-    )
-  if found > expected:
-    raise IdxError(
-      f'IDX file {path!r} is too long: expected {expected} bytes of data ({what}), found '
-      f'{found} ({found - expected} extra); the file is corrupt or its header is wrong; '
-      're-download it'
-    )
+  expected, found = math.prod(dims) * dtype.itemsize, len(data) - header
+  what = f'{"x".join(map(str, dims))} {dtype.newbyteorder("=").name}'
+  _check(
+    found >= expected,
+    f'IDX file {path!r} is truncated: expected {expected} bytes of data ({what}), found '
+    f'{found}; re-download or re-extract it',
+  )
+  _check(
+    found <= expected,
+    f'IDX file {path!r} is too long: expected {expected} bytes of data ({what}), found '
+    f'{found} ({found - expected} extra); the file is corrupt or its header is wrong; '
+    're-download it',
+  )
   array = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
   return array.astype(dtype.newbyteorder('='))  # A writable, native-order copy.
 
@@ -132,15 +131,19 @@ def write_idx(path: str | os.PathLike, array) -> None:
   path = os.fspath(path)
   array = np.asarray(array)
   dtype = array.dtype.newbyteorder('=')
-  if dtype not in _CODES:
-    raise ValueError(
+  for ok, message in (
+    (
+      dtype in _CODES,
       f'cannot write dtype {array.dtype} to IDX file {path!r}; supported: {_code_names()}; '
-      'convert the array first (e.g. array.astype(np.uint8))'
-    )
-  if array.ndim == 0 or array.ndim > 255:
-    raise ValueError(f'cannot write a {array.ndim}-d array to IDX file {path!r}; IDX holds 1 to 255 dims')
-  if any(size >= 2**32 for size in array.shape):
-    raise ValueError(f'cannot write shape {array.shape} to IDX file {path!r}: sizes must fit in uint32')
+      'convert the array first (e.g. array.astype(np.uint8))',
+    ),
+    (0 < array.ndim <= 255, f'cannot write a {array.ndim}-d array to IDX file {path!r}; IDX holds 1 to 255 dims'),
+    (
+      all(size < 2**32 for size in array.shape),
+      f'cannot write shape {array.shape} to IDX file {path!r}: sizes must fit in uint32',
+    ),
+  ):
+    _check(ok, message, ValueError)
   code = _CODES[dtype]
   payload = (
     bytes([0, 0, code, array.ndim])
@@ -150,11 +153,7 @@ def write_idx(path: str | os.PathLike, array) -> None:
   if path.endswith('.gz'):
     payload = gzip.compress(payload, mtime=0)
 
-  def write(tmp: str) -> None:
-    with open(tmp, 'wb') as f:
-      f.write(payload)
-
-  runfiles.atomic_write(path, write)
+  runfiles.atomic_write(path, lambda tmp: pathlib.Path(tmp).write_bytes(payload))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -202,10 +201,12 @@ def partition_bounds(num_examples: int, parts: int) -> np.ndarray:
 def shard_bounds(num_examples: int, process_index: int, process_count: int) -> tuple[int, int]:
   """[start, stop) of shard `process_index` of `process_count` contiguous shards of `num_examples`
   (`partition_bounds`)."""
-  if process_count < 1:
-    raise ValueError(f'process_count must be >= 1, got {process_count}')
-  if not 0 <= process_index < process_count:
-    raise ValueError(f'process_index must be in [0, {process_count}), got {process_index}')
+  _check(process_count >= 1, f'process_count must be >= 1, got {process_count}', ValueError)
+  _check(
+    0 <= process_index < process_count,
+    f'process_index must be in [0, {process_count}), got {process_index}',
+    ValueError,
+  )
   bounds = partition_bounds(num_examples, process_count)
   return int(bounds[process_index]), int(bounds[process_index + 1])
 
@@ -221,18 +222,18 @@ def _listing(data_dir: str, limit: int = 20) -> str:
 def find_split_files(data_dir: str | os.PathLike, split: str) -> tuple[str, str]:
   """Paths of the (images, labels) IDX files of `split` in `data_dir`, preferring `.gz` when both exist."""
   data_dir = os.fspath(data_dir)
-  if split not in SPLIT_PREFIXES:
-    raise ValueError(f'unknown split {split!r}; expected one of {sorted(SPLIT_PREFIXES)}')
-  if not os.path.exists(data_dir):
-    raise IdxError(
-      f'data folder {data_dir!r} does not exist; pass the folder that holds the IDX files '
-      '(e.g. train-images-idx3-ubyte.gz), such as ../shared/data/mnist'
-    )
-  if not os.path.isdir(data_dir):
-    raise IdxError(f'data folder {data_dir!r} is a file, not a folder; pass the folder that holds the IDX files')
-  prefix = SPLIT_PREFIXES[split]
+  _check(split in SPLIT_PREFIXES, f'unknown split {split!r}; expected one of {sorted(SPLIT_PREFIXES)}', ValueError)
+  _check(
+    os.path.exists(data_dir),
+    f'data folder {data_dir!r} does not exist; pass the folder that holds the IDX files '
+    '(e.g. train-images-idx3-ubyte.gz), such as ../shared/data/mnist',
+  )
+  _check(
+    os.path.isdir(data_dir),
+    f'data folder {data_dir!r} is a file, not a folder; pass the folder that holds the IDX files',
+  )
   paths = []
-  for base in (f'{prefix}-images-idx3-ubyte', f'{prefix}-labels-idx1-ubyte'):
+  for base in (f'{SPLIT_PREFIXES[split]}-images-idx3-ubyte', f'{SPLIT_PREFIXES[split]}-labels-idx1-ubyte'):
     candidates = [base + '.gz', base]
     found = [name for name in candidates if os.path.isfile(os.path.join(data_dir, name))]
     if not found:
@@ -256,39 +257,36 @@ def load_image_dataset(
   `process_index` (see `shard_bounds`): examples [floor(N p / P), floor(N (p + 1) / P)).
   """
   shard_bounds(0, process_index, process_count)  # Checks the process arguments before any reading.
-  if num_classes < 1:
-    raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+  _check(num_classes >= 1, f'num_classes must be >= 1, got {num_classes}', ValueError)
   images_path, labels_path = find_split_files(data_dir, split)
-  images = read_idx(images_path)
-  labels = read_idx(labels_path)
-  if images.ndim != 3:
-    raise IdxError(
+  images, labels = read_idx(images_path), read_idx(labels_path)
+  for ok, message in (
+    (
+      images.ndim == 3,
       f'image file {images_path!r} holds a {images.ndim}-d array of shape {images.shape}; '
-      'expected 3-d [N, H, W] images; is it a labels file, or from another data set?'
-    )
-  if images.dtype != np.uint8:
-    raise IdxError(f'image file {images_path!r} holds {images.dtype} values; expected uint8 pixels 0..255')
-  if labels.ndim != 1:
-    raise IdxError(
+      'expected 3-d [N, H, W] images; is it a labels file, or from another data set?',
+    ),
+    (images.dtype == np.uint8, f'image file {images_path!r} holds {images.dtype} values; expected uint8 pixels 0..255'),
+    (
+      labels.ndim == 1,
       f'label file {labels_path!r} holds a {labels.ndim}-d array of shape {labels.shape}; '
-      'expected 1-d [N] labels; is it an images file?'
-    )
-  if labels.dtype.kind not in 'iu':
-    raise IdxError(f'label file {labels_path!r} holds {labels.dtype} values; expected integer labels')
-  if len(images) != len(labels):
-    raise IdxError(
+      'expected 1-d [N] labels; is it an images file?',
+    ),
+    (labels.dtype.kind in 'iu', f'label file {labels_path!r} holds {labels.dtype} values; expected integer labels'),
+    (
+      len(images) == len(labels),
       f'image file {images_path!r} has {len(images)} images but label file {labels_path!r} '
-      f'has {len(labels)} labels; the two files must come from the same split and data set'
+      f'has {len(labels)} labels; the two files must come from the same split and data set',
+    ),
+  ):
+    _check(ok, message)
+  bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+  if len(bad):
+    raise IdxError(
+      f'label file {labels_path!r} has labels outside [0, {num_classes}) (min {int(labels.min())}, max '
+      f'{int(labels.max())}; first bad label {int(labels[bad[0]])} at index {int(bad[0])}); the file is corrupt, or '
+      'pass the right num_classes'
     )
-  if len(labels):
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= num_classes:
-      bad = int(np.flatnonzero((labels < 0) | (labels >= num_classes))[0])
-      raise IdxError(
-        f'label file {labels_path!r} has labels outside [0, {num_classes}) (min {low}, max '
-        f'{high}; first bad label {int(labels[bad])} at index {bad}); the file is corrupt, or '
-        'pass the right num_classes'
-      )
   start, stop = shard_bounds(len(labels), process_index, process_count)
   return ImageDataset(
     images=np.ascontiguousarray(images[start:stop]),

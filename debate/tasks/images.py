@@ -72,10 +72,7 @@ def random_nonzero_mask(key: chex.PRNGKey, image: chex.Array, k: int) -> chex.Ar
     raise ValueError(
       f'k (pixels to reveal) must be a static int in [0, {num_pixels}] for a {image.shape} image, got {k!r}'
     )
-  candidates = nonzero_pixel_mask(image)
   order = jax.random.permutation(key, num_pixels)
-  in_order = candidates[order]
-  rank = jnp.cumsum(in_order)  # 1-based rank of each candidate in the random order.
-  chosen_in_order = in_order & (rank <= k)
-  mask = jnp.zeros((num_pixels,), jnp.bool_).at[order].set(chosen_in_order)
-  return mask.reshape(image.shape)
+  in_order = nonzero_pixel_mask(image)[order]
+  chosen_in_order = in_order & (jnp.cumsum(in_order) <= k)  # The cumsum: 1-based rank in the random order.
+  return jnp.zeros((num_pixels,), jnp.bool_).at[order].set(chosen_in_order).reshape(image.shape)
