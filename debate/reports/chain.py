@@ -66,12 +66,15 @@ def accuracy_table(records: Sequence[Record], *, fmt: str) -> str:
 
   Markdown and LaTeX are wide (rows: arm x judge, columns: T, entries:
   accuracy % with Wilson 95% CI, e.g. ``97.3 [96.5, 97.9]``, and ``(n=...)`` when
-  the cells differ in games); CSV is long (one line per record).
+  the cells differ in games), a cell's seeds pooled (debate.tournament.pooling.pool_records); CSV is long
+  (one line per record).
   """
+  from debate.tournament.pooling import pool_records  # (The tournament package reads records too.)
+
   check_fmt(fmt)
   if fmt == 'csv':
     return csv_table(CSV_COLUMNS, [_csv_row(record) for record in records])
-  rows, ts, cells = _grid(records)
+  rows, ts, cells = _grid(pool_records(records))
   games = {cell[3] for cell in cells.values()}
   latex = fmt == 'latex'
 
@@ -148,13 +151,13 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
 
 
 def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
-  """Writes table.{md,tex,csv} and accuracy_vs_T.png into ``workdir``, the seeds of a cell pooled
-  (debate.tournament.pooling.pool_records; the CSV keeps one row per record).
+  """Writes table.{md,tex,csv} and accuracy_vs_T.png into ``workdir``, the seeds of a cell pooled (the CSV
+  keeps one row per record).
 
   Each file is written atomically. Returns ``{file name: path}``.
   """
-  from debate.tournament.pooling import pool_records  # (The tournament package reads records too.)
+  from debate.tournament.pooling import pool_records
 
-  pooled = pool_records(records)
-  writers = table_writers('table', lambda fmt: accuracy_table(records if fmt == 'csv' else pooled, fmt=fmt))
-  return write_files(workdir, {**writers, 'accuracy_vs_T.png': lambda tmp: accuracy_vs_T_figure(pooled, tmp)})
+  writers = table_writers('table', lambda fmt: accuracy_table(records, fmt=fmt))
+  figure = lambda tmp: accuracy_vs_T_figure(pool_records(records), tmp)
+  return write_files(workdir, {**writers, 'accuracy_vs_T.png': figure})
