@@ -96,7 +96,7 @@ def test_markdown_shows_n_per_entry_when_games_differ():
 
 
 def test_duplicate_cells_rejected():
-  with pytest.raises(ValueError, match='duplicate'):
+  with pytest.raises(ValueError, match='several records with the same seed'):
     accuracy_table(RECORDS + [RECORDS[0]], fmt='markdown')
 
 
