@@ -40,18 +40,24 @@ def get_config(variant: str = 'default'):
   if variant not in ('default', 'width32', 'search', 'smoke'):
     raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32, search or smoke')
   config = chain.get_config('default')
-  config.update(T=(16,), judges=('learned:96',), num_games=1000, batch_size=500, num_transcripts=2)
-  config.selfplay_training = {
-    'batch_size': 64,
-    'num_simulations': 16,
-    'considered_actions': 8,
-    'learning_rate': 1e-3,
-    'value_coef': 1.0,
-    'max_length': 16,
-    'width': 128,
-    'depth': 2,
-    'log_every': 50,
-  }
+  config.update(
+    T=(16,),
+    judges=('learned:96',),
+    num_games=1000,
+    batch_size=500,
+    num_transcripts=2,
+    selfplay_training={
+      'batch_size': 64,
+      'num_simulations': 16,
+      'considered_actions': 8,
+      'learning_rate': 1e-3,
+      'value_coef': 1.0,
+      'max_length': 16,
+      'width': 128,
+      'depth': 2,
+      'log_every': 50,
+    },
+  )
   rungs = {'default': RUNGS, 'smoke': (0, 40)}.get(variant, (0, 500, 2000))
   if variant == 'width32':
     config.selfplay_training.width = 32

@@ -93,11 +93,8 @@ def selfplay_protocols(rungs: tuple[int, ...], opponents: tuple[str, ...]) -> tu
   rung the network as the liar against each honest opponent, as the honest debater against each lying
   opponent, and against itself."""
   arms = [f'debate/{o}' for o in opponents]
-  for step in rungs:
-    az = f'az:{step}'
-    for o in opponents:
-      arms += [f'debate/{o}/liar={az}', f'debate/{az}/liar={o}']
-    arms.append(f'debate/{az}')
+  for az in (f'az:{step}' for step in rungs):
+    arms += [*(arm for o in opponents for arm in (f'debate/{o}/liar={az}', f'debate/{az}/liar={o}')), f'debate/{az}']
   return tuple(arms)
 
 
