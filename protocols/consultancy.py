@@ -27,9 +27,7 @@ def back_trace(instance: ChainInstance, modulus: int) -> jax.Array:
   """The values led back from the wrong answer: [max_length + 1] int32, b_T = wrong and
   b_{t-1} = f^-1(b_t, a_t), so that every step from t on checks out (b_0 is set to x_0)."""
 
-  def back(y, op):
-    return chain.invert_step(y, op, modulus), y
-
+  back = lambda y, op: (chain.invert_step(y, op, modulus), y)
   _, backward = jax.lax.scan(back, instance.wrong, instance.ops, reverse=True)  # backward[t-1] = b_t
   return jnp.concatenate([instance.trace[:1], backward])
 
@@ -59,29 +57,21 @@ def spot_check_steps(key, length, max_length: int, s: int):
 CONSULTANT_KINDS = ('random', 'search', 'oracle')
 
 
-def choose_wrong_step(
-  key, instance: ChainInstance, backward, checker: chain_checkers.StepChecker, judge_params, liar: AgentSpec
-) -> jax.Array:
-  """Where the lying consultant puts its one wrong step: [] int32 in 1..T.
-
-  backward: [max_length + 1] the `back_trace`; at position t the wrong step is (x_{t-1}, a_t) -> backward[t].
-  """
-  if liar.kind == 'random':
-    return jax.random.randint(key, (), 1, instance.length + 1)
-  tries = instance.max_length if liar.kind == 'oracle' else liar.budget
-  candidates, valid = spot_check_steps(key, instance.length, instance.max_length, tries)
-  scores = chain_checkers.step_score(
-    checker, judge_params, instance.trace[candidates - 1], instance.ops[candidates - 1], backward[candidates]
-  )
-  return candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
-
-
 def best_lie(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judge_params, liar: AgentSpec):
-  """The lying consultant's trace: ([max_length + 1] int32 claimed values, [] int32 its wrong step)."""
+  """The lying consultant's trace: ([max_length + 1] int32 claimed values, [] int32 its wrong step in 1..T,
+  placed by the `liar` strategy)."""
   if liar.kind not in CONSULTANT_KINDS:
     raise ValueError(f'a consultant liar is one of {", ".join(CONSULTANT_KINDS)}, not {liar.kind!r}')
-  backward = back_trace(instance, checker.modulus)
-  wrong_step = choose_wrong_step(key, instance, backward, checker, judge_params, liar)
+  backward = back_trace(instance, checker.modulus)  # A wrong step at t is (x_{t-1}, a_t) -> backward[t].
+  if liar.kind == 'random':
+    wrong_step = jax.random.randint(key, (), 1, instance.length + 1)
+  else:
+    tries = instance.max_length if liar.kind == 'oracle' else liar.budget
+    candidates, valid = spot_check_steps(key, instance.length, instance.max_length, tries)
+    scores = chain_checkers.step_score(
+      checker, judge_params, instance.trace[candidates - 1], instance.ops[candidates - 1], backward[candidates]
+    )
+    wrong_step = candidates[jnp.argmax(jnp.where(valid, scores, -jnp.inf))]
   return lying_trace(instance, wrong_step, checker.modulus, backward), wrong_step
 
 
@@ -102,10 +92,9 @@ def spot_check(
   )
   accepted = jnp.all((scores > 0) | ~valid)
   claimed_answer = claimed[-1]
-  other = jnp.where(consultant_honest, instance.wrong, instance.answer)
-  verdict = jnp.where(accepted, claimed_answer, other)
+  verdict = jnp.where(accepted, claimed_answer, jnp.where(consultant_honest, instance.wrong, instance.answer))
   outcome = {'correct': verdict == instance.answer, 'verdict': verdict, 'consultant_honest': consultant_honest}
-  transcript = {
+  return outcome, {
     'T': instance.length,
     'x0': instance.trace[0],
     'answer': instance.answer,
@@ -121,7 +110,6 @@ def spot_check(
     'accepted': accepted,
     'verdict': verdict,
   }
-  return outcome, transcript
 
 
 def play(

@@ -27,16 +27,14 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
     scores = chain_checkers.step_score(
       checker, judge_params, jnp.full_like(all_values, x), jnp.broadcast_to(instance.ops[t], (modulus, 2)), all_values
     )
-    y = jnp.where(t < instance.length, jnp.argmax(scores).astype(jnp.int32), x)
-    return y, None
+    return jnp.where(t < instance.length, jnp.argmax(scores).astype(jnp.int32), x), None
 
   affordable = instance.length <= s
   computed, _ = jax.lax.scan(judge_step, instance.trace[0], jnp.arange(min(s, instance.max_length)))
   matches = affordable & (candidates == computed)
   choice = jnp.where(matches.any(), jnp.argmax(matches).astype(jnp.int32), coin)
   verdict = candidates[choice]
-  outcome = {'correct': verdict == instance.answer, 'verdict': verdict}
-  transcript = {
+  return {'correct': verdict == instance.answer, 'verdict': verdict}, {
     'T': instance.length,
     'x0': instance.trace[0],
     'answer': instance.answer,
@@ -45,7 +43,6 @@ def play(key, instance: ChainInstance, checker: chain_checkers.StepChecker, judg
     'guessed': ~matches.any(),
     'verdict': verdict,
   }
-  return outcome, transcript
 
 
 def play_images(key, game, judge, judge_params, *, k: int):

@@ -57,5 +57,4 @@ def play(
   outcome, transcript = consultancy.spot_check(
     check_key, claimed, instance, checker, judge_params, s, argues_truth, wrong_step
   )
-  transcript.update(p_accept_truth=p_truth, p_accept_lie=p_lie)
-  return outcome, transcript
+  return outcome, {**transcript, 'p_accept_truth': p_truth, 'p_accept_lie': p_lie}

@@ -65,20 +65,12 @@ def split(ops: chex.Array) -> tuple[chex.Array, chex.Array]:
 
 def exact_reward(modulus: int) -> Reward:
   """The perfect reward model: 1.0 if the claim is the true end, else 0.0."""
-
-  def reward(x, ops, claim):
-    return (segment_end(x, ops, modulus) == claim).astype(jnp.float32)
-
-  return reward
+  return lambda x, ops, claim: (segment_end(x, ops, modulus) == claim).astype(jnp.float32)
 
 
 def exact_assistant(modulus: int) -> Assistant:
   """The perfect assistant: states the true end value."""
-
-  def assistant(x, ops):
-    return segment_end(x, ops, modulus)
-
-  return assistant
+  return lambda x, ops: segment_end(x, ops, modulus)
 
 
 COMBINATIONS = ('and', 'product')
@@ -119,8 +111,7 @@ def judge_computes(checker: chain_checkers.StepChecker, judge_params, x, ops) ->
     )(values)
     return jnp.argmax(scores, axis=-1).astype(jnp.int32), None
 
-  end, _ = jax.lax.scan(body, x, jnp.moveaxis(ops, -2, 0))
-  return end
+  return jax.lax.scan(body, x, jnp.moveaxis(ops, -2, 0))[0]
 
 
 def unassisted_evaluation(checker: chain_checkers.StepChecker, judge_params, x, ops, claim, *, s: int) -> chex.Array:
@@ -150,7 +141,9 @@ def recursive_evaluation(
   Level 0 is `user_evaluation`; level k >= 1 is `assisted_evaluation` with `assistants[k - 1]` and the
   level k-1 evaluation itself as the reward model. Needs at least l assistants.
   """
-  level = _level_of(ops.shape[-2])
+  level = ops.shape[-2].bit_length() - 1
+  if ops.shape[-2] != 2**level:
+    raise ValueError(f'rrm segments have 2^l steps, got {ops.shape[-2]}')
   if len(assistants) < level:
     raise ValueError(f'a level-{level} evaluation needs {level} assistants, got {len(assistants)}')
 
@@ -162,13 +155,6 @@ def recursive_evaluation(
     )
 
   return evaluation(level)(x, ops, claim)
-
-
-def _level_of(length: int) -> int:
-  level = length.bit_length() - 1
-  if length < 1 or length != 2**level:
-    raise ValueError(f'rrm segments have 2^l steps, got {length}')
-  return level
 
 
 def segment_pools(key: chex.PRNGKey, *, levels: int, num_segments: int, modulus: int) -> tuple[chex.Array, ...]:
@@ -191,8 +177,7 @@ def segment_pools(key: chex.PRNGKey, *, levels: int, num_segments: int, modulus:
   pools = [jax.vmap(draw_op)(jnp.arange(num_segments))[:, None, :]]
   for level in range(1, levels + 1):
     halves = jax.random.randint(jax.random.fold_in(key, level), (2, num_segments), 0, num_segments)
-    below = pools[-1]
-    pools.append(jnp.concatenate([below[halves[0]], below[halves[1]]], axis=1))
+    pools.append(jnp.concatenate([pools[-1][halves[0]], pools[-1][halves[1]]], axis=1))
   return tuple(pools)
 
 

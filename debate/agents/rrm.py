@@ -40,5 +40,4 @@ def policy_improvement_loss(spec: NetSpec, params: Params, x, ops, reward_table,
   log_probs = jax.nn.log_softmax(net_logits(spec, params, x, ops))
   reward_table = jax.lax.stop_gradient(reward_table)
   target = jax.nn.softmax(jax.lax.stop_gradient(log_probs) + reward_table / temperature)
-  loss = -(target * log_probs).sum(axis=-1).mean()
-  return loss, (jnp.exp(log_probs) * reward_table).sum(axis=-1).mean()
+  return -(target * log_probs).sum(axis=-1).mean(), (jnp.exp(log_probs) * reward_table).sum(axis=-1).mean()

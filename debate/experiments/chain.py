@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import logging
@@ -15,8 +16,6 @@ from typing import Any, Callable
 import jax
 import ml_collections
 
-from debate.analysis.stats import wilson_interval
-from debate.distributed import sharding
 from debate.experiments import grid, runfiles
 from debate.experiments.runfiles import ConfigError
 from debate.games import chain as chain_game
@@ -31,6 +30,7 @@ RESULTS, TRANSCRIPTS, CONFIG = grid.RESULTS, grid.TRANSCRIPTS, grid.CONFIG
 # Fields that change how a run executes but not its results (model_parallelism: up to the float rounding of
 # what is trained after the resume): a resumed run may change them.
 EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts', 'model_parallelism')
+JUDGE_METRICS = ('step_error', 'pairwise_error', 'exploitable_error')  # Recorded as judge_<name>.
 
 
 # The learned agents' trainers: kind -> (config field, trainer config, trainer, default max_length, ladder folder).
@@ -46,13 +46,11 @@ def training_settings(config: ml_collections.ConfigDict, kind: str) -> tuple[int
   Raises ConfigError naming the field."""
   field, make, _, default_length, _ = LEARNED[kind]
   fields = dict(config.get(field) or {})
-  max_length = fields.pop('max_length', default_length)
-  if not isinstance(max_length, int) or max_length < 2:
-    raise ConfigError(f'{field}.max_length', f'must be an integer >= 2, got {max_length!r}')
-  try:
-    return max_length, make(**fields)
-  except TypeError as e:
-    raise ConfigError(field, f'{e}; the fields are max_length and those of {make.__module__}.{make.__name__}') from None
+  max_length = runfiles.int_field(fields, 'max_length', 2, prefix=f'{field}.', default=default_length)
+  fields.pop('max_length', None)
+  return max_length, runfiles.parsed(
+    field, lambda: make(**fields), hint=f'; the fields are max_length and those of {make.__module__}.{make.__name__}'
+  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,60 +72,52 @@ class Plan:
   train_config: chain_checkers.TrainConfig
 
 
+def chain_fields(config: ml_collections.ConfigDict) -> tuple[int, chain_checkers.TrainConfig]:
+  """(modulus, the learned judges' TrainConfig) of a chain config (this grid's and the RRM experiment's).
+  Raises ConfigError naming the field."""
+  modulus = runfiles.int_field(config, 'modulus', 3, 211)
+  if not is_prime(modulus):
+    raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
+  training = config.judge_training
+  for field in ('steps', 'batch_size'):
+    runfiles.int_field(training, field, 1, prefix='judge_training.')
+  learning_rate = runfiles.positive_field(training, 'learning_rate', prefix='judge_training.')
+  return modulus, chain_checkers.TrainConfig(training.steps, training.batch_size, learning_rate)
+
+
 def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
   """Validates `config` and lists its cells in run order (seed, judge, T, arm). Raises ConfigError."""
   if config.task != 'chain':
     raise ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
-  modulus = runfiles.int_field(config, 'modulus', 3, 211)
-  if not is_prime(modulus):
-    raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
-  seeds = runfiles.tuple_field(config, 'seeds')
-  for seed in seeds:
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-      raise ConfigError('seeds', f'each seed must be an integer >= 0, got {seed!r}')
+  modulus, train_config = chain_fields(config)
+  seeds = runfiles.tuple_field(config, 'seeds', minimum=0, each='each seed')
   for field, minimum in (('num_games', 1), ('batch_size', 1), ('num_transcripts', 0), ('s', 0)):
     runfiles.int_field(config, field, minimum)
-  s = config.s
-  lengths = runfiles.tuple_field(config, 'T')
-  for length in lengths:
-    if not isinstance(length, int) or length < 1:
-      raise ConfigError('T', f'chain length T must be an integer >= 1, got {length!r}')
-  try:
-    arms = [rollout.parse_arm(spec, s) for spec in runfiles.tuple_field(config, 'protocols')]
-  except ValueError as e:
-    raise ConfigError('protocols', str(e)) from None
-  try:
-    checkers = [chain_checkers.parse_checker(spec, modulus) for spec in runfiles.tuple_field(config, 'judges')]
-  except ValueError as e:
-    raise ConfigError('judges', str(e)) from None
-  training = config.judge_training
-  for field in ('steps', 'batch_size'):
-    runfiles.int_field(training, field, 1, prefix='judge_training.')
-  runfiles.positive_field(training, 'learning_rate', prefix='judge_training.')
+  lengths = runfiles.tuple_field(config, 'T', minimum=1, each='chain length T')
+  arms = [
+    runfiles.parsed('protocols', rollout.parse_arm, spec, config.s)
+    for spec in runfiles.tuple_field(config, 'protocols')
+  ]
+  checkers = [
+    runfiles.parsed('judges', chain_checkers.parse_checker, spec, modulus)
+    for spec in runfiles.tuple_field(config, 'judges')
+  ]
   for kind in LEARNED:
     training_settings(config, kind)
-  runfiles.int_field({'model_parallelism': config.get('model_parallelism', 1)}, 'model_parallelism', 1)
+  runfiles.int_field(config, 'model_parallelism', 1, default=1)
   cells = tuple(
     Cell(arm, checker, length, seed) for seed in seeds for checker in checkers for length in lengths for arm in arms
   )
-  names = [cell.name for cell in cells]
-  duplicates = sorted({n for n in names if names.count(n) > 1})
+  duplicates = sorted(name for name, count in collections.Counter(cell.name for cell in cells).items() if count > 1)
   if duplicates:
     raise ConfigError('protocols', f'the grid repeats cells {duplicates}; list each seed, T, judge and arm once')
-  return Plan(
-    cells=cells,
-    max_length=rollout.padded_length(max(lengths)),
-    train_config=chain_checkers.TrainConfig(
-      steps=training.steps, batch_size=training.batch_size, learning_rate=float(training.learning_rate)
-    ),
-  )
+  return Plan(cells, rollout.padded_length(max(lengths)), train_config)
 
 
 def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float, judge_metrics: dict) -> dict[str, Any]:
   """The results.jsonl record of one finished cell (schema in the README)."""
-  games = int(outcome['correct'].shape[0])
-  correct = int(outcome['correct'].sum())
-  record = {
+  games, correct = int(outcome['correct'].shape[0]), int(outcome['correct'].sum())
+  return {
     'cell': cell.name,
     'task': 'chain',
     'protocol': cell.arm.protocol,
@@ -139,46 +129,15 @@ def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float, judge
     'T': cell.length,
     'judge': cell.checker.name,
     'modulus': modulus,
-    'games': games,
-    'correct': correct,
-    'accuracy': correct / games,
-    'ci95': list(wilson_interval(correct, games)),
+    **grid.counted(correct, games),
     'seed': cell.seed,
-    'judge_step_error': judge_metrics['step_error'],
-    'judge_pairwise_error': judge_metrics['pairwise_error'],
-    'judge_exploitable_error': judge_metrics['exploitable_error'],
+    **{f'judge_{name}': judge_metrics[name] for name in JUDGE_METRICS},
     'wall_s': round(wall_s, 3),
     'games_per_s': round(games / max(wall_s, 1e-9), 1),
+    # A split-choosing honest debater (the split-choice game).
+    **({'honest': cell.arm.honest.name} if cell.arm.honest is not None else {}),
+    **grid.side_accuracies(outcome),  # consultancy and the open protocols: by the agent's side
   }
-  if cell.arm.honest is not None:  # A split-choosing honest debater (the split-choice game).
-    record['honest'] = cell.arm.honest.name
-  for role in ('consultant', 'protagonist'):  # consultancy and the open protocols: split by the agent's side
-    if f'{role}_honest' in outcome:
-      honest = outcome[f'{role}_honest']
-      for name, mask in ((f'honest_{role}', honest), (f'lying_{role}', ~honest)):
-        n, k = int(mask.sum()), int(outcome['correct'][mask].sum())
-        record[f'games_{name}'] = n
-        record[f'accuracy_{name}'] = k / n if n else None
-  return record
-
-
-def _check_training_meshes(config: ml_collections.ConfigDict, plan: Plan, mesh) -> None:
-  """ConfigError (before the workdir is touched) if the batch of a trainer the grid needs (learned judges,
-  learned liars, self-play debaters) cannot be split over `mesh` with the config's model_parallelism."""
-  specs = [s for cell in plan.cells for s in cell.arm.agents if s is not None]
-  batches = {}  # config field -> batch size
-  if any(c.checker.kind == 'learned' for c in plan.cells):
-    batches['judge_training.batch_size'] = plan.train_config.batch_size
-  for kind, (field, *_) in LEARNED.items():
-    if any(s.kind == kind for s in specs):
-      batches[f'{field}.batch_size'] = training_settings(config, kind)[1].batch_size
-  for field, batch_size in batches.items():
-    sharding.training_mesh(mesh, batch_size, config.get('model_parallelism', 1), batch_field=field)
-
-
-def networks(config: ml_collections.ConfigDict) -> tuple:
-  """((kind, width, depth), ...) of the learned agents' networks (debate.rollouts.chain.ChainPlayer)."""
-  return tuple((kind, cfg.width, cfg.depth) for kind in LEARNED for cfg in [training_settings(config, kind)[1]])
 
 
 def ladder_dir(workdir: str, kind: str, checker: chain_checkers.StepChecker, seed: int) -> str:
@@ -227,71 +186,66 @@ def build_ladder(
   )
 
 
-def agent_ladders(cell: Cell, cells, judge_params, config, *, workdir, cache: dict, log, mesh) -> tuple:
-  """The (honest, liar) params of `cell`'s learned agents (None for the others). Each ladder (kind, judge,
-  seed) is built once (`build_ladder`, cached in `cache`) with every rung any of `cells` names for that judge
-  and seed, on debate.distributed.sharding.training_mesh of the experiment's mesh."""
-  checker, seed = cell.checker, cell.seed
-  params = []
-  for spec in cell.arm.agents:
-    if spec is None or not spec.learned:
-      params.append(None)
-      continue
-    key = (spec.kind, checker.name, checker.modulus, seed)
-    if key not in cache:
-      max_length, train_config = training_settings(config, spec.kind)
-      field = LEARNED[spec.kind][0]
-      cache[key] = build_ladder(
-        spec.kind,
-        checker,
-        judge_params,
-        seed=seed,
-        workdir=workdir,
-        rungs={
-          s.budget
-          for c in cells
-          if (c.checker, c.seed) == (checker, seed)
-          for s in c.arm.agents
-          if s and s.kind == spec.kind
-        },
-        max_length=max_length,
-        train_config=train_config,
-        log=log,
-        mesh=sharding.training_mesh(
-          mesh, train_config.batch_size, config.get('model_parallelism', 1), batch_field=f'{field}.batch_size'
-        ),
-      )
-    params.append(cache[key][spec.budget])
-  return tuple(params)
-
-
 def run_experiment(
   config: ml_collections.ConfigDict, workdir: str, *, mesh=None, log: Callable[[str], None] = logging.info
 ) -> list[dict]:
   """Runs (or resumes) the grid of `config` in `workdir`; writes records, transcripts, tables and figure.
 
-  Returns the records of every cell, in run order.
+  Returns the records of every cell, in run order. Judges are built (or trained) once per (judge, seed);
+  each ladder of learned agents (kind, judge, seed) once (`build_ladder`), with every rung any cell names
+  for that judge and seed, on its trainer's debate.distributed.sharding.training_mesh of `mesh`.
   """
   plan = plan_experiment(config)  # Validate before touching the workdir.
   mesh = mesh or runner.data_mesh()
-  _check_training_meshes(config, plan, mesh)
-  judges: dict[tuple[str, int], tuple] = {}
-  ladders: dict = {}  # (kind, judge, modulus, seed) -> {step: params}
+  model_parallelism = config.get('model_parallelism', 1)
+  settings = {kind: training_settings(config, kind) for kind in LEARNED}  # kind -> (max_length, trainer config)
+  judge_batch = (
+    {'judge_training.batch_size': plan.train_config.batch_size}
+    if any(cell.checker.kind == 'learned' for cell in plan.cells)
+    else {}
+  )
+  agent_batches = {  # Of the learned agents' trainers the grid needs.
+    f'{field}.batch_size': settings[kind][1].batch_size
+    for kind, (field, *_) in LEARNED.items()
+    if any(spec and spec.kind == kind for cell in plan.cells for spec in cell.arm.agents)
+  }
+  meshes = grid.training_meshes(mesh, model_parallelism, {**judge_batch, **agent_batches})
+  networks = tuple((kind, cfg.width, cfg.depth) for kind, (_, cfg) in settings.items())
+  judges, ladders = {}, {}  # (judge, seed) -> (params, metrics); (kind, judge, modulus, seed) -> {step: params}
 
   def run_cell(cell: Cell):
-    judge_key = (cell.checker.name, cell.seed)
-    if judge_key not in judges:
-      judges[judge_key] = chain_checkers.build_judge(
+    if (cell.checker.name, cell.seed) not in judges:
+      judges[cell.checker.name, cell.seed] = chain_checkers.build_judge(
         cell.checker,
         seed=cell.seed,
         workdir=workdir,
         train_config=plan.train_config,
         log=log,
         mesh=mesh,
-        model_parallelism=config.get('model_parallelism', 1),
+        model_parallelism=model_parallelism,
       )
-    params, judge_metrics = judges[judge_key]
-    agent_params = agent_ladders(cell, plan.cells, params, config, workdir=workdir, cache=ladders, log=log, mesh=mesh)
+    params, judge_metrics = judges[cell.checker.name, cell.seed]
+    learned = [spec for spec in cell.arm.agents if spec is not None and spec.learned]
+    for spec in learned:
+      if (spec.kind, cell.checker.name, cell.checker.modulus, cell.seed) not in ladders:
+        ladders[spec.kind, cell.checker.name, cell.checker.modulus, cell.seed] = build_ladder(
+          spec.kind,
+          cell.checker,
+          params,
+          seed=cell.seed,
+          workdir=workdir,
+          rungs={
+            s.budget
+            for c in plan.cells
+            if (c.checker, c.seed) == (cell.checker, cell.seed)
+            for s in c.arm.agents
+            if s and s.kind == spec.kind
+          },
+          max_length=settings[spec.kind][0],
+          train_config=settings[spec.kind][1],
+          log=log,
+          mesh=meshes[f'{LEARNED[spec.kind][0]}.batch_size'],
+        )
     start = time.time()
     outcome, transcripts = rollout.run_games(
       cell.arm,
@@ -304,11 +258,14 @@ def run_experiment(
       mesh=mesh,
       max_length=plan.max_length,
       on_batch=grid.progress_reporter(cell.name, config.num_games, log),
-      agent_params=agent_params,
-      networks=networks(config),
+      agent_params=tuple(
+        ladders[spec.kind, cell.checker.name, cell.checker.modulus, cell.seed][spec.budget] if spec in learned else None
+        for spec in cell.arm.agents
+      ),
+      networks=networks,
     )
-    wall_s = time.time() - start
-    rows = [
+    record = make_record(cell, outcome, modulus=config.modulus, wall_s=time.time() - start, judge_metrics=judge_metrics)
+    return record, [
       {
         'cell': cell.name,
         'game': i,
@@ -324,7 +281,6 @@ def run_experiment(
       }
       for i in range(min(config.num_transcripts, config.num_games))
     ]
-    return make_record(cell, outcome, modulus=config.modulus, wall_s=wall_s, judge_metrics=judge_metrics), rows
 
   log(f'{config.num_games} games per cell on {len(jax.devices())} device(s)')
   return grid.run_grid(

@@ -3,7 +3,8 @@
 Cells run in a stable order; each appends one record to `results.jsonl` (after its sample games in
 `transcripts.jsonl`) the moment it ends, so a killed run restarted with the same command and workdir skips
 the finished cells and ends with the same records as an uninterrupted one. The resolved config is checked
-against the workdir's before anything runs (`runfiles.resume_workdir`).
+against the workdir's before anything runs (`runfiles.check_resumable`); a kill may leave a partial last record
+or sample games of a cell whose record was never written, and both files are cut back to the finished cells.
 
 With several processes (debate/distributed/multihost.py) every process runs every cell (playing its share
 of the games); process 0 alone writes the workdir, and the finished cells it reads there are broadcast, so
@@ -16,7 +17,10 @@ import os
 import time
 from typing import Any, Callable, Sequence
 
-from debate.distributed import multihost
+import numpy as np
+
+from debate.analysis.stats import wilson_interval
+from debate.distributed import multihost, sharding
 from debate.experiments import runfiles
 
 RESULTS = 'results.jsonl'
@@ -37,7 +41,6 @@ def run_grid(
   ignore: Sequence[str] = (),
   transcripts: bool = True,
   log: Callable[[str], None] = print,
-  what: str = 'cells',
 ) -> list[dict]:
   """Runs (or resumes) `cells` in `workdir`; returns the records of every cell, in cell order.
 
@@ -45,25 +48,28 @@ def run_grid(
   write_reports(records, workdir): tables and figures at the end (process 0). `resolved`: the run's
   config, compared on resume on `fields` (None: all) but `ignore` (runfiles.check_resumable).
   """
-  records = runfiles.resume_workdir(
-    workdir,
-    os.path.join(workdir, CONFIG),
-    resolved,
-    results_path=os.path.join(workdir, RESULTS),
-    transcripts_path=os.path.join(workdir, TRANSCRIPTS) if transcripts else None,
-    fields=fields,
-    ignore=ignore,
-  )
+  results, samples = os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS)
+  runfiles.check_resumable(workdir, os.path.join(workdir, CONFIG), resolved, fields=fields, ignore=ignore)
+  records = None
+  if multihost.is_writer():
+    os.makedirs(workdir, exist_ok=True)
+    runfiles.write_json(os.path.join(workdir, CONFIG), resolved)
+    records = runfiles.read_jsonl(results) if os.path.exists(results) else []
+    runfiles.write_jsonl(results, records)
+    if transcripts and os.path.exists(samples):
+      done = {r['cell'] for r in records}
+      runfiles.write_jsonl(samples, [t for t in runfiles.read_jsonl(samples) if t.get('cell') in done])
+  records = multihost.broadcast_json(records)  # Process 0's, so every process runs the same cells.
   done = {r['cell'] for r in records}
   pending = [cell for cell in cells if name(cell) not in done]
-  log(f'{len(cells)} {what}, {len(cells) - len(pending)} already done, {len(pending)} to run')
+  log(f'{len(cells)} cells, {len(cells) - len(pending)} already done, {len(pending)} to run')
   start = time.time()
   for position, cell in enumerate(pending, 1):
     record, rows = run_cell(cell)
     if multihost.is_writer():
       if transcripts:
-        runfiles.append_jsonl(os.path.join(workdir, TRANSCRIPTS), rows)
-      runfiles.append_jsonl(os.path.join(workdir, RESULTS), [record])
+        runfiles.append_jsonl(samples, rows)
+      runfiles.append_jsonl(results, [record])
     records.append(record)
     elapsed = time.time() - start
     log(
@@ -79,8 +85,7 @@ def run_grid(
 
 def accuracy_summary(record: dict) -> str:
   """'accuracy 0.913 [0.900, 0.925] over 2000 games, 1,234 games/s' (the fields a game record has)."""
-  lo, hi = record['ci95']
-  rate = f', {record["games_per_s"]:,.0f} games/s' if 'games_per_s' in record else ''
+  (lo, hi), rate = record['ci95'], f', {record["games_per_s"]:,.0f} games/s' if 'games_per_s' in record else ''
   return f'accuracy {record["accuracy"]:.3f} [{lo:.3f}, {hi:.3f}] over {record["games"]} games{rate}'
 
 
@@ -100,3 +105,34 @@ def progress_reporter(name: str, num_games: int, log: Callable[[str], None], eve
       last = now
 
   return report
+
+
+def training_meshes(mesh, model_parallelism, batches: dict[str, int]) -> dict:
+  """{config field of a trainer's batch size: the debate.distributed.sharding.training_mesh of `mesh` it
+  trains on}; called before the workdir is touched, so a batch that fits no mesh is a ConfigError first."""
+  return {
+    field: sharding.training_mesh(mesh, size, model_parallelism, batch_field=field) for field, size in batches.items()
+  }
+
+
+def counted(correct: int, games: int, prefix: str = '') -> dict:
+  """A count's record fields: {prefix}games, {prefix}correct, {prefix}accuracy and its Wilson 95% {prefix}ci95."""
+  return {
+    f'{prefix}games': games,
+    f'{prefix}correct': correct,
+    f'{prefix}accuracy': correct / games,
+    f'{prefix}ci95': list(wilson_interval(correct, games)),
+  }
+
+
+def side_accuracies(outcome: dict) -> dict:
+  """games_ and accuracy_ of the honest_ and lying_ consultant (protagonist): the record fields that split
+  the games of consultancy (the open protocols) by the side the agent argued; {} for the other protocols."""
+  fields = {}
+  for role in ('consultant', 'protagonist'):
+    if f'{role}_honest' in outcome:
+      honest = np.asarray(outcome[f'{role}_honest'], bool)
+      for side, mask in (('honest', honest), ('lying', ~honest)):
+        n, k = int(mask.sum()), int(np.asarray(outcome['correct'])[mask].sum())
+        fields.update({f'games_{side}_{role}': n, f'accuracy_{side}_{role}': k / n if n else None})
+  return fields

@@ -28,6 +28,7 @@ import dataclasses
 import json
 import logging
 import os
+import pathlib
 import time
 from typing import Any, Callable
 
@@ -62,8 +63,7 @@ class ImageCell:
 
   @property
   def name(self) -> str:
-    first = f'|first={self.first}' if self.first else ''
-    return f'{self.arm.name}{first}|images={self.num_images}'
+    return self.arm.name + (f'|first={self.first}' if self.first else '') + f'|images={self.num_images}'
 
 
 SELFPLAY_DEFAULTS = {
@@ -79,16 +79,14 @@ SELFPLAY_DEFAULTS = {
 def selfplay_config(config: ml_collections.ConfigDict) -> selfplay.SelfPlayConfig:
   """The self-play settings of `config`: SELFPLAY_DEFAULTS overridden by the optional `selfplay_training`
   dict. Raises ConfigError naming the field."""
-  try:
-    return selfplay.SelfPlayConfig(**{**SELFPLAY_DEFAULTS, **dict(config.get('selfplay_training') or {})})
-  except TypeError as e:
-    raise ConfigError(
-      'selfplay_training', f'{e}; the fields are those of debate.training.selfplay.SelfPlayConfig'
-    ) from None
+  return runfiles.parsed(
+    'selfplay_training',
+    lambda: selfplay.SelfPlayConfig(**{**SELFPLAY_DEFAULTS, **dict(config.get('selfplay_training') or {})}),
+    hint='; the fields are those of debate.training.selfplay.SelfPlayConfig',
+  )
 
 
 def az_specs(arm) -> list:
-  """The az agents of an ImageArm."""
   return [s for s in (arm.honest, arm.liar) if s is not None and s.kind == 'az']
 
 
@@ -161,8 +159,9 @@ def build_ladder(
   if train.images.dtype != np.uint8 or train.images.ndim != 3:
     raise WorkdirError(f'self-play trains on uint8 images [N, H, W], got {train.images.dtype} {train.images.shape}')
   game = image_games.ImageDebate(judge, k, multihost.global_max(image_game.action_space_size(train.images)))
-  devices = mesh.devices.size if mesh else 1
-  sampler = image_games.TrainingGames(train.total, train.num_classes, game.actions, train.image_shape, devices)
+  sampler = image_games.TrainingGames(
+    train.total, train.num_classes, game.actions, train.image_shape, mesh.devices.size if mesh else 1
+  )
   log(
     f'self-play training images: {train.start}..{train.start + len(train) - 1} of {train.total} in '
     f'this process (process {jax.process_index()} of {jax.process_count()})'
@@ -190,10 +189,11 @@ def build_ladder(
 
 
 def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
-  """Validates config.game and lists the cells in run order. Raises ConfigError naming the field."""
+  """Validates config.game and lists the cells in run order (a cell listed twice runs once). Raises
+  ConfigError naming the field."""
   game = config.game
-  for field in ('num_images', 'seeds_per_lie', 'seed', 'curve_images'):
-    runfiles.int_field(game, field, 1 if field in ('num_images', 'seeds_per_lie') else 0, prefix='game.')
+  for field, minimum in (('num_images', 1), ('seeds_per_lie', 1), ('seed', 0), ('curve_images', 0)):
+    runfiles.int_field(game, field, minimum, prefix='game.')
   runfiles.int_field(config, 'game_batch_size', 1)
   runfiles.int_field(config, 'num_transcripts', 0)
   runfiles.positive_field(config, 'game_memory_gb')
@@ -201,30 +201,26 @@ def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
   for first in firsts:
     if first not in image_rollout.FIRST_PLAYERS:
       raise ConfigError('game.first', f'each first player must be honest or liar, got {first!r}')
-  try:
-    arms = [image_rollout.parse_image_arm(spec) for spec in runfiles.tuple_field(game, 'protocols', prefix='game.')]
-  except ValueError as e:
-    raise ConfigError('game.protocols', str(e)) from None
-  cells = []
-  for arm in arms:
-    for first in (None,) if arm.protocol != 'debate' else firsts:
-      cells.append(ImageCell(arm, first, game.num_images))
-  budgets = runfiles.tuple_field(game, 'curve_budgets', allow_empty=True, prefix='game.')
-  if budgets and game.curve_images:
-    for budget in budgets:
-      if not isinstance(budget, int) or budget < 1:
-        raise ConfigError('game.curve_budgets', f'each budget must be an integer >= 1, got {budget!r}')
-    for budget in budgets:
-      arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')
-      for first in firsts:
-        cells.append(ImageCell(arm, first, game.curve_images))
+  arms = [
+    runfiles.parsed('game.protocols', image_rollout.parse_image_arm, spec)
+    for spec in runfiles.tuple_field(game, 'protocols', prefix='game.')
+  ]
+  cells = [
+    ImageCell(arm, first, game.num_images)
+    for arm in arms
+    for first in (firsts if arm.protocol == 'debate' else (None,))
+  ]
+  if game.curve_images:  # The budget curve: precommit debate at each budget, for each first player.
+    budgets = runfiles.tuple_field(
+      game, 'curve_budgets', allow_empty=True, prefix='game.', minimum=1, each='each budget'
+    )
+    cells += [
+      ImageCell(image_rollout.parse_image_arm(f'debate/mcts:{b}'), first, game.curve_images)
+      for b in budgets
+      for first in firsts
+    ]
   selfplay_config(config)  # Validates the self-play training fields.
-  seen, unique = set(), []
-  for cell in cells:
-    if cell.name not in seen:
-      seen.add(cell.name)
-      unique.append(cell)
-  return tuple(unique)
+  return tuple(dict.fromkeys(cells))
 
 
 def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
@@ -240,27 +236,32 @@ def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
       f'--judge_workdir={judge_workdir} holds no trained judge (no {train.CONFIG}); train '
       'one with python -m launch.train_judge'
     )
-  with open(config_path) as f:
-    saved = json.load(f)
+  saved = json.loads(pathlib.Path(config_path).read_text())
   try:
     params, step = train.restore_params(judge_workdir)
   except FileNotFoundError as e:
     raise WorkdirError(f'--judge_workdir={judge_workdir}: {e}') from None
   info = {'model': saved['judge'], 'k': saved['k'], 'step': int(step), 'steps': saved['steps']}
   eval_path = os.path.join(judge_workdir, 'eval.json')
-  if os.path.isfile(eval_path):
-    with open(eval_path) as f:
-      evaluation = json.load(f)
-    if evaluation.get('step') == step:
-      info['random_pixel_accuracy'] = evaluation.get('accuracy')
-      info['random_pixel_ci95'] = evaluation.get('ci95')
-      info['random_pixel_images'] = evaluation.get('examples')
+  evaluation = json.loads(pathlib.Path(eval_path).read_text()) if os.path.isfile(eval_path) else {}
+  if evaluation.get('step') == step:
+    info.update(
+      random_pixel_accuracy=evaluation.get('accuracy'),
+      random_pixel_ci95=evaluation.get('ci95'),
+      random_pixel_images=evaluation.get('examples'),
+    )
   return image_judges.ImageJudge(saved['judge'], saved['num_classes']), params, info
 
 
 def image_scores(correct: np.ndarray) -> np.ndarray:
   """correct: [N, L, R] bool -> [N] float: per image, the min over lies of the mean over repeats."""
   return correct.mean(axis=2).min(axis=1)
+
+
+def _class_pairs(true: np.ndarray, other: np.ndarray, num_classes: int, weights=None) -> list:
+  """[true class][other class] counts (of `weights` if given) of paired class arrays."""
+  counts = np.bincount(true * num_classes + other, weights, num_classes * num_classes)
+  return counts.astype(int).reshape(num_classes, num_classes).tolist()
 
 
 def make_record(
@@ -279,11 +280,8 @@ def make_record(
   """The results.jsonl record of one finished image cell."""
   correct = np.asarray(outcome['correct'], bool)  # [N, L, R]
   scores = image_scores(correct)
-  binary = bool(np.all((scores == 0) | (scores == 1)))
-  if binary:
-    ci, ci_method = wilson_interval(int(scores.sum()), len(scores)), 'wilson'
-  else:
-    ci, ci_method = bootstrap_mean_interval(scores, seed=seed), 'bootstrap'
+  binary = bool(np.all((scores == 0) | (scores == 1)))  # Wilson for 0/1 scores, else a bootstrap over images.
+  ci = wilson_interval(int(scores.sum()), len(scores)) if binary else bootstrap_mean_interval(scores, seed=seed)
   arm = cell.arm
   record = {
     'cell': cell.name,
@@ -308,7 +306,7 @@ def make_record(
     'honest_wins': int(correct.sum()),
     'accuracy': float(scores.mean()),
     'ci95': [float(ci[0]), float(ci[1])],
-    'ci_method': ci_method,
+    'ci_method': 'wilson' if binary else 'bootstrap',
     'image_scores': np.round(scores, 4).tolist(),
     'seed': seed,
     'wall_s': round(wall_s, 3),
@@ -327,50 +325,41 @@ def make_record(
     single = correct[:, :, 0].min(axis=1)  # The paper's "without the mean over seeds": repeat 0 only.
     record['accuracy_first_repeat'] = float(single.mean())
     record['ci95_first_repeat'] = list(wilson_interval(int(single.sum()), len(single)))
-  verdicts = np.asarray(outcome['verdict'])
-  if arm.protocol == 'direct':
-    confusion = np.zeros((num_classes, num_classes), int)
-    np.add.at(confusion, (np.repeat(labels, correct[0].size), verdicts.reshape(-1)), 1)
-    record['confusion'] = confusion.tolist()  # [true label][judge's class], games.
-  if arm.protocol == 'debate' and arm.precommit:
-    claims = np.asarray(transcript['claim'])  # [N, L, R]
+  if arm.protocol == 'direct':  # [true label][judge's class], games.
+    verdicts = np.asarray(outcome['verdict']).reshape(-1)
+    record['confusion'] = _class_pairs(np.repeat(labels, correct[0].size), verdicts, num_classes)
+  if arm.protocol == 'debate' and arm.precommit:  # [true label][lie], (image, lie) pairs the liar won.
+    lies = np.asarray(transcript['claim'])[:, :, 0]  # [N, L]
     liar_won = (~correct).mean(axis=2) > 0.5  # [N, L]: the lie wins on most repeats.
-    lies = np.zeros((num_classes, num_classes), int)
-    np.add.at(lies, (np.repeat(labels, claims.shape[1]), claims[:, :, 0].reshape(-1)), liar_won.reshape(-1).astype(int))
-    record['successful_lies'] = lies.tolist()  # [true label][lie], (image, lie) pairs the liar won.
-  if arm.protocol == 'consultancy':
-    honest = np.asarray(outcome['consultant_honest'], bool)
-    for name, mask in (('honest_consultant', honest), ('lying_consultant', ~honest)):
-      record[f'games_{name}'] = int(mask.sum())
-      record[f'accuracy_{name}'] = float(correct[mask].mean()) if mask.any() else None
-  return record
+    record['successful_lies'] = _class_pairs(
+      np.repeat(labels, lies.shape[1]), lies.reshape(-1), num_classes, liar_won.reshape(-1)
+    )
+  return {**record, **grid.side_accuracies(outcome)}
 
 
-def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, image_indices, count: int) -> list[dict]:
+def _transcript_rows(cell: ImageCell, outcome, transcript, images_u8, labels, count: int) -> list[dict]:
   """The sample games of a cell: one per image for the first `count` images, the liar's best lie (the lie
   with the lowest honest win rate over repeats; repeat 0) where there are several."""
   correct = np.asarray(outcome['correct'])  # [N, L, R]
-  rows = []
-  for n in range(min(count, correct.shape[0])):
-    lie, repeat = int(np.argmin(correct[n].mean(axis=1))), 0
-    rows.append(
-      {
-        'cell': cell.name,
-        'arm': cell.arm.name,
-        'first': cell.first,
-        'image_index': int(image_indices[n]),
-        'label': int(labels[n]),
-        'lie': lie,
-        'repeat': repeat,
-        'claim': int(transcript['claim'][n, lie, repeat]),
-        'revealed': np.asarray(transcript['revealed'][n, lie, repeat]).tolist(),
-        'logits': np.round(np.asarray(transcript['logits'][n, lie, repeat], float), 4).tolist(),
-        'correct': bool(correct[n, lie, repeat]),
-        'verdict': int(outcome['verdict'][n, lie, repeat]),
-        'image': images_u8[n].tolist(),
-      }
-    )
-  return rows
+  best = np.argmin(correct.mean(axis=2), axis=1)  # [N]: each image's best lie (the first of equals).
+  return [
+    {
+      'cell': cell.name,
+      'arm': cell.arm.name,
+      'first': cell.first,
+      'image_index': n,
+      'label': int(labels[n]),
+      'lie': int(best[n]),
+      'repeat': 0,
+      'claim': int(transcript['claim'][n, best[n], 0]),
+      'revealed': np.asarray(transcript['revealed'][n, best[n], 0]).tolist(),
+      'logits': np.round(np.asarray(transcript['logits'][n, best[n], 0], float), 4).tolist(),
+      'correct': bool(correct[n, best[n], 0]),
+      'verdict': int(outcome['verdict'][n, best[n], 0]),
+      'image': images_u8[n].tolist(),
+    }
+    for n in range(min(count, correct.shape[0]))
+  ]
 
 
 def run_image_experiment(
@@ -382,7 +371,9 @@ def run_image_experiment(
   mesh=None,
   log: Callable[[str], None] = logging.info,
 ) -> list[dict]:
-  """Runs (or resumes) the image experiment of `config`; writes records, transcripts, tables and figures."""
+  """Runs (or resumes) the image experiment of `config`; writes records, transcripts, tables and figures.
+
+  The cells play the first test images; an image's index in the test split keys its games."""
   cells = plan_cells(config)  # Validate before touching anything.
   if not data_dir:
     raise WorkdirError(
@@ -395,38 +386,30 @@ def run_image_experiment(
     test = idx.load_image_dataset(data_dir, split='test', num_classes=config.num_classes)
   except idx.IdxError as e:
     raise WorkdirError(f'--data_dir={data_dir}: {e}') from None
-  game = config.game
   largest = max(c.num_images for c in cells)
   if largest > len(test.images):
     raise ConfigError('game.num_images', f'asks for {largest} test images but {data_dir} has {len(test.images)}')
   judge, params, judge_info = load_judge(judge_workdir)
-  judge_info['parameters'] = image_judges.count_params(params)
-  judge_info['forward_flops'] = image_judges.forward_flops(judge, params, test.images.shape[1:3])
+  judge_info.update(
+    parameters=image_judges.count_params(params),
+    forward_flops=image_judges.forward_flops(judge, params, test.images.shape[1:3]),
+  )
   if judge_info['k'] != config.k:
     log(f'warning: the judge was trained on k={judge_info["k"]} pixels and the games reveal k={config.k}')
-  images_u8 = np.asarray(test.images[:largest])
-  num_pixels = images_u8.shape[1] * images_u8.shape[2]
-  if config.k > num_pixels:
-    raise ConfigError('k', f'{config.k} pixels is more than an image has ({num_pixels})')
-  images = images_u8.astype(np.float32) / 255.0
-  labels = np.asarray(test.labels[:largest]).astype(np.int32)
-  image_indices = np.arange(largest, dtype=np.int32)
+  images_u8, labels = np.asarray(test.images[:largest]), np.asarray(test.labels[:largest]).astype(np.int32)
+  if config.k > images_u8.shape[1] * images_u8.shape[2]:
+    raise ConfigError('k', f'{config.k} pixels is more than an image has ({images_u8.shape[1] * images_u8.shape[2]})')
   # One action space for the whole data set, so a game never depends on which images a run plays.
   num_actions = image_game.action_space_size(np.asarray(test.images))
-
   mesh = mesh or runner.data_mesh()
-  if any(az_specs(cell.arm) for cell in cells):
-    # The self-play trainer's mesh, checked before the workdir is touched.
-    sharding.training_mesh(
-      mesh,
-      selfplay_config(config).batch_size,
-      config.get('model_parallelism', 1),
-      batch_field='selfplay_training.batch_size',
-    )
-  resolved = json.loads(config.to_json_best_effort())
-  resolved['judge_checkpoint'] = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
-  ladder_of = {}
   training = selfplay_config(config)
+  if any(az_specs(cell.arm) for cell in cells):  # The self-play trainer's mesh, checked before the workdir.
+    grid.training_meshes(
+      mesh, config.get('model_parallelism', 1), {'selfplay_training.batch_size': training.batch_size}
+    )
+  checkpoint = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
+  resolved = {**json.loads(config.to_json_best_effort()), 'judge_checkpoint': checkpoint}
+  ladder_of = {}
   log(
     f'{mesh.devices.size} device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
     f'{num_actions} actions per move'
@@ -446,33 +429,33 @@ def run_image_experiment(
         mesh=mesh,
       )
     arm, n = cell.arm, cell.num_images
-    repeats = 1 if arm.protocol == 'direct' else game.seeds_per_lie
+    repeats = 1 if arm.protocol == 'direct' else config.game.seeds_per_lie
     tree_bytes = image_rollout.search_bytes_per_game(arm, num_actions, config.k)
-    batch = config.game_batch_size
+    batch = config.game_batch_size  # Searches are held to game_memory_gb of trees.
     if tree_bytes:
       batch = max(mesh.devices.size, min(batch, int(config.game_memory_gb * 2**30 // tree_bytes)))
-    total = n * image_rollout.lies_per_image(arm, config.num_classes) * repeats
+    games = n * image_rollout.lies_per_image(arm, config.num_classes) * repeats
     start = time.time()
     outcome, transcript = image_rollout.run_games(
       arm,
       judge,
       params,
-      images[:n],
+      images_u8[:n].astype(np.float32) / 255.0,
       labels[:n],
-      image_indices[:n],
+      np.arange(n, dtype=np.int32),
       k=config.k,
       num_actions=num_actions,
       num_classes=config.num_classes,
       first=cell.first,
-      seed=game.seed,
+      seed=config.game.seed,
       repeats=repeats,
       batch_size=batch,
       mesh=mesh,
-      on_batch=grid.progress_reporter(cell.name, total, log, every_s=30.0),
+      on_batch=grid.progress_reporter(cell.name, games, log, every_s=30.0),
       agent_params=tuple(ladder_of['az'][s.budget] if s in az_specs(arm) else None for s in (arm.honest, arm.liar)),
       networks=(('az', training.width, training.depth),),
     )
-    record = make_record(
+    return make_record(
       cell,
       outcome,
       transcript,
@@ -481,25 +464,22 @@ def run_image_experiment(
       num_classes=config.num_classes,
       judge_info=judge_info,
       wall_s=time.time() - start,
-      seed=game.seed,
+      seed=config.game.seed,
       num_actions=num_actions,
-    )
-    rows = _transcript_rows(
-      cell, outcome, transcript, images_u8[:n], labels[:n], image_indices[:n], config.num_transcripts
-    )
-    return record, rows
-
-  def summary(record):
-    lo, hi = record['ci95']
-    return (
-      f'accuracy {record["accuracy"]:.3f} [{lo:.3f}, {hi:.3f}] over {record["images"]} images '
-      f'({record["games"]} games) in {record["wall_s"]:.0f}s'
-    )
-
-  def write_reports(records, workdir):
-    transcripts = runfiles.read_jsonl(os.path.join(workdir, grid.TRANSCRIPTS))
-    image_report.write_image_reports(records, workdir, transcripts=transcripts)
+    ), _transcript_rows(cell, outcome, transcript, images_u8, labels, config.num_transcripts)
 
   return grid.run_grid(
-    cells, run_cell, workdir, resolved, summary=summary, write_reports=write_reports, fields=RESULT_FIELDS, log=log
+    cells,
+    run_cell,
+    workdir,
+    resolved,
+    summary=lambda record: (
+      f'accuracy {record["accuracy"]:.3f} [{record["ci95"][0]:.3f}, {record["ci95"][1]:.3f}] over '
+      f'{record["images"]} images ({record["games"]} games) in {record["wall_s"]:.0f}s'
+    ),
+    write_reports=lambda records, workdir: image_report.write_image_reports(
+      records, workdir, transcripts=runfiles.read_jsonl(os.path.join(workdir, grid.TRANSCRIPTS))
+    ),
+    fields=RESULT_FIELDS,
+    log=log,
   )

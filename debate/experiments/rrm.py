@@ -41,12 +41,12 @@ import ml_collections
 import numpy as np
 
 from debate.analysis.stats import wilson_interval
-from debate.distributed import multihost, sharding
+from debate.distributed import multihost
+from debate.experiments import chain as chain_experiment
 from debate.experiments import grid, runfiles
 from debate.experiments.runfiles import ConfigError
 from debate.reports import rrm as rrm_report
 from debate.rollouts import runner
-from debate.tasks.chain import is_prime
 from debate.training import checkpoints
 from debate.training import metrics as metrics_writer
 from debate.training import rrm as rrm_training
@@ -71,30 +71,16 @@ class Plan:
   checker: chain_checkers.StepChecker
   s: int
   num_segments: int
-  rm_width: int
-  rm_depth: int
-  agent_width: int
-  agent_depth: int
+  rm_size: tuple[int, int]  # (width, depth) of the reward model's MLP
+  agent_size: tuple[int, int]  # and of the agent's
   train: rrm_training.TrainSpec
   judge_train: chain_checkers.TrainConfig
   num_eval: int
   model_parallelism: int = 1
 
-  @property
-  def modulus(self) -> int:
-    return self.checker.modulus
-
   def nets(self, level: int) -> tuple[rm.NetSpec, rm.NetSpec]:
     """(reward model, agent) specs of a level."""
-    length = 2**level
-    return (
-      rm.NetSpec(self.modulus, length, self.rm_width, self.rm_depth),
-      rm.NetSpec(self.modulus, length, self.agent_width, self.agent_depth),
-    )
-
-  def cells(self) -> list[tuple[int, int, str]]:
-    """(seed, level, method) in run order."""
-    return [(seed, level, method) for seed in self.seeds for level in range(self.levels + 1) for method in self.methods]
+    return tuple(rm.NetSpec(self.checker.modulus, 2**level, *size) for size in (self.rm_size, self.agent_size))
 
   def cell_name(self, seed: int, level: int, method: str) -> str:
     return f'rrm/{method}|{self.checker.name}|level={level}|seed={seed}'
@@ -104,30 +90,13 @@ def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
   """Validates an rrm config (raises ConfigError naming the field) and returns its plan."""
   if config.get('task', 'chain') != 'chain':
     raise ConfigError('task', f"unknown task {config.task!r}; the rrm experiment runs on 'chain'")
-  modulus = runfiles.int_field(config, 'modulus', 3, 211)
-  if not is_prime(modulus):
-    raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
-  seeds = config.seeds
-  seeds = (seeds,) if isinstance(seeds, int) else tuple(seeds)
-  if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-    raise ConfigError('seeds', f'must be a non-empty list of integers >= 0, got {config.seeds!r}')
+  modulus, judge_train = chain_experiment.chain_fields(config)
+  seeds = runfiles.tuple_field(config, 'seeds', minimum=0, each='each seed')
   if len(set(seeds)) != len(seeds):
     raise ConfigError('seeds', f'lists a seed twice: {seeds}')
-  methods = config.methods
-  methods = (methods,) if isinstance(methods, str) else tuple(methods)
-  unknown = [m for m in methods if m not in METHODS]
-  if not methods or unknown or len(set(methods)) != len(methods):
+  methods = runfiles.tuple_field(config, 'methods', allow_empty=True)
+  if not methods or any(m not in METHODS for m in methods) or len(set(methods)) != len(methods):
     raise ConfigError('methods', f'must list each of {tuple(METHODS)} at most once, got {config.methods!r}')
-  try:
-    checker = chain_checkers.parse_checker(config.judge, modulus)
-  except ValueError as e:
-    raise ConfigError('judge', str(e)) from None
-  training = config.judge_training
-  for field in ('steps', 'batch_size'):
-    if not isinstance(training[field], int) or isinstance(training[field], bool) or training[field] < 1:
-      raise ConfigError(f'judge_training.{field}', f'must be an integer >= 1, got {training[field]!r}')
-  if isinstance(training.learning_rate, bool) or not training.learning_rate > 0:
-    raise ConfigError('judge_training.learning_rate', f'must be > 0, got {training.learning_rate!r}')
   train = rrm_training.TrainSpec(
     rounds=runfiles.int_field(config, 'rounds', 1),
     rm_steps=runfiles.int_field(config, 'rm_steps', 1),
@@ -137,23 +106,23 @@ def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
     agent_learning_rate=runfiles.positive_field(config, 'agent_learning_rate'),
     temperature=runfiles.positive_field(config, 'temperature'),
   )
+  ints = {
+    field: runfiles.int_field(config, field, 1)
+    for field in ('s', 'num_segments', 'rm_width', 'rm_depth', 'agent_width', 'agent_depth')
+  }
   return Plan(
     seeds=seeds,
     levels=runfiles.int_field(config, 'levels', 0, 10),
     methods=methods,
-    checker=checker,
-    s=runfiles.int_field(config, 's', 1),
-    num_segments=runfiles.int_field(config, 'num_segments', 1),
-    rm_width=runfiles.int_field(config, 'rm_width', 1),
-    rm_depth=runfiles.int_field(config, 'rm_depth', 1),
-    agent_width=runfiles.int_field(config, 'agent_width', 1),
-    agent_depth=runfiles.int_field(config, 'agent_depth', 1),
+    checker=runfiles.parsed('judge', chain_checkers.parse_checker, config.judge, modulus),
+    s=ints['s'],
+    num_segments=ints['num_segments'],
+    rm_size=(ints['rm_width'], ints['rm_depth']),
+    agent_size=(ints['agent_width'], ints['agent_depth']),
     train=train,
-    judge_train=chain_checkers.TrainConfig(
-      steps=training.steps, batch_size=training.batch_size, learning_rate=float(training.learning_rate)
-    ),
+    judge_train=judge_train,
     num_eval=runfiles.int_field(config, 'num_eval', 2),
-    model_parallelism=runfiles.int_field(config, 'model_parallelism', 1) if 'model_parallelism' in config else 1,
+    model_parallelism=runfiles.int_field(config, 'model_parallelism', 1, default=1),
   )
 
 
@@ -179,30 +148,21 @@ def _restore_models(directory: str, plan: Plan, level: int) -> dict:
       f'{directory} is missing, but results.jsonl records its level as done and the next rrm level needs '
       "its models; delete that seed's records from results.jsonl to retrain it, or use a new --workdir"
     )
-  rm_net, agent_net = plan.nets(level)
-  abstract = jax.eval_shape(
-    lambda: {
-      'reward_model': rm.init_params(rm_net, jax.random.key(0)),
-      'agent': rm.init_params(agent_net, jax.random.key(0)),
-    }
+  nets = dict(zip(('reward_model', 'agent'), plan.nets(level)))
+  return checkpoints.restore_tree(
+    directory, jax.eval_shape(lambda: {name: rm.init_params(net, jax.random.key(0)) for name, net in nets.items()})
   )
-  return checkpoints.restore_tree(directory, abstract)
-
-
-def _share(count: int, games: int) -> tuple[float, list[float]]:
-  return count / games, list(wilson_interval(count, games))
 
 
 def make_record(
   plan: Plan, seed: int, level: int, method: str, metrics: dict, history: dict, *, judge_metrics: dict, wall_s: float
 ) -> dict[str, Any]:
   """The results.jsonl record of one (seed, level, method). `games`/`correct` are the agent's answers."""
-  m = {k: np.asarray(v).item() for k, v in metrics.items()}
-  games, rm_games = int(m['games']), int(m['rm_games'])
-  accuracy, ci95 = _share(int(m['correct']), games)
+  m = {k: np.asarray(v).item() for k, v in metrics.items()}  # Python ints (counts) and floats (means).
+  games, rm_games = m['games'], m['rm_games']  # The agent's answers; the reward model's held-out claims.
   losses, rewards = np.asarray(history['rm_loss']), np.asarray(history['agent_reward'])
   window_rm, window_agent = max(1, losses.shape[1] // 10), max(1, rewards.shape[1] // 10)
-  record = {
+  return {
     'cell': plan.cell_name(seed, level, method),
     'task': 'chain',
     'protocol': 'rrm',
@@ -213,45 +173,29 @@ def make_record(
     'judge': plan.checker.name,
     'evaluator': _evaluator(plan, level, method).kind,
     's': plan.s,
-    'modulus': plan.modulus,
+    'modulus': plan.checker.modulus,
     'seed': seed,
     'num_segments': plan.num_segments,
-    'games': games,
-    'correct': int(m['correct']),
-    'accuracy': accuracy,
-    'ci95': ci95,
-    'proxy_reward': float(m['proxy_reward']),
-    'hacking_gap': float(m['proxy_reward']) - accuracy,
-    'evaluation_reward': float(m['evaluation_reward']),
-    'mode_correct': int(m['mode_correct']),
-    'mode_accuracy': int(m['mode_correct']) / games,
-    'fooled': int(m['fooled']),
-    'fooled_rate': int(m['fooled']) / games,
-    'fooled_ci95': list(wilson_interval(int(m['fooled']), games)),
+    **grid.counted(m['correct'], games),
+    'proxy_reward': m['proxy_reward'],
+    'hacking_gap': m['proxy_reward'] - m['correct'] / games,
+    'evaluation_reward': m['evaluation_reward'],
+    'mode_correct': m['mode_correct'],
+    'mode_accuracy': m['mode_correct'] / games,
+    'fooled': m['fooled'],
+    'fooled_rate': m['fooled'] / games,
+    'fooled_ci95': list(wilson_interval(m['fooled'], games)),
+    **grid.counted(m['rm_correct'], rm_games, 'rm_'),
+    **grid.counted(m['rm_agent_correct'], games, 'rm_agent_'),
+    **grid.counted(m['rm_top1_correct'], rm_games, 'rm_top1_'),
+    **grid.counted(m['label_correct'], rm_games, 'label_'),
+    'rm_loss_start': float(losses[0, :window_rm].mean()),
+    'rm_loss_end': float(losses[-1, -window_rm:].mean()),
+    'agent_reward_start': float(rewards[0, :window_agent].mean()),
+    'agent_reward_end': float(rewards[-1, -window_agent:].mean()),
+    **{f'judge_{name}': judge_metrics[name] for name in chain_experiment.JUDGE_METRICS},
+    'wall_s': round(wall_s, 3),
   }
-  for name, count, total in (
-    ('rm', m['rm_correct'], rm_games),
-    ('rm_agent', m['rm_agent_correct'], games),
-    ('rm_top1', m['rm_top1_correct'], rm_games),
-    ('label', m['label_correct'], rm_games),
-  ):
-    share, interval = _share(int(count), total)
-    record.update(
-      {f'{name}_games': total, f'{name}_correct': int(count), f'{name}_accuracy': share, f'{name}_ci95': interval}
-    )
-  record.update(
-    {
-      'rm_loss_start': float(losses[0, :window_rm].mean()),
-      'rm_loss_end': float(losses[-1, -window_rm:].mean()),
-      'agent_reward_start': float(rewards[0, :window_agent].mean()),
-      'agent_reward_end': float(rewards[-1, -window_agent:].mean()),
-      'judge_step_error': judge_metrics['step_error'],
-      'judge_pairwise_error': judge_metrics['pairwise_error'],
-      'judge_exploitable_error': judge_metrics['exploitable_error'],
-      'wall_s': round(wall_s, 3),
-    }
-  )
-  return record
 
 
 def run_rrm(
@@ -265,50 +209,51 @@ def run_rrm(
   """
   plan = plan_rrm(config)  # Validate before touching the workdir.
   mesh = runner.data_mesh() if mesh is None else mesh
-  train_mesh = sharding.training_mesh(mesh, plan.train.batch_size, plan.model_parallelism)
-  if plan.checker.kind == 'learned':  # The judge's training mesh, checked now rather than after the workdir.
-    sharding.training_mesh(
-      mesh, plan.judge_train.batch_size, plan.model_parallelism, batch_field='judge_training.batch_size'
-    )
+  judge_batch = {'judge_training.batch_size': plan.judge_train.batch_size} if plan.checker.kind == 'learned' else {}
+  meshes = grid.training_meshes(mesh, plan.model_parallelism, {'batch_size': plan.train.batch_size, **judge_batch})
+  train_mesh = meshes['batch_size']
   layout = 'x'.join(map(str, train_mesh.devices.shape)) if train_mesh else '1x1'
   log(f'rrm: cells are seed x level x method; training on a (data x model) = {layout} mesh')
-  per_seed: dict[int, tuple] = {}  # seed -> (pools, judge params, judge metrics)
-  models: dict[tuple[int, int, str], dict] = {}  # (seed, level, method) -> {'reward_model', 'agent'}
-  shared: dict[tuple, tuple] = {}  # (seed, level, evaluator) -> what that evaluator's training gave
+  # seed -> (pools, judge params, judge metrics); (seed, level, method) -> {'reward_model', 'agent'};
+  # (seed, level, evaluator) -> what that evaluator's training gave.
+  per_seed, models, shared = {}, {}, {}
 
   def run_cell(cell):
     seed, level, method = cell
     base = jax.random.fold_in(jax.random.key(seed), _SEED_TAG)
     if seed not in per_seed:
-      pools = rrm.segment_pools(
-        jax.random.fold_in(base, _POOLS), levels=plan.levels, num_segments=plan.num_segments, modulus=plan.modulus
+      per_seed[seed] = (
+        rrm.segment_pools(
+          jax.random.fold_in(base, _POOLS),
+          levels=plan.levels,
+          num_segments=plan.num_segments,
+          modulus=plan.checker.modulus,
+        ),
+        *chain_checkers.build_judge(
+          plan.checker,
+          seed=seed,
+          workdir=workdir,
+          train_config=plan.judge_train,
+          log=log,
+          mesh=mesh,
+          model_parallelism=plan.model_parallelism,
+        ),
       )
-      judge_params, judge_metrics = chain_checkers.build_judge(
-        plan.checker,
-        seed=seed,
-        workdir=workdir,
-        train_config=plan.judge_train,
-        log=log,
-        mesh=mesh,
-        model_parallelism=plan.model_parallelism,
-      )
-      per_seed[seed] = (pools, judge_params, judge_metrics)
     pools, judge_params, judge_metrics = per_seed[seed]
     evaluator = _evaluator(plan, level, method)
-    eval_params = {'judge': judge_params}
-    if evaluator.kind == 'assisted':
-      if (seed, level - 1, method) not in models:
-        models[seed, level - 1, method] = _restore_models(_model_dir(workdir, seed, level - 1, method), plan, level - 1)
-      lower = models[seed, level - 1, method]
-      eval_params.update(reward=lower['reward_model'], assistant=lower['agent'])
     start = time.time()
-    if (seed, level, evaluator) not in shared:
+    if (seed, level, evaluator) not in shared:  # Assisted evaluators differ per method: they never share.
+      eval_params = {'judge': judge_params}
+      if evaluator.kind == 'assisted':
+        lower = models.get((seed, level - 1, method)) or _restore_models(
+          _model_dir(workdir, seed, level - 1, method), plan, level - 1
+        )
+        eval_params.update(reward=lower['reward_model'], assistant=lower['agent'])
       rm_net, agent_net = plan.nets(level)
-      labels = rrm_training.label_table(evaluator, eval_params, pools[level])
       rm_params, agent_params, history, metrics = rrm_training.run_level(
         jax.random.fold_in(jax.random.fold_in(base, _LEVELS), level),
         pools[level],
-        labels,
+        rrm_training.label_table(evaluator, eval_params, pools[level]),
         rm_net=rm_net,
         agent_net=agent_net,
         train=plan.train,
@@ -316,8 +261,9 @@ def run_rrm(
         mesh=train_mesh,
       )
       # Host copies of the whole values (gathered from every process): saved, read, and the next level's evaluator.
-      trained = {'reward_model': rm_params, 'agent': agent_params}
-      shared[seed, level, evaluator] = multihost.to_host((trained, history, metrics))
+      shared[seed, level, evaluator] = multihost.to_host(
+        ({'reward_model': rm_params, 'agent': agent_params}, history, metrics)
+      )
     trained, history, metrics = shared[seed, level, evaluator]
     models[seed, level, method] = trained
     directory = _model_dir(workdir, seed, level, method)
@@ -331,19 +277,16 @@ def run_rrm(
     )
     return record, []
 
-  def summary(record):
-    return (
-      f'agent accuracy {record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
-      f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} ({record["wall_s"]:.1f}s)'
-    )
-
   return grid.run_grid(
-    plan.cells(),
+    [(seed, level, method) for seed in plan.seeds for level in range(plan.levels + 1) for method in plan.methods],
     run_cell,
     workdir,
     json.loads(config.to_json_best_effort()),
     name=lambda cell: plan.cell_name(*cell),
-    summary=summary,
+    summary=lambda record: (
+      f'agent accuracy {record["accuracy"]:.3f}, proxy reward {record["proxy_reward"]:.3f}, hacking gap '
+      f'{record["hacking_gap"]:+.3f}, reward-model accuracy {record["rm_accuracy"]:.3f} ({record["wall_s"]:.1f}s)'
+    ),
     write_reports=rrm_report.write_rrm_reports,
     ignore=EXECUTION_ONLY_FIELDS,
     transcripts=False,

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import os
+import pathlib
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,9 +32,10 @@ class WorkdirError(ValueError):
   """The workdir holds a run that this config cannot resume."""
 
 
-def int_field(config, field: str, minimum: int, maximum: int | None = None, *, prefix: str = '') -> int:
-  """config[field], checked to be an integer in [minimum, maximum]; else ConfigError naming `prefix + field`."""
-  value = config[field]
+def int_field(config, field: str, minimum: int, maximum: int | None = None, *, prefix: str = '', default=None) -> int:
+  """config[field] (`default` if the config lacks it and a default is given), checked to be an integer in
+  [minimum, maximum]; else ConfigError naming `prefix + field`."""
+  value = config[field] if default is None else config.get(field, default)
   if (
     isinstance(value, bool)
     or not isinstance(value, int)
@@ -53,13 +55,28 @@ def positive_field(config, field: str, *, prefix: str = '') -> float:
   return float(value)
 
 
-def tuple_field(config, field: str, *, allow_empty: bool = False, prefix: str = '') -> tuple:
-  """config[field] as a tuple (a lone string or integer becomes a 1-tuple); ConfigError if empty."""
+def tuple_field(
+  config, field: str, *, allow_empty: bool = False, prefix: str = '', minimum: int | None = None, each: str = ''
+) -> tuple:
+  """config[field] as a tuple (a lone string or integer becomes a 1-tuple); ConfigError if empty, or (with
+  `minimum`) if an item is not an integer >= minimum (`each` names an item in the message)."""
   value = config[field]
   value = (value,) if isinstance(value, (str, int)) else tuple(value)
   if not value and not allow_empty:
     raise ConfigError(prefix + field, 'must not be empty')
+  for item in value if minimum is not None else ():
+    if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
+      raise ConfigError(prefix + field, f'{each} must be an integer >= {minimum}, got {item!r}')
   return value
+
+
+def parsed(field: str, parse: Callable, *args, hint: str = ''):
+  """parse(*args), its ValueError or TypeError (a bad value, an unknown field) raised as a ConfigError naming
+  `field`, with `hint` after the error."""
+  try:
+    return parse(*args)
+  except (ValueError, TypeError) as e:
+    raise ConfigError(field, f'{e}{hint}') from None
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
@@ -79,64 +96,15 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
 
 def text_writer(text: str) -> Callable[[str], None]:
   """A `write` for `atomic_write` that writes `text`."""
-
-  def write(tmp: str) -> None:
-    with open(tmp, 'w', encoding='utf-8', newline='') as f:
-      f.write(text)
-
-  return write
+  return lambda tmp: pathlib.Path(tmp).write_text(text, encoding='utf-8', newline='')
 
 
 def write_files(directory: str | os.PathLike[str], writers: Mapping[str, Callable[[str], None]]) -> dict[str, str]:
   """Creates `directory` and writes each {file name: write} of `writers` atomically; returns {name: path}."""
   os.makedirs(directory, exist_ok=True)
-  paths = {}
   for name, write in writers.items():
-    paths[name] = os.path.join(directory, name)
-    atomic_write(paths[name], write)
-  return paths
-
-
-def resume_workdir(
-  workdir: str,
-  config_path: str,
-  resolved: Mapping[str, Any],
-  *,
-  results_path: str,
-  transcripts_path: str | None = None,
-  fields: Iterable[str] | None = None,
-  ignore: Iterable[str] = (),
-) -> list[dict]:
-  """Starts or resumes a run in `workdir`: checks its previous config (`check_resumable` with `fields` and
-  `ignore`), writes `resolved` to `config_path` and returns the finished records (`finished_records`).
-
-  With several processes every process calls this: process 0 rewrites the files, and its records are
-  broadcast, so every process runs the same cells.
-  """
-  from debate.distributed import multihost  # Imported here: this module is otherwise free of JAX.
-
-  check_resumable(workdir, config_path, resolved, fields=fields, ignore=ignore)
-  records = None
-  if multihost.is_writer():
-    os.makedirs(workdir, exist_ok=True)
-    write_json(config_path, resolved)
-    records = finished_records(results_path, transcripts_path)
-  return multihost.broadcast_json(records)
-
-
-def finished_records(results_path: str, transcripts_path: str | None = None) -> list[dict]:
-  """The records of the finished cells of a (possibly killed) run, with both files cut back to them.
-
-  A kill may leave a partial last line in `results_path`, or sample games of a cell whose record was never
-  written in `transcripts_path`: both files are rewritten with only whole lines of finished cells (records
-  keyed by their 'cell' field). Missing files mean no finished cells.
-  """
-  records = read_jsonl(results_path) if os.path.exists(results_path) else []
-  write_jsonl(results_path, records)
-  if transcripts_path and os.path.exists(transcripts_path):
-    done = {r['cell'] for r in records}
-    write_jsonl(transcripts_path, [t for t in read_jsonl(transcripts_path) if t.get('cell') in done])
-  return records
+    atomic_write(os.path.join(directory, name), write)
+  return {name: os.path.join(directory, name) for name in writers}
 
 
 def write_json(path: str | os.PathLike[str], value: Any) -> None:
@@ -196,8 +164,7 @@ def to_jsonable(value: Any) -> Any:
   if isinstance(value, (int, np.integer)):
     return int(value)
   if isinstance(value, (float, np.floating)):
-    value = float(value)
-    return value if math.isfinite(value) else None
+    return float(value) if math.isfinite(value) else None
   return value
 
 
@@ -215,8 +182,7 @@ def check_resumable(
   if not os.path.exists(config_path):
     return
   try:
-    with open(config_path) as f:
-      saved = json.load(f)
+    saved = json.loads(pathlib.Path(config_path).read_text())
   except (OSError, ValueError) as e:
     raise WorkdirError(f'--workdir={workdir}: cannot read {config_path} ({e}); use a new --workdir') from None
   if fields is None:

@@ -65,9 +65,7 @@ class Arm:
   def name(self) -> str:
     if self.liar is None or (self.protocol.endswith('consultancy') and self.liar.kind == 'random'):
       return self.protocol
-    if self.honest is not None:
-      return f'{self.protocol}/{self.liar.name}/{self.honest.name}'
-    return f'{self.protocol}/{self.liar.name}'
+    return f'{self.protocol}/{self.liar.name}' + (f'/{self.honest.name}' if self.honest is not None else '')
 
   @property
   def agents(self) -> tuple[AgentSpec | None, AgentSpec | None]:
@@ -77,8 +75,9 @@ class Arm:
   @property
   def structure(self) -> Arm:
     """The arm without checkpoint steps: what a compiled batch depends on."""
-    strip = lambda spec: spec and spec.structure
-    return dataclasses.replace(self, liar=strip(self.liar), honest=strip(self.honest))
+    return dataclasses.replace(
+      self, liar=self.liar and self.liar.structure, honest=self.honest and self.honest.structure
+    )
 
 
 def parse_arm(spec: str, s: int) -> Arm:
@@ -88,38 +87,30 @@ def parse_arm(spec: str, s: int) -> Arm:
   liar, _, honest = liar.partition('/')
   if protocol not in PROTOCOLS:
     raise ValueError(f'unknown protocol {protocol!r} in {spec!r}; expected one of {", ".join(PROTOCOLS)}')
+  if s < 0 and not protocol.endswith('debate'):
+    raise ValueError(f'step-check budget s must be >= 0, got {s}')
   if protocol == 'direct':
     if liar:
       raise ValueError(f'direct takes no liar, got {spec!r}')
-    return Arm(protocol, s=_check_s(s))
+    return Arm(protocol, s=s)
   if protocol.endswith('debate') and not liar:
     raise ValueError(
       f'{protocol} needs a liar: {protocol}/random, {protocol}/greedy, {protocol}/mcts:BUDGET '
       f'or {protocol}/oracle, got {spec!r}'
     )
   liar_spec = parse_agent(liar or 'random', LIARS_OF[protocol], role='liar', context=spec)
-  if honest:
-    if protocol != 'debate':
-      raise ValueError(f'only debate names an honest debater (debate/LIAR/HONEST), got {spec!r}')
-    honest_spec = parse_agent(honest, HONEST_KINDS, role='honest debater', context=spec)
-    if honest_spec.kind == 'midpoint':
-      return Arm(protocol, liar=liar_spec)
-    if liar_spec.kind not in SPLIT_GAME_LIARS:
-      raise ValueError(
-        f'the {liar_spec.name} liar cannot play against the split-choosing honest debater {honest!r} '
-        f'in {spec!r}; with mcts:B or az:STEP honest debaters the liar is one of '
-        f'{", ".join(SPLIT_GAME_LIARS)} (e.g. debate/mcts:64/{honest})'
-      )
-    return Arm(protocol, liar=liar_spec, honest=honest_spec)
-  if protocol.endswith('debate'):
-    return Arm(protocol, liar=liar_spec)
-  return Arm(protocol, liar=liar_spec, s=_check_s(s))
-
-
-def _check_s(s: int) -> int:
-  if s < 0:
-    raise ValueError(f'step-check budget s must be >= 0, got {s}')
-  return s
+  if honest and protocol != 'debate':
+    raise ValueError(f'only debate names an honest debater (debate/LIAR/HONEST), got {spec!r}')
+  honest_spec = parse_agent(honest, HONEST_KINDS, role='honest debater', context=spec) if honest else None
+  if honest_spec and honest_spec.kind == 'midpoint':  # The standard honest debater: the arm debate/LIAR.
+    honest_spec = None
+  if honest_spec and liar_spec.kind not in SPLIT_GAME_LIARS:
+    raise ValueError(
+      f'the {liar_spec.name} liar cannot play against the split-choosing honest debater {honest!r} '
+      f'in {spec!r}; with mcts:B or az:STEP honest debaters the liar is one of '
+      f'{", ".join(SPLIT_GAME_LIARS)} (e.g. debate/mcts:64/{honest})'
+    )
+  return Arm(protocol, liar=liar_spec, s=None if protocol.endswith('debate') else s, honest=honest_spec)
 
 
 def padded_length(length: int) -> int:
@@ -133,18 +124,17 @@ def padded_length(length: int) -> int:
 
 def game_keys(base, length, index: jax.Array):
   """(instance_key, play_key) of the game with global `index`; base: key(seed), a [] PRNG key."""
-  instance_key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, 0), length), index)
-  play_key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, 1), length), index)
-  return instance_key, play_key
+  return tuple(jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, i), length), index) for i in (0, 1))
 
 
-def policy(spec: AgentSpec | None, networks: dict[str, tuple[int, int]]) -> policies.Policy:
-  """The policy of a debater spec (None: the midpoint honest debater); `networks`: kind -> (width, depth)
-  of the learned kinds' networks."""
+def policy(spec: AgentSpec | None, networks=()) -> policies.Policy:
+  """The policy of an agent spec, of any task (None: chain's midpoint honest debater); `networks`: ((kind,
+  width, depth), ...) of the learned kinds' networks."""
   if spec is None or spec.kind == 'midpoint':
     return chain_game.Midpoint()
   if spec.learned:
-    return policies.Network(*networks[spec.kind], simulations=spec.simulations)
+    width, depth = {kind: (width, depth) for kind, width, depth in networks}[spec.kind]
+    return policies.Network(width, depth, simulations=spec.simulations)
   simple = {'random': policies.Random, 'greedy': policies.Greedy, 'oracle': chain_game.OracleLiar}
   return simple[spec.kind]() if spec.kind in simple else policies.MCTS(spec.budget)
 
@@ -168,14 +158,14 @@ class ChainPlayer:
     instance = chain.sample_instance(instance_key, length, checker.modulus, self.max_length)
     if arm.protocol == 'direct':
       return direct.play(play_key, instance, checker, judge_params, s=arm.s)
-    if arm.protocol in ('consultancy', 'open_consultancy'):
+    if arm.protocol.endswith('consultancy'):
       play = consultancy.play if arm.protocol == 'consultancy' else open_consultancy.play
       return play(play_key, instance, checker, judge_params, s=arm.s, liar=arm.liar)
-    networks = {kind: (width, depth) for kind, width, depth in self.networks}
     game = chain_game.ChainDebate(checker, self.max_length, honest_splits=arm.honest is not None)
-    players = (policy(arm.honest, networks), policy(arm.liar, networks))
-    play = debate.play if arm.protocol == 'debate' else open_debate.play
-    return play(play_key, game, instance, players, judge_params, agent_params, batch_axis=runner.GAMES)
+    players = (policy(arm.honest, self.networks), policy(arm.liar, self.networks))
+    return (debate.play if arm.protocol == 'debate' else open_debate.play)(
+      play_key, game, instance, players, judge_params, agent_params, batch_axis=runner.GAMES
+    )
 
 
 def run_games(
@@ -202,9 +192,8 @@ def run_games(
   max_length = max_length or padded_length(length)
   if length > max_length:
     raise ValueError(f'chain length T={length} exceeds max_length={max_length}')
-  player = ChainPlayer(arm.structure, checker, max_length, tuple(networks))
   return runner.run_games(
-    player,
+    ChainPlayer(arm.structure, checker, max_length, tuple(networks)),
     lambda indices: (indices.astype(np.uint32),),
     (np.int32(length), jax.random.key(seed), judge_params, tuple(agent_params)),
     num_games=num_games,

@@ -27,11 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from debate.agents import policies
 from debate.agents.specs import AgentSpec, parse_agent
 from debate.games import images as image_games
 from debate.games import pixels as image_game
 from debate.rollouts import runner
+from debate.rollouts.chain import policy  # One policy per agent spec, for every task.
 from protocols import debate, direct
 
 IMAGE_PROTOCOLS = ('direct', 'consultancy', 'debate')
@@ -55,21 +55,17 @@ class ImageArm:
 
   @property
   def name(self) -> str:
-    if self.protocol == 'direct':
-      return 'direct'
-    if self.protocol == 'consultancy':
-      return f'consultancy/{self.honest.name}'
-    name = f'debate/{self.honest.name}'
-    if self.liar != self.honest:
-      name += f'/liar={self.liar.name}'
-    return name if self.precommit else name + '/no_precommit'
+    if self.protocol != 'debate':
+      return self.protocol + (f'/{self.honest.name}' if self.honest else '')
+    liar = f'/liar={self.liar.name}' if self.liar != self.honest else ''
+    return f'debate/{self.honest.name}{liar}' + ('' if self.precommit else '/no_precommit')
 
   @property
   def structure(self) -> ImageArm:
     """The arm without checkpoint steps and with precommit normalised (a traced flag): what a compiled
     batch depends on."""
-    strip = lambda spec: spec and spec.structure
-    return dataclasses.replace(self, honest=strip(self.honest), liar=strip(self.liar), precommit=True)
+    honest, liar = (spec and spec.structure for spec in (self.honest, self.liar))
+    return dataclasses.replace(self, honest=honest, liar=liar, precommit=True)
 
   @property
   def budget(self) -> int | None:
@@ -131,26 +127,12 @@ def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first
   per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0, 'az': float(agent.simulations)}[
     agent.kind
   ]
-  moves = k if arm.protocol == 'consultancy' else ((k + 1) // 2 if first == 'liar' else k // 2)
-  return per_move * moves
+  return per_move * (k if arm.protocol == 'consultancy' else ((k + 1) // 2 if first == 'liar' else k // 2))
 
 
 def search_bytes_per_game(arm: ImageArm, num_actions: int, k: int) -> int:
   """Bytes one game's search tree holds (mctx keeps [simulations + 1, A] arrays of 6 kinds), 0 without search."""
-  budget = arm.budget or 0
-  if not budget:
-    return 0
-  per_node = num_actions * 6 * 4 + (k + 1) * 4 + 8 * 4
-  return (budget + 1) * per_node
-
-
-def policy(spec: AgentSpec, networks: dict[str, tuple[int, int]]) -> policies.Policy:
-  """The policy of an image agent spec; `networks`: kind -> (width, depth) of the learned kinds."""
-  if spec.learned:
-    return policies.Network(*networks[spec.kind], simulations=spec.simulations)
-  if spec.kind == 'mcts':
-    return policies.MCTS(spec.budget)
-  return {'random': policies.Random, 'greedy': policies.Greedy}[spec.kind]()
+  return (arm.budget + 1) * (num_actions * 6 * 4 + (k + 1) * 4 + 8 * 4) if arm.budget else 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,9 +169,8 @@ class ImagePlayer:
     if arm.protocol == 'direct':
       outcome, transcript = direct.play_images(play_key, instance, self.judge, judge_params, k=self.k)
     else:
-      networks = {kind: (width, depth) for kind, width, depth in self.networks}
       game = image_games.ImageDebate(self.judge, self.k, self.num_actions, arm.protocol)
-      players = tuple(policy(spec, networks) for spec in (arm.honest, arm.liar)[: game.num_players])
+      players = tuple(policy(spec, self.networks) for spec in (arm.honest, arm.liar)[: game.num_players])
       outcome, transcript = debate.play(
         play_key, game, instance, players, judge_params, agents[: game.num_players], batch_axis=runner.GAMES
       )
@@ -243,7 +224,9 @@ def run_games(
 
   player = ImagePlayer(arm.structure, judge, k, num_actions, num_classes, tuple(networks))
   shared = (jax.random.key(seed), judge_params, np.bool_(arm.precommit), np.bool_(first != 'liar'), tuple(agent_params))
-  flat = runner.run_games(
-    player, per_game, shared, num_games=num_games, batch_size=batch_size, mesh=mesh, on_batch=on_batch
+  return jax.tree.map(
+    lambda a: a.reshape(len(images), num_lies, repeats, *a.shape[1:]),
+    runner.run_games(
+      player, per_game, shared, num_games=num_games, batch_size=batch_size, mesh=mesh, on_batch=on_batch
+    ),
   )
-  return jax.tree.map(lambda a: a.reshape(len(images), num_lies, repeats, *a.shape[1:]), flat)

@@ -97,13 +97,10 @@ def evaluate(evaluator: Evaluator, params: dict[str, Any], x, ops, claim) -> che
 def label_table(evaluator: Evaluator, params: dict[str, Any], pool: chex.Array) -> chex.Array:
   """The evaluation of every task and claim of a level: pool [N, T, 2] -> [N, m, m] float32, entry
   [i, x, y] = P(the evaluator accepts claim y for start x and segment i)."""
-  m = evaluator.checker.modulus
-  n = pool.shape[0]
+  n, m = pool.shape[0], evaluator.checker.modulus
   values = jnp.arange(m, dtype=jnp.int32)
-  x = jnp.broadcast_to(values[None, :, None], (n, m, m))
-  claim = jnp.broadcast_to(values[None, None, :], (n, m, m))
-  ops = jnp.broadcast_to(pool[:, None, None], (n, m, m) + pool.shape[1:])
-  return evaluate(evaluator, params, x, ops, claim)
+  x, claim = (jnp.broadcast_to(v, (n, m, m)) for v in (values[None, :, None], values[None, None, :]))
+  return evaluate(evaluator, params, x, jnp.broadcast_to(pool[:, None, None], (n, m, m) + pool.shape[1:]), claim)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,12 +122,6 @@ def _step_keys(key, purpose: int, round_index, steps: int):
   return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(steps))
 
 
-def end_table(pool: chex.Array, modulus: int) -> chex.Array:
-  """The true end of every task of a level: pool [N, T, 2] -> [N, m] int32, entry [i, x] = x_T."""
-  starts = jnp.broadcast_to(jnp.arange(modulus, dtype=jnp.int32), (pool.shape[0], modulus))
-  return rrm.segment_end(starts, jnp.broadcast_to(pool[:, None], (pool.shape[0], modulus) + pool.shape[1:]), modulus)
-
-
 def train_level(
   key: chex.PRNGKey,
   pool: chex.Array,
@@ -150,7 +141,11 @@ def train_level(
   """
   sharding.check_batch(mesh, train.batch_size)
   modulus, num_segments, batch = rm_net.modulus, pool.shape[0], train.batch_size
-  ends = end_table(pool, modulus)
+  ends = rrm.segment_end(  # [N, m] int32: the true end x_T of every task (segment i, start x).
+    jnp.broadcast_to(jnp.arange(modulus, dtype=jnp.int32), (num_segments, modulus)),
+    jnp.broadcast_to(pool[:, None], (num_segments, modulus) + pool.shape[1:]),
+    modulus,
+  )
   rm_params = rm.init_params(rm_net, jax.random.fold_in(key, _RM_INIT))
   agent_params = rm.init_params(agent_net, jax.random.fold_in(key, _AGENT_INIT))
   rm_opt, agent_opt = optax.adam(train.rm_learning_rate), optax.adam(train.agent_learning_rate)

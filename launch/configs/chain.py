@@ -39,28 +39,32 @@ import ml_collections
 
 
 def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.task = 'chain'
-  config.seeds = (0,)
-  config.modulus = 17
-  config.T = (1, 4, 16, 64, 100, 256, 1024)
-  config.judges = ('exact', 'learned:96')
-  config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64', 'debate/oracle')
-  config.s = 4
-  config.num_games = 2000
-  config.batch_size = 1000
-  config.num_transcripts = 3
-  config.judge_training = ml_collections.ConfigDict({'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
-  config.model_parallelism = 1
-
+  config = ml_collections.ConfigDict(
+    {
+      'task': 'chain',
+      'seeds': (0,),
+      'modulus': 17,
+      'T': (1, 4, 16, 64, 100, 256, 1024),
+      'judges': ('exact', 'learned:96'),
+      'protocols': ('direct', 'consultancy', 'debate/random', 'debate/mcts:8', 'debate/mcts:64', 'debate/oracle'),
+      's': 4,
+      'num_games': 2000,
+      'batch_size': 1000,
+      'num_transcripts': 3,
+      'judge_training': {'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3},
+      'model_parallelism': 1,
+    }
+  )
   if variant == 'smoke':
-    config.T = (1, 3, 8)
-    config.protocols = ('direct', 'consultancy', 'debate/random', 'debate/mcts:4')
-    config.judges = ('exact', 'learned:16')
-    config.num_games = 200
-    config.batch_size = 100
-    config.num_transcripts = 2
-    config.judge_training.steps = 300
+    config.update(
+      T=(1, 3, 8),
+      protocols=('direct', 'consultancy', 'debate/random', 'debate/mcts:4'),
+      judges=('exact', 'learned:16'),
+      num_games=200,
+      batch_size=100,
+      num_transcripts=2,
+      judge_training={'steps': 300},
+    )
   elif variant != 'default':
     raise ValueError(f'unknown variant {variant!r} of chain.py; expected default or smoke')
   return config

@@ -37,60 +37,54 @@ RUNGS = (0, 250, 500, 1000, 2000)
 
 
 def get_config(variant: str = 'default'):
-  config = chain.get_config('default')
-  config.T = (16,)
-  config.judges = ('learned:96',)
-  config.num_games = 1000
-  config.batch_size = 500
-  config.num_transcripts = 2
-  config.selfplay_training = {
-    'batch_size': 64,
-    'num_simulations': 16,
-    'considered_actions': 8,
-    'learning_rate': 1e-3,
-    'value_coef': 1.0,
-    'max_length': 16,
-    'width': 128,
-    'depth': 2,
-    'log_every': 50,
-  }
-  rungs = RUNGS
-  if variant == 'width32':
-    config.selfplay_training['width'] = 32
-    rungs = (0, 500, 2000)
-  elif variant == 'search':
-    rungs = (0, 500, 2000)
-  elif variant == 'smoke':
-    config.modulus = 7
-    config.T = (4,)
-    config.judges = ('learned:16',)
-    config.judge_training.steps = 300
-    config.num_games = 200
-    config.batch_size = 200
-    config.selfplay_training.update(
-      {'batch_size': 16, 'num_simulations': 4, 'max_length': 4, 'width': 16, 'log_every': 20}
-    )
-    rungs = (0, 40)
-  elif variant != 'default':
+  if variant not in ('default', 'width32', 'search', 'smoke'):
     raise ValueError(f'unknown variant {variant!r} of chain_selfplay.py; expected default, width32, search or smoke')
-  baselines = ('debate/random', 'debate/mcts:64', 'debate/oracle') if variant == 'default' else ()
-  config.protocols = baselines + tuple(
-    arm
-    for n in rungs
-    for arm in (
-      f'debate/az:{n}',
-      f'debate/az:{n}/mcts:64',
-      f'debate/random/az:{n}',
-      f'debate/mcts:64/az:{n}',
-      f'debate/az:{n}/az:{n}',
-    )
+  config = chain.get_config('default')
+  config.update(
+    T=(16,),
+    judges=('learned:96',),
+    num_games=1000,
+    batch_size=500,
+    num_transcripts=2,
+    selfplay_training={
+      'batch_size': 64,
+      'num_simulations': 16,
+      'considered_actions': 8,
+      'learning_rate': 1e-3,
+      'value_coef': 1.0,
+      'max_length': 16,
+      'width': 128,
+      'depth': 2,
+      'log_every': 50,
+    },
   )
+  rungs = {'default': RUNGS, 'smoke': (0, 40)}.get(variant, (0, 500, 2000))
+  if variant == 'width32':
+    config.selfplay_training.width = 32
+  elif variant == 'smoke':
+    config.update(
+      modulus=7,
+      T=(4,),
+      judges=('learned:16',),
+      judge_training={'steps': 300},
+      num_games=200,
+      batch_size=200,
+      selfplay_training={'batch_size': 16, 'num_simulations': 4, 'max_length': 4, 'width': 16, 'log_every': 20},
+    )
+  arms = (
+    'debate/az:{n}',
+    'debate/az:{n}/mcts:64',
+    'debate/random/az:{n}',
+    'debate/mcts:64/az:{n}',
+    'debate/az:{n}/az:{n}',
+  )
+  config.protocols = tuple(arm.format(n=n) for n in rungs for arm in arms)
   if variant == 'default':
-    config.protocols += ('debate/mcts:64/mcts:64',)
-  if variant == 'search':
+    config.protocols = ('debate/random', 'debate/mcts:64', 'debate/oracle', *config.protocols, 'debate/mcts:64/mcts:64')
+  elif variant == 'search':
     config.protocols = tuple(
       p.replace(f'az:{n}', f'az:{n}@16') for p in config.protocols for n in rungs if f'az:{n}' in p
     )
-  if variant == 'smoke':
+  elif variant == 'smoke':
     config.protocols = tuple(p.replace('mcts:64', 'mcts:4') for p in config.protocols)
   return config

@@ -30,36 +30,40 @@ from launch.configs import chain
 
 def get_config(variant: str = 'default'):
   config = chain.get_config('smoke' if variant == 'smoke' else 'default')
-  config.seeds = (0, 1, 2)
-  config.num_games = 500
-  config.T = (64,)
-  config.judges = ('learned:32', 'learned:48', 'learned:64', 'learned:96', 'learned:128')
-  config.protocols = (
-    'debate/random',
-    'debate/greedy',
-    'debate/mcts:4',
-    'debate/mcts:16',
-    'debate/mcts:64',
-    'debate/mcts:256',
-    'debate/oracle',
-    'consultancy',
-    'consultancy/search:16',
-    'consultancy/oracle',
-  )
-  config.num_transcripts = 2
-  if variant == 'smoke':
-    config.seeds = (0, 1)
-    config.T = (8,)
-    config.judges = ('learned:8', 'learned:16')
-    config.protocols = (
+  config.update(
+    seeds=(0, 1, 2),
+    num_games=500,
+    T=(64,),
+    judges=('learned:32', 'learned:48', 'learned:64', 'learned:96', 'learned:128'),
+    protocols=(
       'debate/random',
+      'debate/greedy',
       'debate/mcts:4',
+      'debate/mcts:16',
+      'debate/mcts:64',
+      'debate/mcts:256',
       'debate/oracle',
       'consultancy',
-      'consultancy/search:4',
+      'consultancy/search:16',
       'consultancy/oracle',
+    ),
+    num_transcripts=2,
+  )
+  if variant == 'smoke':
+    config.update(
+      seeds=(0, 1),
+      T=(8,),
+      judges=('learned:8', 'learned:16'),
+      protocols=(
+        'debate/random',
+        'debate/mcts:4',
+        'debate/oracle',
+        'consultancy',
+        'consultancy/search:4',
+        'consultancy/oracle',
+      ),
+      num_games=200,
     )
-    config.num_games = 200
   elif variant != 'default':
     raise ValueError(f'unknown variant {variant!r} of chain_tournament.py; expected default or smoke')
   return config

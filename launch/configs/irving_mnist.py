@@ -93,11 +93,8 @@ def selfplay_protocols(rungs: tuple[int, ...], opponents: tuple[str, ...]) -> tu
   rung the network as the liar against each honest opponent, as the honest debater against each lying
   opponent, and against itself."""
   arms = [f'debate/{o}' for o in opponents]
-  for step in rungs:
-    az = f'az:{step}'
-    for o in opponents:
-      arms += [f'debate/{o}/liar={az}', f'debate/{az}/liar={o}']
-    arms.append(f'debate/{az}')
+  for az in (f'az:{step}' for step in rungs):
+    arms += [*(arm for o in opponents for arm in (f'debate/{o}/liar={az}', f'debate/{az}/liar={o}')), f'debate/{az}']
   return tuple(arms)
 
 
@@ -115,90 +112,101 @@ def ladder_protocols(honest: str, budgets: tuple[int, ...]) -> tuple[str, ...]:
 def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
   if variant not in VARIANTS:
     raise ValueError(f'unknown variant {variant!r} of irving_mnist.py; expected one of {", ".join(VARIANTS)}')
-  config = ml_collections.ConfigDict()
-  config.task = 'images'
-  config.k = 6
-  config.judge = 'irving_cnn'
-  config.learning_rate = 1e-4
-  config.batch_size = 128
-  config.steps = 30_000
-  config.checkpoint_every = 2_000
-  config.log_every = 200
-  config.eval_batch_size = 1_000
-  config.seed = 0
-  config.num_classes = 10
-  config.model_parallelism = 1
-
-  # The debate games (python -m launch.run; see the "Games" part of the docstring).
-  config.experiment = 'irving'
-  config.game = ml_collections.ConfigDict()
-  config.game.num_images = 10_000
-  config.game.protocols = ('direct', 'debate/mcts:10000', 'debate/mcts:10000/no_precommit')
-  config.game.first = ('honest', 'liar')
-  config.game.seeds_per_lie = 3
-  config.game.curve_budgets = (10, 100, 1_000, 10_000)
-  config.game.curve_images = 100
-  config.game.seed = 0
-  config.game_batch_size = 256
-  config.game_memory_gb = 16.0
-  config.num_transcripts = 8
-
-  if variant in ('k4', 'k4_cpu', 'ladder_k4', 'ladder_k4_cpu'):
-    config.k = 4
-    config.steps = 50_000
-  if variant.startswith('ladder'):  # Issue 4's image tournament: one run per judge, then launch.report.
-    config.game.curve_budgets = ()
-    config.game.seeds_per_lie = 1
-    if variant.endswith('_cpu'):
-      config.game.num_images = 30
-      config.game.protocols = ladder_protocols('greedy', (10, 30, 100, 300))
-      config.game_memory_gb = 4.0
-    else:
-      config.game.num_images = 1_000
-      config.game.protocols = ladder_protocols('mcts:1000', (10, 100, 1_000, 10_000))
-  if variant in ('k4_cpu', 'k6_cpu'):  # What finishes in about an hour on a 2-core CPU.
-    config.game.num_images = 100
-    config.game.protocols = ('direct', 'debate/mcts:100', 'debate/mcts:100/no_precommit')
-    config.game.seeds_per_lie = 1
-    config.game.curve_budgets = (10, 30, 100, 300)
-    config.game.curve_images = 20
-    config.game_memory_gb = 4.0
-  elif variant == 'selfplay_k6_cpu':  # Issue 5's learned image debaters, on a 2-core CPU.
-    config.game.num_images = 50
-    config.game.protocols = selfplay_protocols(SELFPLAY_RUNGS, ('mcts:30',))
-    config.game.seeds_per_lie = 1
-    config.game.curve_budgets = ()
-    config.game_memory_gb = 4.0
-    # debate.training.selfplay.SelfPlayConfig fields (the game's k and classes come from the config above).
-    config.selfplay_training = {
-      'batch_size': 16,
-      'num_simulations': 8,
-      'considered_actions': 8,
-      'learning_rate': 3e-3,
-      'value_coef': 1.0,
-      'width': 8,
-      'depth': 1,
-      'log_every': 50,
+  config = ml_collections.ConfigDict(
+    {
+      'task': 'images',
+      'k': 6,
+      'judge': 'irving_cnn',
+      'learning_rate': 1e-4,
+      'batch_size': 128,
+      'steps': 30_000,
+      'checkpoint_every': 2_000,
+      'log_every': 200,
+      'eval_batch_size': 1_000,
+      'seed': 0,
+      'num_classes': 10,
+      'model_parallelism': 1,
+      # The debate games (python -m launch.run; see the "Games" part of the docstring).
+      'experiment': 'irving',
+      'game': {
+        'num_images': 10_000,
+        'protocols': ('direct', 'debate/mcts:10000', 'debate/mcts:10000/no_precommit'),
+        'first': ('honest', 'liar'),
+        'seeds_per_lie': 3,
+        'curve_budgets': (10, 100, 1_000, 10_000),
+        'curve_images': 100,
+        'seed': 0,
+      },
+      'game_batch_size': 256,
+      'game_memory_gb': 16.0,
+      'num_transcripts': 8,
     }
-  elif variant == 'smoke':
-    config.judge = 'small_cnn'
-    config.learning_rate = 1e-3
-    config.steps = 400
-    config.checkpoint_every = 200
-    config.log_every = 50
-    config.game.num_images = 6
-    config.game.protocols = (
-      'direct',
-      'consultancy/greedy',
-      'debate/greedy',
-      'debate/mcts:16',
-      'debate/mcts:16/no_precommit',
-      'debate/mcts:16/liar=random',
+  )
+  if variant in ('k4', 'k4_cpu', 'ladder_k4', 'ladder_k4_cpu'):
+    config.update(k=4, steps=50_000)
+  if variant.startswith('ladder'):  # Issue 4's image tournament: one run per judge, then launch.report.
+    config.game.update(curve_budgets=(), seeds_per_lie=1)
+    if variant.endswith('_cpu'):
+      config.update(
+        game={'num_images': 30, 'protocols': ladder_protocols('greedy', (10, 30, 100, 300))}, game_memory_gb=4.0
+      )
+    else:
+      config.game.update(num_images=1_000, protocols=ladder_protocols('mcts:1000', (10, 100, 1_000, 10_000)))
+  if variant in ('k4_cpu', 'k6_cpu'):  # What finishes in about an hour on a 2-core CPU.
+    config.update(
+      game={
+        'num_images': 100,
+        'protocols': ('direct', 'debate/mcts:100', 'debate/mcts:100/no_precommit'),
+        'seeds_per_lie': 1,
+        'curve_budgets': (10, 30, 100, 300),
+        'curve_images': 20,
+      },
+      game_memory_gb=4.0,
     )
-    config.game.seeds_per_lie = 1
-    config.game.curve_budgets = (4, 16)
-    config.game.curve_images = 3
-    config.game_batch_size = 64
-    config.game_memory_gb = 1.0
-    config.num_transcripts = 4
+  elif variant == 'selfplay_k6_cpu':  # Issue 5's learned image debaters, on a 2-core CPU.
+    config.update(
+      game={
+        'num_images': 50,
+        'protocols': selfplay_protocols(SELFPLAY_RUNGS, ('mcts:30',)),
+        'seeds_per_lie': 1,
+        'curve_budgets': (),
+      },
+      game_memory_gb=4.0,
+      # debate.training.selfplay.SelfPlayConfig fields (the game's k and classes come from the config above).
+      selfplay_training={
+        'batch_size': 16,
+        'num_simulations': 8,
+        'considered_actions': 8,
+        'learning_rate': 3e-3,
+        'value_coef': 1.0,
+        'width': 8,
+        'depth': 1,
+        'log_every': 50,
+      },
+    )
+  elif variant == 'smoke':
+    config.update(
+      judge='small_cnn',
+      learning_rate=1e-3,
+      steps=400,
+      checkpoint_every=200,
+      log_every=50,
+      game={
+        'num_images': 6,
+        'protocols': (
+          'direct',
+          'consultancy/greedy',
+          'debate/greedy',
+          'debate/mcts:16',
+          'debate/mcts:16/no_precommit',
+          'debate/mcts:16/liar=random',
+        ),
+        'seeds_per_lie': 1,
+        'curve_budgets': (4, 16),
+        'curve_images': 3,
+      },
+      game_batch_size=64,
+      game_memory_gb=1.0,
+      num_transcripts=4,
+    )
   return config

@@ -49,43 +49,48 @@ import ml_collections
 
 
 def get_config(variant: str = 'default') -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.experiment = 'rrm'
-  config.task = 'chain'
-  config.seeds = (0, 1, 2)
-  config.modulus = 17
-  config.levels = 5
-  config.methods = ('rrm', 'rrm-product', 'baseline')
-  config.judge = 'exact'
-  config.s = 4
-  config.num_segments = 64
-  config.rm_width = 128
-  config.rm_depth = 2
-  config.agent_width = 128
-  config.agent_depth = 2
-  config.rounds = 3
-  config.rm_steps = 400
-  config.agent_steps = 300
-  config.batch_size = 256
-  config.rm_learning_rate = 3e-3
-  config.agent_learning_rate = 3e-3
-  config.temperature = 0.03
-  config.num_eval = 2000
-  config.model_parallelism = 1
-  config.judge_training = ml_collections.ConfigDict({'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3})
-
+  config = ml_collections.ConfigDict(
+    {
+      'experiment': 'rrm',
+      'task': 'chain',
+      'seeds': (0, 1, 2),
+      'modulus': 17,
+      'levels': 5,
+      'methods': ('rrm', 'rrm-product', 'baseline'),
+      'judge': 'exact',
+      's': 4,
+      'num_segments': 64,
+      'rm_width': 128,
+      'rm_depth': 2,
+      'agent_width': 128,
+      'agent_depth': 2,
+      'rounds': 3,
+      'rm_steps': 400,
+      'agent_steps': 300,
+      'batch_size': 256,
+      'rm_learning_rate': 3e-3,
+      'agent_learning_rate': 3e-3,
+      'temperature': 0.03,
+      'num_eval': 2000,
+      'model_parallelism': 1,
+      'judge_training': {'steps': 6000, 'batch_size': 512, 'learning_rate': 3e-3},
+    }
+  )
   if variant == 'smoke':
-    config.seeds = (0, 1)
-    config.levels = 2
-    config.s = 2
-    config.num_segments = 16
-    config.rm_width = config.agent_width = 64
-    config.rounds = 2
-    config.rm_steps = 300
-    config.agent_steps = 200
-    config.batch_size = 128
-    config.num_eval = 200
-    config.judge_training.steps = 300
+    config.update(
+      seeds=(0, 1),
+      levels=2,
+      s=2,
+      num_segments=16,
+      rm_width=64,
+      agent_width=64,
+      rounds=2,
+      rm_steps=300,
+      agent_steps=200,
+      batch_size=128,
+      num_eval=200,
+      judge_training={'steps': 300},
+    )
   elif variant != 'default':
     raise ValueError(f'unknown variant {variant!r} of rrm_chain.py; expected default or smoke')
   return config
