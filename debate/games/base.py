@@ -30,7 +30,8 @@ Optional, with defaults that suit most games:
   moves_left(state) -> [] int32         a bound on the moves still to come (the search depth); default
                                         max_moves. Exact bounds keep searches independent of padding.
   random_action(key, state) -> [] int32 the game's random player (the `random` agent, and the moves of
-                                        rollouts); default uniform over the legal actions.
+                                        rollouts): a legal action of a non-terminal state; default uniform
+                                        over the legal actions.
   rollout(key, state) -> state          a random continuation to the end (move t with fold_in(key, t)); a
                                         finished state is returned unchanged.
   position_value(key, judge_params, state) -> [P] float32: how good the position is for each player, what
@@ -106,8 +107,9 @@ class Game(abc.ABC):
     in_range = (action >= 0) & (action < self.num_actions)
     index = jnp.clip(action, 0, self.num_actions - 1)
     legal = in_range & self.legal_actions(state)[index]
-    new = self._apply(state, index)
-    return jax.tree.map(lambda n, o: jnp.where(legal, n, o), new, state)
+    constants, old = self.split_constants(state)  # Constant fields need no select.
+    new = self.split_constants(self._apply(state, index))[1]
+    return self.join_constants(constants, jax.tree.map(lambda n, o: jnp.where(legal, n, o), new, old))
 
   @property
   def movers(self) -> tuple[int, ...]:
@@ -123,9 +125,9 @@ class Game(abc.ABC):
     return jnp.argmax(jnp.where(legal, jax.random.uniform(key, legal.shape), -1.0)).astype(jnp.int32)
 
   def rollout(self, key: chex.PRNGKey, state):
-    def body(carry):
+    def body(carry):  # The random player's moves are legal: applied without step's checks.
       t, state = carry
-      return t + 1, self.step(state, self.random_action(jax.random.fold_in(key, t), state))
+      return t + 1, self._apply(state, self.random_action(jax.random.fold_in(key, t), state))
 
     running = lambda carry: (carry[0] < self.max_moves) & ~self.terminal(carry[1])
     return jax.lax.while_loop(running, body, (jnp.int32(0), state))[1]
