@@ -168,18 +168,21 @@ class ChainDebate(base.Game):
     claimed = bisection.BisectionState(
       lo=jnp.where(agree, split, d.lo), hi=jnp.where(agree, d.hi, split), liar_hi=jnp.where(agree, d.liar_hi, action)
     )
+    if not self.honest_splits:  # Only the liar moves.
+      return state.replace(dispute=claimed, num_moves=state.num_moves + 1)
     liar = state.liar_to_move
-    return ChainState(
-      instance=instance,
+    return state.replace(
       dispute=jax.tree.map(lambda new, old: jnp.where(liar, new, old), claimed, d),
-      choice=jnp.where(liar, 0 if self.honest_splits else state.choice, action).astype(jnp.int32),
-      liar_to_move=jnp.where(liar, not self.honest_splits, True),
+      choice=jnp.where(liar, 0, action).astype(jnp.int32),
+      liar_to_move=~liar,
       num_moves=state.num_moves + 1,
     )
 
   def random_action(self, key, state: ChainState) -> chex.Array:
-    split = jax.random.randint(key, (), 0, NUM_SPLITS)
-    return jnp.where(state.liar_to_move, random_claim(key, state, self.num_actions), split).astype(jnp.int32)
+    claim = random_claim(key, state, self.num_actions).astype(jnp.int32)
+    if not self.honest_splits:
+      return claim
+    return jnp.where(state.liar_to_move, claim, jax.random.randint(key, (), 0, NUM_SPLITS)).astype(jnp.int32)
 
   def judge_view(self, state: ChainState) -> dict:
     """The disputed step: x_in, honest_y, liar_y: [] int32; op: [2] int32 (the checker never sees the trace)."""
