@@ -212,16 +212,10 @@ def _keys(seed: int) -> dict[str, chex.PRNGKey]:
 # Mesh, shardings, model, state and the train step.
 
 
-def state_shardings(state: TrainState, mesh: Mesh) -> TrainState:
-  """Shardings of a train state (arrays or ShapeDtypeStructs) on `mesh`: params and optimizer state by
-  `debate.distributed.sharding.fsdp_spec`, step and rng (scalars) replicated."""
-  return fsdp_sharding(state, mesh)
-
-
 def init_state(
   model: nn.Module, optimizer: optax.GradientTransformation, *, seed: int, image_shape: tuple[int, int], mesh: Mesh
 ) -> TrainState:
-  """The step-0 train state, laid out over `mesh` by `state_shardings`."""
+  """The step-0 train state, laid out over `mesh` by `fsdp_sharding` (step and rng, scalars, replicated)."""
   keys = _keys(seed)
 
   def init():
@@ -230,7 +224,7 @@ def init_state(
       step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params), rng=keys['dropout']
     )
 
-  return jax.jit(init, out_shardings=state_shardings(jax.eval_shape(init), mesh))()
+  return jax.jit(init, out_shardings=fsdp_sharding(jax.eval_shape(init), mesh))()
 
 
 def _revealed(key: chex.PRNGKey, indices: chex.Array, images: chex.Array, k: int) -> chex.Array:
@@ -248,8 +242,8 @@ def make_train_step(
 ) -> Callable:
   """jit(train_step)(state, images [B, H, W] uint8, labels [B] int32, mask_key) -> (state, metrics).
 
-  The batch is split over every device of `mesh`, the state laid out by `shardings` (`state_shardings`) and
-  donated; metrics are the loss (mean over the global batch) and the batch accuracy, replicated scalars.
+  The batch is split over every device of `mesh`, the state laid out by `shardings` (the state's `fsdp_sharding`)
+  and donated; metrics are the loss (mean over the global batch) and the batch accuracy, replicated scalars.
   """
   replicated = NamedSharding(mesh, P())
   sharded = batch_sharding(mesh)
@@ -371,7 +365,7 @@ def train_judge(
       their number by config.model_parallelism.
 
   Returns:
-    (state, metrics): the final train state (laid out over the mesh by `state_shardings`) and {'step',
+    (state, metrics): the final train state (laid out over the mesh by `fsdp_sharding`) and {'step',
     'train': the last logged training metrics, 'test': the evaluation (only with dataset_test)}.
 
   Raises:
@@ -405,7 +399,7 @@ def train_judge(
   model = image_judges.make_judge(config.judge, config.num_classes)
   optimizer = optax.adam(config.learning_rate)
   state = init_state(model, optimizer, seed=config.seed, image_shape=dataset_train.image_shape, mesh=mesh)
-  shardings = state_shardings(state, mesh)
+  shardings = fsdp_sharding(state, mesh)
   with checkpoint_manager(workdir) as manager, multihost.PreemptionWatch() as preemption:
     latest = manager.latest_step()
     if latest is not None:

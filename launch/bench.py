@@ -90,6 +90,8 @@ from typing import Callable, Sequence
 
 from absl import app, flags
 
+from launch.cli import fail, parse_flags
+
 TASKS = ('chain', 'images')
 TRAINERS = ('judge', 'selfplay')
 FORCE_DEVICES = '--xla_force_host_platform_device_count'
@@ -193,12 +195,6 @@ class UsageError(ValueError):
   """A bad flag value; the message names the flag."""
 
 
-def fail(message: str) -> None:
-  """Prints `error: message` to stderr and exits with status 2 (bad usage)."""
-  print(f'error: {message}', file=sys.stderr)
-  sys.exit(2)
-
-
 def _log(message: str) -> None:
   print(message, file=sys.stderr, flush=True)
 
@@ -214,10 +210,10 @@ def _at_least(minimum: int, *holders: flags.FlagHolder) -> None:
 
 
 def _check_modulus() -> None:
-  m = _MODULUS.value
-  is_prime = m >= 2 and all(m % d for d in range(2, int(m**0.5) + 1))
-  if not (is_prime and 3 <= m <= 211):
-    raise UsageError(f'--modulus must be a prime in [3, 211], got {m}')
+  from debate.tasks.chain import is_prime
+
+  if not (is_prime(_MODULUS.value) and 3 <= _MODULUS.value <= 211):
+    raise UsageError(f'--modulus must be a prime in [3, 211], got {_MODULUS.value}')
 
 
 def _int_list(holder: flags.FlagHolder) -> list[int]:
@@ -582,13 +578,5 @@ def main(argv):
   mode(settings)
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-  """absl's parser, with flag errors turned into one `error: ...` line and exit status 2."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    fail(str(e))
-
-
 if __name__ == '__main__':
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=parse_flags)

@@ -348,13 +348,11 @@ def main(argv):
       ladder_notes += ladder_notes_here
       if ladder:
         sources.append((name, ladder))
-    if not any(records for _, records in sources):
-      return
   sources, rrm_records = rrm_report.split_sources(sources)
   if rrm_records:  # Recursive reward modelling has its own per-level table and figure.
     print(_or_fail('--workdirs: rrm records', (OSError, ValueError), rrm_report.report_rrm, rrm_records, _OUT.value))
-    if not any(records for _, records in sources):
-      return
+  if not any(records for _, records in sources):  # Only image or rrm records: their reports are written.
+    return
   merged, notes = _or_fail('--workdirs', ValueError, merge_sources, sources)
   pooled = _or_fail('--workdirs', ValueError, pool_records, merged)
   notes = ladder_notes + notes

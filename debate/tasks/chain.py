@@ -55,19 +55,8 @@ def apply_step(x: chex.Array, op: chex.Array, modulus: int) -> chex.Array:
 
 def invert_step(y: chex.Array, op: chex.Array, modulus: int) -> chex.Array:
   """The unique x with f(x, op) = y (modulus prime): x = u^(m-2) * (y - v) mod m."""
-  u_inverse = _power_mod(op[..., 0], modulus - 2, modulus)
-  return (u_inverse * (y - op[..., 1])) % modulus
-
-
-def _power_mod(base: chex.Array, exponent: int, modulus: int) -> chex.Array:
-  result = jnp.ones_like(base)
-  base = base % modulus
-  while exponent:  # Python loop over the static exponent's bits.
-    if exponent & 1:
-      result = (result * base) % modulus
-    base = (base * base) % modulus
-    exponent >>= 1
-  return result
+  inverses = jnp.asarray([pow(u, modulus - 2, modulus) for u in range(modulus)], jnp.int32)  # u^(m-2) mod m.
+  return (inverses[op[..., 0] % modulus] * (y - op[..., 1])) % modulus
 
 
 def compute_trace(x0: chex.Array, ops: chex.Array, modulus: int) -> chex.Array:

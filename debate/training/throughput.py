@@ -110,7 +110,7 @@ def measure_train_judge(
   network = image_judges.make_judge(judge, 10)
   optimizer = optax.adam(1e-4)
   state = train.init_state(network, optimizer, seed=seed, image_shape=image_shape, mesh=mesh)
-  shardings = train.state_shardings(state, mesh)
+  shardings = sharding.fsdp_sharding(state, mesh)
   step_fn = train.make_train_step(network, optimizer, k=k, mesh=mesh, shardings=shardings)
   rng = np.random.default_rng(seed)
   pool = 4  # Host batches cycled through.

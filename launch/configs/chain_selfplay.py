@@ -61,16 +61,6 @@ def get_config(variant: str = 'default'):
   rungs = {'default': RUNGS, 'smoke': (0, 40)}.get(variant, (0, 500, 2000))
   if variant == 'width32':
     config.selfplay_training.width = 32
-  elif variant == 'smoke':
-    config.update(
-      modulus=7,
-      T=(4,),
-      judges=('learned:16',),
-      judge_training={'steps': 300},
-      num_games=200,
-      batch_size=200,
-      selfplay_training={'batch_size': 16, 'num_simulations': 4, 'max_length': 4, 'width': 16, 'log_every': 20},
-    )
   arms = (
     'debate/az:{n}',
     'debate/az:{n}/mcts:64',
@@ -86,5 +76,14 @@ def get_config(variant: str = 'default'):
       p.replace(f'az:{n}', f'az:{n}@16') for p in config.protocols for n in rungs if f'az:{n}' in p
     )
   elif variant == 'smoke':
-    config.protocols = tuple(p.replace('mcts:64', 'mcts:4') for p in config.protocols)
+    config.update(
+      modulus=7,
+      T=(4,),
+      judges=('learned:16',),
+      judge_training={'steps': 300},
+      num_games=200,
+      batch_size=200,
+      selfplay_training={'batch_size': 16, 'num_simulations': 4, 'max_length': 4, 'width': 16, 'log_every': 20},
+      protocols=tuple(p.replace('mcts:64', 'mcts:4') for p in config.protocols),
+    )
   return config
