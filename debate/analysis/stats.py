@@ -89,6 +89,35 @@ FEW_SEEDS = 5
 RESAMPLE_KINDS = ('games', 'seeds')
 
 
+def check_counts(successes, trials, names: tuple[str, str] = ('successes', 'trials')) -> None:
+  """Raises ``ValueError`` unless successes and trials [...] (called ``names`` in the message) are finite counts
+  with 0 <= successes <= trials; the message names the first cell where successes exceed trials."""
+  successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+  a, b = names
+  if not (np.all(np.isfinite(successes)) and np.all(np.isfinite(trials))):
+    raise ValueError(f'{a} and {b} must be finite')
+  if np.any(successes < 0) or np.any(trials < 0):
+    raise ValueError(f'{a} and {b} must be non-negative counts')
+  bad = np.argwhere(successes > trials)
+  if bad.size:
+    index = tuple(bad[0])
+    raise ValueError(f'{a} exceed {b} at {list(map(int, index))}: {successes[index]:g} {a} in {trials[index]:g} {b}')
+
+
+def per_seed(successes, trials, *, names: tuple[str, str], shape: str) -> tuple[np.ndarray, np.ndarray]:
+  """Checked counts (:func:`check_counts`) as float [K, ...] arrays: inputs of ``shape`` (e.g. '[n]') are one seed,
+  inputs of one more dimension are K >= 1 seeds."""
+  successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+  seed_axes = successes.ndim - (shape.count(',') + 1)  # 1: [K, ...] counts per seed, 0: one seed
+  if successes.shape != trials.shape or seed_axes not in (0, 1) or (seed_axes and successes.shape[0] < 1):
+    raise ValueError(
+      f'{names[0]} and {names[1]} must both be {shape} or [K, {shape[1:]} (K seeds); got shapes {successes.shape} '
+      f'and {trials.shape}'
+    )
+  check_counts(successes, trials, names)
+  return (successes, trials) if seed_axes else (successes[None], trials[None])
+
+
 def resample_counts(successes, trials, *, num_samples: int, rng, resample: str = 'games'):
   """Parametric-bootstrap draws of binomial counts, pooled (``'games'``) or two-stage over seeds (``'seeds'``).
 
@@ -121,8 +150,7 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
     raise ValueError(f'num_samples must be a positive integer, got {num_samples!r}')
   if not np.array_equal(trials, np.round(trials)):
     raise ValueError('the bootstrap resamples binomial counts, so trials must be integers')
-  if np.any(successes < 0) or np.any(successes > trials):
-    raise ValueError('successes must lie in [0, trials]')
+  check_counts(successes, trials)
   if resample == 'games':
     n = trials.sum(axis=0)
     p = np.divide(successes.sum(axis=0), n, out=np.zeros(n.shape), where=n > 0)
