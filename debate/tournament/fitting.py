@@ -26,7 +26,7 @@ from debate.analysis import scaling, stats
 from debate.analysis.stats import wilson_interval
 from debate.tournament.elo import Ratings
 from debate.tournament.placement import GeneralAxis
-from debate.tournament.pooling import Record, counts_by_seed, default_budget, order_agents
+from debate.tournament.pooling import Record, counts_by_seed, default_budget, group_by, order_agents
 
 # select_model's choice between a line (2 mean parameters) and a double ReLU (up to 4) is only
 # informative with some residual degrees of freedom left: below this many points the double ReLU
@@ -136,11 +136,8 @@ def accuracy_slopes(
   (fewer than two Elo values, or separated data such as all-correct) get ``skipped`` with the
   reason.
   """
-  lines: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-  for row in rows:
-    lines.setdefault((row['protocol'], row['judge']), []).append(row)
   out = []
-  for (protocol, judge), pts in lines.items():
+  for (protocol, judge), pts in group_by(rows, lambda row: (row['protocol'], row['judge'])).items():
     out.append({'protocol': protocol, 'judge': judge, 'points': len(pts)})
     curve = _bootstrap_logistic(
       out[-1], pts, [p['elo'] for p in pts], bootstrap=bootstrap, scale=400.0, num_samples=num_samples, seed=seed
@@ -196,12 +193,10 @@ def strength_fits(
   ``bootstrap`` ('games' or 'seeds', see :func:`elo.rate`; also in each entry) says how the samples
   are drawn.
   """
-  groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
-  for row in rows:
-    if math.isfinite(row['gap']):
-      groups.setdefault((row['protocol'], 'gap', None), []).append(row)
-  for row in rows:
-    groups.setdefault((row['protocol'], 'judge', row['agent']), []).append(row)
+  groups = {
+    **group_by((row for row in rows if math.isfinite(row['gap'])), lambda row: (row['protocol'], 'gap', None)),
+    **group_by(rows, lambda row: (row['protocol'], 'judge', row['agent'])),
+  }
   order = list(dict.fromkeys(row['protocol'] for row in rows))
   out = []
   for protocol, fit, agent in sorted(groups, key=lambda k: (order.index(k[0]), k[1] != 'gap')):
