@@ -228,28 +228,20 @@ def strength_fits(
 
 def _select_model_with_note(x, y) -> dict[str, Any]:
   """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
-  result = dict(scaling.select_model(np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
-  result['conclusive'] = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
-  result['note'] = (
-    ''
-    if result['conclusive']
-    else (
-      f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
-      'BIC choice is inconclusive'
-    )
-  )
-  return result
+  conclusive = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
+  note = f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the BIC choice is inconclusive'
+  return {**scaling.select_model(x, y), 'conclusive': conclusive, 'note': '' if conclusive else note}
 
 
 def houdini_scaling_fit(
-  ratings: Ratings, *, budget_of: Callable[[str], float | None] | None = None, exclude_saturated: bool = False
+  ratings: Ratings, *, budget_of: Callable[[str], float | None] = default_budget
 ) -> dict[str, Any]:
   """Houdini domain Elo against log2 of its search budget: linear vs double ReLU by BIC.
 
   ``budget_of(name)`` gives a houdini's budget, or ``None`` to leave it out; the default
   (:func:`pooling.default_budget`) puts random at 1 and search:B at B and leaves out greedy and oracle
   (pass e.g. ``lambda a: 4096 if a == 'oracle' else default_budget(a)`` to place the oracle).
-  Points are unweighted (Engels et al.), saturated ones included unless ``exclude_saturated``.
+  Points are unweighted (Engels et al.), saturated ones included.
 
   Returns ``scaling.select_model``'s dict (``linear``, ``double_relu``, ``chosen``,
   ``chosen_fit``, ``delta_bic``, ``chosen_by_aic``, ``delta_aic``) plus ``points`` (houdini,
@@ -258,18 +250,16 @@ def houdini_scaling_fit(
   and the BIC choice means little) and ``note``. Raises ``ValueError`` with fewer than three
   distinct budgets.
   """
-  budget_of = default_budget if budget_of is None else budget_of
   points, excluded = [], []
   for name in ratings.houdinis:
-    budget, h = budget_of(name), ratings.houdini(name)
-    if budget is None or (exclude_saturated and h['saturated']):
+    budget = budget_of(name)
+    if budget is None:
       excluded.append(name)
       continue
     budget = float(budget)
     if not (math.isfinite(budget) and budget > 0):
       raise ValueError(f'budget of {name!r} must be a positive number, got {budget}')
-    h = {key: h[key] for key in ('elo', 'ci_low', 'ci_high', 'saturated')}
-    points.append({'houdini': name, 'budget': budget, 'log2_budget': math.log2(budget), **h})
+    points.append({'houdini': name, 'budget': budget, 'log2_budget': math.log2(budget), **ratings.houdini(name)})
   if len({p['log2_budget'] for p in points}) < 3:
     raise ValueError(
       f'need houdinis at three or more distinct search budgets to compare a line with a '

@@ -342,10 +342,8 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   # One record per (protocol, arm, judge, k, seed): the one on the most images (a budget curve may repeat an
   # arm on fewer images); and a judge must have met two liars in a protocol to be rated there (a Table 2
   # run's self-play cells are not a ladder).
-  largest: dict[tuple, dict] = {}
-  for r in kept:
-    if r['images'] > largest.setdefault(ladder(r, r['arm']), r)['images']:
-      largest[ladder(r, r['arm'])] = r
+  arms = group_by(kept, lambda r: ladder(r, r['arm']))
+  largest = {key: max(cells, key=lambda r: r['images']) for key, cells in arms.items()}
   kept = [r for r in kept if largest[ladder(r, r['arm'])] is r]
   met = group_by(kept, ladder)
   kept = [r for r in kept if len({m['agent'] for m in met[ladder(r)]}) >= 2]

@@ -301,8 +301,7 @@ def general_fit_table(fits: Mapping[str, Mapping[str, Any]], *, fmt: str) -> str
     'share of those refits that BIC gives to the double ReLU; games: games the fitted players '
     'played.'
   )
-  if latex:
-    caption = _latex_caption(caption, ('Delta BIC', r'$\Delta$BIC'))
+  caption = _latex_caption(caption, ('Delta BIC', r'$\Delta$BIC')) if latex else caption
   headers = (
     [
       'role',
@@ -382,8 +381,7 @@ def nso_table(
     f'maximises the success; brackets: 95% interval over refits to '
     f'{_bootstrap_words("ratings", bootstrap, num_seeds)}, each choosing its own n. Success in %.'
   )
-  if latex:
-    caption = _latex_caption(caption)
+  caption = _latex_caption(caption) if latex else caption
   headers = (
     ['gap (doublings)', 'houdini log2 FLOPs', 'best n [95% CI]', 'success, best n [95% CI]', 'success, n = 1 [95% CI]'],
     [
@@ -455,8 +453,7 @@ def strength_table(fits: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
     "one half (given when b's interval excludes 0); G^2 / df: binomial deviance against "
     'degrees of freedom (G^2 far above df: the curve misses points).'
   )
-  if latex:
-    caption = _latex_caption(caption, ('G^2', '$G^2$'), ('sigmoid(a + b x)', r'$\sigma(a + b x)$'))
+  caption = _latex_caption(caption, ('G^2', '$G^2$'), ('sigmoid(a + b x)', r'$\sigma(a + b x)$')) if latex else caption
   headers = (
     ['protocol', 'fit', 'liar', 'points', 'games', 'b per doubling [95% CI]', '50% point [95% CI]', 'G^2 / df'],
     ['Protocol', 'Fit', 'Liar', 'Points', 'Games', r'$b$ [95\% CI]', r'50\% point [95\% CI]', r'$G^2$ / df'],
