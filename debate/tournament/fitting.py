@@ -226,11 +226,11 @@ def strength_fits(
 # Domain Elo scaling fits; nested scalable oversight.
 
 
-def _select_model_with_note(x, y) -> dict[str, Any]:
-  """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
+def _select_model_with_note(x, y, **fields) -> dict[str, Any]:
+  """``scaling.select_model(x [n], y [n])`` plus ``conclusive``, its ``note`` and ``fields``."""
   conclusive = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
   note = f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the BIC choice is inconclusive'
-  return {**scaling.select_model(x, y), 'conclusive': conclusive, 'note': '' if conclusive else note}
+  return {**scaling.select_model(x, y), 'conclusive': conclusive, 'note': '' if conclusive else note, **fields}
 
 
 def houdini_scaling_fit(
@@ -266,9 +266,15 @@ def houdini_scaling_fit(
       f'double ReLU; have {", ".join(p["houdini"] for p in points) or "none"}'
       + (f' (left out: {", ".join(excluded)})' if excluded else '')
     )
-  result = _select_model_with_note([p['log2_budget'] for p in points], [p['elo'] for p in points])
-  result.update(points=points, excluded=excluded, protocol=ratings.protocol, T=ratings.T, level=ratings.level)
-  return result
+  return _select_model_with_note(
+    [p['log2_budget'] for p in points],
+    [p['elo'] for p in points],
+    points=points,
+    excluded=excluded,
+    protocol=ratings.protocol,
+    T=ratings.T,
+    level=ratings.level,
+  )
 
 
 def nso_curve(
@@ -340,13 +346,14 @@ def general_scaling_fits(
         f'need {role}s at three or more distinct general strengths to compare a line with '
         f'a double ReLU; placed: {", ".join(players[i]["player"] for i in use) or "none"}'
       )
-    fit = _select_model_with_note(x[use], arrays['elo'][use])
     sample_fits = [scaling.select_model(x[use], arrays['samples'][s, use]) for s in range(num)]
 
     def slope_ci(model):
       return [float(v) for v in stats.percentiles([f[model].slope for f in sample_fits], ratings.level)]
 
-    fit.update(
+    fits[role] = _select_model_with_note(
+      x[use],
+      arrays['elo'][use],
       role=role,
       level=ratings.level,
       bootstrap=ratings.bootstrap,
@@ -370,7 +377,6 @@ def general_scaling_fits(
       double_relu_share=float(np.mean([f['chosen'] == 'double_relu' for f in sample_fits])),
       games=sum(players[i]['games'] for i in use),
     )
-    fits[role] = fit
   return fits
 
 
