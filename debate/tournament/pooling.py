@@ -49,10 +49,10 @@ def agent_of(record: Record) -> str | None:
   return liar
 
 
-def search_budget(agent: str) -> int | None:
-  """B for ``search:B``, else ``None``."""
+def name_number(name: str, kind: str) -> int | None:
+  """N of a name ``KIND:N`` (``search:16`` -> 16 for kind 'search'), else ``None``."""
   try:
-    return int(agent.split(':', 1)[1]) if agent.startswith('search:') else None
+    return int(name.split(':', 1)[1]) if name.startswith(f'{kind}:') else None
   except ValueError:
     return None
 
@@ -66,7 +66,7 @@ def order_agents(agents: Iterable[str]) -> list[str]:
 
   def key(item):
     index, name = item
-    budget = search_budget(name)
+    budget = name_number(name, 'search')
     return (2, budget, index) if budget is not None else (ranks.get(name, 4), 0, index)
 
   return [name for _, name in sorted(enumerate(dict.fromkeys(agents)), key=key)]
@@ -74,7 +74,7 @@ def order_agents(agents: Iterable[str]) -> list[str]:
 
 def default_budget(agent: str) -> float | None:
   """Search budget used by :func:`fitting.houdini_scaling_fit`: random = 1, search:B = B, else None."""
-  budget = 1 if agent == 'random' else search_budget(agent)
+  budget = 1 if agent == 'random' else name_number(agent, 'search')
   return None if budget is None else float(budget)
 
 
