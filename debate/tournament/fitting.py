@@ -39,11 +39,14 @@ MIN_POINTS_FOR_MODEL_CHOICE = 6
 
 
 def _protocol_cells(records: Iterable[Record], T: int, protocols: Sequence[str]):
-  """Per protocol: (protocol, judges by first appearance, houdinis weakest first, counts_by_seed's counts)."""
+  """Per protocol: (protocol, houdinis weakest first, cells): cells [(judge, agent, counts_by_seed's counts)],
+  judges by first appearance, each judge's houdinis weakest first."""
   records = list(records)
   for protocol in protocols:
     _, counts = counts_by_seed(records, protocol=protocol, T=T)
-    yield protocol, list(dict.fromkeys(judge for judge, _ in counts)), order_agents(a for _, a in counts), counts
+    agents = order_agents(a for _, a in counts)
+    judges = dict.fromkeys(judge for judge, _ in counts)
+    yield protocol, agents, [(j, a, counts[j, a]) for j in judges for a in agents if (j, a) in counts]
 
 
 def _cell_row(protocol: str, T: int, judge: str, agent: str, placed: dict, seed_counts) -> dict[str, Any]:
@@ -105,23 +108,22 @@ def accuracy_vs_elo(
       f'from {ratings.protocol!r}; pass the ratings of the debate tournament'
     )
   rows = []
-  for protocol, judges, agents, counts in _protocol_cells(records, T, protocols):
+  for protocol, agents, cells in _protocol_cells(records, T, protocols):
     unrated = [a for a in agents if a not in ratings.houdinis]
     if unrated:
       warnings.warn(
         f'{protocol} at T={T}: no debate Elo for {", ".join(unrated)}; skipped in accuracy vs Elo', stacklevel=2
       )
-    for judge in judges:
-      for agent in agents:
-        if agent not in unrated and (judge, agent) in counts:
-          h = ratings.houdini(agent)
-          placed = {
-            'elo': h['elo'],
-            'elo_ci_low': h['ci_low'],
-            'elo_ci_high': h['ci_high'],
-            'elo_saturated': h['saturated'],
-          }
-          rows.append(_cell_row(protocol, T, judge, agent, placed, counts[judge, agent]))
+    for judge, agent, seed_counts in cells:
+      if agent not in unrated:
+        h = ratings.houdini(agent)
+        placed = {
+          'elo': h['elo'],
+          'elo_ci_low': h['ci_low'],
+          'elo_ci_high': h['ci_high'],
+          'elo_saturated': h['saturated'],
+        }
+        rows.append(_cell_row(protocol, T, judge, agent, placed, seed_counts))
   return rows
 
 
@@ -160,16 +162,13 @@ def accuracy_vs_strength(
   seed_correct, seed_games ([K] per seed, as :func:`accuracy_vs_elo`).
   """
   rows = []
-  for protocol, judges, agents, counts in _protocol_cells(records, T, protocols):
-    for judge in judges:
-      if judge not in axis.guards or not np.isfinite(axis.x_of('guard', judge)):
-        continue
-      judge_x = axis.x_of('guard', judge)
-      for agent in agents:
-        if (judge, agent) in counts:
-          agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
-          placed = {'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x}
-          rows.append(_cell_row(protocol, T, judge, agent, placed, counts[judge, agent]))
+  for protocol, _, cells in _protocol_cells(records, T, protocols):
+    for judge, agent, seed_counts in cells:
+      if judge in axis.guards and np.isfinite(axis.x_of('guard', judge)):
+        judge_x = axis.x_of('guard', judge)
+        agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
+        placed = {'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x}
+        rows.append(_cell_row(protocol, T, judge, agent, placed, seed_counts))
   return rows
 
 

@@ -164,8 +164,9 @@ def elo_table(all_ratings: Sequence[Ratings], *, fmt: str) -> str:
     ['Protocol', 'Role', 'Player', rf'Elo [{pct}\% CI]', 'Games', 'Note'],
   )
   caption = _elo_caption(all_ratings, latex=latex)
-  groups = [row['protocol'] for row in rows]
-  return _layout(fmt, headers, body, caption, right={3, 4}, align='lllrrl', label='tab:elo', groups=groups)
+  return _layout(
+    fmt, headers, body, caption, right={3, 4}, align='lllrrl', label='tab:elo', groups=[row['protocol'] for row in rows]
+  )
 
 
 def _axis_caption(latex: bool, task: str = 'chain') -> str:
@@ -240,9 +241,15 @@ def general_axis_table(axis: GeneralAxis, ratings: Ratings, *, fmt: str) -> str:
     ],
   )
   caption = _axis_caption(latex, axis.task)
-  groups = [row[0] for row in rows]
   return _layout(
-    fmt, headers, body, caption, right={2, 3, 4, 5, 6}, align='llrrrrr', label='tab:general-axis', groups=groups
+    fmt,
+    headers,
+    body,
+    caption,
+    right={2, 3, 4, 5, 6},
+    align='llrrrrr',
+    label='tab:general-axis',
+    groups=[row[0] for row in rows],
   )
 
 
@@ -458,9 +465,15 @@ def strength_table(fits: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
     ['protocol', 'fit', 'liar', 'points', 'games', 'b per doubling [95% CI]', '50% point [95% CI]', 'G^2 / df'],
     ['Protocol', 'Fit', 'Liar', 'Points', 'Games', r'$b$ [95\% CI]', r'50\% point [95\% CI]', r'$G^2$ / df'],
   )
-  groups = [f['protocol'] for f in fits]
   return _layout(
-    fmt, headers, body, caption, right={3, 4, 5, 6, 7}, align='lllrrrrr', label='tab:strength', groups=groups
+    fmt,
+    headers,
+    body,
+    caption,
+    right={3, 4, 5, 6, 7},
+    align='lllrrrrr',
+    label='tab:strength',
+    groups=[f['protocol'] for f in fits],
   )
 
 
