@@ -137,8 +137,7 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
   counts. Raises ``ValueError`` for ``'seeds'`` with fewer than ``MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds or
   with seeds that do not play the same cells (a picked set could then miss a cell entirely).
   """
-  successes = np.asarray(successes, dtype=float)
-  trials = np.asarray(trials, dtype=float)
+  successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
   if successes.shape != trials.shape or successes.ndim < 1 or successes.shape[0] < 1:
     raise ValueError(
       f'successes and trials must be [K, ...] with K >= 1 seeds and the same shape; got '
@@ -215,8 +214,7 @@ def newton_ascent(theta, objective, newton_step, converged, *, max_steps: int):
     step, grad = newton_step(active, current)
     new, new_value = current.copy(), value[active]
     pending = np.ones(active.size, dtype=bool)
-    t = 1.0
-    for _ in range(40):
+    for t in 0.5 ** np.arange(40):
       idx = np.flatnonzero(pending)
       cand = current[idx] + t * step[idx]
       cand_value = objective(active[idx], cand)
@@ -225,11 +223,8 @@ def newton_ascent(theta, objective, newton_step, converged, *, max_steps: int):
       pending[idx[ok]] = False
       if not pending.any():
         break
-      t *= 0.5
     theta[active], value[active] = new, new_value
     active = active[~(converged(step, grad, new_value) | pending)]
     if active.size == 0:
       break
-  done = np.ones(theta.shape[0], dtype=bool)
-  done[active] = False
-  return theta, done
+  return theta, ~np.isin(np.arange(theta.shape[0]), active)
