@@ -228,7 +228,10 @@ def strength_fits(
 def _select_model_with_note(x, y, **fields) -> dict[str, Any]:
   """``scaling.select_model(x [n], y [n])`` plus ``conclusive``, its ``note`` and ``fields``."""
   conclusive = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
-  note = f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the BIC choice is inconclusive'
+  note = (
+    f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
+    'BIC choice is inconclusive'
+  )
   return {**scaling.select_model(x, y), 'conclusive': conclusive, 'note': '' if conclusive else note, **fields}
 
 
