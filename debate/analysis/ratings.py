@@ -126,12 +126,9 @@ def bootstrap_elo(
   an agent that won (or lost) every game reflect only the other pairs' noise and understate
   its uncertainty; its point rating is held finite by the virtual draws.
   """
-  seed_wins, seed_games = _per_seed(wins, games, 'wins and games', '[n, n]')
-  wins, games = _validate_counts(
-    seed_wins.sum(axis=0), seed_games.sum(axis=0), anchor=anchor, anchor_rating=anchor_rating
-  )
-  n = games.shape[0]
-  ratings = _to_elo(_newton_elo(wins[None], games[None], anchor)[0], anchor, anchor_rating)
+  seed_wins, seed_games = stats.per_seed(wins, games, names=('wins', 'games'), shape='[n, n]')
+  ratings = fit_elo(seed_wins.sum(axis=0), seed_games.sum(axis=0), anchor=anchor, anchor_rating=anchor_rating)
+  n = ratings.size
   iu, ju = np.triu_indices(n, k=1)
   drawn, pair_games = stats.resample_counts(
     seed_wins[:, iu, ju],
@@ -177,7 +174,7 @@ def fit_role_elo(
   fitted as :func:`bootstrap_elo` on the (n_honest + n_liar) square embedding, with the same
   virtual-draw regularisation.
   """
-  seed_wins, seed_games = _per_seed(honest_wins, games, 'honest_wins and games', '[n_honest, n_liar]')
+  seed_wins, seed_games = stats.per_seed(honest_wins, games, names=('honest_wins', 'games'), shape='[n_honest, n_liar]')
   num_seeds, n_h, n_l = seed_games.shape
   if not (isinstance(anchor, (int, np.integer)) and 0 <= anchor < n_h):
     raise ValueError(f'anchor must index an honest player in [0, {n_h}), got {anchor}')
@@ -261,28 +258,6 @@ def _newton_elo(wins: np.ndarray, games: np.ndarray, anchor: int) -> np.ndarray:
   return stats.newton_ascent(np.zeros((batch, n)), objective, newton_step, converged, max_steps=_MAX_NEWTON_STEPS)[0]
 
 
-def _per_seed(wins, games, names: str, shape: str) -> tuple[np.ndarray, np.ndarray]:
-  """Checked counts as float [K, ...] arrays: [a, b] inputs (``shape``) become one seed."""
-  wins, games = np.asarray(wins, dtype=float), np.asarray(games, dtype=float)
-  if wins.ndim not in (2, 3) or wins.shape != games.shape or (wins.ndim == 3 and wins.shape[0] < 1):
-    raise ValueError(
-      f'{names} must both be {shape} (or [K, {shape[1:]} for K seeds); got shapes {wins.shape} and {games.shape}'
-    )
-  _check_count_values(wins, games)
-  return (wins, games) if wins.ndim == 3 else (wins[None], games[None])
-
-
-def _check_count_values(wins: np.ndarray, games: np.ndarray) -> None:
-  if not (np.all(np.isfinite(wins)) and np.all(np.isfinite(games))):
-    raise ValueError('wins and games must be finite')
-  if np.any(wins < 0) or np.any(games < 0):
-    raise ValueError('wins and games must be non-negative counts')
-  bad = np.argwhere(wins > games)
-  if bad.size:
-    *_, i, j = index = tuple(bad[0])
-    raise ValueError(f'wins exceed games at [{i}, {j}]: {wins[index]:g} wins in {games[index]:g} games')
-
-
 def _validate_counts(wins, games, *, anchor, anchor_rating):
   """Checks a square cross-play result and returns float copies of (wins, games)."""
   wins, games = np.asarray(wins, dtype=float), np.asarray(games, dtype=float)
@@ -293,7 +268,7 @@ def _validate_counts(wins, games, *, anchor, anchor_rating):
   n = wins.shape[0]
   if n == 0:
     raise ValueError('need at least one agent')
-  _check_count_values(wins, games)
+  stats.check_counts(wins, games, ('wins', 'games'))
   if np.any(np.diag(games) != 0) or np.any(np.diag(wins) != 0):
     raise ValueError('an agent cannot play itself: the diagonals of wins and games must be 0')
   if not np.array_equal(games, games.T):

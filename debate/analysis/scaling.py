@@ -170,15 +170,18 @@ def select_model(x, y, weights=None) -> dict:
   }
 
 
+def _points(names: str, *arrays) -> list[np.ndarray]:
+  """Float copies of ``arrays``, checked to be finite and 1-D of one length [n] (``names`` names them in errors)."""
+  arrays = [np.asarray(a, dtype=float) for a in arrays]
+  if arrays[0].ndim != 1 or any(a.shape != arrays[0].shape for a in arrays):
+    raise ValueError(f'{names} must be 1-D of the same length, got shapes {", ".join(str(a.shape) for a in arrays)}')
+  if not all(np.all(np.isfinite(a)) for a in arrays):
+    raise ValueError(f'{names} must be finite')
+  return arrays
+
+
 def _check_xy(x, y, weights, *, min_points: int):
-  x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-  if x.ndim != 1 or x.shape != y.shape:
-    raise ValueError(f'x and y must be 1-D of the same length, got {x.shape} and {y.shape}')
-  w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-  if w.shape != x.shape:
-    raise ValueError(f'weights must match x, got {w.shape} and {x.shape}')
-  if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(w))):
-    raise ValueError('x, y and weights must be finite')
+  x, y, w = _points('x, y and weights', x, y, np.ones(np.shape(x)) if weights is None else weights)
   if np.any(w < 0):
     raise ValueError('weights must be non-negative')
   distinct = np.unique(x[w > 0]).size
@@ -285,13 +288,7 @@ def bootstrap_logistic_accuracy(
   Newton iterations stop at a capped count, giving a near-step curve, which is the limit of its
   likelihood maximisers.
   """
-  seed_correct, seed_games = (np.asarray(v, dtype=float) for v in (correct, games))
-  if seed_correct.ndim == 1 and seed_games.ndim == 1:
-    seed_correct, seed_games = seed_correct[None], seed_games[None]
-  if seed_correct.ndim != 2 or seed_correct.shape != seed_games.shape:
-    raise ValueError(
-      f'correct and games must both be [n] or [K, n] (K seeds), got {seed_correct.shape} and {seed_games.shape}'
-    )
+  seed_correct, seed_games = stats.per_seed(correct, games, names=('correct', 'games'), shape='[n]')
   elo, correct, games = _check_accuracy_data(elo, seed_correct.sum(axis=0), seed_games.sum(axis=0))
   a, b = fit_logistic_accuracy(elo, correct, games, scale=scale)
   elo_grid = np.asarray(np.linspace(elo.min(), elo.max(), 101) if elo_grid is None else elo_grid, dtype=float)
@@ -307,17 +304,8 @@ def bootstrap_logistic_accuracy(
 
 
 def _check_accuracy_data(elo, correct, games):
-  elo, correct, games = (np.asarray(v, dtype=float) for v in (elo, correct, games))
-  if elo.ndim != 1 or correct.shape != elo.shape or games.shape != elo.shape:
-    raise ValueError(
-      f'elo, correct and games must be 1-D of equal length, got {elo.shape}, {correct.shape} and {games.shape}'
-    )
-  if not all(np.all(np.isfinite(v)) for v in (elo, correct, games)):
-    raise ValueError('elo, correct and games must be finite')
-  if np.any(correct < 0) or np.any(games < 0):
-    raise ValueError('correct and games must be non-negative counts')
-  if np.any(correct > games):
-    raise ValueError('correct exceeds games for some point')
+  elo, correct, games = _points('elo, correct and games', elo, correct, games)
+  stats.check_counts(correct, games, ('correct', 'games'))
   if np.unique(elo[games > 0]).size < 2:
     raise ValueError('need games at two or more distinct Elo values to fit a slope')
   return elo, correct, games

@@ -89,6 +89,35 @@ FEW_SEEDS = 5
 RESAMPLE_KINDS = ('games', 'seeds')
 
 
+def check_counts(successes, trials, names: tuple[str, str] = ('successes', 'trials')) -> None:
+  """Raises ``ValueError`` unless successes and trials [...] (called ``names`` in the message) are finite counts
+  with 0 <= successes <= trials; the message names the first cell where successes exceed trials."""
+  successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+  a, b = names
+  if not (np.all(np.isfinite(successes)) and np.all(np.isfinite(trials))):
+    raise ValueError(f'{a} and {b} must be finite')
+  if np.any(successes < 0) or np.any(trials < 0):
+    raise ValueError(f'{a} and {b} must be non-negative counts')
+  bad = np.argwhere(successes > trials)
+  if bad.size:
+    index = tuple(bad[0])
+    raise ValueError(f'{a} exceed {b} at {list(map(int, index))}: {successes[index]:g} {a} in {trials[index]:g} {b}')
+
+
+def per_seed(successes, trials, *, names: tuple[str, str], shape: str) -> tuple[np.ndarray, np.ndarray]:
+  """Checked counts (:func:`check_counts`) as float [K, ...] arrays: inputs of ``shape`` (e.g. '[n]') are one seed,
+  inputs of one more dimension are K >= 1 seeds."""
+  successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+  seed_axes = successes.ndim - (shape.count(',') + 1)  # 1: [K, ...] counts per seed, 0: one seed
+  if successes.shape != trials.shape or seed_axes not in (0, 1) or (seed_axes and successes.shape[0] < 1):
+    raise ValueError(
+      f'{names[0]} and {names[1]} must both be {shape} or [K, {shape[1:]} (K seeds); got shapes {successes.shape} '
+      f'and {trials.shape}'
+    )
+  check_counts(successes, trials, names)
+  return (successes, trials) if seed_axes else (successes[None], trials[None])
+
+
 def resample_counts(successes, trials, *, num_samples: int, rng, resample: str = 'games'):
   """Parametric-bootstrap draws of binomial counts, pooled (``'games'``) or two-stage over seeds (``'seeds'``).
 
@@ -108,8 +137,7 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
   counts. Raises ``ValueError`` for ``'seeds'`` with fewer than ``MIN_SEEDS_FOR_SEED_BOOTSTRAP`` seeds or
   with seeds that do not play the same cells (a picked set could then miss a cell entirely).
   """
-  successes = np.asarray(successes, dtype=float)
-  trials = np.asarray(trials, dtype=float)
+  successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
   if successes.shape != trials.shape or successes.ndim < 1 or successes.shape[0] < 1:
     raise ValueError(
       f'successes and trials must be [K, ...] with K >= 1 seeds and the same shape; got '
@@ -121,8 +149,7 @@ def resample_counts(successes, trials, *, num_samples: int, rng, resample: str =
     raise ValueError(f'num_samples must be a positive integer, got {num_samples!r}')
   if not np.array_equal(trials, np.round(trials)):
     raise ValueError('the bootstrap resamples binomial counts, so trials must be integers')
-  if np.any(successes < 0) or np.any(successes > trials):
-    raise ValueError('successes must lie in [0, trials]')
+  check_counts(successes, trials)
   if resample == 'games':
     n = trials.sum(axis=0)
     p = np.divide(successes.sum(axis=0), n, out=np.zeros(n.shape), where=n > 0)
@@ -187,8 +214,7 @@ def newton_ascent(theta, objective, newton_step, converged, *, max_steps: int):
     step, grad = newton_step(active, current)
     new, new_value = current.copy(), value[active]
     pending = np.ones(active.size, dtype=bool)
-    t = 1.0
-    for _ in range(40):
+    for t in 0.5 ** np.arange(40):
       idx = np.flatnonzero(pending)
       cand = current[idx] + t * step[idx]
       cand_value = objective(active[idx], cand)
@@ -197,11 +223,8 @@ def newton_ascent(theta, objective, newton_step, converged, *, max_steps: int):
       pending[idx[ok]] = False
       if not pending.any():
         break
-      t *= 0.5
     theta[active], value[active] = new, new_value
     active = active[~(converged(step, grad, new_value) | pending)]
     if active.size == 0:
       break
-  done = np.ones(theta.shape[0], dtype=bool)
-  done[active] = False
-  return theta, done
+  return theta, ~np.isin(np.arange(theta.shape[0]), active)

@@ -119,11 +119,9 @@ class Ratings:
     return {'names': getattr(self, f'{role}s'), **{f: getattr(self, f'{role}_{f}') for f in fields}}
 
   def houdini(self, name: str) -> dict[str, Any]:
-    """``{'elo', 'ci_low', 'ci_high', 'games', 'saturated'}`` of a houdini; KeyError if unrated."""
-    if name not in self.houdinis:
-      raise KeyError(name)
-    row = self.rows()[len(self.guards) + self.houdinis.index(name)]
-    return {key: row[key] for key in ('elo', 'ci_low', 'ci_high', 'games', 'saturated')}
+    """``{'elo', 'ci_low', 'ci_high', 'saturated'}`` of a houdini; KeyError if unrated."""
+    row = {row['player']: row for row in self.rows() if row['role'] == 'houdini'}[name]
+    return {key: row[key] for key in ('elo', 'ci_low', 'ci_high', 'saturated')}
 
   def rows(self) -> list[dict[str, Any]]:
     """One dict per player (guards first): protocol, T, role, player, elo, ci_low, ci_high,
@@ -174,8 +172,7 @@ def rate(
     if anchor not in matchups.guards:
       raise ValueError(f'anchor {anchor!r} is not a guard; guards: {matchups.guards}')
     anchor = list(matchups.guards).index(anchor)
-  wins = np.asarray(matchups.guard_wins, dtype=np.int64)
-  games = np.asarray(matchups.games, dtype=np.int64)
+  wins, games = (np.asarray(counts, dtype=np.int64) for counts in (matchups.guard_wins, matchups.games))
   if bootstrap not in stats.RESAMPLE_KINDS:
     raise ValueError(f'bootstrap must be one of {stats.RESAMPLE_KINDS}, got {bootstrap!r}')
   counts = (wins, games)

@@ -25,8 +25,9 @@ _PROTOCOL_STYLE = {'debate': ('-', 'o'), 'consultancy': ('--', 's')}
 _OTHER_STYLES = ((':', '^'), ('-.', 'D'), ((0, (5, 1, 1, 1)), 'v'))
 
 
-def _elo_err(pts: Sequence[Mapping[str, Any]]) -> np.ndarray:
-  return np.array([[p['elo'] - p['ci_low'] for p in pts], [p['ci_high'] - p['elo'] for p in pts]])
+def _err(pts: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+  """[2, n] error bars: from each point's ``key`` down to its ci_low and up to its ci_high."""
+  return np.array([[p[key] - p['ci_low'] for p in pts], [p['ci_high'] - p[key] for p in pts]])
 
 
 def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, path: str) -> None:
@@ -59,10 +60,9 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
     pts = sorted((r for r in rows if r['protocol'] == protocol and r['judge'] == judge), key=lambda r: r['elo'])
     x = np.array([r['elo'] for r in pts]) + dodge[protocol, judge]
     y = np.array([r['accuracy'] for r in pts])
-    err = np.array([[r['accuracy'] - r['ci_low'] for r in pts], [r['ci_high'] - r['accuracy'] for r in pts]])
     (linestyle, marker), color = styles[protocol], colors[judge]
     ax.plot(x, y, linestyle=linestyle, color=color, linewidth=1.5, zorder=2)
-    ax.errorbar(x, y, yerr=err, fmt='none', ecolor=color, elinewidth=1, capsize=3, zorder=2)
+    ax.errorbar(x, y, yerr=_err(pts, 'accuracy'), fmt='none', ecolor=color, elinewidth=1, capsize=3, zorder=2)
     for xi, yi, r in zip(x, y, pts):
       ax.plot(
         [xi],
@@ -143,7 +143,7 @@ def houdini_elo_fit_figure(fit: Mapping[str, Any], path: str) -> None:
       label=f'{label}, BIC = {fit[name].bic:.1f}' + (f' ({verdict})' if is_chosen else ''),
       zorder=2,
     )
-  ax.errorbar(x, y, yerr=_elo_err(points), fmt='none', ecolor='0.2', elinewidth=1, capsize=3, zorder=3)
+  ax.errorbar(x, y, yerr=_err(points, 'elo'), fmt='none', ecolor='0.2', elinewidth=1, capsize=3, zorder=3)
   sat = np.array([p['saturated'] for p in points])
   ax.plot(
     x[~sat],
@@ -212,7 +212,7 @@ def general_fit_figure(fits: Mapping[str, Mapping[str, Any]], path: str) -> None
       ax.fill_between(own, *band, color=color, alpha=0.18, linewidth=0)
     x, y = np.array([p['x'] for p in pts]), np.array([p['elo'] for p in pts])
     ax.errorbar(
-      x, y, yerr=_elo_err(pts), fmt=marker, color=color, markersize=6, capsize=3, elinewidth=1, label=label, zorder=3
+      x, y, yerr=_err(pts, 'elo'), fmt=marker, color=color, markersize=6, capsize=3, elinewidth=1, label=label, zorder=3
     )
     for p in pts:
       ax.annotate(
@@ -278,9 +278,16 @@ def _protocol_panels(protocols: Sequence[str]):
 
 def _accuracy_points(ax, x, pts: Sequence[Mapping[str, Any]], color: str, label: str) -> None:
   """Accuracy of rows ``pts`` at x with their Wilson 95% bars."""
-  err = np.array([[p['accuracy'] - p['ci_low'] for p in pts], [p['ci_high'] - p['accuracy'] for p in pts]])
   ax.errorbar(
-    x, [p['accuracy'] for p in pts], yerr=err, fmt='o', color=color, markersize=4, capsize=2, elinewidth=1, label=label
+    x,
+    [p['accuracy'] for p in pts],
+    yerr=_err(pts, 'accuracy'),
+    fmt='o',
+    color=color,
+    markersize=4,
+    capsize=2,
+    elinewidth=1,
+    label=label,
   )
 
 

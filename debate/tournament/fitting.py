@@ -26,7 +26,7 @@ from debate.analysis import scaling, stats
 from debate.analysis.stats import wilson_interval
 from debate.tournament.elo import Ratings
 from debate.tournament.placement import GeneralAxis
-from debate.tournament.pooling import Record, counts_by_seed, default_budget, order_agents
+from debate.tournament.pooling import Record, counts_by_seed, default_budget, group_by, order_agents
 
 # select_model's choice between a line (2 mean parameters) and a double ReLU (up to 4) is only
 # informative with some residual degrees of freedom left: below this many points the double ReLU
@@ -39,11 +39,14 @@ MIN_POINTS_FOR_MODEL_CHOICE = 6
 
 
 def _protocol_cells(records: Iterable[Record], T: int, protocols: Sequence[str]):
-  """Per protocol: (protocol, judges by first appearance, houdinis weakest first, counts_by_seed's counts)."""
+  """Per protocol: (protocol, houdinis weakest first, cells): cells [(judge, agent, counts_by_seed's counts)],
+  judges by first appearance, each judge's houdinis weakest first."""
   records = list(records)
   for protocol in protocols:
     _, counts = counts_by_seed(records, protocol=protocol, T=T)
-    yield protocol, list(dict.fromkeys(judge for judge, _ in counts)), order_agents(a for _, a in counts), counts
+    agents = order_agents(a for _, a in counts)
+    judges = dict.fromkeys(judge for judge, _ in counts)
+    yield protocol, agents, [(j, a, counts[j, a]) for j in judges for a in agents if (j, a) in counts]
 
 
 def _cell_row(protocol: str, T: int, judge: str, agent: str, placed: dict, seed_counts) -> dict[str, Any]:
@@ -105,23 +108,22 @@ def accuracy_vs_elo(
       f'from {ratings.protocol!r}; pass the ratings of the debate tournament'
     )
   rows = []
-  for protocol, judges, agents, counts in _protocol_cells(records, T, protocols):
+  for protocol, agents, cells in _protocol_cells(records, T, protocols):
     unrated = [a for a in agents if a not in ratings.houdinis]
     if unrated:
       warnings.warn(
         f'{protocol} at T={T}: no debate Elo for {", ".join(unrated)}; skipped in accuracy vs Elo', stacklevel=2
       )
-    for judge in judges:
-      for agent in agents:
-        if agent not in unrated and (judge, agent) in counts:
-          h = ratings.houdini(agent)
-          placed = {
-            'elo': h['elo'],
-            'elo_ci_low': h['ci_low'],
-            'elo_ci_high': h['ci_high'],
-            'elo_saturated': h['saturated'],
-          }
-          rows.append(_cell_row(protocol, T, judge, agent, placed, counts[judge, agent]))
+    for judge, agent, seed_counts in cells:
+      if agent not in unrated:
+        h = ratings.houdini(agent)
+        placed = {
+          'elo': h['elo'],
+          'elo_ci_low': h['ci_low'],
+          'elo_ci_high': h['ci_high'],
+          'elo_saturated': h['saturated'],
+        }
+        rows.append(_cell_row(protocol, T, judge, agent, placed, seed_counts))
   return rows
 
 
@@ -136,11 +138,8 @@ def accuracy_slopes(
   (fewer than two Elo values, or separated data such as all-correct) get ``skipped`` with the
   reason.
   """
-  lines: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-  for row in rows:
-    lines.setdefault((row['protocol'], row['judge']), []).append(row)
   out = []
-  for (protocol, judge), pts in lines.items():
+  for (protocol, judge), pts in group_by(rows, lambda row: (row['protocol'], row['judge'])).items():
     out.append({'protocol': protocol, 'judge': judge, 'points': len(pts)})
     curve = _bootstrap_logistic(
       out[-1], pts, [p['elo'] for p in pts], bootstrap=bootstrap, scale=400.0, num_samples=num_samples, seed=seed
@@ -163,16 +162,13 @@ def accuracy_vs_strength(
   seed_correct, seed_games ([K] per seed, as :func:`accuracy_vs_elo`).
   """
   rows = []
-  for protocol, judges, agents, counts in _protocol_cells(records, T, protocols):
-    for judge in judges:
-      if judge not in axis.guards or not np.isfinite(axis.x_of('guard', judge)):
-        continue
-      judge_x = axis.x_of('guard', judge)
-      for agent in agents:
-        if (judge, agent) in counts:
-          agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
-          placed = {'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x}
-          rows.append(_cell_row(protocol, T, judge, agent, placed, counts[judge, agent]))
+  for protocol, _, cells in _protocol_cells(records, T, protocols):
+    for judge, agent, seed_counts in cells:
+      if judge in axis.guards and np.isfinite(axis.x_of('guard', judge)):
+        judge_x = axis.x_of('guard', judge)
+        agent_x = axis.x_of('houdini', agent) if agent in axis.houdinis else float('nan')
+        placed = {'judge_x': judge_x, 'agent_x': agent_x, 'gap': agent_x - judge_x}
+        rows.append(_cell_row(protocol, T, judge, agent, placed, seed_counts))
   return rows
 
 
@@ -196,12 +192,10 @@ def strength_fits(
   ``bootstrap`` ('games' or 'seeds', see :func:`elo.rate`; also in each entry) says how the samples
   are drawn.
   """
-  groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
-  for row in rows:
-    if math.isfinite(row['gap']):
-      groups.setdefault((row['protocol'], 'gap', None), []).append(row)
-  for row in rows:
-    groups.setdefault((row['protocol'], 'judge', row['agent']), []).append(row)
+  groups = {
+    **group_by((row for row in rows if math.isfinite(row['gap'])), lambda row: (row['protocol'], 'gap', None)),
+    **group_by(rows, lambda row: (row['protocol'], 'judge', row['agent'])),
+  }
   order = list(dict.fromkeys(row['protocol'] for row in rows))
   out = []
   for protocol, fit, agent in sorted(groups, key=lambda k: (order.index(k[0]), k[1] != 'gap')):
@@ -231,30 +225,25 @@ def strength_fits(
 # Domain Elo scaling fits; nested scalable oversight.
 
 
-def _select_model_with_note(x, y) -> dict[str, Any]:
-  """``scaling.select_model(x [n], y [n])`` plus ``conclusive`` and its ``note``."""
-  result = dict(scaling.select_model(np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
-  result['conclusive'] = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
-  result['note'] = (
-    ''
-    if result['conclusive']
-    else (
-      f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
-      'BIC choice is inconclusive'
-    )
+def _select_model_with_note(x, y, **fields) -> dict[str, Any]:
+  """``scaling.select_model(x [n], y [n])`` plus ``conclusive``, its ``note`` and ``fields``."""
+  conclusive = len(x) >= MIN_POINTS_FOR_MODEL_CHOICE
+  note = (
+    f'only {len(x)} points: the double ReLU (up to 4 parameters) nearly interpolates them, so the '
+    'BIC choice is inconclusive'
   )
-  return result
+  return {**scaling.select_model(x, y), 'conclusive': conclusive, 'note': '' if conclusive else note, **fields}
 
 
 def houdini_scaling_fit(
-  ratings: Ratings, *, budget_of: Callable[[str], float | None] | None = None, exclude_saturated: bool = False
+  ratings: Ratings, *, budget_of: Callable[[str], float | None] = default_budget
 ) -> dict[str, Any]:
   """Houdini domain Elo against log2 of its search budget: linear vs double ReLU by BIC.
 
   ``budget_of(name)`` gives a houdini's budget, or ``None`` to leave it out; the default
   (:func:`pooling.default_budget`) puts random at 1 and search:B at B and leaves out greedy and oracle
   (pass e.g. ``lambda a: 4096 if a == 'oracle' else default_budget(a)`` to place the oracle).
-  Points are unweighted (Engels et al.), saturated ones included unless ``exclude_saturated``.
+  Points are unweighted (Engels et al.), saturated ones included.
 
   Returns ``scaling.select_model``'s dict (``linear``, ``double_relu``, ``chosen``,
   ``chosen_fit``, ``delta_bic``, ``chosen_by_aic``, ``delta_aic``) plus ``points`` (houdini,
@@ -263,27 +252,31 @@ def houdini_scaling_fit(
   and the BIC choice means little) and ``note``. Raises ``ValueError`` with fewer than three
   distinct budgets.
   """
-  budget_of = default_budget if budget_of is None else budget_of
   points, excluded = [], []
   for name in ratings.houdinis:
-    budget, h = budget_of(name), ratings.houdini(name)
-    if budget is None or (exclude_saturated and h['saturated']):
+    budget = budget_of(name)
+    if budget is None:
       excluded.append(name)
       continue
     budget = float(budget)
     if not (math.isfinite(budget) and budget > 0):
       raise ValueError(f'budget of {name!r} must be a positive number, got {budget}')
-    h = {key: h[key] for key in ('elo', 'ci_low', 'ci_high', 'saturated')}
-    points.append({'houdini': name, 'budget': budget, 'log2_budget': math.log2(budget), **h})
+    points.append({'houdini': name, 'budget': budget, 'log2_budget': math.log2(budget), **ratings.houdini(name)})
   if len({p['log2_budget'] for p in points}) < 3:
     raise ValueError(
       f'need houdinis at three or more distinct search budgets to compare a line with a '
       f'double ReLU; have {", ".join(p["houdini"] for p in points) or "none"}'
       + (f' (left out: {", ".join(excluded)})' if excluded else '')
     )
-  result = _select_model_with_note([p['log2_budget'] for p in points], [p['elo'] for p in points])
-  result.update(points=points, excluded=excluded, protocol=ratings.protocol, T=ratings.T, level=ratings.level)
-  return result
+  return _select_model_with_note(
+    [p['log2_budget'] for p in points],
+    [p['elo'] for p in points],
+    points=points,
+    excluded=excluded,
+    protocol=ratings.protocol,
+    T=ratings.T,
+    level=ratings.level,
+  )
 
 
 def nso_curve(
@@ -355,13 +348,14 @@ def general_scaling_fits(
         f'need {role}s at three or more distinct general strengths to compare a line with '
         f'a double ReLU; placed: {", ".join(players[i]["player"] for i in use) or "none"}'
       )
-    fit = _select_model_with_note(x[use], arrays['elo'][use])
     sample_fits = [scaling.select_model(x[use], arrays['samples'][s, use]) for s in range(num)]
 
     def slope_ci(model):
       return [float(v) for v in stats.percentiles([f[model].slope for f in sample_fits], ratings.level)]
 
-    fit.update(
+    fits[role] = _select_model_with_note(
+      x[use],
+      arrays['elo'][use],
       role=role,
       level=ratings.level,
       bootstrap=ratings.bootstrap,
@@ -385,7 +379,6 @@ def general_scaling_fits(
       double_relu_share=float(np.mean([f['chosen'] == 'double_relu' for f in sample_fits])),
       games=sum(players[i]['games'] for i in use),
     )
-    fits[role] = fit
   return fits
 
 

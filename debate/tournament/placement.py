@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from debate.tournament.elo import Matchups
-from debate.tournament.pooling import Record, agent_of, default_budget, liar_records
+from debate.tournament.pooling import Record, agent_of, default_budget, liar_records, name_number
 
 #
 # Engels et al. fit each role's domain Elo against a general Elo that both roles share. Here the
@@ -41,14 +41,8 @@ def checker_parameters(judge: str, modulus: int, depth: int = CHECKER_DEPTH) -> 
   ``None`` for judges without parameters (exact, noisy) or other names. A workdir prefix
   (``run2/learned:64``, see :func:`pooling.merge_sources`) is ignored.
   """
-  name = str(judge).rsplit('/', 1)[-1]
-  if not name.startswith('learned:'):
-    return None
-  try:
-    width = int(name.split(':', 1)[1])
-  except ValueError:
-    return None
-  return (4 * modulus + 1) * width + (depth - 1) * (width + 1) * width + width + 1
+  width = name_number(str(judge).rsplit('/', 1)[-1], 'learned')
+  return None if width is None else (4 * modulus + 1) * width + (depth - 1) * (width + 1) * width + width + 1
 
 
 def debate_rounds(T: int) -> int:

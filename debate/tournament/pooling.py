@@ -12,7 +12,7 @@ tournament records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,10 +49,10 @@ def agent_of(record: Record) -> str | None:
   return liar
 
 
-def search_budget(agent: str) -> int | None:
-  """B for ``search:B``, else ``None``."""
+def name_number(name: str, kind: str) -> int | None:
+  """N of a name ``KIND:N`` (``search:16`` -> 16 for kind 'search'), else ``None``."""
   try:
-    return int(agent.split(':', 1)[1]) if agent.startswith('search:') else None
+    return int(name.split(':', 1)[1]) if name.startswith(f'{kind}:') else None
   except ValueError:
     return None
 
@@ -66,7 +66,7 @@ def order_agents(agents: Iterable[str]) -> list[str]:
 
   def key(item):
     index, name = item
-    budget = search_budget(name)
+    budget = name_number(name, 'search')
     return (2, budget, index) if budget is not None else (ranks.get(name, 4), 0, index)
 
   return [name for _, name in sorted(enumerate(dict.fromkeys(agents)), key=key)]
@@ -74,12 +74,20 @@ def order_agents(agents: Iterable[str]) -> list[str]:
 
 def default_budget(agent: str) -> float | None:
   """Search budget used by :func:`fitting.houdini_scaling_fit`: random = 1, search:B = B, else None."""
-  budget = 1 if agent == 'random' else search_budget(agent)
+  budget = 1 if agent == 'random' else name_number(agent, 'search')
   return None if budget is None else float(budget)
 
 
 # ----------------------------------------------------------------------------------------------
 # Records: merging workdirs, pooling seeds.
+
+
+def group_by(items: Iterable[Any], key: Callable[[Any], Any]) -> dict[Any, list]:
+  """``{key(item): [the items with that key, in order]}``, keys in order of first appearance."""
+  groups: dict[Any, list] = {}
+  for item in items:
+    groups.setdefault(key(item), []).append(item)
+  return groups
 
 
 def _cell_id(record: Record) -> tuple[str, Any]:
@@ -161,10 +169,7 @@ def pool_records(records: Iterable[Record]) -> list[dict]:
   the seed dropped from ``cell``, the consultancy role splits summed, ``wall_s`` summed and the
   judges' measured error rates averaged. Raises ``ValueError`` if a seed repeats in a group.
   """
-  groups: dict[tuple, list[Record]] = {}
-  for record in records:
-    key = (record.get('protocol'), str(record['arm']), str(record['judge']), int(record['T']))
-    groups.setdefault(key, []).append(record)
+  groups = group_by(records, lambda r: (r.get('protocol'), str(r['arm']), str(r['judge']), int(r['T'])))
   pooled = []
   for (_, arm, judge, t), group in groups.items():
     out = dict(group[0])
@@ -212,12 +217,12 @@ def elo_ready_Ts(
   records: Iterable[Record], *, protocol: str = 'debate', min_guards: int = 2, min_houdinis: int = 2
 ) -> list[int]:
   """Sorted chain lengths T at which ``protocol`` has >= min_guards judges and >= min_houdinis agents."""
-  judges: dict[int, set] = {}
-  agents: dict[int, set] = {}
-  for record in liar_records(records, protocol=protocol):
-    judges.setdefault(int(record['T']), set()).add(str(record['judge']))
-    agents.setdefault(int(record['T']), set()).add(agent_of(record))
-  return sorted(t for t in judges if len(judges[t]) >= min_guards and len(agents[t]) >= min_houdinis)
+  by_T = group_by(liar_records(records, protocol=protocol), lambda r: int(r['T']))
+  return sorted(
+    t
+    for t, at_t in by_T.items()
+    if len({str(r['judge']) for r in at_t}) >= min_guards and len({agent_of(r) for r in at_t}) >= min_houdinis
+  )
 
 
 def record_seeds(records: Iterable[Record], *, T: int) -> tuple:
@@ -285,12 +290,11 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   whose image scores are not 0/1 (seeds_per_lie > 1) cannot be counted as won and lost games and are left
   out with a note.
   """
-  notes, groups = [], {}
-  for record in records:
-    if record.get('task') == 'images' and record.get('protocol') in ('debate', 'consultancy'):
-      key = tuple(record[k] for k in ('arm', 'judge', 'judge_k', 'judge_step', 'k', 'images')) + (record.get('seed'),)
-      groups.setdefault(key, []).append(record)
-  converted = []
+  notes, converted = [], []
+  groups = group_by(
+    (r for r in records if r.get('task') == 'images' and r.get('protocol') in ('debate', 'consultancy')),
+    lambda r: tuple(r[k] for k in ('arm', 'judge', 'judge_k', 'judge_step', 'k', 'images')) + (r.get('seed'),),
+  )
   for (arm_name, model, judge_k, step, k, images, seed), group in groups.items():
     scores = np.concatenate([np.asarray(r['image_scores'], float) for r in group])
     if not np.all((scores == 0) | (scores == 1)):
@@ -338,15 +342,11 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
   # One record per (protocol, arm, judge, k, seed): the one on the most images (a budget curve may repeat an
   # arm on fewer images); and a judge must have met two liars in a protocol to be rated there (a Table 2
   # run's self-play cells are not a ladder).
-  largest: dict[tuple, dict] = {}
-  for r in kept:
-    if r['images'] > largest.setdefault(ladder(r, r['arm']), r)['images']:
-      largest[ladder(r, r['arm'])] = r
+  arms = group_by(kept, lambda r: ladder(r, r['arm']))
+  largest = {key: max(cells, key=lambda r: r['images']) for key, cells in arms.items()}
   kept = [r for r in kept if largest[ladder(r, r['arm'])] is r]
-  met: dict[tuple, set] = {}
-  for r in kept:
-    met.setdefault(ladder(r), set()).add(r['agent'])
-  kept = [r for r in kept if len(met[ladder(r)]) >= 2]
+  met = group_by(kept, ladder)
+  kept = [r for r in kept if len({m['agent'] for m in met[ladder(r)]}) >= 2]
   if len(kept) < len(converted):
     dropped = [r['arm'] for r in converted if r not in kept]
     notes.append(

@@ -164,8 +164,9 @@ def elo_table(all_ratings: Sequence[Ratings], *, fmt: str) -> str:
     ['Protocol', 'Role', 'Player', rf'Elo [{pct}\% CI]', 'Games', 'Note'],
   )
   caption = _elo_caption(all_ratings, latex=latex)
-  groups = [row['protocol'] for row in rows]
-  return _layout(fmt, headers, body, caption, right={3, 4}, align='lllrrl', label='tab:elo', groups=groups)
+  return _layout(
+    fmt, headers, body, caption, right={3, 4}, align='lllrrl', label='tab:elo', groups=[row['protocol'] for row in rows]
+  )
 
 
 def _axis_caption(latex: bool, task: str = 'chain') -> str:
@@ -240,9 +241,15 @@ def general_axis_table(axis: GeneralAxis, ratings: Ratings, *, fmt: str) -> str:
     ],
   )
   caption = _axis_caption(latex, axis.task)
-  groups = [row[0] for row in rows]
   return _layout(
-    fmt, headers, body, caption, right={2, 3, 4, 5, 6}, align='llrrrrr', label='tab:general-axis', groups=groups
+    fmt,
+    headers,
+    body,
+    caption,
+    right={2, 3, 4, 5, 6},
+    align='llrrrrr',
+    label='tab:general-axis',
+    groups=[row[0] for row in rows],
   )
 
 
@@ -301,8 +308,7 @@ def general_fit_table(fits: Mapping[str, Mapping[str, Any]], *, fmt: str) -> str
     'share of those refits that BIC gives to the double ReLU; games: games the fitted players '
     'played.'
   )
-  if latex:
-    caption = _latex_caption(caption, ('Delta BIC', r'$\Delta$BIC'))
+  caption = _latex_caption(caption, ('Delta BIC', r'$\Delta$BIC')) if latex else caption
   headers = (
     [
       'role',
@@ -382,8 +388,7 @@ def nso_table(
     f'maximises the success; brackets: 95% interval over refits to '
     f'{_bootstrap_words("ratings", bootstrap, num_seeds)}, each choosing its own n. Success in %.'
   )
-  if latex:
-    caption = _latex_caption(caption)
+  caption = _latex_caption(caption) if latex else caption
   headers = (
     ['gap (doublings)', 'houdini log2 FLOPs', 'best n [95% CI]', 'success, best n [95% CI]', 'success, n = 1 [95% CI]'],
     [
@@ -455,15 +460,20 @@ def strength_table(fits: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
     "one half (given when b's interval excludes 0); G^2 / df: binomial deviance against "
     'degrees of freedom (G^2 far above df: the curve misses points).'
   )
-  if latex:
-    caption = _latex_caption(caption, ('G^2', '$G^2$'), ('sigmoid(a + b x)', r'$\sigma(a + b x)$'))
+  caption = _latex_caption(caption, ('G^2', '$G^2$'), ('sigmoid(a + b x)', r'$\sigma(a + b x)$')) if latex else caption
   headers = (
     ['protocol', 'fit', 'liar', 'points', 'games', 'b per doubling [95% CI]', '50% point [95% CI]', 'G^2 / df'],
     ['Protocol', 'Fit', 'Liar', 'Points', 'Games', r'$b$ [95\% CI]', r'50\% point [95\% CI]', r'$G^2$ / df'],
   )
-  groups = [f['protocol'] for f in fits]
   return _layout(
-    fmt, headers, body, caption, right={3, 4, 5, 6, 7}, align='lllrrrrr', label='tab:strength', groups=groups
+    fmt,
+    headers,
+    body,
+    caption,
+    right={3, 4, 5, 6, 7},
+    align='lllrrrrr',
+    label='tab:strength',
+    groups=[f['protocol'] for f in fits],
   )
 
 
