@@ -40,7 +40,6 @@ from judges.image_judges import ImageJudge
 HONEST, LIAR = 0, 1
 MODES = ('debate', 'consultancy')
 MAX_MOVES_FEATURE = 16
-NUM_PLANES = 3
 
 
 @chex.dataclass(frozen=True)
@@ -117,7 +116,6 @@ class ImageDebate(base.Game):
     return 2 if self.mode == 'debate' else 1
 
   def init(self, key, instance: ImageGame) -> ImageGameState:
-    del key
     if instance.candidates.shape[-1] != self.actions:
       raise ValueError(f'instance has {instance.candidates.shape[-1]} candidate pixels, game has {self.actions}')
     return ImageGameState(game=instance, board=image_game.init_state(instance, self.k))
@@ -151,23 +149,17 @@ class ImageDebate(base.Game):
     """[H, W, 2] float32: the revealed mask and the revealed values."""
     return image_game.judge_planes(state.game, state.board)
 
-  def _logits(self, judge_params, state: ImageGameState) -> chex.Array:
-    return image_game.judge_logits(self.judge, judge_params, state.game, state.board)
-
-  def _margins(self, logits: chex.Array, game: ImageGame) -> chex.Array:
-    """[P]: each player's margin with the judge (> 0: winning)."""
-    if self.mode == 'consultancy':
-      return image_game.consultant_margin(game, logits)[None]
-    honest = image_game.honest_margin(game, logits)
-    return jnp.stack([honest, -honest])
-
   def position_value(self, key, judge_params, state: ImageGameState) -> chex.Array:
-    """[P] float32: each player's judge margin on the pixels revealed so far."""
-    return self._margins(self._logits(judge_params, state), state.game)
+    """[P] float32: each player's judge margin (> 0: winning) on the pixels revealed so far."""
+    logits = image_game.judge_logits(self.judge, judge_params, state.game, state.board)
+    if self.mode == 'consultancy':
+      return image_game.consultant_margin(state.game, logits)[None]
+    honest = image_game.honest_margin(state.game, logits)
+    return jnp.stack([honest, -honest])
 
   def verdict(self, judge_params, state: ImageGameState) -> chex.Array:
     """[P] float32: debate (+1, -1) if the honest side wins, else (-1, +1); consultancy [+1] iff accepted."""
-    wins = self._margins(self._logits(judge_params, state), state.game) > 0
+    wins = self.position_value(None, judge_params, state) > 0
     if self.mode == 'debate':  # A tie (margin 0) goes to the liar.
       wins = jnp.stack([wins[0], ~wins[0]])
     return jnp.where(wins, 1.0, -1.0)
@@ -177,7 +169,7 @@ class ImageDebate(base.Game):
     on: the winner's claim with precommit, the argmax without; consultancy: the claim if accepted else -1)
     and `honest_margin` (debate) or `consultant_honest`, `accept` (consultancy). Transcript: `revealed` ([k]
     pixels in move order, H * W for none) and `logits` ([C] the judge's final logits)."""
-    game, logits = state.game, self._logits(judge_params, state)
+    game, logits = state.game, image_game.judge_logits(self.judge, judge_params, state.game, state.board)
     transcript = {'revealed': state.board.revealed, 'logits': logits}
     if self.mode == 'consultancy':
       accept = image_game.consultant_margin(game, logits) > 0
