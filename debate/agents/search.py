@@ -52,18 +52,16 @@ import mctx
 from mctx._src import search as _mctx_search
 
 INVALID_LOGIT = -1e9  # The prior logit marking an invalid action, at the root and below.
-_INVALID_SCORE = -1e9
 
 
 def _fixed_depth_backward(depth_bound: int):
   """mctx's backward pass for one tree (vmapped over the batch) in `depth_bound` masked steps."""
-  Tree = mctx.Tree  # pylint: disable=invalid-name
 
   def backward(tree, leaf_index):
     def body(_, carry):
       tree, leaf_value, index = carry
-      active = index != Tree.ROOT_INDEX
-      parent = jnp.where(active, tree.parents[index], Tree.ROOT_INDEX)
+      active = index != mctx.Tree.ROOT_INDEX
+      parent = jnp.where(active, tree.parents[index], mctx.Tree.ROOT_INDEX)
       action = jnp.where(active, tree.action_from_parent[index], 0)
       count = tree.node_visits[parent]
       reward = tree.children_rewards[parent, action]
@@ -116,7 +114,7 @@ def neutral_qtransform(tree: mctx.Tree, node_index: chex.Numeric) -> chex.Array:
   visited = tree.children_visits[node_index] > 0
   values = jnp.where(visited, (jnp.clip(qvalues, -1.0, 1.0) + 1.0) / 2.0, 0.5)
   invalid = tree.children_prior_logits[node_index] <= INVALID_LOGIT / 2
-  return jnp.where(invalid, _INVALID_SCORE, values)
+  return jnp.where(invalid, -1e9, values)
 
 
 def puct_search(

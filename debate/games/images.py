@@ -4,7 +4,7 @@ The rules, judge view and verdicts are those of `debate.games.pixels`. An instan
 (`pixels.make_game(image, label, claim, num_actions, honest_first)`): `claim` makes the game precommit
 debate (claim = the lie >= 0) or debate without precommit (claim = -1), or, in consultancy, the label the
 consultant argues for; `honest_first` says who makes move 0 in debate. An action is an index into the
-image's nonzero pixels (`ImageGame.candidates`, A = `actions`); a move reveals that pixel. The game ends
+image's nonzero pixels (`ImageGame.candidates`, A = `num_actions`); a move reveals that pixel. The game ends
 after `k` moves, or earlier if no unrevealed nonzero pixel is left.
 
 - mode 'debate': player 0 the honest debater, player 1 the liar, alternating; the honest side wins iff
@@ -93,19 +93,15 @@ class ImageDebate(base.Game):
 
   judge: ImageJudge
   k: int
-  actions: int
+  num_actions: int
   mode: str = 'debate'
   constant_fields = ('game',)
 
   def __post_init__(self):
     if self.mode not in MODES:
       raise ValueError(f'mode must be one of {", ".join(MODES)}, got {self.mode!r}')
-    if not 1 <= self.k <= self.actions:
-      raise ValueError(f'k (pixels revealed) must be in [1, num_actions={self.actions}], got {self.k}')
-
-  @property
-  def num_actions(self) -> int:
-    return self.actions
+    if not 1 <= self.k <= self.num_actions:
+      raise ValueError(f'k (pixels revealed) must be in [1, num_actions={self.num_actions}], got {self.k}')
 
   @property
   def max_moves(self) -> int:
@@ -116,8 +112,8 @@ class ImageDebate(base.Game):
     return 2 if self.mode == 'debate' else 1
 
   def init(self, key, instance: ImageGame) -> ImageGameState:
-    if instance.candidates.shape[-1] != self.actions:
-      raise ValueError(f'instance has {instance.candidates.shape[-1]} candidate pixels, game has {self.actions}')
+    if instance.candidates.shape[-1] != self.num_actions:
+      raise ValueError(f'instance has {instance.candidates.shape[-1]} candidate pixels, game has {self.num_actions}')
     return ImageGameState(game=instance, board=image_game.init_state(instance, self.k))
 
   def current_player(self, state: ImageGameState) -> chex.Array:
@@ -139,7 +135,7 @@ class ImageDebate(base.Game):
     return state.replace(board=image_game.step(state.board, state.game.candidates[action]))
 
   def random_action(self, key, state: ImageGameState) -> chex.Array:
-    pixel = image_game.random_pixel(key, state.game, state.board)
+    pixel = jnp.argmax(image_game.random_scores(key, state.game, state.board))
     return jnp.argmax(state.game.candidates == pixel).astype(jnp.int32)
 
   def rollout(self, key, state: ImageGameState) -> ImageGameState:
