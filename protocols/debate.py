@@ -16,6 +16,5 @@ def play(key, game, instance, policies, judge_params, agent_params=None, *, batc
   """One game on `instance` with `policies[p]` moving for player p (`agent_params[p]` its params): the
   game's (outcome, transcript) (`game.result`). The game's init and the moves use `key` (move t:
   fold_in(key, t))."""
-  state = game.init(key, instance)
-  moves = game_play.continue_game(game, state, policies, key, judge_params, agent_params, batch_axis=batch_axis)
+  moves = game_play.play(game, instance, policies, key, judge_params, agent_params, batch_axis=batch_axis)
   return game.result(judge_params, moves.state, moves)

@@ -31,6 +31,7 @@ segment is two level-(l-1) segments; `segment_pools` builds the tasks of each le
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import chex
@@ -147,14 +148,10 @@ def recursive_evaluation(
   if len(assistants) < level:
     raise ValueError(f'a level-{level} evaluation needs {level} assistants, got {len(assistants)}')
 
-  def evaluation(k: int) -> Reward:
-    if k == 0:
-      return lambda x, ops, claim: user_evaluation(checker, judge_params, x, ops, claim)
-    return lambda x, ops, claim: assisted_evaluation(
-      x, ops, claim, assistant=assistants[k - 1], reward=evaluation(k - 1), combine=combine
-    )
-
-  return evaluation(level)(x, ops, claim)
+  evaluation = functools.partial(user_evaluation, checker, judge_params)
+  for assistant in assistants[:level]:
+    evaluation = functools.partial(assisted_evaluation, assistant=assistant, reward=evaluation, combine=combine)
+  return evaluation(x, ops, claim)
 
 
 def segment_pools(key: chex.PRNGKey, *, levels: int, num_segments: int, modulus: int) -> tuple[chex.Array, ...]:

@@ -543,6 +543,6 @@ def test_api(mode, claim, honest_first):
   actions = image_game.action_space_size(np.asarray(image)[None])
   judge = image_judges.ImageJudge('mlp', 3)
   params = image_judges.init_judge(image_judges.make_judge('mlp', 3), jax.random.key(6), image.shape)
-  game = image_games.ImageDebate(judge, k=4, actions=actions, mode=mode)
+  game = image_games.ImageDebate(judge, k=4, num_actions=actions, mode=mode)
   instance = image_game.make_game(image, 0, claim, actions, honest_first)
   conformance.api_test(game, instance, jax.random.key(0), params, network=(8, 1) if mode == 'debate' else None)

@@ -40,7 +40,6 @@ class Policy:
   """Base class; see the module docstring."""
 
   def plan(self, key, game, state, judge_params, agent_params):
-    del key, game, state, judge_params, agent_params
     return None
 
   def __call__(self, key, game, state, judge_params, agent_params, plan, *, batch_axis=None) -> chex.Array:
@@ -110,11 +109,10 @@ class Network(Policy):
     return search.NetworkEvaluator(self.width, self.depth)
 
   def _search(self, key, game, state, judge_params, agent_params, batch_axis):
-    states = jax.tree.map(lambda a: a[None], state)
     return search.gumbel(
       game,
       key,
-      states,
+      jax.tree.map(lambda a: a[None], state),
       judge_params,
       agent_params,
       evaluator=self.evaluator,
@@ -129,11 +127,9 @@ class Network(Policy):
       raise ValueError('a network agent plays with its params: the runner passes them (agent_params)')
     if self.simulations:
       return self._search(key, game, state, judge_params, agent_params, batch_axis).action[0].astype(jnp.int32)
-    logits, _, _ = self.evaluator(game, key, state, judge_params, agent_params)
-    return jnp.argmax(logits).astype(jnp.int32)
+    return jnp.argmax(self.evaluator(game, key, state, judge_params, agent_params)[0]).astype(jnp.int32)
 
   def estimate(self, key, game, state, judge_params, agent_params, *, batch_axis=None):
     if self.simulations:
-      output = self._search(key, game, state, judge_params, agent_params, batch_axis)
-      return output.search_tree.summary().value[0]
+      return self._search(key, game, state, judge_params, agent_params, batch_axis).search_tree.summary().value[0]
     return self.evaluator(game, key, state, judge_params, agent_params)[1]

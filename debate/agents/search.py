@@ -52,18 +52,16 @@ import mctx
 from mctx._src import search as _mctx_search
 
 INVALID_LOGIT = -1e9  # The prior logit marking an invalid action, at the root and below.
-_INVALID_SCORE = -1e9
 
 
 def _fixed_depth_backward(depth_bound: int):
   """mctx's backward pass for one tree (vmapped over the batch) in `depth_bound` masked steps."""
-  Tree = mctx.Tree  # pylint: disable=invalid-name
 
   def backward(tree, leaf_index):
     def body(_, carry):
       tree, leaf_value, index = carry
-      active = index != Tree.ROOT_INDEX
-      parent = jnp.where(active, tree.parents[index], Tree.ROOT_INDEX)
+      active = index != mctx.Tree.ROOT_INDEX
+      parent = jnp.where(active, tree.parents[index], mctx.Tree.ROOT_INDEX)
       action = jnp.where(active, tree.action_from_parent[index], 0)
       count = tree.node_visits[parent]
       reward = tree.children_rewards[parent, action]
@@ -116,7 +114,7 @@ def neutral_qtransform(tree: mctx.Tree, node_index: chex.Numeric) -> chex.Array:
   visited = tree.children_visits[node_index] > 0
   values = jnp.where(visited, (jnp.clip(qvalues, -1.0, 1.0) + 1.0) / 2.0, 0.5)
   invalid = tree.children_prior_logits[node_index] <= INVALID_LOGIT / 2
-  return jnp.where(invalid, _INVALID_SCORE, values)
+  return jnp.where(invalid, -1e9, values)
 
 
 def puct_search(
@@ -168,34 +166,27 @@ def argmax_random_tiebreak(key: chex.PRNGKey, values: chex.Array) -> chex.Array:
 class RolloutEvaluator:
   """Uniform prior over the legal actions; value = the verdict of one random continuation (see the module)."""
 
-  uses_rollouts = True
-
   def __call__(self, game, key, state, judge_params, agent_params):
     """(prior logits [A], value []) for the player to move in `state`, and the continuation's verdict [P]."""
     verdict = game.verdict(judge_params, game.rollout(key, state))
-    return uniform_prior(game, state), verdict[game.current_player(state)], verdict
+    prior = jnp.where(game.legal_actions(state), 0.0, INVALID_LOGIT)
+    return prior, verdict[game.current_player(state)], verdict
 
 
 @dataclasses.dataclass(frozen=True)
 class NetworkEvaluator:
-  """The policy-value network `game.network(width, depth)` with params `agent_params` (see the module)."""
+  """The policy-value network `game.network(width, depth)` with params `agent_params` (see the module); no
+  verdict (None): the model asks the judge where a game ends."""
 
   width: int
   depth: int
-  uses_rollouts = False
 
   def __call__(self, game, key, state, judge_params, agent_params):
-    del key, judge_params
     logits, value = game.network(self.width, self.depth).apply(agent_params, game.observe(state))
     return jnp.where(game.legal_actions(state), logits, INVALID_LOGIT), value, None
 
 
 rollouts = RolloutEvaluator()
-
-
-def uniform_prior(game, state) -> chex.Array:
-  """[A]: 0 for the legal actions, INVALID_LOGIT for the others."""
-  return jnp.where(game.legal_actions(state), 0.0, INVALID_LOGIT)
 
 
 def recurrent_fn(game, evaluator, batch_axis: str | None = None):
@@ -208,20 +199,16 @@ def recurrent_fn(game, evaluator, batch_axis: str | None = None):
     keys = jax.random.split(key, action.shape[0])
 
     def expand(key, action, core, constants):
-      state = game.join_constants(constants, core)
+      state = core.replace(**constants)
       new = game.step(state, action)
       mover, done = game.current_player(state), game.terminal(new)
-      ends = done & ~game.terminal(state)
       prior, value, verdict = evaluator(game, key, new, judge_params, agent_params)
-      if verdict is None:  # The rollout's verdict scores the move when it ends the game; else ask the judge.
-        verdict = jnp.zeros((game.num_players,), jnp.float32)
       discount = jnp.where(done, 0.0, jnp.where(game.current_player(new) == mover, 1.0, -1.0))
-      reward = jnp.where(ends, verdict[mover], 0.0)
-      new_core = game.split_constants(new)[1]
-      return reward, discount, prior, jnp.where(done, 0.0, value), new_core, ends, mover, new
+      ends = done & ~game.terminal(state)
+      return discount, prior, jnp.where(done, 0.0, value), game.split_constants(new)[1], ends, mover, new, verdict
 
-    reward, discount, prior, value, new_core, ends, movers, new = jax.vmap(expand)(keys, action, core, constants)
-    if not evaluator.uses_rollouts:
+    discount, prior, value, new_core, ends, movers, new, verdicts = jax.vmap(expand)(keys, action, core, constants)
+    if verdicts is None:  # No rollout's verdict to score a move that ends the game: ask the judge.
       any_ends = ends.any()
       if batch_axis is not None:
         any_ends = jax.lax.psum(any_ends.astype(jnp.int32), batch_axis) > 0
@@ -230,43 +217,24 @@ def recurrent_fn(game, evaluator, batch_axis: str | None = None):
         lambda: jax.vmap(lambda s: game.verdict(judge_params, s))(new),
         lambda: jnp.zeros((action.shape[0], game.num_players), jnp.float32),
       )
-      reward = jnp.where(ends, jnp.take_along_axis(verdicts, movers[:, None], axis=1)[:, 0], 0.0)
+    reward = jnp.where(ends, jnp.take_along_axis(verdicts, movers[:, None], axis=1)[:, 0], 0.0)
     output = mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=prior, value=value)
     return output, new_core
 
   return fn
 
 
-def _batched_root(game, evaluator, key, states, judge_params, agent_params):
-  """The mctx root of states [B] and the model's params."""
-  constants, core = jax.vmap(game.split_constants)(states)
-  keys = jax.random.split(key, jax.tree.leaves(core)[0].shape[0])
-  prior, value, _ = jax.vmap(lambda k, s: evaluator(game, k, s, judge_params, agent_params))(keys, states)
-  root = mctx.RootFnOutput(prior_logits=prior, value=value, embedding=core)
-  return root, (judge_params, agent_params, constants)
-
-
-def puct(
-  game, key, state, judge_params, agent_params=None, *, simulations: int, evaluator=rollouts, batch_axis=None
-) -> tuple[chex.Array, chex.Array]:
-  """`simulations` PUCT simulations from one game's `state`: (root visit counts [A] float32, root value []
-  for the player to move). The tree is cut at game.moves_left(state)."""
+def puct(game, key, state, judge_params, *, simulations: int, batch_axis=None) -> tuple[chex.Array, chex.Array]:
+  """`simulations` PUCT simulations from one game's `state` with the `rollouts` evaluator: (root visit counts
+  [A] float32, root value [] for the player to move). The tree is cut at game.moves_left(state)."""
   search_key, root_key = jax.random.split(key)
-  states = jax.tree.map(lambda a: a[None], state)
-  if evaluator.uses_rollouts:  # The root's value: one continuation from root_key (kept for the rollouts).
-    root = mctx.RootFnOutput(
-      prior_logits=uniform_prior(game, state)[None],
-      value=evaluator(game, root_key, state, judge_params, agent_params)[1][None],
-      embedding=game.split_constants(states)[1],
-    )
-    params = (judge_params, agent_params, game.split_constants(states)[0])
-  else:
-    root, params = _batched_root(game, evaluator, root_key, states, judge_params, agent_params)
+  constants, core = game.split_constants(jax.tree.map(lambda a: a[None], state))
+  prior, value, _ = rollouts(game, root_key, state, judge_params, None)  # The root's value: one continuation.
   output = puct_search(
-    params,
+    (judge_params, None, constants),
     search_key,
-    root,
-    recurrent_fn(game, evaluator, batch_axis),
+    mctx.RootFnOutput(prior_logits=prior[None], value=value[None], embedding=core),
+    recurrent_fn(game, rollouts, batch_axis),
     num_simulations=simulations,
     max_depth=jnp.maximum(game.moves_left(state), 1),
     depth_bound=game.max_moves + 1,
@@ -292,12 +260,13 @@ def gumbel(
   """Gumbel MuZero search from `states` ([B] each) with the network `evaluator`: `action` [B] (sampled with
   Gumbel noise; with gumbel_scale 0 the search's best) and `action_weights` [B, A] (the self-play target).
   The tree is cut at the largest game.moves_left of the batch."""
-  root, params = _batched_root(game, evaluator, key, states, judge_params, agent_params)  # (No key used.)
+  constants, core = jax.vmap(game.split_constants)(states)
+  prior, value, _ = jax.vmap(lambda s: evaluator(game, None, s, judge_params, agent_params))(states)
   with fixed_depth_backward(game.max_moves + 1):
     return mctx.gumbel_muzero_policy(
-      params=params,
+      params=(judge_params, agent_params, constants),
       rng_key=key,
-      root=root,
+      root=mctx.RootFnOutput(prior_logits=prior, value=value, embedding=core),
       recurrent_fn=recurrent_fn(game, evaluator, batch_axis),
       num_simulations=simulations,
       invalid_actions=~jax.vmap(game.legal_actions)(states),

@@ -160,7 +160,7 @@ def build_ladder(
     raise WorkdirError(f'self-play trains on uint8 images [N, H, W], got {train.images.dtype} {train.images.shape}')
   game = image_games.ImageDebate(judge, k, multihost.global_max(image_game.action_space_size(train.images)))
   sampler = image_games.TrainingGames(
-    train.total, train.num_classes, game.actions, train.image_shape, mesh.devices.size if mesh else 1
+    train.total, train.num_classes, game.num_actions, train.image_shape, mesh.devices.size if mesh else 1
   )
   log(
     f'self-play training images: {train.start}..{train.start + len(train) - 1} of {train.total} in '

@@ -4,9 +4,9 @@ Modules:
 - `base`: the interface (`Game`): `init(key, instance)`, `step(state, action)`, `legal_actions(state)`,
   `current_player(state)`, `terminal(state)`, `judge_view(state)`, `verdict(judge_params, state)`,
   `result(judge_params, state, moves)`, the static sizes `num_actions`, `max_moves`, `num_players`, and
-  optional hooks with defaults (random player, rollouts, position values, observations and networks for
-  learned agents, transcript fields). Illegal actions are no-ops.
-- `play`: `continue_game` / `play`, a whole game under `lax.while_loop` (jit- and vmap-able), any policies
+  optional hooks with defaults (random player, rollouts, position values, transcript fields) or without
+  (observations and networks for learned agents). Illegal actions are no-ops.
+- `play`: `play`, a whole game under `lax.while_loop` (jit- and vmap-able), any policies
   per player (debate/agents/policies.py).
 - `conformance`: `api_test(game, instance, key, judge_params)`, the test every game passes.
 - `chain`: bisection debate on chain instances, judged by a step checker (`ChainDebate`; the standard game

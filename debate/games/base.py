@@ -37,12 +37,13 @@ Optional, with defaults that suit most games:
   position_value(key, judge_params, state) -> [P] float32: how good the position is for each player, what
                                         the `greedy` agent maximises; default the verdict after one rollout.
                                         Games whose judge can read an unfinished game override it.
-  observe(state) -> pytree, network(width, depth) -> flax Module: for learned agents; the module maps an
-                                        observation to (logits [A], value [] in [-1, 1] for the mover).
   move_record(state, action) -> dict    transcript fields of one move ([] arrays); default {}.
   constant_fields: tuple[str, ...]      state fields that never change during a game (the instance):
                                         searches keep them out of their trees (one copy per search, not one
                                         per node).
+
+For learned agents (no default): observe(state) -> pytree, network(width, depth) -> flax Module mapping an
+observation to (logits [A], value [] in [-1, 1] for the mover).
 """
 
 from __future__ import annotations
@@ -58,18 +59,9 @@ class Game(abc.ABC):
   """Base class of games; subclasses are frozen dataclasses. See the module docstring."""
 
   constant_fields: tuple[str, ...] = ()
-
-  @property
-  @abc.abstractmethod
-  def num_actions(self) -> int: ...
-
-  @property
-  @abc.abstractmethod
-  def max_moves(self) -> int: ...
-
-  @property
-  @abc.abstractmethod
-  def num_players(self) -> int: ...
+  num_actions: int  # The static sizes (fields, class attributes or properties of a game).
+  max_moves: int
+  num_players: int
 
   @abc.abstractmethod
   def init(self, key: chex.PRNGKey, instance): ...
@@ -109,7 +101,7 @@ class Game(abc.ABC):
     legal = in_range & self.legal_actions(state)[index]
     constants, old = self.split_constants(state)  # Constant fields need no select.
     new = self.split_constants(self._apply(state, index))[1]
-    return self.join_constants(constants, jax.tree.map(lambda n, o: jnp.where(legal, n, o), new, old))
+    return jax.tree.map(lambda n, o: jnp.where(legal, n, o), new, old).replace(**constants)
 
   @property
   def movers(self) -> tuple[int, ...]:
@@ -117,7 +109,6 @@ class Game(abc.ABC):
     return tuple(range(self.num_players))
 
   def moves_left(self, state) -> chex.Array:
-    del state
     return jnp.int32(self.max_moves)
 
   def random_action(self, key: chex.PRNGKey, state) -> chex.Array:
@@ -135,22 +126,11 @@ class Game(abc.ABC):
   def position_value(self, key: chex.PRNGKey, judge_params, state) -> chex.Array:
     return self.verdict(judge_params, self.rollout(key, state))
 
-  def observe(self, state):
-    raise NotImplementedError(f'{type(self).__name__} has no observation for learned agents')
-
-  def network(self, width: int, depth: int):
-    raise NotImplementedError(f'{type(self).__name__} has no network for learned agents')
-
   def move_record(self, state, action: chex.Array) -> dict:
-    del state, action
     return {}
 
   def split_constants(self, state):
-    """(constants, core): the state's `constant_fields` and the state without them (None in their place)."""
+    """(constants, core): the state's `constant_fields` and the state without them (None in their place);
+    `core.replace(**constants)` joins them again."""
     constants = {name: getattr(state, name) for name in self.constant_fields}
     return constants, state.replace(**{name: None for name in self.constant_fields})
-
-  @staticmethod
-  def join_constants(constants, core):
-    """The state `split_constants` took apart."""
-    return core.replace(**constants)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import chex
+import jax
 import jax.numpy as jnp
 
 from debate.tasks.chain import ChainInstance
@@ -56,23 +57,17 @@ def init(instance: ChainInstance) -> BisectionState:
   return BisectionState(lo=jnp.int32(0), hi=instance.length, liar_hi=instance.wrong)
 
 
-def honest_claim(state: BisectionState, instance: ChainInstance) -> chex.Array:
-  """The honest debater's statement of x_mid: [] int32."""
-  return instance.trace[state.mid]
-
-
-def step(state: BisectionState, liar_claim: chex.Array, instance: ChainInstance) -> BisectionState:
-  """One round: the liar states `liar_claim` for x_mid. A finished state is returned unchanged."""
-  mid = state.mid
-  agree = liar_claim == instance.trace[mid]
+def step(state: BisectionState, liar_claim: chex.Array, instance: ChainInstance, split=None) -> BisectionState:
+  """One round: the liar states `liar_claim` for x_split (default: the midpoint), the honest debater the
+  truth. A finished state is returned unchanged."""
+  split = state.mid if split is None else split
+  agree = liar_claim == instance.trace[split]
   new = BisectionState(
-    lo=jnp.where(agree, mid, state.lo),
-    hi=jnp.where(agree, state.hi, mid),
+    lo=jnp.where(agree, split, state.lo),
+    hi=jnp.where(agree, state.hi, split),
     liar_hi=jnp.where(agree, state.liar_hi, liar_claim),
   )
-  return BisectionState(
-    **{k: jnp.where(state.done, getattr(state, k), getattr(new, k)) for k in ('lo', 'hi', 'liar_hi')}
-  )
+  return jax.tree.map(lambda old, new: jnp.where(state.done, old, new), state, new)
 
 
 def disputed_step(state: BisectionState, instance: ChainInstance):

@@ -45,7 +45,6 @@ HONEST, LIAR = 0, 1
 SPLITS = ((1, 2), (1, 4), (3, 4))  # Honest action k splits a span s at floor(s * num / den), clipped.
 NUM_SPLITS = len(SPLITS)
 MAX_ROUNDS_FEATURE = 16
-CANDIDATE_VALUES = 7  # x_{c-1}, u_c, v_c, x_c, u_{c+1}, v_{c+1}, x_{c+1} per candidate split c.
 
 
 @chex.dataclass(frozen=True)
@@ -63,9 +62,8 @@ class ChainState:
 def split_point(dispute: bisection.BisectionState, choice: chex.Array) -> chex.Array:
   """Where honest action `choice` ([] int32 in [0, 3)) splits the dispute: [] int32 (0: the midpoint)."""
   span = dispute.hi - dispute.lo
-  nums = jnp.array([n for n, _ in SPLITS], jnp.int32)
-  dens = jnp.array([d for _, d in SPLITS], jnp.int32)
-  return dispute.lo + jnp.clip(span * nums[choice] // dens[choice], 1, jnp.maximum(span - 1, 1))
+  num, den = jnp.array(SPLITS, jnp.int32)[choice]
+  return dispute.lo + jnp.clip(span * num // den, 1, jnp.maximum(span - 1, 1))
 
 
 @functools.lru_cache(maxsize=None)
@@ -81,14 +79,6 @@ def rounds_table(max_length: int) -> tuple[int, ...]:
 def max_rounds(length: int) -> int:
   """The most rounds a split-choice game on `length` steps can take (worst-case splits)."""
   return rounds_table(max(length, 1))[max(length, 1)]
-
-
-def random_claim(key: chex.PRNGKey, state: ChainState, modulus: int) -> chex.Array:
-  """The random liar: agree with probability 1/2, else a uniformly random false value: [] int32."""
-  agree_key, value_key = jax.random.split(key)
-  truth = state.instance.trace[split_point(state.dispute, state.choice)]
-  false_value = (truth + jax.random.randint(value_key, (), 1, modulus)) % modulus
-  return jnp.where(jax.random.bernoulli(agree_key), truth, false_value)
 
 
 class PolicyValueMLP(nn.Module):
@@ -115,6 +105,7 @@ class ChainDebate(base.Game):
   max_length: int
   honest_splits: bool = False
   constant_fields = ('instance',)
+  num_players = 2
 
   @property
   def num_actions(self) -> int:
@@ -127,15 +118,10 @@ class ChainDebate(base.Game):
     return max(bisection.num_rounds(self.max_length), 1)
 
   @property
-  def num_players(self) -> int:
-    return 2
-
-  @property
   def movers(self) -> tuple[int, ...]:
     return (HONEST, LIAR) if self.honest_splits else (LIAR,)
 
   def init(self, key, instance: ChainInstance) -> ChainState:
-    del key
     if instance.max_length != self.max_length:
       raise ValueError(f'instance padded to {instance.max_length} steps, game compiled for {self.max_length}')
     return ChainState(
@@ -162,12 +148,8 @@ class ChainDebate(base.Game):
     return state.liar_to_move | (jnp.arange(self.num_actions) < NUM_SPLITS)
 
   def _apply(self, state: ChainState, action: chex.Array) -> ChainState:
-    d, instance = state.dispute, state.instance
-    split = split_point(d, state.choice)
-    agree = action == instance.trace[split]
-    claimed = bisection.BisectionState(
-      lo=jnp.where(agree, split, d.lo), hi=jnp.where(agree, d.hi, split), liar_hi=jnp.where(agree, d.liar_hi, action)
-    )
+    d = state.dispute
+    claimed = bisection.step(d, action, state.instance, split_point(d, state.choice))
     if not self.honest_splits:  # Only the liar moves.
       return state.replace(dispute=claimed, num_moves=state.num_moves + 1)
     liar = state.liar_to_move
@@ -179,7 +161,10 @@ class ChainDebate(base.Game):
     )
 
   def random_action(self, key, state: ChainState) -> chex.Array:
-    claim = random_claim(key, state, self.num_actions).astype(jnp.int32)
+    agree_key, value_key = jax.random.split(key)
+    truth = state.instance.trace[split_point(state.dispute, state.choice)]
+    false_value = (truth + jax.random.randint(value_key, (), 1, self.num_actions)) % self.num_actions
+    claim = jnp.where(jax.random.bernoulli(agree_key), truth, false_value).astype(jnp.int32)
     if not self.honest_splits:
       return claim
     return jnp.where(state.liar_to_move, claim, jax.random.randint(key, (), 0, NUM_SPLITS)).astype(jnp.int32)
@@ -199,12 +184,15 @@ class ChainDebate(base.Game):
     honest_claim: the truth there; liar_claim: the liar's claim (-1 on the honest debater's moves)."""
     choice = jnp.where(state.liar_to_move, state.choice, jnp.clip(action, 0, NUM_SPLITS - 1))
     mid = split_point(state.dispute, choice)
-    record = {'lo': state.dispute.lo, 'hi': state.dispute.hi, 'mid': mid}
-    if self.honest_splits:
-      record['honest_choice'] = choice
-    record['honest_claim'] = state.instance.trace[mid]
-    record['liar_claim'] = jnp.where(state.liar_to_move, action, -1).astype(jnp.int32)
-    return record
+    split_choice = {'honest_choice': choice} if self.honest_splits else {}
+    return {
+      'lo': state.dispute.lo,
+      'hi': state.dispute.hi,
+      'mid': mid,
+      **split_choice,
+      'honest_claim': state.instance.trace[mid],
+      'liar_claim': jnp.where(state.liar_to_move, action, -1).astype(jnp.int32),
+    }
 
   def result(self, judge_params, state: ChainState, moves) -> tuple[dict, dict]:
     """(outcome, transcript) of a finished game; `moves`: its `debate.games.play.Outcome`. The transcript's
@@ -234,11 +222,8 @@ class ChainDebate(base.Game):
     }
     return outcome, transcript
 
-  def observation_size(self) -> int:
-    return (NUM_SPLITS * CANDIDATE_VALUES + 3) * self.num_actions + MAX_ROUNDS_FEATURE + 2 + NUM_SPLITS
-
   def observe(self, state: ChainState) -> chex.Array:
-    """The mover's view ([observation_size] float32, one-hots): which role moves, the rounds the dispute can
+    """The mover's view ([(7 NUM_SPLITS + 3) m + MAX_ROUNDS_FEATURE + 2 + NUM_SPLITS] float32, one-hots): which role moves, the rounds the dispute can
     still take, x_lo, x_hi, the liar's claim for x_hi, the honest choice (on the liar's move) and, around
     each candidate split c, x_{c-1}, the step into c, x_c, the step out of c, x_{c+1}."""
     d, instance, modulus = state.dispute, state.instance, self.num_actions
@@ -347,7 +332,6 @@ class TrainingGames:
     return (lengths, jax.random.split(instance_key, batch)), jax.random.split(play_key, batch)
 
   def build(self, draws, data):
-    del data
     lengths, keys = draws
     sample = lambda k, t: chain.sample_instance(k, t, self.modulus, self.max_length)
     return jax.vmap(sample)(keys, lengths)

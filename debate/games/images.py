@@ -4,7 +4,7 @@ The rules, judge view and verdicts are those of `debate.games.pixels`. An instan
 (`pixels.make_game(image, label, claim, num_actions, honest_first)`): `claim` makes the game precommit
 debate (claim = the lie >= 0) or debate without precommit (claim = -1), or, in consultancy, the label the
 consultant argues for; `honest_first` says who makes move 0 in debate. An action is an index into the
-image's nonzero pixels (`ImageGame.candidates`, A = `actions`); a move reveals that pixel. The game ends
+image's nonzero pixels (`ImageGame.candidates`, A = `num_actions`); a move reveals that pixel. The game ends
 after `k` moves, or earlier if no unrevealed nonzero pixel is left.
 
 - mode 'debate': player 0 the honest debater, player 1 the liar, alternating; the honest side wins iff
@@ -40,7 +40,6 @@ from judges.image_judges import ImageJudge
 HONEST, LIAR = 0, 1
 MODES = ('debate', 'consultancy')
 MAX_MOVES_FEATURE = 16
-NUM_PLANES = 3
 
 
 @chex.dataclass(frozen=True)
@@ -94,19 +93,15 @@ class ImageDebate(base.Game):
 
   judge: ImageJudge
   k: int
-  actions: int
+  num_actions: int
   mode: str = 'debate'
   constant_fields = ('game',)
 
   def __post_init__(self):
     if self.mode not in MODES:
       raise ValueError(f'mode must be one of {", ".join(MODES)}, got {self.mode!r}')
-    if not 1 <= self.k <= self.actions:
-      raise ValueError(f'k (pixels revealed) must be in [1, num_actions={self.actions}], got {self.k}')
-
-  @property
-  def num_actions(self) -> int:
-    return self.actions
+    if not 1 <= self.k <= self.num_actions:
+      raise ValueError(f'k (pixels revealed) must be in [1, num_actions={self.num_actions}], got {self.k}')
 
   @property
   def max_moves(self) -> int:
@@ -117,9 +112,8 @@ class ImageDebate(base.Game):
     return 2 if self.mode == 'debate' else 1
 
   def init(self, key, instance: ImageGame) -> ImageGameState:
-    del key
-    if instance.candidates.shape[-1] != self.actions:
-      raise ValueError(f'instance has {instance.candidates.shape[-1]} candidate pixels, game has {self.actions}')
+    if instance.candidates.shape[-1] != self.num_actions:
+      raise ValueError(f'instance has {instance.candidates.shape[-1]} candidate pixels, game has {self.num_actions}')
     return ImageGameState(game=instance, board=image_game.init_state(instance, self.k))
 
   def current_player(self, state: ImageGameState) -> chex.Array:
@@ -141,7 +135,7 @@ class ImageDebate(base.Game):
     return state.replace(board=image_game.step(state.board, state.game.candidates[action]))
 
   def random_action(self, key, state: ImageGameState) -> chex.Array:
-    pixel = image_game.random_pixel(key, state.game, state.board)
+    pixel = jnp.argmax(image_game.random_scores(key, state.game, state.board))
     return jnp.argmax(state.game.candidates == pixel).astype(jnp.int32)
 
   def rollout(self, key, state: ImageGameState) -> ImageGameState:
@@ -151,23 +145,17 @@ class ImageDebate(base.Game):
     """[H, W, 2] float32: the revealed mask and the revealed values."""
     return image_game.judge_planes(state.game, state.board)
 
-  def _logits(self, judge_params, state: ImageGameState) -> chex.Array:
-    return image_game.judge_logits(self.judge, judge_params, state.game, state.board)
-
-  def _margins(self, logits: chex.Array, game: ImageGame) -> chex.Array:
-    """[P]: each player's margin with the judge (> 0: winning)."""
-    if self.mode == 'consultancy':
-      return image_game.consultant_margin(game, logits)[None]
-    honest = image_game.honest_margin(game, logits)
-    return jnp.stack([honest, -honest])
-
   def position_value(self, key, judge_params, state: ImageGameState) -> chex.Array:
-    """[P] float32: each player's judge margin on the pixels revealed so far."""
-    return self._margins(self._logits(judge_params, state), state.game)
+    """[P] float32: each player's judge margin (> 0: winning) on the pixels revealed so far."""
+    logits = image_game.judge_logits(self.judge, judge_params, state.game, state.board)
+    if self.mode == 'consultancy':
+      return image_game.consultant_margin(state.game, logits)[None]
+    honest = image_game.honest_margin(state.game, logits)
+    return jnp.stack([honest, -honest])
 
   def verdict(self, judge_params, state: ImageGameState) -> chex.Array:
     """[P] float32: debate (+1, -1) if the honest side wins, else (-1, +1); consultancy [+1] iff accepted."""
-    wins = self._margins(self._logits(judge_params, state), state.game) > 0
+    wins = self.position_value(None, judge_params, state) > 0
     if self.mode == 'debate':  # A tie (margin 0) goes to the liar.
       wins = jnp.stack([wins[0], ~wins[0]])
     return jnp.where(wins, 1.0, -1.0)
@@ -177,7 +165,7 @@ class ImageDebate(base.Game):
     on: the winner's claim with precommit, the argmax without; consultancy: the claim if accepted else -1)
     and `honest_margin` (debate) or `consultant_honest`, `accept` (consultancy). Transcript: `revealed` ([k]
     pixels in move order, H * W for none) and `logits` ([C] the judge's final logits)."""
-    game, logits = state.game, self._logits(judge_params, state)
+    game, logits = state.game, image_game.judge_logits(self.judge, judge_params, state.game, state.board)
     transcript = {'revealed': state.board.revealed, 'logits': logits}
     if self.mode == 'consultancy':
       accept = image_game.consultant_margin(game, logits) > 0

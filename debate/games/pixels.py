@@ -86,8 +86,7 @@ def action_space_size(images) -> int:
 
 
 def init_state(game: ImageGame, k: int) -> ImageState:
-  num_pixels = game.image.size
-  return ImageState(revealed=jnp.full((k,), num_pixels, jnp.int32), num_revealed=jnp.int32(0))
+  return ImageState(revealed=jnp.full((k,), game.image.size, jnp.int32), num_revealed=jnp.int32(0))
 
 
 def _revealed_with_sentinel(game: ImageGame, state: ImageState) -> chex.Array:
@@ -118,22 +117,21 @@ def judge_planes(game: ImageGame, state: ImageState) -> chex.Array:
   return image_task.judge_planes(game.image, revealed_mask(game, state))
 
 
-def random_pixel(key: chex.PRNGKey, game: ImageGame, state: ImageState) -> chex.Array:
-  """A uniformly random unrevealed nonzero pixel: [] int32 (drawn over the H * W positions)."""
+def random_scores(key: chex.PRNGKey, game: ImageGame, state: ImageState) -> chex.Array:
+  """[H * W] float32: a uniform draw in [0, 1) for each unrevealed nonzero pixel, -1 for the others (the
+  argmax is a uniformly random unrevealed nonzero pixel)."""
   free = image_task.nonzero_pixel_mask(game.image) & ~revealed_mask(game, state).reshape(-1)
-  noise = jax.random.uniform(key, free.shape)
-  return jnp.argmax(jnp.where(free, noise, -1.0)).astype(jnp.int32)
+  return jnp.where(free, jax.random.uniform(key, free.shape), -1.0)
 
 
 def random_completion(key: chex.PRNGKey, game: ImageGame, state: ImageState) -> ImageState:
   """The state after the remaining moves are uniformly random unrevealed nonzero pixels (one draw)."""
   k = state.revealed.shape[0]
-  free = image_task.nonzero_pixel_mask(game.image) & ~revealed_mask(game, state).reshape(-1)
-  noise = jax.random.uniform(key, free.shape)
-  _, order = jax.lax.top_k(jnp.where(free, noise, -1.0), k)  # The k best free pixels, best first.
+  scores = random_scores(key, game, state)
+  _, order = jax.lax.top_k(scores, k)  # The k best free pixels, best first.
   slot = jnp.arange(k)
   fill = order[jnp.clip(slot - state.num_revealed, 0, k - 1)].astype(jnp.int32)
-  enough = jnp.take(jnp.where(free, noise, -1.0), fill) >= 0  # Fewer free pixels than moves: leave empty.
+  enough = jnp.take(scores, fill) >= 0  # Fewer free pixels than moves: leave empty.
   revealed = jnp.where((slot >= state.num_revealed) & enough, fill, state.revealed)
   return ImageState(revealed=revealed, num_revealed=jnp.int32(k))
 

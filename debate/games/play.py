@@ -1,7 +1,7 @@
 """Playing any game of the interface (`debate.games.base`): the game loop, written once.
 
-`continue_game(game, state, policies, key, judge_params, agent_params)` plays from `state` to the end in a
-`lax.while_loop` (no Python per move), so it is jit- and vmap-able; `policies[p]` (see
+`play(game, instance, policies, key, judge_params, agent_params)` plays a game from `game.init(key, instance)`
+to the end in a `lax.while_loop` (no Python per move), so it is jit- and vmap-able; `policies[p]` (see
 `debate.agents.policies`) moves for player p with `agent_params[p]`; move t uses the key fold_in(key, t).
 Each policy's `plan` is made once, before the first move, with the key fold_in(key, 2**31 - 1 - p) for
 player p (never a move's key).
@@ -65,29 +65,22 @@ def _act(policies, plans, key, game: Game, state, judge_params, agent_params, ba
   return action
 
 
-def make_plans(policies, key, game: Game, state, judge_params, agent_params) -> tuple:
-  """Each player's policy's plan for the game starting in `state` (see the module docstring)."""
-  return tuple(
+def play(game: Game, instance, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None):
+  """One whole game on `instance`, until it ends or `game.max_moves` moves were made: an `Outcome`.
+
+  policies: a tuple of `game.num_players` policies (static); agent_params: a tuple of their params (None:
+  none has any). Keys: see the module docstring."""
+  policies = tuple(policies)
+  if len(policies) != game.num_players:
+    raise ValueError(f'{type(game).__name__} has {game.num_players} players, got {len(policies)} policies')
+  agent_params = (None,) * len(policies) if agent_params is None else tuple(agent_params)
+  state = game.init(key, instance)
+  plans = tuple(
     policy.plan(jax.random.fold_in(key, _PLAN_KEY - p), game, state, judge_params, agent_params[p])
     if p in game.movers
     else None
     for p, policy in enumerate(policies)
   )
-
-
-def continue_game(
-  game: Game, state, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None, plans=None
-) -> Outcome:
-  """Plays from `state` until the game ends or `game.max_moves` moves were made in all.
-
-  policies: a tuple of `game.num_players` policies (static); agent_params: a tuple of their params (None:
-  none has any); plans: their plans (None: made here, see `make_plans`)."""
-  policies = tuple(policies)
-  if len(policies) != game.num_players:
-    raise ValueError(f'{type(game).__name__} has {game.num_players} players, got {len(policies)} policies')
-  agent_params = (None,) * len(policies) if agent_params is None else tuple(agent_params)
-  if plans is None:
-    plans = make_plans(policies, key, game, state, judge_params, agent_params)
   empty = jnp.full((game.max_moves,), -1, jnp.int32)
   template = jax.eval_shape(lambda: game.move_record(state, jnp.int32(0)))
   records = {name: jnp.full((game.max_moves,), -1, leaf.dtype) for name, leaf in template.items()}
@@ -113,12 +106,4 @@ def continue_game(
     records=records,
     num_moves=num_moves,
     payoff=game.verdict(judge_params, final),
-  )
-
-
-def play(game: Game, instance, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None):
-  """One whole game on `instance`: the game's init uses fold_in(key, 0), the moves fold_in(key, 1)."""
-  state = game.init(jax.random.fold_in(key, 0), instance)
-  return continue_game(
-    game, state, policies, jax.random.fold_in(key, 1), judge_params, agent_params, batch_axis=batch_axis
   )
