@@ -29,6 +29,7 @@ from debate.reports.tables import (
   save_figure,
   table_writers,
 )
+from debate.tournament.pooling import pool_records
 
 Record = Mapping[str, Any]
 CSV_COLUMNS = tuple('arm protocol liar budget s judge T games correct accuracy ci95_low ci95_high seed'.split())
@@ -69,8 +70,6 @@ def accuracy_table(records: Sequence[Record], *, fmt: str) -> str:
   the cells differ in games), a cell's seeds pooled (debate.tournament.pooling.pool_records); CSV is long
   (one line per record).
   """
-  from debate.tournament.pooling import pool_records  # (The tournament package reads records too.)
-
   check_fmt(fmt)
   if fmt == 'csv':
     return csv_table(CSV_COLUMNS, [_csv_row(record) for record in records])
@@ -156,8 +155,7 @@ def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
 
   Each file is written atomically. Returns ``{file name: path}``.
   """
-  from debate.tournament.pooling import pool_records
-
   writers = table_writers('table', lambda fmt: accuracy_table(records, fmt=fmt))
-  figure = lambda tmp: accuracy_vs_T_figure(pool_records(records), tmp)
-  return write_files(workdir, {**writers, 'accuracy_vs_T.png': figure})
+  return write_files(
+    workdir, {**writers, 'accuracy_vs_T.png': lambda tmp: accuracy_vs_T_figure(pool_records(records), tmp)}
+  )
