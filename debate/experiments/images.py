@@ -275,7 +275,7 @@ def make_record(
   judge_info: dict,
   wall_s: float,
   seed: int,
-  num_actions: int | None = None,
+  num_actions: int,
 ) -> dict:
   """The results.jsonl record of one finished image cell."""
   correct = np.asarray(outcome['correct'], bool)  # [N, L, R]
@@ -315,10 +315,8 @@ def make_record(
     # verdict (one forward pass), and the judge evaluations the liar spends per game.
     'judge_parameters': judge_info.get('parameters'),
     'judge_forward_flops': judge_info.get('forward_flops'),
-    'liar_evaluations_per_game': (
-      None
-      if num_actions is None
-      else image_rollout.judge_evaluations_per_game(arm, k=k, num_actions=num_actions, first=cell.first)
+    'liar_evaluations_per_game': image_rollout.judge_evaluations_per_game(
+      arm, k=k, num_actions=num_actions, first=cell.first
     ),
   }
   if arm.protocol == 'debate' and arm.precommit and correct.shape[2] > 1:
@@ -413,7 +411,6 @@ def run_image_experiment(
     grid.training_meshes(
       mesh, config.get('model_parallelism', 1), {'selfplay_training.batch_size': training.batch_size}
     )
-  checkpoint = {field: judge_info[field] for field in ('model', 'k', 'step')}
   ladder_of = {}
   log(
     f'{mesh.devices.size} device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
@@ -477,7 +474,10 @@ def run_image_experiment(
     cells,
     run_cell,
     workdir,
-    {**json.loads(config.to_json_best_effort()), 'judge_checkpoint': checkpoint},
+    {
+      **json.loads(config.to_json_best_effort()),
+      'judge_checkpoint': {f: judge_info[f] for f in ('model', 'k', 'step')},
+    },
     summary=lambda record: (
       f'accuracy {record["accuracy"]:.3f} [{record["ci95"][0]:.3f}, {record["ci95"][1]:.3f}] over '
       f'{record["images"]} images ({record["games"]} games) in {record["wall_s"]:.0f}s'

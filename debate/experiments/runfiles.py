@@ -89,8 +89,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
     write(tmp)
     os.replace(tmp, path)
   except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+    pathlib.Path(tmp).unlink(missing_ok=True)
     raise
 
 

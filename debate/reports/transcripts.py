@@ -98,8 +98,7 @@ def _image(t: dict) -> str:
   if protocol == 'direct':
     claims, movers = 'the judge sees random nonzero pixels', [None] * len(t['revealed'])
   elif protocol == 'consultancy':
-    honest = t['claim'] == t['label']
-    claims = f'the consultant ({"honest" if honest else "lying"}) claims {t["claim"]}'
+    claims = f'the consultant ({"honest" if t["claim"] == t["label"] else "lying"}) claims {t["claim"]}'
     movers = ['consultant'] * len(t['revealed'])
   else:
     lie = f'the liar claims {t["claim"]}' if t['claim'] >= 0 else 'the liar claims no class (no precommit)'
