@@ -98,8 +98,8 @@ def _image(t: dict) -> str:
   if protocol == 'direct':
     claims, movers = 'the judge sees random nonzero pixels', [None] * len(t['revealed'])
   elif protocol == 'consultancy':
-    claims = f'the consultant ({"honest" if t["claim"] == t["label"] else "lying"}) claims {t["claim"]}'
-    movers = ['consultant'] * len(t['revealed'])
+    honest = 'honest' if t['claim'] == t['label'] else 'lying'
+    claims, movers = f'the consultant ({honest}) claims {t["claim"]}', ['consultant'] * len(t['revealed'])
   else:
     lie = f'the liar claims {t["claim"]}' if t['claim'] >= 0 else 'the liar claims no class (no precommit)'
     claims = f'the honest debater claims {t["label"]}, {lie}; {t["first"]} moves first'
