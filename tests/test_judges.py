@@ -89,6 +89,7 @@ def test_learned_checker_training_gives_the_same_losses_on_1_and_4_devices_with_
 
 def test_an_experiment_trains_its_learned_judge_on_a_mesh_split_over_model(tmp_path):
   from debate.experiments import chain as experiment
+  from debate.experiments import runfiles
   from launch.configs import chain as chain_config
 
   config = chain_config.get_config('smoke')
@@ -107,6 +108,6 @@ def test_an_experiment_trains_its_learned_judge_on_a_mesh_split_over_model(tmp_p
   experiment.run_experiment(config, str(tmp_path), log=lines.append)
   assert any('judge learned:16: step 20/20' in line and 'on 4 device(s)' in line for line in lines)
   config.model_parallelism = 3
-  with pytest.raises(experiment.ConfigError, match='model_parallelism: 3 does not divide the 4 devices'):
+  with pytest.raises(runfiles.ConfigError, match='model_parallelism: 3 does not divide the 4 devices'):
     experiment.run_experiment(config, str(tmp_path / 'other'), log=lambda _: None)
   assert not (tmp_path / 'other').exists()  # Refused before the workdir is touched.

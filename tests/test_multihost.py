@@ -24,8 +24,8 @@ from test_train_judge import (
 
 from debate.distributed import multihost
 from debate.experiments import chain as experiment
+from debate.experiments import grid, runfiles
 from debate.experiments import images as image_experiment
-from debate.experiments import runfiles
 from judges import train
 from launch import cli
 from launch.configs import chain_selfplay as chain_selfplay_config
@@ -120,10 +120,10 @@ def test_chain_grid_with_self_play_on_two_processes_gives_the_single_process_run
   assert len(records) == 4
   # The same verdicts; a judge's scores and the ladder's losses equal to float rounding (the gradients'
   # all-reduce sums in another order across processes).
-  assert _without_timing(runfiles.read_jsonl(workdir / experiment.RESULTS)) == _without_timing(records)
+  assert _without_timing(runfiles.read_jsonl(workdir / grid.RESULTS)) == _without_timing(records)
   _assert_same_rows(
-    runfiles.read_jsonl(workdir / experiment.TRANSCRIPTS),
-    runfiles.read_jsonl(tmp_path / 'one' / experiment.TRANSCRIPTS),
+    runfiles.read_jsonl(workdir / grid.TRANSCRIPTS),
+    runfiles.read_jsonl(tmp_path / 'one' / grid.TRANSCRIPTS),
   )
   ladder = 'agents/selfplay_learned_16_m7_seed0/metrics.json'
   two = json.loads((workdir / ladder).read_text())['history']
@@ -213,7 +213,7 @@ def test_image_selfplay_on_two_processes_loads_each_shard_and_gives_the_single_p
       [theirs[m] for m in ('loss', 'policy_loss', 'value_loss')],
       rtol=1e-4,
     )
-  _assert_same_rows(runfiles.read_jsonl(tmp_path / 'two' / image_experiment.RESULTS), records)
+  _assert_same_rows(runfiles.read_jsonl(tmp_path / 'two' / grid.RESULTS), records)
 
 
 def test_sigterm_to_one_process_stops_both_at_the_same_step_and_the_job_resumes(tmp_path, data_dir):

@@ -6,8 +6,8 @@ import os
 import pytest
 from test_multihost import _start_processes, _wait_all, _without_timing
 
+from debate.experiments import grid, runfiles
 from debate.experiments import rrm as rrm_experiment
-from debate.experiments import runfiles
 from launch.configs import rrm_chain
 
 # Levels 0 and 1 (level 1 labelled with the level-0 models, gathered from both processes), a short training
@@ -40,7 +40,7 @@ def test_rrm_on_two_processes_gives_the_single_process_records(tmp_path):
   config.update(OVERRIDES)
   records = rrm_experiment.run_rrm(config, str(tmp_path / 'one'), log=lambda _: None)
   _wait_all(procs, tmp_path / 'log')
-  two = _without_timing(runfiles.read_jsonl(workdir / rrm_experiment.RESULTS))  # One line per cell.
+  two = _without_timing(runfiles.read_jsonl(workdir / grid.RESULTS))  # One line per cell.
   assert [r['cell'] for r in two] == [r['cell'] for r in records] and len(two) == 2
   for new, old in zip(two, _without_timing(records)):
     assert new.keys() == old.keys()

@@ -293,9 +293,9 @@ def test_a_grid_names_az_debaters_and_the_runner_loads_their_ladder(ladder, tmp_
   assert all(r['accuracy'] == 1.0 and r['games'] == 16 for r in records)
   assert not any('agent vs' in line for line in lines)  # loaded, not trained
   config.selfplay_training = {'width': 8, 'simulations': 3}
-  with pytest.raises(experiment.ConfigError, match='selfplay_training'):
+  with pytest.raises(runfiles.ConfigError, match='selfplay_training'):
     experiment.plan_experiment(config)
   config.selfplay_training = {**dataclasses.asdict(TINY), 'max_length': MAX_LENGTH}
   config.model_parallelism = 0
-  with pytest.raises(experiment.ConfigError, match='model_parallelism: must be an integer >= 1, got 0'):
+  with pytest.raises(runfiles.ConfigError, match='model_parallelism: must be an integer >= 1, got 0'):
     experiment.plan_experiment(config)

@@ -17,7 +17,6 @@ import jax
 import ml_collections
 
 from debate.experiments import grid, runfiles
-from debate.experiments.runfiles import ConfigError
 from debate.games import chain as chain_game
 from debate.reports import chain as report
 from debate.rollouts import chain as rollout
@@ -26,7 +25,6 @@ from debate.tasks.chain import is_prime
 from debate.training import ladder, reinforce, selfplay
 from judges import chain_checkers
 
-RESULTS, TRANSCRIPTS, CONFIG = grid.RESULTS, grid.TRANSCRIPTS, grid.CONFIG
 # Fields that change how a run executes but not its results (model_parallelism: up to the float rounding of
 # what is trained after the resume): a resumed run may change them.
 EXECUTION_ONLY_FIELDS = ('batch_size', 'num_transcripts', 'model_parallelism')
@@ -70,6 +68,7 @@ class Plan:
   cells: tuple[Cell, ...]
   max_length: int
   train_config: chain_checkers.TrainConfig
+  settings: dict  # kind -> (max_length, trainer config) of the learned agents (`training_settings`)
 
 
 def chain_fields(config: ml_collections.ConfigDict) -> tuple[int, chain_checkers.TrainConfig]:
@@ -77,18 +76,19 @@ def chain_fields(config: ml_collections.ConfigDict) -> tuple[int, chain_checkers
   Raises ConfigError naming the field."""
   modulus = runfiles.int_field(config, 'modulus', 3, 211)
   if not is_prime(modulus):
-    raise ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
-  training = config.judge_training
-  for field in ('steps', 'batch_size'):
-    runfiles.int_field(training, field, 1, prefix='judge_training.')
-  learning_rate = runfiles.positive_field(training, 'learning_rate', prefix='judge_training.')
-  return modulus, chain_checkers.TrainConfig(training.steps, training.batch_size, learning_rate)
+    raise runfiles.ConfigError('modulus', f'must be a prime in [3, 211], got {modulus}')
+  training, prefix = config.judge_training, 'judge_training.'
+  return modulus, chain_checkers.TrainConfig(
+    steps=runfiles.int_field(training, 'steps', 1, prefix=prefix),
+    batch_size=runfiles.int_field(training, 'batch_size', 1, prefix=prefix),
+    learning_rate=runfiles.positive_field(training, 'learning_rate', prefix=prefix),
+  )
 
 
 def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
   """Validates `config` and lists its cells in run order (seed, judge, T, arm). Raises ConfigError."""
   if config.task != 'chain':
-    raise ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
+    raise runfiles.ConfigError('task', f"unknown task {config.task!r}; this runner knows 'chain'")
   modulus, train_config = chain_fields(config)
   seeds = runfiles.tuple_field(config, 'seeds', minimum=0, each='each seed')
   for field, minimum in (('num_games', 1), ('batch_size', 1), ('num_transcripts', 0), ('s', 0)):
@@ -102,16 +102,17 @@ def plan_experiment(config: ml_collections.ConfigDict) -> Plan:
     runfiles.parsed('judges', chain_checkers.parse_checker, spec, modulus)
     for spec in runfiles.tuple_field(config, 'judges')
   ]
-  for kind in LEARNED:
-    training_settings(config, kind)
+  settings = {kind: training_settings(config, kind) for kind in LEARNED}
   runfiles.int_field(config, 'model_parallelism', 1, default=1)
   cells = tuple(
     Cell(arm, checker, length, seed) for seed in seeds for checker in checkers for length in lengths for arm in arms
   )
   duplicates = sorted(name for name, count in collections.Counter(cell.name for cell in cells).items() if count > 1)
   if duplicates:
-    raise ConfigError('protocols', f'the grid repeats cells {duplicates}; list each seed, T, judge and arm once')
-  return Plan(cells, rollout.padded_length(max(lengths)), train_config)
+    raise runfiles.ConfigError(
+      'protocols', f'the grid repeats cells {duplicates}; list each seed, T, judge and arm once'
+    )
+  return Plan(cells, rollout.padded_length(max(lengths)), train_config, settings)
 
 
 def make_record(cell: Cell, outcome: dict, *, modulus: int, wall_s: float, judge_metrics: dict) -> dict[str, Any]:
@@ -198,19 +199,18 @@ def run_experiment(
   plan = plan_experiment(config)  # Validate before touching the workdir.
   mesh = mesh or runner.data_mesh()
   model_parallelism = config.get('model_parallelism', 1)
-  settings = {kind: training_settings(config, kind) for kind in LEARNED}  # kind -> (max_length, trainer config)
   judge_batch = (
     {'judge_training.batch_size': plan.train_config.batch_size}
     if any(cell.checker.kind == 'learned' for cell in plan.cells)
     else {}
   )
   agent_batches = {  # Of the learned agents' trainers the grid needs.
-    f'{field}.batch_size': settings[kind][1].batch_size
+    f'{field}.batch_size': plan.settings[kind][1].batch_size
     for kind, (field, *_) in LEARNED.items()
     if any(spec and spec.kind == kind for cell in plan.cells for spec in cell.arm.agents)
   }
   meshes = grid.training_meshes(mesh, model_parallelism, {**judge_batch, **agent_batches})
-  networks = tuple((kind, cfg.width, cfg.depth) for kind, (_, cfg) in settings.items())
+  networks = tuple((kind, cfg.width, cfg.depth) for kind, (_, cfg) in plan.settings.items())
   judges, ladders = {}, {}  # (judge, seed) -> (params, metrics); (kind, judge, modulus, seed) -> {step: params}
 
   def run_cell(cell: Cell):
@@ -241,8 +241,8 @@ def run_experiment(
             for s in c.arm.agents
             if s and s.kind == spec.kind
           },
-          max_length=settings[spec.kind][0],
-          train_config=settings[spec.kind][1],
+          max_length=plan.settings[spec.kind][0],
+          train_config=plan.settings[spec.kind][1],
           log=log,
           mesh=meshes[f'{LEARNED[spec.kind][0]}.batch_size'],
         )

@@ -50,17 +50,17 @@ def run_grid(
   """
   results, samples = os.path.join(workdir, RESULTS), os.path.join(workdir, TRANSCRIPTS)
   runfiles.check_resumable(workdir, os.path.join(workdir, CONFIG), resolved, fields=fields, ignore=ignore)
-  records = None
+  # Process 0's records, so every process runs the same cells.
+  records = multihost.broadcast_json(
+    runfiles.read_jsonl(results) if multihost.is_writer() and os.path.exists(results) else []
+  )
+  done = {r['cell'] for r in records}
   if multihost.is_writer():
     os.makedirs(workdir, exist_ok=True)
     runfiles.write_json(os.path.join(workdir, CONFIG), resolved)
-    records = runfiles.read_jsonl(results) if os.path.exists(results) else []
     runfiles.write_jsonl(results, records)
     if transcripts and os.path.exists(samples):
-      done = {r['cell'] for r in records}
       runfiles.write_jsonl(samples, [t for t in runfiles.read_jsonl(samples) if t.get('cell') in done])
-  records = multihost.broadcast_json(records)  # Process 0's, so every process runs the same cells.
-  done = {r['cell'] for r in records}
   pending = [cell for cell in cells if name(cell) not in done]
   log(f'{len(cells)} cells, {len(cells) - len(pending)} already done, {len(pending)} to run')
   start = time.time()

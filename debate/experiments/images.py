@@ -39,7 +39,6 @@ import numpy as np
 from debate.analysis.stats import bootstrap_mean_interval, wilson_interval
 from debate.distributed import multihost, sharding
 from debate.experiments import grid, runfiles
-from debate.experiments.runfiles import ConfigError, WorkdirError
 from debate.games import images as image_games
 from debate.games import pixels as image_game
 from debate.reports import images as image_report
@@ -49,7 +48,6 @@ from debate.tasks import idx
 from debate.training import ladder, selfplay
 from judges import image_judges
 
-RESULTS, TRANSCRIPTS, CONFIG = grid.RESULTS, grid.TRANSCRIPTS, grid.CONFIG
 # The fields whose values change a run's results; the others (the judge's training fields, and
 # game_batch_size, game_memory_gb, num_transcripts, which change only how a run executes) may differ on resume.
 RESULT_FIELDS = ('task', 'k', 'num_classes', 'game', 'judge_checkpoint', 'selfplay_training')
@@ -118,7 +116,7 @@ def selfplay_ladder(
       process_count=jax.process_count(),
     )
   except idx.IdxError as e:
-    raise WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
+    raise runfiles.WorkdirError(f'--data_dir={data_dir}: the az debaters train on its training split: {e}') from None
   training = selfplay_config(config)
   return build_ladder(
     judge,
@@ -157,7 +155,9 @@ def build_ladder(
   or trained there (debate.training.ladder.saved_ladder) on precommit debates with k pixels on `train` (this
   process's shard of the training split), on `mesh` (a debate.distributed.sharding.training_mesh or None)."""
   if train.images.dtype != np.uint8 or train.images.ndim != 3:
-    raise WorkdirError(f'self-play trains on uint8 images [N, H, W], got {train.images.dtype} {train.images.shape}')
+    raise runfiles.WorkdirError(
+      f'self-play trains on uint8 images [N, H, W], got {train.images.dtype} {train.images.shape}'
+    )
   game = image_games.ImageDebate(judge, k, multihost.global_max(image_game.action_space_size(train.images)))
   sampler = image_games.TrainingGames(
     train.total, train.num_classes, game.num_actions, train.image_shape, mesh.devices.size if mesh else 1
@@ -200,7 +200,7 @@ def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
   firsts = runfiles.tuple_field(game, 'first', prefix='game.')
   for first in firsts:
     if first not in image_rollout.FIRST_PLAYERS:
-      raise ConfigError('game.first', f'each first player must be honest or liar, got {first!r}')
+      raise runfiles.ConfigError('game.first', f'each first player must be honest or liar, got {first!r}')
   arms = [
     runfiles.parsed('game.protocols', image_rollout.parse_image_arm, spec)
     for spec in runfiles.tuple_field(game, 'protocols', prefix='game.')
@@ -232,7 +232,7 @@ def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
 
   config_path = os.path.join(judge_workdir, train.CONFIG)
   if not os.path.isfile(config_path):
-    raise WorkdirError(
+    raise runfiles.WorkdirError(
       f'--judge_workdir={judge_workdir} holds no trained judge (no {train.CONFIG}); train '
       'one with python -m launch.train_judge'
     )
@@ -240,7 +240,7 @@ def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
   try:
     params, step = train.restore_params(judge_workdir)
   except FileNotFoundError as e:
-    raise WorkdirError(f'--judge_workdir={judge_workdir}: {e}') from None
+    raise runfiles.WorkdirError(f'--judge_workdir={judge_workdir}: {e}') from None
   info = {'model': saved['judge'], 'k': saved['k'], 'step': int(step), 'steps': saved['steps']}
   eval_path = os.path.join(judge_workdir, 'eval.json')
   evaluation = json.loads(pathlib.Path(eval_path).read_text()) if os.path.isfile(eval_path) else {}
@@ -275,7 +275,7 @@ def make_record(
   judge_info: dict,
   wall_s: float,
   seed: int,
-  num_actions: int | None = None,
+  num_actions: int,
 ) -> dict:
   """The results.jsonl record of one finished image cell."""
   correct = np.asarray(outcome['correct'], bool)  # [N, L, R]
@@ -315,16 +315,16 @@ def make_record(
     # verdict (one forward pass), and the judge evaluations the liar spends per game.
     'judge_parameters': judge_info.get('parameters'),
     'judge_forward_flops': judge_info.get('forward_flops'),
-    'liar_evaluations_per_game': (
-      None
-      if num_actions is None
-      else image_rollout.judge_evaluations_per_game(arm, k=k, num_actions=num_actions, first=cell.first)
+    'liar_evaluations_per_game': image_rollout.judge_evaluations_per_game(
+      arm, k=k, num_actions=num_actions, first=cell.first
     ),
   }
   if arm.protocol == 'debate' and arm.precommit and correct.shape[2] > 1:
     single = correct[:, :, 0].min(axis=1)  # The paper's "without the mean over seeds": repeat 0 only.
-    record['accuracy_first_repeat'] = float(single.mean())
-    record['ci95_first_repeat'] = list(wilson_interval(int(single.sum()), len(single)))
+    record.update(
+      accuracy_first_repeat=float(single.mean()),
+      ci95_first_repeat=list(wilson_interval(int(single.sum()), len(single))),
+    )
   if arm.protocol == 'direct':  # [true label][judge's class], games.
     verdicts = np.asarray(outcome['verdict']).reshape(-1)
     record['confusion'] = _class_pairs(np.repeat(labels, correct[0].size), verdicts, num_classes)
@@ -376,19 +376,21 @@ def run_image_experiment(
   The cells play the first test images; an image's index in the test split keys its games."""
   cells = plan_cells(config)  # Validate before touching anything.
   if not data_dir:
-    raise WorkdirError(
+    raise runfiles.WorkdirError(
       '--data_dir is required for image experiments: the folder with the IDX files, e.g. '
       '--data_dir=../shared/data/mnist'
     )
   if not judge_workdir:
-    raise WorkdirError('--judge_workdir is required: the workdir of a judge trained by launch.train_judge')
+    raise runfiles.WorkdirError('--judge_workdir is required: the workdir of a judge trained by launch.train_judge')
   try:
     test = idx.load_image_dataset(data_dir, split='test', num_classes=config.num_classes)
   except idx.IdxError as e:
-    raise WorkdirError(f'--data_dir={data_dir}: {e}') from None
+    raise runfiles.WorkdirError(f'--data_dir={data_dir}: {e}') from None
   largest = max(c.num_images for c in cells)
   if largest > len(test.images):
-    raise ConfigError('game.num_images', f'asks for {largest} test images but {data_dir} has {len(test.images)}')
+    raise runfiles.ConfigError(
+      'game.num_images', f'asks for {largest} test images but {data_dir} has {len(test.images)}'
+    )
   judge, params, judge_info = load_judge(judge_workdir)
   judge_info.update(
     parameters=image_judges.count_params(params),
@@ -398,7 +400,9 @@ def run_image_experiment(
     log(f'warning: the judge was trained on k={judge_info["k"]} pixels and the games reveal k={config.k}')
   images_u8, labels = np.asarray(test.images[:largest]), np.asarray(test.labels[:largest]).astype(np.int32)
   if config.k > images_u8.shape[1] * images_u8.shape[2]:
-    raise ConfigError('k', f'{config.k} pixels is more than an image has ({images_u8.shape[1] * images_u8.shape[2]})')
+    raise runfiles.ConfigError(
+      'k', f'{config.k} pixels is more than an image has ({images_u8.shape[1] * images_u8.shape[2]})'
+    )
   # One action space for the whole data set, so a game never depends on which images a run plays.
   num_actions = image_game.action_space_size(np.asarray(test.images))
   mesh = mesh or runner.data_mesh()
@@ -407,8 +411,6 @@ def run_image_experiment(
     grid.training_meshes(
       mesh, config.get('model_parallelism', 1), {'selfplay_training.batch_size': training.batch_size}
     )
-  checkpoint = {'model': judge_info['model'], 'k': judge_info['k'], 'step': judge_info['step']}
-  resolved = {**json.loads(config.to_json_best_effort()), 'judge_checkpoint': checkpoint}
   ladder_of = {}
   log(
     f'{mesh.devices.size} device(s); judge {judge_info["model"]} (k={judge_info["k"]}, step {judge_info["step"]}); '
@@ -472,7 +474,10 @@ def run_image_experiment(
     cells,
     run_cell,
     workdir,
-    resolved,
+    {
+      **json.loads(config.to_json_best_effort()),
+      'judge_checkpoint': {f: judge_info[f] for f in ('model', 'k', 'step')},
+    },
     summary=lambda record: (
       f'accuracy {record["accuracy"]:.3f} [{record["ci95"][0]:.3f}, {record["ci95"][1]:.3f}] over '
       f'{record["images"]} images ({record["games"]} games) in {record["wall_s"]:.0f}s'

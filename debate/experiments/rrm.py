@@ -44,7 +44,6 @@ from debate.analysis.stats import wilson_interval
 from debate.distributed import multihost
 from debate.experiments import chain as chain_experiment
 from debate.experiments import grid, runfiles
-from debate.experiments.runfiles import ConfigError
 from debate.reports import rrm as rrm_report
 from debate.rollouts import runner
 from debate.training import checkpoints
@@ -54,7 +53,6 @@ from judges import chain_checkers
 from judges import reward_models as rm
 from protocols import rrm
 
-RESULTS, CONFIG = grid.RESULTS, grid.CONFIG
 MODELS = 'rrm_models'
 # Fields that change how a run executes but not its results (up to float rounding): a resumed run may change them.
 EXECUTION_ONLY_FIELDS = ('model_parallelism',)
@@ -89,37 +87,32 @@ class Plan:
 def plan_rrm(config: ml_collections.ConfigDict) -> Plan:
   """Validates an rrm config (raises ConfigError naming the field) and returns its plan."""
   if config.get('task', 'chain') != 'chain':
-    raise ConfigError('task', f"unknown task {config.task!r}; the rrm experiment runs on 'chain'")
+    raise runfiles.ConfigError('task', f"unknown task {config.task!r}; the rrm experiment runs on 'chain'")
   modulus, judge_train = chain_experiment.chain_fields(config)
   seeds = runfiles.tuple_field(config, 'seeds', minimum=0, each='each seed')
   if len(set(seeds)) != len(seeds):
-    raise ConfigError('seeds', f'lists a seed twice: {seeds}')
+    raise runfiles.ConfigError('seeds', f'lists a seed twice: {seeds}')
   methods = runfiles.tuple_field(config, 'methods', allow_empty=True)
   if not methods or any(m not in METHODS for m in methods) or len(set(methods)) != len(methods):
-    raise ConfigError('methods', f'must list each of {tuple(METHODS)} at most once, got {config.methods!r}')
-  train = rrm_training.TrainSpec(
-    rounds=runfiles.int_field(config, 'rounds', 1),
-    rm_steps=runfiles.int_field(config, 'rm_steps', 1),
-    agent_steps=runfiles.int_field(config, 'agent_steps', 1),
-    batch_size=runfiles.int_field(config, 'batch_size', 1),
-    rm_learning_rate=runfiles.positive_field(config, 'rm_learning_rate'),
-    agent_learning_rate=runfiles.positive_field(config, 'agent_learning_rate'),
-    temperature=runfiles.positive_field(config, 'temperature'),
-  )
-  ints = {
-    field: runfiles.int_field(config, field, 1)
-    for field in ('s', 'num_segments', 'rm_width', 'rm_depth', 'agent_width', 'agent_depth')
-  }
-  return Plan(
+    raise runfiles.ConfigError('methods', f'must list each of {tuple(METHODS)} at most once, got {config.methods!r}')
+  return Plan(  # The fields are checked in the order written.
     seeds=seeds,
-    levels=runfiles.int_field(config, 'levels', 0, 10),
     methods=methods,
+    train=rrm_training.TrainSpec(
+      rounds=runfiles.int_field(config, 'rounds', 1),
+      rm_steps=runfiles.int_field(config, 'rm_steps', 1),
+      agent_steps=runfiles.int_field(config, 'agent_steps', 1),
+      batch_size=runfiles.int_field(config, 'batch_size', 1),
+      rm_learning_rate=runfiles.positive_field(config, 'rm_learning_rate'),
+      agent_learning_rate=runfiles.positive_field(config, 'agent_learning_rate'),
+      temperature=runfiles.positive_field(config, 'temperature'),
+    ),
+    s=runfiles.int_field(config, 's', 1),
+    num_segments=runfiles.int_field(config, 'num_segments', 1),
+    rm_size=(runfiles.int_field(config, 'rm_width', 1), runfiles.int_field(config, 'rm_depth', 1)),
+    agent_size=(runfiles.int_field(config, 'agent_width', 1), runfiles.int_field(config, 'agent_depth', 1)),
+    levels=runfiles.int_field(config, 'levels', 0, 10),
     checker=runfiles.parsed('judge', chain_checkers.parse_checker, config.judge, modulus),
-    s=ints['s'],
-    num_segments=ints['num_segments'],
-    rm_size=(ints['rm_width'], ints['rm_depth']),
-    agent_size=(ints['agent_width'], ints['agent_depth']),
-    train=train,
     judge_train=judge_train,
     num_eval=runfiles.int_field(config, 'num_eval', 2),
     model_parallelism=runfiles.int_field(config, 'model_parallelism', 1, default=1),
@@ -272,10 +265,9 @@ def run_rrm(
     writer = metrics_writer.MetricsWriter(os.path.join(workdir, 'metrics', os.path.basename(directory)))
     for r, (losses, rewards) in enumerate(zip(history['rm_loss'], history['agent_reward'])):
       writer.write(r + 1, {'rm_loss': float(np.mean(losses)), 'agent_reward': float(np.mean(rewards))})
-    record = make_record(
+    return make_record(
       plan, seed, level, method, metrics, history, judge_metrics=judge_metrics, wall_s=time.time() - start
-    )
-    return record, []
+    ), []
 
   return grid.run_grid(
     [(seed, level, method) for seed in plan.seeds for level in range(plan.levels + 1) for method in plan.methods],

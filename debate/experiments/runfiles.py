@@ -89,8 +89,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
     write(tmp)
     os.replace(tmp, path)
   except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+    pathlib.Path(tmp).unlink(missing_ok=True)
     raise
 
 
@@ -120,8 +119,7 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]])
 def append_jsonl(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> None:
   """Appends one JSON object per line and fsyncs, so a finished append survives a kill."""
   with open(path, 'a') as f:
-    for row in rows:
-      f.write(json.dumps(to_jsonable(row)) + '\n')
+    f.write(''.join(json.dumps(to_jsonable(row)) + '\n' for row in rows))
     f.flush()
     os.fsync(f.fileno())
 
@@ -132,8 +130,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
   An invalid final line (a run killed mid-write) is ignored with a warning; an invalid earlier line raises
   ValueError naming the file and line number.
   """
-  with open(path, 'rb') as f:
-    lines = [(number, raw) for number, raw in enumerate(f.read().split(b'\n'), start=1) if raw.strip()]
+  lines = [(number, raw) for number, raw in enumerate(pathlib.Path(path).read_bytes().split(b'\n'), 1) if raw.strip()]
   rows = []
   for index, (number, raw) in enumerate(lines):
     try:
@@ -157,14 +154,10 @@ def to_jsonable(value: Any) -> Any:
     return {str(k): to_jsonable(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
     return [to_jsonable(v) for v in value]
-  if isinstance(value, np.ndarray):
+  if isinstance(value, (np.ndarray, np.generic)):
     return to_jsonable(value.tolist())
-  if isinstance(value, (bool, np.bool_)):
-    return bool(value)
-  if isinstance(value, (int, np.integer)):
-    return int(value)
-  if isinstance(value, (float, np.floating)):
-    return float(value) if math.isfinite(value) else None
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
   return value
 
 

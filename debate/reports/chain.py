@@ -13,7 +13,7 @@ length ``T``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from debate.analysis.stats import wilson_interval
@@ -29,8 +29,8 @@ from debate.reports.tables import (
   save_figure,
   table_writers,
 )
+from debate.tournament.pooling import Record, pool_records
 
-Record = Mapping[str, Any]
 CSV_COLUMNS = tuple('arm protocol liar budget s judge T games correct accuracy ci95_low ci95_high seed'.split())
 _MAX_PANELS_PER_ROW = 3  # more judges wrap onto further rows
 _MARKERS = ('o', 's', '^', 'D', 'v', 'P', 'X', '<', '>', '*')
@@ -69,8 +69,6 @@ def accuracy_table(records: Sequence[Record], *, fmt: str) -> str:
   the cells differ in games), a cell's seeds pooled (debate.tournament.pooling.pool_records); CSV is long
   (one line per record).
   """
-  from debate.tournament.pooling import pool_records  # (The tournament package reads records too.)
-
   check_fmt(fmt)
   if fmt == 'csv':
     return csv_table(CSV_COLUMNS, [_csv_row(record) for record in records])
@@ -132,8 +130,13 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
       )
     chance = ax.axhline(0.5, color='0.4', linestyle='--', linewidth=1, label='chance')
     ax.set_xscale('log', base=2)
-    ax.set(xlim=(ts[0] / 2**0.4, ts[-1] * 2**0.4), ylim=(0.0, 1.02), xlabel='Chain length T')
-    ax.set_xticks(ts, labels=[str(t) for t in ts])
+    ax.set(
+      xlim=(ts[0] / 2**0.4, ts[-1] * 2**0.4),
+      ylim=(0.0, 1.02),
+      xlabel='Chain length T',
+      xticks=ts,
+      xticklabels=[str(t) for t in ts],
+    )
     if crowded:  # e.g. T=100 next to T=128: tilt labels so they do not overlap
       ax.tick_params(axis='x', labelrotation=45)
     ax.set_xticks([], minor=True)
@@ -143,10 +146,12 @@ def accuracy_vs_T_figure(records: Sequence[Record], path: str) -> None:
     row[0].set_ylabel('Judge accuracy')
   fig.suptitle('Judge accuracy vs chain length')
   labels, handles = [*arm_handles, 'chance'], [*arm_handles.values(), chance]
-  if one_panel:
-    fig.legend(handles, labels, loc='outside right center', frameon=False)
-  else:
-    fig.legend(handles, labels, loc='outside lower center', ncols=min(len(handles), 2 * ncols), frameon=False)
+  where = (
+    {'loc': 'outside right center'}
+    if one_panel
+    else {'loc': 'outside lower center', 'ncols': min(len(handles), 2 * ncols)}
+  )
+  fig.legend(handles, labels, frameon=False, **where)
   save_figure(fig, path)
 
 
@@ -156,8 +161,10 @@ def write_reports(records: Sequence[Record], workdir: str) -> dict[str, str]:
 
   Each file is written atomically. Returns ``{file name: path}``.
   """
-  from debate.tournament.pooling import pool_records
-
-  writers = table_writers('table', lambda fmt: accuracy_table(records, fmt=fmt))
-  figure = lambda tmp: accuracy_vs_T_figure(pool_records(records), tmp)
-  return write_files(workdir, {**writers, 'accuracy_vs_T.png': figure})
+  return write_files(
+    workdir,
+    {
+      **table_writers('table', lambda fmt: accuracy_table(records, fmt=fmt)),
+      'accuracy_vs_T.png': lambda tmp: accuracy_vs_T_figure(pool_records(records), tmp),
+    },
+  )

@@ -156,9 +156,10 @@ def budget_curve_figure(records: Sequence[Record]):
       markersize=4,
       label=label,
     )
-  ax.set(xscale='log', ylim=(0, 1.02))
   ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1)
   ax.set(
+    xscale='log',
+    ylim=(0, 1.02),
     xlabel='MCTS simulations per move (both debaters)',
     ylabel='Honest win rate, precommit',
     title='Debate accuracy against search budget',

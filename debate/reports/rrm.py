@@ -87,8 +87,15 @@ def summarize(records: Iterable[Record]) -> list[dict[str, Any]]:
     for name, count_field, games_field, _ in PROPORTIONS:
       games, count = sum(int(r[games_field]) for r in group), sum(int(r[count_field]) for r in group)
       _, low, high = t_interval([int(r[count_field]) / int(r[games_field]) for r in group])
-      row[f'{name}_games'], row[f'{name}_count'], row[f'{name}_rate'] = games, count, count / games
-      row[f'{name}_ci95'], row[f'{name}_seed_ci95'] = wilson_interval(count, games), (max(low, 0.0), min(high, 1.0))
+      row.update(
+        {
+          f'{name}_games': games,
+          f'{name}_count': count,
+          f'{name}_rate': count / games,
+          f'{name}_ci95': wilson_interval(count, games),
+          f'{name}_seed_ci95': (max(low, 0.0), min(high, 1.0)),
+        }
+      )
     for name, (lowest, highest) in MEANS.items():
       row[name], low, high = t_interval([float(r[name]) for r in group])
       row[f'{name}_ci95'] = (max(low, lowest), min(high, highest))
@@ -127,8 +134,12 @@ def rrm_table(records: Sequence[Record], *, fmt: str) -> str:
     return csv_table(_CSV_COLUMNS, [_csv_row(r) for r in rows])
   show_judge = len({r['judge'] for r in rows}) > 1
   titles = {p[0]: p[3] for p in PROPORTIONS}
-  header = (['judge'] if show_judge else []) + ['level', 'T', 'method', 'seeds', 'n']
-  header += [titles[name] for name in _TABLE_ORDER] + ['proxy reward', 'hacking gap (pts)']
+  header = [
+    *(['judge'] if show_judge else []),
+    *('level', 'T', 'method', 'seeds', 'n'),
+    *(titles[name] for name in _TABLE_ORDER),
+    *('proxy reward', 'hacking gap (pts)'),
+  ]
   body = [
     ([r['judge']] if show_judge else [])
     + [str(r['level']), str(r['T']), r['method'], str(len(r['seeds'])), str(r['agent_games'])]
@@ -208,8 +219,13 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
   axes[1].set_ylim(0.0, 1.02)
   axes[2].axhline(0.0, color='0.4', linewidth=1)
   axes[2].set_ylabel('fraction of answers')
-  handles = list(series_handles.values())
-  fig.legend(handles, list(series_handles), loc='outside lower center', ncols=len(handles), frameon=False)
+  fig.legend(
+    list(series_handles.values()),
+    list(series_handles),
+    loc='outside lower center',
+    ncols=len(series_handles),
+    frameon=False,
+  )
   fig.suptitle('Recursive reward modelling vs the unassisted baseline, per level')
   save_figure(fig, path)
 
@@ -217,16 +233,23 @@ def rrm_figure(records: Sequence[Record], path: str) -> None:
 def write_rrm_reports(records: Sequence[Record], directory: str) -> dict[str, str]:
   """Writes rrm_table.{md,tex,csv} and rrm_levels.{png,pdf} into `directory` atomically; returns
   {file name: path}."""
-  writers = table_writers('rrm_table', lambda fmt: rrm_table(records, fmt=fmt))
-  return write_files(directory, {**writers, **figure_writers('rrm_levels', lambda tmp: rrm_figure(records, tmp))})
+  return write_files(
+    directory,
+    {
+      **table_writers('rrm_table', lambda fmt: rrm_table(records, fmt=fmt)),
+      **figure_writers('rrm_levels', lambda tmp: rrm_figure(records, tmp)),
+    },
+  )
 
 
 def split_sources(
   sources: Sequence[tuple[str, Sequence[Record]]],
 ) -> tuple[list[tuple[str, list[Record]]], list[Record]]:
   """Separates RRM records from `[(workdir name, records), ...]`: (the sources without them, the RRM records)."""
-  rest = [(name, [r for r in records if r.get('protocol') != 'rrm']) for name, records in sources]
-  return rest, [r for _, records in sources for r in records if r.get('protocol') == 'rrm']
+  return (
+    [(name, [r for r in records if r.get('protocol') != 'rrm']) for name, records in sources],
+    [r for _, records in sources for r in records if r.get('protocol') == 'rrm'],
+  )
 
 
 def report_rrm(records: Sequence[Record], out: str) -> str:

@@ -98,9 +98,7 @@ def latex_table(
 def csv_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
   """CSV text ('\\n' line ends): the header, then one line per row."""
   buffer = io.StringIO()
-  writer = csv.writer(buffer, lineterminator='\n')
-  writer.writerow(header)
-  writer.writerows(rows)
+  csv.writer(buffer, lineterminator='\n').writerows([header, *rows])
   return buffer.getvalue()
 
 

@@ -33,9 +33,11 @@ def _consultancy(t: dict) -> list[str]:
     for step, x, op, y, score in checks
     if step
   ]
-  if t['accepted']:
-    return lines + ['the judge accepts the claim.']
-  return lines + ['a check failed: the judge rejects the claim and picks the other candidate.']
+  return lines + [
+    'the judge accepts the claim.'
+    if t['accepted']
+    else 'a check failed: the judge rejects the claim and picks the other candidate.'
+  ]
 
 
 def _open_consultancy(t: dict) -> list[str]:
@@ -96,29 +98,25 @@ def _image(t: dict) -> str:
   if protocol == 'direct':
     claims, movers = 'the judge sees random nonzero pixels', [None] * len(t['revealed'])
   elif protocol == 'consultancy':
-    honest = t['claim'] == t['label']
-    claims = f'the consultant ({"honest" if honest else "lying"}) claims {t["claim"]}'
-    movers = ['consultant'] * len(t['revealed'])
+    honest = 'honest' if t['claim'] == t['label'] else 'lying'
+    claims, movers = f'the consultant ({honest}) claims {t["claim"]}', ['consultant'] * len(t['revealed'])
   else:
     lie = f'the liar claims {t["claim"]}' if t['claim'] >= 0 else 'the liar claims no class (no precommit)'
     claims = f'the honest debater claims {t["label"]}, {lie}; {t["first"]} moves first'
     order = ('honest', 'liar') if t['first'] == 'honest' else ('liar', 'honest')
     movers = [order[i % 2] for i in range(len(t['revealed']))]
   lines = [f'{t["cell"]}  (image {t["image_index"]}, lie {t["lie"]})', f'label {t["label"]}; {claims}.']
-  revealed = set()
+  revealed = {pixel for pixel in t['revealed'] if pixel < height * width}
   for i, (pixel, mover) in enumerate(zip(t['revealed'], movers)):
-    if pixel >= height * width:
-      continue
-    revealed.add(pixel)
-    row, col = divmod(pixel, width)
-    who = f' by the {mover}' if mover else ''
-    lines.append(f'  move {i + 1}{who}: pixel ({row}, {col}), value {image[row][col]}')
-  marks = lambda r, c: '#' if r * width + c in revealed else ('.' if image[r][c] else ' ')
-  lines += [
-    '  +' + '-' * width + '+',
-    *('  |' + ''.join(marks(r, c) for c in range(width)) + '|' for r in range(height)),
+    if pixel in revealed:
+      row, col = divmod(pixel, width)
+      who = f' by the {mover}' if mover else ''
+      lines.append(f'  move {i + 1}{who}: pixel ({row}, {col}), value {image[row][col]}')
+  marks = [
+    ['#' if r * width + c in revealed else '.' if image[r][c] else ' ' for c in range(width)] for r in range(height)
   ]
-  lines += ['  +' + '-' * width + '+  (#: revealed, .: hidden nonzero)']
+  border = '  +' + '-' * width + '+'
+  lines += [border, *('  |' + ''.join(row) + '|' for row in marks), border + '  (#: revealed, .: hidden nonzero)']
   top = sorted(range(len(t['logits'])), key=lambda c: -t['logits'][c])[:3]
   lines.append('judge logits, top 3: ' + ', '.join(f'{c}: {t["logits"][c]:+.2f}' for c in top))
   verdict = t['verdict'] if t['verdict'] >= 0 else 'rejects the claim'
