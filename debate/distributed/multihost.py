@@ -18,6 +18,7 @@ every process stop at the same step.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from typing import Any
@@ -70,6 +71,15 @@ def broadcast_json(value: Any) -> Any:
   size = int(multihost_utils.broadcast_one_to_all(np.array(data.size, np.int64)))  # Then the bytes, as long.
   data = multihost_utils.broadcast_one_to_all(data if is_writer() else np.zeros(size, np.uint8))
   return json.loads(np.asarray(data).tobytes().decode())
+
+
+def read_json(path: str) -> Any:
+  """Process 0's JSON file at `path` (None where it does not exist), in every process (a collective)."""
+  value = None
+  if is_writer() and os.path.exists(path):
+    with open(path) as f:
+      value = json.load(f)
+  return broadcast_json(value)
 
 
 def global_max(value: int) -> int:

@@ -56,12 +56,6 @@ def compiled_games(player, mesh, num_per_game: int, num_shared: int):
   return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=P('data'), check_vma=False))
 
 
-def batch_size_for(mesh, batch_size: int, num_games: int) -> int:
-  """The global batch: `batch_size` (at most the games) rounded up to a multiple of the mesh's devices."""
-  devices = mesh.devices.size
-  return -(-max(1, min(batch_size, num_games)) // devices) * devices
-
-
 def run_games(
   player,
   per_game: Callable[[np.ndarray], tuple],
@@ -81,14 +75,14 @@ def run_games(
   [num_games], in every process (with several processes every one must call this).
   """
   mesh = mesh or data_mesh()
-  batch = batch_size_for(mesh, batch_size, num_games)
+  devices = mesh.devices.size  # The global batch: at most the games, rounded up to a multiple of the devices.
+  batch = -(-max(1, min(batch_size, num_games)) // devices) * devices
   sharding = NamedSharding(mesh, P('data'))
   shared = multihost.replicate(shared, mesh)
-  fn = None
   chunks = []
   for start in range(first_index, first_index + num_games, batch):
     inputs = [jax.device_put(x, sharding) for x in per_game(np.arange(start, start + batch))]
-    fn = fn or compiled_games(player, mesh, len(inputs), len(shared))
+    fn = compiled_games(player, mesh, len(inputs), len(shared))  # Cached: compiled once.
     chunks.append(multihost.to_host(fn(*inputs, *shared)))
     if on_batch:
       on_batch(min(start + batch, first_index + num_games) - first_index)

@@ -48,12 +48,11 @@ LADDER_MODES = ('traced', 'static_seed', 'static_judge')
 
 def environment() -> dict:
   """JAX version, backend, device kind and count, CPU count, Python and platform of this process."""
-  devices = jax.devices()
   return {
     'jax': jax.__version__,
     'backend': jax.default_backend(),
-    'device_kind': devices[0].device_kind,
-    'device_count': len(devices),
+    'device_kind': jax.devices()[0].device_kind,
+    'device_count': jax.device_count(),
     'cpu_count': os.cpu_count(),
     'python': platform.python_version(),
     'platform': platform.platform(),
@@ -77,10 +76,10 @@ def timing_fields(times: Sequence[float]) -> dict:
 
 def table_caption(note: str, env: dict | None = None) -> str:
   """A bench table's caption: `note`, then a line describing `env` (an `environment()`) if given."""
-  if env is None:
-    return note
   return (
-    f'{note} JAX {env["jax"]} · backend {env["backend"]} · device kind {env["device_kind"]} · {env["cpu_count"]} CPUs.'
+    note
+    if env is None
+    else f'{note} JAX {env["jax"]} · backend {env["backend"]} · device kind {env["device_kind"]} · {env["cpu_count"]} CPUs.'
   )
 
 
@@ -186,8 +185,14 @@ def render_chain_markdown(rows: Sequence[dict], env: dict | None = None) -> str:
     ]
     for r in add_speedups(rows)
   ]
-  note = 'compile_s: the first call less the median; speedup: games/s over games/s on 1 device at the same batch.'
-  return markdown_table(header, body, set(range(3, len(header))), table_caption(note, env))
+  return markdown_table(
+    header,
+    body,
+    set(range(3, len(header))),
+    table_caption(
+      'compile_s: the first call less the median; speedup: games/s over games/s on 1 device at the same batch.', env
+    ),
+  )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -227,7 +232,6 @@ def measure_ladder(
   checker = chain_checkers.parse_checker(judge, modulus=modulus)
   ladder = [chain_checkers.init_params(checker, jax.random.key(j)) for j in range(judges)]
   arms = [rollout.parse_arm(spec, s) for spec in protocols]
-  max_length = rollout.padded_length(T)
   indices = jax.device_put(np.arange(games, dtype=np.uint32), NamedSharding(mesh, P('data')))
   length = np.int32(T)
 
@@ -236,7 +240,7 @@ def measure_ladder(
     runner.compiled_games.cache_clear()
     before, static, outcomes = runner.compilations(), {}, {}
     for arm in arms:
-      fn = runner.compiled_games(rollout.ChainPlayer(arm.structure, checker, max_length), mesh, 1, 4)
+      fn = runner.compiled_games(rollout.ChainPlayer(arm.structure, checker, rollout.padded_length(T)), mesh, 1, 4)
       for j, params in enumerate(ladder):
         for seed in range(seeds):
           if mode == 'traced':
@@ -244,17 +248,15 @@ def measure_ladder(
               arm, checker, params, length=T, seed=seed, num_games=games, batch_size=games, mesh=mesh
             )
           elif mode == 'static_seed':
-            if (arm, seed) not in static:
-              static[arm, seed] = jax.jit(
-                lambda i, n, p, fn=fn, seed=seed: fn(i, n, jax.random.key(seed), p, (None, None))
-              )
-            outcome, _ = jax.device_get(static[arm, seed](indices, length, params))
+            game = static.setdefault(
+              (arm, seed), jax.jit(lambda i, n, p, fn=fn, seed=seed: fn(i, n, jax.random.key(seed), p, (None, None)))
+            )
+            outcome, _ = jax.device_get(game(indices, length, params))
           else:
-            game = jax.jit(
+            static[arm, j, seed] = jax.jit(
               lambda i, n, fn=fn, seed=seed, params=params: fn(i, n, jax.random.key(seed), params, (None, None))
             )
-            static[arm, j, seed] = game
-            outcome, _ = jax.device_get(game(indices, length))
+            outcome, _ = jax.device_get(static[arm, j, seed](indices, length))
           outcomes[arm.name, j, seed] = np.asarray(outcome['correct'])
     if mode == 'traced':
       return runner.compilations() - before, outcomes
@@ -306,11 +308,12 @@ def render_ladder_markdown(rows: Sequence[dict], env: dict | None = None) -> str
     ]
     for r in rows
   ]
-  note = (
+  caption = table_caption(
     "compilations: of the game function, per repeat; vs traced: median_s over the traced mode's; "
-    "same outcomes: every game's outcome is the first mode's."
+    "same outcomes: every game's outcome is the first mode's.",
+    env,
   )
-  return markdown_table(header, body, {2, 3, 4, 5, 6}, table_caption(note, env))
+  return markdown_table(header, body, {2, 3, 4, 5, 6}, caption)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -377,7 +380,7 @@ def measure_images(
       def play(r, batch=batch):
         chosen = (np.arange(batch) + r * batch) % len(images)
         # One game per image (lie 0 only: repeats=1 and a one-lie arm) so a call is exactly `batch` games.
-        outcome, _ = image_rollout.run_games(
+        return image_rollout.run_games(
           arm,
           image_judge,
           params,
@@ -392,8 +395,7 @@ def measure_images(
           repeats=1,
           batch_size=batch,
           mesh=mesh,
-        )
-        return outcome['correct']
+        )[0]['correct']
 
       first, *times = time_calls(play, repeats + 1)
       median = statistics.median(times)
@@ -450,5 +452,9 @@ def render_images_markdown(rows: Sequence[dict], env: dict | None = None) -> str
     ]
     for r in rows
   ]
-  note = 'efficiency: judge evaluations per second in the search over those of the plain forward pass.'
-  return markdown_table(header, body, set(range(9)), table_caption(note, env))
+  return markdown_table(
+    header,
+    body,
+    set(range(9)),
+    table_caption('efficiency: judge evaluations per second in the search over those of the plain forward pass.', env),
+  )

@@ -33,20 +33,12 @@ def checked_rungs(rungs: Sequence[int]) -> list[int]:
 
 
 TRAINING = 'training'  # A ladder directory's subfolder of resumable training checkpoints.
-_TRAINING_CHECKPOINTS_KEPT = 2
-
-
-def _training_manager(directory: str):
-  """The checkpoint manager of a ladder's resumable training state (the last 2 chunks' ends kept)."""
-  return checkpoints.manager(directory, _TRAINING_CHECKPOINTS_KEPT, meta=True)
 
 
 def _resume_point(manager, rungs: list[int], params, opt_state):
   """(step, params, opt_state, ladder, history) of the latest training checkpoint from which training to
   `rungs` can go on (at most rungs[-1], holding every requested rung it has passed), or None."""
-  for step in sorted(manager.all_steps(), reverse=True):
-    if step > rungs[-1]:
-      continue
+  for step in sorted((s for s in manager.all_steps() if s <= rungs[-1]), reverse=True):
     meta = checkpoints.restore_meta(manager, step)
     if not {r for r in rungs if r <= step} <= set(meta['rungs']):
       continue
@@ -89,9 +81,9 @@ def train_through_rungs(
   the whole values, in every process.
   """
   ladder = {0: multihost.to_host(params)} if 0 in rungs else {}
-  history, done = [], 0
-  manager = _training_manager(checkpoint_dir) if checkpoint_dir else None
-  writer = None
+  history, done, writer = [], 0, None
+  # The resumable training state: the ends of the last 2 chunks kept.
+  manager = checkpoints.manager(checkpoint_dir, 2, meta=True) if checkpoint_dir else None
   if manager is not None:
     resumed = _resume_point(manager, rungs, params, opt_state)
     if resumed is not None:
@@ -100,8 +92,10 @@ def train_through_rungs(
     writer = metrics_writer.MetricsWriter(os.path.dirname(os.path.abspath(checkpoint_dir)), step=done)
   params, opt_state = sharding.fsdp_placed((params, opt_state), mesh)
   if mesh is not None and done < rungs[-1]:
-    processes = len({d.process_index for d in mesh.devices.flat})
-    log(f'training on a data={mesh.shape["data"]} x model={mesh.shape.get("model", 1)} mesh of {processes} process(es)')
+    log(
+      f'training on a data={mesh.shape["data"]} x model={mesh.shape.get("model", 1)} mesh of '
+      f'{len({d.process_index for d in mesh.devices.flat})} process(es)'
+    )
   # SIGTERM is only caught when there is a checkpoint to save before stopping.
   watch = multihost.PreemptionWatch() if manager is not None else contextlib.nullcontext()
   try:
@@ -118,7 +112,14 @@ def train_through_rungs(
         history.append({'step': done, **means} if writer is None else writer.write(done, means))
         if manager is None:
           continue
-        _save_training(manager, done, params, opt_state, ladder, history)
+        checkpoints.save_state(  # Host copies, as the rungs.
+          manager,
+          done,
+          multihost.to_host(
+            {'params': params, 'opt_state': opt_state, 'ladder': {str(r): p for r, p in ladder.items()}}
+          ),
+          {'rungs': sorted(ladder), 'history': history},
+        )
         if done < rungs[-1] and preemption.requested(done):
           manager.wait_until_finished()
           raise multihost.Preempted(done, checkpoint_dir)
@@ -127,12 +128,6 @@ def train_through_rungs(
       manager.wait_until_finished()
       manager.close()
   return ladder, history
-
-
-def _save_training(manager, step: int, params, opt_state, ladder: dict, history: list[dict]) -> None:
-  state = {'params': params, 'opt_state': opt_state, 'ladder': {str(r): p for r, p in ladder.items()}}
-  meta = {'rungs': sorted(ladder), 'history': history}
-  checkpoints.save_state(manager, step, multihost.to_host(state), meta)  # Host copies, as the rungs.
 
 
 def saved_ladder(
@@ -161,18 +156,12 @@ def saved_ladder(
   """
   rungs = sorted(set(int(r) for r in rungs))
   metrics_path = directory and os.path.join(directory, 'metrics.json')
-  saved = []
-  if directory and multihost.broadcast_json(os.path.exists(metrics_path)):
-    metrics = None
-    if multihost.is_writer():
-      with open(metrics_path) as f:
-        metrics = json.load(f)
-    metrics = multihost.broadcast_json(metrics)
-    if metrics['config'] != json.loads(json.dumps(runfiles.to_jsonable(config))):
-      raise runfiles.WorkdirError(
-        f'{directory} holds a {what} trained with {metrics["config"]}, not {config}; use a fresh workdir'
-      )
-    saved = metrics['rungs']
+  metrics = multihost.read_json(metrics_path) if directory else None
+  if metrics is not None and metrics['config'] != json.loads(json.dumps(runfiles.to_jsonable(config))):
+    raise runfiles.WorkdirError(
+      f'{directory} holds a {what} trained with {metrics["config"]}, not {config}; use a fresh workdir'
+    )
+  saved = [] if metrics is None else metrics['rungs']
   if directory and set(rungs) <= set(saved):
     like = jax.eval_shape(init_like)
     return {r: checkpoints.restore_tree(os.path.join(directory, f'step_{r}'), like) for r in rungs}
@@ -194,13 +183,8 @@ def _check_training_config(directory: str, config, what: str) -> None:
   """Records `config` as the one the training checkpoints of `directory` belong to; WorkdirError if they
   belong to another (an interrupted run's state must not resume under other settings)."""
   path = os.path.join(directory, TRAINING + '_config.json')
-  wanted = json.loads(json.dumps(runfiles.to_jsonable(config)))
-  found = None
-  if multihost.is_writer() and os.path.exists(path):
-    with open(path) as f:
-      found = json.load(f)
-  found = multihost.broadcast_json(found)
-  if found is not None and found != wanted:
+  found = multihost.read_json(path)
+  if found is not None and found != json.loads(json.dumps(runfiles.to_jsonable(config))):
     raise runfiles.WorkdirError(
       f'{directory} holds the training state of a {what} with {found}, not {config}; use a fresh workdir'
     )

@@ -21,7 +21,7 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,6 @@ class MetricsWriter:
   """
 
   def __init__(self, directory: str, *, step: int = 0, keep: Callable[[dict], bool] = lambda row: True):
-    self.directory = directory
     self.path = os.path.join(directory, METRICS)
     self.rows: list[dict[str, Any]] = []
     self._events = None
@@ -86,13 +85,11 @@ class MetricsWriter:
       os.fsync(f.fileno())
 
 
-def scalars(values: Mapping[str, Any], prefix: str = '') -> list[tuple[str, float]]:
+def scalars(values: Mapping[str, Any], prefix: str = '') -> Iterator[tuple[str, float]]:
   """(tag, value) of every number in `values` (not bools), nested mappings as `outer/inner` tags."""
-  found = []
   for name, value in values.items():
     tag = f'{prefix}{name}'
     if isinstance(value, Mapping):
-      found += scalars(value, f'{tag}/')
+      yield from scalars(value, f'{tag}/')
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-      found.append((tag, float(value)))
-  return found
+      yield tag, float(value)

@@ -21,12 +21,11 @@ import chex
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import PartitionSpec as P
 
 from debate.agents import search
 from debate.distributed import sharding
 from debate.training import ladder
-from debate.training.selfplay import block_specs, init_params
+from debate.training.selfplay import init_params, make_chunk, play_sharded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,17 +63,7 @@ def sampled_games(game, sampler, config: ReinforceConfig, params, key, judge_par
     reward = (jax.vmap(lambda s: game.verdict(judge_params, s))(final)[:, learner] > 0).astype(jnp.float32)
     return (*recorded, reward)
 
-  if mesh is None:
-    return play(data, draws, game_keys)
-  by_game = sharding.batch_spec(mesh)
-  by_move = P(None, *by_game)
-  return jax.shard_map(
-    play,
-    mesh=mesh,
-    in_specs=(block_specs(mesh, data), block_specs(mesh, draws), by_game),
-    out_specs=(by_move,) * 4 + (by_game,),
-    check_vma=False,
-  )(data, draws, game_keys)
+  return play_sharded(play, mesh, data, draws, game_keys, per_move=4)
 
 
 def make_train_chunk(game, sampler, config: ReinforceConfig, key: chex.PRNGKey, mesh=None):
@@ -94,23 +83,14 @@ def make_train_chunk(game, sampler, config: ReinforceConfig, key: chex.PRNGKey, 
     entropy_bonus = jnp.sum(weights * entropy) / jnp.maximum(jnp.sum(weights), 1.0)
     return policy_loss - config.entropy_coef * entropy_bonus
 
-  def train_step(carry, step, inputs):
-    params, opt_state = carry
-    judge_params, data = inputs
+  def gradients(params, step_key, judge_params, data):
     observations, actions, legal, active, rewards = sampled_games(
-      game, sampler, config, params, jax.random.fold_in(key, step), judge_params, data, mesh
+      game, sampler, config, params, step_key, judge_params, data, mesh
     )
     grads = jax.grad(loss_fn)(params, observations, actions, legal, active, rewards - jnp.mean(rewards))
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), jnp.mean(rewards)
+    return grads, jnp.mean(rewards)
 
-  @jax.jit
-  def train_chunk(params, opt_state, inputs, steps):
-    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
-    carry, rewards = jax.lax.scan(lambda carry, s: train_step(carry, s, inputs), (params, opt_state), steps)
-    return (*carry, rewards)
-
-  return optimizer, train_chunk
+  return optimizer, make_chunk(optimizer, gradients, key, mesh)
 
 
 def agent_key(seed: int) -> chex.PRNGKey:

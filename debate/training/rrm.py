@@ -70,8 +70,6 @@ class Evaluator:
       raise ValueError(f'unknown evaluator kind {self.kind!r}; expected one of {EVALUATOR_KINDS}')
     if self.kind == 'assisted' and (self.lower_rm is None or self.lower_agent is None):
       raise ValueError('an assisted evaluator needs the level l-1 reward model and agent specs')
-    if self.combine not in rrm.COMBINATIONS:
-      raise ValueError(f'unknown combination {self.combine!r}; expected one of {rrm.COMBINATIONS}')
 
 
 def evaluate(evaluator: Evaluator, params: dict[str, Any], x, ops, claim) -> chex.Array:

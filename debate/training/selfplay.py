@@ -25,7 +25,7 @@ A task's `Sampler` (a frozen dataclass) gives the training games:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import chex
 import jax
@@ -77,9 +77,39 @@ def az_loss(logits, values, weights, valid, targets, active, *, value_coef: floa
   return policy_loss + value_coef * value_loss, (policy_loss, value_loss)
 
 
-def block_specs(mesh, tree):
-  """Every leaf of `tree` split by game (or device block) over the mesh."""
-  return jax.tree.map(lambda _: sharding.batch_spec(mesh), tree)
+def play_sharded(play, mesh, data, draws, game_keys, per_move: int):
+  """play(data, draws, game_keys) -> (`per_move` arrays [M, B, ...], then one [B, ...]); with a `mesh` each
+  device plays its share of the games on its own block of `data` under `shard_map`."""
+  if mesh is None:
+    return play(data, draws, game_keys)
+  by_game = sharding.batch_spec(mesh)
+  return jax.shard_map(
+    play,
+    mesh=mesh,
+    in_specs=jax.tree.map(lambda _: by_game, (data, draws, game_keys)),
+    out_specs=(P(None, *by_game),) * per_move + (by_game,),
+    check_vma=False,
+  )(data, draws, game_keys)
+
+
+def make_chunk(optimizer, gradients, key: chex.PRNGKey, mesh=None):
+  """A jitted (params, opt_state, inputs, steps [n] int32) -> (params, opt_state, metrics [n, ...]): a `lax.scan`
+  of optimizer steps, step s applying `gradients(params, fold_in(key, s), *inputs) -> (grads, metrics)`, with
+  params and optimizer state laid out FSDP-style on `mesh`."""
+
+  def train_step(carry, step, inputs):
+    params, opt_state = carry
+    grads, metrics = gradients(params, jax.random.fold_in(key, step), *inputs)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
+
+  @jax.jit
+  def train_chunk(params, opt_state, inputs, steps):
+    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
+    carry, metrics = jax.lax.scan(lambda carry, s: train_step(carry, s, inputs), (params, opt_state), steps)
+    return (*carry, metrics)
+
+  return train_chunk
 
 
 def selfplay_games(game, sampler, config: SelfPlayConfig, params, key, judge_params, data, mesh=None):
@@ -90,18 +120,17 @@ def selfplay_games(game, sampler, config: SelfPlayConfig, params, key, judge_par
   laid out: with a `mesh` (debate.distributed.sharding.training_mesh) each device plays its share under
   `shard_map`, on its own block of `data`, with the same moves as one device.
   """
+
   draws, game_keys = sampler.draw(key, config.batch_size)
-  evaluator = search.NetworkEvaluator(config.width, config.depth)
 
   def search_one(key, state):
-    states = jax.tree.map(lambda a: a[None], state)
     output = search.gumbel(
       game,
       key,
-      states,
+      jax.tree.map(lambda a: a[None], state),  # A batch of one.
       judge_params,
       params,
-      evaluator=evaluator,
+      evaluator=search.NetworkEvaluator(config.width, config.depth),
       simulations=config.num_simulations,
       considered_actions=config.considered_actions,
       batch_axis=GAMES,
@@ -109,8 +138,7 @@ def selfplay_games(game, sampler, config: SelfPlayConfig, params, key, judge_par
     return output.action[0].astype(jnp.int32), output.action_weights[0]
 
   def play(data, draws, game_keys):
-    instances = sampler.build(draws, data)
-    states = jax.vmap(game.init)(game_keys, instances)
+    states = jax.vmap(game.init)(game_keys, sampler.build(draws, data))
 
     def move(states, t):
       keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(game_keys)
@@ -129,17 +157,7 @@ def selfplay_games(game, sampler, config: SelfPlayConfig, params, key, judge_par
     targets = jnp.take_along_axis(payoff[None], movers[..., None], axis=-1)[..., 0]
     return observations, weights, legal, targets, active, payoff
 
-  if mesh is None:
-    return play(data, draws, game_keys)
-  by_game = sharding.batch_spec(mesh)
-  by_move = P(None, *by_game)
-  return jax.shard_map(
-    play,
-    mesh=mesh,
-    in_specs=(block_specs(mesh, data), block_specs(mesh, draws), by_game),
-    out_specs=(by_move,) * 5 + (by_game,),
-    check_vma=False,
-  )(data, draws, game_keys)
+  return play_sharded(play, mesh, data, draws, game_keys, per_move=5)
 
 
 def make_train_chunk(game, sampler, config: SelfPlayConfig, key: chex.PRNGKey, mesh=None):
@@ -155,47 +173,21 @@ def make_train_chunk(game, sampler, config: SelfPlayConfig, key: chex.PRNGKey, m
     logits, values = model.apply(params, observations)
     return az_loss(logits, values, weights, valid, targets, active, value_coef=config.value_coef)
 
-  def train_step(carry, step_index, inputs):
-    params, opt_state = carry
-    judge_params, data = inputs
+  def gradients(params, step_key, judge_params, data):
     observations, weights, valid, targets, active, payoff = selfplay_games(
-      game, sampler, config, params, jax.random.fold_in(key, step_index), judge_params, data, mesh
+      game, sampler, config, params, step_key, judge_params, data, mesh
     )
     (loss, (policy_loss, value_loss)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
       params, observations, jax.lax.stop_gradient(weights), valid, targets, active
     )
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    metrics = {
+    return grads, {
       'loss': loss,
       'policy_loss': policy_loss,
       'value_loss': value_loss,
       'liar_win_rate': (payoff[:, -1] > 0).mean(),
     }
-    return sharding.fsdp_constrained((optax.apply_updates(params, updates), opt_state), mesh), metrics
 
-  @jax.jit
-  def train_chunk(params, opt_state, inputs, steps):
-    params, opt_state = sharding.fsdp_constrained((params, opt_state), mesh)
-    carry, metrics = jax.lax.scan(lambda carry, s: train_step(carry, s, inputs), (params, opt_state), steps)
-    return (*carry, metrics)
-
-  return optimizer, train_chunk
-
-
-def report_losses(log: Callable[[str], None], who: str, last_rung: int) -> Callable[[int, Any, float], dict]:
-  """The `report` of train_through_rungs: logs the chunk's mean losses and self-play liar win rate, with the
-  rate and time left, and returns them (the history entry adds the step)."""
-
-  def report(done, metrics, steps_per_s):
-    means = {name: float(value.mean()) for name, value in metrics.items()}
-    log(
-      f'{who}: step {done}/{last_rung} loss {means["loss"]:.4f} (policy {means["policy_loss"]:.4f}, value '
-      f'{means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} in self-play; {steps_per_s:.2f} '
-      f'steps/s, about {(last_rung - done) / max(steps_per_s, 1e-9):.0f}s left'
-    )
-    return means
-
-  return report
+  return optimizer, make_chunk(optimizer, gradients, key, mesh)
 
 
 def agent_key(seed: int) -> chex.PRNGKey:
@@ -226,6 +218,17 @@ def train_selfplay(
   init_key, train_key = jax.random.split(agent_key(seed))
   params = init_params(game, sampler, config.width, config.depth, init_key)
   optimizer, train_chunk = make_train_chunk(game, sampler, config, train_key, mesh)
+
+  def report(done, metrics, steps_per_s):
+    """Logs the chunk's mean losses and self-play liar win rate, with the rate and time left; returns them."""
+    means = {name: float(value.mean()) for name, value in metrics.items()}
+    log(
+      f'{who}: step {done}/{rungs[-1]} loss {means["loss"]:.4f} (policy {means["policy_loss"]:.4f}, value '
+      f'{means["value_loss"]:.4f}), liar wins {means["liar_win_rate"]:.3f} in self-play; {steps_per_s:.2f} '
+      f'steps/s, about {(rungs[-1] - done) / max(steps_per_s, 1e-9):.0f}s left'
+    )
+    return means
+
   return ladder.train_through_rungs(
     train_chunk,
     params,
@@ -233,7 +236,7 @@ def train_selfplay(
     (sharding.replicated(judge_params, mesh), {} if data is None else data),
     rungs=rungs,
     log_every=config.log_every,
-    report=report_losses(log, who, rungs[-1]),
+    report=report,
     checkpoint_dir=checkpoint_dir,
     log=log,
     mesh=mesh,

@@ -20,8 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh
 
 from debate.distributed import sharding
 from debate.games import chain as chain_game
@@ -62,19 +61,27 @@ def _mesh(mesh_shape: tuple[int, int], batch_size: int) -> Mesh:
   return sharding.make_mesh(jax.devices()[:n], model_parallelism=model)
 
 
-def _flops(compiled) -> float:
-  """XLA's FLOPs of one call of `compiled` per device (0 where the backend does not say)."""
-  cost = compiled.cost_analysis()
+def _timed(
+  step, args, run, *, mesh_shape, batch_size: int, steps_per_repeat: int, repeats: int, steps_per_call: int
+) -> dict:
+  """Lowers and compiles `step` for `args` (timed apart), then times run(compiled, r) for r = 0 (the warm-up) .. repeats (each
+  `steps_per_repeat` steps of `batch_size` examples; a compiled call makes `steps_per_call` steps): a row's
+  mesh, devices, batch, timing, rate and MFU fields."""
+  start = time.perf_counter()
+  compiled = step.lower(*args).compile()
+  compile_s = time.perf_counter() - start
+  _, *times = time_calls(lambda r: run(compiled, r), repeats + 1)
+  cost = compiled.cost_analysis()  # XLA's FLOPs of one call per device (0 where the backend does not say).
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  return float(cost.get('flops', 0.0)) if cost else 0.0
-
-
-def _rates(times: Sequence[float], compile_s: float, flops: float, steps_per_repeat: int, batch_size: int) -> dict:
-  """The timing, rate and MFU fields of a row."""
+  flops = float(cost.get('flops', 0.0)) / steps_per_call if cost else 0.0
   timing = timing_fields(times)
   steps_per_s = steps_per_repeat / timing['median_s']
   peak = PEAK_FLOPS.get(jax.devices()[0].device_kind)
+  data, model = mesh_shape
   return {
+    'mesh': f'data:{data},model:{model}',
+    'devices': data * model,
+    'batch': batch_size,
     'steps_per_repeat': steps_per_repeat,
     'repeats': len(times),
     'compile_s': compile_s,
@@ -105,13 +112,11 @@ def measure_train_judge(
   with several devices: train.waits_for_each_step). After compiling, 2 warm-up steps, then `repeats`
   repetitions of `steps_per_repeat` steps, each blocked on. Returns a row (see the module docstring).
   """
-  data, model = mesh_shape
   mesh = _mesh(mesh_shape, batch_size)
   network = image_judges.make_judge(judge, 10)
   optimizer = optax.adam(1e-4)
   state = train.init_state(network, optimizer, seed=seed, image_shape=image_shape, mesh=mesh)
-  shardings = sharding.fsdp_sharding(state, mesh)
-  step_fn = train.make_train_step(network, optimizer, k=k, mesh=mesh, shardings=shardings)
+  step_fn = train.make_train_step(network, optimizer, k=k, mesh=mesh, shardings=sharding.fsdp_sharding(state, mesh))
   rng = np.random.default_rng(seed)
   pool = 4  # Host batches cycled through.
   images = np.where(
@@ -119,18 +124,14 @@ def measure_train_judge(
   ).astype(np.uint8)
   labels = rng.integers(0, 10, (pool, batch_size)).astype(np.int32)
   sharded = sharding.batch_sharding(mesh)
-  mask_key = jax.jit(lambda: jax.random.key(seed), out_shardings=NamedSharding(mesh, P()))()
+  mask_key = sharding.replicated(jax.random.key(seed), mesh)
   batch = lambda i: (
     jax.make_array_from_process_local_data(sharded, images[i % pool]),
     jax.make_array_from_process_local_data(sharded, labels[i % pool]),
   )
-
-  start = time.perf_counter()
-  compiled = step_fn.lower(state, *batch(0), mask_key).compile()
-  compile_s = time.perf_counter() - start
   wait = train.waits_for_each_step(mesh)  # As the training loop does.
 
-  def run(r: int):
+  def run(compiled, r: int):
     """r = 0: the 2 warm-up steps; r >= 1: a timed repetition."""
     nonlocal state
     for i in range(2 if r == 0 else steps_per_repeat):
@@ -139,17 +140,23 @@ def measure_train_judge(
         jax.block_until_ready(metrics)
     return state, metrics
 
-  _, *times = time_calls(run, repeats + 1)
+  rates = _timed(
+    step_fn,
+    (state, *batch(0), mask_key),
+    run,
+    mesh_shape=mesh_shape,
+    batch_size=batch_size,
+    steps_per_repeat=steps_per_repeat,
+    repeats=repeats,
+    steps_per_call=1,
+  )
   return {
     'train': 'judge',
     'judge': judge,
-    'mesh': f'data:{data},model:{model}',
-    'devices': data * model,
-    'batch': batch_size,
     'k': k,
     'image_shape': list(image_shape),
     'params': image_judges.count_params(state.params),
-    **_rates(times, compile_s, _flops(compiled), steps_per_repeat, batch_size),
+    **rates,
   }
 
 
@@ -173,10 +180,8 @@ def measure_train_selfplay(
   after compiling, one warm-up call, then `repeats` timed calls. Returns a row like measure_train_judge's
   ('judge' names the trained network; examples are self-play games).
   """
-  data, model = mesh_shape
   mesh = _mesh(mesh_shape, batch_size)
   checker = chain_checkers.parse_checker('learned:96', modulus)
-  judge = chain_checkers.init_params(checker, jax.random.key(seed))
   config = selfplay.SelfPlayConfig(batch_size=batch_size, num_simulations=simulations, width=width)
   game = chain_game.ChainDebate(checker, max_length, honest_splits=True)
   sampler = chain_game.TrainingGames(modulus, max_length)
@@ -184,32 +189,34 @@ def measure_train_selfplay(
   params = selfplay.init_params(game, sampler, width, config.depth, init_key)
   optimizer, train_chunk = selfplay.make_train_chunk(game, sampler, config, train_key, mesh)
   params, opt_state = sharding.fsdp_placed((params, optimizer.init(params)), mesh)  # As training lays them out.
-  judge = (sharding.replicated(judge, mesh), {})
+  judge = (sharding.replicated(chain_checkers.init_params(checker, jax.random.key(seed)), mesh), {})
   steps = lambda r: jnp.arange(r * steps_per_repeat, (r + 1) * steps_per_repeat, dtype=jnp.int32)
 
-  start = time.perf_counter()
-  compiled = train_chunk.lower(params, opt_state, judge, steps(0)).compile()
-  compile_s = time.perf_counter() - start
-
-  def run(r: int):
+  def run(compiled, r: int):
     """r = 0: the warm-up call; r >= 1: a timed call."""
     nonlocal params, opt_state
     params, opt_state, metrics = compiled(params, opt_state, judge, steps(r))
     return params, opt_state, metrics
 
-  _, *times = time_calls(run, repeats + 1)
+  rates = _timed(
+    train_chunk,
+    (params, opt_state, judge, steps(0)),
+    run,
+    mesh_shape=mesh_shape,
+    batch_size=batch_size,
+    steps_per_repeat=steps_per_repeat,
+    repeats=repeats,
+    steps_per_call=steps_per_repeat,
+  )
   return {
     'train': 'selfplay',
     'judge': f'selfplay w{width}',
-    'mesh': f'data:{data},model:{model}',
-    'devices': data * model,
-    'batch': batch_size,
     'modulus': modulus,
     'max_length': max_length,
     'simulations': simulations,
     'width': width,
     'params': sum(int(x.size) for x in jax.tree.leaves(params)),
-    **_rates(times, compile_s, _flops(compiled) / steps_per_repeat, steps_per_repeat, batch_size),
+    **rates,
   }
 
 
