@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 
 import jax
 import jax.numpy as jnp
@@ -353,6 +354,55 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
   assert shown.returncode == 0 and 'liar moves first' in shown.stdout and 'move 1 by the liar' in shown.stdout
   grid = [line for line in shown.stdout.splitlines() if line.startswith('  |')]
   assert sum(line.count('#') for line in grid) == 3 and 'verdict:' in shown.stdout  # k = 3 pixels revealed.
+
+
+# A child that runs `launch.run` with its flags and kills itself (SIGKILL, no cleanup) as soon as the log
+# says that block 2 of a cell is saved: a deterministic kill in the middle of a cell.
+KILL_AFTER_BLOCK_2 = """
+import logging, os, signal, sys
+class KillAfterBlock2(logging.Handler):
+  def emit(self, record):
+    if 'block 2/' in record.getMessage():
+      os.kill(os.getpid(), signal.SIGKILL)
+logging.getLogger('absl').addHandler(KillAfterBlock2())
+from launch import cli, run
+cli.run_main(run.run)
+"""
+
+
+def test_a_run_killed_inside_a_cell_resumes_after_its_last_block_with_identical_records(tmp_path, trained):
+  data, judge = trained
+  flags = [
+    *(flag for flag in TINY if not flag.startswith(('--config.game.protocols', '--config.game.curve_images'))),
+    f'--data_dir={data}',
+    f'--judge_workdir={judge}',
+    "--config.game.protocols=('debate/mcts:4',)",
+    '--config.game.curve_images=0',
+  ]
+  straight, blocked = tmp_path / 'straight', tmp_path / 'blocked'
+  assert _launch('launch.run', *flags, f'--workdir={straight}').returncode == 0
+  killed = subprocess.run(
+    [sys.executable, '-c', KILL_AFTER_BLOCK_2, *flags, '--config.block_images=1', f'--workdir={blocked}'],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    env=xla_env(2),
+  )
+  assert killed.returncode == -9, killed.stderr[-3000:]
+  cell = urllib.parse.quote('debate/mcts:4|first=honest|images=4', safe='')
+  assert sorted(os.listdir(blocked / 'blocks' / cell)) == ['items_0000000-0000001.npz', 'items_0000001-0000002.npz']
+  assert not (blocked / 'results.jsonl').read_text()  # Killed inside the first cell.
+  resumed = _launch('launch.run', *flags, '--config.block_images=1', f'--workdir={blocked}')
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert '2 of 4 blocks already played' in resumed.stderr
+  assert not (blocked / 'blocks').exists() or not os.listdir(blocked / 'blocks')  # Deleted with each record.
+
+  def records(workdir, name):
+    rows = [json.loads(line) for line in (workdir / name).read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k not in ('wall_s', 'games_per_s')} for row in rows]
+
+  for name in ('results.jsonl', 'transcripts.jsonl'):
+    assert records(blocked, name) == records(straight, name)
 
 
 @pytest.mark.parametrize(

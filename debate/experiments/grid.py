@@ -6,15 +6,21 @@ the finished cells and ends with the same records as an uninterrupted one. The r
 against the workdir's before anything runs (`runfiles.check_resumable`); a kill may leave a partial last record
 or sample games of a cell whose record was never written, and both files are cut back to the finished cells.
 
+A long cell can also be played in blocks of its items (`run_in_blocks`): each finished block's arrays are
+saved in the workdir's `blocks/` folder, so a run killed in the middle of a cell resumes after the cell's
+last finished block; a cell's blocks are deleted once its record is written.
+
 With several processes (debate/distributed/multihost.py) every process runs every cell (playing its share
-of the games); process 0 alone writes the workdir, and the finished cells it reads there are broadcast, so
-every process runs the same cells.
+of the games); process 0 alone writes the workdir, and the finished cells (and blocks) it reads there are
+broadcast, so every process runs the same cells.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
+import urllib.parse
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -26,6 +32,7 @@ from debate.experiments import runfiles
 RESULTS = 'results.jsonl'
 TRANSCRIPTS = 'transcripts.jsonl'
 CONFIG = 'config.json'
+BLOCKS = 'blocks'
 
 
 def run_grid(
@@ -70,6 +77,7 @@ def run_grid(
       if transcripts:
         runfiles.append_jsonl(samples, rows)
       runfiles.append_jsonl(results, [record])
+      shutil.rmtree(_blocks_dir(workdir, record['cell']), ignore_errors=True)
     records.append(record)
     elapsed = time.time() - start
     log(
@@ -81,6 +89,48 @@ def run_grid(
   if write_reports and multihost.is_writer():
     write_reports(records, workdir)
   return records
+
+
+def _blocks_dir(workdir: str, cell_name: str) -> str:
+  return os.path.join(workdir, BLOCKS, urllib.parse.quote(cell_name, safe=''))
+
+
+def run_in_blocks(
+  workdir: str,
+  cell_name: str,
+  num_items: int,
+  block_size: int,
+  play_block: Callable[[int, int], dict[str, np.ndarray]],
+  log: Callable[[str], None] = print,
+) -> dict[str, np.ndarray]:
+  """Plays items [0, num_items) of a cell in blocks of `block_size`, saving each finished block, and returns
+  the blocks' arrays concatenated: {name: [num_items, ...]}.
+
+  play_block(start, stop) -> {name: array [stop - start, ...]} (every process calls it; with several
+  processes the saved blocks are read from the workdir, which they must share). A block saved by an earlier,
+  killed run is loaded instead of played, so the result equals an unblocked run's whenever an item's result
+  depends on the item alone (the tasks key every game by its item, never by its batch).
+  """
+  directory = _blocks_dir(workdir, cell_name)
+  bounds = [(start, min(start + block_size, num_items)) for start in range(0, num_items, block_size)]
+  paths = [os.path.join(directory, f'items_{start:07d}-{stop:07d}.npz') for start, stop in bounds]
+  saved = multihost.broadcast_json([os.path.exists(p) for p in paths] if multihost.is_writer() else None)
+  if any(saved):
+    log(f'{cell_name}: {sum(saved)} of {len(paths)} blocks already played, loading them')
+  parts = []
+  for number, ((start, stop), path, done) in enumerate(zip(bounds, paths, saved), 1):
+    if done:
+      with np.load(path) as block:
+        part = dict(block)
+    else:
+      part = {name: np.asarray(value) for name, value in play_block(start, stop).items()}
+      if multihost.is_writer():
+        os.makedirs(directory, exist_ok=True)
+        runfiles.atomic_write(path, lambda tmp: np.savez(tmp, **part))
+      if len(bounds) > 1:
+        log(f'{cell_name}: block {number}/{len(bounds)} (items {start}-{stop - 1}) played and saved')
+    parts.append(part)
+  return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 def accuracy_summary(record: dict) -> str:

@@ -64,6 +64,10 @@ class ImageCell:
     return self.arm.name + (f'|first={self.first}' if self.first else '') + f'|images={self.num_images}'
 
 
+# Images per saved block of a cell (config field `block_images`): a killed run resumes after the cell's last
+# finished block. It changes how a run executes, not its results.
+DEFAULT_BLOCK_IMAGES = 100
+
 SELFPLAY_DEFAULTS = {
   'batch_size': 16,
   'num_simulations': 8,
@@ -375,6 +379,7 @@ def run_image_experiment(
 
   The cells play the first test images; an image's index in the test split keys its games."""
   cells = plan_cells(config)  # Validate before touching anything.
+  block_images = runfiles.int_field(config, 'block_images', 1, default=DEFAULT_BLOCK_IMAGES)
   if not data_dir:
     raise runfiles.WorkdirError(
       '--data_dir is required for image experiments: the folder with the IDX files, e.g. '
@@ -436,26 +441,37 @@ def run_image_experiment(
     batch = config.game_batch_size  # Searches are held to game_memory_gb of trees.
     if tree_bytes:
       batch = max(mesh.devices.size, min(batch, int(config.game_memory_gb * 2**30 // tree_bytes)))
-    games = n * image_rollout.lies_per_image(arm, config.num_classes) * repeats
+    games_per_image = image_rollout.lies_per_image(arm, config.num_classes) * repeats
     start = time.time()
-    outcome, transcript = image_rollout.run_games(
-      arm,
-      judge,
-      params,
-      images_u8[:n].astype(np.float32) / 255.0,
-      labels[:n],
-      np.arange(n, dtype=np.int32),
-      k=config.k,
-      num_actions=num_actions,
-      num_classes=config.num_classes,
-      first=cell.first,
-      seed=config.game.seed,
-      repeats=repeats,
-      batch_size=batch,
-      mesh=mesh,
-      on_batch=grid.progress_reporter(cell.name, games, log, every_s=30.0),
-      agent_params=tuple(ladder_of['az'][s.budget] if s in az_specs(arm) else None for s in (arm.honest, arm.liar)),
-      networks=(('az', training.width, training.depth),),
+
+    def play_block(first_image: int, stop: int) -> dict:
+      outcome, transcript = image_rollout.run_games(
+        arm,
+        judge,
+        params,
+        images_u8[first_image:stop].astype(np.float32) / 255.0,
+        labels[first_image:stop],
+        np.arange(first_image, stop, dtype=np.int32),
+        k=config.k,
+        num_actions=num_actions,
+        num_classes=config.num_classes,
+        first=cell.first,
+        seed=config.game.seed,
+        repeats=repeats,
+        batch_size=batch,
+        mesh=mesh,
+        on_batch=grid.progress_reporter(cell.name, (stop - first_image) * games_per_image, log, every_s=30.0),
+        agent_params=tuple(ladder_of['az'][s.budget] if s in az_specs(arm) else None for s in (arm.honest, arm.liar)),
+        networks=(('az', training.width, training.depth),),
+      )
+      return {
+        **{f'outcome.{k}': v for k, v in outcome.items()},
+        **{f'transcript.{k}': v for k, v in transcript.items()},
+      }
+
+    played = grid.run_in_blocks(workdir, cell.name, n, block_images, play_block, log)
+    outcome, transcript = (
+      {k.split('.', 1)[1]: v for k, v in played.items() if k.startswith(part)} for part in ('outcome.', 'transcript.')
     )
     return make_record(
       cell,

@@ -12,7 +12,10 @@
     efficiency = (judge evaluations per second inside the search) / (plain forward evaluations per second)
 
   measures everything else (tree bookkeeping, rollouts, masking): 1.0 would be a search that costs nothing
-  beyond its judge calls.
+  beyond its judge calls. The two are timed interleaved (a search call, then the same number of plain
+  batched forward calls in one compiled loop, and again), so machine load falls on both alike; each row
+  also gives the judge's achieved FLOP/s inside the search against the device's peak where it is known
+  (`peak_flops`: on CPU, cores x clock x FP32 FLOPs per cycle of its widest FMA).
 
 Every benchmark times with `time_calls` and describes its machine with `environment`. Judges are untrained:
 their speed does not depend on their weights.
@@ -333,15 +336,42 @@ def judge_evaluations_per_game(k: int, budget: int) -> int:
   return k * (budget + 1) + 1
 
 
-def forward_throughput(judge: image_judges.ImageJudge, params, images: np.ndarray, batch: int, repeats: int) -> float:
-  """The judge's plain batched forward pass on `images` [N, H, W]: planes per second at `batch`."""
+def forward_loop(judge: image_judges.ImageJudge, params, images: np.ndarray, batch: int, calls: int):
+  """The judge's plain batched forward pass, `calls` times in one compiled loop: fn(r) -> a scalar.
+
+  Every call evaluates `batch` planes (images [N, H, W] with every nonzero pixel revealed), scaled by the
+  iteration so that no call can be hoisted out of the loop; r picks the inputs of repeat r."""
   sharding = NamedSharding(runner.data_mesh(), P('data'))
   chosen = np.stack([images[i % len(images)] for i in range(batch)])
-  planes = jax.vmap(image_task.judge_planes)(chosen, chosen > 0)  # Every nonzero pixel revealed.
-  inputs = [jax.device_put(planes * (1.0 - 1e-3 * r), sharding) for r in range(repeats + 1)]
-  forward = jax.jit(judge.logits)
-  _, *times = time_calls(lambda r: forward(params, inputs[r]), repeats + 1)
-  return batch / statistics.median(times)
+  planes = jax.device_put(jax.vmap(image_task.judge_planes)(chosen, chosen > 0), sharding)
+
+  @jax.jit
+  def loop(params, planes, r):
+    def body(i, total):
+      return total + judge.logits(params, planes * (1.0 - 1e-7 * (i + r * calls))).sum()
+
+    return jax.lax.fori_loop(0, calls, body, 0.0)
+
+  return lambda r: loop(params, planes, r)
+
+
+def peak_flops() -> float | None:
+  """FP32 FLOP/s peak of this process's devices where it is known: on CPU, cores x clock x FLOPs per cycle
+  (2 FMA units x lanes x 2: 64 with AVX-512, 32 with AVX2 + FMA, 8 otherwise) from /proc/cpuinfo; on an
+  accelerator, debate.training.throughput.PEAK_FLOPS's figure (bf16 dense) if it names the device kind."""
+  if jax.default_backend() != 'cpu':
+    from debate.training.throughput import PEAK_FLOPS
+
+    return PEAK_FLOPS.get(jax.devices()[0].device_kind)
+  try:
+    with open('/proc/cpuinfo') as f:
+      info = f.read()
+  except OSError:
+    return None
+  flags = set(next((line.split(':', 1)[1].split() for line in info.splitlines() if line.startswith('flags')), []))
+  mhz = next((float(line.split(':', 1)[1]) for line in info.splitlines() if line.startswith('cpu MHz')), None)
+  per_cycle = 64 if 'avx512f' in flags else 32 if {'avx2', 'fma'} <= flags else 8
+  return os.cpu_count() * mhz * 1e6 * per_cycle if mhz else None
 
 
 def peak_memory() -> dict:
@@ -365,13 +395,16 @@ def measure_images(
   log=print,
 ) -> list[dict]:
   """k-pixel precommit debate, MCTS:B against MCTS:B, honest first, on `images` [N, H, W] (default:
-  synthetic digits) on every device: one row per (budget, batch size), timed like `measure_chain`."""
+  synthetic digits) on every device: one row per (budget, batch size): medians of `repeats` search calls and,
+  interleaved with them, of as many plain forward calls as the search makes judge calls (see the module
+  docstring); efficiency = forward median / search median."""
   image_judge = image_judges.ImageJudge(judge)
   images = synthetic_digits(max(batch_sizes) * (repeats + 1), seed) if images is None else images
   params = image_judges.init_judge(image_judges.make_judge(judge), jax.random.key(seed), image_shape=images.shape[1:])
   labels = np.arange(len(images), dtype=np.int32) % 2  # Two classes: one lie per image.
   num_actions = image_game.action_space_size(images)
   mesh = runner.data_mesh()
+  flops, peak = image_judges.forward_flops(image_judge, params, images.shape[1:3]), peak_flops()
   rows = []
   for budget in budgets:
     arm = image_rollout.parse_image_arm(f'debate/mcts:{budget}')
@@ -397,22 +430,30 @@ def measure_images(
           mesh=mesh,
         )[0]['correct']
 
-      first, *times = time_calls(play, repeats + 1)
-      median = statistics.median(times)
-      evaluations = judge_evaluations_per_game(k, budget) * batch / median
-      ceiling = forward_throughput(image_judge, params, images, batch, repeats)
+      calls = judge_evaluations_per_game(k, budget)  # Batched judge calls per search call.
+      forward = forward_loop(image_judge, params, images, batch, calls)
+      search_times, forward_times = [], []
+      for r in range(repeats + 1):  # Interleaved; call 0 of each compiles.
+        search_times += time_calls(lambda _, r=r: play(r), 1)
+        forward_times += time_calls(lambda _, r=r: forward(r), 1)
+      median, forward_median = statistics.median(search_times[1:]), statistics.median(forward_times[1:])
+      evaluations = calls * batch / median
       row = {
         'budget': budget,
         'batch': batch,
         'k': k,
         'judge': judge,
         'devices': mesh.devices.size,
-        'compile_s': round(first - median, 2),
+        'compile_s': round(search_times[0] - median, 2),
         'median_s': round(median, 4),
+        'forward_median_s': round(forward_median, 4),
         'games_per_s': round(batch / median, 3),
         'judge_evals_per_s': round(evaluations, 1),
-        'forward_evals_per_s': round(ceiling, 1),
-        'efficiency': round(evaluations / ceiling, 3),
+        'forward_evals_per_s': round(calls * batch / forward_median, 1),
+        'efficiency': round(forward_median / median, 3),
+        'judge_flops_per_eval': flops,
+        'judge_flops_per_s': round(evaluations * flops),
+        'fraction_of_peak': round(evaluations * flops / peak, 4) if peak else None,
         **peak_memory(),
       }
       log(
@@ -435,6 +476,8 @@ def render_images_markdown(rows: Sequence[dict], env: dict | None = None) -> str
     'judge evals/s in search',
     'plain forward evals/s',
     'efficiency',
+    'judge GFLOP/s in search',
+    'of peak',
     'peak memory',
   ]
   body = [
@@ -448,6 +491,8 @@ def render_images_markdown(rows: Sequence[dict], env: dict | None = None) -> str
       f'{r["judge_evals_per_s"]:,.0f}',
       f'{r["forward_evals_per_s"]:,.0f}',
       f'{r["efficiency"]:.2f}',
+      f'{r["judge_flops_per_s"] / 1e9:,.1f}',
+      '—' if r['fraction_of_peak'] is None else f'{100 * r["fraction_of_peak"]:.1f}%',
       ', '.join(f'{k} {v}' for k, v in r.items() if k.endswith('_gb')),
     ]
     for r in rows
@@ -455,6 +500,10 @@ def render_images_markdown(rows: Sequence[dict], env: dict | None = None) -> str
   return markdown_table(
     header,
     body,
-    set(range(9)),
-    table_caption('efficiency: judge evaluations per second in the search over those of the plain forward pass.', env),
+    set(range(11)),
+    table_caption(
+      'efficiency: judge evaluations per second in the search over those of the plain forward pass, timed '
+      'interleaved (medians); of peak: the judge FLOP/s in the search over the FP32 peak of the devices.',
+      env,
+    ),
   )

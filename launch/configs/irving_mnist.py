@@ -63,6 +63,10 @@ Fields:
     --config.model_parallelism=2. The self-play debaters' trainer (selfplay variants) uses the same M on
     its own mesh, from each process the most devices that divide its batch, so there M must also divide
     each process's device count (debate.distributed.sharding.training_mesh).
+  block_images: test images per saved block of a game cell (default 100). Each finished block is saved in
+    W/blocks/ until its cell's record is written, so a run killed inside a cell (a 10k-simulation cell is
+    hours of CPU) resumes after the cell's last finished block, with the records of an uninterrupted run.
+    Like game_batch_size and game_memory_gb it changes how a run executes, not its results.
 
 Several hosts (a TPU pod, a SLURM job): add --distributed=auto (or --coordinator_address, --num_processes
 and --process_id) to the same command on every host (launch/tpu_pod.sh, launch/slurm_gpu.sbatch); each
@@ -139,6 +143,7 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
       },
       'game_batch_size': 256,
       'game_memory_gb': 16.0,
+      'block_images': 100,
       'num_transcripts': 8,
     }
   )
