@@ -22,6 +22,7 @@ from conftest import xla_env
 from debate.agents import search
 from debate.agents.specs import parse_agent
 from debate.experiments import images as image_experiment
+from debate.experiments import runfiles
 from debate.games import conformance
 from debate.games import images as image_games
 from debate.games import pixels as image_game
@@ -30,7 +31,7 @@ from debate.rollouts import images as image_rollout
 from debate.rollouts import runner
 from debate.tasks import idx
 from debate.tournament import pooling
-from judges import image_judges
+from judges import image_judges, pretrained, train
 from protocols import debate, direct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -403,6 +404,49 @@ def test_a_run_killed_inside_a_cell_resumes_after_its_last_block_with_identical_
 
   for name in ('results.jsonl', 'transcripts.jsonl'):
     assert records(blocked, name) == records(straight, name)
+
+
+def test_a_judge_exported_as_a_shipped_judge_loads_checks_its_hash_and_shapes_and_re_measures(
+  tmp_path, trained, monkeypatch
+):
+  data, judge = trained
+  shipped = tmp_path / 'pretrained'
+  info = pretrained.export(str(judge), 'tiny', data_dir=str(data), directory=str(shipped), sample_images=6)
+  assert info['model'] == 'mlp' and info['k'] == 3 and info['step'] == 30
+  assert info['random_pixel_test']['games'] == 12 and info['random_pixel_sample']['games'] == 6
+  loaded, params, read = pretrained.load('tiny', str(shipped))
+  assert loaded == image_judges.ImageJudge('mlp', 3) and read == json.loads((shipped / 'tiny.json').read_text())
+  trained_params, _ = train.restore_params(str(judge))
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(trained_params)):
+    assert a.dtype == np.float32 and np.array_equal(a, np.asarray(b, np.float16).astype(np.float32))
+  # The shipped sample re-measures the recorded accuracy exactly (the same masks: train.evaluate's).
+  sample = idx.load_image_dataset(pretrained.sample_dir('tiny', str(shipped)), split='test', num_classes=3)
+  measured = train.evaluate(
+    image_judges.make_judge('mlp', 3), params, sample, k=3, seed=read['eval_seed'], batch_size=4
+  )
+  assert measured['correct'] == info['random_pixel_sample']['correct']
+  # The experiment takes it by name.
+  monkeypatch.setattr(pretrained, 'DIRECTORY', str(shipped))
+  _, _, judge_info = image_experiment.load_judge('pretrained:tiny')
+  assert (
+    judge_info['pretrained'] == 'tiny' and judge_info['random_pixel_accuracy'] == info['random_pixel_test']['accuracy']
+  )
+  with pytest.raises(runfiles.WorkdirError, match="no shipped judge 'missing'.*shipped: tiny"):
+    image_experiment.load_judge('pretrained:missing')
+  # An altered file, and weights that do not fit the recorded model, are refused with the reason.
+  weights = (shipped / 'tiny.npz').read_bytes()
+  (shipped / 'tiny.npz').write_bytes(weights[:-1] + bytes([weights[-1] ^ 1]))
+  with pytest.raises(pretrained.PretrainedError, match='does not match the sha256'):
+    pretrained.load('tiny', str(shipped))
+  (shipped / 'tiny.npz').write_bytes(weights)
+  (shipped / 'tiny.json').write_text(json.dumps({**read, 'num_classes': 10}))
+  with pytest.raises(pretrained.PretrainedError, match=r'expected float16\[.*10\]'):
+    pretrained.load('tiny', str(shipped))
+
+
+def test_export_judge_refuses_a_workdir_without_a_trained_judge(tmp_path):
+  result = _launch('launch.export_judge', f'--judge_workdir={tmp_path}', '--name=x', f'--out={tmp_path / "out"}')
+  assert result.returncode == 2 and 'no trained judge' in result.stderr and not (tmp_path / 'out').exists()
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ from debate.rollouts import images as image_rollout
 from debate.rollouts import runner
 from debate.tasks import idx
 from debate.training import ladder, selfplay
-from judges import image_judges
+from judges import image_judges, pretrained
 
 # The fields whose values change a run's results; the others (the judge's training fields, and
 # game_batch_size, game_memory_gb, num_transcripts, which change only how a run executes) may differ on resume.
@@ -228,10 +228,31 @@ def plan_cells(config: ml_collections.ConfigDict) -> tuple[ImageCell, ...]:
 
 
 def load_judge(judge_workdir: str) -> tuple[image_judges.ImageJudge, Any, dict]:
-  """(judge, params, info) of the judge trained in `judge_workdir` (latest checkpoint).
+  """(judge, params, info) of the judge trained in `judge_workdir` (latest checkpoint), or of the shipped
+  judge NAME when `judge_workdir` is 'pretrained:NAME' (judges/pretrained.py).
 
   info: model, k, step, and the test random-pixel accuracy from eval.json when training finished.
   """
+  if judge_workdir.startswith(pretrained.PREFIX):
+    try:
+      judge, params, shipped = pretrained.load(judge_workdir[len(pretrained.PREFIX) :])
+    except pretrained.PretrainedError as e:
+      raise runfiles.WorkdirError(f'--judge_workdir={judge_workdir}: {e}') from None
+    test = shipped['random_pixel_test']
+    return (
+      judge,
+      params,
+      {
+        'model': shipped['model'],
+        'k': shipped['k'],
+        'step': shipped['step'],
+        'steps': shipped['training_config']['steps'],
+        'pretrained': shipped['name'],
+        'random_pixel_accuracy': test['accuracy'],
+        'random_pixel_ci95': test['ci95'],
+        'random_pixel_images': test['games'],
+      },
+    )
   from judges import train  # Imported here: it pulls in Orbax, which the rest of this module does not need.
 
   config_path = os.path.join(judge_workdir, train.CONFIG)
