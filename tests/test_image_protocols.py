@@ -163,6 +163,17 @@ def test_mcts_finds_the_only_winning_first_move():
   np.testing.assert_array_equal(_chosen_pixels('mcts:64', game, state), [1] * 5)
 
 
+@pytest.mark.parametrize('leaf', ['judge', 'avg3'])
+def test_mcts_with_another_leaf_evaluation_finds_the_winning_moves_too(leaf):
+  # The position of the test above (pixel 1 is the only winning first move), and the liar's replies after
+  # the honest pixel 0 (2 and 4 win): the judge on the revealed pixels alone, or 3 completions averaged.
+  game = image_games.ImageDebate(JUDGE, 2, 8)
+  state = game.init(None, _game())
+  np.testing.assert_array_equal(_chosen_pixels(f'mcts:64:{leaf}', game, state), [1] * 5)
+  reply = game.step(state, jnp.int32(0))
+  assert set(_chosen_pixels(f'mcts:32:{leaf}', game, reply).tolist()) <= {2, 4}
+
+
 def test_mcts_liar_finds_its_winning_reply():
   # Honest first has shown pixel 0 (+2); the liar's replies 2 (+3) and 4 (+4) both win, 1 and 5 do not.
   game = image_games.ImageDebate(JUDGE, 2, 8)
@@ -189,6 +200,7 @@ def test_image_scores_credit_the_liar_with_its_best_lie():
     ('debate/mcts:100', 'debate/mcts:100'),
     ('debate/mcts:100/no_precommit', 'debate/mcts:100/no_precommit'),
     ('debate/mcts:100/liar=random', 'debate/mcts:100/liar=random'),
+    ('debate/mcts:100:judge/liar=mcts:25:avg4', 'debate/mcts:100:judge/liar=mcts:25:avg4'),
   ],
 )
 def test_arm_names_round_trip(spec, name):
@@ -205,6 +217,9 @@ def test_arm_names_round_trip(spec, name):
     ('debate/mcts:4/precommit', 'unknown debate option'),
     ('direct/random', 'takes no agent'),
     ('chess/mcts:4', 'unknown image protocol'),
+    ('debate/mcts:4:rollout', 'unknown leaf evaluation'),
+    ('debate/mcts:4:avg0', 'unknown leaf evaluation'),
+    ('debate/greedy:judge', 'takes no budget'),
   ],
 )
 def test_bad_arms_are_refused_with_the_reason(spec, message):

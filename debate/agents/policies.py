@@ -79,19 +79,29 @@ class Greedy(Policy):
 
 @dataclasses.dataclass(frozen=True)
 class MCTS(Policy):
+  """`budget` PUCT simulations per move; `leaf`: the leaf evaluation (`search.leaf_evaluator`)."""
+
   budget: int
+  leaf: str = ''
 
   def __post_init__(self):
     if self.budget < 1:
       raise ValueError(f'MCTS needs a budget >= 1 simulation, got {self.budget}')
+    search.leaf_evaluator(self.leaf)  # Checks the name.
+
+  def _puct(self, key, game, state, judge_params, batch_axis):
+    evaluator = search.leaf_evaluator(self.leaf)
+    return search.puct(
+      game, key, state, judge_params, simulations=self.budget, batch_axis=batch_axis, evaluator=evaluator
+    )
 
   def __call__(self, key, game, state, judge_params, agent_params, plan, *, batch_axis=None):
     search_key, tie_key = jax.random.split(key)
-    visits, _ = search.puct(game, search_key, state, judge_params, simulations=self.budget, batch_axis=batch_axis)
+    visits, _ = self._puct(search_key, game, state, judge_params, batch_axis)
     return search.argmax_random_tiebreak(tie_key, jnp.where(game.legal_actions(state), visits, -1.0))
 
   def estimate(self, key, game, state, judge_params, agent_params, *, batch_axis=None):
-    return search.puct(game, key, state, judge_params, simulations=self.budget, batch_axis=batch_axis)[1]
+    return self._puct(key, game, state, judge_params, batch_axis)[1]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -164,13 +164,43 @@ def argmax_random_tiebreak(key: chex.PRNGKey, values: chex.Array) -> chex.Array:
 
 @dataclasses.dataclass(frozen=True)
 class RolloutEvaluator:
-  """Uniform prior over the legal actions; value = the verdict of one random continuation (see the module)."""
+  """Uniform prior over the legal actions; value = the verdict of one random continuation (see the module),
+  or the mean verdict of `completions` of them (`completions` judge calls per simulation)."""
+
+  completions: int = 1
 
   def __call__(self, game, key, state, judge_params, agent_params):
-    """(prior logits [A], value []) for the player to move in `state`, and the continuation's verdict [P]."""
-    verdict = game.verdict(judge_params, game.rollout(key, state))
+    """(prior logits [A], value []) for the player to move in `state`, and the (mean) verdict [P]."""
+    if self.completions == 1:
+      verdict = game.verdict(judge_params, game.rollout(key, state))
+    else:
+      keys = jax.random.split(key, self.completions)
+      verdict = jax.vmap(lambda k: game.verdict(judge_params, game.rollout(k, state)))(keys).mean(axis=0)
     prior = jnp.where(game.legal_actions(state), 0.0, INVALID_LOGIT)
     return prior, verdict[game.current_player(state)], verdict
+
+
+@dataclasses.dataclass(frozen=True)
+class JudgeEvaluator:
+  """Uniform prior over the legal actions; value = the judge's verdict on the position as it stands (for
+  images: the revealed pixels alone), one judge call per simulation. A finished game's verdict is exact."""
+
+  def __call__(self, game, key, state, judge_params, agent_params):
+    verdict = game.verdict(judge_params, state)
+    prior = jnp.where(game.legal_actions(state), 0.0, INVALID_LOGIT)
+    return prior, verdict[game.current_player(state)], verdict
+
+
+def leaf_evaluator(leaf: str):
+  """The `mcts:B` agents' leaf evaluation by name: '' (one random completion, the default), 'judge' (the
+  judge on the position as it stands) or 'avgN' (the mean verdict of N random completions)."""
+  if leaf == '':
+    return rollouts
+  if leaf == 'judge':
+    return JudgeEvaluator()
+  if leaf.startswith('avg') and leaf[3:].isdigit() and int(leaf[3:]) >= 1:
+    return RolloutEvaluator(int(leaf[3:]))
+  raise ValueError(f"unknown leaf evaluation {leaf!r}; expected 'judge' or 'avgN' (N >= 1 random completions)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,17 +254,20 @@ def recurrent_fn(game, evaluator, batch_axis: str | None = None):
   return fn
 
 
-def puct(game, key, state, judge_params, *, simulations: int, batch_axis=None) -> tuple[chex.Array, chex.Array]:
-  """`simulations` PUCT simulations from one game's `state` with the `rollouts` evaluator: (root visit counts
-  [A] float32, root value [] for the player to move). The tree is cut at game.moves_left(state)."""
+def puct(
+  game, key, state, judge_params, *, simulations: int, batch_axis=None, evaluator=None
+) -> tuple[chex.Array, chex.Array]:
+  """`simulations` PUCT simulations from one game's `state` with `evaluator` (default `rollouts`): (root
+  visit counts [A] float32, root value [] for the player to move). The tree is cut at game.moves_left(state)."""
+  evaluator = evaluator or rollouts
   search_key, root_key = jax.random.split(key)
   constants, core = game.split_constants(jax.tree.map(lambda a: a[None], state))
-  prior, value, _ = rollouts(game, root_key, state, judge_params, None)  # The root's value: one continuation.
+  prior, value, _ = evaluator(game, root_key, state, judge_params, None)  # The root's value.
   output = puct_search(
     (judge_params, None, constants),
     search_key,
     mctx.RootFnOutput(prior_logits=prior[None], value=value[None], embedding=core),
-    recurrent_fn(game, rollouts, batch_axis),
+    recurrent_fn(game, evaluator, batch_axis),
     num_simulations=simulations,
     max_depth=jnp.maximum(game.moves_left(state), 1),
     depth_bound=game.max_moves + 1,

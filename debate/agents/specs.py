@@ -1,7 +1,9 @@
 """Agents by name, as configs and records spell them, for every task: `AgentSpec` and `parse_agent`.
 
 Kinds (a task accepts those its protocols can play):
-- `random`, `greedy`, `mcts:B`: the generic agents of `debate.agents.policies` (B simulations per move).
+- `random`, `greedy`, `mcts:B`: the generic agents of `debate.agents.policies` (B simulations per move);
+  `mcts:B:judge` and `mcts:B:avgN` evaluate leaves with the judge on the position as it stands or with the
+  mean of N random completions instead of one (`debate.agents.search.leaf_evaluator`).
 - `learned:STEP`: the REINFORCE-trained network (`debate.training.reinforce`) at its checkpoint STEP;
   `az:STEP` / `az:STEP@S`: the self-play network (`debate.training.selfplay`) at STEP, playing its argmax or
   an S-simulation search with it. Their params are data the runner passes to the compiled games, so every
@@ -30,6 +32,7 @@ class AgentSpec:
   kind: str
   budget: int = 0
   simulations: int = 0
+  leaf: str = ''  # mcts only: the leaf evaluation ('' one random completion, 'judge', 'avgN'; search.py).
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -42,17 +45,30 @@ class AgentSpec:
       raise ValueError(f'only an az agent searches with its network (az:STEP@SIMULATIONS), not {self.kind}')
     if self.simulations < 0:
       raise ValueError(f'an az agent needs simulations >= 1 after @, e.g. az:1000@16, got {self.simulations}')
+    if self.leaf:
+      if self.kind != 'mcts':
+        raise ValueError(f'only mcts takes a leaf evaluation (mcts:B:judge, mcts:B:avgN), not {self.kind}')
+      from debate.agents import search  # Checks the name (and keeps specs importable without mctx).
+
+      search.leaf_evaluator(self.leaf)
 
   @property
   def name(self) -> str:
     if self.kind in LEARNED_KINDS:
       return f'{self.kind}:{self.budget}' + (f'@{self.simulations}' if self.simulations else '')
-    return f'{self.kind}:{self.budget}' if self.kind in BUDGETED_KINDS else self.kind
+    if self.kind in BUDGETED_KINDS:
+      return f'{self.kind}:{self.budget}' + (f':{self.leaf}' if self.leaf else '')
+    return self.kind
 
   @property
   def agent(self) -> str:
     """The agent's strength, named alike in every protocol: random, greedy, search:B, oracle, or the name."""
-    return f'search:{self.budget}' if self.kind in BUDGETED_KINDS else self.name
+    return f'search:{self.budget}' if self.kind in BUDGETED_KINDS and not self.leaf else self.name
+
+  @property
+  def judge_calls_per_simulation(self) -> int:
+    """Judge evaluations an mcts agent spends per simulation (N for the avgN leaf evaluation, else 1)."""
+    return int(self.leaf[3:]) if self.leaf.startswith('avg') else 1
 
   @property
   def learned(self) -> bool:
@@ -65,7 +81,7 @@ class AgentSpec:
 
 
 def parse_agent(text: str, kinds, *, role: str = 'agent', context: str = '') -> AgentSpec:
-  """'random' | 'greedy' | 'mcts:B' | 'search:B' | 'oracle' | 'midpoint' | 'learned:STEP' | 'az:STEP[@S]'
+  """'random' | 'greedy' | 'mcts:B[:LEAF]' | 'search:B' | 'oracle' | 'midpoint' | 'learned:STEP' | 'az:STEP[@S]'
   -> AgentSpec, for a kind among `kinds`; ValueError naming the problem (`context`: the whole spec)."""
   where = f' in {context!r}' if context else ''
   kind, _, budget = text.partition(':')
@@ -76,10 +92,11 @@ def parse_agent(text: str, kinds, *, role: str = 'agent', context: str = '') -> 
   if kind not in BUDGETED_KINDS + LEARNED_KINDS and budget:
     raise ValueError(f'{kind} takes no budget{where}, got {text!r}')
   step, at, simulations = budget.partition('@')
+  step, _, leaf = step.partition(':') if kind == 'mcts' else (step, '', '')
   try:
     if at and (kind != 'az' or int(simulations) < 1):
       raise ValueError
-    return AgentSpec(kind, int(step) if step else 0, simulations=int(simulations) if at else 0)
+    return AgentSpec(kind, int(step) if step else 0, simulations=int(simulations) if at else 0, leaf=leaf)
   except ValueError as e:
     detail = f': {e}' if str(e) else ''
     example = f'{kind}:1000@16' if kind == 'az' else f'{kind}:64'

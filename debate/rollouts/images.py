@@ -115,7 +115,7 @@ def lies_per_image(arm: ImageArm, num_classes: int) -> int:
 def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first: str | None) -> float | None:
   """Judge forward passes the liar (the consultant in consultancy) spends choosing its moves in one game.
 
-  Per move: mcts:B one judged rollout per simulation (B), greedy one per candidate pixel (A = num_actions,
+  Per move: mcts:B one judged rollout per simulation (B; N B with the avgN leaf evaluation), greedy one per candidate pixel (A = num_actions,
   padded candidates included), random 1 (the chain tournament's convention), az:STEP@S S (its search judges
   every node it expands). Moves: all k in consultancy; in debate the liar's share of the k alternating moves
   (the first player makes ceil(k / 2)). None for direct judging and for the network alone (az:STEP, which
@@ -124,9 +124,12 @@ def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first
   agent = arm.liar if arm.protocol == 'debate' else arm.honest
   if agent is None or (agent.kind == 'az' and not agent.simulations):
     return None
-  per_move = {'mcts': float(agent.budget), 'greedy': float(num_actions), 'random': 1.0, 'az': float(agent.simulations)}[
-    agent.kind
-  ]
+  per_move = {
+    'mcts': float(agent.budget * agent.judge_calls_per_simulation),
+    'greedy': float(num_actions),
+    'random': 1.0,
+    'az': float(agent.simulations),
+  }[agent.kind]
   return per_move * (k if arm.protocol == 'consultancy' else ((k + 1) // 2 if first == 'liar' else k // 2))
 
 
