@@ -21,11 +21,13 @@ import hashlib
 import io
 import json
 import os
+import pathlib
 
 import jax
 import numpy as np
 from flax import traverse_util
 
+from debate.experiments import runfiles
 from debate.tasks import idx
 from judges import image_judges
 
@@ -79,11 +81,8 @@ def export(
   }
   weights, info_path, sample_dir = _paths(directory, name)
   os.makedirs(sample_dir, exist_ok=True)
-  with open(weights, 'wb') as f:
-    f.write(buffer.getvalue())
-  with open(info_path, 'w') as f:
-    json.dump(info, f, indent=2, sort_keys=True)
-    f.write('\n')
+  runfiles.atomic_write(weights, lambda tmp: pathlib.Path(tmp).write_bytes(buffer.getvalue()))
+  runfiles.write_json(info_path, info)
   idx.write_idx(os.path.join(sample_dir, 't10k-images-idx3-ubyte.gz'), sample.images)
   idx.write_idx(os.path.join(sample_dir, 't10k-labels-idx1-ubyte.gz'), sample.labels.astype(np.uint8))
   return info

@@ -57,7 +57,7 @@ Training (`--train=judge|selfplay`, bench_train_judge or bench_train_selfplay): 
 (compile_s, reported apart), warms up, then times `--repeats` repetitions of `--train_steps` steps, each
 ended by block_until_ready. The table gives the median repetition, steps/s, examples/s, steps/s relative to
 the first mesh, XLA's FLOPs per step and device, and the model FLOPs utilisation where the device's peak is
-known (PEAK_FLOPS in debate/training/throughput.py; blank on CPU).
+known (PEAK_FLOPS in debate/rollouts/throughput.py; blank on CPU).
 
 `--train=judge`: the image judge's train step (judges/train.py), fed from the host each step, after 2
 warm-up steps (the first two --mesh values are the default):

@@ -207,6 +207,15 @@ def test_arm_names_round_trip(spec, name):
   assert image_rollout.parse_image_arm(spec).name == name
 
 
+def test_the_liars_judge_calls_count_every_averaged_completion():
+  # k = 6, liar first: the liar makes 3 moves of B simulations, each costing N judge calls with avgN.
+  count = lambda spec: image_rollout.judge_evaluations_per_game(
+    image_rollout.parse_image_arm(spec), k=6, num_actions=16, first='liar'
+  )
+  assert count('debate/mcts:10') == count('debate/mcts:10/liar=mcts:10:judge') == 10 * 3
+  assert count('debate/mcts:10/liar=mcts:10:avg4') == 10 * 4 * 3
+
+
 @pytest.mark.parametrize(
   'spec, message',
   [

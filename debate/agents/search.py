@@ -169,6 +169,11 @@ class RolloutEvaluator:
 
   completions: int = 1
 
+  @property
+  def judge_calls(self) -> int:
+    """Judge evaluations per simulation."""
+    return self.completions
+
   def __call__(self, game, key, state, judge_params, agent_params):
     """(prior logits [A], value []) for the player to move in `state`, and the (mean) verdict [P]."""
     if self.completions == 1:
@@ -184,6 +189,8 @@ class RolloutEvaluator:
 class JudgeEvaluator:
   """Uniform prior over the legal actions; value = the judge's verdict on the position as it stands (for
   images: the revealed pixels alone), one judge call per simulation. A finished game's verdict is exact."""
+
+  judge_calls = 1  # Judge evaluations per simulation.
 
   def __call__(self, game, key, state, judge_params, agent_params):
     verdict = game.verdict(judge_params, state)

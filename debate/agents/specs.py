@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from debate.agents import search
+
 KINDS = ('random', 'greedy', 'mcts', 'search', 'oracle', 'midpoint', 'learned', 'az')
 BUDGETED_KINDS = ('mcts', 'search')
 LEARNED_KINDS = ('learned', 'az')  # Named by a checkpoint step; their params come from a ladder.
@@ -48,9 +50,7 @@ class AgentSpec:
     if self.leaf:
       if self.kind != 'mcts':
         raise ValueError(f'only mcts takes a leaf evaluation (mcts:B:judge, mcts:B:avgN), not {self.kind}')
-      from debate.agents import search  # Checks the name (and keeps specs importable without mctx).
-
-      search.leaf_evaluator(self.leaf)
+      search.leaf_evaluator(self.leaf)  # Checks the name.
 
   @property
   def name(self) -> str:
@@ -68,7 +68,7 @@ class AgentSpec:
   @property
   def judge_calls_per_simulation(self) -> int:
     """Judge evaluations an mcts agent spends per simulation (N for the avgN leaf evaluation, else 1)."""
-    return int(self.leaf[3:]) if self.leaf.startswith('avg') else 1
+    return search.leaf_evaluator(self.leaf).judge_calls
 
   @property
   def learned(self) -> bool:

@@ -14,8 +14,8 @@
   measures everything else (tree bookkeeping, rollouts, masking): 1.0 would be a search that costs nothing
   beyond its judge calls. The two are timed interleaved (a search call, then the same number of plain
   batched forward calls in one compiled loop, and again), so machine load falls on both alike; each row
-  also gives the judge's achieved FLOP/s inside the search against the device's peak where it is known
-  (`peak_flops`: on CPU, cores x clock x FP32 FLOPs per cycle of its widest FMA).
+  also gives the judge's achieved FLOP/s inside the search against the devices' peak where it is known
+  (`peak_flops`: on CPU, cores x clock x FP32 FLOPs per cycle of its widest FMA; on accelerators PEAK_FLOPS).
 
 Every benchmark times with `time_calls` and describes its machine with `environment`. Judges are untrained:
 their speed does not depend on their weights.
@@ -355,13 +355,28 @@ def forward_loop(judge: image_judges.ImageJudge, params, images: np.ndarray, bat
   return lambda r: loop(params, planes, r)
 
 
-def peak_flops() -> float | None:
-  """FP32 FLOP/s peak of this process's devices where it is known: on CPU, cores x clock x FLOPs per cycle
-  (2 FMA units x lanes x 2: 64 with AVX-512, 32 with AVX2 + FMA, 8 otherwise) from /proc/cpuinfo; on an
-  accelerator, debate.training.throughput.PEAK_FLOPS's figure (bf16 dense) if it names the device kind."""
-  if jax.default_backend() != 'cpu':
-    from debate.training.throughput import PEAK_FLOPS
+# Dense bf16 peak FLOP/s per device, from the vendors' data sheets, by `device.device_kind`: the usual MFU
+# denominator. The judges train in float32, so their MFU against it is a lower bound on how busy a device is.
+PEAK_FLOPS = {
+  'TPU v4': 275e12,
+  'TPU v5 lite': 197e12,
+  'TPU v5': 459e12,
+  'TPU v5p': 459e12,
+  'TPU v6 lite': 918e12,
+  'NVIDIA H100 80GB HBM3': 989e12,
+  'NVIDIA H100 PCIe': 756e12,
+  'NVIDIA H200': 989e12,
+  'NVIDIA A100-SXM4-40GB': 312e12,
+  'NVIDIA A100-SXM4-80GB': 312e12,
+  'NVIDIA A100 80GB PCIe': 312e12,
+}
 
+
+def peak_flops() -> float | None:
+  """Peak FLOP/s of this process's devices where it is known: on CPU the FP32 peak, cores x clock x FLOPs per
+  cycle (2 FMA units x lanes x 2: 64 with AVX-512, 32 with AVX2 + FMA, 8 otherwise) from /proc/cpuinfo; on an
+  accelerator PEAK_FLOPS's dense bf16 figure for its device kind (None if not listed)."""
+  if jax.default_backend() != 'cpu':
     return PEAK_FLOPS.get(jax.devices()[0].device_kind)
   try:
     with open('/proc/cpuinfo') as f:
@@ -503,7 +518,7 @@ def render_images_markdown(rows: Sequence[dict], env: dict | None = None) -> str
     set(range(11)),
     table_caption(
       'efficiency: judge evaluations per second in the search over those of the plain forward pass, timed '
-      'interleaved (medians); of peak: the judge FLOP/s in the search over the FP32 peak of the devices.',
+      "interleaved (medians); of peak: the judge FLOP/s in the search over the devices' peak (`peak_flops`).",
       env,
     ),
   )

@@ -7,8 +7,8 @@
 Both return a row with compile_s (lowering and compiling, apart from the timed calls), median_s, min_s,
 max_s and times_s [repeats] (per repetition of `steps_per_repeat` steps), steps_per_s, examples_per_s,
 flops_per_step (XLA's cost analysis of the compiled step, per device) and mfu (flops_per_step * steps_per_s
-over the device's PEAK_FLOPS; None where the peak is not known, e.g. on CPU). Timing and the table caption
-are debate.rollouts.throughput's.
+over the device's PEAK_FLOPS; None where the peak is not known, e.g. on CPU). The peak table, timing and the
+table caption are debate.rollouts.throughput's.
 """
 
 from __future__ import annotations
@@ -25,25 +25,9 @@ from jax.sharding import Mesh
 from debate.distributed import sharding
 from debate.games import chain as chain_game
 from debate.reports.tables import markdown_table
-from debate.rollouts.throughput import table_caption, time_calls, timing_fields
+from debate.rollouts.throughput import PEAK_FLOPS, table_caption, time_calls, timing_fields
 from debate.training import selfplay
 from judges import chain_checkers, image_judges, train
-
-# Dense bf16 peak FLOP/s per device, from the vendors' data sheets, by `device.device_kind`: the usual MFU
-# denominator. The judges train in float32, so their MFU against it is a lower bound on how busy a device is.
-PEAK_FLOPS = {
-  'TPU v4': 275e12,
-  'TPU v5 lite': 197e12,
-  'TPU v5': 459e12,
-  'TPU v5p': 459e12,
-  'TPU v6 lite': 918e12,
-  'NVIDIA H100 80GB HBM3': 989e12,
-  'NVIDIA H100 PCIe': 756e12,
-  'NVIDIA H200': 989e12,
-  'NVIDIA A100-SXM4-40GB': 312e12,
-  'NVIDIA A100-SXM4-80GB': 312e12,
-  'NVIDIA A100 80GB PCIe': 312e12,
-}
 
 
 def _mesh(mesh_shape: tuple[int, int], batch_size: int) -> Mesh:
