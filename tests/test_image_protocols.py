@@ -174,6 +174,22 @@ def test_mcts_with_another_leaf_evaluation_finds_the_winning_moves_too(leaf):
   assert set(_chosen_pixels(f'mcts:32:{leaf}', game, reply).tolist()) <= {2, 4}
 
 
+def test_the_puct_constant_trades_the_best_move_against_exploring_the_others():
+  # The position above: with 200 simulations a small c_puct keeps to the winning pixel, a large one spreads
+  # its visits over every legal pixel; both still choose pixel 1 (the most visited).
+  game = image_games.ImageDebate(JUDGE, 2, 8)
+  state = game.init(None, _game())
+  visits = {
+    c: np.asarray(
+      jax.jit(lambda key, c=c: search.puct(game, key, state, WEIGHTS, simulations=200, c_puct=c)[0])(jax.random.key(3))
+    )
+    for c in (0.25, 1.0, 16.0)
+  }
+  assert visits[0.25][1] > 0.9 * 200 and visits[1.0][1] > 0.9 * 200  # Measured: 189 and 187 of 200.
+  assert visits[16.0][1] < 0.5 * 200 and visits[16.0][:5].min() >= 20  # Measured: 68, and 30 to 36 each.
+  np.testing.assert_array_equal(_chosen_pixels('mcts:200:c16', game, state), [1] * 5)
+
+
 def test_mcts_liar_finds_its_winning_reply():
   # Honest first has shown pixel 0 (+2); the liar's replies 2 (+3) and 4 (+4) both win, 1 and 5 do not.
   game = image_games.ImageDebate(JUDGE, 2, 8)
@@ -201,6 +217,7 @@ def test_image_scores_credit_the_liar_with_its_best_lie():
     ('debate/mcts:100/no_precommit', 'debate/mcts:100/no_precommit'),
     ('debate/mcts:100/liar=random', 'debate/mcts:100/liar=random'),
     ('debate/mcts:100:judge/liar=mcts:25:avg4', 'debate/mcts:100:judge/liar=mcts:25:avg4'),
+    ('debate/mcts:100:c2.0/liar=mcts:100:avg4:c0.5', 'debate/mcts:100:c2/liar=mcts:100:avg4:c0.5'),
   ],
 )
 def test_arm_names_round_trip(spec, name):
@@ -229,6 +246,9 @@ def test_the_liars_judge_calls_count_every_averaged_completion():
     ('debate/mcts:4:rollout', 'unknown leaf evaluation'),
     ('debate/mcts:4:avg0', 'unknown leaf evaluation'),
     ('debate/greedy:judge', 'takes no budget'),
+    ('debate/mcts:4:c0', 'PUCT constant must be > 0'),
+    ('debate/mcts:4:cx', 'bad image agent'),
+    ('debate/mcts:4:c2:judge', 'unknown leaf evaluation'),
   ],
 )
 def test_bad_arms_are_refused_with_the_reason(spec, message):

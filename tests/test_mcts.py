@@ -147,3 +147,24 @@ def test_puct_search_never_expands_an_invalid_action_below_the_root():
   expanded = np.asarray(tree.action_from_parent[0, 1:])  # The action that led to each expanded node.
   assert set(expanded.tolist()) <= {0, 2}
   assert np.asarray(out.action_weights[0])[~np.asarray(valid)].sum() == 0
+
+
+def test_threefry_on_the_cpu_runs_without_loops_and_gives_the_same_numbers():
+  """debate/cpu_random.py swaps JAX's looped CPU lowering of Threefry for its straight-line one: the
+  Random123 known-answer vector still comes out, and a compiled random draw has no while loop left."""
+  from jax.extend import random as jax_random
+
+  from debate import cpu_random
+
+  assert cpu_random.install(), (
+    f'JAX {jax.__version__} moved jax._src.random.threefry2x32 or its lowering rules, so debate/cpu_random.py '
+    'no longer removes the loops from random draws on the CPU (results are unchanged, searches are slower): '
+    'find the straight-line Threefry lowering in the new JAX and register it for the CPU again.'
+  )
+  key = np.uint32([0x13198A2E, 0x03707344])
+  count = np.uint32([[0x243F6A88], [0x85A308D3]])
+  hash_fn = jax.jit(lambda k1, k2, x1, x2: jax_random.threefry2x32_p.bind(k1, k2, x1, x2))
+  hashed = [int(h[0]) for h in hash_fn(key[0], key[1], count[0], count[1])]
+  assert hashed == [0xC4923A9C, 0x483DF7A0]  # Salmon et al. 2011, Threefry-2x32 with 20 rounds.
+  draw = jax.jit(lambda k: jax.random.uniform(k, (784,)))
+  assert ' while(' not in draw.lower(jax.random.key(0)).compile().as_text()

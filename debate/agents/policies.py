@@ -79,10 +79,12 @@ class Greedy(Policy):
 
 @dataclasses.dataclass(frozen=True)
 class MCTS(Policy):
-  """`budget` PUCT simulations per move; `leaf`: the leaf evaluation (`search.leaf_evaluator`)."""
+  """`budget` PUCT simulations per move with exploration constant `c_puct`; `leaf`: the leaf evaluation
+  (`search.leaf_evaluator`)."""
 
   budget: int
   leaf: str = ''
+  c_puct: float = 1.0
 
   def __post_init__(self):
     if self.budget < 1:
@@ -92,7 +94,14 @@ class MCTS(Policy):
   def _puct(self, key, game, state, judge_params, batch_axis):
     evaluator = search.leaf_evaluator(self.leaf)
     return search.puct(
-      game, key, state, judge_params, simulations=self.budget, batch_axis=batch_axis, evaluator=evaluator
+      game,
+      key,
+      state,
+      judge_params,
+      simulations=self.budget,
+      batch_axis=batch_axis,
+      evaluator=evaluator,
+      c_puct=self.c_puct,
     )
 
   def __call__(self, key, game, state, judge_params, agent_params, plan, *, batch_axis=None):

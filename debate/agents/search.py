@@ -34,8 +34,9 @@ additions:
   batched, so every iteration selects between the old and the new value of the WHOLE tree, and one
   simulation costs O(tree size) = O(num_simulations x num_actions). A search therefore costs
   O(num_simulations^2 x num_actions), which makes 10k simulations over hundreds of actions impossible.
-  `fixed_depth_backward` makes the same updates in a `fori_loop` of `depth_bound` iterations (a static bound
-  on a leaf's depth) with masked single-element scatters, so one simulation costs O(depth). The tree it
+  `fixed_depth_backward` makes the same updates along the leaf's path of at most `depth_bound` edges (a
+  static bound on a leaf's depth): the path and its backed-up values first, then one scatter per tree array
+  (see `_fixed_depth_backward`), so one simulation costs O(depth) in a fixed, small number of kernels. The tree it
   produces is bit-identical to mctx's (tests compare them on random trees). mctx reads `backward` from its
   search module at trace time; `puct_search` swaps it in for the duration of the trace only.
 """
@@ -55,35 +56,40 @@ INVALID_LOGIT = -1e9  # The prior logit marking an invalid action, at the root a
 
 
 def _fixed_depth_backward(depth_bound: int):
-  """mctx's backward pass for one tree (vmapped over the batch) in `depth_bound` masked steps."""
+  """mctx's backward pass for one tree (vmapped over the batch) along a path of at most `depth_bound` edges.
+
+  A path visits each node once, so its updates do not interact: the path's nodes, then the values backed up
+  along it (a scalar recurrence), are computed first, and each tree array is then written by ONE scatter of
+  `depth_bound` elements (steps past the root write out of bounds and are dropped). The arithmetic is mctx's,
+  in its order; the loops are unrolled, because on the CPU a loop over a few scalars costs more in dispatched
+  kernels than in work.
+  """
 
   def backward(tree, leaf_index):
-    def body(_, carry):
-      tree, leaf_value, index = carry
-      active = index != mctx.Tree.ROOT_INDEX
-      parent = jnp.where(active, tree.parents[index], mctx.Tree.ROOT_INDEX)
-      action = jnp.where(active, tree.action_from_parent[index], 0)
-      count = tree.node_visits[parent]
-      reward = tree.children_rewards[parent, action]
-      new_leaf_value = reward + tree.children_discounts[parent, action] * leaf_value
-      parent_value = (tree.node_values[parent] * count + new_leaf_value) / (count + 1.0)
-      children_value = tree.node_values[index]
-      children_count = tree.children_visits[parent, action] + 1
-
-      def masked_set(x, value, *position):
-        return x.at[position].set(jnp.where(active, value, x[position]))
-
-      tree = tree.replace(
-        node_values=masked_set(tree.node_values, parent_value, parent),
-        node_visits=masked_set(tree.node_visits, count + 1, parent),
-        children_values=masked_set(tree.children_values, children_value, parent, action),
-        children_visits=masked_set(tree.children_visits, children_count, parent, action),
-      )
-      return (tree, jnp.where(active, new_leaf_value, leaf_value), jnp.where(active, parent, index))
-
-    leaf_index = jnp.asarray(leaf_index, jnp.int32)
-    tree, _, _ = jax.lax.fori_loop(0, depth_bound, body, (tree, tree.node_values[leaf_index], leaf_index))
-    return tree
+    root, num_nodes = mctx.Tree.ROOT_INDEX, tree.node_values.shape[0]
+    nodes = [jnp.asarray(leaf_index, jnp.int32)]  # nodes[d]: the node d edges above the leaf (root past it).
+    for _ in range(depth_bound):
+      nodes.append(jnp.where(nodes[-1] == root, root, tree.parents[nodes[-1]]))
+    child, parent = jnp.stack(nodes[:-1]), jnp.stack(nodes[1:])  # [depth_bound] each.
+    active = child != root
+    action = jnp.where(active, tree.action_from_parent[child], 0)
+    rewards, discounts = tree.children_rewards[parent, action], tree.children_discounts[parent, action]
+    counts, parent_values = tree.node_visits[parent], tree.node_values[parent]
+    leaf_value = tree.node_values[leaf_index]
+    new_values = []  # new_values[d]: the updated value of the node d + 1 edges above the leaf.
+    for d in range(depth_bound):
+      leaf_value = rewards[d] + discounts[d] * leaf_value
+      new_values.append((parent_values[d] * counts[d] + leaf_value) / (counts[d] + 1.0))
+    child_values = [tree.node_values[leaf_index]] + new_values[:-1]  # Each child's value, as updated.
+    target = jnp.where(active, parent, num_nodes)  # Out of bounds past the root: dropped.
+    return tree.replace(
+      node_values=tree.node_values.at[target].set(jnp.stack(new_values), mode='drop'),
+      node_visits=tree.node_visits.at[target].set(counts + 1, mode='drop'),
+      children_values=tree.children_values.at[target, action].set(jnp.stack(child_values), mode='drop'),
+      children_visits=tree.children_visits.at[target, action].set(
+        tree.children_visits[parent, action] + 1, mode='drop'
+      ),
+    )
 
   return jax.vmap(backward)
 
@@ -262,9 +268,10 @@ def recurrent_fn(game, evaluator, batch_axis: str | None = None):
 
 
 def puct(
-  game, key, state, judge_params, *, simulations: int, batch_axis=None, evaluator=None
+  game, key, state, judge_params, *, simulations: int, batch_axis=None, evaluator=None, c_puct: float = 1.0
 ) -> tuple[chex.Array, chex.Array]:
-  """`simulations` PUCT simulations from one game's `state` with `evaluator` (default `rollouts`): (root
+  """`simulations` PUCT simulations (constant `c_puct`) from one game's `state` with `evaluator` (default
+  `rollouts`): (root
   visit counts [A] float32, root value [] for the player to move). The tree is cut at game.moves_left(state)."""
   evaluator = evaluator or rollouts
   search_key, root_key = jax.random.split(key)
@@ -278,6 +285,7 @@ def puct(
     num_simulations=simulations,
     max_depth=jnp.maximum(game.moves_left(state), 1),
     depth_bound=game.max_moves + 1,
+    c_puct=c_puct,
     invalid_actions=~game.legal_actions(state)[None],
   )
   summary = output.search_tree.summary()

@@ -3,7 +3,8 @@
 Kinds (a task accepts those its protocols can play):
 - `random`, `greedy`, `mcts:B`: the generic agents of `debate.agents.policies` (B simulations per move);
   `mcts:B:judge` and `mcts:B:avgN` evaluate leaves with the judge on the position as it stands or with the
-  mean of N random completions instead of one (`debate.agents.search.leaf_evaluator`).
+  mean of N random completions instead of one (`debate.agents.search.leaf_evaluator`); a last option `:cX`
+  sets the PUCT constant c_puct = X (default 1), e.g. `mcts:1000:c2` or `mcts:1000:judge:c0.5`.
 - `learned:STEP`: the REINFORCE-trained network (`debate.training.reinforce`) at its checkpoint STEP;
   `az:STEP` / `az:STEP@S`: the self-play network (`debate.training.selfplay`) at STEP, playing its argmax or
   an S-simulation search with it. Their params are data the runner passes to the compiled games, so every
@@ -35,6 +36,7 @@ class AgentSpec:
   budget: int = 0
   simulations: int = 0
   leaf: str = ''  # mcts only: the leaf evaluation ('' one random completion, 'judge', 'avgN'; search.py).
+  c_puct: float = 1.0  # mcts only: the PUCT exploration constant.
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -51,19 +53,25 @@ class AgentSpec:
       if self.kind != 'mcts':
         raise ValueError(f'only mcts takes a leaf evaluation (mcts:B:judge, mcts:B:avgN), not {self.kind}')
       search.leaf_evaluator(self.leaf)  # Checks the name.
+    if self.c_puct != 1.0 and self.kind != 'mcts':
+      raise ValueError(f'only mcts takes a PUCT constant (mcts:B:cX), not {self.kind}')
+    if not self.c_puct > 0:
+      raise ValueError(f'the PUCT constant must be > 0, got {self.c_puct}')
 
   @property
   def name(self) -> str:
     if self.kind in LEARNED_KINDS:
       return f'{self.kind}:{self.budget}' + (f'@{self.simulations}' if self.simulations else '')
     if self.kind in BUDGETED_KINDS:
-      return f'{self.kind}:{self.budget}' + (f':{self.leaf}' if self.leaf else '')
+      options = ([self.leaf] if self.leaf else []) + ([f'c{self.c_puct:g}'] if self.c_puct != 1.0 else [])
+      return ':'.join([self.kind, str(self.budget), *options])
     return self.kind
 
   @property
   def agent(self) -> str:
     """The agent's strength, named alike in every protocol: random, greedy, search:B, oracle, or the name."""
-    return f'search:{self.budget}' if self.kind in BUDGETED_KINDS and not self.leaf else self.name
+    plain = self.kind in BUDGETED_KINDS and not self.leaf and self.c_puct == 1.0
+    return f'search:{self.budget}' if plain else self.name
 
   @property
   def judge_calls_per_simulation(self) -> int:
@@ -81,7 +89,7 @@ class AgentSpec:
 
 
 def parse_agent(text: str, kinds, *, role: str = 'agent', context: str = '') -> AgentSpec:
-  """'random' | 'greedy' | 'mcts:B[:LEAF]' | 'search:B' | 'oracle' | 'midpoint' | 'learned:STEP' | 'az:STEP[@S]'
+  """'random' | 'greedy' | 'mcts:B[:LEAF][:cX]' | 'search:B' | 'oracle' | 'midpoint' | 'learned:STEP' | 'az:STEP[@S]'
   -> AgentSpec, for a kind among `kinds`; ValueError naming the problem (`context`: the whole spec)."""
   where = f' in {context!r}' if context else ''
   kind, _, budget = text.partition(':')
@@ -92,12 +100,16 @@ def parse_agent(text: str, kinds, *, role: str = 'agent', context: str = '') -> 
   if kind not in BUDGETED_KINDS + LEARNED_KINDS and budget:
     raise ValueError(f'{kind} takes no budget{where}, got {text!r}')
   step, at, simulations = budget.partition('@')
-  step, _, leaf = step.partition(':') if kind == 'mcts' else (step, '', '')
+  step, _, options = step.partition(':') if kind == 'mcts' else (step, '', '')
+  leaf, _, c_puct = options.rpartition(':') if options.split(':')[-1].startswith('c') else (options, '', '')
   try:
     if at and (kind != 'az' or int(simulations) < 1):
       raise ValueError
-    return AgentSpec(kind, int(step) if step else 0, simulations=int(simulations) if at else 0, leaf=leaf)
+    c_puct = float(c_puct[1:]) if c_puct else 1.0
+    return AgentSpec(
+      kind, int(step) if step else 0, simulations=int(simulations) if at else 0, leaf=leaf, c_puct=c_puct
+    )
   except ValueError as e:
     detail = f': {e}' if str(e) else ''
-    example = f'{kind}:1000@16' if kind == 'az' else f'{kind}:64'
-    raise ValueError(f'bad {role} budget {text!r}{where}{detail}; expected an integer, e.g. {example}') from None
+    example = {'az': 'az:1000@16', 'mcts': 'mcts:64, mcts:64:judge, mcts:64:avg4 or mcts:64:c2'}.get(kind, f'{kind}:64')
+    raise ValueError(f'bad {role} budget {text!r}{where}{detail}; expected e.g. {example}') from None

@@ -136,7 +136,7 @@ def policy(spec: AgentSpec | None, networks=()) -> policies.Policy:
     width, depth = {kind: (width, depth) for kind, width, depth in networks}[spec.kind]
     return policies.Network(width, depth, simulations=spec.simulations)
   simple = {'random': policies.Random, 'greedy': policies.Greedy, 'oracle': chain_game.OracleLiar}
-  return simple[spec.kind]() if spec.kind in simple else policies.MCTS(spec.budget, spec.leaf)
+  return simple[spec.kind]() if spec.kind in simple else policies.MCTS(spec.budget, spec.leaf, spec.c_puct)
 
 
 @dataclasses.dataclass(frozen=True)

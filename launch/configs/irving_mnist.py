@@ -42,6 +42,15 @@ debater, as the honest debater against the mcts:30 liar, and against themselves 
   # --config.game.protocols="('debate/greedy/liar=az:1000@16',)"; --config.selfplay_training.batch_size=32
   # (greedy opponents cost A = 312 judge calls a move: about 10x mcts:30 here)
 
+Issue 16's variants play the paper's Table 2 at its budget and look for the cause of the last-mover gap:
+table2_k6 and table2_k4 (the first 20 test images, precommit and not, mcts:10000 and mcts:100, both first
+players, one seed per lie; blocks of 2 images, so a killed run resumes within a cell and the table can span
+sessions) and leaf_k6 (20 images, precommit: every leaf evaluation and c_puct 0.5, 1, 2 at 10, 100 and 1000
+judge calls per move, and mcts:30 and mcts:300; `leaf_protocols`). With the shipped judges:
+
+  python -m launch.run --config=launch/configs/irving_mnist.py:table2_k6 --data_dir=../shared/data/mnist \
+      --judge_workdir=pretrained:irving_k6 --workdir=DIR/table2_k6
+
 Fields:
   task: 'images' (MNIST-family IDX files in --data_dir).
   k: pixels the judge sees (random nonzero pixels while training and in the random-pixel evaluation).
@@ -88,6 +97,9 @@ VARIANTS = (
   'ladder_k6_cpu',
   'smoke',
   'selfplay_k6_cpu',
+  'table2_k4',
+  'table2_k6',
+  'leaf_k6',
 )
 SELFPLAY_RUNGS = (0, 100, 200, 400)
 
@@ -111,6 +123,18 @@ def ladder_protocols(honest: str, budgets: tuple[int, ...]) -> tuple[str, ...]:
     + tuple(f'consultancy/{liar}' for liar in liars)
     + tuple(f'debate/{honest}' + ('' if liar == honest else f'/liar={liar}') for liar in liars)
   )
+
+
+def leaf_protocols(budgets: tuple[int, ...], completions: int = 4, c_pucts=(0.5, 2.0)) -> tuple[str, ...]:
+  """Precommit mcts-against-mcts debate at each budget B (judge calls per move) with every leaf evaluation
+  at equal judge calls (one completion mcts:B, the judge on the position mcts:B:judge, the mean of N
+  completions over B / N simulations) and, with one completion, each PUCT constant of `c_pucts`."""
+  arms = []
+  for b in budgets:
+    arms += [f'debate/mcts:{b}', f'debate/mcts:{b}:judge']
+    arms += [f'debate/mcts:{b // completions}:avg{completions}'] if b % completions == 0 else []
+    arms += [f'debate/mcts:{b}:c{c:g}' for c in c_pucts]
+  return tuple(arms)
 
 
 def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
@@ -147,7 +171,7 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
       'num_transcripts': 8,
     }
   )
-  if variant in ('k4', 'k4_cpu', 'ladder_k4', 'ladder_k4_cpu'):
+  if variant in ('k4', 'k4_cpu', 'ladder_k4', 'ladder_k4_cpu', 'table2_k4'):
     config.update(k=4, steps=50_000)
   if variant.startswith('ladder'):  # Issue 4's image tournament: one run per judge, then launch.report.
     config.game.update(curve_budgets=(), seeds_per_lie=1)
@@ -167,6 +191,38 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
         'curve_images': 20,
       },
       game_memory_gb=4.0,
+    )
+  elif variant.startswith('table2'):  # Issue 16: Table 2 at the paper's 10k simulations, beside 100.
+    config.update(
+      game={
+        'num_images': 20,
+        'protocols': (
+          'direct',
+          'debate/mcts:10000',
+          'debate/mcts:10000/no_precommit',
+          'debate/mcts:100',
+          'debate/mcts:100/no_precommit',
+        ),
+        'seeds_per_lie': 1,
+        'curve_budgets': (),
+        'curve_images': 0,
+      },
+      game_batch_size=18,
+      game_memory_gb=4.0,
+      block_images=2,
+    )
+  elif variant == 'leaf_k6':  # Issue 16: leaf evaluations and PUCT constants at equal judge calls.
+    config.update(
+      game={
+        'num_images': 20,
+        'protocols': leaf_protocols((10, 100, 1_000)) + ('debate/mcts:30', 'debate/mcts:300'),
+        'seeds_per_lie': 1,
+        'curve_budgets': (),
+        'curve_images': 0,
+      },
+      game_batch_size=180,
+      game_memory_gb=4.0,
+      num_transcripts=0,
     )
   elif variant == 'selfplay_k6_cpu':  # Issue 5's learned image debaters, on a 2-core CPU.
     config.update(
