@@ -44,7 +44,7 @@ debater, as the honest debater against the mcts:30 liar, and against themselves 
 
 Issue 16's variants play the paper's Table 2 at its budget and look for the cause of the last-mover gap:
 table2_k6 and table2_k4 (the first 20 test images, precommit and not, mcts:10000 and mcts:100, both first
-players, one seed per lie; blocks of 2 images, so a killed run resumes within a cell and the table can span
+players, one seed per lie; blocks of 4 images, so a killed run resumes within a cell and the table can span
 sessions) and leaf_k6 (20 images, precommit: every leaf evaluation and c_puct 0.5, 1, 2 at 10, 100 and 1000
 judge calls per move, and mcts:30 and mcts:300; `leaf_protocols`). With the shipped judges:
 
@@ -207,9 +207,9 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
         'curve_budgets': (),
         'curve_images': 0,
       },
-      game_batch_size=18,
+      game_batch_size=36,
       game_memory_gb=4.0,
-      block_images=2,
+      block_images=4,
     )
   elif variant == 'leaf_k6':  # Issue 16: leaf evaluations and PUCT constants at equal judge calls.
     config.update(
