@@ -375,6 +375,7 @@ def test_table2_experiment_end_to_end_and_resume(tmp_path, trained):
     'table2.md',
     'table2.tex',
     'table2.csv',
+    'table2_by_budget.md',  # Debates at 2 and 4 simulations: Table 2 at each budget beside the paper's.
     'precommit_vs_simulations.png',
     'confusion.pdf',
     'sample_games.png',
@@ -554,6 +555,44 @@ def test_table2_text_from_fixed_records():
   latex = image_report.table2(records, fmt='latex')
   assert latex.count('\\midrule') == 1 and '\\toprule' in latex and 'honest' in latex
   assert image_report.table2(records, fmt='csv').splitlines()[1].startswith('6,honest,no precommit,0.000000,')
+
+
+def test_table2_by_budget_puts_each_budget_beside_the_papers_numbers():
+  def record(first, precommit, budget, scores):
+    return {
+      'task': 'images',
+      'protocol': 'debate',
+      'k': 6,
+      'precommit': precommit,
+      'first': first,
+      'budget': budget,
+      'agent': f'mcts:{budget}',
+      'liar': f'mcts:{budget}',
+      'images': len(scores),
+      'games': len(scores) * (9 if precommit else 1),
+      'accuracy': float(np.mean(scores)),
+      'ci95': [0.1, 0.9],
+      'image_scores': scores,
+    }
+
+  records = [record(f, True, b, s) for b, s in ((100, [1.0, 0.0]), (10_000, [1.0, 1.0])) for f in ('honest', 'liar')]
+  records += [record('honest', False, 100, [0.0, 0.0]), record('liar', False, 100, [0.0, 1.0])]
+  text = image_report.table2_by_budget(records, fmt='markdown')
+  header, *rows = [[cell.strip() for cell in line.split('|')[1:-1]] for line in text.splitlines()[:5]]
+  assert header[2:] == [
+    'precommit, paper',
+    'precommit, mcts:100',
+    'precommit, mcts:10000',
+    'no precommit, paper',
+    'no precommit, mcts:100',
+    'no precommit, mcts:10000',
+  ]
+  honest = rows[1]
+  assert honest[:3] == ['6', 'honest', '87.4'] and honest[5] == '67.4'  # Irving et al. 2018, Table 2.
+  assert honest[3] == '50.0 [10.0, 90.0] (2)' and honest[4] == '100.0 [10.0, 90.0] (2)' and honest[7] == '--'
+  assert rows[3][0:2] == ['6', 'mean'] and rows[3][6].startswith('25.0 [')
+  lines = image_report.table2_by_budget(records, fmt='csv').splitlines()
+  assert '6,honest,True,paper,0.874000,,,,' in lines and '6,liar,True,10000,1.000000,0.100000,0.900000,2,18' in lines
 
 
 def _ladder_record(arm, first, scores, *, judge='small_cnn', step=500, k=6, num_classes=10, flops=None):

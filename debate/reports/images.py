@@ -35,15 +35,25 @@ from debate.reports.tables import (
 Record = dict[str, Any]
 FIRSTS = ('honest', 'liar', 'mean')
 COLUMNS = ('random pixels', 'no precommit', 'precommit')
+# Irving et al. 2018, Table 2 (../shared/REFERENCES.md): (k, first player) -> honest win rate in %, (without
+# precommit, with precommit), MCTS with 10k rollouts per move.
+PAPER_TABLE2 = {
+  (4, 'honest'): (51.0, 83.8),
+  (4, 'liar'): (68.4, 86.7),
+  (4, 'mean'): (59.7, 85.2),
+  (6, 'honest'): (67.4, 87.4),
+  (6, 'liar'): (81.5, 90.4),
+  (6, 'mean'): (74.4, 88.9),
+}
 
 
 def _images(records: Sequence[Record]) -> list[Record]:
   return [r for r in records if r.get('task') == 'images']
 
 
-def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str) -> Record | None:
+def _paper_debates(records: Sequence[Record], k: int, precommit: bool, first: str) -> list[Record]:
   # The paper's debates: both sides the same agent (a ladder's cells against other liars are not Table 2's).
-  candidates = [
+  return [
     r
     for r in records
     if r['protocol'] == 'debate'
@@ -52,6 +62,11 @@ def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str
     and r['first'] == first
     and r.get('agent') == r.get('liar')
   ]
+
+
+def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str, budget=None) -> Record | None:
+  """The record with the most images (then the largest budget), among those of `budget` if given."""
+  candidates = [r for r in _paper_debates(records, k, precommit, first) if budget is None or r['budget'] == budget]
   return max(candidates, key=lambda r: (r['images'], r['budget'] or 0), default=None)
 
 
@@ -81,6 +96,63 @@ def table2_rows(records: Sequence[Record]) -> list[dict]:
       entries = [pair[i] if i < 2 else _mean_entry(*pair) for pair in pairs]
       rows.append(dict(zip(('k', 'first', *COLUMNS), (k, first, direct if first == 'mean' else None, *entries))))
   return rows
+
+
+def _search_budgets(records: Sequence[Record]) -> list[int]:
+  """The MCTS budgets of the paper-style debates (both sides the same searching agent), ascending."""
+  return sorted({r['budget'] for r in records if r['protocol'] == 'debate' and r['agent'] == r['liar'] and r['budget']})
+
+
+def table2_by_budget(records: Sequence[Record], *, fmt: str) -> str:
+  """Table 2's debate columns at every search budget played, beside the paper's numbers (10k simulations):
+  rows (k, first player), for precommit and then without, one column per budget ('' where none)."""
+  check_fmt(fmt)
+  records = _images(records)
+  budgets = _search_budgets(records)
+  entries = {}  # (k, first, precommit, budget) -> entry
+  for k, precommit, b in ((k, p, b) for k in sorted({r['k'] for r in records}) for p in (True, False) for b in budgets):
+    pair = [_debate_entry(records, k, precommit, first, b) for first in FIRSTS[:2]]
+    entries.update({(k, first, precommit, b): e for first, e in zip(FIRSTS, [*pair, _mean_entry(*pair)]) if e})
+  if fmt == 'csv':
+    lines = [
+      [k, first, p, 'paper', PAPER_TABLE2[k, first][int(p)] / 100, '', '', '', '']
+      for k, first, p in sorted({key[:3] for key in entries})
+      if (k, first) in PAPER_TABLE2
+    ]
+    lines += [[*key, e['accuracy'], *e['ci95'], e['images'], e['games']] for key, e in sorted(entries.items())]
+    return csv_table(
+      ['k', 'first', 'precommit', 'budget', 'accuracy', 'ci95_low', 'ci95_high', 'images', 'games'],
+      [[f'{x:.6f}' if isinstance(x, float) else x for x in line] for line in lines],
+    )
+  header = ['pixels k', 'first player']
+  for precommit in (True, False):
+    name = 'precommit' if precommit else 'no precommit'
+    header += [f'{name}, paper'] + [f'{name}, mcts:{b}' for b in budgets]
+  body = []
+  for k in sorted({r['k'] for r in records}):
+    for first in FIRSTS:
+      cells = [str(k), first]
+      for precommit in (True, False):
+        paper = PAPER_TABLE2.get((k, first))
+        cells.append(f'{paper[int(precommit)]:.1f}' if paper else '')
+        for b in budgets:
+          entry = entries.get((k, first, precommit, b))
+          cells.append(f'{percent(entry["accuracy"], entry["ci95"])} ({entry["images"]})' if entry else '--')
+      body.append(cells)
+  caption = (
+    'Honest win rate (%) in sparse-pixel MNIST debate by MCTS simulations per move (both debaters), 95% '
+    'intervals, (test images); paper: Irving et al. 2018, Table 2 (10k simulations, 3 seeds per lie).'
+  )
+  if fmt == 'markdown':
+    return markdown_table(header, body, {0}, caption)
+  return latex_table(
+    [latex_escape(h) for h in header],
+    [[latex_escape(c) for c in cells] for cells in body],
+    'rl' + 'r' * (len(header) - 2),
+    latex_escape(caption),
+    'tab:table2_budgets',
+    [cells[0] for cells in body],
+  )
 
 
 def _test_set(entry: dict, column: str) -> bool:
@@ -239,11 +311,14 @@ def sample_games_figure(transcripts: Sequence[dict], *, max_games: int = 6):
 
 
 def write_image_reports(records: Sequence[Record], out_dir: str, *, transcripts: Sequence[dict] = ()) -> list[str]:
-  """Writes table2.{md,tex,csv} and the figures that the records allow into `out_dir`; returns the paths."""
+  """Writes table2.{md,tex,csv}, table2_by_budget.{md,tex,csv} where debates were played at several budgets,
+  and the figures that the records allow into `out_dir`; returns the paths."""
   records = _images(records)
   if not records:
     return []
   writers = table_writers('table2', lambda fmt: table2(records, fmt=fmt))
+  if len(_search_budgets(records)) >= 2:
+    writers.update(table_writers('table2_by_budget', lambda fmt: table2_by_budget(records, fmt=fmt)))
   figures = {
     'precommit_vs_simulations': budget_curve_figure(records),
     'confusion': confusion_figure(records),
