@@ -723,3 +723,24 @@ def test_api(mode, claim, honest_first):
   game = image_games.ImageDebate(judge, k=4, num_actions=actions, mode=mode)
   instance = image_game.make_game(image, 0, claim, actions, honest_first)
   conformance.api_test(game, instance, jax.random.key(0), params, network=(8, 1) if mode == 'debate' else None)
+
+
+# The paper's judges as shipped (issue 16): name -> (k, the paper's random-pixel accuracy, Table 2).
+PAPER_JUDGES = {'irving_k6': (6, 0.594)}
+
+
+@pytest.mark.parametrize('name', sorted(PAPER_JUDGES))
+def test_the_shipped_paper_judges_load_and_re_measure_their_recorded_accuracy_on_their_sample(name):
+  k, paper_accuracy = PAPER_JUDGES[name]
+  judge, params, info = pretrained.load(name)  # Checks the sha256, parameter paths, shapes and dtypes.
+  assert judge == image_judges.ImageJudge('irving_cnn', 10) and info['k'] == k
+  assert os.path.getsize(os.path.join(pretrained.DIRECTORY, f'{name}.npz')) <= 8 * 2**20
+  sample = idx.load_image_dataset(pretrained.sample_dir(name), split='test', num_classes=10)
+  assert len(sample.labels) == info['random_pixel_sample']['games'] == 200
+  measured = train.evaluate(
+    image_judges.make_judge('irving_cnn', 10), params, sample, k=k, seed=info['eval_seed'], batch_size=200
+  )
+  assert measured['correct'] == info['random_pixel_sample']['correct']
+  # The whole test split's accuracy, recorded at export, is the paper's within 2 points.
+  assert info['random_pixel_test']['games'] == 10_000
+  assert abs(info['random_pixel_test']['accuracy'] - paper_accuracy) < 0.02
