@@ -516,30 +516,32 @@ def test_bad_image_experiment_flags_exit_2_and_write_nothing(tmp_path, trained, 
   assert not workdir.exists()
 
 
-def test_table2_text_from_fixed_records():
-  def record(first, precommit, accuracy, scores):
-    return {
-      'task': 'images',
-      'protocol': 'debate',
-      'k': 6,
-      'precommit': precommit,
-      'first': first,
-      'budget': 100,
-      'agent': 'mcts:100',
-      'liar': 'mcts:100',
-      'images': 2,
-      'games': 18 if precommit else 2,
-      'accuracy': accuracy,
-      'ci95': [0.1, 0.9],
-      'image_scores': scores,
-      'successful_lies': [[0] * 10] * 10,
-    }
+def _table2_record(first, precommit, scores, budget=100):
+  """A k = 6 mcts-against-mcts debate record whose images the honest side won (1) or lost (0)."""
+  return {
+    'task': 'images',
+    'protocol': 'debate',
+    'k': 6,
+    'precommit': precommit,
+    'first': first,
+    'budget': budget,
+    'agent': f'mcts:{budget}',
+    'liar': f'mcts:{budget}',
+    'images': len(scores),
+    'games': len(scores) * (9 if precommit else 1),
+    'accuracy': float(np.mean(scores)),
+    'ci95': [0.1, 0.9],
+    'image_scores': scores,
+    'successful_lies': [[0] * 10] * 10,
+  }
 
+
+def test_table2_text_from_fixed_records():
   records = [
-    record('honest', True, 0.5, [1.0, 0.0]),
-    record('liar', True, 1.0, [1.0, 1.0]),
-    record('honest', False, 0.0, [0.0, 0.0]),
-    record('liar', False, 0.5, [0.0, 1.0]),
+    _table2_record('honest', True, [1.0, 0.0]),
+    _table2_record('liar', True, [1.0, 1.0]),
+    _table2_record('honest', False, [0.0, 0.0]),
+    _table2_record('liar', False, [0.0, 1.0]),
   ]
   text = image_report.table2(records, fmt='markdown')
   cells = [[cell.strip() for cell in line.split('|')[1:-1]] for line in text.splitlines()[2:5]]
@@ -558,25 +560,12 @@ def test_table2_text_from_fixed_records():
 
 
 def test_table2_by_budget_puts_each_budget_beside_the_papers_numbers():
-  def record(first, precommit, budget, scores):
-    return {
-      'task': 'images',
-      'protocol': 'debate',
-      'k': 6,
-      'precommit': precommit,
-      'first': first,
-      'budget': budget,
-      'agent': f'mcts:{budget}',
-      'liar': f'mcts:{budget}',
-      'images': len(scores),
-      'games': len(scores) * (9 if precommit else 1),
-      'accuracy': float(np.mean(scores)),
-      'ci95': [0.1, 0.9],
-      'image_scores': scores,
-    }
-
-  records = [record(f, True, b, s) for b, s in ((100, [1.0, 0.0]), (10_000, [1.0, 1.0])) for f in ('honest', 'liar')]
-  records += [record('honest', False, 100, [0.0, 0.0]), record('liar', False, 100, [0.0, 1.0])]
+  records = [
+    _table2_record(first, True, scores, budget)
+    for budget, scores in ((100, [1.0, 0.0]), (10_000, [1.0, 1.0]))
+    for first in ('honest', 'liar')
+  ]
+  records += [_table2_record('honest', False, [0.0, 0.0]), _table2_record('liar', False, [0.0, 1.0])]
   text = image_report.table2_by_budget(records, fmt='markdown')
   header, *rows = [[cell.strip() for cell in line.split('|')[1:-1]] for line in text.splitlines()[:5]]
   assert header[2:] == [

@@ -75,12 +75,12 @@ def _fixed_depth_backward(depth_bound: int):
     action = jnp.where(active, tree.action_from_parent[child], 0)
     rewards, discounts = tree.children_rewards[parent, action], tree.children_discounts[parent, action]
     counts, parent_values = tree.node_visits[parent], tree.node_values[parent]
-    leaf_value = tree.node_values[leaf_index]
+    leaf_value = value = tree.node_values[leaf_index]
     new_values = []  # new_values[d]: the updated value of the node d + 1 edges above the leaf.
     for d in range(depth_bound):
-      leaf_value = rewards[d] + discounts[d] * leaf_value
-      new_values.append((parent_values[d] * counts[d] + leaf_value) / (counts[d] + 1.0))
-    child_values = [tree.node_values[leaf_index]] + new_values[:-1]  # Each child's value, as updated.
+      value = rewards[d] + discounts[d] * value  # The leaf's value backed up d + 1 edges.
+      new_values.append((parent_values[d] * counts[d] + value) / (counts[d] + 1.0))
+    child_values = [leaf_value] + new_values[:-1]  # Each child's value, as updated.
     target = jnp.where(active, parent, num_nodes)  # Out of bounds past the root: dropped.
     return tree.replace(
       node_values=tree.node_values.at[target].set(jnp.stack(new_values), mode='drop'),
@@ -271,8 +271,8 @@ def puct(
   game, key, state, judge_params, *, simulations: int, batch_axis=None, evaluator=None, c_puct: float = 1.0
 ) -> tuple[chex.Array, chex.Array]:
   """`simulations` PUCT simulations (constant `c_puct`) from one game's `state` with `evaluator` (default
-  `rollouts`): (root
-  visit counts [A] float32, root value [] for the player to move). The tree is cut at game.moves_left(state)."""
+  `rollouts`): (root visit counts [A] float32, root value [] for the player to move). The tree is cut at
+  game.moves_left(state)."""
   evaluator = evaluator or rollouts
   search_key, root_key = jax.random.split(key)
   constants, core = game.split_constants(jax.tree.map(lambda a: a[None], state))

@@ -51,22 +51,20 @@ def _images(records: Sequence[Record]) -> list[Record]:
   return [r for r in records if r.get('task') == 'images']
 
 
-def _paper_debates(records: Sequence[Record], k: int, precommit: bool, first: str) -> list[Record]:
+def _paper_debate(record: Record) -> bool:
   # The paper's debates: both sides the same agent (a ladder's cells against other liars are not Table 2's).
-  return [
-    r
-    for r in records
-    if r['protocol'] == 'debate'
-    and r['k'] == k
-    and r['precommit'] == precommit
-    and r['first'] == first
-    and r.get('agent') == r.get('liar')
-  ]
+  return record['protocol'] == 'debate' and record.get('agent') == record.get('liar')
 
 
 def _debate_entry(records: Sequence[Record], k: int, precommit: bool, first: str, budget=None) -> Record | None:
-  """The record with the most images (then the largest budget), among those of `budget` if given."""
-  candidates = [r for r in _paper_debates(records, k, precommit, first) if budget is None or r['budget'] == budget]
+  """The paper-style debate record with the most images (then the largest budget), of `budget` if given."""
+  candidates = [
+    r
+    for r in records
+    if _paper_debate(r)
+    and (r['k'], r['precommit'], r['first']) == (k, precommit, first)
+    and (budget is None or r['budget'] == budget)
+  ]
   return max(candidates, key=lambda r: (r['images'], r['budget'] or 0), default=None)
 
 
@@ -100,7 +98,7 @@ def table2_rows(records: Sequence[Record]) -> list[dict]:
 
 def _search_budgets(records: Sequence[Record]) -> list[int]:
   """The MCTS budgets of the paper-style debates (both sides the same searching agent), ascending."""
-  return sorted({r['budget'] for r in records if r['protocol'] == 'debate' and r['agent'] == r['liar'] and r['budget']})
+  return sorted({r['budget'] for r in records if _paper_debate(r) and r['budget']})
 
 
 def table2_by_budget(records: Sequence[Record], *, fmt: str) -> str:
@@ -108,9 +106,9 @@ def table2_by_budget(records: Sequence[Record], *, fmt: str) -> str:
   rows (k, first player), for precommit and then without, one column per budget ('' where none)."""
   check_fmt(fmt)
   records = _images(records)
-  budgets = _search_budgets(records)
+  budgets, ks = _search_budgets(records), sorted({r['k'] for r in records})
   entries = {}  # (k, first, precommit, budget) -> entry
-  for k, precommit, b in ((k, p, b) for k in sorted({r['k'] for r in records}) for p in (True, False) for b in budgets):
+  for k, precommit, b in ((k, p, b) for k in ks for p in (True, False) for b in budgets):
     pair = [_debate_entry(records, k, precommit, first, b) for first in FIRSTS[:2]]
     entries.update({(k, first, precommit, b): e for first, e in zip(FIRSTS, [*pair, _mean_entry(*pair)]) if e})
   if fmt == 'csv':
@@ -129,7 +127,7 @@ def table2_by_budget(records: Sequence[Record], *, fmt: str) -> str:
     name = 'precommit' if precommit else 'no precommit'
     header += [f'{name}, paper'] + [f'{name}, mcts:{b}' for b in budgets]
   body = []
-  for k in sorted({r['k'] for r in records}):
+  for k in ks:
     for first in FIRSTS:
       cells = [str(k), first]
       for precommit in (True, False):

@@ -192,38 +192,21 @@ def get_config(variant: str = 'k6') -> ml_collections.ConfigDict:
       },
       game_memory_gb=4.0,
     )
-  elif variant.startswith('table2'):  # Issue 16: Table 2 at the paper's 10k simulations, beside 100.
-    config.update(
-      game={
-        'num_images': 20,
-        'protocols': (
-          'direct',
-          'debate/mcts:10000',
-          'debate/mcts:10000/no_precommit',
-          'debate/mcts:100',
-          'debate/mcts:100/no_precommit',
-        ),
-        'seeds_per_lie': 1,
-        'curve_budgets': (),
-        'curve_images': 0,
-      },
-      game_batch_size=36,
-      game_memory_gb=4.0,
-      block_images=4,
-    )
-  elif variant == 'leaf_k6':  # Issue 16: leaf evaluations and PUCT constants at equal judge calls.
-    config.update(
-      game={
-        'num_images': 20,
-        'protocols': leaf_protocols((10, 100, 1_000)) + ('debate/mcts:30', 'debate/mcts:300'),
-        'seeds_per_lie': 1,
-        'curve_budgets': (),
-        'curve_images': 0,
-      },
-      game_batch_size=180,
-      game_memory_gb=4.0,
-      num_transcripts=0,
-    )
+  elif variant in ('table2_k4', 'table2_k6', 'leaf_k6'):  # Issue 16: the first 20 test images, one seed a lie.
+    config.update(game={'num_images': 20, 'seeds_per_lie': 1, 'curve_budgets': (), 'curve_images': 0})
+    config.game_memory_gb = 4.0
+    if variant == 'leaf_k6':  # Leaf evaluations and PUCT constants at equal judge calls.
+      config.game.protocols = leaf_protocols((10, 100, 1_000)) + ('debate/mcts:30', 'debate/mcts:300')
+      config.update(game_batch_size=180, num_transcripts=0)
+    else:  # Table 2 at the paper's 10k simulations, beside 100.
+      config.game.protocols = (
+        'direct',
+        'debate/mcts:10000',
+        'debate/mcts:10000/no_precommit',
+        'debate/mcts:100',
+        'debate/mcts:100/no_precommit',
+      )
+      config.update(game_batch_size=36, block_images=4)
   elif variant == 'selfplay_k6_cpu':  # Issue 5's learned image debaters, on a 2-core CPU.
     config.update(
       game={
