@@ -55,11 +55,18 @@ fi
 """The paper's full table at the bench's best games/s, and what the timed run finished."""
 import glob, json, os, sys
 
+from debate.rollouts import images as image_rollout
+from launch.configs import irving_mnist
+
 workdir, k = sys.argv[1], int(sys.argv[2])
 rows = json.load(open(os.path.join(workdir, 'bench', 'bench_images.json')))['rows']
 best = max(rows, key=lambda row: row['games_per_s'])
-images, lies, seeds, firsts = 10_000, 9, 3, 2
-games = images * seeds * firsts * (lies + 1)  # precommit: one game per lie; without: one.
+paper = irving_mnist.get_config('k6')  # The paper's configuration: its debate games, both first players.
+games = sum(
+  paper.game.num_images * len(paper.game.first) * paper.game.seeds_per_lie
+  * image_rollout.lies_per_image(image_rollout.parse_image_arm(spec), paper.num_classes)
+  for spec in paper.game.protocols if spec != 'direct'
+)
 results = os.path.join(workdir, 'table2', 'results.jsonl')
 cells = [json.loads(line) for line in open(results)] if os.path.exists(results) else []
 projection = {

@@ -23,6 +23,19 @@ def xla_env(devices: int) -> dict:
 
 os.environ['XLA_FLAGS'] = xla_flags(4)
 
+# A tiny Irving judge (an MLP on 3 pixels of 3 classes, 30 steps) for the subprocess tests of launch.train_judge
+# and launch.run on tiny IDX files; each test file adds its checkpoint and evaluation settings.
+TINY_IMAGE_JUDGE_FLAGS = [
+  '--config=launch/configs/irving_mnist.py:smoke',
+  '--config.judge=mlp',
+  '--config.k=3',
+  '--config.num_classes=3',
+  '--config.batch_size=32',
+  '--config.learning_rate=0.003',
+  '--config.steps=30',
+  '--config.log_every=10',
+]
+
 
 @pytest.fixture(scope='module')
 def weak_judge():

@@ -12,7 +12,7 @@ import urllib.parse
 import jax
 import numpy as np
 import pytest
-from conftest import xla_env
+from conftest import TINY_IMAGE_JUDGE_FLAGS, xla_env
 
 from debate.experiments import images as image_experiment
 from debate.experiments import runfiles
@@ -52,15 +52,8 @@ def _launch(module, *flags):
 
 
 TINY = [
-  '--config=launch/configs/irving_mnist.py:smoke',
-  '--config.judge=mlp',
-  '--config.k=3',
-  '--config.num_classes=3',
-  '--config.batch_size=32',
-  '--config.learning_rate=0.003',
-  '--config.steps=30',
+  *TINY_IMAGE_JUDGE_FLAGS,
   '--config.checkpoint_every=30',
-  '--config.log_every=10',
   '--config.eval_batch_size=12',
   '--config.game.num_images=4',
   "--config.game.protocols=('direct', 'debate/mcts:4', 'debate/mcts:4/no_precommit')",

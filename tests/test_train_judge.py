@@ -15,7 +15,7 @@ import time
 import jax
 import numpy as np
 import pytest
-from conftest import xla_env
+from conftest import TINY_IMAGE_JUDGE_FLAGS, xla_env
 
 from debate.experiments import runfiles
 from debate.tasks import idx
@@ -267,18 +267,7 @@ def _launch(*args):
   )
 
 
-TINY_FLAGS = [
-  '--config=launch/configs/irving_mnist.py:smoke',
-  '--config.judge=mlp',
-  '--config.k=3',
-  '--config.num_classes=3',
-  '--config.batch_size=32',
-  '--config.learning_rate=0.003',
-  '--config.steps=30',
-  '--config.checkpoint_every=10',
-  '--config.log_every=10',
-  '--config.eval_batch_size=50',
-]
+TINY_FLAGS = [*TINY_IMAGE_JUDGE_FLAGS, '--config.checkpoint_every=10', '--config.eval_batch_size=50']
 
 
 def test_cli_end_to_end(tmp_path, data_dir):
