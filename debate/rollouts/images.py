@@ -117,9 +117,9 @@ def judge_evaluations_per_game(arm: ImageArm, *, k: int, num_actions: int, first
 
   Per move: mcts:B one judged rollout per simulation (B; N B with the avgN leaf evaluation), greedy one per
   candidate pixel (A = num_actions, padded candidates included), random 1 (the chain tournament's
-  convention), az:STEP@S S (its search judges every node it expands). Moves: all k in consultancy; in debate the liar's share of the k alternating moves
-  (the first player makes ceil(k / 2)). None for direct judging and for the network alone (az:STEP, which
-  spends no judge evaluations in play; its cost is its training).
+  convention), az:STEP@S S (its search judges every node it expands). Moves: all k in consultancy; in debate
+  the liar's share of the k alternating moves (the first player makes ceil(k / 2)). None for direct judging
+  and for the network alone (az:STEP, which spends no judge evaluations in play; its cost is its training).
   """
   agent = arm.liar if arm.protocol == 'debate' else arm.honest
   if agent is None or (agent.kind == 'az' and not agent.simulations):
