@@ -34,6 +34,10 @@ liar by strength name (random, greedy, search:B for mcts:B), both first players 
 (debate/tournament/pooling.py `tournament_records`). Chain and image workdirs are best reported separately, since
 a chain length T and a pixel count k share that axis.
 
+Workdirs where people judged games in the browser (launch.judge_ui: DIR/human_verdicts.jsonl) also give
+human_judges.md, .tex, .csv: each human judge and all humans pooled as judge rows beside the model judge, per cell
+(accuracy with Wilson 95% intervals and games, the model judge's accuracy on the same games, agreement with it).
+
 Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
 RRM vs baseline, with CIs and counts) and rrm_levels.png, .pdf (accuracy and hacking gap against level).
 
@@ -309,6 +313,18 @@ def _tournament_files(result: dict) -> dict:
   return files
 
 
+def _human_reports(workdirs: list[str]) -> None:
+  """human_judges.md/.tex/.csv when a workdir holds human verdicts (debate/reports/human.py)."""
+  from debate.reports import human
+
+  lines = _or_fail('--workdirs: human verdicts', (OSError, ValueError), human.read_verdicts, workdirs)
+  if not lines:
+    return
+  rows = human.human_rows(lines)
+  _or_fail(f'--out={_OUT.value}', OSError, runfiles.write_files, _OUT.value, human.human_files(rows))
+  print(f'Human judges ({len(lines)} verdicts):\n\n{human.human_table(rows, "markdown")}')
+
+
 def _image_reports(records: list[dict], workdirs: list[str]) -> None:
   from debate.reports import images as image_report
 
@@ -336,6 +352,7 @@ def main(argv):
     fail(f'--num_samples must be a positive integer, got {_NUM_SAMPLES.value}')
 
   sources = _load_sources(workdirs)
+  _human_reports(workdirs)
   image_sources = [(name, [r for r in records if r.get('task') == 'images']) for name, records in sources]
   sources = [(name, [r for r in records if r.get('task') != 'images']) for name, records in sources]
   ladder_notes = []
