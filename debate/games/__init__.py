@@ -15,6 +15,7 @@ Modules:
 - `images`: the sparse-pixel game of Irving et al. 2018, precommit debate, debate without precommit and
   consultancy, judged by an image classifier (`ImageDebate`), and the self-play training games. `pixels`:
   its rules.
+- `text`: text debate on the `text` reading task, quotes and unverified claims to a judge (`TextDebate`, `ExactJudge`).
 - `example`: a tiny example task (`BitsDebate`, `BitsPlayer`): what a new task costs.
 
 Written once over the interface elsewhere: the agents and search (debate/agents/), the self-play and
