@@ -38,6 +38,9 @@ Workdirs where people judged games in the browser (launch.judge_ui: DIR/human_ve
 human_judges.md, .tex, .csv: each human judge and all humans pooled as judge rows beside the model judge, per cell
 (accuracy with Wilson 95% intervals and games, the model judge's accuracy on the same games, agreement with it).
 
+Records of the text experiment (task 'text', launch/configs/text.py) give its own files instead (debate/reports/text.py):
+text_accuracy, text_by_hops, text_verification, text_open (.md/.tex/.csv) and text_accuracy_vs_strength.png/.pdf.
+
 Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
 RRM vs baseline, with CIs and counts) and rrm_levels.png, .pdf (accuracy and hacking gap against level).
 
@@ -143,7 +146,7 @@ def _load_sources(workdirs: list[str]) -> list[tuple[str, list[dict]]]:
     for number, record in enumerate(records, start=1):
       # Image records have their own schema (debate/experiments/images.py).
       missing = [k for k in ('cell', 'protocol', 'arm', 'judge', 'T', 'games', 'correct') if k not in record]
-      if missing and record.get('task') != 'images':
+      if missing and record.get('task') not in ('images', 'text'):
         fail(f'--workdirs: {path}: record {number} lacks {", ".join(missing)}; is this a results.jsonl?')
     sources.append((os.path.basename(os.path.normpath(workdir)), records))
   return sources
@@ -340,6 +343,14 @@ def _image_reports(records: list[dict], workdirs: list[str]) -> None:
   print(image_report.table2(records, fmt='markdown'))
 
 
+def _text_reports(records: list[dict]) -> None:
+  """The text experiment's tables and figure (debate/reports/text.py)."""
+  from debate.reports import text as text_report
+
+  _or_fail(f'--out={_OUT.value}', OSError, text_report.write_text_reports, records, _OUT.value)
+  print(text_report.accuracy_table(records, fmt='markdown'))
+
+
 def main(argv):
   if len(argv) > 1:
     fail(f'unexpected arguments {argv[1:]}')
@@ -353,6 +364,10 @@ def main(argv):
 
   sources = _load_sources(workdirs)
   _human_reports(workdirs)
+  text_records = [r for _, records in sources for r in records if r.get('task') == 'text']
+  if text_records:  # Text debate: its own tables and figure.
+    _text_reports(text_records)
+  sources = [(name, [r for r in records if r.get('task') != 'text']) for name, records in sources]
   image_sources = [(name, [r for r in records if r.get('task') == 'images']) for name, records in sources]
   sources = [(name, [r for r in records if r.get('task') != 'images']) for name, records in sources]
   ladder_notes = []

@@ -10,6 +10,9 @@ The config's `experiment` field picks the runner (a missing field means 'grid'):
   irving  Irving et al. 2018 on MNIST (debate/experiments/images.py; needs --data_dir and --judge_workdir):
           results.jsonl, transcripts.jsonl, table2.md/.tex/.csv, precommit_vs_simulations.png/.pdf,
           confusion.png/.pdf and sample_games.png/.pdf in DIR; prints Table 2.
+  text    text debate (debate/experiments/text.py; launch/configs/text.py): results.jsonl, transcripts.jsonl,
+          text_accuracy, text_by_hops, text_verification, text_open (.md/.tex/.csv) and
+          text_accuracy_vs_strength.png/.pdf in DIR; prints the accuracy table.
 Rerunning the same command on the same DIR resumes, also a learned agent's training stopped by SIGTERM
 (the run then exits with status 143 after saving its state).
 """
@@ -48,7 +51,14 @@ def _run_rrm(config, workdir: str) -> str:
   return report.rrm_table(rrm.run_rrm(config, workdir, log=logging.info), fmt='markdown')
 
 
-RUNNERS = {'grid': _run_grid, 'irving': _run_irving, 'rrm': _run_rrm}
+def _run_text(config, workdir: str) -> str:
+  from debate.experiments import text
+  from debate.reports import text as report
+
+  return report.accuracy_table(text.run_text_experiment(config, workdir, log=logging.info), fmt='markdown')
+
+
+RUNNERS = {'grid': _run_grid, 'irving': _run_irving, 'rrm': _run_rrm, 'text': _run_text}
 
 
 def run(config, workdir: str) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from debate.games import play as game_play
 
 
-def play(key, game, instance, policies, judge_params, agent_params=None, *, batch_axis=None):
+def play(key, game, instance, policies, judge_params, agent_params=None, *, batch_axis=None, state=None):
   """One game on `instance` with `policies[p]` moving for player p (`agent_params[p]` its params): the
   game's (outcome, transcript) (`game.result`). The game's init and the moves use `key` (move t:
-  fold_in(key, t))."""
-  moves = game_play.play(game, instance, policies, key, judge_params, agent_params, batch_axis=batch_axis)
+  fold_in(key, t)); `state`: the first state instead of the game's init (`debate.games.play.play`)."""
+  moves = game_play.play(game, instance, policies, key, judge_params, agent_params, batch_axis=batch_axis, state=state)
   return game.result(judge_params, moves.state, moves)

@@ -11,6 +11,12 @@ With an exact checker a truthful trace is always accepted and a lie only with pr
 consultant always tells the truth and the judge is always right (s >= 1). With an imperfect checker a lie
 the judge accepts can be more persuasive than a truth it wrongly rejects: the open protocol measures when a
 persuasion-maximising agent chooses to lie.
+
+`play_game` is the same protocol on any one-player consultancy game of the interface (text consultancy): the
+game's first state is set to argue each answer in turn (`argue(state, side)`), the consultant's policy
+estimates its outcome from each (`policy.estimate`, its own means: the root value of its search for mcts:B,
+the best lookahead value for greedy, 0 for random), and it argues the answer with the higher estimate (a coin
+at a tie); the game is then played from that state.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import jax.numpy as jnp
 from debate.agents.specs import AgentSpec
 from debate.tasks.chain import ChainInstance
 from judges import chain_checkers
-from protocols import consultancy
+from protocols import consultancy, debate
 
 
 def acceptance_probability(
@@ -58,3 +64,30 @@ def play(
     check_key, claimed, instance, checker, judge_params, s, argues_truth, wrong_step
   )
   return outcome, {**transcript, 'p_accept_truth': p_truth, 'p_accept_lie': p_lie}
+
+
+def play_game(key, game, instance, policy, judge_params, agent_params=None, *, argue, batch_axis=None):
+  """Open consultancy on the one-player `game` (module docstring): (outcome, transcript) of the game (its
+  `result`) plus `consultant_side` ([] int32, the answer argued) and `consultant_estimates` ([2] float32, the
+  consultant's estimate arguing each answer). argue(state, side [] int32) -> the first state with the
+  consultant arguing answer `side`. Keys: the game's init and moves use the third of `split(key, 3)`, the
+  estimates the first (both sides with the same key), the tie's coin the second."""
+  estimate_key, tie_key, play_key = jax.random.split(key, 3)
+  state = game.init(play_key, instance)
+  estimates = jnp.stack(
+    [
+      jnp.asarray(
+        policy.estimate(
+          estimate_key, game, argue(state, jnp.int32(side)), judge_params, agent_params, batch_axis=batch_axis
+        ),
+        jnp.float32,
+      )
+      for side in (0, 1)
+    ]
+  )
+  side = jnp.where(estimates[0] == estimates[1], jax.random.bernoulli(tie_key), estimates[1] > estimates[0])
+  side = side.astype(jnp.int32)
+  outcome, transcript = debate.play(
+    play_key, game, instance, (policy,), judge_params, (agent_params,), batch_axis=batch_axis, state=argue(state, side)
+  )
+  return outcome, {**transcript, 'consultant_side': side, 'consultant_estimates': estimates}

@@ -30,6 +30,16 @@ CHAIN_FLAGS = [
   '--config.batch_size=8',
   '--config.num_transcripts=2',
 ]
+# A tiny text run (exact judge only, so no judge is trained): 2 stories, 2 transcripts per cell, 10 games.
+TEXT_FLAGS = [
+  '--config=launch/configs/text.py:smoke',
+  "--config.game.judges=('exact',)",
+  "--config.game.protocols=('blind', 'direct', 'consultancy/greedy', 'debate/greedy/claims', "
+  "'debate/greedy/claims/hidden')",
+  '--config.game.num_stories=2',
+  '--config.game_batch_size=2',
+  '--config.num_transcripts=2',
+]
 # What the page must not hold before the verdict (the shown data has none of these keys).
 HIDDEN_KEYS = {
   'answer',
@@ -85,6 +95,28 @@ def write_image_workdir(workdir, cell='debate/random|first=honest|images=2') -> 
   with open(os.path.join(workdir, 'config.json'), 'w') as f:
     json.dump({'task': 'images', 'k': 3, 'judge': 'mlp', 'num_classes': 3}, f)
   return str(workdir)
+
+
+def make_text_workdir(workdir) -> str:
+  result = launch('launch.run', *TEXT_FLAGS, f'--workdir={workdir}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  return str(workdir)
+
+
+@pytest.fixture(scope='module')
+def text_dir(tmp_path_factory):
+  return make_text_workdir(tmp_path_factory.mktemp('judge_ui') / 'text')
+
+
+@pytest.fixture
+def text_client(text_dir, tmp_path):
+  import shutil
+
+  workdir = tmp_path / 'text'
+  shutil.copytree(text_dir, workdir)
+  with TestClient(judging_app.make_app(str(workdir))) as client:
+    client.workdir = str(workdir)
+    yield client
 
 
 @pytest.fixture(scope='module')
@@ -287,6 +319,80 @@ def test_image_games_hide_the_image_until_the_verdict(image_client):
   assert answer['correct'] is True and answer['model_correct'] is True
   direct = page_data(image_client.get('/game/3').text)
   assert [c['value'] for c in direct['choices']] == [0, 1, 2] and direct['shown']['claims'] == []
+
+
+# What a text page must not hold before the verdict, besides HIDDEN_KEYS.
+TEXT_HIDDEN_KEYS = HIDDEN_KEYS | {'story', 'prob_true', 'prob_true_after', 'movers', 'honest_first', 'fabricated'}
+
+
+def test_text_games_show_the_quotes_as_the_judge_saw_them_and_hide_the_story(text_client):
+  rows = [json.loads(line) for line in open(os.path.join(text_client.workdir, 'transcripts.jsonl'))]
+  html = text_client.get('/').text
+  for cell in ('blind|exact|k=4|seed=0', 'consultancy/greedy|exact|k=4|seed=0', 'debate/greedy/claims/hidden|'):
+    assert cell in html
+  assert html.count('class="game-link') == len(rows) == 10
+  seen_flags = set()
+  for game, row in enumerate(rows):
+    response = text_client.get(f'/game/{game}')
+    assert response.status_code == 200, response.text
+    data = page_data(response.text)
+    shown = data['shown']
+    assert data['kind'] == 'text' and not keys_of(data) & TEXT_HIDDEN_KEYS, (game, data)
+    # No story sentence appears that no move cited.
+    for sentence in set(row['story']) - set(row['quotes']) - {''}:
+      assert sentence not in response.text, (game, sentence)
+    # A and B: the two answers, in the game's hashed order; the choices are answer indices (the model's encoding).
+    order = [1 - row['label'], row['label']] if views.flipped(game) else [row['label'], 1 - row['label']]
+    assert [a['text'] for a in shown['answers']] == [row['answers'][i] for i in order]
+    values = [c['value'] for c in data['choices']]
+    assert sorted(values) == [0, 1] and row['verdict'] in values
+    moves = [i for i, a in enumerate(row['actions']) if a >= 0]
+    assert [(m['move'], m['position'], m['quote']) for m in shown['moves']] == [
+      (i + 1, row['positions'][i], row['quotes'][i]) for i in moves
+    ]
+    flags = [m['flag'] for m in shown['moves']]
+    seen_flags |= set(flags)
+    if row['protocol'] == 'blind':
+      assert shown['moves'] == []
+    elif row['arm'].endswith('/hidden'):  # What the judge saw: no move tells a quote from a claim.
+      assert set(flags) == {'flag hidden'} and shown['flags_hidden']
+    else:
+      assert flags == [views.TEXT_FLAGS[row['flags'][i]] for i in moves]
+    if row['protocol'] == 'consultancy':  # Accept = the consultant's answer, reject = the other.
+      assert values == [row['claim'], 1 - row['claim']] and 'Accept' in data['choices'][0]['text']
+      assert {m['mover'] for m in shown['moves']} == {'Consultant'}
+    if row['protocol'] == 'debate':  # Each move is by the debater arguing its side.
+      honest = 'Debater B' if views.flipped(game) else 'Debater A'
+      for i, m in zip(moves, shown['moves']):
+        assert (m['mover'] == honest) == (row['movers'][i] == 0)
+  assert {'verified quote', 'flag hidden'} <= seen_flags
+
+
+def test_a_text_verdict_is_saved_and_answered_with_the_story_and_the_fabrications(text_client):
+  rows = [json.loads(line) for line in open(os.path.join(text_client.workdir, 'transcripts.jsonl'))]
+  game = next(g for g, r in enumerate(rows) if r['arm'].endswith('/hidden') and any(r['claimed']))
+  row = rows[game]
+  answer = as_judge(text_client, 'Ann').post(f'/api/verdict/{game}', json={'verdict': row['label'], 'seconds': 3})
+  assert answer.status_code == 200, answer.text
+  answer = answer.json()
+  assert (answer['truth'], answer['correct'], answer['model_verdict']) == (row['label'], True, row['verdict'])
+  assert answer['model_correct'] == row['correct'] and 'was honest' in answer['summary']
+  moves = [i for i, a in enumerate(row['actions']) if a >= 0]
+  reveal = answer['text']
+  assert reveal['story'] == row['story'] and reveal['prob_true'] == row['prob_true']
+  assert [m['fabricated'] for m in reveal['moves']] == [row['claimed'][i] for i in moves]
+  assert [m['prob_true'] for m in reveal['moves']] == [row['prob_true_after'][i] for i in moves]
+  (line,) = verdict_lines(text_client.workdir)
+  assert (line['task'], line['cell'], line['size'], line['model_judge']) == ('text', row['cell'], 'k=4', 'exact')
+  # A consultancy verdict: reject (the other answer, as the model encodes it).
+  consult = next(g for g, r in enumerate(rows) if r['protocol'] == 'consultancy')
+  reject = 1 - rows[consult]['claim']
+  answer = as_judge(text_client, 'Ann').post(f'/api/verdict/{consult}', json={'verdict': reject}).json()
+  assert answer['correct'] == (reject == rows[consult]['label']) and answer['verdict_label'].startswith('Reject')
+  report = human.human_rows(human.read_verdicts([text_client.workdir]))
+  assert {r['cell'] for r in report} == {row['cell'], rows[consult]['cell']}
+  pooled = [r for r in report if r['judge'] == 'all humans']
+  assert sum(r['games'] for r in pooled) == 2
 
 
 def test_all_record_and_user_text_is_escaped(tmp_path):

@@ -45,7 +45,7 @@ from debate.reports import images as image_report
 from debate.rollouts import images as image_rollout
 from debate.rollouts import runner
 from debate.tasks import idx
-from debate.training import ladder, selfplay
+from debate.training import selfplay
 from judges import image_judges, pretrained
 
 # The fields whose values change a run's results; the others (the judge's training fields, and
@@ -138,7 +138,7 @@ def selfplay_ladder(
 
 
 def ladder_dir(workdir: str, judge_name: str, seed: int) -> str:
-  return os.path.join(workdir, 'agents', f'image_selfplay_{judge_name.replace(":", "_").replace("/", "_")}_seed{seed}')
+  return selfplay.ladder_dir(workdir, 'image', judge_name, seed)
 
 
 def build_ladder(
@@ -156,7 +156,7 @@ def build_ladder(
   mesh=None,
 ) -> dict:
   """{step: params} of the image self-play network against the judge at every rung: loaded from `ladder_dir`
-  or trained there (debate.training.ladder.saved_ladder) on precommit debates with k pixels on `train` (this
+  or trained there (debate.training.selfplay.build_ladder) on precommit debates with k pixels on `train` (this
   process's shard of the training split), on `mesh` (a debate.distributed.sharding.training_mesh or None)."""
   if train.images.dtype != np.uint8 or train.images.ndim != 3:
     raise runfiles.WorkdirError(
@@ -170,25 +170,20 @@ def build_ladder(
     f'self-play training images: {train.start}..{train.start + len(train) - 1} of {train.total} in '
     f'this process (process {jax.process_index()} of {jax.process_count()})'
   )
-  return ladder.saved_ladder(
-    workdir and ladder_dir(workdir, judge_name, seed),
+  return selfplay.build_ladder(
+    game,
+    sampler,
+    judge_params,
+    lambda: image_games.training_images(train, config.batch_size, mesh),
+    directory=workdir and ladder_dir(workdir, judge_name, seed),
     rungs=rungs,
-    config={'k': k, **dataclasses.asdict(config)},
-    init_like=lambda: selfplay.init_params(game, sampler, config.width, config.depth, jax.random.key(0)),
-    train=lambda all_rungs, checkpoint_dir: selfplay.train_selfplay(
-      game,
-      sampler,
-      judge_params,
-      image_games.training_images(train, config.batch_size, mesh),
-      seed=seed,
-      rungs=all_rungs,
-      config=config,
-      who=f'image self-play vs {judge_name}',
-      log=log,
-      checkpoint_dir=checkpoint_dir,
-      mesh=mesh,
-    ),
+    seed=seed,
+    config=config,
+    settings={'k': k},
+    who=f'image self-play vs {judge_name}',
     what='image self-play debater',
+    log=log,
+    mesh=mesh,
   )
 
 

@@ -65,16 +65,19 @@ def _act(policies, plans, key, game: Game, state, judge_params, agent_params, ba
   return action
 
 
-def play(game: Game, instance, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None):
+def play(
+  game: Game, instance, policies, key: chex.PRNGKey, judge_params, agent_params=None, *, batch_axis=None, state=None
+):
   """One whole game on `instance`, until it ends or `game.max_moves` moves were made: an `Outcome`.
 
   policies: a tuple of `game.num_players` policies (static); agent_params: a tuple of their params (None:
-  none has any). Keys: see the module docstring."""
+  none has any); state: the game's first state (default `game.init(key, instance)`; a protocol that sets up
+  the game itself, e.g. open consultancy's chosen side, passes it). Keys: see the module docstring."""
   policies = tuple(policies)
   if len(policies) != game.num_players:
     raise ValueError(f'{type(game).__name__} has {game.num_players} players, got {len(policies)} policies')
   agent_params = (None,) * len(policies) if agent_params is None else tuple(agent_params)
-  state = game.init(key, instance)
+  state = game.init(key, instance) if state is None else state
   plans = tuple(
     policy.plan(jax.random.fold_in(key, _PLAN_KEY - p), game, state, judge_params, agent_params[p])
     if p in game.movers

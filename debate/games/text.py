@@ -21,8 +21,14 @@ logit +-`ExactJudge.confidence` for the answer the evidence supports, 0 when it 
 probability 1/2, a tie, so the liar wins a debate and a consultant is rejected). The judge reads unfinished
 games too, so a position's value is each player's judge margin (what `greedy` maximises).
 
-Learned agents (`observe`, `network`) are not provided yet. Key: the first player (debate) or the
-consultant's answer (consultancy); nothing else.
+Learned agents: `observe(state)` is what the debater to move sees (the whole story: it knows the truth, as a
+debater does; the question, both answers, the answer it argues, the transcript with who made each move and the
+flags the judge sees, the claims when allowed, the moves left), `network(width, depth)` the transformer pointer
+of debate/games/text_network.py. `TrainingGames` and `training_stories` give the self-play trainer
+(debate/training/selfplay.py) its games on the training split; `text_selfplay_ladder` trains (or loads) a
+ladder of self-play checkpoints, the `az:STEP[@S]` debaters.
+
+Key: the first player (debate) or the consultant's answer (consultancy); nothing else.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ import dataclasses
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from debate.games import base
+from debate.games import base, text_network
 from debate.tasks import text as text_task
 from debate.tasks import text_stories as stories
 from debate.tasks.text import TextInstance, TextTask, TextView
@@ -284,3 +291,175 @@ class TextDebate(base.Game):
       'prob_true_after': jax.vmap(after)(jnp.arange(self.k)),
     }
     return outcome, transcript
+
+  def side(self, state: TextState) -> chex.Array:
+    """[] int32: the answer index the player to move argues (debate: the honest side the true one, the liar the
+    other; consultancy: the consultant's claim)."""
+    if self.mode == 'consultancy':
+      return state.claim
+    honest = self.current_player(state) == HONEST
+    return jnp.where(honest, state.instance.label, state.claim).astype(jnp.int32)
+
+  def observe(self, state: TextState) -> dict:
+    """What the debater to move sees (A = num_actions, K = k): story [S, L], question [Q], answers [2, N],
+    claims [F, L] and claim_positions [F] (only with allow_claims), side [] (the answer it argues), truth []
+    (the true answer), moves_left []; per action: owner [A] (0 not played, 1 played by the mover, 2 by the
+    other side), slot [A] (the move that played it; K if none), flag [A] (the flag the judge sees for it; EMPTY
+    if not played)."""
+    instance, actions = state.instance, state.actions
+    moves = jnp.arange(self.k)
+    played = actions >= 0
+    by_mover = (state.num_moves - moves) % 2 == 0 if self.mode == 'debate' else jnp.ones((self.k,), jnp.bool_)
+    target = jnp.where(played, actions, self.num_actions)  # Unplayed moves write past the end (dropped).
+    owner = jnp.zeros((self.num_actions,), jnp.int32).at[target].set(jnp.where(by_mover, 1, 2), mode='drop')
+    slot = jnp.full((self.num_actions,), self.k, jnp.int32).at[target].set(moves, mode='drop')
+    flags = self.judge_view(state).flags
+    flag = jnp.full((self.num_actions,), text_task.EMPTY, jnp.int32).at[target].set(flags, mode='drop')
+    observation = {
+      'story': instance.story,
+      'question': instance.question,
+      'answers': instance.answers,
+      'side': self.side(state),
+      'truth': jnp.asarray(instance.label, jnp.int32),
+      'moves_left': self.moves_left(state).astype(jnp.int32),
+      'owner': owner,
+      'slot': slot,
+      'flag': flag,
+    }
+    if self.allow_claims:
+      observation |= {'claims': instance.fabricated, 'claim_positions': instance.fabricated_position}
+    return observation
+
+  def network(self, width: int, depth: int) -> text_network.TextPolicyValue:
+    """The transformer pointer of debate/games/text_network.py for this game's sizes."""
+    task = self.task
+    max_len = max(task.sentence_len, task.question_len, task.answer_len)
+    return text_network.TextPolicyValue(len(stories.VOCAB), task.num_sentences, self.k, max_len, width, depth)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Training games of the self-play debaters (a `debate.training.selfplay` sampler), their stories, and the ladder.
+
+TEST_OFFSET = 1 << 30  # Instance i of the test split is generator index TEST_OFFSET + i (judges/text_judges.py's).
+SELFPLAY_DEFAULTS = {  # The text debaters' self-play settings (debate.training.selfplay.SelfPlayConfig fields).
+  'batch_size': 32,
+  'num_simulations': 8,
+  'considered_actions': 8,
+  'learning_rate': 1e-3,
+  'width': 64,
+  'depth': 2,
+  'log_every': 50,
+}
+
+
+def empty_instance(task: TextTask) -> TextInstance:
+  """An all-zero instance with the task's shapes (for a network's init)."""
+  s, f, length = task.num_sentences, task.num_fabricated, task.sentence_len
+  zeros = lambda *shape: jnp.zeros(shape, jnp.int32)
+  return TextInstance(
+    story=zeros(s, length),
+    question=zeros(task.question_len),
+    answers=zeros(2, task.answer_len),
+    label=zeros(),
+    hops=zeros(),
+    qtype=zeros(),
+    support=jnp.zeros((2, s), jnp.bool_),
+    fabricated=zeros(f, length),
+    fabricated_side=zeros(f),
+    fabricated_position=zeros(f),
+  )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingGames:
+  """Self-play games on the training split: game b's story uniform over the pool of `num_stories` training
+  stories (every device holds the whole pool, so the games do not depend on the layout); the first player
+  (debate) or the consultant's answer (consultancy) from the game's key. Its data: `training_stories`."""
+
+  task: TextTask
+  num_stories: int
+
+  def draw(self, key, batch: int):
+    story_key, play_key = jax.random.split(key)
+    return jax.random.randint(story_key, (batch,), 0, self.num_stories), jax.random.split(play_key, batch)
+
+  def build(self, draws, data: TextInstance) -> TextInstance:
+    """draws: story indices [b]; data: this device's block, the whole pool [N, ...]."""
+    return jax.tree.map(lambda a: a[draws], data)
+
+  def example(self) -> TextInstance:
+    return empty_instance(self.task)
+
+
+def training_stories(task: TextTask, seed: int, num_stories: int, mesh=None) -> TextInstance:
+  """The self-play trainer's data: instances 0..N-1 of `seed` (the training split; the test split starts at
+  TEST_OFFSET), generated on the host, [D * N, ...] with one copy of the pool per device of `mesh` (D = 1
+  without one). Every process must call this."""
+  pool = text_task.sample_instances(task, seed, range(num_stories))
+  if mesh is None:
+    return pool
+  from debate.distributed import sharding  # The trainer's layout; the game itself needs none.
+
+  devices = list(mesh.devices.flat)
+  local = sum(device.process_index == jax.process_index() for device in devices)
+  tiled = jax.tree.map(lambda a: np.concatenate([np.asarray(a)] * local), pool)
+  return jax.tree.map(
+    lambda a, t: jax.make_array_from_process_local_data(
+      sharding.batch_sharding(mesh), t, (len(devices) * num_stories, *a.shape[1:])
+    ),
+    pool,
+    tiled,
+  )
+
+
+def heldout_stories(task: TextTask, seed: int, num_stories: int) -> TextInstance:
+  """Held-out instances: the first `num_stories` of the test split of `seed` ([N, ...])."""
+  return text_task.sample_instances(task, seed, TEST_OFFSET + np.arange(num_stories))
+
+
+def text_selfplay_ladder(
+  game: TextDebate,
+  judge_params,
+  *,
+  judge_name: str,
+  rungs,
+  workdir: str | None,
+  seed: int = 0,
+  num_stories: int = 2000,
+  config=None,
+  log=print,
+  mesh=None,
+) -> dict:
+  """{step: params} of the text self-play network (`game.network`, both roles) at every rung: trained against
+  `game`'s judge (with `judge_params`) on `num_stories` training stories of `seed`, or loaded, from
+  `workdir/agents/text_selfplay_<judge_name>_seed<seed>` (debate.training.selfplay.build_ladder; None: not
+  saved). `config`: a SelfPlayConfig (default SELFPLAY_DEFAULTS); `mesh`: an optional
+  debate.distributed.sharding.training_mesh. The game's settings and the pool size are recorded with the
+  ladder: a directory trained with others is refused. Stories are generated only if training is needed."""
+  from debate.training import selfplay  # Orbax and the trainer; the game itself needs neither.
+
+  config = config or selfplay.SelfPlayConfig(**SELFPLAY_DEFAULTS)
+  settings = {
+    'task': dataclasses.asdict(game.task),
+    'k': game.k,
+    'mode': game.mode,
+    'allow_claims': game.allow_claims,
+    'show_verified': game.show_verified,
+    'honest_first': game.honest_first,
+    'num_stories': num_stories,
+  }
+  return selfplay.build_ladder(
+    game,
+    TrainingGames(game.task, num_stories),
+    judge_params,
+    lambda: training_stories(game.task, seed, num_stories, mesh),
+    directory=workdir and selfplay.ladder_dir(workdir, 'text', judge_name, seed),
+    rungs=rungs,
+    seed=seed,
+    config=config,
+    settings=settings,
+    who=f'text self-play vs {judge_name}',
+    what='text self-play debater',
+    log=log,
+    mesh=mesh,
+  )

@@ -75,11 +75,13 @@ def load_workdir(path: str) -> Workdir:
     raise WorkdirError(f'--workdir={path}: transcripts.jsonl holds no games')
   for number, row in enumerate(rows):
     if task_of(row) is None:
-      raise WorkdirError(f'--workdir={path}: transcript {number} is of no task the page knows (chain, images)')
+      raise WorkdirError(f'--workdir={path}: transcript {number} is of no task the page knows (chain, images, text)')
   return Workdir(path, tuple(rows), config, {r['cell']: r for r in records if 'cell' in r})
 
 
 def task_of(row: dict) -> str | None:
+  if row.get('task') == 'text' and 'quotes' in row:
+    return 'text'
   if 'image' in row and 'revealed' in row:
     return 'images'
   if 'x0' in row and 'protocol' in row:
@@ -95,6 +97,8 @@ def flipped(game: int) -> bool:
 def cell_info(workdir: Workdir, row: dict) -> dict:
   if task_of(row) == 'chain':
     return {'cell': row['cell'], 'protocol': row['protocol'], 'judge': row['judge'], 'size': f'T={row["T"]}'}
+  if task_of(row) == 'text':
+    return {'cell': row['cell'], 'protocol': row['protocol'], 'judge': str(row['judge']), 'size': f'k={row["k"]}'}
   record = workdir.records.get(row['cell'], {})
   judge = record.get('judge', workdir.config.get('judge', '?'))
   k = record.get('k', workdir.config.get('k', '?'))
@@ -269,7 +273,73 @@ def image_view(workdir: Workdir, game: int, row: dict) -> GameView:
   )
 
 
-TASK_VIEWS: dict[str, Callable[[Workdir, int, dict], GameView]] = {'chain': chain_view, 'images': image_view}
+# ----------------------------------------------------------------------------------------------------------
+# text: the question, both answers and the quotes move by move, each with its position and its flag as the
+# model judge saw it (hidden-flag games do not tell quotes from claims); the story only after the verdict.
+
+TEXT_FLAGS = {1: 'verified quote', 2: 'unverified claim', 3: 'flag hidden'}
+
+
+def text_view(workdir: Workdir, game: int, row: dict) -> GameView:
+  protocol, answers, label = row['protocol'], row['answers'], row['label']
+  flip = flipped(game)
+  order = [1 - label, label] if flip else [label, 1 - label]  # order[i]: the answer index shown as A / B.
+  letters = {order[0]: 'A', order[1]: 'B'}
+  names = ('Debater A', 'Debater B')
+  shown_answers = [{'name': letter, 'text': answers[i]} for letter, i in zip('AB', order)]
+  shown = {'protocol': protocol, 'question': row['question'], 'answers': shown_answers, 'k': row['k']}
+  shown['num_sentences'] = len(row['story'])
+  shown['flags_hidden'] = any(f == 3 for f in row['flags'])
+  if protocol.endswith('debate'):
+    honest_name, liar_name = (names[1], names[0]) if flip else names
+    mover_names = {0: honest_name, 1: liar_name}
+    shown['sides'] = [{'name': n, 'argues': letter} for n, letter in zip(names, 'AB')]
+    choices = tuple((i, f'{n}: {answers[i]}') for n, i in zip(names, order))
+    summary = f'{honest_name} was honest; the true answer is {letters[label]}: {answers[label]}.'
+  elif protocol.endswith('consultancy'):
+    claim = row['claim']
+    mover_names = {0: 'Consultant'}
+    shown['consultant'] = letters[claim]
+    choices = (
+      (claim, f'Accept the claim ({letters[claim]}: {answers[claim]})'),
+      (1 - claim, f'Reject it ({letters[1 - claim]}: {answers[1 - claim]})'),
+    )
+    honest = 'honest' if claim == label else 'lying'
+    summary = f'The consultant was {honest}; the true answer is {letters[label]}: {answers[label]}.'
+  else:  # blind, direct: the judge alone.
+    mover_names = {}
+    choices = tuple((i, f'Answer {letters[i]}: {answers[i]}') for i in order)
+    summary = f'The true answer is {letters[label]}: {answers[label]}.'
+  moves, revealed = [], []
+  steps = zip(row['actions'], row['quotes'], row['positions'], row['flags'], row['claimed'], row['movers'])
+  for i, (action, quote, position, flag, claimed, mover) in enumerate(steps):
+    if action < 0:
+      continue
+    name = mover_names.get(mover)
+    moves.append(
+      {'move': i + 1, 'mover': name, 'position': position, 'flag': TEXT_FLAGS.get(flag, str(flag)), 'quote': quote}
+    )
+    prob = row['prob_true_after'][i]
+    revealed.append({'move': i + 1, 'mover': name, 'position': position, 'fabricated': claimed, 'prob_true': prob})
+  shown['moves'] = moves
+  reveal = {
+    'summary': summary,
+    'transcript': transcripts.format_transcript(row),
+    'text': {
+      'story': row['story'],
+      'moves': revealed,
+      'prob_true': row['prob_true'],
+      'true_answer': letters[label],
+    },
+  }
+  return GameView(game, 'text', 'text', cell_info(workdir, row), shown, choices, 0, label, row['verdict'], {}, reveal)
+
+
+TASK_VIEWS: dict[str, Callable[[Workdir, int, dict], GameView]] = {
+  'chain': chain_view,
+  'images': image_view,
+  'text': text_view,
+}
 
 
 def game_view(workdir: Workdir, game: int) -> GameView:

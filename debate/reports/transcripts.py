@@ -124,7 +124,61 @@ def _image(t: dict) -> str:
   return '\n'.join(lines)
 
 
+_FLAGS = {0: 'empty', 1: 'verified', 2: 'UNVERIFIED', 3: 'flag hidden'}
+
+
+def _text_roles(t: dict) -> tuple[str, list[str]]:
+  """(who argues what, each move's mover) of a text game."""
+  answers, label, protocol = t['answers'], t['label'], t['protocol']
+  if protocol in ('blind', 'direct'):
+    what = 'no quotes: the judge alone' if protocol == 'blind' else f'{t["k"]} random story sentences'
+    return f'{protocol}: {what}', ['chance'] * len(t['actions'])
+  if protocol.endswith('consultancy'):
+    side = 'honest' if t['claim'] == label else 'LYING'
+    chose = ''
+    if 'consultant_estimates' in t:
+      estimates = ', '.join(f'{answers[i]!r}: {e}' for i, e in enumerate(t['consultant_estimates']))
+      chose = f' (it chose its side by its own estimates: {estimates})'
+    return f'{protocol}: the consultant ({side}) argues {answers[t["claim"]]!r}{chose}', ['consultant'] * len(
+      t['actions']
+    )
+  first = 'the honest debater' if t['honest_first'] else 'the liar'
+  roles = (
+    f'{protocol}: the honest debater argues {answers[label]!r}, the liar {answers[1 - label]!r}; {first} moves first'
+  )
+  if 'protagonist_honest' in t:
+    side = 'the TRUE answer' if t['protagonist_honest'] else 'the WRONG answer'
+    roles += f'; the protagonist (estimate {t["protagonist_estimate"]}) chose {side}'
+  return roles, [{0: 'honest', 1: 'liar'}.get(m, '-') for m in t['movers']]
+
+
+def _text(t: dict) -> str:
+  """A text game (transcripts.jsonl of the text experiment): the story with sentence numbers, the question,
+  both answers (which is true), each quote or claim with its position, flag and mover, the judge's P(true)
+  after each move, the verdict."""
+  roles, movers = _text_roles(t)
+  lines = [f'{t["cell"]}  (story {t["game"]}, {t["qtype"]}, h = {t["hops"]})', 'story:']
+  lines += [f'  [{i:2d}] {sentence}' for i, sentence in enumerate(t['story']) if sentence]
+  lines.append(f'question: {t["question"]}')
+  lines += [f'  answer {i}: {a}' + ('  (TRUE)' if i == t['label'] else '') for i, a in enumerate(t['answers'])]
+  lines.append(roles)
+  moves = zip(t['actions'], t['quotes'], t['positions'], t['flags'], t['claimed'], movers, t['prob_true_after'])
+  for i, (action, quote, position, flag, claimed, mover, prob) in enumerate(moves):
+    if action < 0:
+      continue
+    kind = 'claims (fabricated)' if claimed else 'quotes'
+    after = f'  -> judge P(true) = {prob:.3f}' if prob is not None else ''
+    lines.append(f'  move {i + 1} by {mover}: {kind} [{position}] "{quote}" ({_FLAGS.get(flag, flag)}){after}')
+  verdict = t['answers'][t['verdict']]
+  lines.append(
+    f'judge P(true) = {t["prob_true"]:.3f}; verdict: {verdict!r}  ({"CORRECT" if t["correct"] else "WRONG"})'
+  )
+  return '\n'.join(lines)
+
+
 def format_transcript(t: dict) -> str:
+  if t.get('task') == 'text':
+    return _text(t)
   if 'image' in t:
     return _image(t)
   return '\n'.join(

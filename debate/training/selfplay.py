@@ -13,7 +13,8 @@ Targets: the search's `action_weights` and the game's outcome for the player who
 Loss: cross-entropy over the legal actions + `value_coef` x squared error, averaged over the moves actually
 made (`az_loss`); Adam. The loop is one `jit` (`lax.scan` over steps, in chunks between rungs); step s uses
 fold_in(train key, s) only, so the params at step N do not depend on the chunking or the rung spacing. Rungs
-are saved with `debate.training.ladder.saved_ladder`.
+are saved with `debate.training.ladder.saved_ladder`; `build_ladder` is a task's ladder of self-play checkpoints
+against a judge, saved under `ladder_dir` (every task's `az:STEP` debaters).
 
 A task's `Sampler` (a frozen dataclass) gives the training games:
   draw(key, batch) -> (draws, game_keys [B]): each game's random draws ([B] pytree) and its play key;
@@ -25,7 +26,8 @@ A task's `Sampler` (a frozen dataclass) gives the training games:
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+import os
+from typing import Any, Callable, Sequence
 
 import chex
 import jax
@@ -240,4 +242,55 @@ def train_selfplay(
     checkpoint_dir=checkpoint_dir,
     log=log,
     mesh=mesh,
+  )
+
+
+def ladder_dir(workdir: str, task: str, judge_name: str, seed: int) -> str:
+  """Where a task's self-play ladder against the judge `judge_name` is saved:
+  workdir/agents/<task>_selfplay_<judge_name, with ':' and '/' as '_'>_seed<seed>."""
+  judge = judge_name.replace(':', '_').replace('/', '_')
+  return os.path.join(workdir, 'agents', f'{task}_selfplay_{judge}_seed{seed}')
+
+
+def build_ladder(
+  game,
+  sampler,
+  judge_params,
+  data: Callable[[], Any] | None,
+  *,
+  directory: str | None,
+  rungs: Sequence[int],
+  seed: int,
+  config: SelfPlayConfig,
+  settings: dict,
+  who: str,
+  what: str,
+  log: Callable[[str], None] = print,
+  mesh=None,
+) -> dict:
+  """{step: params} of the self-play network of `game` against the judge (`judge_params`) at every rung,
+  loaded from `directory` or trained there (`train_selfplay` under debate.training.ladder.saved_ladder; None:
+  trained, not saved). `data()` gives the sampler's training data (called only when training is needed;
+  None: the task needs none); `settings` (JSON-able: the game's and data's settings) are recorded with
+  `config` as the ladder's training config, {**settings, **config fields}: a directory trained with others is
+  refused. `who` names the run in the log lines, `what` the agent in errors."""
+  return ladder.saved_ladder(
+    directory,
+    rungs=rungs,
+    config={**settings, **dataclasses.asdict(config)},
+    init_like=lambda: init_params(game, sampler, config.width, config.depth, jax.random.key(0)),
+    train=lambda all_rungs, checkpoint_dir: train_selfplay(
+      game,
+      sampler,
+      judge_params,
+      None if data is None else data(),
+      seed=seed,
+      rungs=all_rungs,
+      config=config,
+      who=who,
+      log=log,
+      checkpoint_dir=checkpoint_dir,
+      mesh=mesh,
+    ),
+    what=what,
   )

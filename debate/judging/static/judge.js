@@ -213,7 +213,73 @@ const image = {
   },
 };
 
-const RENDERERS = {chain_debate: chainDebate, chain_checks: chainChecks, image};
+const FLAG_CLASSES = {'verified quote': 'flag-verified', 'unverified claim': 'flag-unverified', 'flag hidden': 'flag-hidden'};
+const moverColour = (mover) => MOVER_COLOURS[mover] || '#178a4c';
+
+function textMove(m, current) {
+  return el('li', {class: current ? 'current' : ''},
+    el('span', {class: 'mover', style: `color: ${moverColour(m.mover)}`}, m.mover || 'random sentence'),
+    ' · sentence ', el('span', {class: 'position'}, `[${m.position}]`), ' ',
+    el('span', {class: `flag ${FLAG_CLASSES[m.flag] || ''}`}, m.flag), ' ',
+    el('q', {class: 'quote'}, m.quote));
+}
+
+const text = {
+  moves: (d) => d.shown.moves.length,
+  draw(board, d, shownMoves) {
+    const s = d.shown;
+    board.append(el('p', {class: 'question'}, 'Question: ', el('strong', {}, s.question)));
+    const answers = s.answers.map((a) => {
+      const side = s.sides ? s.sides.find((x) => x.argues === a.name) : null;
+      const who = side ? `${side.name} argues ` : s.consultant === a.name ? 'The consultant argues ' : '';
+      return el('span', {class: `claim ${sideClass(side ? side.name : `Answer ${a.name}`)}`}, `${who}${a.name}: ${a.text}`);
+    });
+    board.append(el('p', {class: 'claims'}, ...answers));
+    const about = {
+      blind: 'Blind: the model judge saw no quotes, only the question and the two answers.',
+      direct: `Direct: the model judge saw ${s.moves.length} random sentences of the story (no one argues).`,
+    }[s.protocol] || `The story (${s.num_sentences} sentences) stays hidden: judge from what is cited, as the model judge does.`;
+    const flags = s.flags_hidden
+      ? ' The flags were hidden from the model judge: you cannot tell verified quotes from unverified claims.'
+      : s.protocol === 'blind' ? '' : ' A verified quote is a sentence of the story; an unverified claim may be made up.';
+    board.append(el('p', {class: 'muted'}, about + flags));
+    if (!s.moves.length) return;
+    board.append(el('ol', {class: 'moves quotes'}, ...s.moves.slice(0, shownMoves).map((m, i) => textMove(m, i === shownMoves - 1))));
+    if (shownMoves < s.moves.length) {
+      board.append(el('p', {class: 'muted'}, `Step on to see the next ${s.protocol === 'direct' ? 'sentence' : 'move'}.`));
+    }
+  },
+};
+
+function textResult(t, d) {
+  const moves = el('table', {class: 'checks', id: 'text-moves'},
+    el('tr', {}, el('th', {}, 'move'), el('th', {}, 'by'), el('th', {}, 'sentence'), el('th', {}, 'the judge saw'),
+      el('th', {}, 'in fact'), el('th', {}, 'model P(true) after')));
+  t.moves.forEach((m, i) => {
+    const shown = d.shown.moves[i];
+    moves.append(el('tr', {},
+      el('td', {}, m.move), el('td', {style: `color: ${moverColour(m.mover)}`}, m.mover || 'random'),
+      el('td', {}, `[${m.position}]`), el('td', {}, shown.flag),
+      el('td', {class: m.fabricated ? 'bad' : 'ok'}, m.fabricated ? 'fabricated claim' : 'true quote'),
+      el('td', {}, m.prob_true === null ? '–' : m.prob_true.toFixed(3))));
+  });
+  const quotedBy = {};
+  t.moves.forEach((m) => { if (!m.fabricated) (quotedBy[m.position] = quotedBy[m.position] || []).push(m); });
+  const story = el('ol', {class: 'story', start: 0}, ...t.story.map((sentence, i) => {
+    const by = quotedBy[i] || [];
+    const fakes = t.moves.filter((m) => m.fabricated && m.position === i);
+    return el('li', {class: by.length ? 'quoted' : ''}, sentence || '—',
+      ...by.map((m) => el('span', {class: 'tag', style: `border-color: ${moverColour(m.mover)}; color: ${moverColour(m.mover)}`},
+        `quoted by ${m.mover || 'chance'} (move ${m.move})`)),
+      ...fakes.map((m) => el('span', {class: 'tag fake'}, `${m.mover || 'chance'} claimed “${d.shown.moves[t.moves.indexOf(m)].quote}” here (move ${m.move}, made up)`)));
+  }));
+  const parts = [el('p', {}, `The model judge's final P(true) = ${t.prob_true.toFixed(3)} (its probability of the true answer, ${t.true_answer}).`)];
+  if (t.moves.length) parts.push(moves);
+  parts.push(el('h3', {}, 'The whole story'), story);
+  return el('div', {id: 'text-reveal'}, ...parts);
+}
+
+const RENDERERS = {chain_debate: chainDebate, chain_checks: chainChecks, image, text};
 
 // ---------------------------------------------------------------------------------------------------------
 // The game page.
@@ -288,6 +354,7 @@ function showResult(a, d) {
     result.append(el('figure', {id: 'full-image'}, pixelGrid(a.image.length, a.image[0].length, (r, c) => a.image[r][c], moves),
       el('figcaption', {class: 'muted'}, `the whole image (class ${a.label}); outlined: the revealed pixels`)));
   }
+  if (a.text) result.append(textResult(a.text, d));
   result.append(el('details', {open: ''}, el('summary', {}, 'The full transcript'), el('pre', {id: 'transcript'}, a.transcript)));
   result.hidden = false;
   result.scrollIntoView({behavior: 'instant', block: 'start'});

@@ -1,0 +1,533 @@
+"""Judges of the `text` task: Flax transformers that read a question, two answers and quoted sentences.
+
+The judge's input is a `debate.tasks.text.TextView` with a leading batch axis: question [B, Q] int32 tokens
+(0 = PAD), answers [B, 2, A], quotes [B, K, L] (the quoted sentences' tokens), positions [B, K] (a quote's
+story index 0..S-1, or the index a claim pretends to have; -1 in an empty slot) and flags [B, K] (0 empty
+slot, 1 verified quote, 2 unverified claim, 3 flag hidden). The judge reads one token sequence
+
+  [CLS] question answer_0 answer_1 quote_1 ... quote_K
+
+in which every token is the sum of embeddings of: the token; its segment (CLS / question / answer 0 /
+answer 1 / quote); its position within its sentence, question or answer; for quote tokens, the quote's
+sentence position (0..S-1; S for a claim without a position) and its flag; and whether the token is one of
+answer 0's and/or answer 1's tokens (an exact-match feature, as reading-comprehension models use: without
+it the smallest judges stall for hundreds of steps before they learn to match names). PAD tokens and every
+token of an empty slot (flag 0) are masked out of attention, so an empty slot's content and position do not
+change the output. A pre-LN transformer encoder (`depth` blocks of multi-head self-attention, max(1, width //
+32) heads, and a 4x GELU MLP) reads the sequence, and the final CLS state gives two logits, class c =
+"answers[c] is the true answer": `model.apply(params, views) -> logits [B, 2]`. So the image judges'
+cross-entropy and accuracy serve it as a 2-class classifier, and judges/trainer.py trains it like an
+image judge (`TextJudgeTask`, `train_judge`; `evaluate` measures accuracy by view and hops).
+
+The ladder, weakest first (parameters for the default TextTask: 36 tokens, S = 12, sentences of 8 tokens):
+  tf1x32    1 block,  width 32,  1 head      15,298
+  tf2x64    2 blocks, width 64,  2 heads    105,090
+  tf3x128   3 blocks, width 128, 4 heads    604,930
+  tf4x256   4 blocks, width 256, 8 heads  3,179,010
+
+Games hold a judge as a `TextJudge` (frozen, hashable): `judge(params, view) -> []` float32, the logit of
+P(answers[0] is the true answer), for one unbatched view (games vmap it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from debate.experiments import runfiles
+from debate.experiments.runfiles import ConfigError
+from debate.tasks import text
+from debate.tasks.idx import shard_bounds
+from judges import trainer
+
+Params = Any
+
+# Segments of the token sequence.
+_CLS, _QUESTION, _ANSWER_0, _ANSWER_1, _QUOTE = range(5)
+NUM_FLAGS = 4  # 0 empty slot, 1 verified, 2 unverified, 3 hidden.
+
+
+@dataclasses.dataclass(frozen=True)
+class LadderRung:
+  """One size of the ladder: `depth` pre-LN blocks of `width` features, `width // 32` heads (at least 1)."""
+
+  depth: int
+  width: int
+
+
+JUDGE_MODELS = {  # The ladder of the module docstring, weakest first.
+  'tf1x32': LadderRung(1, 32),
+  'tf2x64': LadderRung(2, 64),
+  'tf3x128': LadderRung(3, 128),
+  'tf4x256': LadderRung(4, 256),
+}
+
+
+class SelfAttention(nn.Module):
+  """x [B, T, W], valid [B, T] bool -> [B, T, W]: multi-head self-attention over the valid tokens (keys).
+
+  Queries and values have biases, keys none: a key bias adds the same score to every key of a query, which
+  the softmax ignores, so its gradient is zero up to rounding, which Adam would amplify into layout-dependent
+  steps. Masked scores are the float minimum, so a masked token's weight is exactly 0.
+  """
+
+  width: int
+  heads: int
+
+  @nn.compact
+  def __call__(self, x: chex.Array, valid: chex.Array) -> chex.Array:
+    size = self.width // self.heads
+    q = nn.DenseGeneral((self.heads, size), name='query')(x)
+    k = nn.DenseGeneral((self.heads, size), use_bias=False, name='key')(x)
+    v = nn.DenseGeneral((self.heads, size), name='value')(x)
+    scores = jnp.einsum('bqhd,bkhd->bhqk', q, k) / jnp.sqrt(size).astype(x.dtype)
+    scores = jnp.where(valid[:, None, None, :], scores, jnp.finfo(scores.dtype).min)
+    out = jnp.einsum('bhqk,bkhd->bqhd', jax.nn.softmax(scores, axis=-1), v)
+    return nn.DenseGeneral(self.width, axis=(-2, -1), name='out')(out)
+
+
+class EncoderBlock(nn.Module):
+  """x [B, T, W], valid [B, T] bool -> [B, T, W]: pre-LN self-attention then a 4x GELU MLP, both residual."""
+
+  width: int
+  heads: int
+
+  @nn.compact
+  def __call__(self, x: chex.Array, valid: chex.Array) -> chex.Array:
+    x = x + SelfAttention(self.width, self.heads)(nn.LayerNorm()(x), valid)
+    h = nn.LayerNorm()(x)
+    return x + nn.Dense(self.width)(nn.gelu(nn.Dense(4 * self.width)(h)))
+
+
+class TextJudgeModel(nn.Module):
+  """views (a TextView with a leading batch axis) -> logits [B, 2]; the module docstring's transformer.
+
+  Attributes:
+    vocab_size: token ids are in [0, vocab_size) (0 = PAD).
+    num_sentences: S, the story's sentences; positions are in [0, S] (S: a claim without a position), any
+      value (-1) in an empty slot.
+    max_len: the longest question, answer or sentence (the within-sentence position embedding's size).
+    depth, width: the encoder's blocks and features; heads = max(1, width // 32).
+  """
+
+  vocab_size: int
+  num_sentences: int
+  max_len: int
+  depth: int = 1
+  width: int = 32
+
+  @nn.compact
+  def __call__(self, views, *, train: bool = False) -> chex.Array:
+    del train  # No dropout: the same function in training and in games.
+    question, answers = jnp.asarray(views.question), jnp.asarray(views.answers)
+    quotes, positions, flags = (jnp.asarray(a) for a in (views.quotes, views.positions, views.flags))
+    if question.ndim != 2 or answers.ndim != 3 or quotes.ndim != 3 or answers.shape[1] != 2:
+      raise ValueError(
+        'a text judge takes batched views: question [B, Q], answers [B, 2, A], quotes [B, K, L], got '
+        f'{question.shape}, {answers.shape}, {quotes.shape}; vmap or add a batch axis for one view'
+      )
+    batch = quotes.shape[0]
+
+    def part(tokens, segment, sentence=None, flag=None):
+      """tokens [B, N, L'] -> (tokens, segment, within-position, sentence, flag, valid), each [B, N * L']."""
+      shape = tokens.shape
+      within = jnp.broadcast_to(jnp.arange(shape[-1]), shape)
+      sentence = jnp.full(shape, self.num_sentences + 1) if sentence is None else jnp.broadcast_to(sentence, shape)
+      flag = jnp.zeros(shape, jnp.int32) if flag is None else jnp.broadcast_to(flag, shape)
+      valid = tokens != 0 if segment != _QUOTE else (tokens != 0) & (flag != 0)
+      return tuple(a.reshape(batch, -1) for a in (tokens, jnp.full(shape, segment), within, sentence, flag, valid))
+
+    # Empty slots' positions are arbitrary: clipped into the table (they are masked out anyway).
+    slot_positions = jnp.clip(positions, 0, self.num_sentences)[:, :, None]
+    parts = [
+      part(jnp.zeros((batch, 1, 1), jnp.int32), _CLS),
+      part(question[:, None, :], _QUESTION),
+      part(answers[:, :1], _ANSWER_0),
+      part(answers[:, 1:], _ANSWER_1),
+      part(quotes, _QUOTE, slot_positions, jnp.clip(flags, 0, NUM_FLAGS - 1)[:, :, None]),
+    ]
+    tokens, segments, within, sentences, flag_ids, valid = (jnp.concatenate(a, axis=1) for a in zip(*parts))
+    valid = valid.at[:, 0].set(True)  # The CLS token.
+    quote_token = (segments == _QUOTE)[..., None]
+    # Answer matches: whether a token is one of answer 0's (bit 0) or answer 1's (bit 1) tokens.
+    matches = (tokens[:, :, None, None] == answers[:, None]) & (answers[:, None] != 0)  # [B, T, 2, A]
+    match_ids = jnp.sum(matches.any(-1) * jnp.array([1, 2]), axis=-1)
+    x = (
+      nn.Embed(self.vocab_size, self.width, name='token')(tokens)
+      + nn.Embed(5, self.width, name='segment')(segments)
+      + nn.Embed(self.max_len, self.width, name='within')(jnp.minimum(within, self.max_len - 1))
+      # S + 2 sentence positions: 0..S-1 quoted or claimed, S a claim without a position, S + 1 not a quote.
+      + nn.Embed(self.num_sentences + 2, self.width, name='sentence')(sentences)
+      + jnp.where(quote_token, nn.Embed(NUM_FLAGS, self.width, name='flag')(flag_ids), 0.0)
+      + nn.Embed(4, self.width, name='answer_match')(match_ids)
+    )
+    heads = max(1, self.width // 32)
+    for _ in range(self.depth):
+      x = EncoderBlock(self.width, heads)(x, valid)
+    return nn.Dense(2, name='head')(nn.LayerNorm()(x[:, 0]))
+
+
+def make_judge(name: str, *, vocab_size: int, num_sentences: int, max_len: int) -> TextJudgeModel:
+  """The ladder's model `name` (JUDGE_MODELS) for a task's vocabulary, story length S and longest sentence."""
+  if name not in JUDGE_MODELS:
+    raise ValueError(f'unknown text judge {name!r}; expected one of {", ".join(JUDGE_MODELS)}')
+  rung = JUDGE_MODELS[name]
+  return TextJudgeModel(vocab_size, num_sentences, max_len, depth=rung.depth, width=rung.width)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextJudge:
+  """A learned text judge as a game holds it (frozen, hashable): `judge(params, view)` -> [] float32, the
+  logit of P(view.answers[0] is the true answer), for ONE unbatched view; `logits(params, views)` -> [B, 2]
+  for a batch."""
+
+  model: str
+  vocab_size: int
+  num_sentences: int
+  max_len: int
+
+  def __post_init__(self):
+    self.module()  # Validates the name.
+
+  def module(self) -> TextJudgeModel:
+    return make_judge(self.model, vocab_size=self.vocab_size, num_sentences=self.num_sentences, max_len=self.max_len)
+
+  def logits(self, params: Params, views) -> chex.Array:
+    """views: a batched TextView -> logits [B, 2] (class c: answers[c] is true)."""
+    return self.module().apply(params, views)
+
+  def __call__(self, params: Params, view) -> chex.Array:
+    """view: one unbatched TextView -> [] float32, log P(answers[0] true) - log P(answers[1] true)."""
+    logits = self.logits(params, jax.tree.map(lambda a: jnp.asarray(a)[None], view))[0]
+    return (logits[0] - logits[1]).astype(jnp.float32)
+
+
+def count_params(params: Params) -> int:
+  return sum(int(leaf.size) for leaf in jax.tree.leaves(params))
+
+
+def judge_for(task: text.TextTask, name: str) -> TextJudge:
+  """The ladder's judge `name` for `task` (its vocabulary, S and longest sentence, question or answer)."""
+  max_len = max(task.sentence_len, task.question_len, task.answer_len)
+  return TextJudge(name, len(text.vocabulary()), task.num_sentences, max_len)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Training: the text task of judges/trainer.py.
+
+# The config fields (and the training data's description) that change a text judge's training: a resumed run
+# must keep them (judges/train.py's RESULT_FIELDS explains the others).
+RESULT_FIELDS = (
+  'task',
+  'text_task',
+  'judge',
+  'k',
+  'min_k',
+  'num_fabricated',
+  'show_verified',
+  'learning_rate',
+  'batch_size',
+  'seed',
+  'num_train_stories',
+  'train_data',
+)
+# Instance i of the test split is generator index TEST_OFFSET + i of the seed (training: index i).
+TEST_OFFSET = 1 << 30
+_INT_FIELDS = {
+  'k': 0,
+  'min_k': 0,
+  'num_fabricated': 0,
+  **trainer.COMMON_INT_FIELDS,
+  'num_train_stories': 1,
+  'num_test_stories': 1,
+}
+
+
+def drop_quotes(view: text.TextView, keep: chex.Array) -> text.TextView:
+  """`view` (one, unbatched) with only the first `keep` verified quotes (in slot order) left; the others
+  become empty slots (quotes 0, position -1, flag EMPTY)."""
+  verified = view.flags == text.VERIFIED
+  dropped = verified & (jnp.cumsum(verified) > keep)
+  return view.replace(
+    quotes=jnp.where(dropped[:, None], 0, view.quotes),
+    positions=jnp.where(dropped, -1, view.positions),
+    flags=jnp.where(dropped, text.EMPTY, view.flags),
+  )
+
+
+def training_view(
+  key: chex.PRNGKey, instance: text.TextInstance, *, k: int, min_k: int, num_fabricated: int, show_verified: bool
+) -> text.TextView:
+  """One training example's view: `random_view(key, instance, k, num_fabricated, show_verified)` when
+  min_k == k; else k' uniform in [min_k, k] (from fold_in(key, 1)) verified quotes of that view are kept
+  (`drop_quotes`: k + num_fabricated slots, the others empty)."""
+  if min_k == k:
+    return text.random_view(key, instance, k, num_fabricated, show_verified)
+  view = drop_quotes(
+    text.random_view(key, instance, k, num_fabricated, True),
+    jax.random.randint(jax.random.fold_in(key, 1), (), min_k, k + 1),
+  )
+  return view if show_verified else view.replace(flags=text.hide_flags(view.flags))
+
+
+@dataclasses.dataclass(frozen=True)
+class TextJudgeTask(trainer.JudgeTask):
+  """The text task for the trainer: examples are `TextInstance`s (a pool of stories), each seen through a
+  random view of k quotes (or k' in [min_k, k]) and `num_fabricated` claims; the class is instance.label."""
+
+  task: text.TextTask
+  judge: str
+  k: int
+  num_fabricated: int
+  show_verified: bool = True
+  min_k: int | None = None
+
+  def make_model(self) -> nn.Module:
+    return judge_for(self.task, self.judge).module()
+
+  def init_input(self) -> text.TextView:
+    task = self.task
+    return text.TextView(
+      question=jnp.zeros((1, task.question_len), jnp.int32),
+      answers=jnp.zeros((1, 2, task.answer_len), jnp.int32),
+      quotes=jnp.zeros((1, 1, task.sentence_len), jnp.int32),
+      positions=jnp.full((1, 1), -1, jnp.int32),
+      flags=jnp.zeros((1, 1), jnp.int32),
+    )
+
+  def views(self, key: chex.PRNGKey, indices: chex.Array, examples: text.TextInstance) -> text.TextView:
+    min_k = self.k if self.min_k is None else self.min_k
+    draw = lambda i, instance: training_view(
+      jax.random.fold_in(key, i),
+      instance,
+      k=self.k,
+      min_k=min_k,
+      num_fabricated=self.num_fabricated,
+      show_verified=self.show_verified,
+    )
+    return jax.vmap(draw)(indices, examples)
+
+  def train_data(self, data: trainer.JudgeData) -> dict:
+    return {'examples': int(data.total), 'num_sentences': self.task.num_sentences, 'order': trainer.DATA_ORDER}
+
+  def name(self) -> str:
+    k = f'{self.min_k}..{self.k}' if self.min_k not in (None, self.k) else str(self.k)
+    return f'{self.judge} (k={k}, {self.num_fabricated} claims)'
+
+
+def text_task(config: ml_collections.ConfigDict) -> text.TextTask:
+  """The config's TextTask (`text_task` holds its fields); ConfigError naming text_task if it is bad."""
+  fields = config.text_task.to_dict() if hasattr(config.text_task, 'to_dict') else dict(config.text_task)
+  try:
+    return text.TextTask(**{name: tuple(v) if isinstance(v, list) else v for name, v in fields.items()})
+  except (TypeError, ValueError) as e:
+    raise ConfigError('text_task', str(e)) from None
+
+
+def task_from_config(config: ml_collections.ConfigDict) -> TextJudgeTask:
+  """The trainer's task of a (validated, or saved) text judge config."""
+  return TextJudgeTask(
+    text_task(config),
+    config.judge,
+    config.k,
+    config.num_fabricated,
+    bool(config.show_verified),
+    config.get('min_k', config.k),
+  )
+
+
+def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | None = None) -> None:
+  """Raises ConfigError (naming the field) for a text judge config `train_judge` cannot run: missing fields,
+  integers out of range, a bad TextTask, an unknown judge, k > S, min_k > k, more claims than the task
+  fabricates, an eval_k out of [0, S], fewer training stories than the batch, and the mesh's constraints."""
+  for field in ('task', 'text_task', 'judge', 'learning_rate', 'show_verified', 'eval_k', *_INT_FIELDS):
+    if field not in config:
+      raise ConfigError(field, 'missing from the config; the text judge trainer needs it')
+  ints = {field: runfiles.int_field(config, field, minimum) for field, minimum in _INT_FIELDS.items()}
+  runfiles.positive_field(config, 'learning_rate')
+  task = text_task(config)
+  eval_k = tuple(config.eval_k)
+  for field, bad, message in (
+    ('task', config.task != 'text', f"the text judge trainer trains judges of the 'text' task, got {config.task!r}"),
+    (
+      'judge',
+      config.judge not in JUDGE_MODELS,
+      f'unknown text judge {config.judge!r}; expected one of {", ".join(JUDGE_MODELS)}',
+    ),
+    (
+      'k',
+      ints['k'] > task.num_sentences,
+      f'{ints["k"]} quotes is more than a story has (text_task.num_sentences={task.num_sentences})',
+    ),
+    ('min_k', ints['min_k'] > ints['k'], f'{ints["min_k"]} is more than k={ints["k"]}'),
+    (
+      'num_fabricated',
+      ints['num_fabricated'] > task.num_fabricated,
+      f'{ints["num_fabricated"]} claims is more than an instance has (text_task.num_fabricated={task.num_fabricated})',
+    ),
+    (
+      'show_verified',
+      not isinstance(config.show_verified, bool),
+      f'must be True or False, got {config.show_verified!r}',
+    ),
+    (
+      'eval_k',
+      not all(isinstance(k, int) and 0 <= k <= task.num_sentences for k in eval_k),
+      f'every k must be an integer in [0, {task.num_sentences}] (text_task.num_sentences), got {eval_k}',
+    ),
+    (
+      'num_train_stories',
+      ints['num_train_stories'] < ints['batch_size'],
+      f'{ints["num_train_stories"]} is fewer than the batch ({ints["batch_size"]}): each row of the batch draws '
+      'from its own N / B stories',
+    ),
+  ):
+    if bad:
+      raise ConfigError(field, message)
+  trainer.validate_common(config, jax.device_count() if num_devices is None else num_devices)
+
+
+def make_data(
+  config: ml_collections.ConfigDict, split: str, *, process_index: int = 0, process_count: int = 1
+) -> trainer.JudgeData:
+  """This process's shard of the `split` ('train' or 'test') stories: instances 0..N-1 of the generator at
+  the config's seed (test: TEST_OFFSET + i), as numpy TextInstance fields; labels are instance.label."""
+  task = text_task(config)
+  total = config.num_train_stories if split == 'train' else config.num_test_stories
+  offset = 0 if split == 'train' else TEST_OFFSET
+  start, stop = shard_bounds(total, process_index, process_count)
+  rows = [text.generate(task, config.seed, offset + i) for i in range(start, stop)]
+  instances = text.TextInstance(**{name: np.stack([row[name] for row in rows]) for name in rows[0]})
+  return trainer.JudgeData(instances, np.asarray(instances.label, np.int32), start=start, total=total)
+
+
+def check_workdir(config: ml_collections.ConfigDict, workdir: str, data: trainer.JudgeData) -> None:
+  """Raises WorkdirError if `workdir` holds a run that `config` cannot resume. Writes nothing."""
+  trainer.check_workdir(config, workdir, task_from_config(config), data, fields=RESULT_FIELDS)
+
+
+def train_judge(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  data_train: trainer.JudgeData,
+  data_test: trainer.JudgeData | None = None,
+  *,
+  log: Callable[[str], None] = print,
+  devices: Sequence[jax.Device] | None = None,
+) -> tuple[trainer.TrainState, dict]:
+  """Trains (or resumes) the text judge of `config` (launch/configs/text.py) on random views of `data_train`
+  (make_data), then, with `data_test`, measures `evaluate`; see judges/trainer.py `train` for the rest."""
+  validate_config(config, num_devices=len(jax.devices() if devices is None else devices))
+  task = task_from_config(config)
+
+  def evaluation(model: nn.Module, params: Params) -> tuple[dict, str]:
+    result = evaluate(
+      model,
+      params,
+      data_test,
+      task,
+      eval_k=tuple(config.eval_k),
+      seed=config.seed,
+      batch_size=config.eval_batch_size,
+    )
+    views = result['views']
+    return result, 'test accuracy: ' + ', '.join(f'{name} {views[name]["all"]["accuracy"]:.4f}' for name in views)
+
+  return trainer.train(
+    task,
+    config,
+    workdir,
+    data_train,
+    result_fields=RESULT_FIELDS,
+    evaluate=None if data_test is None else evaluation,
+    log=log,
+    devices=devices,
+  )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Evaluation.
+
+
+def evaluation_views(task: TextJudgeTask, eval_k: Sequence[int]) -> dict[str, Callable]:
+  """{name: views(key, indices, instances)}: 'k=K' random views with K quotes and the task's claims (for
+  every K of eval_k and the trained k), 'blind' (no quotes) and 'full' (all S sentences, verified)."""
+  fabricated, shown = task.num_fabricated, task.show_verified
+
+  def random_views(k):
+    return lambda key, indices, instances: jax.vmap(
+      lambda i, instance: text.random_view(jax.random.fold_in(key, i), instance, k, fabricated, shown)
+    )(indices, instances)
+
+  ks = sorted({task.k, *eval_k})
+  return {
+    **{f'k={k}': random_views(k) for k in ks},
+    'blind': lambda key, indices, instances: jax.vmap(text.blind_view)(instances),
+    'full': lambda key, indices, instances: jax.vmap(lambda instance: text.full_view(instance, shown))(instances),
+  }
+
+
+def evaluate(
+  model: nn.Module,
+  params: Params,
+  data: trainer.JudgeData,
+  task: TextJudgeTask,
+  *,
+  eval_k: Sequence[int] = (),
+  seed: int,
+  batch_size: int,
+) -> dict:
+  """The judge's test accuracy on the whole split `data`, by view and by hops h.
+
+  Instance i (global index `data.start + i`) is judged once per view, a random view drawn from
+  fold_in(key(seed), data.start + i), so results do not depend on the batch size, the devices or the
+  processes (trainer.count_correct).
+
+  Returns:
+    {'k', 'num_fabricated', 'show_verified', 'seed', 'accuracy' (random views at the trained k, all hops),
+    'views': {name: {'all': record, 'by_hops': {'h': record}}}} with records {'correct', 'games',
+    'accuracy', 'ci95': [low, high] (Wilson)}, names as `evaluation_views`.
+  """
+  hops = sorted(set(text.QTYPE_HOPS))
+  groups = np.searchsorted(hops, np.asarray(data.examples.hops))
+  views = {}
+  for name, draw in evaluation_views(task, eval_k).items():
+    correct, games = trainer.count_correct(
+      model, params, draw, data, key=jax.random.key(seed), batch_size=batch_size, groups=groups, num_groups=len(hops)
+    )
+    views[name] = {
+      'all': trainer.accuracy_record(correct.sum(), games.sum()),
+      'by_hops': {str(h): trainer.accuracy_record(c, g) for h, c, g in zip(hops, correct, games) if g},
+    }
+  return {
+    'k': task.k,
+    'num_fabricated': task.num_fabricated,
+    'show_verified': task.show_verified,
+    'seed': seed,
+    'accuracy': views[f'k={task.k}']['all']['accuracy'],
+    'views': views,
+  }
+
+
+def format_evaluation(result: dict) -> str:
+  """A Markdown table of `evaluate`'s result: accuracy (Wilson 95% interval, games) per view and hops h."""
+  views = result['views']
+  hops = sorted({h for view in views.values() for h in view['by_hops']}, key=int)
+  cell = lambda r: f'{100 * r["accuracy"]:.1f} [{100 * r["ci95"][0]:.1f}, {100 * r["ci95"][1]:.1f}] n={r["games"]}'
+  lines = [
+    f'test accuracy (%, Wilson 95% CI, games), {result["num_fabricated"]} claims, flags '
+    f'{"shown" if result["show_verified"] else "hidden"}:',
+    '| view | all | ' + ' | '.join(f'h={h}' for h in hops) + ' |',
+    '|---' * (len(hops) + 2) + '|',
+  ]
+  for name, view in views.items():
+    by_hops = [cell(view['by_hops'][h]) if h in view['by_hops'] else '-' for h in hops]
+    lines.append(f'| {name} | {cell(view["all"])} | ' + ' | '.join(by_hops) + ' |')
+  return '\n'.join(lines)

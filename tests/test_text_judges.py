@@ -1,0 +1,251 @@
+"""The text task's transformer judges (judges/text_judges.py) and their training by the shared judge trainer
+(judges/trainer.py), on stories of debate/tasks/text.py's generator."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import xla_env
+
+from debate.experiments.runfiles import ConfigError, WorkdirError
+from debate.tasks import text
+from judges import text_judges, train, trainer
+from launch.configs import text as text_configs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMING = ('examples_per_s', 'elapsed_s')
+QUIET = lambda _: None
+
+
+def tiny_config(**overrides):
+  config = text_configs.get_config('judge_smoke')
+  config.update(
+    dict(num_train_stories=64, num_test_stories=32, batch_size=16, steps=12, checkpoint_every=4, log_every=2)
+  )
+  config.update(overrides)
+  return config
+
+
+@pytest.fixture(scope='module')
+def pools():
+  config = tiny_config()
+  return text_judges.make_data(config, 'train'), text_judges.make_data(config, 'test')
+
+
+def _instance(data, i):
+  return jax.tree.map(lambda a: jnp.asarray(a[i]), data.examples)
+
+
+def _metrics(workdir) -> list[dict]:
+  with open(os.path.join(workdir, trainer.METRICS)) as f:
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING} for line in f]
+
+
+def _assert_trees_equal(a, b):
+  assert jax.tree.structure(a) == jax.tree.structure(b)
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_ladder_shapes_param_counts_and_the_games_interface(pools):
+  task = text_judges.task_from_config(tiny_config()).task
+  instances = pools[0].examples
+  views = jax.vmap(lambda i, inst: text.random_view(jax.random.key(i), inst, 3, 2))(
+    jnp.arange(4), jax.tree.map(lambda a: a[:4], instances)
+  )
+  counts = {}
+  for name in text_judges.JUDGE_MODELS:  # Abstract evaluation: shapes and parameter counts, no compilation.
+    judge = text_judges.judge_for(task, name)
+    params = jax.eval_shape(judge.module().init, jax.random.key(0), views)
+    counts[name] = text_judges.count_params(params)
+    logits = jax.eval_shape(judge.logits, params, views)
+    assert logits.shape == (4, 2) and logits.dtype == jnp.float32
+  assert list(counts.values()) == sorted(counts.values()), counts
+  judge = text_judges.judge_for(task, 'tf1x32')
+  params = jax.jit(judge.module().init)(jax.random.key(0), views)
+  logits, ones = jax.jit(lambda p, v: (judge.logits(p, v), jax.vmap(judge, (None, 0))(p, v)))(params, views)
+  assert logits.shape == (4, 2) and ones.shape == (4,) and ones.dtype == jnp.float32
+  np.testing.assert_allclose(ones, logits[:, 0] - logits[:, 1], rtol=1e-5, atol=1e-5)
+  one = jax.jit(judge)(params, jax.tree.map(lambda a: a[1], views))  # One unbatched view, as a game calls it.
+  assert one.shape == () and one.dtype == jnp.float32
+  np.testing.assert_allclose(one, ones[1], rtol=1e-5, atol=1e-6)
+  # Hashable and static: a game can hold it in a jitted function's closure or static arguments.
+  judge = text_judges.judge_for(task, 'tf1x32')
+  assert hash(judge) == hash(text_judges.judge_for(task, 'tf1x32')) and dataclasses.is_dataclass(judge)
+  with pytest.raises(ValueError, match='unknown text judge'):
+    text_judges.judge_for(task, 'tf9x9')
+
+
+def test_an_empty_slots_content_does_not_change_the_output(pools):
+  task = text_judges.task_from_config(tiny_config()).task
+  judge = text_judges.judge_for(task, 'tf2x64')
+  instance = _instance(pools[0], 0)
+  view = text.random_view(jax.random.key(1), instance, 3, 1)
+  params = jax.jit(judge.module().init)(jax.random.key(0), jax.tree.map(lambda a: a[None], view))
+  judge = jax.jit(judge)
+  # Two more slots, empty (flag 0), holding junk tokens and positions.
+  junk = jax.random.randint(jax.random.key(2), (2, task.sentence_len), 1, len(text.vocabulary()))
+  padded = view.replace(
+    quotes=jnp.concatenate([view.quotes, junk]),
+    positions=jnp.concatenate([view.positions, jnp.array([5, -1])]),
+    flags=jnp.concatenate([view.flags, jnp.zeros(2, jnp.int32)]),
+  )
+  np.testing.assert_allclose(judge(params, padded), judge(params, view), rtol=1e-5, atol=1e-6)
+  zeros = padded.replace(quotes=padded.quotes.at[-2:].set(0))
+  np.testing.assert_allclose(judge(params, zeros), judge(params, view), rtol=1e-5, atol=1e-6)
+  # The blind view's empty slots: any number of them reads the same.
+  np.testing.assert_allclose(
+    judge(params, text.blind_view(instance)), judge(params, text.blind_view(instance, 2)), rtol=1e-5, atol=1e-6
+  )
+  # A filled slot does change it.
+  assert not np.isclose(judge(params, view), judge(params, text.blind_view(instance)))
+
+
+@dataclasses.dataclass(frozen=True)
+class DecidingSentenceTask(text_judges.TextJudgeTask):
+  """The 1-hop toy: each view quotes (verified) just the sentence that decides the answer (the true chain)."""
+
+  def views(self, key, indices, examples):
+    def view(instance):
+      position = jnp.argmax(instance.support[instance.label])
+      return text.TextView(
+        question=instance.question,
+        answers=instance.answers,
+        quotes=instance.story[position][None],
+        positions=position[None].astype(jnp.int32),
+        flags=jnp.full((1,), text.VERIFIED, jnp.int32),
+      )
+
+    return jax.vmap(view)(examples)
+
+
+def test_a_tiny_judge_learns_a_one_hop_toy(tmp_path):
+  config = tiny_config(
+    judge='tf1x32',
+    text_task={**tiny_config().text_task.to_dict(), 'hops': (1,), 'num_fabricated': 0},
+    num_fabricated=0,
+    num_train_stories=256,
+    num_test_stories=100,
+    batch_size=64,
+    steps=100,
+    learning_rate=3e-3,
+    checkpoint_every=100,
+    log_every=100,
+  )
+  task = DecidingSentenceTask(text_judges.text_task(config), 'tf1x32', 1, 0)
+  data_train, data_test = (text_judges.make_data(config, split) for split in ('train', 'test'))
+  state, _ = trainer.train(task, config, str(tmp_path), data_train, result_fields=text_judges.RESULT_FIELDS, log=QUIET)
+  (correct,), (games,) = trainer.count_correct(
+    task.make_model(), state.params, task.views, data_test, key=jax.random.key(0), batch_size=100
+  )
+  assert games == 100 and correct / games >= 0.9, correct / games
+
+
+def test_resume_equals_uninterrupted_and_the_evaluation(tmp_path, pools):
+  class Killed(Exception):
+    pass
+
+  def kill_at(step):
+    def log(message):
+      if message.startswith(f'step {step}/'):
+        raise Killed(message)
+
+    return log
+
+  one = dict(devices=jax.devices()[:1])  # One device here; the next test compares meshes.
+  straight, metrics = text_judges.train_judge(tiny_config(), str(tmp_path / 'straight'), *pools, log=QUIET, **one)
+  workdir = str(tmp_path / 'resumed')
+  with pytest.raises(Killed):  # Killed after logging step 10; its last checkpoint is step 8.
+    text_judges.train_judge(tiny_config(), workdir, pools[0], log=kill_at(10), **one)
+  messages = []
+  resumed, again = text_judges.train_judge(tiny_config(), workdir, *pools, log=messages.append, **one)
+  assert any('resumed from the checkpoint at step 8' in m for m in messages), messages
+  _assert_trees_equal(straight.params, resumed.params)
+  _assert_trees_equal(straight.opt_state, resumed.opt_state)
+  assert _metrics(workdir) == _metrics(tmp_path / 'straight')
+  assert again['test'] == metrics['test']
+  params, step = train.restore_params(workdir)  # The text task, read from config.json.
+  assert step == 12
+  _assert_trees_equal(params, straight.params)
+  # The evaluation: every view kind, by hops, with counts that add up; independent of the batch size.
+  test = metrics['test']
+  assert set(test['views']) == {'k=2', 'blind', 'full'} and test['accuracy'] == test['views']['k=2']['all']['accuracy']
+  for view in test['views'].values():
+    assert view['all']['games'] == 32 == sum(r['games'] for r in view['by_hops'].values())
+    assert view['all']['correct'] == sum(r['correct'] for r in view['by_hops'].values())
+  task = text_judges.task_from_config(tiny_config())
+  other = text_judges.evaluate(task.make_model(), params, pools[1], task, seed=0, batch_size=7)
+  assert other == test
+  with pytest.raises(WorkdirError, match=r"\['k', 'min_k'\]"):
+    text_judges.train_judge(tiny_config(k=3, min_k=3), workdir, pools[0], log=QUIET)
+
+
+def _losses(workdir) -> list[float]:
+  return [r['loss'] for r in _metrics(workdir) if 'loss' in r]
+
+
+def test_one_and_two_devices_agree_with_and_without_parameter_sharding(tmp_path, pools):
+  config = tiny_config(steps=4, log_every=1, checkpoint_every=4, min_k=0, k=4)
+  one, _ = text_judges.train_judge(config, str(tmp_path / 'one'), pools[0], log=QUIET, devices=jax.devices()[:1])
+  reference = _losses(tmp_path / 'one')
+  for name, overrides in (('two', {}), ('fsdp', {'model_parallelism': 2})):
+    other_config = config.copy_and_resolve_references()
+    other_config.update(overrides)
+    other, _ = text_judges.train_judge(
+      other_config, str(tmp_path / name), pools[0], log=QUIET, devices=jax.devices()[:2]
+    )
+    np.testing.assert_allclose(_losses(tmp_path / name), reference, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(other.params)):
+      np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5)
+
+
+def test_configs_and_bad_fields():
+  for variant in text_configs.VARIANTS:
+    config = text_configs.get_config(variant)
+    text_judges.validate_config(config)
+    assert variant == 'judge_smoke' or config.judge == variant.removeprefix('judge_')
+  with pytest.raises(ValueError, match='variant'):
+    text_configs.get_config('judge_tf9x9')
+  for overrides, field in (
+    ({'k': 13}, 'k'),
+    ({'judge': 'tf9x9'}, 'judge'),
+    ({'min_k': 3}, 'min_k'),
+    ({'num_fabricated': 5}, 'num_fabricated'),
+    ({'eval_k': (0, 13)}, 'eval_k'),
+    ({'num_train_stories': 8}, 'num_train_stories'),
+    ({'text_task': {**tiny_config().text_task.to_dict(), 'hops': (7,)}}, 'text_task'),
+    ({'batch_size': 15}, 'batch_size'),
+  ):
+    with pytest.raises(ConfigError, match=f'--config.{field}:'):
+      text_judges.validate_config(tiny_config(**overrides), num_devices=2)
+
+
+def _launch(*args):
+  return subprocess.run(
+    [sys.executable, '-m', 'launch.train_judge', '--config=launch/configs/text.py:judge_smoke', *args],
+    cwd=ROOT,
+    env=xla_env(2),
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
+
+
+def test_cli_end_to_end_and_bad_flags(tmp_path):
+  workdir = tmp_path / 'run'
+  small = ['--config.steps=4', '--config.checkpoint_every=2', '--config.num_train_stories=32']
+  result = _launch(*small, '--config.num_test_stories=16', f'--workdir={workdir}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  evaluation = json.loads((workdir / 'eval.json').read_text())
+  assert json.loads(result.stdout.strip().splitlines()[-1]) == evaluation
+  assert evaluation['step'] == 4 and evaluation['views']['full']['all']['games'] == 16
+  assert '| blind |' in result.stdout and sorted(os.listdir(workdir / 'checkpoints')) == ['2', '4']
+  bad = _launch('--config.k=13', f'--workdir={tmp_path / "bad"}')  # More quotes than a story has sentences.
+  assert bad.returncode == 2 and '--config.k: 13 quotes' in bad.stderr and 'Traceback' not in bad.stderr, bad.stderr
+  assert not (tmp_path / 'bad').exists()
