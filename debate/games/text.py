@@ -259,7 +259,8 @@ class TextDebate(base.Game):
     """(outcome, transcript). Outcome: `correct`, `verdict` (the answer index the judge settles on: the
     winner's), `prob_true` (the judge's probability of the true answer), `qtype`, `hops`; consultancy also
     `consultant_honest`, `accept`. Transcript: `actions` [k], `positions` [k], `flags` [k] (the judge's view),
-    `prob_true_after` [k] (after each move; NaN after the end)."""
+    `prob_true_after` [k] (after each move; NaN after the end), `movers` [k] (HONEST (also the consultant) or
+    LIAR; -1 for no move), `claim` (the answer the consultant or the liar argues) and `honest_first`."""
     instance, label = state.instance, state.instance.label
     wins = self.position_value(None, judge_params, state)[0] > 0
     logit = self._logit(judge_params, state)
@@ -283,12 +284,20 @@ class TextDebate(base.Game):
       logit = jnp.asarray(self.judge(judge_params, self.view_of(instance, actions)), jnp.float32)
       return jnp.where(t < state.num_moves, jax.nn.sigmoid(jnp.where(label == 0, logit, -logit)), jnp.nan)
 
+    t = jnp.arange(self.k)
+    if self.mode == 'debate':
+      movers = jnp.where((t % 2 == 0) == state.honest_first, HONEST, LIAR)
+    else:
+      movers = jnp.full((self.k,), HONEST)
     view = self.judge_view(state)
     transcript = {
       'actions': state.actions,
       'positions': view.positions,
       'flags': view.flags,
-      'prob_true_after': jax.vmap(after)(jnp.arange(self.k)),
+      'prob_true_after': jax.vmap(after)(t),
+      'movers': jnp.where(state.actions >= 0, movers, -1).astype(jnp.int32),
+      'claim': state.claim,
+      'honest_first': state.honest_first,
     }
     return outcome, transcript
 

@@ -185,8 +185,7 @@ class TextPlayer:
   def __call__(self, instance, index, seed_key, judge_params, agents):
     """instance: one TextInstance; index: [] int32, the story index; seed_key: key(seed); agents: the
     players' params (None where not learned). Returns (outcome, transcript) of one game: the game's
-    (`debate.games.text.TextDebate.result`) plus transcript `movers` [k] (0 honest / consultant, 1 liar,
-    -1 none), `claim` (the answer the liar / consultant argues) and `honest_first`."""
+    (`debate.games.text.TextDebate.result`; the judge alone gives the same fields)."""
     arm = self.arm
     base = jax.random.fold_in(seed_key, index)
     play_key, tie_key = jax.random.fold_in(base, 0), jax.random.fold_in(base, 1)
@@ -196,24 +195,11 @@ class TextPlayer:
     players = tuple(policy(spec, self.networks) for spec in arm.agents)
     agents = tuple(agents[: len(players)])
     if arm.protocol == 'open_consultancy':
-      outcome, transcript = open_consultancy.play_game(
+      return open_consultancy.play_game(
         play_key, game, instance, players[0], judge_params, agents[0], argue=argue, batch_axis=runner.GAMES
       )
-      first = game.init(jax.random.split(play_key, 3)[2], instance).replace(claim=transcript['consultant_side'])
-    else:
-      play = debate.play if arm.protocol != 'open_debate' else open_debate.play
-      outcome, transcript = play(play_key, game, instance, players, judge_params, agents, batch_axis=runner.GAMES)
-      # The first state as the game began (its init is deterministic in the key the protocol gave it).
-      init_key = play_key if arm.protocol != 'open_debate' else jax.random.split(play_key, 3)[2]
-      first = game.init(init_key, instance)
-    t = jnp.arange(self.k)
-    if game.mode == 'debate':
-      movers = jnp.where((t % 2 == 0) == first.honest_first, text_game.HONEST, text_game.LIAR)
-    else:
-      movers = jnp.zeros((self.k,), jnp.int32)
-    movers = jnp.where(transcript['actions'] >= 0, movers, -1).astype(jnp.int32)
-    extra = {'movers': movers, 'claim': first.claim, 'honest_first': first.honest_first}
-    return outcome, {**transcript, **extra}
+    play = debate.play if arm.protocol != 'open_debate' else open_debate.play
+    return play(play_key, game, instance, players, judge_params, agents, batch_axis=runner.GAMES)
 
 
 def run_games(
