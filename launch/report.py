@@ -39,7 +39,9 @@ human_judges.md, .tex, .csv: each human judge and all humans pooled as judge row
 (accuracy with Wilson 95% intervals and games, the model judge's accuracy on the same games, agreement with it).
 
 Records of the text experiment (task 'text', launch/configs/text.py) give its own files instead (debate/reports/text.py):
-text_accuracy, text_by_hops, text_verification, text_open (.md/.tex/.csv) and text_accuracy_vs_strength.png/.pdf.
+text_accuracy, text_by_hops, text_verification, text_open (.md/.tex/.csv) and text_accuracy_vs_strength.png/.pdf;
+where debaters play each other in both roles, text_elo (.md/.tex/.csv/.json: each debater's Elo in front of each
+judge) and text_accuracy_vs_elo_JUDGE_kK.png/.pdf (judge accuracy in debate and consultancy against that Elo).
 
 Records of the rrm experiment (protocol 'rrm') get their own files instead: rrm_table.md, .tex, .csv (per level,
 RRM vs baseline, with CIs and counts) and rrm_levels.png, .pdf (accuracy and hacking gap against level).

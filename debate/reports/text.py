@@ -10,16 +10,24 @@ Files (`write_text_reports`; Markdown, LaTeX (booktabs) and CSV for each table, 
                      answer, and the judge's accuracy when it argued the truth and when it lied.
   text_accuracy_vs_strength  judge accuracy against the debaters' strength (random, greedy, then MCTS by
                      budget), debate and consultancy one line each (per k), one panel per judge.
+  text_elo           where debaters play each other in both roles (arms debate/X/liar=Y and debate/Y/liar=X):
+                     each debater's Elo in front of each judge at each k (debate.tournament.elo.rate_debaters:
+                     the mean of its honest and liar role Elo, the weakest debater at 0, bootstrap 95% CI).
+  text_accuracy_vs_elo_JUDGE_kK  Khan et al.'s figure: judge accuracy in debate (both debaters the same agent)
+                     and consultancy against the agent's debater Elo, Wilson 95% intervals (figures.py).
+  text_elo.json      the ratings, the figure's points and the logistic slopes of accuracy per 400 Elo
+                     (debate.tournament.fitting.accuracy_slopes).
 Seeds of a cell are pooled (games and correct summed; intervals recomputed); a seed's stories count once.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from debate.analysis.stats import wilson_interval
-from debate.experiments.runfiles import write_files
+from debate.experiments.runfiles import text_writer, write_files
 from debate.reports.tables import (
   check_fmt,
   csv_table,
@@ -32,6 +40,9 @@ from debate.reports.tables import (
   save_figure,
   table_writers,
 )
+from debate.tournament import elo, fitting, pooling
+from debate.tournament.figures import accuracy_vs_elo_figure
+from debate.tournament.tables import debater_elo_table, dumps
 
 Record = dict[str, Any]
 _COUNTS = ('games', 'correct', 'liar_wins_games', 'liar_wins_correct')
@@ -364,6 +375,73 @@ def strength_figure(records: Sequence[Record], path: str) -> None:
   save_figure(fig, path)
 
 
+def elo_results(records: Sequence[Record], *, num_samples: int = 1000, seed: int = 0) -> list[dict]:
+  """Per (judge, k) whose debaters play each other in both roles: {'judge', 'k', 'ratings' (DebaterRatings),
+  'rows' (accuracy_vs_elo: debate with both debaters the agent, and consultancy), 'slopes' (accuracy_slopes)};
+  plain cells only (no claims, flags shown)."""
+  cells = pooling.text_tournament_records(records)
+  results = []
+  for judge, k in dict.fromkeys((r['judge'], r['T']) for r in cells if r['protocol'] == 'debate'):
+    try:
+      matchups = elo.debater_matrix(cells, judge=judge, T=k)
+    except ValueError:  # No cross-play in front of this judge at this k.
+      continue
+    try:
+      ratings = elo.rate_debaters(matchups, judge=judge, num_samples=num_samples, seed=seed)
+    except ValueError as e:  # E.g. two groups of debaters that never met.
+      warnings.warn(f'no debater Elo for judge {judge} at k={k}: {e}', stacklevel=2)
+      continue
+    placed = [
+      r
+      for r in cells
+      if r['judge'] == judge
+      and r['T'] == k
+      and r['agent'] in ratings.names
+      and (r['protocol'] == 'consultancy' or r['honest'] == r['agent'])
+    ]
+    rows = fitting.accuracy_vs_elo(placed, ratings, T=k)
+    slopes = fitting.accuracy_slopes(rows, num_samples=num_samples, seed=seed)
+    results.append({'judge': judge, 'k': k, 'ratings': ratings, 'rows': rows, 'slopes': slopes})
+  return results
+
+
+def _elo_json(results: Sequence[dict]) -> str:
+  return dumps(
+    [
+      {
+        'judge': r['judge'],
+        'k': r['k'],
+        'level': r['ratings'].level,
+        'num_samples': int(r['ratings'].samples.shape[0]),
+        'debaters': r['ratings'].rows(),
+        'accuracy_vs_elo': r['rows'],
+        'accuracy_vs_elo_logistic': r['slopes'],
+      }
+      for r in results
+    ]
+  )
+
+
+def _elo_files(records: Sequence[Record]) -> dict:
+  """The text_elo table and JSON and one accuracy-vs-Elo figure per (judge, k), where debaters cross-play."""
+  results = elo_results(records)
+  if not results:
+    return {}
+  files = {
+    **table_writers('text_elo', lambda fmt: debater_elo_table([r['ratings'] for r in results], fmt=fmt, size='k')),
+    'text_elo.json': text_writer(_elo_json(results)),
+  }
+  for r in results:
+
+    def save(path, r=r):
+      title = f'Judge {r["judge"]}, k = {r["k"]}: accuracy vs debater strength'
+      xlabel = 'Debater Elo in debate (mean of its honest and liar role Elo; weakest = 0)'
+      accuracy_vs_elo_figure(r['rows'], r['ratings'], path, xlabel=xlabel, title=title)
+
+    files.update(figure_writers(f'text_accuracy_vs_elo_{r["judge"]}_k{r["k"]}', save))
+  return files
+
+
 def write_text_reports(records: Sequence[Record], out_dir: str) -> dict[str, str]:
   """Writes every table and the figure of the module docstring into `out_dir`; returns {name: path}."""
   records = text_records(records)
@@ -377,4 +455,5 @@ def write_text_reports(records: Sequence[Record], out_dir: str) -> dict[str, str
     files.update(table_writers('text_open', lambda fmt: open_table(records, fmt=fmt)))
   if strength_points(records):
     files.update(figure_writers('text_accuracy_vs_strength', lambda tmp: strength_figure(records, tmp)))
+  files.update(_elo_files(records))
   return write_files(out_dir, files)

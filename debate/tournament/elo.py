@@ -4,6 +4,10 @@
 per-seed) guard wins and games; :func:`rate` fits guard and houdini Elo to them with
 ``ratings.fit_role_elo`` (the bipartite Elo model of Khan et al. 2024, arXiv 2402.06782, guards as
 the honest side, one guard anchored at 0), with game- or seed-level bootstrap intervals.
+
+:func:`debater_matrix` and :func:`rate_debaters` rate debaters that play each other in both roles in
+front of one judge (the text task's cross-play): the same role Elo, honest debaters as guards, and
+each debater's Elo the mean of its two roles (Khan et al.'s debater Elo).
 """
 
 from __future__ import annotations
@@ -225,6 +229,163 @@ def default_anchor(matchups: Matchups) -> int:
   """Index of the first guard rated from data (not every pairing a sweep); 0 if none is."""
   rated = np.flatnonzero(~_swept_pairings(np.asarray(matchups.guard_wins), np.asarray(matchups.games)).all(axis=1))
   return int(rated[0]) if rated.size else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Debaters in both roles (cross-play in front of one judge).
+
+
+def debater_matrix(records: Iterable[Record], *, judge: str, T: int) -> Matchups:
+  """Honest debaters [G] x liar debaters [H] of the debate cells judged by ``judge`` at ``T``.
+
+  ``records``: tournament records with an ``honest`` debater (``pooling.text_tournament_records``); the
+  guard of a cell is its honest debater (the judge is fixed), the houdini its liar; guard wins = games the
+  judge decided for the truth. Only debaters that play both roles against another debater (a cell
+  ``honest != agent`` in each role) take part, with every cell among them (self-play included); a
+  debater seen only in self-play is left out. ``ValueError`` when fewer than two remain.
+  """
+  cells = [
+    r
+    for r in records
+    if r.get('protocol') == 'debate' and r.get('honest') is not None and str(r['judge']) == judge and int(r['T']) == T
+  ]
+  cross = [r for r in cells if r['honest'] != r['agent']]
+  debaters = {r['honest'] for r in cross} & {r['agent'] for r in cross}
+  if len(debaters) < 2:
+    raise ValueError(
+      f'judge {judge} at T={T}: debater Elo needs two or more debaters that each play both roles against '
+      f'another (arms debate/X/liar=Y and debate/Y/liar=X); have {", ".join(sorted(debaters)) or "none"}'
+    )
+  crossed = [{**r, 'judge': r['honest']} for r in cells if r['honest'] in debaters and r['agent'] in debaters]
+  return guard_houdini_matrix(crossed, protocol='debate', T=T)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DebaterRatings:
+  """Debater Elo in front of one judge: the mean of a debater's honest and liar role Elo (Khan et al. 2024).
+
+  Every rating here is shifted so that the debater ``names[anchor]`` (the weakest) has Elo 0.
+
+  Attributes:
+    names: [n] debaters, weakest first (``pooling.order_agents``).
+    elo, ci_low, ci_high: [n] the mean of the two role ratings and its bootstrap percentile interval.
+    honest_elo, honest_ci_low, honest_ci_high, liar_elo, liar_ci_low, liar_ci_high: [n] the role ratings.
+    games, wins: [n] games played (both roles) and won (honest: the judge chose the truth; liar: it did not).
+    saturated: [n] bool: every pairing of both roles was a sweep (placed by the prior, see :class:`Ratings`).
+    samples: [num_samples, n] bootstrap debater Elo.
+    roles: the role :class:`Ratings` behind them (guards: honest debaters, houdinis: liars).
+    judge: the judge; T: the game size (text: quotes k); protocol: 'debate'.
+  """
+
+  names: tuple[str, ...]
+  elo: np.ndarray
+  ci_low: np.ndarray
+  ci_high: np.ndarray
+  honest_elo: np.ndarray
+  honest_ci_low: np.ndarray
+  honest_ci_high: np.ndarray
+  liar_elo: np.ndarray
+  liar_ci_low: np.ndarray
+  liar_ci_high: np.ndarray
+  games: np.ndarray
+  wins: np.ndarray
+  saturated: np.ndarray
+  samples: np.ndarray
+  roles: Ratings
+  judge: str
+  T: int | None = None
+  protocol: str = 'debate'
+  anchor: int = 0
+
+  @property
+  def level(self) -> float:
+    return self.roles.level
+
+  def debater(self, name: str) -> dict[str, Any]:
+    """``{'elo', 'ci_low', 'ci_high', 'saturated'}`` of a debater; KeyError if unrated."""
+    if name not in self.names:
+      raise KeyError(name)
+    i = self.names.index(name)
+    return {
+      'elo': float(self.elo[i]),
+      'ci_low': float(self.ci_low[i]),
+      'ci_high': float(self.ci_high[i]),
+      'saturated': bool(self.saturated[i]),
+    }
+
+  def rows(self) -> list[dict[str, Any]]:
+    """One dict per debater: judge, T, player, elo, ci_low, ci_high, honest_/liar_ elo, ci_low, ci_high,
+    games, wins, saturated, anchor."""
+    keys = ('elo', 'ci_low', 'ci_high')
+    return [
+      {
+        'judge': self.judge,
+        'T': self.T,
+        'player': name,
+        **{key: float(getattr(self, key)[i]) for key in keys},
+        **{f'{role}_{key}': float(getattr(self, f'{role}_{key}')[i]) for role in ('honest', 'liar') for key in keys},
+        'games': int(self.games[i]),
+        'wins': int(self.wins[i]),
+        'saturated': bool(self.saturated[i]),
+        'anchor': i == self.anchor,
+      }
+      for i, name in enumerate(self.names)
+    ]
+
+
+def rate_debaters(
+  matchups: Matchups,
+  *,
+  judge: str,
+  num_samples: int = 1000,
+  seed: int = 0,
+  level: float = 0.95,
+  bootstrap: str = 'games',
+) -> DebaterRatings:
+  """Debater Elo from :func:`debater_matrix`'s matchups: :func:`rate`'s role Elo, each debater's Elo the mean
+  of its two roles, shifted (point and every bootstrap sample) so the weakest debater has Elo 0.
+
+  ``ValueError`` when a debater lacks a role, or as :func:`rate`.
+  """
+  names = order_agents([*matchups.guards, *matchups.houdinis])
+  lacking = [n for n in names if n not in matchups.guards or n not in matchups.houdinis]
+  if lacking:
+    raise ValueError(f'debater Elo needs every debater in both roles; {", ".join(lacking)} played one')
+  g = np.array([list(matchups.guards).index(n) for n in names])
+  h = np.array([list(matchups.houdinis).index(n) for n in names])
+  roles = rate(matchups, num_samples=num_samples, seed=seed, level=level, anchor=int(g[0]), bootstrap=bootstrap)
+  offset = (roles.guard_elo[g[0]] + roles.houdini_elo[h[0]]) / 2  # [] the anchor's mean
+  sample_offset = (roles.guard_samples[:, g[:1]] + roles.houdini_samples[:, h[:1]]) / 2  # [S, 1]
+
+  def shifted(point, samples):  # (point [n], low [n], high [n], samples [S, n]), the anchor's mean at 0
+    samples = samples - sample_offset
+    low, high = stats.percentiles(samples, roles.level, axis=0)
+    return point - offset, low, high, samples
+
+  mean = shifted(
+    (roles.guard_elo[g] + roles.houdini_elo[h]) / 2, (roles.guard_samples[:, g] + roles.houdini_samples[:, h]) / 2
+  )
+  honest = shifted(roles.guard_elo[g], roles.guard_samples[:, g])
+  liar = shifted(roles.houdini_elo[h], roles.houdini_samples[:, h])
+  return DebaterRatings(
+    names=tuple(names),
+    elo=mean[0],
+    ci_low=mean[1],
+    ci_high=mean[2],
+    honest_elo=honest[0],
+    honest_ci_low=honest[1],
+    honest_ci_high=honest[2],
+    liar_elo=liar[0],
+    liar_ci_low=liar[1],
+    liar_ci_high=liar[2],
+    games=roles.guard_games[g] + roles.houdini_games[h],
+    wins=roles.guard_wins[g] + roles.houdini_wins[h],
+    saturated=roles.guard_saturated[g] & roles.houdini_saturated[h],
+    samples=mean[3],
+    roles=roles,
+    judge=judge,
+    T=matchups.T,
+  )
 
 
 def ratings_json(r: Ratings) -> dict[str, Any]:

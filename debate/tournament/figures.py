@@ -15,7 +15,7 @@ import numpy as np
 
 from debate.analysis import stats
 from debate.reports.tables import new_figure, save_figure
-from debate.tournament.elo import Ratings
+from debate.tournament.elo import DebaterRatings, Ratings
 from debate.tournament.pooling import order_agents
 
 # ----------------------------------------------------------------------------------------------
@@ -30,12 +30,21 @@ def _err(pts: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
   return np.array([[p[key] - p['ci_low'] for p in pts], [p['ci_high'] - p[key] for p in pts]])
 
 
-def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, path: str) -> None:
+def accuracy_vs_elo_figure(
+  rows: Sequence[Mapping[str, Any]],
+  ratings: Ratings | DebaterRatings,
+  path: str,
+  *,
+  xlabel: str = 'Liar (houdini) Elo, measured in debate',
+  title: str | None = None,
+) -> None:
   """Judge accuracy against houdini debate Elo: one line per (protocol, judge).
 
   Colour: judge; line style and marker: protocol; vertical bars: Wilson 95% intervals; filled
   markers at houdinis rated from data, hollow ones at saturated (prior-rated) houdinis. The top
-  axis names the houdinis at their Elo. Saves PNG (150 dpi) or PDF by extension.
+  axis names the houdinis at their Elo. ``xlabel`` and ``title`` (default: judge accuracy vs liar
+  strength at T) name the axis and the figure, e.g. for debaters placed at their debater Elo. Saves
+  PNG (150 dpi) or PDF by extension.
   """
   from matplotlib.lines import Line2D
 
@@ -76,10 +85,10 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
       )
   ax.axhline(0.5, color='0.5', linestyle=':', linewidth=1, zorder=1)
   ax.set(ylim=(-0.02, 1.04), xlim=(min(elos) - 0.06 * span, max(elos) + 0.06 * span))
-  ax.set(xlabel='Liar (houdini) Elo, measured in debate', ylabel='Judge accuracy')
+  ax.set(xlabel=xlabel, ylabel='Judge accuracy')
   ax.grid(True, alpha=0.3)
   t_text = f' (T = {rows[0]["T"]})' if len({r['T'] for r in rows}) == 1 else ''
-  ax.set_title(f'Judge accuracy vs liar strength{t_text}', fontsize='medium')
+  ax.set_title(title or f'Judge accuracy vs liar strength{t_text}', fontsize='medium')
 
   # Houdini names at their Elo on a top axis; skip names that would collide with a neighbour.
   # Houdinis closer than ~3% of the axis share one tick ("greedy / search:16").
@@ -111,7 +120,7 @@ def accuracy_vs_elo_figure(rows: Sequence[Mapping[str, Any]], ratings: Ratings, 
         marker='o',
         markerfacecolor='white',
         linestyle='none',
-        label='liar placed by prior\n(every pairing a sweep)',
+        label='placed by the prior\n(every pairing a sweep)',
       )
     )
   handles.append(Line2D([], [], color='0.5', linestyle=':', label='chance'))

@@ -24,7 +24,7 @@ import numpy as np
 
 from debate.analysis import scaling, stats
 from debate.analysis.stats import wilson_interval
-from debate.tournament.elo import Ratings
+from debate.tournament.elo import DebaterRatings, Ratings
 from debate.tournament.placement import GeneralAxis
 from debate.tournament.pooling import Record, counts_by_seed, default_budget, group_by, order_agents
 
@@ -91,12 +91,17 @@ def _bootstrap_logistic(entry: dict, pts: Sequence[Mapping[str, Any]], x, *, boo
 
 
 def accuracy_vs_elo(
-  records: Iterable[Record], ratings: Ratings, *, T: int, protocols: Sequence[str] = ('debate', 'consultancy')
+  records: Iterable[Record],
+  ratings: Ratings | DebaterRatings,
+  *,
+  T: int,
+  protocols: Sequence[str] = ('debate', 'consultancy'),
 ) -> list[dict[str, Any]]:
   """Judge accuracy per (protocol, judge, houdini) at the houdini's Elo measured in debate.
 
   ``ratings`` must be debate ratings (Khan et al. 2024: debater strength is measured in debate;
-  accuracy under each protocol is then plotted against it). Rows, in protocol order, judges by
+  accuracy under each protocol is then plotted against it): the houdinis' (:class:`Ratings`), or the
+  debaters' (:class:`DebaterRatings`, which place each agent at its debater Elo). Rows, in protocol order, judges by
   first appearance, houdinis weakest first: protocol, T, judge, agent, elo, elo_ci_low,
   elo_ci_high, elo_saturated, games, correct, accuracy, ci_low, ci_high (Wilson 95%), seeds
   pooled, and seed_correct, seed_games: [K] the counts per seed (:func:`pooling.record_seeds` order,
@@ -107,16 +112,19 @@ def accuracy_vs_elo(
       f"accuracy_vs_elo places points at the houdinis' debate Elo, but these ratings are "
       f'from {ratings.protocol!r}; pass the ratings of the debate tournament'
     )
+  rated, place = (
+    (ratings.names, ratings.debater) if isinstance(ratings, DebaterRatings) else (ratings.houdinis, ratings.houdini)
+  )
   rows = []
   for protocol, agents, cells in _protocol_cells(records, T, protocols):
-    unrated = [a for a in agents if a not in ratings.houdinis]
+    unrated = [a for a in agents if a not in rated]
     if unrated:
       warnings.warn(
         f'{protocol} at T={T}: no debate Elo for {", ".join(unrated)}; skipped in accuracy vs Elo', stacklevel=2
       )
     for judge, agent, seed_counts in cells:
       if agent not in unrated:
-        h = ratings.houdini(agent)
+        h = place(agent)
         placed = {
           'elo': h['elo'],
           'elo_ci_low': h['ci_low'],

@@ -6,8 +6,8 @@ record's ``judge``) and a houdini (the liar, named by :func:`agent_of`). This mo
 records of one or more workdirs into the counts the ratings and fits of the other modules of
 ``debate.tournament`` read: :func:`merge_sources` and :func:`pool_records` across workdirs and seeds,
 :func:`counts_by_seed` per (judge, agent), and the checks that decide whether a seed-level bootstrap
-is possible (:func:`check_seed_bootstrap`). :func:`tournament_records` turns image records into
-tournament records.
+is possible (:func:`check_seed_bootstrap`). :func:`tournament_records` turns image records, and
+:func:`text_tournament_records` text records, into tournament records.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 from debate.analysis import stats
 from debate.analysis.stats import wilson_interval
 from debate.rollouts import images as image_rollout
+from debate.rollouts import text as text_rollout
 
 Record = Mapping[str, Any]
 
@@ -356,3 +357,45 @@ def tournament_records(records: list[dict]) -> tuple[list[dict], list[str]]:
       + (' ...' if len(dropped) > 4 else '')
     )
   return kept, notes
+
+
+# ----------------------------------------------------------------------------------------------
+# Text records.
+
+
+def text_tournament_records(records: Iterable[Record]) -> list[dict]:
+  """Text records -> tournament records of the debaters' cross-play (``elo.debater_matrix``).
+
+  Keeps the plain debate and consultancy cells (no unverified claims, flags shown). ``T`` holds the quotes k;
+  ``agent`` is the liar's (the consultant's) strength name and ``honest`` the honest debater's (None in
+  consultancy), named as ``AgentSpec.agent`` (search:B for mcts:B); ``judge`` stays the text judge. Of several
+  records of one (arm, judge, k, seed), from several workdirs playing the same stories, the one with the most
+  games is kept.
+  """
+  kept: dict[tuple, Record] = {}
+  for r in records:
+    plain = r.get('task') == 'text' and not r.get('claims') and r.get('show_verified', True)
+    if plain and r.get('protocol') in ('debate', 'consultancy'):
+      key = (r['arm'], str(r['judge']), int(r['k']), repr(r.get('seed')))
+      if key not in kept or int(r['games']) > int(kept[key]['games']):
+        kept[key] = r
+  converted = []
+  for (arm_name, judge, k, _), r in kept.items():
+    arm = text_rollout.parse_text_arm(arm_name)
+    converted.append(
+      {
+        'cell': r['cell'],
+        'task': 'text',
+        'protocol': arm.protocol,
+        'arm': arm_name,
+        'judge': judge,
+        'honest': arm.honest.agent if arm.protocol == 'debate' else None,
+        'agent': arm.strong.agent,
+        'T': k,
+        'k': k,
+        'games': int(r['games']),
+        'correct': int(r['correct']),
+        'seed': r.get('seed'),
+      }
+    )
+  return converted

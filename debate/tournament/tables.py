@@ -1,7 +1,7 @@
 """Tournament tables (Markdown, LaTeX with booktabs, CSV) and the JSON of ``scaling.json``.
 
-One function per table: :func:`elo_table`, :func:`general_axis_table`, :func:`general_fit_table`,
-:func:`nso_table` and :func:`strength_table`, each rendering ``fmt`` = 'markdown', 'latex' or 'csv'
+One function per table: :func:`elo_table`, :func:`debater_elo_table`, :func:`general_axis_table`,
+:func:`general_fit_table`, :func:`nso_table` and :func:`strength_table`, each rendering ``fmt`` = 'markdown', 'latex' or 'csv'
 with the writers of ``debate.reports.tables``.
 """
 
@@ -14,11 +14,15 @@ from typing import Any
 
 from debate.experiments import runfiles
 from debate.reports.tables import check_fmt, csv_table, latex_escape, latex_table, markdown_table
-from debate.tournament.elo import Ratings
+from debate.tournament.elo import DebaterRatings, Ratings
 from debate.tournament.fitting import MIN_POINTS_FOR_MODEL_CHOICE
 from debate.tournament.placement import GeneralAxis
 
 ELO_CSV_COLUMNS = tuple('protocol T role player elo ci95_low ci95_high games wins saturated anchor'.split())
+DEBATER_ELO_CSV_COLUMNS = tuple(
+  'judge T player elo ci95_low ci95_high honest_elo honest_ci95_low honest_ci95_high liar_elo liar_ci95_low '
+  'liar_ci95_high games wins saturated anchor'.split()
+)
 GENERAL_AXIS_CSV_COLUMNS = tuple(
   'role player parameters verdicts_per_game log2_flops elo ci95_low ci95_high games'.split()
 )
@@ -166,6 +170,77 @@ def elo_table(all_ratings: Sequence[Ratings], *, fmt: str) -> str:
   caption = _elo_caption(all_ratings, latex=latex)
   return _layout(
     fmt, headers, body, caption, right={3, 4}, align='lllrrl', label='tab:elo', groups=[row['protocol'] for row in rows]
+  )
+
+
+def debater_elo_table(all_ratings: Sequence[DebaterRatings], *, fmt: str, size: str = 'T') -> str:
+  """Debaters per (judge, T) with their Elo and role Elo, as a ``markdown``, ``latex`` or ``csv`` table;
+  ``size`` names T in the headers and caption (text: 'k', the quotes)."""
+  check_fmt(fmt)
+  rows = [row for r in all_ratings for row in r.rows()]
+  keys = ('elo', 'ci_low', 'ci_high')
+  if fmt == 'csv':
+    return csv_table(
+      DEBATER_ELO_CSV_COLUMNS,
+      [
+        [
+          row['judge'],
+          row['T'],
+          row['player'],
+          *(f'{row[f"{role}{key}"]:.2f}' for role in ('', 'honest_', 'liar_') for key in keys),
+          row['games'],
+          row['wins'],
+          int(row['saturated']),
+          int(row['anchor']),
+        ]
+        for row in rows
+      ],
+    )
+  latex = fmt == 'latex'
+  text = latex_escape if latex else str
+  body = [
+    [
+      text(str(row['judge'])),
+      str(row['T']),
+      text(row['player']),
+      *(
+        _with_ci(row[f'{role}elo'], (row[f'{role}ci_low'], row[f'{role}ci_high']), 0, latex)
+        for role in ('', 'honest_', 'liar_')
+      ),
+      str(row['games']),
+      text(_note(row)),
+    ]
+    for row in rows
+  ]
+  first = all_ratings[0] if all_ratings else None
+  pct = f'{100 * (first.level if first else 0.95):g}'
+  headers = (
+    ['judge', size, 'debater', f'Elo [{pct}% CI]', 'honest Elo', 'liar Elo', 'games', 'note'],
+    ['Judge', f'${size}$', 'Debater', rf'Elo [{pct}\% CI]', 'Honest Elo', 'Liar Elo', 'Games', 'Note'],
+  )
+  interval = _bootstrap_words(
+    'interval',
+    first.roles.bootstrap if first else 'games',
+    len(first.roles.seeds) if first else 0,
+    f'{first.samples.shape[0] if first else 0} samples',
+  )
+  caption = (
+    f'Debater Elo in front of each judge at each {size}: debaters play each other in both roles; role Elo '
+    f"(honest, liar) by maximum likelihood, a debater's Elo the mean of its two (Khan et al. 2024); brackets: "
+    f'{pct}% {interval}; every rating relative to the weakest debater of its judge (Elo 0); games: the '
+    "debater's games in both roles. A debater whose every pairing was a sweep is placed by the prior."
+  )
+  if latex:
+    caption = _latex_caption(caption)
+  return _layout(
+    fmt,
+    headers,
+    body,
+    caption,
+    right={1, 3, 4, 5, 6},
+    align='lrlrrrrl',
+    label='tab:debater_elo',
+    groups=[(row['judge'], row['T']) for row in rows],
   )
 
 

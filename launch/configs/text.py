@@ -57,7 +57,10 @@ J holds one judge workdir per rung, J/tf1x32 ... J/tf4x256 (the judge_RUNG comma
 --workdir=J/RUNG); a rung J lacks is trained there first with the variant's judge fields (for main: 20,000
 steps each, so train the ladder first). smoke: the exact judge and a tiny tf1x32 trained in WORKDIR/judges,
 4 arms, 16 stories. main: experiments (a)-(c): blind, direct, consultancy and debate with random, greedy and
-mcts:8 agents, open consultancy and open debate (greedy), k = 4, exact judge + the four rungs, 200 stories.
+mcts:8 agents, open consultancy and open debate (greedy), k = 4, exact judge + the four rungs, 200 stories,
+and cross-play debates of those three agents (random vs greedy and greedy vs mcts:8, debate/X/liar=Y in both
+roles) whose debater Elo in front of each judge is the x axis of (a) (text_elo table and
+text_accuracy_vs_elo_JUDGE_k4 figures).
 verification: debate and consultancy with claims, flags shown vs hidden, greedy and mcts:16, k = 4 and 6, exact
 judge, 256 stories. selfplay: (d), self-play debaters (both roles) after 0..1000 training steps against the
 exact judge, beside random and greedy debaters (add a rung with --config.game.judges="('exact', 'tf2x64')").
@@ -159,10 +162,14 @@ def experiment_config(variant: str) -> ml_collections.ConfigDict:
       protocols=('direct', 'consultancy/greedy', 'debate/greedy/claims', 'debate/greedy/claims/hidden'),
     )
   elif variant == 'main':  # (a)-(c) on the pre-trained ladder (--config.judge_dir).
+    agents = ('random', 'greedy', 'mcts:8')
     game['protocols'] = (
       'blind',
       'direct',
-      *(f'{protocol}/{agent}' for protocol in ('consultancy', 'debate') for agent in ('random', 'greedy', 'mcts:8')),
+      *(f'{protocol}/{agent}' for protocol in ('consultancy', 'debate') for agent in agents),
+      # (a)'s debater Elo: each agent against the next one of `agents`, in both roles (a chain, not a round robin:
+      # a cross-play cell costs about both agents' self-play cells, so the random-mcts:8 pair is left out).
+      *(f'debate/{x}/liar={y}' for a, b in zip(agents, agents[1:]) for x, y in ((a, b), (b, a))),
       'open_consultancy/greedy',
       'open_debate/greedy',
     )
