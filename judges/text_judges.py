@@ -174,6 +174,16 @@ class TextJudgeModel(nn.Module):
     return nn.Dense(2, name='head')(nn.LayerNorm()(x[:, 0]))
 
 
+def sequence_length(model: TextJudgeModel, views) -> int:
+  """T, the positions `model`'s encoder reads per view of `views` (batched; arrays or shapes), PAD and empty
+  slots included: its first EncoderBlock's output [B, T, width], asked of the model by an abstract trace."""
+
+  def encoded(views):
+    return model.apply(model.init(jax.random.key(0), views), views, capture_intermediates=True)[1]
+
+  return jax.eval_shape(encoded, views)['intermediates']['EncoderBlock_0']['__call__'][0].shape[1]
+
+
 def make_judge(name: str, *, vocab_size: int, num_sentences: int, max_len: int) -> TextJudgeModel:
   """The ladder's model `name` (JUDGE_MODELS) for a task's vocabulary, story length S and longest sentence."""
   if name not in JUDGE_MODELS:

@@ -1,10 +1,11 @@
 """Throughput benchmarks: batched rollouts (`--task`), judge-ladder compilation (`--ladder`), training (`--train`).
 
-The measurements are in debate/rollouts/throughput.py and debate/training/throughput.py. This entry point
+The measurements are in debate/rollouts/throughput.py, debate/rollouts/text_throughput.py and
+debate/training/throughput.py; the helpers that need no flag in launch/bench_common.py. This entry point
 checks the flags, runs them, prints a Markdown table and, with --out=DIR, writes DIR/bench_NAME.md (the
-command and the table) and DIR/bench_NAME.json (the command and the rows). Bad flags exit with status 2 and
-one line, `error: ...`, naming the flag, before anything runs. Judges are untrained: their speed does not
-depend on their weights.
+command and the table) and DIR/bench_NAME.json (the command and the rows; bench_text also a .csv). Bad
+flags exit with status 2 and one line, `error: ...`, naming the flag, before anything runs. Judges are
+untrained: their speed does not depend on their weights.
 
 Chain rollouts (`--task=chain`, bench_chain): games/s of `debate.rollouts.chain.run_games`.
 
@@ -52,6 +53,21 @@ forward pass (efficiency: see debate/rollouts/throughput.py):
 
   python -m launch.bench --task=images --simulations=100,1000 --image_batch_sizes=32,128,512,1024 --k=6
 
+Text debate (`--task=text`, bench_text), in this process on its devices, for each rung of `--text_judges`
+(the text judge ladder, judges/text_judges.py; untrained weights):
+
+  python -m launch.bench --task=text --text_judges=all --train_batch_size=128 \
+      --train_steps=10 --text_simulations=16,64 --text_batch_sizes=8,64 --k=6 --repeats=5 --out=/tmp/bench_text
+
+(1) judge training: the rung's launch/configs/text.py judge_RUNG config (views of k = 12 quotes + 2 claims)
+with batch --train_batch_size, timed like --train=judge (`measure_train_text_judge`): examples/s and
+tokens/s = examples/s x the length of the judge's encoder sequence, PAD and empty slots included, as the
+model reports it (`text_judges.sequence_length`: 4 + K for a sentence-level judge, one position each for
+[CLS], the question, the two answers and the K quotes; 1 + Q + 2A + KL for a token-level one).
+(2) debate/mcts:B games of --k quotes for each B of --text_simulations and batch of --text_batch_sizes:
+judge evaluations/s inside the search against the judge's plain forward pass on as many views per call
+(`measure_text_search`: the ratio, see its module).
+
 Training (`--train=judge|selfplay`, bench_train_judge or bench_train_selfplay): one child process per
 `--mesh` (a (data, model) device mesh), with data x model devices as above. Each child compiles the step
 (compile_s, reported apart), warms up, then times `--repeats` repetitions of `--train_steps` steps, each
@@ -81,20 +97,21 @@ examples/s counts self-play games.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-import time
-from typing import Callable, Sequence
 
 from absl import app, flags
 
+from launch.bench_common import UsageError, child_env, parse_mesh  # noqa: F401 (child_env: the tests')
+from launch.bench_common import at_least as _at_least
+from launch.bench_common import int_list as _int_list
+from launch.bench_common import log as _log
+from launch.bench_common import run_children as _run_children
+from launch.bench_common import worker as _worker
 from launch.cli import fail, parse_flags
 
-TASKS = ('chain', 'images')
+TASKS = ('chain', 'images', 'text')
 TRAINERS = ('judge', 'selfplay')
-FORCE_DEVICES = '--xla_force_host_platform_device_count'
 
 _TASK = flags.DEFINE_string('task', None, f'Task to benchmark; available: {", ".join(TASKS)}.')
 _PROTOCOLS = flags.DEFINE_list(
@@ -123,7 +140,7 @@ _SIMULATIONS = flags.DEFINE_list('simulations', ['100', '1000'], '--task=images:
 _IMAGE_BATCH_SIZES = flags.DEFINE_list(
   'image_batch_sizes', ['32', '128', '512', '1024'], '--task=images: games per call (one compiled batch).'
 )
-_IMAGE_K = flags.DEFINE_integer('k', 6, '--task=images: pixels revealed per game.')
+_IMAGE_K = flags.DEFINE_integer('k', 6, '--task=images: pixels revealed per game; --task=text: quotes per debate.')
 _IMAGE_JUDGE = flags.DEFINE_string(
   'image_judge', 'irving_cnn', '--task=images: the judge model (untrained weights: its speed does not depend on them).'
 )
@@ -133,6 +150,11 @@ _IMAGE_DATA_DIR = flags.DEFINE_string(
   '--task=images: IDX folder whose test images to play '
   '(default: synthetic images with 150 nonzero pixels, like MNIST).',
 )
+_TEXT_JUDGES = flags.DEFINE_list(
+  'text_judges', ['all'], '--task=text: rungs of the text judge ladder (judges/text_judges.py); all: every rung.'
+)
+_TEXT_SIMULATIONS = flags.DEFINE_list('text_simulations', ['16', '64'], '--task=text: MCTS simulations per move.')
+_TEXT_BATCH_SIZES = flags.DEFINE_list('text_batch_sizes', ['8', '64'], '--task=text: debates per call.')
 _LADDER = flags.DEFINE_bool(
   'ladder', False, '--task=chain: time a ladder of judges of one architecture x seeds in each --ladder_modes.'
 )
@@ -159,9 +181,9 @@ _MESH = flags.DEFINE_multi_string(
   'several; one child process each, with D * M devices.',
 )
 _TRAIN_JUDGE = flags.DEFINE_string('train_judge', 'irving_cnn', '--train=judge: the image judge model.')
-_TRAIN_BATCH_SIZE = flags.DEFINE_integer('train_batch_size', 128, '--train: the global batch.')
+_TRAIN_BATCH_SIZE = flags.DEFINE_integer('train_batch_size', 128, '--train, --task=text: the global batch.')
 _TRAIN_K = flags.DEFINE_integer('train_k', 6, '--train=judge: pixels per mask.')
-_TRAIN_STEPS = flags.DEFINE_integer('train_steps', 10, '--train: steps per timed repetition.')
+_TRAIN_STEPS = flags.DEFINE_integer('train_steps', 10, '--train, --task=text: steps per timed repetition.')
 _SELFPLAY_MAX_LENGTH = flags.DEFINE_integer(
   'selfplay_max_length', 16, '--train=selfplay: the longest chain (games have T uniform in [2, this]).'
 )
@@ -191,22 +213,8 @@ _CPU_NOTE = (
 )
 
 
-class UsageError(ValueError):
-  """A bad flag value; the message names the flag."""
-
-
-def _log(message: str) -> None:
-  print(message, file=sys.stderr, flush=True)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Flag validation: each raises UsageError naming the flag at fault.
-
-
-def _at_least(minimum: int, *holders: flags.FlagHolder) -> None:
-  for holder in holders:
-    if holder.value < minimum:
-      raise UsageError(f'--{holder.name} must be >= {minimum}, got {holder.value}')
 
 
 def _check_modulus() -> None:
@@ -214,32 +222,6 @@ def _check_modulus() -> None:
 
   if not (is_prime(_MODULUS.value) and 3 <= _MODULUS.value <= 211):
     raise UsageError(f'--modulus must be a prime in [3, 211], got {_MODULUS.value}')
-
-
-def _int_list(holder: flags.FlagHolder) -> list[int]:
-  """A list flag's values as integers >= 1."""
-  values = holder.value
-  if not values:
-    raise UsageError(f'--{holder.name} needs at least one value')
-  try:
-    ints = [int(v) for v in values]
-  except ValueError:
-    raise UsageError(f'--{holder.name} must be a comma-separated list of integers, got {",".join(values)!r}') from None
-  bad = [i for i in ints if i < 1]
-  if bad:
-    raise UsageError(f'--{holder.name} values must be >= 1, got {bad[0]}')
-  return ints
-
-
-def parse_mesh(spec: str) -> tuple[int, int]:
-  """'data:D,model:M' (either part may be left out: 1) -> (D, M)."""
-  sizes = {'data': 1, 'model': 1}
-  for part in spec.split(','):
-    name, _, value = part.partition(':')
-    if name not in sizes or not value.isdigit() or int(value) < 1:
-      raise UsageError(f'--mesh={spec}: expected data:D,model:M with integers >= 1, e.g. data:2,model:2')
-    sizes[name] = int(value)
-  return sizes['data'], sizes['model']
 
 
 def _chain_settings() -> dict:
@@ -332,6 +314,40 @@ def _image_settings() -> dict:
   }
 
 
+def _text_settings() -> dict:
+  """The --task=text settings."""
+  import jax
+
+  from judges import text_judges
+  from launch.configs import text as text_configs
+
+  _at_least(1, _REPEATS, _TRAIN_BATCH_SIZE, _TRAIN_STEPS)
+  rungs = list(text_judges.JUDGE_MODELS) if _TEXT_JUDGES.value == ['all'] else list(_TEXT_JUDGES.value)
+  if not rungs or not set(rungs) <= set(text_judges.JUDGE_MODELS):
+    raise UsageError(f'--text_judges: expected some of {", ".join(text_judges.JUDGE_MODELS)}, got {",".join(rungs)!r}')
+  try:
+    configs = [text_configs.get_config(f'judge_{rung}') for rung in rungs]
+  except ValueError as e:
+    raise UsageError(f'--text_judges: launch/configs/text.py has no judge config for a rung: {e}') from None
+  sentences = configs[0].text_task.num_sentences
+  if not 1 <= _IMAGE_K.value <= sentences:
+    raise UsageError(
+      f'--k must be in [1, {sentences}] (the sentences of a story) for --task=text, got {_IMAGE_K.value}'
+    )
+  if _TRAIN_BATCH_SIZE.value % jax.device_count():
+    raise UsageError(f'--train_batch_size={_TRAIN_BATCH_SIZE.value} does not divide over {jax.device_count()} devices')
+  return {
+    'judges': rungs,
+    'budgets': _int_list(_TEXT_SIMULATIONS),
+    'batch_sizes': _int_list(_TEXT_BATCH_SIZES),
+    'k': _IMAGE_K.value,
+    'repeats': _REPEATS.value,
+    'train_batch_size': _TRAIN_BATCH_SIZE.value,
+    'train_steps': _TRAIN_STEPS.value,
+    'seed': _SEED.value,
+  }
+
+
 def _train_settings() -> dict:
   """The --train settings, with 'meshes': [(data, model)] of --mesh."""
   from judges import image_judges
@@ -376,70 +392,12 @@ def _train_settings() -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Child processes: one per device count or mesh.
-
-
-def child_env(n_devices: int, base: dict | None = None) -> dict:
-  """`base` (default os.environ) with XLA_FLAGS forcing `n_devices` host devices, other XLA flags kept."""
-  env = dict(os.environ if base is None else base)
-  kept = [f for f in env.get('XLA_FLAGS', '').split() if not f.startswith(FORCE_DEVICES)]
-  env['XLA_FLAGS'] = ' '.join(kept + [f'{FORCE_DEVICES}={n_devices}'])
-  return env
-
-
-def _run_children(
-  forwarded: Sequence[flags.FlagHolder], children: Sequence[tuple[str, int]]
-) -> tuple[list[dict], dict[str, dict]]:
-  """Runs one `--worker` child of this benchmark per (flag, device count) of `children`, e.g. ('--devices=4',
-  4), with the `forwarded` flags and that many (simulated) devices. Returns (the rows of all children,
-  {the flag's value: that child's environment}).
-
-  A child prints one JSON line per environment or row on stdout; its stderr streams through. A failed child
-  ends the benchmark with its status.
-  """
-  rows, envs = [], {}
-  for flag, n_devices in children:
-    argv = [sys.executable, '-m', 'launch.bench', *(flags.FLAGS[h.name].serialize() for h in forwarded)]
-    argv = [a for a in argv if a] + [flag, '--worker']
-    _log(f'[bench] {flag}: {" ".join(argv[1:])}')
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=child_env(n_devices), stdout=subprocess.PIPE, text=True)
-    for line in proc.stdout.splitlines():
-      record = json.loads(line) if line.startswith('{') else {}
-      kind = record.pop('kind', None)
-      if kind == 'env':
-        envs[flag.partition('=')[2]] = record
-      elif kind == 'row':
-        rows.append(record)
-    if proc.returncode != 0:
-      print(f'error: the worker for {flag} exited with status {proc.returncode}', file=sys.stderr)
-      sys.exit(proc.returncode if proc.returncode > 0 else 1)
-    _log(f'[bench] {flag} done in {time.perf_counter() - start:.0f} s')
-  return rows, envs
-
-
-def _worker(flag: str, measure: Callable[[Callable[[dict], None]], object]) -> None:
-  """In a child: prints an 'env' JSON line, then `measure(on_row)`'s rows, one 'row' line each, to stdout.
-
-  A ValueError (e.g. fewer real devices than asked for) exits with status 2, naming `flag`.
-  """
-  from debate.rollouts import throughput
-
-  emit = lambda kind, record: print(json.dumps({'kind': kind, **record}), flush=True)
-  emit('env', throughput.environment())
-  try:
-    measure(lambda row: emit('row', row))
-  except ValueError as e:
-    fail(f'{flag}: {e}')
-
-
-# ------------------------------------------------------------------------------------------------------------
 # Outputs.
 
 
-def _report(name: str, title: str, table: str, record: dict, note: str = '') -> None:
-  """Prints `table`; with --out, writes `name`.md (title, command, table, note) and `name`.json (the
-  command and `record`)."""
+def _report(name: str, title: str, table: str, record: dict, note: str = '', files: dict | None = None) -> None:
+  """Prints `table`; with --out, writes `name`.md (title, command, table, note), `name`.json (the command and
+  `record`) and `files` ({file name: text})."""
   from debate.experiments import runfiles
 
   print(table, end='', flush=True)
@@ -447,7 +405,8 @@ def _report(name: str, title: str, table: str, record: dict, note: str = '') -> 
     return
   command = ' '.join(['python -m launch.bench', *sys.argv[1:]])
   markdown = f'# {title}\n\n`{command}`\n\n{table}' + (f'\n{note}\n' if note else '')
-  runfiles.write_files(_OUT.value, {f'{name}.md': runfiles.text_writer(markdown)})
+  texts = {f'{name}.md': markdown, **(files or {})}
+  runfiles.write_files(_OUT.value, {file: runfiles.text_writer(text) for file, text in texts.items()})
   runfiles.write_json(os.path.join(_OUT.value, f'{name}.json'), {'command': command, **record})
   _log(f'[bench] wrote {os.path.join(_OUT.value, name)}.json and {name}.md')
 
@@ -521,6 +480,38 @@ def _main_images(settings: dict) -> None:
   _report('bench_images', 'Image debate throughput', table, {'rows': rows})
 
 
+def _main_text(settings: dict) -> None:
+  import jax
+
+  from debate.rollouts import text_throughput, throughput
+  from debate.training import throughput as train_throughput
+  from judges import text_judges
+  from launch.configs import text as text_configs
+
+  train_rows, configs = [], [text_configs.get_config(f'judge_{rung}') for rung in settings['judges']]
+  for config in configs:
+    config.update(batch_size=settings['train_batch_size'], seed=settings['seed'])
+    train_rows.append(
+      train_throughput.measure_train_text_judge(
+        config,
+        mesh_shape=(jax.device_count(), 1),
+        steps_per_repeat=settings['train_steps'],
+        repeats=settings['repeats'],
+      )
+    )
+    _log(f'[bench text] train {config.judge}: {train_rows[-1]["tokens_per_s"]:,.0f} tokens/s')
+  search_rows = text_throughput.measure_text_search(
+    **{key: settings[key] for key in ('judges', 'budgets', 'batch_sizes', 'k', 'repeats', 'seed')},
+    task=text_judges.text_task(configs[0]),
+    log=_log,
+  )
+  env = throughput.environment()
+  table = text_throughput.render_text_markdown(train_rows, search_rows, env)
+  record = {'settings': settings, 'environment': env, 'train_rows': train_rows, 'search_rows': search_rows}
+  csv = {'bench_text.csv': text_throughput.render_text_csv(train_rows, search_rows)}
+  _report('bench_text', 'Text judge throughput', table, record, files=csv)
+
+
 def _main_train(settings: dict) -> None:
   from debate.training import throughput
 
@@ -567,6 +558,8 @@ def main(argv):
     mode, settings_of = _main_train, _train_settings
   elif _TASK.value == 'images':
     mode, settings_of = _main_images, _image_settings
+  elif _TASK.value == 'text':
+    mode, settings_of = _main_text, _text_settings
   elif _LADDER.value:
     mode, settings_of = _main_ladder, _ladder_settings
   else:

@@ -1,6 +1,10 @@
 """Training throughput on a (data, model) device mesh (launch/bench.py --train runs these).
 
 - `measure_train_judge`: the image judge's train step (judges/train.py), fed from the host each step.
+- `measure_train_text_judge`: a text judge's train step (judges/trainer.py, as launch.train_judge runs it), fed
+  from the host each step; its rows add tokens_per_example (`judges.text_judges.sequence_length` of the
+  training views: the positions of the judge's encoder sequence, PAD and empty slots included) and
+  tokens_per_s = examples_per_s x that.
 - `measure_train_selfplay`: the AlphaZero-style self-play step of the chain debaters (debate/training/selfplay.py),
   `steps_per_repeat` steps as one compiled scan.
 
@@ -26,8 +30,9 @@ from debate.distributed import sharding
 from debate.games import chain as chain_game
 from debate.reports.tables import markdown_table
 from debate.rollouts.throughput import PEAK_FLOPS, table_caption, time_calls, timing_fields
+from debate.tasks import text as text_task
 from debate.training import selfplay
-from judges import chain_checkers, image_judges, train
+from judges import chain_checkers, image_judges, text_judges, train, trainer
 
 
 def _mesh(mesh_shape: tuple[int, int], batch_size: int) -> Mesh:
@@ -141,6 +146,69 @@ def measure_train_judge(
     'image_shape': list(image_shape),
     'params': image_judges.count_params(state.params),
     **rates,
+  }
+
+
+def measure_train_text_judge(
+  config, *, mesh_shape: tuple[int, int], steps_per_repeat: int = 10, repeats: int = 5, num_stories: int | None = None
+) -> dict:
+  """Times the train step of the text judge of `config` (a launch/configs/text.py judge config: its judge, text
+  task, k, min_k, claims, learning rate, batch_size and seed) on a (data, model) = `mesh_shape` mesh of the
+  first devices: `trainer.make_train_step` with the task's views, as `trainer.train` builds it.
+
+  Batches of config.batch_size stories are drawn from a pool of `num_stories` generated stories (default:
+  one batch), rolled by one row a step and fed from the host each step; the step draws each row's random
+  view inside. After compiling, 2 warm-up steps, then `repeats` repetitions of `steps_per_repeat` steps.
+  Returns a row (see the module docstring) with tokens_per_example and tokens_per_s.
+  """
+  batch_size = config.batch_size
+  mesh = _mesh(mesh_shape, batch_size)
+  task = text_judges.task_from_config(config)
+  model, optimizer = task.make_model(), optax.adam(config.learning_rate)
+  state = trainer.init_state(model, optimizer, seed=config.seed, init_input=task.init_input(), mesh=mesh)
+  step_fn = trainer.make_train_step(
+    model, optimizer, task.views, mesh=mesh, shardings=sharding.fsdp_sharding(state, mesh)
+  )
+  pool = text_task.sample_instances(task.task, config.seed, range(num_stories or batch_size))
+  pool = jax.tree.map(np.asarray, pool)
+  rows = lambda i: (np.arange(batch_size) + i) % len(pool.label)
+  sharded = sharding.batch_sharding(mesh)
+  put = lambda a, i: jax.make_array_from_process_local_data(sharded, a[rows(i)])
+  batch = lambda i: (jax.tree.map(lambda a: put(a, i), pool), put(pool.label.astype(np.int32), i))
+  mask_key = sharding.replicated(trainer.keys(config.seed)['mask'], mesh)
+  wait = trainer.waits_for_each_step(mesh)  # As the training loop does.
+  views = jax.eval_shape(task.views, mask_key, jnp.zeros(batch_size, jnp.uint32), batch(0)[0])
+
+  def run(compiled, r: int):
+    """r = 0: the 2 warm-up steps; r >= 1: a timed repetition."""
+    nonlocal state
+    for i in range(2 if r == 0 else steps_per_repeat):
+      state, metrics = compiled(state, *batch(r * steps_per_repeat + i), mask_key)
+      if wait:
+        jax.block_until_ready(metrics)
+    return state, metrics
+
+  rates = _timed(
+    step_fn,
+    (state, *batch(0), mask_key),
+    run,
+    mesh_shape=mesh_shape,
+    batch_size=batch_size,
+    steps_per_repeat=steps_per_repeat,
+    repeats=repeats,
+    steps_per_call=1,
+  )
+  tokens = text_judges.sequence_length(model, views)
+  return {
+    'train': 'text_judge',
+    'judge': config.judge,
+    'k': config.k,
+    'num_fabricated': config.num_fabricated,
+    'slots': views.quotes.shape[1],
+    'params': text_judges.count_params(state.params),
+    'tokens_per_example': tokens,
+    **rates,
+    'tokens_per_s': rates['examples_per_s'] * tokens,
   }
 
 
