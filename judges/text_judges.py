@@ -3,27 +3,40 @@
 The judge's input is a `debate.tasks.text.TextView` with a leading batch axis: question [B, Q] int32 tokens
 (0 = PAD), answers [B, 2, A], quotes [B, K, L] (the quoted sentences' tokens), positions [B, K] (a quote's
 story index 0..S-1, or the index a claim pretends to have; -1 in an empty slot) and flags [B, K] (0 empty
-slot, 1 verified quote, 2 unverified claim, 3 flag hidden). The judge reads one token sequence
+slot, 1 verified quote, 2 unverified claim, 3 flag hidden). The judge reads one sequence of ITEMS
 
-  [CLS] question answer_0 answer_1 quote_1 ... quote_K
+  [CLS] question answer_0 answer_1 quote_1 ... quote_K          (4 + K items)
 
-in which every token is the sum of embeddings of: the token; its segment (CLS / question / answer 0 /
-answer 1 / quote); its position within its sentence, question or answer; for quote tokens, the quote's
-sentence position (0..S-1; S for a claim without a position) and its flag; and whether the token is one of
-answer 0's and/or answer 1's tokens (an exact-match feature, as reading-comprehension models use: without
-it the smallest judges stall for hundreds of steps before they learn to match names). PAD tokens and every
-token of an empty slot (flag 0) are masked out of attention, so an empty slot's content and position do not
-change the output. A pre-LN transformer encoder (`depth` blocks of multi-head self-attention, max(1, width //
-32) heads, and a 4x GELU MLP) reads the sequence, and the final CLS state gives two logits, class c =
-"answers[c] is the true answer": `model.apply(params, views) -> logits [B, 2]`. So the image judges'
-cross-entropy and accuracy serve it as a 2-class classifier, and judges/trainer.py trains it like an
-image judge (`TextJudgeTask`, `train_judge`; `evaluate` measures accuracy by view and hops).
+in which the question, each answer and each quoted sentence is one item: a linear map of its tokens'
+embeddings laid side by side in order (so a template's slots, who did what to whom, stay apart), where a
+token's embedding is the sum of embeddings of the token, whether it is one of answer 0's and/or answer 1's
+tokens (an exact-match feature, as reading-comprehension models use) and whether it occurs in the question.
+To each item are added embeddings of its segment (CLS / question / answer 0 / answer 1 / quote) and, for
+quotes, its sentence position (0..S-1; S for a claim without a position) and its flag. Empty slots (flag 0)
+are masked out of attention, so an empty slot's content and position do not change the output. A pre-LN
+transformer encoder (`depth` blocks of multi-head self-attention, max(1, width // 32) heads, and a 4x GELU
+MLP) reads the items; every head of every block adds to its attention scores a learned number per RELATION
+of the two items (`item_relations`: whether they name the same person, the same place, the same colour or
+noun, and which comes first in the story), the way relation-aware transformers read graphs, so following a
+chain (who got the key, where that person went, whom they followed) is a matter of attending along shared
+names. The final CLS state gives two logits, class c = "answers[c] is the true answer":
+`model.apply(params, views) -> logits [B, 2]`. So the image judges' cross-entropy and accuracy serve it as a
+2-class classifier, and judges/trainer.py trains it like an image judge (`TextJudgeTask`, `train_judge`;
+`evaluate` measures accuracy by view and hops).
 
-The ladder, weakest first (parameters for the default TextTask: 36 tokens, S = 12, sentences of 8 tokens):
-  tf1x32    1 block,  width 32,  1 head      15,298
-  tf2x64    2 blocks, width 64,  2 heads    105,090
-  tf3x128   3 blocks, width 128, 4 heads    604,930
-  tf4x256   4 blocks, width 256, 8 heads  3,179,010
+Why this shape (full-story training, tf2x64, batch 64, 1,000 test stories; BUILD_NOTES "Issue 17"): a
+token-level encoder (one position per token, about 130 for K = 14) trained 7x to 17x slower on a CPU and
+after 4,000 steps read 2-hop questions at chance (51%); one item per sentence reads 1-hop questions at
+99.8% and 2-hop ones at 63% after 15,000 steps; relabeling training views by the task's symmetries
+(`text.relabeling`) raises that to 75%, and the relation scores to 81% (h = 3: 70%, h = 4: 76%).
+
+The ladder, weakest first (parameters for the default TextTask: questions of 10 tokens, answers of 3,
+S = 12 sentences of 8 tokens); the first four are the ladder of the experiments, which a CPU trains:
+  tf1x32    1 block,  width 32,  1 head      36,698
+  tf2x48    2 blocks, width 48,  1 head     108,626
+  tf3x64    3 blocks, width 64,  2 heads    240,914
+  tf4x96    4 blocks, width 96,  3 heads    648,290
+  tf4x256   4 blocks, width 256, 8 heads  4,555,010   (for an accelerator)
 
 Games hold a judge as a `TextJudge` (frozen, hashable): `judge(params, view) -> []` float32, the logit of
 P(answers[0] is the true answer), for one unbatched view (games vmap it).
@@ -44,6 +57,7 @@ import numpy as np
 from debate.experiments import runfiles
 from debate.experiments.runfiles import ConfigError
 from debate.tasks import text
+from debate.tasks import text_stories as stories
 from debate.tasks.idx import shard_bounds
 from judges import trainer
 
@@ -64,14 +78,16 @@ class LadderRung:
 
 JUDGE_MODELS = {  # The ladder of the module docstring, weakest first.
   'tf1x32': LadderRung(1, 32),
-  'tf2x64': LadderRung(2, 64),
-  'tf3x128': LadderRung(3, 128),
-  'tf4x256': LadderRung(4, 256),
+  'tf2x48': LadderRung(2, 48),
+  'tf3x64': LadderRung(3, 64),
+  'tf4x96': LadderRung(4, 96),
+  'tf4x256': LadderRung(4, 256),  # Beyond the CPU ladder: for an accelerator.
 }
 
 
 class SelfAttention(nn.Module):
-  """x [B, T, W], valid [B, T] bool -> [B, T, W]: multi-head self-attention over the valid tokens (keys).
+  """x [B, T, W], valid [B, T] bool, bias [B, H, T, T] (added to the scores) -> [B, T, W]: multi-head
+  self-attention over the valid tokens (keys).
 
   Queries and values have biases, keys none: a key bias adds the same score to every key of a query, which
   the softmax ignores, so its gradient is zero up to rounding, which Adam would amplify into layout-dependent
@@ -82,28 +98,62 @@ class SelfAttention(nn.Module):
   heads: int
 
   @nn.compact
-  def __call__(self, x: chex.Array, valid: chex.Array) -> chex.Array:
+  def __call__(self, x: chex.Array, valid: chex.Array, bias: chex.Array) -> chex.Array:
     size = self.width // self.heads
     q = nn.DenseGeneral((self.heads, size), name='query')(x)
     k = nn.DenseGeneral((self.heads, size), use_bias=False, name='key')(x)
     v = nn.DenseGeneral((self.heads, size), name='value')(x)
-    scores = jnp.einsum('bqhd,bkhd->bhqk', q, k) / jnp.sqrt(size).astype(x.dtype)
+    scores = jnp.einsum('bqhd,bkhd->bhqk', q, k) / jnp.sqrt(size).astype(x.dtype) + bias
     scores = jnp.where(valid[:, None, None, :], scores, jnp.finfo(scores.dtype).min)
     out = jnp.einsum('bhqk,bkhd->bqhd', jax.nn.softmax(scores, axis=-1), v)
     return nn.DenseGeneral(self.width, axis=(-2, -1), name='out')(out)
 
 
 class EncoderBlock(nn.Module):
-  """x [B, T, W], valid [B, T] bool -> [B, T, W]: pre-LN self-attention then a 4x GELU MLP, both residual."""
+  """x [B, T, W], valid [B, T] bool, relations [B, T, T] int32 in [0, NUM_RELATIONS) -> [B, T, W]: pre-LN
+  self-attention (each head adds a learned score per relation of query and key) then a 4x GELU MLP, both
+  residual."""
 
   width: int
   heads: int
 
   @nn.compact
-  def __call__(self, x: chex.Array, valid: chex.Array) -> chex.Array:
-    x = x + SelfAttention(self.width, self.heads)(nn.LayerNorm()(x), valid)
+  def __call__(self, x: chex.Array, valid: chex.Array, relations: chex.Array) -> chex.Array:
+    scores = nn.Embed(NUM_RELATIONS, self.heads, embedding_init=nn.initializers.zeros)(relations)
+    bias = jnp.moveaxis(jnp.where((relations != 0)[..., None], scores, 0.0), -1, 1)  # Relation 0 scores 0.
+    x = x + SelfAttention(self.width, self.heads)(nn.LayerNorm()(x), valid, bias)
     h = nn.LayerNorm()(x)
     return x + nn.Dense(self.width)(nn.gelu(nn.Dense(4 * self.width)(h)))
+
+
+# Relations between two items (query i, key j) that every attention head scores: whether they share a person,
+# a place, a colour or noun (3 bits), and whether j's story position is before, after or not comparable to i's.
+_CATEGORIES = np.zeros(len(text.vocabulary()), np.int32)
+for _category, _words in enumerate((stories.NAMES, stories.PLACES, stories.COLORS + stories.NOUNS), start=1):
+  _CATEGORIES[[text.vocabulary().index(w) for w in _words]] = _category
+NUM_RELATIONS = 8 * 3
+
+
+def item_relations(item_tokens: chex.Array, sentence_ids: chex.Array, num_sentences: int) -> chex.Array:
+  """item_tokens [B, T, N] int32 (each item's tokens, 0 = PAD), sentence_ids [B, T] (a quote's story position
+  in [0, S), S or more for no position) -> relations [B, T, T] int32 in [0, NUM_RELATIONS): shared person
+  + 2 shared place + 4 shared colour or noun + 8 * order (1: j's position before i's, 2: after, 0: equal or
+  either without a position). Relation 0 (nothing shared, no order) scores 0 in every head (EncoderBlock):
+  every query has a key in it (the CLS item), so no head can add the same learned score to a whole row,
+  whose gradient the softmax would zero up to rounding."""
+  categories = jnp.asarray(_CATEGORIES)[item_tokens]  # [B, T, N]; tokens past the table are 'other' (0).
+  hot = jax.nn.one_hot(item_tokens, len(_CATEGORIES), dtype=jnp.float32)  # [B, T, N, V]
+  batch, items = item_tokens.shape[:2]
+  relations = jnp.zeros((batch, items, items), jnp.int32)
+  for bit, category in enumerate((1, 2, 3)):
+    bag = jnp.max(hot * (categories == category)[..., None], axis=2)  # [B, T, V]
+    relations += (jnp.einsum('btv,bsv->bts', bag, bag) > 0).astype(jnp.int32) << bit
+  known = sentence_ids < num_sentences
+  before = sentence_ids[:, None, :] < sentence_ids[:, :, None]
+  after = sentence_ids[:, None, :] > sentence_ids[:, :, None]
+  comparable = known[:, :, None] & known[:, None, :]
+  order = jnp.where(comparable & before, 1, jnp.where(comparable & after, 2, 0))
+  return relations + 8 * order
 
 
 class TextJudgeModel(nn.Module):
@@ -113,13 +163,11 @@ class TextJudgeModel(nn.Module):
     vocab_size: token ids are in [0, vocab_size) (0 = PAD).
     num_sentences: S, the story's sentences; positions are in [0, S] (S: a claim without a position), any
       value (-1) in an empty slot.
-    max_len: the longest question, answer or sentence (the within-sentence position embedding's size).
     depth, width: the encoder's blocks and features; heads = max(1, width // 32).
   """
 
   vocab_size: int
   num_sentences: int
-  max_len: int
   depth: int = 1
   width: int = 32
 
@@ -133,44 +181,60 @@ class TextJudgeModel(nn.Module):
         'a text judge takes batched views: question [B, Q], answers [B, 2, A], quotes [B, K, L], got '
         f'{question.shape}, {answers.shape}, {quotes.shape}; vmap or add a batch axis for one view'
       )
-    batch = quotes.shape[0]
+    batch, num_slots = quotes.shape[:2]
+    token_embed = nn.Embed(self.vocab_size, self.width, name='token')
+    answer_match_embed = nn.Embed(4, self.width, name='answer_match')
+    question_match_embed = nn.Embed(2, self.width, name='question_match')
 
-    def part(tokens, segment, sentence=None, flag=None):
-      """tokens [B, N, L'] -> (tokens, segment, within-position, sentence, flag, valid), each [B, N * L']."""
-      shape = tokens.shape
-      within = jnp.broadcast_to(jnp.arange(shape[-1]), shape)
-      sentence = jnp.full(shape, self.num_sentences + 1) if sentence is None else jnp.broadcast_to(sentence, shape)
-      flag = jnp.zeros(shape, jnp.int32) if flag is None else jnp.broadcast_to(flag, shape)
-      valid = tokens != 0 if segment != _QUOTE else (tokens != 0) & (flag != 0)
-      return tuple(a.reshape(batch, -1) for a in (tokens, jnp.full(shape, segment), within, sentence, flag, valid))
+    def tokens_in(tokens, others):
+      """tokens [B, ..., N] -> [B, ..., N] bool: the non-PAD tokens that also occur in others [B, M]."""
+      flat = tokens.reshape(batch, -1, 1)
+      found = ((flat == others[:, None, :]) & (others[:, None, :] != 0)).any(-1) & (flat[..., 0] != 0)
+      return found.reshape(tokens.shape)
 
-    # Empty slots' positions are arbitrary: clipped into the table (they are masked out anyway).
-    slot_positions = jnp.clip(positions, 0, self.num_sentences)[:, :, None]
-    parts = [
-      part(jnp.zeros((batch, 1, 1), jnp.int32), _CLS),
-      part(question[:, None, :], _QUESTION),
-      part(answers[:, :1], _ANSWER_0),
-      part(answers[:, 1:], _ANSWER_1),
-      part(quotes, _QUOTE, slot_positions, jnp.clip(flags, 0, NUM_FLAGS - 1)[:, :, None]),
-    ]
-    tokens, segments, within, sentences, flag_ids, valid = (jnp.concatenate(a, axis=1) for a in zip(*parts))
-    valid = valid.at[:, 0].set(True)  # The CLS token.
-    quote_token = (segments == _QUOTE)[..., None]
-    # Answer matches: whether a token is one of answer 0's (bit 0) or answer 1's (bit 1) tokens.
-    matches = (tokens[:, :, None, None] == answers[:, None]) & (answers[:, None] != 0)  # [B, T, 2, A]
-    match_ids = jnp.sum(matches.any(-1) * jnp.array([1, 2]), axis=-1)
+    def items(tokens, name):
+      """tokens [B, ..., N] -> [B, ..., width]: each sentence, question or answer as ONE item, a linear map of
+      its tokens' embeddings in order (token + answer match + question match), so a template's slots stay
+      apart."""
+      match_ids = tokens_in(tokens, answers[:, 0]) + 2 * tokens_in(tokens, answers[:, 1])
+      per_token = (
+        token_embed(tokens)
+        + answer_match_embed(match_ids.astype(jnp.int32))
+        + question_match_embed(tokens_in(tokens, question).astype(jnp.int32))
+      )
+      return nn.Dense(self.width, name=f'{name}_in')(per_token.reshape(*tokens.shape[:-1], -1))
+
+    x = jnp.concatenate(
+      [
+        jnp.broadcast_to(self.param('cls', nn.initializers.normal(0.02), (self.width,)), (batch, 1, self.width)),
+        items(question, 'question')[:, None],
+        items(answers, 'answer'),
+        items(quotes, 'sentence'),
+      ],
+      axis=1,
+    )  # [B, 4 + K, width]
+    segments = jnp.array([_CLS, _QUESTION, _ANSWER_0, _ANSWER_1] + [_QUOTE] * num_slots)
+    # S + 2 sentence positions: 0..S-1 quoted or claimed, S a claim without a position, S + 1 not a quote;
+    # an empty slot's position is arbitrary (clipped into the table; the slot is masked out anyway).
+    slot_positions = jnp.clip(positions, 0, self.num_sentences)
+    sentence_ids = jnp.concatenate([jnp.full((batch, 4), self.num_sentences + 1), slot_positions], axis=1)
+    flag_ids = jnp.concatenate([jnp.zeros((batch, 4), jnp.int32), jnp.clip(flags, 0, NUM_FLAGS - 1)], axis=1)
     x = (
-      nn.Embed(self.vocab_size, self.width, name='token')(tokens)
+      x
       + nn.Embed(5, self.width, name='segment')(segments)
-      + nn.Embed(self.max_len, self.width, name='within')(jnp.minimum(within, self.max_len - 1))
-      # S + 2 sentence positions: 0..S-1 quoted or claimed, S a claim without a position, S + 1 not a quote.
-      + nn.Embed(self.num_sentences + 2, self.width, name='sentence')(sentences)
-      + jnp.where(quote_token, nn.Embed(NUM_FLAGS, self.width, name='flag')(flag_ids), 0.0)
-      + nn.Embed(4, self.width, name='answer_match')(match_ids)
+      + nn.Embed(self.num_sentences + 2, self.width, name='sentence')(sentence_ids)
+      + jnp.where((segments == _QUOTE)[:, None], nn.Embed(NUM_FLAGS, self.width, name='flag')(flag_ids), 0.0)
     )
+    valid = jnp.concatenate([jnp.ones((batch, 4), bool), flags != 0], axis=1)  # Empty slots are masked out.
+    length = max(question.shape[-1], answers.shape[-1], quotes.shape[-1])
+    pad = lambda a: jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, length - a.shape[-1])])
+    item_tokens = jnp.concatenate(
+      [jnp.zeros((batch, 1, length), jnp.int32), pad(question)[:, None], pad(answers), pad(quotes)], axis=1
+    )
+    relations = item_relations(item_tokens, sentence_ids, self.num_sentences)
     heads = max(1, self.width // 32)
     for _ in range(self.depth):
-      x = EncoderBlock(self.width, heads)(x, valid)
+      x = EncoderBlock(self.width, heads)(x, valid, relations)
     return nn.Dense(2, name='head')(nn.LayerNorm()(x[:, 0]))
 
 
@@ -184,12 +248,12 @@ def sequence_length(model: TextJudgeModel, views) -> int:
   return jax.eval_shape(encoded, views)['intermediates']['EncoderBlock_0']['__call__'][0].shape[1]
 
 
-def make_judge(name: str, *, vocab_size: int, num_sentences: int, max_len: int) -> TextJudgeModel:
-  """The ladder's model `name` (JUDGE_MODELS) for a task's vocabulary, story length S and longest sentence."""
+def make_judge(name: str, *, vocab_size: int, num_sentences: int) -> TextJudgeModel:
+  """The ladder's model `name` (JUDGE_MODELS) for a task's vocabulary and story length S."""
   if name not in JUDGE_MODELS:
     raise ValueError(f'unknown text judge {name!r}; expected one of {", ".join(JUDGE_MODELS)}')
   rung = JUDGE_MODELS[name]
-  return TextJudgeModel(vocab_size, num_sentences, max_len, depth=rung.depth, width=rung.width)
+  return TextJudgeModel(vocab_size, num_sentences, depth=rung.depth, width=rung.width)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,13 +265,12 @@ class TextJudge:
   model: str
   vocab_size: int
   num_sentences: int
-  max_len: int
 
   def __post_init__(self):
     self.module()  # Validates the name.
 
   def module(self) -> TextJudgeModel:
-    return make_judge(self.model, vocab_size=self.vocab_size, num_sentences=self.num_sentences, max_len=self.max_len)
+    return make_judge(self.model, vocab_size=self.vocab_size, num_sentences=self.num_sentences)
 
   def logits(self, params: Params, views) -> chex.Array:
     """views: a batched TextView -> logits [B, 2] (class c: answers[c] is true)."""
@@ -224,9 +287,8 @@ def count_params(params: Params) -> int:
 
 
 def judge_for(task: text.TextTask, name: str) -> TextJudge:
-  """The ladder's judge `name` for `task` (its vocabulary, S and longest sentence, question or answer)."""
-  max_len = max(task.sentence_len, task.question_len, task.answer_len)
-  return TextJudge(name, len(text.vocabulary()), task.num_sentences, max_len)
+  """The ladder's judge `name` for `task` (its vocabulary and S)."""
+  return TextJudge(name, len(text.vocabulary()), task.num_sentences)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -242,7 +304,9 @@ RESULT_FIELDS = (
   'min_k',
   'num_fabricated',
   'show_verified',
+  'augment',
   'learning_rate',
+  'lr_decay',
   'batch_size',
   'seed',
   'num_train_stories',
@@ -298,6 +362,7 @@ class TextJudgeTask(trainer.JudgeTask):
   num_fabricated: int
   show_verified: bool = True
   min_k: int | None = None
+  augment: bool = False  # Each training view relabeled by a random symmetry of the task (text.relabeling).
 
   def make_model(self) -> nn.Module:
     return judge_for(self.task, self.judge).module()
@@ -314,14 +379,20 @@ class TextJudgeTask(trainer.JudgeTask):
 
   def views(self, key: chex.PRNGKey, indices: chex.Array, examples: text.TextInstance) -> text.TextView:
     min_k = self.k if self.min_k is None else self.min_k
-    draw = lambda i, instance: training_view(
-      jax.random.fold_in(key, i),
-      instance,
-      k=self.k,
-      min_k=min_k,
-      num_fabricated=self.num_fabricated,
-      show_verified=self.show_verified,
-    )
+
+    def draw(i, instance):
+      view = training_view(
+        jax.random.fold_in(key, i),
+        instance,
+        k=self.k,
+        min_k=min_k,
+        num_fabricated=self.num_fabricated,
+        show_verified=self.show_verified,
+      )
+      if self.augment:
+        view = text.relabel(view, text.relabeling(jax.random.fold_in(jax.random.fold_in(key, i), 2), self.task))
+      return view
+
     return jax.vmap(draw)(indices, examples)
 
   def train_data(self, data: trainer.JudgeData) -> dict:
@@ -350,6 +421,7 @@ def task_from_config(config: ml_collections.ConfigDict) -> TextJudgeTask:
     config.num_fabricated,
     bool(config.show_verified),
     config.get('min_k', config.k),
+    bool(config.get('augment', False)),
   )
 
 
@@ -386,6 +458,11 @@ def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | Non
       'show_verified',
       not isinstance(config.show_verified, bool),
       f'must be True or False, got {config.show_verified!r}',
+    ),
+    (
+      'augment',
+      not isinstance(config.get('augment', False), bool),
+      f'must be True or False, got {config.get("augment")!r}',
     ),
     (
       'eval_k',

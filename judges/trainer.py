@@ -165,6 +165,7 @@ class JudgeTask(abc.ABC):
 def validate_common(config: ml_collections.ConfigDict, num_devices: int) -> None:
   """ConfigError (naming the field) unless model_parallelism divides `num_devices`, and `num_devices` the
   batch size (the integer fields are checked by the task's validation first)."""
+  make_optimizer(config)  # Checks lr_decay.
   for field, bad, message in (
     (
       'model_parallelism',
@@ -182,6 +183,21 @@ def validate_common(config: ml_collections.ConfigDict, num_devices: int) -> None
   ):
     if bad:
       raise ConfigError(field, message)
+
+
+LR_DECAYS = ('none', 'cosine')
+
+
+def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """Adam at config.learning_rate, constant, or with `lr_decay='cosine'` (a field only some tasks' configs
+  have; default 'none') decayed along a cosine to 5% of it at config.steps (so raising `steps` to train
+  further changes the schedule: such a run is not an uninterrupted one)."""
+  decay = config.get('lr_decay', 'none')
+  if decay not in LR_DECAYS:
+    raise ConfigError('lr_decay', f'expected one of {", ".join(LR_DECAYS)}, got {decay!r}')
+  if decay == 'cosine':
+    return optax.adam(optax.cosine_decay_schedule(config.learning_rate, config.steps, alpha=0.05))
+  return optax.adam(config.learning_rate)
 
 
 def resolved_config(config: ml_collections.ConfigDict, task: JudgeTask, data: JudgeData) -> dict:
@@ -332,7 +348,7 @@ def restore_params(
   like = jax.eval_shape(
     lambda: init_state(
       task.make_model(),
-      optax.adam(config.learning_rate),
+      make_optimizer(config),
       seed=config.seed,
       init_input=task.init_input(),
       mesh=mesh,
@@ -408,7 +424,7 @@ def train(
     runfiles.write_json(os.path.join(workdir, CONFIG), resolved_config(config, task, data))
 
   model = task.make_model()
-  optimizer = optax.adam(config.learning_rate)
+  optimizer = make_optimizer(config)
   state = init_state(model, optimizer, seed=config.seed, init_input=task.init_input(), mesh=mesh)
   shardings = fsdp_sharding(state, mesh)
   with checkpoint_manager(workdir) as manager, multihost.PreemptionWatch() as preemption:

@@ -73,19 +73,32 @@ def test_the_solver_reads_partial_stories_as_whole_stories():
 
 
 def test_hand_written_claims_get_the_side_they_support():
+  """A claim supports the answer the solver gives on the true chain (Ilan got the key at 2, went to the kitchen
+  at 3) plus the claim, read after the story sentence at its position; else read alone."""
   claims = [
-    ('Mara went to the hall.', 3),
-    ('Ilan went to the garden.', 3),
-    ('Ilan went to the hall.', 0),
-    ('Tove took the red key.', 0),
+    ('Ilan went to the garden.', 3),  # After his move to the kitchen: the key is in the garden.
+    ('Ilan went to the garden.', 2),  # Before it: he still ends in the kitchen, the truth's side.
+    ('Mara went to the garden.', 3),  # Mara no longer holds the key: the truth's side.
+    ('Ilan went to the hall.', 3),  # Neither answer, with the chain or alone.
   ]
   with pytest.raises(ValueError, match='supports neither'):
     text.make_instance(TASK, HANDOFF, 'Where is the red key at the end?', ('garden', 'kitchen'), claims=claims)
-  claims = [('Ilan went to the garden.', 3), ('Ilan went to the garden.', 5)] + [('Mara went to the kitchen.', 1)] * 2
-  claims[3] = ('Mara went to the kitchen.', 2)  # Mara holds it in the partial story of the lure.
+  claims[3] = ('Ilan went to the kitchen.', 5)
   instance = text.make_instance(TASK, HANDOFF, 'Where is the red key at the end?', ('garden', 'kitchen'), claims=claims)
-  assert list(np.asarray(instance.fabricated_side)) == [0, 0, 1, 1]
-  assert list(np.asarray(instance.fabricated_position)) == [3, 5, 1, 2]
+  assert list(np.asarray(instance.fabricated_side)) == [0, 1, 1, 1]
+  assert list(np.asarray(instance.fabricated_position)) == [3, 2, 3, 5]
+
+
+def test_drawn_claims_are_mirrored_pairs():
+  """Claims 2j and 2j + 1 are one event at one position, with the answer-bearing argument set to each answer;
+  each overturns or keeps the true chain as its side requires."""
+  instance = text.make_instance(TASK, HANDOFF, 'Where is the red key at the end?', ('garden', 'kitchen'), seed=3)
+  sentences = text.decode(instance.fabricated)
+  positions = list(np.asarray(instance.fabricated_position))
+  for j in (0, 2):
+    assert positions[j] == positions[j + 1] >= 3  # After Ilan's last move: the only place a liar's claim works.
+    assert sentences[j].endswith('the garden.') and sentences[j + 1].endswith('the kitchen.')
+    assert sentences[j].split()[0] == sentences[j + 1].split()[0] == 'Ilan'
 
 
 @pytest.mark.parametrize(
@@ -143,6 +156,12 @@ def test_generated_instances_keep_their_promises():
       position = int(batch.fabricated_position[i, f])
       assert not np.array_equal(batch.fabricated[i, f], batch.story[i, position])
       assert int(batch.fabricated_side[i, f]) == f % 2
+      claim = stories.parse(text.decode(batch.fabricated[i, f]))
+      with_chain = [((k, 0), events[k]) for k in chain] + [((position, 1), claim)]
+      read = {stories.solve(with_chain, question)[0], stories.solve(with_chain[-1:], question)[0]}
+      assert values[f % 2] in read  # With the true chain, or (where no pair works so) read alone.
+    pairs = batch.fabricated_position[i].reshape(-1, 2)
+    assert (pairs[:, 0] == pairs[:, 1]).all()  # Mirrored pairs: one claimed position each.
     seen.add(int(batch.qtype[i]))
   assert seen == set(range(len(text.QTYPE_NAMES)))
 
@@ -181,3 +200,23 @@ def test_views():
   with pytest.raises(ValueError, match='k <= S'):
     text.random_view(jax.random.key(0), instance, 13, 0)
   assert jnp.asarray(text.vocabulary()[0] == '<pad>')
+
+
+def test_relabeled_views_are_views_of_relabeled_stories_with_the_same_answer():
+  """Under `relabeling` (people and places permuted, similar objects' colours swapped) the solver on the
+  relabeled story answers the relabeled true answer, and only the task's people, places and colours move."""
+  task = text.TextTask()
+  batch = text.sample_instances(task, 0, np.arange(12))
+  moved = set()
+  for i in range(12):
+    instance = jax.tree.map(lambda a: a[i], batch)
+    token_map = text.relabeling(jax.random.key(i), task)
+    view = text.relabel(text.full_view(instance), token_map)
+    events = [stories.parse(s) for s in text.decode(view.quotes)]
+    question = stories.parse_question(text.decode(view.question))
+    truth, _ = stories.solve(list(enumerate(events)), question)
+    answers = [stories.parse_answer(question, a) for a in text.decode(view.answers)]
+    assert truth == answers[int(instance.label)] != answers[1 - int(instance.label)]
+    assert sorted(np.asarray(token_map)) == list(range(len(text.vocabulary())))  # A permutation.
+    moved |= {text.vocabulary()[t] for t in np.flatnonzero(np.asarray(token_map) != np.arange(len(token_map)))}
+  assert moved <= {*stories.NAMES[:4], *stories.PLACES[:4], *stories.COLORS} and len(moved) > 8

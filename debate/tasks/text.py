@@ -24,7 +24,9 @@ that type); the distractor is drawn among the answers with misleading evidence i
 
 Fabricated claims: F false sentences per instance, each claiming to be a story sentence at a position
 (`fabricated_position`: "sentence i reads ...", false); claim f supports answer `fabricated_side[f]` = f % 2:
-read with the evidence of the other answer (`_against`) the solver answers its side (`text_stories.fabricate`).
+read with the true chain, the solver answers its side. Claims come in mirrored pairs (one event at one claimed
+position, the answer-bearing argument set to each answer), so a claim's form and position do not tell which
+answer is true (`text_stories.fabricate`).
 
 Views (`TextView`, one game): `positions` are story indices in [0, S) for quotes and, for unverified claims,
 the position the claim pretends to be (so a judge without flags cannot tell a claim by its position); -1 for
@@ -180,17 +182,6 @@ def _supports(events, question, base, claim, position, value) -> bool:
   return stories.solve(items, question)[0] == value
 
 
-def _against(events, question, values, label, chain) -> tuple[list, list]:
-  """Per answer index, the opposing evidence its claims must overturn: for the distractor, the true chain; for
-  the truth, the distractor's first read-alone chain, or the true chain without its answer-bearing sentence."""
-  items = list(enumerate(events))
-  lures = [c for v, c in stories.derivations(items, question) if v == values[1 - label]]
-  against = [None, None]
-  against[1 - label] = list(chain)
-  against[label] = list(lures[0]) if lures else list(chain[:-1])
-  return tuple(against)
-
-
 def generate(task: TextTask, seed: int, index: int) -> dict:
   """The numpy fields of instance `index` of `seed`: a function of (task, seed, index) only."""
   rng = np.random.default_rng([seed, index])
@@ -217,9 +208,8 @@ def _finish(task: TextTask, rng, events, drawn, qtype: int) -> dict | None:
   label = int(rng.integers(2))
   values = [distractor, distractor]
   values[label] = truth
-  against = _against(events, question, values, label, chain)
   try:
-    claims = stories.fabricate(rng, events, question, values, against, task.num_fabricated)
+    claims = stories.fabricate(rng, events, question, values, chain, task.num_fabricated)
   except RuntimeError:
     return None
   return _arrays(task, events, question, values, label, chain, misleading, qtype, claims)
@@ -258,17 +248,16 @@ def make_instance(
     raise ValueError(f'{question!r} needs {len(chain)} hops here; no question type has that many')
   label = values.index(truth)
   misleading = stories.misleading_values(list(enumerate(events)), q, truth).get(values[1 - label], set())
-  against = _against(events, q, values, label, chain)
   if claims is None:
     rng = np.random.default_rng(seed)
-    found = stories.fabricate(rng, events, q, values, against, task.num_fabricated, task.num_sentences)
+    found = stories.fabricate(rng, events, q, values, chain, task.num_fabricated, task.num_sentences)
   else:
     if len(claims) != task.num_fabricated:
       raise ValueError(f'{len(claims)} claims, expected num_fabricated={task.num_fabricated}')
     found = []
     for text, position in claims:
       claim = stories.parse(text)
-      sides = [s for s in (0, 1) for base in (against[s],) if _supports(events, q, base, claim, position, values[s])]
+      sides = [s for s in (0, 1) if _supports(events, q, chain, claim, position, values[s])]
       sides = sides or [s for s in (0, 1) if _supports(events, q, [], claim, position, values[s])]
       if not sides:
         raise ValueError(f'claim {text!r} at {position} supports neither answer')
@@ -304,6 +293,42 @@ class TextView:
   quotes: chex.Array
   positions: chex.Array
   flags: chex.Array
+
+
+def _swappable_colors(task: TextTask) -> list[tuple[int, int]]:
+  """Token pairs of colours whose swap maps the task's objects onto themselves (red/blue, green/gold)."""
+  objects = set(stories.OBJECTS[: task.num_objects])
+  pairs = []
+  for a, b in (('red', 'blue'), ('green', 'gold')):
+    swap = {a: b, b: a}
+    if {(swap.get(color, color), noun) for color, noun in objects} == objects:
+      pairs.append((stories.VOCAB.index(a), stories.VOCAB.index(b)))
+  return pairs
+
+
+def relabeling(key: chex.PRNGKey, task: TextTask) -> chex.Array:
+  """A random token map [V] int32 under which every instance of `task` stays one of its instances with the
+  same answer: the task's people permuted among themselves, its places likewise, and each pair of colours
+  whose swap keeps the task's objects (red/blue keys and coins, green/gold boxes and rings) swapped with
+  probability 1/2; every other token (function words, PAD) maps to itself. Training a judge on relabeled
+  views (`relabel`) multiplies its distinct examples by up to 4! * 4! * 4 with the default task."""
+  token_map = jnp.arange(len(stories.VOCAB), dtype=jnp.int32)
+  name_key, place_key, color_key = jax.random.split(key, 3)
+  for words, count, part_key in (
+    (stories.NAMES, task.num_entities, name_key),
+    (stories.PLACES, task.num_places, place_key),
+  ):
+    ids = jnp.array([stories.VOCAB.index(w) for w in words[:count]], jnp.int32)
+    token_map = token_map.at[ids].set(jax.random.permutation(part_key, ids))
+  pairs = _swappable_colors(task)
+  for (a, b), flip in zip(pairs, jax.random.bernoulli(color_key, 0.5, (max(len(pairs), 1),))):
+    token_map = token_map.at[a].set(jnp.where(flip, b, a)).at[b].set(jnp.where(flip, a, b))
+  return token_map
+
+
+def relabel(view: 'TextView', token_map: chex.Array) -> 'TextView':
+  """`view` with every token of its question, answers and quotes mapped through `token_map` [V]."""
+  return view.replace(question=token_map[view.question], answers=token_map[view.answers], quotes=token_map[view.quotes])
 
 
 def hide_flags(flags: chex.Array) -> chex.Array:

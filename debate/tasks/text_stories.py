@@ -302,55 +302,60 @@ def draw_question(rng, events, qtype: int, num_objects: int, num_values: int, pr
   return question, truth, chain, distractor, sorted(misleading.get(distractor, ()))
 
 
-def _fresh(rng, question: Question, entities: list, num_places: int) -> Event:
-  """A random event about the question's object (or a move of a person) among `entities` and the places."""
-  kinds = (GO, FOLLOW, TAKE, GIVE) if question.kind == WHERE else (TAKE, GIVE)
-  kind = kinds[rng.integers(len(kinds))]
-  actor, other = (int(e) for e in rng.choice(entities, 2, replace=False))
-  return Event(
-    kind,
-    actor,
-    place=int(rng.integers(num_places)) if kind == GO else -1,
-    other=other if kind in (FOLLOW, GIVE) else -1,
-    obj=question.obj if kind in (TAKE, GIVE) else -1,
-  )
+def _claim_templates(events, question: Question, entities: list) -> list[tuple[Event, str]]:
+  """(event, field): the events a claim can be made from, each with the answer-bearing field the claim sets to an
+  answer (deduplicated, in a fixed order). WHERE questions: someone went somewhere (the place); FIRST and HOLDER:
+  someone took, dropped, gave or received the question's object (the person)."""
+  if question.kind == WHERE:
+    found = [(Event(GO, actor, place=0), 'place') for actor in entities]
+  else:
+    obj = question.obj
+    found = [(Event(kind, 0, obj=obj), 'actor') for kind in (TAKE, DROP)]
+    found += [(Event(GIVE, 0, other=other, obj=obj), 'actor') for other in entities]
+    found += [(Event(GIVE, actor, other=0, obj=obj), 'other') for actor in entities]
+  return list(dict.fromkeys(found))
 
 
-def fabricate(rng, events, question: Question, values, against, num_fabricated: int, num_positions=None, tries=500):
-  """[F] false claims (event, claimed position, side). Claim f supports answer `side` = f % 2 (values[side]):
-  read with `against[side]` (story positions: the opposing evidence it must overturn) plus the claim at its
-  position in [0, num_positions) (counted after the story's sentence there), the solver answers values[side];
-  after `tries` failed candidates, read alone. A claim is never the story's sentence at its position, nor
-  another claim. Candidates: a sentence of the evidence (either side's) or a fresh event (`_fresh`) with one
-  argument changed (people among the story's), at a random position or next to the evidence sentence's.
-  RuntimeError if a side has no claim."""
+def fabricate(rng, events, question: Question, values, chain, num_fabricated: int, num_positions=None):
+  """[F] false claims (event, claimed position, side), made in mirrored pairs so that a claim's position and
+  form say nothing about which answer is true: claims 2j and 2j + 1 are ONE event at ONE claimed position
+  whose answer-bearing argument (the place of a WHERE question, else a person) is values[0] in the first
+  (side 0) and values[1] in the second (side 1). Each claim, read with the true `chain` (story positions: the
+  honest evidence, which the distractor's claim overturns) plus the claim at its position in
+  [0, num_positions) (counted after the story's sentence there), makes the solver answer values[side]; where
+  no pair does, read alone. Neither claim is the story's sentence at its position. The F / 2 pairs are drawn uniformly, without replacement, from every
+  pair that qualifies (`_claim_templates` x positions); an odd F's last claim is side 0's of one more pair.
+  RuntimeError if fewer than ceil(F / 2) pairs qualify (the generator then draws another story).
+
+  (Claims drawn per side, before the pairs, leaked the answer: a distractor claim had to overturn the true
+  chain and so sat after it, a truth claim only the lure; a judge shown two claims and no story scored 61-70%
+  on 1-hop questions.)"""
   num_sentences = len(events) if num_positions is None else num_positions  # Claimed positions: [0, S).
   entities = sorted({e.actor for e in events} | {e.other for e in events if e.other >= 0} | {0, 1})
-  num_places = max([e.place + 1 for e in events] + [v + 1 for v in values if question.kind == WHERE] + [2])
-  pool = [k for keys in against for k in keys] or list(range(num_sentences))
+  templates = _claim_templates(events, question, entities)
+
+  def claim(template, side):
+    event, field = template
+    made = event._replace(**{field: values[side]})
+    return None if made.kind == GIVE and made.other == made.actor else made
+
+  def qualifies(template, position, alone):
+    for side in (0, 1):
+      made = claim(template, side)
+      if made is None or position < len(events) and made == events[position]:
+        return False
+      base = [] if alone else [((k, 0), events[k]) for k in chain]
+      if solve(base + [((position, 1), made)], question)[0] != values[side]:
+        return False
+    return True
+
+  pairs = [(t, p) for t in templates for p in range(num_sentences) if qualifies(t, p, False)]
+  pairs = pairs or [(t, p) for t in templates for p in range(num_sentences) if qualifies(t, p, True)]
+  needed = (num_fabricated + 1) // 2
+  if len(pairs) < needed:
+    raise RuntimeError(f'{len(pairs)} claim pairs for {values} on {render_question(question)} in {events}')
   claims = []
-  for f in range(num_fabricated):
-    side = f % 2
-    for attempt in range(2 * tries):
-      base = [((k, 0), events[k]) for k in against[side]] if attempt < tries else []
-      source = pool[rng.integers(len(pool))]
-      event = events[source] if rng.random() < 0.5 else _fresh(rng, question, entities, num_places)
-      fields = [name for name in ('actor', 'place', 'other') if getattr(event, name) >= 0]
-      name = fields[rng.integers(len(fields))]
-      targeted = rng.random() < 0.5 and (name == 'place') == (question.kind == WHERE)
-      value = values[side] if targeted else int(rng.choice(entities) if name != 'place' else rng.integers(num_places))
-      near = min(max(source + int(rng.integers(-1, 2)), 0), num_sentences - 1)
-      position = near if rng.random() < 0.5 else int(rng.integers(num_sentences))
-      claim = event._replace(**{name: value})
-      if claim.kind == FOLLOW and claim.other == claim.actor or claim.kind == GIVE and claim.other == claim.actor:
-        continue
-      if (
-        position < len(events) and claim == events[position] or any(claim == c and position == p for c, p, _ in claims)
-      ):
-        continue
-      if solve(base + [((position, 1), claim)], question)[0] == values[side]:
-        claims.append((claim, position, side))
-        break
-    else:
-      raise RuntimeError(f'no fabricated claim for {values[side]} on {render_question(question)} in {events}')
-  return claims
+  for index in rng.choice(len(pairs), needed, replace=False):
+    template, position = pairs[int(index)]
+    claims += [(claim(template, side), position, side) for side in (0, 1)]
+  return claims[:num_fabricated]

@@ -31,8 +31,10 @@ Fields:
   k: verified quotes per training view (0..S). min_k: the least (default k: every view has k quotes).
   num_fabricated: unverified claims per training view (at most text_task.num_fabricated).
   show_verified: whether the judge sees the flags (False: every non-empty slot is flagged hidden).
+  augment: relabel each training view by a random symmetry of the task (people and places permuted, similar
+    objects' colours swapped: debate.tasks.text.relabeling); evaluation views are never relabeled.
   eval_k: the numbers of quotes of the evaluation's random views, besides k.
-  learning_rate: Adam's (constant) learning rate.
+  learning_rate: Adam's learning rate. lr_decay: 'cosine' (decayed to 5% of it at `steps`) or 'none'.
   batch_size: global batch (over all processes); must be divisible by the device count.
   steps: optimizer steps (batches) in all.
   checkpoint_every: steps between Orbax checkpoints (one is also written at the end; the last 3 are kept).
@@ -76,11 +78,12 @@ the >= 95% on h <= 2 that a longer (accelerator) run of the largest rung is to s
 
 import ml_collections
 
-RUNGS = ('tf1x32', 'tf2x64', 'tf3x128', 'tf4x256')
-VARIANTS = ('judge_smoke', *(f'judge_{rung}' for rung in RUNGS))
+RUNGS = ('tf1x32', 'tf2x48', 'tf3x64', 'tf4x96')  # The ladder of the experiments (a CPU trains it).
+RUNG_STEPS = {'tf1x32': 10_000, 'tf2x48': 12_000, 'tf3x64': 15_000, 'tf4x96': 20_000, 'tf4x256': 20_000}
+VARIANTS = ('judge_smoke', *(f'judge_{rung}' for rung in (*RUNGS, 'tf4x256')))
 
 
-def get_config(variant: str = 'judge_tf2x64') -> ml_collections.ConfigDict:
+def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
   if variant in EXPERIMENTS:  # The debate experiments (debate/experiments/text.py), at the end of this file.
     return experiment_config(variant)
   if variant not in VARIANTS:
@@ -101,13 +104,15 @@ def get_config(variant: str = 'judge_tf2x64') -> ml_collections.ConfigDict:
         'prefer_misleading': True,
         'max_tries': 200,
       },
-      'judge': 'tf2x64',
+      'judge': 'tf2x48',
       'k': 12,
       'min_k': 0,
       'num_fabricated': 2,
       'show_verified': True,
+      'augment': True,
       'eval_k': (0, 1, 2, 4, 8),
       'learning_rate': 1e-3,
+      'lr_decay': 'cosine',
       'batch_size': 64,
       'steps': 20_000,
       'checkpoint_every': 1_000,
@@ -136,6 +141,7 @@ def get_config(variant: str = 'judge_tf2x64') -> ml_collections.ConfigDict:
     )
   else:
     config.judge = variant.removeprefix('judge_')
+    config.steps = RUNG_STEPS[config.judge]
     if config.judge == 'tf4x256':
       config.learning_rate = 3e-4
   return config
