@@ -196,20 +196,22 @@ def generate(task: TextTask, seed: int, index: int) -> dict:
     if fallback is None and task.prefer_misleading:
       loose = stories.draw_question(rng, events, qtype, task.num_objects, num_values, False)
       fallback = (events, loose) if loose is not None else None
-  made = None if fallback is None else _finish(task, rng, *fallback, qtype)
+  # The last resort (small stories): the first story's question without misleading evidence, its claims
+  # filled up with ones read alone where too few pairs overturn the true chain.
+  made = None if fallback is None else _finish(task, rng, *fallback, qtype, fill_alone=True)
   if made is None:
     raise RuntimeError(f'no story with a {QTYPE_NAMES[qtype]} question in {task.max_tries} tries: {task}')
   return made
 
 
-def _finish(task: TextTask, rng, events, drawn, qtype: int) -> dict | None:
+def _finish(task: TextTask, rng, events, drawn, qtype: int, fill_alone: bool = False) -> dict | None:
   """The arrays of a drawn question (answers in random order, claims drawn); None if claims cannot be made."""
   question, truth, chain, distractor, misleading = drawn
   label = int(rng.integers(2))
   values = [distractor, distractor]
   values[label] = truth
   try:
-    claims = stories.fabricate(rng, events, question, values, chain, task.num_fabricated)
+    claims = stories.fabricate(rng, events, question, values, chain, task.num_fabricated, fill_alone=fill_alone)
   except RuntimeError:
     return None
   return _arrays(task, events, question, values, label, chain, misleading, qtype, claims)

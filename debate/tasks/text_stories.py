@@ -316,14 +316,17 @@ def _claim_templates(events, question: Question, entities: list) -> list[tuple[E
   return list(dict.fromkeys(found))
 
 
-def fabricate(rng, events, question: Question, values, chain, num_fabricated: int, num_positions=None):
+def fabricate(
+  rng, events, question: Question, values, chain, num_fabricated: int, num_positions=None, fill_alone: bool = False
+):
   """[F] false claims (event, claimed position, side), made in mirrored pairs so that a claim's position and
   form say nothing about which answer is true: claims 2j and 2j + 1 are ONE event at ONE claimed position
   whose answer-bearing argument (the place of a WHERE question, else a person) is values[0] in the first
   (side 0) and values[1] in the second (side 1). Each claim, read with the true `chain` (story positions: the
   honest evidence, which the distractor's claim overturns) plus the claim at its position in
   [0, num_positions) (counted after the story's sentence there), makes the solver answer values[side]; where
-  no pair does, read alone. Neither claim is the story's sentence at its position. The F / 2 pairs are drawn uniformly, without replacement, from every
+  no pair does (or, with `fill_alone`, where too few do: the rest), read alone. Neither claim is the story's
+  sentence at its position. The F / 2 pairs are drawn uniformly, without replacement, from every
   pair that qualifies (`_claim_templates` x positions); an odd F's last claim is side 0's of one more pair.
   RuntimeError if fewer than ceil(F / 2) pairs qualify (the generator then draws another story).
 
@@ -349,9 +352,16 @@ def fabricate(rng, events, question: Question, values, chain, num_fabricated: in
         return False
     return True
 
-  pairs = [(t, p) for t in templates for p in range(num_sentences) if qualifies(t, p, False)]
-  pairs = pairs or [(t, p) for t in templates for p in range(num_sentences) if qualifies(t, p, True)]
   needed = (num_fabricated + 1) // 2
+  pairs = [(t, p) for t in templates for p in range(num_sentences) if qualifies(t, p, False)]
+  if not pairs or fill_alone and len(pairs) < needed:
+    alone = [(t, p) for t in templates for p in range(num_sentences) if qualifies(t, p, True)]
+    if fill_alone and pairs:  # The pairs read with the chain first, then enough read alone.
+      alone = [pair for pair in alone if pair not in pairs]
+      order = list(rng.permutation(len(alone)))[: needed - len(pairs)]
+      pairs = pairs + [alone[int(i)] for i in order]
+    else:
+      pairs = alone
   if len(pairs) < needed:
     raise RuntimeError(f'{len(pairs)} claim pairs for {values} on {render_question(question)} in {events}')
   claims = []
