@@ -303,6 +303,7 @@ RESULT_FIELDS = (
   'k',
   'min_k',
   'num_fabricated',
+  'min_fabricated',
   'show_verified',
   'augment',
   'learning_rate',
@@ -324,11 +325,11 @@ _INT_FIELDS = {
 }
 
 
-def drop_quotes(view: text.TextView, keep: chex.Array) -> text.TextView:
-  """`view` (one, unbatched) with only the first `keep` verified quotes (in slot order) left; the others
-  become empty slots (quotes 0, position -1, flag EMPTY)."""
-  verified = view.flags == text.VERIFIED
-  dropped = verified & (jnp.cumsum(verified) > keep)
+def drop_quotes(view: text.TextView, keep: chex.Array, flag: int = text.VERIFIED) -> text.TextView:
+  """`view` (one, unbatched) with only the first `keep` slots flagged `flag` (verified quotes, or claims:
+  text.UNVERIFIED) left, in slot order; the others become empty slots (quotes 0, position -1, flag EMPTY)."""
+  chosen = view.flags == flag
+  dropped = chosen & (jnp.cumsum(chosen) > keep)
   return view.replace(
     quotes=jnp.where(dropped[:, None], 0, view.quotes),
     positions=jnp.where(dropped, -1, view.positions),
@@ -337,17 +338,26 @@ def drop_quotes(view: text.TextView, keep: chex.Array) -> text.TextView:
 
 
 def training_view(
-  key: chex.PRNGKey, instance: text.TextInstance, *, k: int, min_k: int, num_fabricated: int, show_verified: bool
+  key: chex.PRNGKey,
+  instance: text.TextInstance,
+  *,
+  k: int,
+  min_k: int,
+  num_fabricated: int,
+  show_verified: bool,
+  min_fabricated: int | None = None,
 ) -> text.TextView:
-  """One training example's view: `random_view(key, instance, k, num_fabricated, show_verified)` when
-  min_k == k; else k' uniform in [min_k, k] (from fold_in(key, 1)) verified quotes of that view are kept
-  (`drop_quotes`: k + num_fabricated slots, the others empty)."""
-  if min_k == k:
-    return text.random_view(key, instance, k, num_fabricated, show_verified)
-  view = drop_quotes(
-    text.random_view(key, instance, k, num_fabricated, True),
-    jax.random.randint(jax.random.fold_in(key, 1), (), min_k, k + 1),
-  )
+  """One training example's view: `random_view(key, instance, k, num_fabricated, show_verified)`, of which
+  k' uniform in [min_k, k] (from fold_in(key, 1)) verified quotes and f' uniform in [min_fabricated,
+  num_fabricated] (from fold_in(key, 3); default: all) claims are kept (`drop_quotes`: k + num_fabricated
+  slots, the others empty)."""
+  min_fabricated = num_fabricated if min_fabricated is None else min_fabricated
+  view = text.random_view(key, instance, k, num_fabricated, True)
+  if min_k < k:
+    view = drop_quotes(view, jax.random.randint(jax.random.fold_in(key, 1), (), min_k, k + 1))
+  if min_fabricated < num_fabricated:
+    keep = jax.random.randint(jax.random.fold_in(key, 3), (), min_fabricated, num_fabricated + 1)
+    view = drop_quotes(view, keep, text.UNVERIFIED)
   return view if show_verified else view.replace(flags=text.hide_flags(view.flags))
 
 
@@ -362,7 +372,10 @@ class TextJudgeTask(trainer.JudgeTask):
   num_fabricated: int
   show_verified: bool = True
   min_k: int | None = None
-  augment: bool = False  # Each training view relabeled by a random symmetry of the task (text.relabeling).
+  augment: bool = False
+  min_fabricated: int | None = (
+    None  # Claims per view uniform in [min_fabricated, num_fabricated] (None: all).  # Each training view relabeled by a random symmetry of the task (text.relabeling).
+  )
 
   def make_model(self) -> nn.Module:
     return judge_for(self.task, self.judge).module()
@@ -388,6 +401,7 @@ class TextJudgeTask(trainer.JudgeTask):
         min_k=min_k,
         num_fabricated=self.num_fabricated,
         show_verified=self.show_verified,
+        min_fabricated=self.min_fabricated,
       )
       if self.augment:
         view = text.relabel(view, text.relabeling(jax.random.fold_in(jax.random.fold_in(key, i), 2), self.task))
@@ -400,7 +414,12 @@ class TextJudgeTask(trainer.JudgeTask):
 
   def name(self) -> str:
     k = f'{self.min_k}..{self.k}' if self.min_k not in (None, self.k) else str(self.k)
-    return f'{self.judge} (k={k}, {self.num_fabricated} claims)'
+    f = (
+      self.num_fabricated
+      if self.min_fabricated in (None, self.num_fabricated)
+      else f'{self.min_fabricated}..{self.num_fabricated}'
+    )
+    return f'{self.judge} (k={k}, {f} claims)'
 
 
 def text_task(config: ml_collections.ConfigDict) -> text.TextTask:
@@ -422,6 +441,7 @@ def task_from_config(config: ml_collections.ConfigDict) -> TextJudgeTask:
     bool(config.show_verified),
     config.get('min_k', config.k),
     bool(config.get('augment', False)),
+    config.get('min_fabricated', config.num_fabricated),
   )
 
 
@@ -449,6 +469,12 @@ def validate_config(config: ml_collections.ConfigDict, *, num_devices: int | Non
       f'{ints["k"]} quotes is more than a story has (text_task.num_sentences={task.num_sentences})',
     ),
     ('min_k', ints['min_k'] > ints['k'], f'{ints["min_k"]} is more than k={ints["k"]}'),
+    (
+      'min_fabricated',
+      not isinstance(config.get('min_fabricated', 0), int)
+      or not 0 <= config.get('min_fabricated', 0) <= ints['num_fabricated'],
+      f'must be an integer in [0, num_fabricated={ints["num_fabricated"]}], got {config.get("min_fabricated")!r}',
+    ),
     (
       'num_fabricated',
       ints['num_fabricated'] > task.num_fabricated,

@@ -278,3 +278,21 @@ def test_item_relations_on_a_hand_built_view():
   assert order[4, 5] == 1 and order[5, 4] == 2 and order[4, 6] == 2 and order[4, 4] == 0 and order[1, 4] == 0
   assert (relations[0] == 0).all()  # The CLS item: nothing shared, no position.
   assert relations.max() < text_judges.NUM_RELATIONS
+
+
+def test_training_views_draw_the_number_of_quotes_and_claims(pools):
+  """k' in [min_k, k] verified quotes and f' in [min_fabricated, num_fabricated] claims, every count drawn."""
+  instance = _instance(pools[0], 0)
+  counts = set()
+  for i in range(200):
+    view = text_judges.training_view(
+      jax.random.key(i), instance, k=3, min_k=1, num_fabricated=2, min_fabricated=0, show_verified=True
+    )
+    flags = np.asarray(view.flags)
+    counts.add((int((flags == text.VERIFIED).sum()), int((flags == text.UNVERIFIED).sum())))
+    assert flags.shape == (5,) and (np.asarray(view.positions)[flags == text.EMPTY] == -1).all()
+  assert counts == {(q, c) for q in (1, 2, 3) for c in (0, 1, 2)}
+  hidden = text_judges.training_view(
+    jax.random.key(0), instance, k=3, min_k=1, num_fabricated=2, min_fabricated=0, show_verified=False
+  )
+  assert set(np.asarray(hidden.flags)) <= {text.EMPTY, text.HIDDEN}

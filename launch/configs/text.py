@@ -1,6 +1,6 @@
 """The `text` task (debate/tasks/text.py): transformer judges that read quoted sentences of a story.
 
-A judge of the ladder of judges/text_judges.py (tf1x32, tf2x64, tf3x128, tf4x256) reads the question, both
+A judge of the ladder of judges/text_judges.py (tf1x32, tf2x48, tf3x64, tf4x96; tf4x256 for an accelerator) reads the question, both
 answers and a set of quotes (sentence tokens, their story positions and a flag: verified quote, unverified
 claim, or hidden) and outputs P(answer A is true). It is trained with the project's judge trainer
 (judges/trainer.py: data/FSDP mesh, Orbax checkpoints, resume, SIGTERM preemption, metrics.jsonl and
@@ -10,9 +10,9 @@ TensorBoard) on random views of a pool of generated stories: k random true sente
 
   python -m launch.train_judge --config=launch/configs/text.py:judge_smoke --workdir=/tmp/text_judge_smoke
   python -m launch.train_judge --config=launch/configs/text.py:judge_tf1x32 --workdir=/tmp/text_tf1x32
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf2x64 --workdir=/tmp/text_tf2x64
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf3x128 --workdir=/tmp/text_tf3x128
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf4x256 --workdir=/tmp/text_tf4x256
+  python -m launch.train_judge --config=launch/configs/text.py:judge_tf2x48 --workdir=/tmp/text_tf2x48
+  python -m launch.train_judge --config=launch/configs/text.py:judge_tf3x64 --workdir=/tmp/text_tf3x64
+  python -m launch.train_judge --config=launch/configs/text.py:judge_tf4x96 --workdir=/tmp/text_tf4x96
   # any field can be overridden, e.g. --config.steps=2000 --config.k=4 --config.min_k=4
   #   --config.text_task.num_sentences=16 --config.eval_k='(0, 2, 4)'
 
@@ -29,7 +29,9 @@ Fields:
     hops drawn, entities, objects, places, num_fabricated claims made per instance, ...).
   judge: the judge model, a name of judges.text_judges.JUDGE_MODELS.
   k: verified quotes per training view (0..S). min_k: the least (default k: every view has k quotes).
-  num_fabricated: unverified claims per training view (at most text_task.num_fabricated).
+  num_fabricated: unverified claims per training view (at most text_task.num_fabricated). min_fabricated: the
+    least (each view keeps f' uniform in [min_fabricated, num_fabricated] of them), so judges also see the
+    claim-free views that most protocols show them.
   show_verified: whether the judge sees the flags (False: every non-empty slot is flagged hidden).
   augment: relabel each training view by a random symmetry of the task (people and places permuted, similar
     objects' colours swapped: debate.tasks.text.relabeling); evaluation views are never relabeled.
@@ -55,9 +57,9 @@ games, tables and the accuracy-vs-strength figure in the workdir; rerunning resu
   python -m launch.show --workdir=/tmp/text_main --list        # then --game=N: one game, turn by turn
   python -m launch.report --workdirs=/tmp/text_main --out=/tmp/text_main/report
 
-J holds one judge workdir per rung, J/tf1x32 ... J/tf4x256 (the judge_RUNG commands above with
---workdir=J/RUNG); a rung J lacks is trained there first with the variant's judge fields (for main: 20,000
-steps each, so train the ladder first). smoke: the exact judge and a tiny tf1x32 trained in WORKDIR/judges,
+J holds one judge workdir per rung, J/tf1x32 ... J/tf4x96 (the judge_RUNG commands above with
+--workdir=J/RUNG); a rung J lacks is trained there first with the variant's judge fields (for main:
+tf1x32's, so train the ladder first). smoke: the exact judge and a tiny tf1x32 trained in WORKDIR/judges,
 4 arms, 16 stories. main: experiments (a)-(c): blind, direct, consultancy and debate with random, greedy and
 mcts:8 agents, open consultancy and open debate (greedy), k = 4, exact judge + the four rungs, 200 stories,
 and cross-play debates of those three agents (random vs greedy and greedy vs mcts:8, debate/X/liar=Y in both
@@ -65,21 +67,19 @@ roles) whose debater Elo in front of each judge is the x axis of (a) (text_elo t
 text_accuracy_vs_elo_JUDGE_k4 figures).
 verification: debate and consultancy with claims, flags shown vs hidden, greedy and mcts:16, k = 4 and 6, exact
 judge, 256 stories. selfplay: (d), self-play debaters (both roles) after 0..1000 training steps against the
-exact judge, beside random and greedy debaters (add a rung with --config.game.judges="('exact', 'tf2x64')").
+exact judge, beside random and greedy debaters (add a rung with --config.game.judges="('exact', 'tf4x96')").
 
-Expected runtime (2-core CPU): judge_smoke about 16 s. Throughput there (batch 64, k = 12 + 2 claims, idle
-machine): tf1x32 ~1,900, tf2x64 ~290, tf3x128 ~100, tf4x256 ~17 examples/s, so the rungs' 20k steps are GPU
-work. Measured on a busy 2-core CPU (1,000 test stories, 4,000 training stories): after 1,000 steps tf1x32,
-tf2x64 and tf3x128 reach 59.0%, 57.8% and 56.1% at k = 12 (h = 1: 72%, 71%, 65%; h >= 2 at chance), blind
-50%; tf2x64 trained on the full story only (--config.k=12 --config.min_k=12 --config.num_fabricated=0,
-4,000 steps, 8,000 stories, 21 min) reads the full story at 70.6% (h = 1: 89.3%, h = 2: 51.4%), short of
-the >= 95% on h <= 2 that a longer (accelerator) run of the largest rung is to show.
+Expected runtime (2-core CPU): judge_smoke about 16 s. Training throughput (`python -m launch.bench
+--task=text`, batch 64, 12 quotes + 2 claims, a busy machine): tf1x32 ~7,600, tf2x48 ~3,400, tf3x64 ~2,000,
+tf4x96 ~780, tf4x256 ~180 examples/s; the ladder's steps (RUNG_STEPS: 10k, 12k, 15k, 15k) take about 2, 4,
+8 and 21 minutes there, plus about 3.5 minutes each to generate 20,000 training stories. BUILD_NOTES.md
+("Issue 17") has the ladder's accuracies.
 """
 
 import ml_collections
 
 RUNGS = ('tf1x32', 'tf2x48', 'tf3x64', 'tf4x96')  # The ladder of the experiments (a CPU trains it).
-RUNG_STEPS = {'tf1x32': 10_000, 'tf2x48': 12_000, 'tf3x64': 15_000, 'tf4x96': 20_000, 'tf4x256': 20_000}
+RUNG_STEPS = {'tf1x32': 10_000, 'tf2x48': 12_000, 'tf3x64': 15_000, 'tf4x96': 15_000, 'tf4x256': 20_000}
 VARIANTS = ('judge_smoke', *(f'judge_{rung}' for rung in (*RUNGS, 'tf4x256')))
 
 
@@ -108,6 +108,7 @@ def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
       'k': 12,
       'min_k': 0,
       'num_fabricated': 2,
+      'min_fabricated': 0,
       'show_verified': True,
       'augment': True,
       'eval_k': (0, 1, 2, 4, 8),
