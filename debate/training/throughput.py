@@ -164,7 +164,7 @@ def measure_train_text_judge(
   batch_size = config.batch_size
   mesh = _mesh(mesh_shape, batch_size)
   task = text_judges.task_from_config(config)
-  model, optimizer = task.make_model(), optax.adam(config.learning_rate)
+  model, optimizer = task.make_model(), trainer.make_optimizer(config)  # The ladder's schedule, as trained.
   state = trainer.init_state(model, optimizer, seed=config.seed, init_input=task.init_input(), mesh=mesh)
   step_fn = trainer.make_train_step(
     model, optimizer, task.views, mesh=mesh, shardings=sharding.fsdp_sharding(state, mesh)
