@@ -183,6 +183,9 @@ def validate_common(config: ml_collections.ConfigDict, num_devices: int) -> None
   ):
     if bad:
       raise ConfigError(field, message)
+  source = config.get('init_from', '')
+  if source and (latest_checkpoint_step(source) is None or not os.path.exists(os.path.join(source, CONFIG))):
+    raise ConfigError('init_from', f'{source!r} is not a judge workdir with a checkpoint and {CONFIG}')
 
 
 LR_DECAYS = ('none', 'cosine')
@@ -362,6 +365,22 @@ def restore_params(
     return restore(manager, step, like, replicated).params, step
 
 
+def warm_start_params(source: str, task: JudgeTask, like: Params, mesh: Mesh) -> Params:
+  """The params of the latest checkpoint of the judge workdir `source` (any optimizer settings), for a run of
+  `task` whose params look like `like`, replicated over `mesh`; ConfigError('init_from') if `source` holds
+  another model (a different judge, vocabulary or story length)."""
+  with open(os.path.join(source, CONFIG)) as f:
+    source_config = ml_collections.ConfigDict(json.load(f))
+  try:
+    params, _ = restore_params(source, task, source_config, mesh=mesh)
+  except ValueError as e:  # Orbax: the tree in `source` is not the model's.
+    raise ConfigError('init_from', f'{source!r} holds another model than {task.name()}: {e}') from None
+  shapes = lambda tree: jax.tree.map(lambda a: tuple(a.shape), tree)
+  if shapes(params) != shapes(like):
+    raise ConfigError('init_from', f'{source!r} holds another model than {task.name()} (parameter shapes differ)')
+  return params
+
+
 def _format_duration(seconds: float) -> str:
   seconds = int(round(seconds))
   return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
@@ -432,6 +451,10 @@ def train(
     if latest is not None:
       state = restore(manager, latest, state, shardings)
       log(f'resumed from the checkpoint at step {latest} in {workdir}/{CHECKPOINTS}')
+    elif config.get('init_from', ''):  # A warm start: the params of another run, a fresh optimizer at step 0.
+      params = warm_start_params(config.init_from, task, state.params, mesh)
+      state = state.replace(params=jax.device_put(params, shardings.params))
+      log(f'initialized the params from the latest checkpoint in {config.init_from}')
     step = int(jax.device_get(state.step))
     # The training lines of the steps done so far; the test line is measured again at the end.
     writer = metrics_writer.MetricsWriter(workdir, step=step, keep=lambda row: 'test' not in row)

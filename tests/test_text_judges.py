@@ -186,6 +186,28 @@ def test_resume_equals_uninterrupted_and_the_evaluation(tmp_path, pools):
     text_judges.train_judge(tiny_config(k=3, min_k=3), workdir, pools[0], log=QUIET)
 
 
+def test_a_warm_start_begins_from_another_runs_params(tmp_path, pools):
+  one = dict(devices=jax.devices()[:1])
+  source = str(tmp_path / 'source')
+  first, _ = text_judges.train_judge(tiny_config(steps=4), source, pools[0], log=QUIET, **one)
+  task = text_judges.task_from_config(tiny_config())
+  mesh = trainer.make_mesh(jax.devices()[:1])
+  _assert_trees_equal(trainer.warm_start_params(source, task, first.params, mesh), first.params)
+  messages = []
+  config = tiny_config(steps=1, log_every=1, checkpoint_every=1, init_from=source)
+  warm, _ = text_judges.train_judge(config, str(tmp_path / 'warm'), pools[0], log=messages.append, **one)
+  assert any(f'initialized the params from the latest checkpoint in {source}' in m for m in messages), messages
+  assert not any('resumed' in m for m in messages) and int(warm.step) == 1
+  # One step of a fresh Adam moves each parameter by at most the learning rate from the source's.
+  for a, b in zip(jax.tree.leaves(first.params), jax.tree.leaves(warm.params)):
+    assert np.max(np.abs(np.asarray(a) - np.asarray(b))) <= config.learning_rate * 1.001
+  with pytest.raises(ConfigError, match='--config.init_from:.*checkpoint'):
+    text_judges.train_judge(tiny_config(init_from=str(tmp_path)), str(tmp_path / 'bad'), pools[0], log=QUIET, **one)
+  with pytest.raises(ConfigError, match='--config.init_from:.*another model'):
+    other = tiny_config(judge='tf2x48', init_from=source)
+    text_judges.train_judge(other, str(tmp_path / 'other'), pools[0], log=QUIET, **one)
+
+
 def _losses(workdir) -> list[float]:
   return [r['loss'] for r in _metrics(workdir) if 'loss' in r]
 
@@ -209,7 +231,9 @@ def test_configs_and_bad_fields():
   for variant in text_configs.VARIANTS:
     config = text_configs.get_config(variant)
     text_judges.validate_config(config)
-    assert variant == 'judge_smoke' or config.judge == variant.removeprefix('judge_')
+    assert variant == 'judge_smoke' or config.judge == variant.removeprefix('judge_').removesuffix('_h2')
+    if variant.endswith('_h2'):  # The curriculum's first phase: 2-hop questions alone, on full stories.
+      assert tuple(config.text_task.hops) == (2,) and config.k == config.min_k == 12 and config.num_fabricated == 0
   with pytest.raises(ValueError, match='variant'):
     text_configs.get_config('judge_tf9x9')
   for overrides, field in (
@@ -217,6 +241,8 @@ def test_configs_and_bad_fields():
     ({'judge': 'tf9x9'}, 'judge'),
     ({'min_k': 3}, 'min_k'),
     ({'num_fabricated': 5}, 'num_fabricated'),
+    ({'full_fraction': 1.5}, 'full_fraction'),
+    ({'init_from': '/nonexistent'}, 'init_from'),
     ({'eval_k': (0, 13)}, 'eval_k'),
     ({'num_train_stories': 8}, 'num_train_stories'),
     ({'text_task': {**tiny_config().text_task.to_dict(), 'hops': (7,)}}, 'text_task'),
@@ -296,3 +322,24 @@ def test_training_views_draw_the_number_of_quotes_and_claims(pools):
     jax.random.key(0), instance, k=3, min_k=1, num_fabricated=2, min_fabricated=0, show_verified=False
   )
   assert set(np.asarray(hidden.flags)) <= {text.EMPTY, text.HIDDEN}
+
+
+def test_a_full_fraction_of_training_views_shows_every_quote_and_no_claim(pools):
+  """With full_fraction = p, a view is k quotes and no claims with probability p, else drawn as before (the
+  same view for the same key: full_fraction = 0 is the default's stream)."""
+  instance = _instance(pools[0], 0)
+  draw = lambda key, p: text_judges.training_view(
+    key, instance, k=3, min_k=1, num_fabricated=2, min_fabricated=0, show_verified=True, full_fraction=p
+  )
+  full = 0
+  for i in range(200):
+    key = jax.random.key(i)
+    mixed, plain = np.asarray(draw(key, 0.5).flags), np.asarray(draw(key, 0.0).flags)
+    counts = (int((mixed == text.VERIFIED).sum()), int((mixed == text.UNVERIFIED).sum()))
+    if counts == (3, 0) and not np.array_equal(mixed, plain):
+      full += 1
+    else:
+      assert np.array_equal(mixed, plain) or counts == (3, 0)
+    everything = np.asarray(draw(key, 1.0).flags)
+    assert ((everything == text.VERIFIED).sum(), (everything == text.UNVERIFIED).sum()) == (3, 0)
+  assert 70 <= full <= 100, full  # About 200 * 0.5, less the plain draws that were (3, 0) already (1 in 9).

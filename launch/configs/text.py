@@ -9,10 +9,12 @@ TensorBoard) on random views of a pool of generated stories: k random true sente
 [min_k, k] of its quotes, so one judge learns every k from blind (0) to the full story (S).
 
   python -m launch.train_judge --config=launch/configs/text.py:judge_smoke --workdir=/tmp/text_judge_smoke
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf1x32 --workdir=/tmp/text_tf1x32
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf2x48 --workdir=/tmp/text_tf2x48
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf3x64 --workdir=/tmp/text_tf3x64
-  python -m launch.train_judge --config=launch/configs/text.py:judge_tf4x96 --workdir=/tmp/text_tf4x96
+  # A rung of the ladder (tf1x32, tf2x48, tf3x64, tf4x96) is trained in two phases, a curriculum: first the
+  # 2-hop rule alone (where-questions whose holder last went somewhere, read from full stories:
+  # CURRICULUM_STEPS steps), then everything (all h, every view), starting from those params (init_from):
+  python -m launch.train_judge --config=launch/configs/text.py:judge_tf3x64_h2 --workdir=J/tf3x64_h2
+  python -m launch.train_judge --config=launch/configs/text.py:judge_tf3x64 --config.init_from=J/tf3x64_h2 \
+      --workdir=J/tf3x64
   # any field can be overridden, e.g. --config.steps=2000 --config.k=4 --config.min_k=4
   #   --config.text_task.num_sentences=16 --config.eval_k='(0, 2, 4)'
 
@@ -32,10 +34,15 @@ Fields:
   num_fabricated: unverified claims per training view (at most text_task.num_fabricated). min_fabricated: the
     least (each view keeps f' uniform in [min_fabricated, num_fabricated] of them), so judges also see the
     claim-free views that most protocols show them.
+  full_fraction: the fraction of training views that show all k quotes and no claims (the full story when
+    k = S), the rest drawn as above; the ladder's 0.5 keeps the chain rules of the curriculum's first phase,
+    which views of a few quotes (where a chain is rarely whole) otherwise wash out.
   show_verified: whether the judge sees the flags (False: every non-empty slot is flagged hidden).
   augment: relabel each training view by a random symmetry of the task (people and places permuted, similar
     objects' colours swapped: debate.tasks.text.relabeling); evaluation views are never relabeled.
   eval_k: the numbers of quotes of the evaluation's random views, besides k.
+  init_from: '' or a judge workdir of the same model whose latest params start this run (a warm start: a
+    fresh optimizer at step 0; a resumed run ignores it), e.g. a judge trained on h <= 2 before all h.
   learning_rate: Adam's learning rate. lr_decay: 'cosine' (decayed to 5% of it at `steps`) or 'none'.
   batch_size: global batch (over all processes); must be divisible by the device count.
   steps: optimizer steps (batches) in all.
@@ -81,7 +88,8 @@ import ml_collections
 
 RUNGS = ('tf1x32', 'tf2x48', 'tf3x64', 'tf4x96')  # The ladder of the experiments (a CPU trains it).
 RUNG_STEPS = {'tf1x32': 10_000, 'tf2x48': 12_000, 'tf3x64': 15_000, 'tf4x96': 15_000, 'tf4x256': 20_000}
-VARIANTS = ('judge_smoke', *(f'judge_{rung}' for rung in (*RUNGS, 'tf4x256')))
+CURRICULUM_STEPS = 3_000  # The first phase (judge_RUNG_h2): 2-hop questions alone, on full stories.
+VARIANTS = ('judge_smoke', *(f'judge_{rung}{phase}' for rung in (*RUNGS, 'tf4x256') for phase in ('_h2', '')))
 
 
 def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
@@ -110,11 +118,13 @@ def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
       'min_k': 0,
       'num_fabricated': 2,
       'min_fabricated': 0,
+      'full_fraction': 0.0,
       'show_verified': True,
       'augment': True,
       'eval_k': (0, 1, 2, 4, 8),
       'learning_rate': 1e-3,
       'lr_decay': 'cosine',
+      'init_from': '',
       'batch_size': 64,
       'steps': 20_000,
       'checkpoint_every': 1_000,
@@ -142,10 +152,15 @@ def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
       num_test_stories=128,
     )
   else:
-    config.judge = variant.removeprefix('judge_')
+    config.judge = variant.removeprefix('judge_').removesuffix('_h2')
     config.steps = RUNG_STEPS[config.judge]
     if config.judge == 'tf4x256':
       config.learning_rate = 3e-4
+    config.full_fraction = 0.5  # Half the views the full story: the chain rules stay learned (the curriculum).
+    if variant.endswith('_h2'):  # The curriculum's first phase: the 2-hop rule alone, read from full stories.
+      config.text_task.hops = (2,)
+      config.update(k=12, min_k=12, num_fabricated=0, min_fabricated=0, full_fraction=0.0, steps=CURRICULUM_STEPS)
+      config.update(num_train_stories=10_000, num_test_stories=1_000, eval_k=())
   return config
 
 
