@@ -31,7 +31,8 @@ after 4,000 steps read 2-hop questions at chance (51%); one item per sentence re
 (`text.relabeling`) raises that to 75%, and the relation scores to 81% (h = 3: 70%, h = 4: 76%). What took
 the 2-hop questions past 95% is a curriculum, not a bigger judge (tf3x64, full stories, 6,000 steps: 79% on
 h = 2 from scratch, 100% after 3,000 steps on 2-hop questions alone; launch/configs/text.py trains every rung
-so, with `init_from`): questions of h = 2, 3 and 4 share one text and their distractors are the other
+so, with `init_from`, then on every h and view with half the views the full story, `full_fraction`, without
+which the views of a few quotes wash the rule out again): questions of h = 2, 3 and 4 share one text and their distractors are the other
 chains' answers, so from scratch a judge settles on a blend of the three rules, while a judge that knows the
 2-hop rule learns the longer chains as its exceptions. Scores per pair of word slots shared by two items and
 per story distance did not help (77% on h = 2).

@@ -78,10 +78,10 @@ exact judge, beside random and greedy debaters (add a rung with --config.game.ju
 
 Expected runtime (2-core CPU): judge_smoke about 16 s. Training throughput (`python -m launch.bench
 --task=text`, batch 64, 12 quotes + 2 claims, a busy machine): tf1x32 ~7,600, tf2x48 ~3,400, tf3x64 ~2,000,
-tf4x96 ~780, tf4x256 ~180 examples/s; the ladder's steps (RUNG_STEPS: 10k, 12k, 15k, 15k) take about 2, 4,
-8 and 21 minutes there, plus about 3.5 minutes each to generate 20,000 training stories (38 minutes for the
-ladder, two trainings at once). main: about 7 minutes with the trained ladder; verification and selfplay
-about 2.5 minutes each. BUILD_NOTES.md ("Issue 17") has the ladder's accuracies and the results.
+tf4x96 ~780, tf4x256 ~180 examples/s; the curriculum's first phase (judge_RUNG_h2, 3,000 steps) takes 0.5,
+1, 2 and 4.5 minutes, the ladder's steps (RUNG_STEPS: 10k, 12k, 15k, 15k) about 2, 4, 11 and 25 minutes
+(about 30 minutes for the ladder, two trainings at once). main: about 7 minutes with the trained ladder;
+verification and selfplay about 2.5 minutes each. BUILD_NOTES.md ("Issue 17") has the ladder's accuracies and the results.
 """
 
 import ml_collections
