@@ -444,6 +444,21 @@ def text_task(config: ml_collections.ConfigDict) -> text.TextTask:
     raise ConfigError('text_task', str(e)) from None
 
 
+def curriculum_config(config: ml_collections.ConfigDict, steps: int) -> ml_collections.ConfigDict:
+  """The first phase of the ladder's curriculum for the judge `config`: the same judge and seed trained for
+  `steps` steps on 2-hop questions alone, read from full stories (every sentence, no claims), on at most
+  10,000 training and 1,000 test stories. Phase 2 is `config` with init_from = the phase's workdir."""
+  phase = config.copy_and_resolve_references()
+  phase.text_task.hops = (2,)
+  num_sentences = phase.text_task.num_sentences
+  phase.update(k=num_sentences, min_k=num_sentences, num_fabricated=0, min_fabricated=0, full_fraction=0.0)
+  phase.update(steps=steps, eval_k=(), init_from='')
+  phase.update(
+    num_train_stories=min(config.num_train_stories, 10_000), num_test_stories=min(config.num_test_stories, 1_000)
+  )
+  return phase
+
+
 def task_from_config(config: ml_collections.ConfigDict) -> TextJudgeTask:
   """The trainer's task of a (validated, or saved) text judge config."""
   return TextJudgeTask(

@@ -2,7 +2,9 @@
 tables, figure, transcripts, `launch.show`, `launch.report`), resume, identical records on 1 and 2 devices
 and two batch sizes, and clear errors for bad configs."""
 
+import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -145,3 +147,24 @@ def test_arm_names_round_trip_and_errors():
   ):
     with pytest.raises(ValueError, match=message):
       text_rollout.parse_text_arm(spec)
+
+
+def test_a_missing_rung_is_trained_as_the_ladder_trains_it(tmp_path):
+  """With curriculum_steps, a rung the judge_dir lacks is trained in two phases, as the ladder's two commands
+  train it: 2-hop questions from full stories in RUNG_h2, then the config's judge fields from its params, for
+  rung_steps[RUNG] steps; a rerun trains nothing."""
+  config = text_config.get_config('smoke')
+  config.update(num_train_stories=32, num_test_stories=16, steps=4, checkpoint_every=4, log_every=2)
+  config.update(curriculum_steps=2, rung_steps={'tf1x32': 3})
+  directory, messages = str(tmp_path / 'tf1x32'), []
+  text_experiment.train_rung(config, directory, 'tf1x32', messages.append)
+  phase1, phase2 = (json.loads(pathlib.Path(d, 'config.json').read_text()) for d in (f'{directory}_h2', directory))
+  assert phase1['text_task']['hops'] == [2] and phase1['k'] == phase1['min_k'] == 12 and phase1['steps'] == 2
+  assert phase1['num_fabricated'] == 0 and phase1['init_from'] == ''
+  assert phase2['init_from'] == f'{directory}_h2' and phase2['steps'] == 3 and phase2['k'] == config.k
+  assert any(f'initialized the params from the latest checkpoint in {directory}_h2' in m for m in messages)
+  for d, steps in ((f'{directory}_h2', 2), (directory, 3)):
+    assert json.loads(pathlib.Path(d, 'eval.json').read_text())['step'] == steps
+  again = []
+  text_experiment.train_rung(config, directory, 'tf1x32', again.append)
+  assert not any('training the text judge' in m for m in again), again

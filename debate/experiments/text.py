@@ -14,6 +14,9 @@ Config fields (besides the text judge's own, launch/configs/text.py, which train
     --config=launch/configs/text.py:judge_RUNG --workdir=judge_dir/RUNG` writes); '' means WORKDIR/judges. A
     rung whose folder holds no finished training (no eval.json at its last step) is trained there first
     with this config's judge fields (judge = the rung; resumable), so a smoke run is self-contained.
+  rung_steps (optional): {rung: steps} of the rungs trained here (default: `steps`).
+  curriculum_steps (optional): > 0 trains a missing rung after the curriculum's first phase, that many
+    steps on 2-hop questions from full stories in judge_dir/RUNG_h2 (judges.text_judges.curriculum_config).
   game_batch_size: games per compiled batch (results do not depend on it); num_transcripts: sample games kept
     per cell.
   selfplay_training (optional): SelfPlayConfig fields over the text game's SELFPLAY_DEFAULTS, for az:STEP[@S]
@@ -148,6 +151,10 @@ def selfplay_config(config):
 # Judges.
 
 
+# The fields of an experiment config that are not a judge's (train_rung drops them).
+EXPERIMENT_FIELDS = ('game', 'experiment', 'judge_dir', 'game_batch_size', 'num_transcripts', 'selfplay_training')
+
+
 def rung_dir(config, workdir: str, rung: str) -> str:
   return os.path.join(config.get('judge_dir') or os.path.join(workdir, 'judges'), rung)
 
@@ -164,14 +171,30 @@ def _finished(directory: str) -> dict | None:
 
 def train_rung(config, directory: str, rung: str, log: Callable[[str], None]) -> None:
   """Trains (or resumes) the ladder rung `rung` in `directory` with the config's judge fields, as
-  `launch.train_judge` does, and writes its eval.json."""
+  `launch.train_judge` does, and writes its eval.json: for `rung_steps[rung]` steps (default `steps`) and,
+  with `curriculum_steps` > 0, after the curriculum's first phase in `directory`_h2
+  (text_judges.curriculum_config), as the ladder's two commands train it."""
   from judges import text_judges
 
   judge_config = ml_collections.ConfigDict(json.loads(config.to_json_best_effort()))
   judge_config.judge = rung
-  for field in ('game', 'experiment', 'judge_dir', 'game_batch_size', 'num_transcripts', 'selfplay_training'):
+  judge_config.steps = dict(config.get('rung_steps', {})).get(rung, config.steps)
+  curriculum_steps = config.get('curriculum_steps', 0)
+  for field in (*EXPERIMENT_FIELDS, 'rung_steps', 'curriculum_steps'):
     if field in judge_config:
       del judge_config[field]
+  if curriculum_steps:
+    _train_judge(text_judges.curriculum_config(judge_config, curriculum_steps), f'{directory}_h2', rung, log)
+    judge_config.init_from = f'{directory}_h2'
+  _train_judge(judge_config, directory, rung, log)
+
+
+def _train_judge(judge_config, directory: str, rung: str, log: Callable[[str], None]) -> None:
+  """Trains (or resumes) one judge run in `directory` unless it is finished, then writes its eval.json."""
+  from judges import text_judges
+
+  if _finished(directory) is not None:
+    return
   try:
     text_judges.validate_config(judge_config)
   except runfiles.ConfigError as e:

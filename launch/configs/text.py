@@ -65,8 +65,9 @@ games, tables and the accuracy-vs-strength figure in the workdir; rerunning resu
   python -m launch.report --workdirs=/tmp/text_main --out=/tmp/text_main/report
 
 J holds one judge workdir per rung, J/tf1x32 ... J/tf4x96 (the judge_RUNG commands above with
---workdir=J/RUNG); a rung J lacks is trained there first with the variant's judge fields (for main:
-tf1x32's, so train the ladder first). smoke: the exact judge and a tiny tf1x32 trained in WORKDIR/judges,
+--workdir=J/RUNG); a rung J lacks is trained there first with the variant's judge fields: for main,
+verification and selfplay as the ladder's two commands train it (curriculum_steps, then rung_steps[RUNG]
+steps), for smoke with judge_smoke's. smoke: the exact judge and a tiny tf1x32 trained in WORKDIR/judges,
 4 arms, 16 stories. main: experiments (a)-(c): blind, direct, consultancy and debate with random, greedy and
 mcts:8 agents, open consultancy and open debate (greedy), k = 4, exact judge + the four rungs, 200 stories,
 and cross-play debates of those three agents (random vs greedy and greedy vs mcts:8, debate/X/liar=Y in both
@@ -85,6 +86,8 @@ verification and selfplay about 2.5 minutes each. BUILD_NOTES.md ("Issue 17") ha
 """
 
 import ml_collections
+
+from judges import text_judges
 
 RUNGS = ('tf1x32', 'tf2x48', 'tf3x64', 'tf4x96')  # The ladder of the experiments (a CPU trains it).
 RUNG_STEPS = {'tf1x32': 10_000, 'tf2x48': 12_000, 'tf3x64': 15_000, 'tf4x96': 15_000, 'tf4x256': 20_000}
@@ -158,9 +161,7 @@ def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
       config.learning_rate = 3e-4
     config.full_fraction = 0.5  # Half the views the full story: the chain rules stay learned (the curriculum).
     if variant.endswith('_h2'):  # The curriculum's first phase: the 2-hop rule alone, read from full stories.
-      config.text_task.hops = (2,)
-      config.update(k=12, min_k=12, num_fabricated=0, min_fabricated=0, full_fraction=0.0, steps=CURRICULUM_STEPS)
-      config.update(num_train_stories=10_000, num_test_stories=1_000, eval_k=())
+      return text_judges.curriculum_config(config, CURRICULUM_STEPS)
   return config
 
 
@@ -176,6 +177,8 @@ def experiment_config(variant: str) -> ml_collections.ConfigDict:
   default otherwise) train a rung that `judge_dir` lacks."""
   config = get_config('judge_smoke' if variant == 'smoke' else 'judge_tf1x32')
   config.update(experiment='text', judge_dir='', game_batch_size=64, num_transcripts=4)
+  if variant != 'smoke':  # A rung judge_dir lacks is trained as the ladder's commands train it.
+    config.update(rung_steps=dict(RUNG_STEPS), curriculum_steps=CURRICULUM_STEPS)
   game = {'judges': LADDER, 'k': (4,), 'seeds': (0,), 'num_stories': 200}
   if variant == 'smoke':  # Exact judge + a tiny tf1x32 trained in WORKDIR/judges, 16 stories: < 60 s.
     config.update(k=4, min_k=0, num_fabricated=1, num_test_stories=32, game_batch_size=16, num_transcripts=2)
