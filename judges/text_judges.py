@@ -32,10 +32,10 @@ after 4,000 steps read 2-hop questions at chance (51%); one item per sentence re
 the 2-hop questions past 95% is a curriculum, not a bigger judge (tf3x64, full stories, 6,000 steps: 79% on
 h = 2 from scratch, 100% after 3,000 steps on 2-hop questions alone; launch/configs/text.py trains every rung
 so, with `init_from`, then on every h and view with half the views the full story, `full_fraction`, without
-which the views of a few quotes wash the rule out again): questions of h = 2, 3 and 4 share one text and their distractors are the other
-chains' answers, so from scratch a judge settles on a blend of the three rules, while a judge that knows the
-2-hop rule learns the longer chains as its exceptions. Scores per pair of word slots shared by two items and
-per story distance did not help (77% on h = 2).
+which the views of a few quotes wash the rule out again): questions of h = 2, 3 and 4 share one text and
+their distractors are the other chains' answers, so from scratch a judge settles on a blend of the three
+rules, while a judge that knows the 2-hop rule learns the longer chains as its exceptions. Scores per pair
+of word slots shared by two items and per story distance did not help (77% on h = 2).
 
 The ladder, weakest first (parameters for the default TextTask: questions of 10 tokens, answers of 3,
 S = 12 sentences of 8 tokens); the first four are the ladder of the experiments, which a CPU trains:

@@ -42,7 +42,8 @@ Fields:
     objects' colours swapped: debate.tasks.text.relabeling); evaluation views are never relabeled.
   eval_k: the numbers of quotes of the evaluation's random views, besides k.
   init_from: '' or a judge workdir of the same model whose latest params start this run (a warm start: a
-    fresh optimizer at step 0; a resumed run ignores it), e.g. a judge trained on h <= 2 before all h.
+    fresh optimizer at step 0; a resumed run does not load it, but it must still exist), e.g. the
+    curriculum's first phase.
   learning_rate: Adam's learning rate. lr_decay: 'cosine' (decayed to 5% of it at `steps`) or 'none'.
   batch_size: global batch (over all processes); must be divisible by the device count.
   steps: optimizer steps (batches) in all.
@@ -82,12 +83,11 @@ Expected runtime (2-core CPU): judge_smoke about 16 s. Training throughput (`pyt
 tf4x96 ~780, tf4x256 ~180 examples/s; the curriculum's first phase (judge_RUNG_h2, 3,000 steps) takes 0.5,
 1, 2 and 4.5 minutes, the ladder's steps (RUNG_STEPS: 10k, 12k, 15k, 15k) about 2, 4, 11 and 25 minutes
 (about 30 minutes for the ladder, two trainings at once). main: about 7 minutes with the trained ladder;
-verification and selfplay about 2.5 minutes each. BUILD_NOTES.md ("Issue 17") has the ladder's accuracies and the results.
+verification and selfplay about 2.5 minutes each. BUILD_NOTES.md ("Issue 17") has the ladder's accuracies
+and the results.
 """
 
 import ml_collections
-
-from judges import text_judges
 
 RUNGS = ('tf1x32', 'tf2x48', 'tf3x64', 'tf4x96')  # The ladder of the experiments (a CPU trains it).
 RUNG_STEPS = {'tf1x32': 10_000, 'tf2x48': 12_000, 'tf3x64': 15_000, 'tf4x96': 15_000, 'tf4x256': 20_000}
@@ -161,6 +161,8 @@ def get_config(variant: str = 'judge_tf2x48') -> ml_collections.ConfigDict:
       config.learning_rate = 3e-4
     config.full_fraction = 0.5  # Half the views the full story: the chain rules stay learned (the curriculum).
     if variant.endswith('_h2'):  # The curriculum's first phase: the 2-hop rule alone, read from full stories.
+      from judges import text_judges  # Imported here: the other variants' configs need no JAX.
+
       return text_judges.curriculum_config(config, CURRICULUM_STEPS)
   return config
 
